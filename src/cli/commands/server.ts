@@ -1,0 +1,139 @@
+import { Option, type Command } from 'commander';
+import { startEchoServer } from '../../server/echo-server';
+import { EchoParamError } from '../../server/weighted-list';
+import { formatDuration, parseDuration } from '../../util/duration';
+import { usageError } from '../../util/errors';
+import { parseListenAddress, type ListenAddress } from '../../util/listen-address';
+import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
+import { meshloadVersion } from '../../util/version';
+import type { CommandContext } from '../command-context';
+import { EXIT } from '../exit-codes';
+
+interface ServerFlags {
+  httpPort: string;
+  adminPort: string;
+  maxEchoDelay: string;
+  maxpayloadsizekb: string;
+  echoServerDefaultParams: string;
+  versionTag?: string;
+  loglevel: string;
+  grpcPort?: string;
+  redirectPort?: string;
+  tcpPort?: string;
+  udpPort?: string;
+}
+
+/** Fortio's other servers. Pasted Fortio command lines turn them off with "disabled"; meshload
+ * has none of them, so that is the only value it accepts. */
+const FORTIO_ONLY_PORTS = ['grpc-port', 'redirect-port', 'tcp-port', 'udp-port'] as const;
+const MAX_PAYLOAD_KB = 1024 * 1024;
+
+export function registerServer(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('server')
+    .description('run the Fortio-compatible echo server, with runtime chaos control and metrics on an admin port')
+    .option('--http-port <[host:]port>', 'echo port; 0 picks a free one', '8080')
+    .option(
+      '--admin-port <[host:]port>',
+      'admin port for /chaos, /metrics, /healthz (host defaults to 127.0.0.1); "disabled" for none',
+      '8079',
+    )
+    .option('--max-echo-delay <duration>', 'cap on delay= (larger values are clamped)', '1.5s')
+    .option('--maxpayloadsizekb <kb>', 'cap on size=, in KiB (larger values are clamped)', '256')
+    .option(
+      '--echo-server-default-params <query>',
+      'parameters for requests without a query string, e.g. "status=503:20&delay=10ms:50"',
+      '',
+    )
+    .option('--version-tag <tag>', 'add "x-version: <tag>" to every response (tells subsets apart)')
+    .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; Verbose logs every request`, 'Info');
+  for (const name of FORTIO_ONLY_PORTS) {
+    command.addOption(new Option(`--${name} <port>`, 'accepted for Fortio compatibility: only "disabled"').hideHelp());
+  }
+  command.action(async (flags: ServerFlags) => {
+    const config = serverConfig(flags);
+    const log = (line: string): void => {
+      ctx.io.stderr.write(`${line}\n`);
+    };
+    const logsRequests = logsAt(config.logLevel, 'Verbose') && !logsAt(config.logLevel, 'Info');
+    let running;
+    try {
+      running = await startEchoServer({ ...config, ...(logsRequests ? { accessLog: log } : {}) });
+    } catch (error) {
+      if (error instanceof EchoParamError) {
+        throw usageError(`-echo-server-default-params: ${error.message}`, 'fix the parameter, e.g. "status=503:20&delay=10ms:50"');
+      }
+      throw error;
+    }
+    if (logsAt(config.logLevel, 'Info')) {
+      const admin = running.adminUrl === undefined ? 'admin disabled' : `admin (chaos, metrics) on ${running.adminUrl}`;
+      log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}`);
+      if (config.defaultParams !== '') log(`server-wide echo defaults: ${running.chaos.defaultPlan.query}`);
+    }
+    await abortedOf(ctx.io.signal);
+    if (logsAt(config.logLevel, 'Info')) {
+      log(`meshload server: stopping; in-flight requests get up to ${formatDuration(config.maxDelayMs)} plus a grace period`);
+    }
+    await running.close();
+    if (logsAt(config.logLevel, 'Info')) log('meshload server: stopped');
+    ctx.exitCode = EXIT.OK;
+  });
+}
+
+interface ServerConfig {
+  echo: ListenAddress;
+  admin: ListenAddress | null;
+  maxDelayMs: number;
+  maxPayloadBytes: number;
+  defaultParams: string;
+  versionTag?: string;
+  logLevel: NonNullable<ReturnType<typeof parseLogLevel>>;
+}
+
+/** Validates every flag; the first bad one is reported with its fix. */
+function serverConfig(flags: ServerFlags): ServerConfig {
+  const echo = parseListenAddress(flags.httpPort);
+  if (echo === null || echo === undefined) {
+    throw usageError(`-http-port '${flags.httpPort}' is not a port`, 'use a port like 8080, host:port, or 0 for a free port');
+  }
+  const admin = parseListenAddress(flags.adminPort, '127.0.0.1');
+  if (admin === undefined) {
+    throw usageError(`-admin-port '${flags.adminPort}' is not a port`, 'use a port like 8079, host:port, 0 for a free port, or disabled');
+  }
+  const maxDelayMs = parseDuration(flags.maxEchoDelay);
+  if (maxDelayMs === undefined || maxDelayMs < 0) {
+    throw usageError(`-max-echo-delay '${flags.maxEchoDelay}' is not a duration`, 'use a Go duration like 1.5s or 500ms');
+  }
+  const kb = Number(flags.maxpayloadsizekb);
+  if (!/^\d+$/.test(flags.maxpayloadsizekb) || kb > MAX_PAYLOAD_KB) {
+    throw usageError(`-maxpayloadsizekb '${flags.maxpayloadsizekb}' is not a size in KiB`, `use a whole number up to ${MAX_PAYLOAD_KB}`);
+  }
+  const logLevel = parseLogLevel(flags.loglevel);
+  if (logLevel === undefined) {
+    throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  if (flags.versionTag !== undefined && !/^[\x21-\x7e]+$/.test(flags.versionTag)) {
+    throw usageError(`-version-tag '${flags.versionTag}' is not a valid header value`, 'use printable characters without spaces, like v2');
+  }
+  for (const name of FORTIO_ONLY_PORTS) {
+    const key = name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof ServerFlags;
+    const value = flags[key];
+    if (value !== undefined && value !== 'disabled') {
+      throw usageError(`-${name} ${value}: meshload server has no such server`, `drop the flag or pass -${name} disabled`);
+    }
+  }
+  return {
+    echo,
+    admin,
+    maxDelayMs,
+    maxPayloadBytes: kb * 1024,
+    defaultParams: flags.echoServerDefaultParams,
+    ...(flags.versionTag !== undefined ? { versionTag: flags.versionTag } : {}),
+    logLevel,
+  };
+}
+
+function abortedOf(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

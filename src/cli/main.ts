@@ -1,0 +1,106 @@
+/** Entry point: argv -> commander -> a sub-command, with every failure turned into one line on
+ * stderr and an exit code. The only module that knows about the process. */
+import { Command, CommanderError } from 'commander';
+import { MeshloadError } from '../util/errors';
+import { suggest } from '../util/suggest';
+import { meshloadVersion } from '../util/version';
+import type { CommandContext } from './command-context';
+import { registerServer } from './commands/server';
+import { registerVersion } from './commands/version';
+import { EXIT, type ExitCode } from './exit-codes';
+import { normalizeGoFlags } from './go-flags';
+import type { CliIo } from './io';
+
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('meshload')
+    .description(
+      'Load testing and chaos harness for service meshes.\n' +
+        'Flags may be written Go-style, as in Fortio: -http-port 8080, -t=10s, -keepalive=false.',
+    )
+    .version(meshloadVersion(), '-V, --version', 'print the version and exit')
+    .helpCommand('help [command]', 'show help for a command')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.stdout.write(text),
+      writeErr: (text) => ctx.io.stderr.write(text),
+      outputError: () => undefined, // runCli prints errors itself, on one line
+    });
+  registerServer(program, ctx);
+  registerVersion(program, ctx);
+  return program;
+}
+
+/** Runs one command line; resolves to the exit code and never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const ctx: CommandContext = { io, exitCode: EXIT.OK };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(prepareArgs(argv, program), { from: 'user' });
+    return ctx.exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Picks the sub-command and rewrites its Go-style flags; rejects unknown commands itself so
+ * the message can suggest the closest one. */
+function prepareArgs(argv: readonly string[], program: Command): string[] {
+  const [first, ...rest] = argv;
+  if (first === undefined) return ['--help'];
+  if (first.startsWith('-')) {
+    if (['-V', '-version', '--version'].includes(first)) return ['--version'];
+    if (['-h', '-help', '--help'].includes(first)) return ['--help'];
+    throw new MeshloadError('E_USAGE', `unknown flag '${first}' for 'meshload'`, "flags go after the command; see 'meshload --help'");
+  }
+  if (first === 'help') return [...argv];
+  const command = program.commands.find((c) => c.name() === first || c.aliases().includes(first));
+  if (command === undefined) {
+    const names = program.commands.map((c) => c.name());
+    const close = suggest(first, names);
+    throw new MeshloadError(
+      'E_USAGE',
+      `unknown command '${first}'`,
+      `${close !== undefined ? `did you mean '${close}'? ` : ''}commands: ${names.join(', ')}`,
+    );
+  }
+  return [first, ...normalizeGoFlags(rest, command)];
+}
+
+function reportError(error: unknown, io: CliIo): ExitCode {
+  if (error instanceof CommanderError) {
+    // Help and version "errors" are how commander says it printed them.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      return EXIT.OK;
+    }
+    const text = error.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ');
+    io.stderr.write(`meshload: ${text} (see 'meshload --help')\n`);
+    return EXIT.USAGE;
+  }
+  if (error instanceof MeshloadError) {
+    io.stderr.write(`meshload: ${error.oneLine()}\n`);
+    return error.code === 'E_USAGE' ? EXIT.USAGE : EXIT.FAILED;
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(`meshload: internal error, please report it: ${text}\n`);
+  return EXIT.FAILED;
+}
+
+/** Wires the real process: streams, environment, and signals. The first SIGINT or SIGTERM asks
+ * the command to stop cleanly; a second one exits at once. */
+export function runFromProcess(): void {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  void runCli(process.argv.slice(2), io).then((code) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.exitCode = code;
+  });
+}

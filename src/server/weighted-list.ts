@@ -1,0 +1,80 @@
+/** Fortio's weighted-list syntax for echo parameters: `503` (always), or `503:20,429:5`
+ * (20% and 5% of requests; the rest get the default). One random draw picks an entry. */
+
+export interface WeightedList<T> {
+  values: T[];
+  /** Cumulative percentages, ascending; the last is at most 100. */
+  cumulative: number[];
+}
+
+/** Thrown for a malformed parameter; the echo server turns it into a 400 naming `param`. */
+export class EchoParamError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(`${param}: ${message}`);
+    this.name = 'EchoParamError';
+  }
+}
+
+/** `parseValue` returns the value or a string explaining what is wrong with it. */
+export function parseWeightedList<T>(
+  param: string,
+  raw: string,
+  parseValue: (text: string) => T | string,
+  example: string,
+): WeightedList<T> {
+  const entries = raw.split(',');
+  if (entries.length === 1 && !raw.includes(':')) {
+    return { values: [valueOf(param, raw, parseValue)], cumulative: [100] };
+  }
+  const values: T[] = [];
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const entry of entries) {
+    const colon = entry.lastIndexOf(':');
+    if (colon < 0) {
+      throw new EchoParamError(param, `'${entry}' in a list needs a weight in percent, like ${example}`);
+    }
+    const weightText = entry.slice(colon + 1);
+    const weight = Number(weightText);
+    if (weightText.trim() === '' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
+      throw new EchoParamError(param, `weight '${weightText}' must be a percentage from 0 to 100, like ${example}`);
+    }
+    total += weight;
+    values.push(valueOf(param, entry.slice(0, colon), parseValue));
+    cumulative.push(total);
+  }
+  // Rounded as Fortio does, so that 33.3+33.3+33.4 counts as exactly 100.
+  if (Math.round(total * 1e6) / 1e6 > 100) {
+    throw new EchoParamError(param, `weights add up to ${Math.round(total * 1000) / 1000}%, more than 100`);
+  }
+  return { values, cumulative };
+}
+
+function valueOf<T>(param: string, text: string, parseValue: (text: string) => T | string): T {
+  const result = parseValue(text);
+  if (typeof result === 'string') throw new EchoParamError(param, result);
+  return result;
+}
+
+/** `roll` is uniform in [0, 100). Returns undefined when the roll falls past the listed weights. */
+export function drawWeighted<T>(list: WeightedList<T>, roll: number): T | undefined {
+  const { cumulative, values } = list;
+  for (let i = 0; i < cumulative.length; i++) {
+    if (roll < (cumulative[i] as number)) return values[i];
+  }
+  return undefined;
+}
+
+/** `close` and `gzip`: "true", "false", or a percentage of requests. Returns the percentage. */
+export function parsePercentFlag(param: string, raw: string): number {
+  if (raw === '' || raw === 'false') return 0;
+  if (raw === 'true') return 100;
+  const percent = Number(raw);
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new EchoParamError(param, `'${raw}' must be true, false, or a percentage from 0 to 100`);
+  }
+  return percent;
+}
