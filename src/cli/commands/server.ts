@@ -55,7 +55,7 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     const log = (line: string): void => {
       ctx.io.stderr.write(`${line}\n`);
     };
-    const logsRequests = logsAt(config.logLevel, 'Verbose') && !logsAt(config.logLevel, 'Info');
+    const logsRequests = logsAt(config.logLevel, 'Verbose');
     let running;
     try {
       running = await startEchoServer({ ...config, ...(logsRequests ? { accessLog: log } : {}) });
@@ -71,10 +71,12 @@ export function registerServer(program: Command, ctx: CommandContext): void {
       if (config.defaultParams !== '') log(`server-wide echo defaults: ${running.chaos.defaultPlan.query}`);
     }
     await abortedOf(ctx.io.signal);
+    // close() stops the listeners before its first await, so "stopping" is true when printed.
+    const closed = running.close();
     if (logsAt(config.logLevel, 'Info')) {
       log(`meshload server: stopping; in-flight requests get up to ${formatDuration(config.maxDelayMs)} plus a grace period`);
     }
-    await running.close();
+    await closed;
     if (logsAt(config.logLevel, 'Info')) log('meshload server: stopped');
     ctx.exitCode = EXIT.OK;
   });

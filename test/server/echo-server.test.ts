@@ -1,0 +1,383 @@
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { Agent, Client } from 'undici';
+import { startEchoServer, type EchoServerOptions, type RunningEchoServer } from '../../src/server/echo-server';
+import { fanOut, fetchReply, keepAliveAgent, metricValue } from '../helpers/http';
+
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+let server: RunningEchoServer | undefined;
+let agents: Agent[] = [];
+
+async function start(options: Partial<EchoServerOptions> = {}): Promise<RunningEchoServer> {
+  server = await startEchoServer({
+    echo: LOOPBACK,
+    admin: LOOPBACK,
+    maxDelayMs: 1500,
+    maxPayloadBytes: 256 * 1024,
+    ...options,
+  });
+  return server;
+}
+
+function agent(connections = 16): Agent {
+  const created = keepAliveAgent(connections);
+  agents.push(created);
+  return created;
+}
+
+/** Returns the queued values in turn, for draws whose outcome a test needs to know. */
+function sequence(...values: number[]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length] as number;
+}
+
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.close()));
+  agents = [];
+  await server?.close();
+  server = undefined;
+});
+
+describe('echo port', () => {
+  it('answers a plain GET with 200 and an empty body', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-length']).toBe('0');
+    expect(reply.text).toBe('');
+  });
+
+  it('echoes a POST body with its content type, on any path', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/anything/at/all`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-test' },
+      body: 'hello mesh',
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('hello mesh');
+    expect(reply.headers['content-type']).toBe('application/x-test');
+    expect(reply.headers['content-length']).toBe('10');
+  });
+
+  it('echoes a chunked body of unknown length', async () => {
+    const { echoUrl } = await start();
+    const chunks = ['alpha-', 'beta-', 'gamma'];
+    const reply = await fetchReply(`${echoUrl}/echo`, { method: 'PUT', body: Readable.from(chunks) });
+    expect(reply.text).toBe('alpha-beta-gamma');
+  });
+
+  it('sends no body for HEAD', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/?size=100`, { method: 'HEAD' });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-length']).toBe('100');
+    expect(reply.body.length).toBe(0);
+  });
+
+  it('serves /healthz', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/healthz`);
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('ok\n');
+  });
+});
+
+describe('status=', () => {
+  it('answers with a fixed status', async () => {
+    const { echoUrl } = await start();
+    expect((await fetchReply(`${echoUrl}/echo?status=503`)).status).toBe(503);
+    expect((await fetchReply(`${echoUrl}/echo?status=429`)).status).toBe(429);
+  });
+
+  it('draws each weighted entry by its percentage', async () => {
+    // Rolls land on 10 (503, first 20%), 22 (429, next 5%) and 50 (past the list: 200).
+    const { echoUrl } = await start({ random: sequence(0.1, 0.22, 0.5) });
+    const url = `${echoUrl}/echo?status=503:20,429:5`;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetchReply(url)).status);
+    expect(statuses).toEqual([503, 429, 200]);
+  });
+
+  it('gives status=503:20 to 20% of 10,000 requests (real randomness)', async () => {
+    const { echoUrl } = await start();
+    const counts = await fanOut(`${echoUrl}/echo?status=503:20`, 10_000, 32, agent(32));
+    const failures = counts.get(503) ?? 0;
+    expect((counts.get(200) ?? 0) + failures).toBe(10_000);
+    // Binomial(n=10000, p=0.2): mean 2000, sd = sqrt(n p (1-p)) = 40. +/-5 sd (1800..2200) fails
+    // a correct server with probability about 6e-7, and still catches a 2-point bias (18%/22%).
+    expect(failures).toBeGreaterThanOrEqual(1800);
+    expect(failures).toBeLessThanOrEqual(2200);
+  });
+});
+
+describe('delay=', () => {
+  it('delays the response', async () => {
+    const { echoUrl } = await start();
+    const started = performance.now();
+    const reply = await fetchReply(`${echoUrl}/echo?delay=150ms`);
+    const took = performance.now() - started;
+    expect(reply.status).toBe(200);
+    expect(took).toBeGreaterThanOrEqual(145); // timers may fire a hair early on a busy event loop
+    expect(reply.headers['x-meshload-clamped']).toBeUndefined();
+  });
+
+  it('delays only the weighted share', async () => {
+    const { echoUrl } = await start({ random: sequence(0.1, 0.9) });
+    const url = `${echoUrl}/echo?delay=200ms:50`;
+    let started = performance.now();
+    await fetchReply(url);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(195);
+    started = performance.now();
+    await fetchReply(url);
+    expect(performance.now() - started).toBeLessThan(150);
+  });
+
+  it('clamps a delay over -max-echo-delay and reports it in a header', async () => {
+    const { echoUrl } = await start({ maxDelayMs: 100 });
+    const started = performance.now();
+    const reply = await fetchReply(`${echoUrl}/echo?delay=10s`);
+    const took = performance.now() - started;
+    expect(reply.headers['x-meshload-clamped']).toBe('delay=10s>100ms');
+    expect(took).toBeGreaterThanOrEqual(95);
+    expect(took).toBeLessThan(5000);
+  });
+});
+
+describe('size=', () => {
+  it('answers with a body of that many bytes', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?size=1024`);
+    expect(reply.body.length).toBe(1024);
+    expect(reply.headers['content-type']).toBe('application/octet-stream');
+    expect(reply.text).toMatch(/^[A-Za-z0-9]+$/);
+  });
+
+  it('draws weighted sizes', async () => {
+    const { echoUrl } = await start({ random: sequence(0.3, 0.7, 0.99) });
+    const url = `${echoUrl}/echo?size=100:50,2000:40`;
+    const sizes = [];
+    for (let i = 0; i < 3; i++) sizes.push((await fetchReply(url)).body.length);
+    expect(sizes).toEqual([100, 2000, 0]);
+  });
+
+  it('clamps to -maxpayloadsizekb and reports it', async () => {
+    const { echoUrl } = await start({ maxPayloadBytes: 2048 });
+    const reply = await fetchReply(`${echoUrl}/echo?size=100000`);
+    expect(reply.body.length).toBe(2048);
+    expect(reply.headers['x-meshload-clamped']).toBe('size=100000>2048');
+  });
+});
+
+describe('close=', () => {
+  async function connectionsFor(query: string): Promise<number> {
+    const { echoUrl, adminUrl } = await start();
+    const client = new Client(echoUrl, { pipelining: 1 });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const response = await client.request({ path: `/echo${query}`, method: 'GET' });
+        await response.body.dump();
+      }
+    } finally {
+      await client.close();
+    }
+    const metrics = await fetchReply(`${adminUrl}/metrics`);
+    return metricValue(metrics.text, 'meshload_server_connections_total') as number;
+  }
+
+  it('keeps one socket for ten requests without it', async () => {
+    expect(await connectionsFor('')).toBe(1);
+  });
+
+  it('uses one socket per request with close=true', async () => {
+    expect(await connectionsFor('?close=true')).toBe(10);
+  });
+
+  it('says Connection: close', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?close=true`);
+    expect(reply.headers.connection).toBe('close');
+  });
+});
+
+describe('header= and gzip=', () => {
+  it('adds every requested header', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?header=X-One:1&header=X-Two:%20two%20`);
+    expect(reply.headers['x-one']).toBe('1');
+    expect(reply.headers['x-two']).toBe('two');
+  });
+
+  it('gzips when asked and accepted', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?size=5000&gzip=true`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(reply.body.length).toBeLessThan(5000);
+    expect(gunzipSync(reply.body).length).toBe(5000);
+  });
+
+  it('gzips an echoed body', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?gzip=true`, {
+      method: 'POST',
+      headers: { 'accept-encoding': 'gzip, br' },
+      body: 'compress me '.repeat(50),
+    });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(reply.body).toString()).toBe('compress me '.repeat(50));
+  });
+
+  it('does not gzip for a client that does not accept it', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?size=100&gzip=true`);
+    expect(reply.headers['content-encoding']).toBeUndefined();
+    expect(reply.body.length).toBe(100);
+  });
+});
+
+describe('bad parameters', () => {
+  it.each([
+    ['status=abc', "status: 'abc' is not an HTTP status code"],
+    ['status=503:80,429:30', 'status: weights add up to 110%, more than 100'],
+    ['delay=fast', "delay: 'fast' is not a duration like 250ms or 1.5s"],
+    ['size=-3', "size: '-3' is not a byte count"],
+    ['close=sometimes', "close: 'sometimes' must be true, false, or a percentage from 0 to 100"],
+    ['header=broken', "header: 'broken' must be Name:Value with a valid header name"],
+  ])('%s gets a one-line 400 naming the parameter', async (query, message) => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?${query}`);
+    expect(reply.status).toBe(400);
+    expect(reply.text).toBe(`meshload echo: bad parameter ${message}\n`);
+  });
+});
+
+describe('server-wide defaults (-echo-server-default-params)', () => {
+  it('apply only to URLs without a query string, as in Fortio', async () => {
+    const { echoUrl } = await start({ defaultParams: 'status=418' });
+    expect((await fetchReply(`${echoUrl}/`)).status).toBe(418);
+    expect((await fetchReply(`${echoUrl}/get`)).status).toBe(418);
+    expect((await fetchReply(`${echoUrl}/?trace=1`)).status).toBe(200);
+    expect((await fetchReply(`${echoUrl}/?status=503`)).status).toBe(503);
+  });
+
+  it('are validated at start', async () => {
+    await expect(start({ defaultParams: 'status=503:200' })).rejects.toThrow(/status: weight '200'/);
+  });
+});
+
+describe('attempt visibility and version tag', () => {
+  it('echoes x-envoy-attempt-count back', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo`, { headers: { 'x-envoy-attempt-count': '3' } });
+    expect(reply.headers['x-envoy-attempt-count']).toBe('3');
+    const plain = await fetchReply(`${echoUrl}/echo`);
+    expect(plain.headers['x-envoy-attempt-count']).toBeUndefined();
+  });
+
+  it('returns request headers as JSON on /headers, like httpbin', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/headers`, { headers: { 'X-Trace': 'abc', 'x-envoy-attempt-count': '2' } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/json');
+    const parsed = JSON.parse(reply.text) as { headers: Record<string, string> };
+    expect(parsed.headers['X-Trace'] ?? parsed.headers['x-trace']).toBe('abc');
+    expect(reply.headers['x-envoy-attempt-count']).toBe('2');
+  });
+
+  it('tags every response with x-version', async () => {
+    const { echoUrl } = await start({ versionTag: 'v2' });
+    for (const path of ['/', '/echo?status=503', '/headers', '/healthz', '/echo?status=bad']) {
+      expect((await fetchReply(`${echoUrl}${path}`)).headers['x-version']).toBe('v2');
+    }
+  });
+});
+
+describe('admin port', () => {
+  it('switches chaos on and off at run time', async () => {
+    const { echoUrl, adminUrl } = await start();
+    expect(JSON.parse((await fetchReply(`${adminUrl}/chaos`)).text)).toEqual({ params: '', active: false });
+
+    const put = await fetchReply(`${adminUrl}/chaos?status=503&header=X-Chaos:on`, { method: 'PUT' });
+    expect(put.status).toBe(200);
+    expect(JSON.parse(put.text)).toEqual({ params: 'status=503&header=X-Chaos:on', active: true });
+    const during = await fetchReply(`${echoUrl}/echo`);
+    expect(during.status).toBe(503);
+    expect(during.headers['x-chaos']).toBe('on');
+
+    const del = await fetchReply(`${adminUrl}/chaos`, { method: 'DELETE' });
+    expect(JSON.parse(del.text)).toEqual({ params: '', active: false });
+    expect((await fetchReply(`${echoUrl}/echo`)).status).toBe(200);
+  });
+
+  it('rejects bad chaos and keeps the old defaults', async () => {
+    const { echoUrl, adminUrl } = await start({ defaultParams: 'status=429' });
+    const bad = await fetchReply(`${adminUrl}/chaos?status=503:150`, { method: 'PUT' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/^meshload admin: bad parameter status: .*; chaos defaults unchanged\n$/);
+    expect((await fetchReply(`${echoUrl}/echo`)).status).toBe(429);
+    const empty = await fetchReply(`${adminUrl}/chaos`, { method: 'PUT' });
+    expect(empty.status).toBe(400);
+    expect(empty.text).toMatch(/needs echo parameters/);
+  });
+
+  it('answers wrong methods and paths with 405 and 404', async () => {
+    const { adminUrl } = await start();
+    const patch = await fetchReply(`${adminUrl}/chaos`, { method: 'PATCH' });
+    expect(patch.status).toBe(405);
+    expect(patch.headers.allow).toContain('PUT');
+    const missing = await fetchReply(`${adminUrl}/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.text).toMatch(/admin endpoints: /);
+  });
+
+  it('counts requests by status, faults by kind, and attempts', async () => {
+    const { echoUrl, adminUrl } = await start();
+    const dispatcher = agent(4);
+    for (let i = 0; i < 5; i++) await fetchReply(`${echoUrl}/echo`, { dispatcher });
+    for (let i = 0; i < 3; i++) await fetchReply(`${echoUrl}/echo?status=503`, { dispatcher });
+    await fetchReply(`${echoUrl}/echo?delay=1ms`, { dispatcher });
+    await fetchReply(`${echoUrl}/echo?close=true`, { dispatcher });
+    await fetchReply(`${echoUrl}/echo?status=bogus`, { dispatcher });
+    await fetchReply(`${echoUrl}/healthz`, { dispatcher }); // probes are not traffic: not counted
+    for (const attempt of ['1', '1', '2', '3', '12']) {
+      await fetchReply(`${echoUrl}/echo`, { headers: { 'x-envoy-attempt-count': attempt }, dispatcher });
+    }
+    const text = (await fetchReply(`${adminUrl}/metrics`)).text;
+    expect(metricValue(text, 'meshload_server_requests_total{code="200"}')).toBe(5 + 1 + 1 + 5);
+    expect(metricValue(text, 'meshload_server_requests_total{code="503"}')).toBe(3);
+    expect(metricValue(text, 'meshload_server_requests_total{code="400"}')).toBe(1);
+    expect(metricValue(text, 'meshload_server_faults_injected_total{kind="status"}')).toBe(3);
+    expect(metricValue(text, 'meshload_server_faults_injected_total{kind="delay"}')).toBe(1);
+    expect(metricValue(text, 'meshload_server_faults_injected_total{kind="close"}')).toBe(1);
+    expect(metricValue(text, 'meshload_server_request_attempt_bucket{le="1"}')).toBe(2);
+    expect(metricValue(text, 'meshload_server_request_attempt_bucket{le="2"}')).toBe(3);
+    expect(metricValue(text, 'meshload_server_request_attempt_bucket{le="3"}')).toBe(4);
+    expect(metricValue(text, 'meshload_server_request_attempt_bucket{le="10"}')).toBe(4);
+    expect(metricValue(text, 'meshload_server_request_attempt_bucket{le="+Inf"}')).toBe(5);
+    expect(metricValue(text, 'meshload_server_request_attempt_sum')).toBe(19);
+    expect(metricValue(text, 'meshload_server_request_attempt_count')).toBe(5);
+    expect(text).toMatch(/# TYPE meshload_server_requests_total counter/);
+  });
+
+  it('can be disabled', async () => {
+    const running = await start({ admin: null });
+    expect(running.adminUrl).toBeUndefined();
+  });
+});
+
+describe('shutdown', () => {
+  it('finishes in-flight requests, then refuses new connections', async () => {
+    const { echoUrl } = await start();
+    const inFlight = fetchReply(`${echoUrl}/echo?delay=300ms`);
+    // The request is in flight once the server has counted the delay fault it drew.
+    while (server?.metrics.totalRequests() === 0) await new Promise((resolve) => setImmediate(resolve));
+    const closing = server?.close();
+    server = undefined;
+    const reply = await inFlight;
+    expect(reply.status).toBe(200);
+    expect(reply.headers.connection).toBe('close');
+    await closing;
+    await expect(fetchReply(`${echoUrl}/echo`, { dispatcher: agent(1) })).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});
