@@ -19,7 +19,7 @@ export class ChaosState {
 
   /** Throws EchoParamError and keeps the old defaults when `query` is bad. */
   setDefaults(query: string): EchoPlan {
-    this.defaults = query === '' ? EMPTY_PLAN : parseEchoParams(query, this.limits);
+    this.defaults = query === '' ? EMPTY_PLAN : parseEchoParams(query, this.limits, true);
     return this.defaults;
   }
 

@@ -2,6 +2,7 @@
  * may do, before the per-request random draws. Pure; the server caches plans per query string
  * because a load test repeats the same one. */
 import { formatDuration, parseDuration } from '../util/duration';
+import { suggest } from '../util/suggest';
 import { EchoParamError, parsePercentFlag, parseWeightedList, type WeightedList } from './weighted-list';
 
 export interface EchoLimits {
@@ -58,15 +59,20 @@ function decode(text: string): string {
   }
 }
 
-/** Throws EchoParamError naming the first bad parameter. Unknown parameters are ignored, as in
- * Fortio, so cache-busting or tracing parameters do not break a run. */
-export function parseEchoParams(query: string, limits: EchoLimits): EchoPlan {
-  const pairs = parseQuery(query);
+/** Throws EchoParamError naming the first bad parameter. On a request, unknown parameters are
+ * ignored, as in Fortio, so cache-busting or tracing parameters do not break a run. `strict`
+ * (server-wide defaults, /chaos) rejects them: there a typo would silently set no fault. */
+export function parseEchoParams(query: string, limits: EchoLimits, strict = false): EchoPlan {
+  const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query);
   const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [] };
   const seen = new Set<string>();
   const kept: string[] = [];
   for (const [key, value] of pairs) {
-    if (!KNOWN_PARAMS.has(key)) continue;
+    if (!KNOWN_PARAMS.has(key)) {
+      if (!strict) continue;
+      const close = suggest(key, [...KNOWN_PARAMS]);
+      throw new EchoParamError(key, `unknown parameter${close === undefined ? '' : ` (did you mean ${close}?)`}; use ${[...KNOWN_PARAMS].join(', ')}`);
+    }
     // Go's FormValue takes the first value; `header` is the one that repeats.
     if (key !== 'header' && seen.has(key)) continue;
     seen.add(key);

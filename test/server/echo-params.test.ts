@@ -110,6 +110,13 @@ describe('parseEchoParams', () => {
     expect(plan.query).toBe('status=503');
   });
 
+  it('rejects unknown parameters in strict mode (server-wide defaults), with a suggestion', () => {
+    expect(() => parseEchoParams('stauts=503', LIMITS, true)).toThrow(
+      'stauts: unknown parameter (did you mean status?); use delay, status, size, close, header, gzip',
+    );
+    expect(parseEchoParams('?status=503', LIMITS, true).query).toBe('status=503');
+  });
+
   it('clamps delays and sizes over the caps and says so', () => {
     const plan = parseEchoParams('delay=5s:10,100ms:10&size=999999', LIMITS);
     expect(plan.delayMs?.values).toEqual([{ value: 1500, clampNote: 'delay=5s>1.5s' }, { value: 100 }]);

@@ -316,6 +316,10 @@ describe('admin port', () => {
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/^meshload admin: bad parameter status: .*; chaos defaults unchanged\n$/);
     expect((await fetchReply(`${echoUrl}/echo`)).status).toBe(429);
+    const typo = await fetchReply(`${adminUrl}/chaos?stauts=503`, { method: 'PUT' });
+    expect(typo.status).toBe(400);
+    expect(typo.text).toMatch(/stauts: unknown parameter \(did you mean status\?\)/);
+    expect((await fetchReply(`${echoUrl}/echo`)).status).toBe(429);
     const empty = await fetchReply(`${adminUrl}/chaos`, { method: 'PUT' });
     expect(empty.status).toBe(400);
     expect(empty.text).toMatch(/needs echo parameters/);
