@@ -1,0 +1,61 @@
+/** What a load run will do, validated, with every default filled: the output of flag or
+ * scenario parsing and the input of the engine. Plain data. */
+
+export interface LoadPlan {
+  url: string;
+  method: string;
+  /** In order, as given (-H); values of secret headers are redacted only in results and logs. */
+  headers: Array<[string, string]>;
+  /** Request body (-payload, -payload-file, -payload-size); empty for none. */
+  payload: Buffer;
+  /** -c: closed-loop connections (each one request in flight), or generators in the open model. */
+  connections: number;
+  /** -qps: total target rate across connections; 0 means as fast as possible. */
+  qps: number;
+  /** -t in milliseconds; 0 means until interrupted. Ignored when `requests` is set. */
+  durationMs: number;
+  /** -n: exact number of timed calls, split across connections (remainder to the first). */
+  requests: number | undefined;
+  /** -uniform: stagger connection start times over one period instead of starting together. */
+  uniform: boolean;
+  /** -jitter: +/-10% random noise on each pause. */
+  jitter: boolean;
+  /** -nocatchup: skip slots that are already late instead of sending them in a burst. */
+  noCatchUp: boolean;
+  /** -timeout in milliseconds, per request. */
+  timeoutMs: number;
+  /** -keepalive=false sends Connection: close and uses a new socket per request. */
+  keepAlive: boolean;
+  /** -h2: HTTP/2 (h2c prior knowledge for http://, ALPN for https://). */
+  h2: boolean;
+  /** -k: do not verify TLS certificates. */
+  insecure: boolean;
+  /** -abort-on: stop at the first response with this code (-1: first socket error). */
+  abortOn: number | undefined;
+  /** -allow-initial-errors: a failed warm-up does not abort the run. */
+  allowInitialErrors: boolean;
+  /** -connection-reuse MIN:MAX: reconnect after a random number of requests in [min, max]. */
+  connectionReuse: { min: number; max: number } | undefined;
+  /** --open: arrivals at `qps` whatever the responses, at most `maxInflight` at once. */
+  open: { maxInflight: number } | undefined;
+  /** --workers: worker threads sharing the connections; 1 runs on the main thread. */
+  workers: number;
+  /** -p: percentiles to report. */
+  percentiles: number[];
+  /** -labels: free text naming the run. */
+  labels: string;
+  /** Header names whose values are written as <redacted> in results and logs (lower case). */
+  secretHeaders: string[];
+}
+
+/** Fortio's defaults (-c 4 -qps 8 -t 5s -timeout 3s -p "50,75,90,99,99.9"). */
+export const LOAD_DEFAULTS = {
+  connections: 4,
+  qps: 8,
+  durationMs: 5000,
+  timeoutMs: 3000,
+  percentiles: [50, 75, 90, 99, 99.9],
+} as const;
+
+/** Always redacted, whatever --secret-header says. */
+export const ALWAYS_SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];

@@ -1,0 +1,68 @@
+/** The outcome of a load run: plain, serialisable data (JSON as is), mergeable across worker
+ * threads and generators. Latency is in microseconds, sizes in bytes. A run that stops early
+ * (Ctrl-C, -abort-on, a failed warm-up) still produces one, marked as such. */
+import type { EncodedDistribution } from '../metrics/distribution';
+import type { LoadPlan } from './load-plan';
+
+/** Socket-level failures, counted under code -1. */
+export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'closed' | 'tls' | 'protocol' | 'other';
+
+export const ERROR_KINDS: readonly ErrorKind[] = ['refused', 'reset', 'timeout', 'dns', 'closed', 'tls', 'protocol', 'other'];
+
+export interface TimelineSecond {
+  /** Seconds since the timed run started (0 = the first second). */
+  second: number;
+  requests: number;
+  /** By status code as a string ("200", "503", "-1"). */
+  codes: Record<string, number>;
+  p50Us: number;
+  p99Us: number;
+}
+
+export interface LoadResult {
+  tool: 'meshload';
+  version: string;
+  /** The plan as run, with secret header values replaced by "<redacted>" and the payload
+   * replaced by its size (`payload` is not serialised). */
+  plan: Omit<LoadPlan, 'payload'> & { payloadBytes: number };
+  /** ISO 8601, when the timed run started (after warm-up). */
+  startTime: string;
+  /** From the start of the timed run to the last completion. */
+  durationMs: number;
+  /** Completed timed calls per second. */
+  actualQps: number;
+  /** Why the run ended before its plan: undefined when it completed. */
+  stopReason: 'interrupted' | 'abort-on' | 'warmup-failed' | undefined;
+  /** Human detail of the stop ("-abort-on 503: got 503"). */
+  stopDetail: string | undefined;
+  /** Untimed warm-up requests sent (one per connection). */
+  warmupRequests: number;
+  /** Sockets opened during the timed run, warm-up included (Fortio's "Sockets used"). */
+  socketsUsed: number;
+  /** Timed calls by status code as a string; "-1" for socket errors. */
+  codes: Record<string, number>;
+  /** Socket errors by kind; their total equals codes["-1"]. */
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  /** Every timed call, from its intended send time (coordinated omission corrected). For
+   * closed-loop runs at max speed intended and actual send are the same instant. */
+  latency: EncodedDistribution;
+  /** Every timed call, from its actual send time: what Fortio reports. */
+  latencyUncorrected: EncodedDistribution;
+  /** Corrected latency per status code. */
+  latencyByCode: Record<string, EncodedDistribution>;
+  /** Corrected latency of calls that were not OK (not 2xx, or -1): Fortio's ErrorsDurationHistogram. */
+  errorLatency: EncodedDistribution;
+  /** Response header bytes (status line and headers). */
+  headerSizes: EncodedDistribution;
+  /** Response bytes, headers and body (Fortio's "Response Body/Total Sizes"). */
+  totalSizes: EncodedDistribution;
+  /** How late each send was against its schedule (paced and open runs; empty otherwise). */
+  scheduleLag: EncodedDistribution;
+  /** -nocatchup: slots skipped because they were already late. */
+  skippedSlots: number;
+  /** Open model: sends that found the in-flight cap full and were dropped. */
+  droppedSends: number;
+  /** Paced or open runs whose achieved rate was under 95% of the requested one. */
+  fellBehind: boolean;
+  timeline: TimelineSecond[];
+}

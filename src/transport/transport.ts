@@ -1,0 +1,56 @@
+/** The one small interface between the engine (which knows nothing of HTTP) and a protocol.
+ * Callbacks, not promises: this is the per-request path. */
+import type { ErrorKind } from '../engine/load-result';
+
+export interface RequestTemplate {
+  url: URL;
+  method: string;
+  /** User headers in order; a transport adds Host, User-Agent and Content-Length when absent. */
+  headers: Array<[string, string]>;
+  body: Buffer;
+  /** Per request, from send to the last body byte; 0 for none. */
+  timeoutMs: number;
+  /** false: send `Connection: close` and use a new socket for every request. */
+  keepAlive: boolean;
+  /** TLS: do not verify the server certificate (-k). */
+  insecure: boolean;
+}
+
+export interface Outcome {
+  /** HTTP status, or -1 for a socket-level error. */
+  status: number;
+  /** Set exactly when status is -1. */
+  errorKind: ErrorKind | undefined;
+  /** The underlying error message for -1 (for logs and `curl`). */
+  errorMessage: string | undefined;
+  /** Status line and header bytes as received. */
+  headerBytes: number;
+  /** Body bytes as received (decoded chunk sizes for chunked bodies). */
+  bodyBytes: number;
+  /** `server: envoy` or `x-envoy-upstream-service-time` was present: the response came
+   * through an Envoy sidecar (absence is only a hint: meshes can strip these headers). */
+  viaEnvoy: boolean;
+  /** `x-envoy-overloaded: true`: Envoy's circuit breaker rejected the request. */
+  envoyOverloaded: boolean;
+  /** For status >= 400: up to 256 bytes of the body, as latin1 text, to classify the cause
+   * (Envoy's "upstream request timeout", "no healthy upstream", ...). */
+  bodyPrefix: string | undefined;
+}
+
+export interface Connection {
+  /** Sends one request; calls `done` exactly once, asynchronously. Never throws: socket errors
+   * become outcomes with status -1. At most one request is in flight per connection. */
+  send(done: (outcome: Outcome) => void): void;
+  /** Closes the socket (for -connection-reuse); the next send opens a new one. */
+  reconnect(): void;
+  /** Closes for good. */
+  close(): void;
+  /** Sockets this connection has opened so far. */
+  readonly socketsOpened: number;
+}
+
+export interface Transport {
+  newConnection(): Connection;
+  /** Closes every connection and any timers. */
+  close(): void;
+}
