@@ -1,0 +1,132 @@
+/** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), then
+ * meshload's own lines after "All done". Pure: result in, string out. Format strings are Fortio's,
+ * verbatim, run through goSprintf. */
+import type { LoadPlan } from '../engine/load-plan';
+import { ERROR_KINDS, type LoadResult } from '../engine/load-result';
+import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
+import { fortioRunShape } from './fortio-run-shape';
+import { goDuration, goSprintf } from './go-format';
+
+/** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
+const US_TO_S = 1e-6;
+
+/** stats.Counter.Print. */
+export function fortioCounterLine(title: string, h: FortioHistogram): string {
+  return goSprintf('%s : count %d avg %.8g +/- %.4g min %g max %g sum %.9g', title, h.Count, h.Avg, h.StdDev, h.Min, h.Max, h.Sum);
+}
+
+/** stats.HistogramData.Print: counter line, buckets (">=" for the first, ">" after: intervals
+ * are open on the left), then "# target" lines. */
+export function fortioHistogramLines(title: string, h: FortioHistogram): string[] {
+  if (h.Data === null || h.Data.length === 0) return [`${title} : no data`];
+  const lines = [fortioCounterLine(title, h), '# range, mid point, percentile, count'];
+  h.Data.forEach((b, i) => {
+    lines.push(goSprintf('%s %.6g <= %.6g , %.6g , %.2f, %d', i === 0 ? '>=' : '>', b.Start, b.End, (b.Start + b.End) / 2, b.Percent, b.Count));
+  });
+  for (const p of h.Percentiles ?? []) lines.push(goSprintf('# target %g%% %.6g', p.Percentile, p.Value));
+  return lines;
+}
+
+export interface StartInfo {
+  version: string;
+  /** Fortio prints GOMAXPROCS before and after -gomaxprocs; meshload's worker-thread count. */
+  procs: number;
+}
+
+export type StartPlan = Pick<LoadPlan, 'url' | 'qps' | 'connections' | 'durationMs' | 'requests' | 'open'>;
+
+/** The two lines Fortio prints as a run starts (fortio_main's "running at" line, then periodic's
+ * "Starting at" line), with "meshload <version>" for "Fortio <version>". */
+export function renderStartLines(plan: StartPlan, info: StartInfo): string {
+  const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
+  let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, plan.qps, info.procs, info.procs);
+  if (exactly > 0) first += goSprintf(', for %d calls: %s', exactly, plan.url);
+  else if (plan.durationMs <= 0) first += goSprintf(', until interrupted: %s', plan.url);
+  else first += goSprintf(', for %s: %s', goDuration(plan.durationMs * 1e6), plan.url);
+
+  const shape = fortioRunShape(plan);
+  // Fortio appends such context (its access logger) at the end of the line; so does the open model.
+  const extra = plan.open === undefined ? '' : ` (open model, at most ${plan.open.maxInflight} in flight)`;
+  const head = plan.qps > 0 ? goSprintf('Starting at %g qps', plan.qps) : 'Starting at max qps';
+  const who = goSprintf('%s with %d thread(s) [gomax %d]', head, shape.threads, info.procs);
+  let second: string;
+  if (exactly === 0 && plan.durationMs <= 0) {
+    second = `${who} until interrupted${extra}`;
+  } else if (plan.qps <= 0) {
+    second = exactly > 0 ? goSprintf('%s for %s (%d per thread + %d)%s', who, shape.requestedDuration, shape.perThread, shape.leftOver, extra) : `${who} for ${shape.requestedDuration}${extra}`;
+  } else if (exactly > 0) {
+    second = goSprintf('%s : exactly %d, %d calls each (total %d + %d)%s', who, exactly, shape.perThread, shape.total, shape.leftOver, extra);
+  } else {
+    second = goSprintf('%s for %s : %d calls each (total %d)%s', who, shape.requestedDuration, shape.perThread, shape.total, extra);
+  }
+  return `${first}\n${second}\n`;
+}
+
+function sameDistribution(a: EncodedDistribution, b: EncodedDistribution): boolean {
+  return a.count === b.count && a.sum === b.sum && a.sumSq === b.sumSq && a.min === b.min && a.max === b.max && a.hdr === b.hdr;
+}
+
+function percentileList(h: FortioHistogram): string {
+  return (h.Percentiles ?? []).map((p) => goSprintf('p%g %.6g', p.Percentile, p.Value)).join(', ');
+}
+
+/** From "Ended after" through "All done", in Fortio's order, with the corrected latency as the
+ * headline ("Aggregated Function Time"); then meshload's own lines, each only when relevant.
+ * Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example leaves out:
+ * "Error cases" (periodic.Run) and "Uniform: ..., Jitter: ..., Catchup allowed: ..." (httprunner).
+ * Not printed, for lack of data: "Sleep times", per-connection sockets/IPs, connection time. */
+export function renderLoadText(result: LoadResult): string {
+  const plan = result.plan;
+  const shape = fortioRunShape(plan);
+  const latency = toFortioHistogram(Distribution.decode(result.latency), US_TO_S, 'duration', plan.percentiles);
+  const errors = toFortioHistogram(Distribution.decode(result.errorLatency), US_TO_S, 'duration', plan.percentiles);
+  const lines: string[] = [];
+
+  lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
+  lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
+  lines.push(...fortioHistogramLines('Error cases', errors));
+  lines.push(goSprintf('Sockets used: %d (for perfect keepalive, would be %d)', result.socketsUsed, shape.threads));
+  lines.push(goSprintf('Uniform: %t, Jitter: %t, Catchup allowed: %t', plan.uniform, plan.jitter, !plan.noCatchUp));
+  // sort.Ints on the codes; percentages are of the timed calls (DurationHistogram.Count).
+  const codes = Object.keys(result.codes)
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const code of codes) {
+    const n = result.codes[String(code)] ?? 0;
+    lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
+  }
+  lines.push(fortioCounterLine('Response Header Sizes', toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size')));
+  lines.push(fortioCounterLine('Response Body/Total Sizes', toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size')));
+  lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
+
+  lines.push(...meshloadLines(result));
+  return lines.join('\n') + '\n';
+}
+
+/** What Fortio cannot say: coordinated omission, pacing quality, why a run stopped. */
+function meshloadLines(result: LoadResult): string[] {
+  const plan = result.plan;
+  const lines: string[] = [];
+  if (result.latencyUncorrected.count > 0 && !sameDistribution(result.latency, result.latencyUncorrected)) {
+    const h = toFortioHistogram(Distribution.decode(result.latencyUncorrected), US_TO_S, 'duration', plan.percentiles);
+    lines.push(goSprintf('Uncorrected latency (from actual send, as Fortio measures) : avg %.8g, %s, max %g', h.Avg, percentileList(h), h.Max));
+  }
+  if (result.scheduleLag.count > 0) {
+    const h = toFortioHistogram(Distribution.decode(result.scheduleLag), US_TO_S, 'duration', [50, 99]);
+    lines.push(goSprintf('Schedule lag : %s, max %g', percentileList(h), h.Max));
+  }
+  if (result.skippedSlots > 0) lines.push(goSprintf('Skipped slots (-nocatchup) : %d', result.skippedSlots));
+  if (result.droppedSends > 0) lines.push(goSprintf('Dropped sends (in-flight cap full) : %d', result.droppedSends));
+  if (result.fellBehind && plan.qps > 0) {
+    lines.push(goSprintf('WARNING the generator fell behind: achieved %.1f qps of %g requested (%.1f%%)', result.actualQps, plan.qps, (100 * result.actualQps) / plan.qps));
+  }
+  const kinds = ERROR_KINDS.filter((kind) => (result.errorsByKind[kind] ?? 0) > 0);
+  if (kinds.length > 0) lines.push('Socket errors: ' + kinds.map((kind) => `${kind} ${result.errorsByKind[kind] ?? 0}`).join(', '));
+  if (result.stopReason !== undefined) {
+    const detail = result.stopDetail === undefined || result.stopDetail === '' ? '' : `: ${result.stopDetail}`;
+    lines.push(`Stopped early (${result.stopReason})${detail}`);
+  }
+  return lines;
+}
+

@@ -1,0 +1,112 @@
+/** Builds LoadResults from a list of calls with known latencies, codes and sizes, the way the
+ * engine records them, so renderers can be tested against golden text. */
+import { LOAD_DEFAULTS } from '../../src/engine/load-plan';
+import type { LoadResult } from '../../src/engine/load-result';
+import { Distribution } from '../../src/metrics/distribution';
+
+export interface FixtureCall {
+  /** Corrected latency (from intended send), microseconds. */
+  latencyUs: number;
+  /** Status code; -1 for a socket error. */
+  code: number;
+  /** Latency from actual send; the corrected one when absent (closed loop). */
+  uncorrectedUs?: number;
+  headerBytes?: number;
+  totalBytes?: number;
+  /** Schedule lag of this call (paced and open runs), microseconds. */
+  lagUs?: number;
+}
+
+export type FixturePlan = LoadResult['plan'];
+
+export function fixturePlan(overrides: Partial<FixturePlan> = {}): FixturePlan {
+  return {
+    url: 'http://localhost:8080/echo',
+    method: 'GET',
+    headers: [],
+    payloadBytes: 0,
+    connections: LOAD_DEFAULTS.connections,
+    qps: LOAD_DEFAULTS.qps,
+    durationMs: LOAD_DEFAULTS.durationMs,
+    requests: undefined,
+    uniform: false,
+    jitter: false,
+    noCatchUp: false,
+    timeoutMs: LOAD_DEFAULTS.timeoutMs,
+    keepAlive: true,
+    h2: false,
+    insecure: false,
+    abortOn: undefined,
+    allowInitialErrors: false,
+    connectionReuse: undefined,
+    open: undefined,
+    workers: 1,
+    percentiles: [...LOAD_DEFAULTS.percentiles],
+    labels: '',
+    secretHeaders: [],
+    ...overrides,
+  };
+}
+
+/** OK as Fortio's codeIsOK: 2xx, and 418 (its "teapot" test code). */
+function isOk(code: number): boolean {
+  return (code >= 200 && code < 300) || code === 418;
+}
+
+export type FixtureOverrides = Omit<Partial<LoadResult>, 'plan'> & { plan?: Partial<FixturePlan> };
+
+export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureOverrides = {}): LoadResult {
+  const latency = new Distribution();
+  const uncorrected = new Distribution();
+  const errors = new Distribution();
+  const headerSizes = new Distribution();
+  const totalSizes = new Distribution();
+  const lag = new Distribution();
+  const byCode = new Map<string, Distribution>();
+  const codes: Record<string, number> = {};
+  for (const call of calls) {
+    const code = String(call.code);
+    latency.record(call.latencyUs);
+    uncorrected.record(call.uncorrectedUs ?? call.latencyUs);
+    if (!isOk(call.code)) errors.record(call.latencyUs);
+    headerSizes.record(call.headerBytes ?? 0);
+    totalSizes.record(call.totalBytes ?? 0);
+    if (call.lagUs !== undefined) lag.record(call.lagUs);
+    codes[code] = (codes[code] ?? 0) + 1;
+    let d = byCode.get(code);
+    if (d === undefined) {
+      d = new Distribution();
+      byCode.set(code, d);
+    }
+    d.record(call.latencyUs);
+  }
+  const { plan: planOverrides, ...rest } = overrides;
+  const plan = fixturePlan(planOverrides);
+  const durationMs = rest.durationMs ?? plan.durationMs;
+  return {
+    tool: 'meshload',
+    version: '0.1.0',
+    plan,
+    startTime: '2024-03-05T10:20:30.000Z',
+    durationMs,
+    actualQps: durationMs > 0 ? (calls.length * 1000) / durationMs : 0,
+    stopReason: undefined,
+    stopDetail: undefined,
+    warmupRequests: plan.connections,
+    socketsUsed: plan.connections,
+    codes,
+    errorsByKind: {},
+    latency: latency.encode(),
+    latencyUncorrected: uncorrected.encode(),
+    latencyByCode: Object.fromEntries([...byCode].map(([code, d]) => [code, d.encode()])),
+    errorLatency: errors.encode(),
+    headerSizes: headerSizes.encode(),
+    totalSizes: totalSizes.encode(),
+    scheduleLag: lag.encode(),
+    skippedSlots: 0,
+    droppedSends: 0,
+    fellBehind: false,
+    timeline: [],
+    ...rest,
+  };
+}
