@@ -5,6 +5,8 @@ export const EXIT = {
   FAILED: 1,
   /** The command line or a config file is invalid; nothing was started. */
   USAGE: 2,
+  /** Stopped by Ctrl-C/SIGTERM; the partial result was still printed and written. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -5,6 +5,8 @@ import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
 import { meshloadVersion } from '../util/version';
 import type { CommandContext } from './command-context';
+import { registerCurl } from './commands/curl';
+import { registerLoad } from './commands/load';
 import { registerServer } from './commands/server';
 import { registerVersion } from './commands/version';
 import { EXIT, type ExitCode } from './exit-codes';
@@ -25,6 +27,8 @@ export function buildProgram(ctx: CommandContext): Command {
       writeErr: (text) => ctx.io.stderr.write(text),
       outputError: () => undefined, // runCli prints errors itself, on one line
     });
+  registerLoad(program, ctx);
+  registerCurl(program, ctx);
   registerServer(program, ctx);
   registerVersion(program, ctx);
   return program;

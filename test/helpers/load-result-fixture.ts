@@ -1,8 +1,8 @@
 /** Builds LoadResults from a list of calls with known latencies, codes and sizes, the way the
  * engine records them, so renderers can be tested against golden text. */
-import { LOAD_DEFAULTS } from '../../src/engine/load-plan';
 import type { LoadResult } from '../../src/engine/load-result';
 import { Distribution } from '../../src/metrics/distribution';
+import { loadPlan } from './load-plan';
 
 export interface FixtureCall {
   /** Corrected latency (from intended send), microseconds. */
@@ -20,32 +20,8 @@ export interface FixtureCall {
 export type FixturePlan = LoadResult['plan'];
 
 export function fixturePlan(overrides: Partial<FixturePlan> = {}): FixturePlan {
-  return {
-    url: 'http://localhost:8080/echo',
-    method: 'GET',
-    headers: [],
-    payloadBytes: 0,
-    connections: LOAD_DEFAULTS.connections,
-    qps: LOAD_DEFAULTS.qps,
-    durationMs: LOAD_DEFAULTS.durationMs,
-    requests: undefined,
-    uniform: false,
-    jitter: false,
-    noCatchUp: false,
-    timeoutMs: LOAD_DEFAULTS.timeoutMs,
-    keepAlive: true,
-    h2: false,
-    insecure: false,
-    abortOn: undefined,
-    allowInitialErrors: false,
-    connectionReuse: undefined,
-    open: undefined,
-    workers: 1,
-    percentiles: [...LOAD_DEFAULTS.percentiles],
-    labels: '',
-    secretHeaders: [],
-    ...overrides,
-  };
+  const { payload, ...plan } = loadPlan({ url: 'http://localhost:8080/echo' });
+  return { ...plan, payloadBytes: payload.length, ...overrides };
 }
 
 /** OK as Fortio's codeIsOK: 2xx, and 418 (its "teapot" test code). */

@@ -1,0 +1,127 @@
+/** Records every completed call of a run into distributions and counters; memory stays flat
+ * however long the run (no per-request arrays: the timeline grows by one entry per second). */
+import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import type { Outcome } from '../transport/transport';
+import type { ErrorKind, LoadResult, TimelineSecond } from './load-result';
+import { isOk } from './schedule';
+
+/** Sizes can exceed an hour's worth of microseconds; start the range at 1 GiB and auto-grow. */
+const SIZE_RANGE = 1 << 30;
+
+/** The parts of a LoadResult the recorder produces. */
+export type RecordedRun = Pick<
+  LoadResult,
+  | 'codes'
+  | 'errorsByKind'
+  | 'latency'
+  | 'latencyUncorrected'
+  | 'latencyByCode'
+  | 'errorLatency'
+  | 'headerSizes'
+  | 'totalSizes'
+  | 'scheduleLag'
+  | 'timeline'
+>;
+
+export class RunRecorder {
+  readonly latency = new Distribution();
+  readonly latencyUncorrected = new Distribution();
+  readonly errorLatency = new Distribution();
+  readonly headerSizes = new Distribution(SIZE_RANGE);
+  readonly totalSizes = new Distribution(SIZE_RANGE);
+  readonly scheduleLag = new Distribution();
+  private readonly byCode = new Map<number, Distribution>();
+  private readonly codeCounts = new Map<number, number>();
+  private readonly errorKinds = new Map<ErrorKind, number>();
+  private readonly timeline: TimelineSecond[] = [];
+  private second = 0;
+  private secondRequests = 0;
+  private secondCodes = new Map<number, number>();
+  private readonly secondLatency = new Distribution();
+
+  /** `startMs` is the run's time origin (performance.now() units). */
+  constructor(private readonly startMs: number) {}
+
+  get count(): number {
+    return this.latency.count;
+  }
+
+  /** All times in ms from performance.now(). `intendedMs` is when the call was due. */
+  record(outcome: Outcome, intendedMs: number, sentMs: number, endMs: number): void {
+    const status = outcome.status;
+    const correctedUs = (endMs - intendedMs) * 1000;
+    this.latency.record(correctedUs);
+    this.latencyUncorrected.record((endMs - sentMs) * 1000);
+    let codeLatency = this.byCode.get(status);
+    if (codeLatency === undefined) {
+      codeLatency = new Distribution();
+      this.byCode.set(status, codeLatency);
+    }
+    codeLatency.record(correctedUs);
+    this.codeCounts.set(status, (this.codeCounts.get(status) ?? 0) + 1);
+    if (!isOk(status)) this.errorLatency.record(correctedUs);
+    if (status === -1) {
+      const kind = outcome.errorKind ?? 'other';
+      this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+    } else {
+      this.headerSizes.record(outcome.headerBytes);
+      this.totalSizes.record(outcome.headerBytes + outcome.bodyBytes);
+    }
+    this.tick(endMs);
+    this.secondRequests++;
+    this.secondCodes.set(status, (this.secondCodes.get(status) ?? 0) + 1);
+    this.secondLatency.record(correctedUs);
+  }
+
+  /** How late a send was against its slot (paced and open runs). */
+  recordLag(lagMs: number): void {
+    this.scheduleLag.record(lagMs * 1000);
+  }
+
+  /** Closes the timeline seconds before `nowMs`. */
+  private tick(nowMs: number): void {
+    const second = Math.floor((nowMs - this.startMs) / 1000);
+    while (this.second < second) this.flushSecond();
+  }
+
+  private flushSecond(): void {
+    this.timeline.push({
+      second: this.second,
+      requests: this.secondRequests,
+      codes: codeObject(this.secondCodes),
+      p50Us: this.secondLatency.percentile(50),
+      p99Us: this.secondLatency.percentile(99),
+    });
+    this.second++;
+    this.secondRequests = 0;
+    this.secondCodes = new Map();
+    this.secondLatency.reset();
+  }
+
+  finish(endMs: number): RecordedRun {
+    this.tick(endMs);
+    if (this.secondRequests > 0) this.flushSecond();
+    const latencyByCode: Record<string, EncodedDistribution> = {};
+    for (const [code, d] of [...this.byCode].sort((a, b) => a[0] - b[0])) latencyByCode[String(code)] = d.encode();
+    const errorsByKind: Partial<Record<ErrorKind, number>> = {};
+    for (const [kind, n] of this.errorKinds) errorsByKind[kind] = n;
+    return {
+      codes: codeObject(this.codeCounts),
+      errorsByKind,
+      latency: this.latency.encode(),
+      latencyUncorrected: this.latencyUncorrected.encode(),
+      latencyByCode,
+      errorLatency: this.errorLatency.encode(),
+      headerSizes: this.headerSizes.encode(),
+      totalSizes: this.totalSizes.encode(),
+      scheduleLag: this.scheduleLag.encode(),
+      timeline: this.timeline,
+    };
+  }
+}
+
+function codeObject(counts: Map<number, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [code, n] of [...counts].sort((a, b) => a[0] - b[0])) out[String(code)] = n;
+  return out;
+}

@@ -1,0 +1,83 @@
+/** How many calls each connection makes and when, following Fortio's periodic runner so that a
+ * pasted Fortio command line makes the same calls at the same times. Pure. */
+import type { LoadPlan } from './load-plan';
+
+export interface ConnectionSchedule {
+  /** Timed calls this connection makes; undefined: until the duration ends or an interrupt. */
+  calls: number | undefined;
+  /** When slot i is due, in ms after the run start; undefined at max speed (no schedule). */
+  slotMs: ((i: number) => number) | undefined;
+  /** Slot duration, for -nocatchup and jitter (ms); 0 at max speed. */
+  periodMs: number;
+}
+
+export interface RunSchedule {
+  connections: ConnectionSchedule[];
+  /** Total timed calls when known in advance (-n, or -qps with -t). */
+  totalCalls: number | undefined;
+  /** Lines to show the user about adjustments Fortio would also make. */
+  notes: string[];
+}
+
+/** Fortio: "OK" is 2xx, and also 418 (its echo server's teapot answer). */
+export function isOk(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 418;
+}
+
+export function planSchedule(plan: Pick<LoadPlan, 'connections' | 'qps' | 'durationMs' | 'requests' | 'uniform'>): RunSchedule {
+  const notes: string[] = [];
+  let threads = plan.connections;
+  const exactly = plan.requests;
+  if (plan.qps <= 0) {
+    if (exactly === undefined) {
+      return { connections: repeat(threads, () => ({ calls: undefined, slotMs: undefined, periodMs: 0 })), totalCalls: undefined, notes };
+    }
+    const each = Math.floor(exactly / threads);
+    const leftOver = exactly % threads;
+    return {
+      connections: repeat(threads, (t) => ({ calls: each + (t === 0 ? leftOver : 0), slotMs: undefined, periodMs: 0 })),
+      totalCalls: exactly,
+      notes,
+    };
+  }
+  // Paced. Fortio sizes the run as qps x duration calls, or exactly -n.
+  const hasDuration = exactly === undefined && plan.durationMs > 0;
+  let numCalls = exactly ?? (hasDuration ? Math.floor((plan.qps * plan.durationMs) / 1000) : undefined);
+  if (numCalls !== undefined) {
+    if (numCalls < 2) {
+      notes.push(`-qps ${plan.qps} for ${plan.durationMs / 1000}s is under 2 calls: making 2 calls on 1 connection`);
+      numCalls = 2;
+      threads = 1;
+    }
+    if (2 * threads > numCalls) {
+      const lowered = Math.floor(numCalls / 2);
+      notes.push(`only ${numCalls} calls in total: lowering connections from ${threads} to ${lowered}`);
+      threads = lowered;
+    }
+  }
+  const perThreadQps = plan.qps / threads;
+  const periodMs = 1000 / perThreadQps;
+  const each = numCalls === undefined ? undefined : Math.floor(numCalls / threads);
+  const leftOver = exactly !== undefined && each !== undefined ? exactly - each * threads : 0;
+  const connections = repeat(threads, (t) => {
+    const calls = each === undefined ? undefined : each + (t === 0 ? leftOver : 0);
+    // -uniform: connection t starts t/threads of a period late, so sends interleave evenly.
+    const offsetMs = plan.uniform ? (periodMs * t) / threads : 0;
+    let slotMs: (i: number) => number;
+    if (hasDuration && calls !== undefined && calls > 1) {
+      // Fortio stretches the schedule so the last call lands at the end of the duration:
+      // for 2s at 1 qps there is one 2s pause between the 2 calls.
+      const stretch = 1 + 1 / (calls - 1);
+      slotMs = (i) => offsetMs + i * stretch * periodMs;
+    } else {
+      slotMs = (i) => offsetMs + i * periodMs;
+    }
+    return { calls, slotMs, periodMs };
+  });
+  const totalCalls = numCalls === undefined ? undefined : exactly ?? (each as number) * threads;
+  return { connections, totalCalls, notes };
+}
+
+function repeat<T>(count: number, make: (index: number) => T): T[] {
+  return Array.from({ length: count }, (_, index) => make(index));
+}

@@ -1,0 +1,100 @@
+/** Merges load results of generators that ran side by side (worker threads, Kubernetes Jobs)
+ * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
+ * wall-clock second. Pure. */
+import type { ErrorKind, LoadResult, TimelineSecond } from '../engine/load-result';
+import { Distribution, type EncodedDistribution } from './distribution';
+
+export function mergeResults(results: readonly LoadResult[]): LoadResult {
+  const [first] = results;
+  if (first === undefined) throw new Error('mergeResults needs at least one result');
+  if (results.length === 1) return first;
+  const startMs = Math.min(...results.map((r) => Date.parse(r.startTime)));
+  const endMs = Math.max(...results.map((r) => Date.parse(r.startTime) + r.durationMs));
+  const durationMs = endMs - startMs;
+  const latency = mergeDistributions(results.map((r) => r.latency));
+  const stopped = results.find((r) => r.stopReason !== undefined);
+  const actualQps = durationMs > 0 ? latency.count / (durationMs / 1000) : 0;
+  const requestedQps = results.reduce((sum, r) => sum + r.plan.qps, 0);
+  return {
+    ...first,
+    plan: {
+      ...first.plan,
+      connections: sum(results, (r) => r.plan.connections),
+      qps: requestedQps,
+      requests: first.plan.requests === undefined ? undefined : sum(results, (r) => r.plan.requests ?? 0),
+    },
+    startTime: new Date(startMs).toISOString(),
+    durationMs,
+    actualQps,
+    stopReason: stopped?.stopReason,
+    stopDetail: stopped?.stopDetail,
+    warmupRequests: sum(results, (r) => r.warmupRequests),
+    socketsUsed: sum(results, (r) => r.socketsUsed),
+    codes: addCounts(results.map((r) => r.codes)),
+    errorsByKind: addCounts(results.map((r) => r.errorsByKind as Record<string, number>)) as Partial<Record<ErrorKind, number>>,
+    latency,
+    latencyUncorrected: mergeDistributions(results.map((r) => r.latencyUncorrected)),
+    latencyByCode: mergeKeyed(results.map((r) => r.latencyByCode)),
+    errorLatency: mergeDistributions(results.map((r) => r.errorLatency)),
+    headerSizes: mergeDistributions(results.map((r) => r.headerSizes)),
+    totalSizes: mergeDistributions(results.map((r) => r.totalSizes)),
+    scheduleLag: mergeDistributions(results.map((r) => r.scheduleLag)),
+    skippedSlots: sum(results, (r) => r.skippedSlots),
+    droppedSends: sum(results, (r) => r.droppedSends),
+    fellBehind: requestedQps > 0 && stopped === undefined && actualQps < requestedQps * 0.95,
+    timeline: mergeTimelines(results, startMs),
+  };
+}
+
+function sum(results: readonly LoadResult[], pick: (r: LoadResult) => number): number {
+  return results.reduce((total, r) => total + pick(r), 0);
+}
+
+export function mergeDistributions(parts: readonly EncodedDistribution[]): EncodedDistribution {
+  const merged = new Distribution();
+  for (const part of parts) if (part.count > 0) merged.add(Distribution.decode(part));
+  return merged.encode();
+}
+
+function mergeKeyed(parts: ReadonlyArray<Record<string, EncodedDistribution>>): Record<string, EncodedDistribution> {
+  const keys = [...new Set(parts.flatMap((p) => Object.keys(p)))].sort((a, b) => Number(a) - Number(b));
+  const out: Record<string, EncodedDistribution> = {};
+  for (const key of keys) out[key] = mergeDistributions(parts.flatMap((p) => (p[key] === undefined ? [] : [p[key]])));
+  return out;
+}
+
+function addCounts(parts: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const totals = new Map<string, number>();
+  for (const part of parts) for (const [key, n] of Object.entries(part)) totals.set(key, (totals.get(key) ?? 0) + n);
+  const out: Record<string, number> = {};
+  for (const [key, n] of [...totals].sort((a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]))) out[key] = n;
+  return out;
+}
+
+/** Seconds are re-based on the earliest start. Per-second percentiles cannot be merged exactly
+ * from two numbers; the merged second keeps the request-weighted mean of p50 and the max of p99
+ * (an upper bound), and says so nowhere else: the exact distributions are the totals above. */
+function mergeTimelines(results: readonly LoadResult[], startMs: number): TimelineSecond[] {
+  const bySecond = new Map<number, { requests: number; codes: Record<string, number>[]; p50Weighted: number; p99: number }>();
+  for (const r of results) {
+    const shift = Math.round((Date.parse(r.startTime) - startMs) / 1000);
+    for (const s of r.timeline) {
+      const second = s.second + shift;
+      const entry = bySecond.get(second) ?? { requests: 0, codes: [], p50Weighted: 0, p99: 0 };
+      entry.requests += s.requests;
+      entry.codes.push(s.codes);
+      entry.p50Weighted += s.p50Us * s.requests;
+      entry.p99 = Math.max(entry.p99, s.p99Us);
+      bySecond.set(second, entry);
+    }
+  }
+  return [...bySecond.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, e]) => ({
+      second,
+      requests: e.requests,
+      codes: addCounts(e.codes),
+      p50Us: e.requests > 0 ? Math.round(e.p50Weighted / e.requests) : 0,
+      p99Us: e.p99,
+    }));
+}

@@ -1,0 +1,237 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/main';
+import type { LoadResult } from '../../src/engine/load-result';
+import { Distribution } from '../../src/metrics/distribution';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
+import { cli, testIo } from '../helpers/cli';
+import { MeshloadProcess } from '../helpers/spawn-meshload';
+
+let server: RunningEchoServer | undefined;
+let proc: MeshloadProcess | undefined;
+let dir: string | undefined;
+
+async function echo(random?: () => number): Promise<string> {
+  server = await startEchoServer({
+    echo: { host: '127.0.0.1', port: 0 },
+    admin: null,
+    maxDelayMs: 1500,
+    maxPayloadBytes: 256 * 1024,
+    ...(random !== undefined ? { random } : {}),
+  });
+  return server.echoUrl;
+}
+
+function tempDir(): string {
+  dir = mkdtempSync(join(tmpdir(), 'meshload-load-'));
+  return dir;
+}
+
+function readResult(path: string): { fortio: Record<string, unknown>; result: LoadResult } {
+  const fortio = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  return { fortio, result: fortio.Meshload as LoadResult };
+}
+
+afterEach(async () => {
+  proc?.kill();
+  proc = undefined;
+  await server?.close();
+  server = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('meshload load (Fortio command lines)', () => {
+  it("runs the Istio docs' line unchanged and prints what scripts grep", async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '3', '-qps', '0', '-n', '30', '-loglevel', 'Warning', `${url}/get`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/Starting at max qps with 3 thread\(s\) \[gomax \d+\] for exactly 30 calls \(10 per thread \+ 0\)/);
+    expect(run.stderr).toMatch(/^Code 200 : 30 \(100\.0 %\)$/m);
+    expect(run.stderr).toMatch(/^Sockets used: 3 \(for perfect keepalive, would be 3\)$/m);
+    expect(run.stderr).toMatch(/^All done 30 calls \(plus 0 warmup\) [\d.]+ ms avg, [\d.]+ qps$/m);
+    expect(run.stderr).toMatch(/^# target 50% [\d.e-]+$/m);
+    expect(run.stdout).toBe('');
+  });
+
+  it('breaks codes down as the server drew them (status=503:30)', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '8', '-qps', '0', '-n', '2000', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:30`);
+    expect(run.code).toBe(0);
+    const { fortio } = readResult(json);
+    const codes = fortio.RetCodes as Record<string, number>;
+    expect((codes['200'] ?? 0) + (codes['503'] ?? 0)).toBe(2000);
+    // Binomial(2000, 0.3): mean 600, sd 20.5; +/-5 sd.
+    expect(codes['503']).toBeGreaterThanOrEqual(497);
+    expect(codes['503']).toBeLessThanOrEqual(703);
+    expect(run.stderr).toMatch(new RegExp(`^Code 503 : ${codes['503']} \\(\\d+\\.\\d %\\)$`, 'm'));
+  });
+
+  it('hits a paced rate within 1%', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '4', '-qps', '200', '-t', '2s', '-json', json, url);
+    expect(run.code).toBe(0);
+    const { fortio, result } = readResult(json);
+    expect(result.latency.count).toBe(400);
+    expect(Math.abs((fortio.ActualQPS as number) / 200 - 1)).toBeLessThan(0.01);
+    expect(result.fellBehind).toBe(false);
+  });
+
+  it('shows an injected stall in the corrected p99 that the uncorrected p99 hides', async () => {
+    // delay=200ms:1 with deterministic draws: every 125th request stalls (0.8%), so the stalls
+    // alone stay under 1% while each one delays the slots queued behind it on its connection.
+    let draw = 0;
+    const url = await echo(() => (++draw % 125 === 0 ? 0.001 : 0.5));
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '8', '-qps', '500', '-t', '3s', '-json', json, `${url}/echo?delay=200ms:1`);
+    expect(run.code).toBe(0);
+    const { result } = readResult(json);
+    const corrected = Distribution.decode(result.latency);
+    const uncorrected = Distribution.decode(result.latencyUncorrected);
+    expect(corrected.percentile(99)).toBeGreaterThan(100_000);
+    expect(uncorrected.percentile(99)).toBeLessThan(50_000);
+    expect(uncorrected.max).toBeGreaterThanOrEqual(195_000);
+  });
+
+  it('merges worker threads exactly', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '4', '-qps', '0', '-n', '1001', '-workers', '2', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:20`);
+    expect(run.code).toBe(0);
+    const { result } = readResult(json);
+    expect(result.latency.count).toBe(1001);
+    const byCodeTotal = Object.values(result.latencyByCode).reduce((n, d) => n + d.count, 0);
+    expect(byCodeTotal).toBe(1001);
+    expect(Object.values(result.codes).reduce((a, b) => a + b, 0)).toBe(1001);
+    expect(result.warmupRequests).toBe(0);
+    expect(result.plan.connections).toBe(4);
+  });
+
+  it('stops at the first -abort-on 503', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '2', '-qps', '0', '-n', '100000', '-abort-on', '503', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:5`);
+    expect(run.code).toBe(0);
+    const { result } = readResult(json);
+    expect(result.stopReason).toBe('abort-on');
+    expect(result.latency.count).toBeLessThan(100_000);
+    expect(result.codes['503']).toBe(1);
+  });
+
+  it('counts connection refused as code -1 with a clear summary, not a crash', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const url = `http://127.0.0.1:${port}/`;
+
+    const strict = await cli('load', '-c', '1', '-qps', '0', '-t', '1s', url);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/warm-up request got a socket error \(refused/);
+
+    const run = await cli('load', '-c', '2', '-qps', '0', '-n', '10', '-allow-initial-errors', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Code {2}-1 : 10 \(100\.0 %\)$/m);
+    expect(run.stderr).toMatch(/refused 10/);
+  });
+
+  it.each([
+    [['load'], /missing required argument 'url'/],
+    [['load', 'not a url'], /'not a url' is not a URL/],
+    [['load', 'ftp://x/'], /unsupported URL scheme 'ftp:'/],
+    [['load', '-qps', 'fast', 'http://127.0.0.1:1/'], /-qps 'fast' is not a number/],
+    [['load', '-c', '0', 'http://127.0.0.1:1/'], /-c '0' is not a whole number of at least 1/],
+    [['load', '-t', '10', 'http://127.0.0.1:1/'], /-t '10' is not a duration/],
+    [['load', '-n', '-5', 'http://127.0.0.1:1/'], /-n '-5' is not a whole number/],
+    [['load', '-p', '50,200', 'http://127.0.0.1:1/'], /-p '50,200' is not a list of percentiles/],
+    [['load', '-H', 'NoColon', 'http://127.0.0.1:1/'], /-H 'NoColon' is not a header/],
+    [['load', '-abort-on', '9999', 'http://127.0.0.1:1/'], /-abort-on '9999' is not a status code/],
+    [['load', '-connection-reuse', '5:2', 'http://127.0.0.1:1/'], /-connection-reuse '5:2' is not a range/],
+    [['load', '-open', '-qps', '0', 'http://127.0.0.1:1/'], /-open needs a rate/],
+    [['load', '-qsp', '5', 'http://127.0.0.1:1/'], /unknown flag '-qsp' for 'meshload load' \(did you mean -qps\?/],
+  ])('%p exits 2 with one line', async (argv, pattern) => {
+    const run = await cli(...argv);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(pattern);
+  });
+
+  it('saves with -a under Fortio file naming in -data-dir', async () => {
+    const url = await echo();
+    const dataDir = tempDir();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '-a', '-data-dir', dataDir, '-labels', 'breaker test #1', url);
+    expect(run.code).toBe(0);
+    const files = readdirSync(dataDir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^\d{4}-\d{2}-\d{2}-\d{6}_breaker_test_1\.json$/);
+    expect(run.stderr).toMatch(/Successfully wrote \d+ bytes of Json data to /);
+  });
+
+  it('writes -json - to stdout, keeping the text on stderr', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', '-', url);
+    expect(run.code).toBe(0);
+    const parsed = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(parsed.RetCodes).toEqual({ '200': 3 });
+    expect(parsed.RunType).toBe('HTTP');
+    expect(run.stderr).toMatch(/All done 3 calls/);
+  });
+
+  it('stops on interrupt, prints and writes the partial result, exits 130', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const controller = new AbortController();
+    const { io, stderr } = testIo(controller.signal);
+    const exit = runCli(['load', '-c', '2', '-qps', '0', '-t', '0', '-json', json, url], io);
+    await stderr.waitFor(/Starting at max qps/);
+    while ((server?.metrics.totalRequests() ?? 0) < 200) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    expect(await exit).toBe(130);
+    const { result } = readResult(json);
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.latency.count).toBeGreaterThan(0);
+    expect(stderr.text).toMatch(/All done/);
+  });
+});
+
+describe('meshload load as a process', () => {
+  it('writes the partial JSON on Ctrl-C and exits 130', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    proc = new MeshloadProcess(['load', '-c', '2', '-qps', '0', '-t', '0', '-json', json, url]);
+    await proc.waitForStderr(/Starting at max qps/);
+    while ((server?.metrics.totalRequests() ?? 0) < 200) await new Promise((resolve) => setImmediate(resolve));
+    proc.child.kill('SIGINT');
+    expect(await proc.exitCode()).toBe(130);
+    expect(readResult(json).result.stopReason).toBe('interrupted');
+  });
+});
+
+describe('meshload curl', () => {
+  it('prints headers to stderr and the body to stdout, exit 0 on 200', async () => {
+    const url = await echo();
+    const run = await cli('curl', '-payload', 'hello', `${url}/echo`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('hello');
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+    expect(run.stderr).toMatch(/content-length: 5/);
+    expect(run.stderr).toMatch(/no sign of an Envoy sidecar/);
+  });
+
+  it('exits 1 unless 200 and says when a response crossed Envoy', async () => {
+    const url = await echo();
+    const run = await cli('curl', `${url}/echo?status=503&header=server:envoy&header=x-envoy-upstream-service-time:4`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the response crossed an Envoy sidecar \(server: envoy, x-envoy-upstream-service-time: 4\)/);
+  });
+
+  it('reports a refused connection on one line, exit 1', async () => {
+    const run = await cli('curl', 'http://127.0.0.1:1/');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^meshload: GET http:\/\/127\.0\.0\.1:1\/ failed: .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,147 @@
+import { runLoad } from '../../src/engine/run-load';
+import { Distribution } from '../../src/metrics/distribution';
+import { FakeTransport } from '../helpers/fake-transport';
+import { loadPlan } from '../helpers/load-plan';
+
+const totalOf = (codes: Record<string, number>): number => Object.values(codes).reduce((a, b) => a + b, 0);
+
+describe('runLoad closed loop', () => {
+  it('makes exactly -n calls and no warm-up, as Fortio', async () => {
+    const transport = new FakeTransport();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 3, requests: 31 }), transport);
+    expect(result.codes).toEqual({ '200': 31 });
+    expect(result.warmupRequests).toBe(0);
+    expect(transport.calls).toBe(31);
+    expect(result.latency.count).toBe(31);
+    expect(result.socketsUsed).toBe(3);
+    expect(result.stopReason).toBeUndefined();
+    expect(transport.closed).toBe(true);
+  });
+
+  it('runs for the duration at max speed', async () => {
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 300 }), new FakeTransport(() => ({ status: 200, delayMs: 1 })));
+    expect(result.durationMs).toBeGreaterThanOrEqual(300);
+    expect(result.durationMs).toBeLessThan(600);
+    expect(result.latency.count).toBeGreaterThan(50);
+  });
+
+  it('counts codes and socket errors by kind', async () => {
+    const answers = [200, 503, -1, 200];
+    const transport = new FakeTransport((call) => ({ status: call === 0 ? 200 : (answers[call % 4] as number), errorKind: 'refused' }));
+    const result = await runLoad(loadPlan({ qps: 0, connections: 1, requests: 8 }), transport);
+    expect(totalOf(result.codes)).toBe(8);
+    expect(result.codes['-1']).toBe(2);
+    expect(result.errorsByKind).toEqual({ refused: 2 });
+    expect(result.errorLatency.count).toBe((result.codes['503'] ?? 0) + 2);
+    expect(Object.keys(result.latencyByCode).sort()).toEqual(['-1', '200', '503']);
+    expect(result.headerSizes.count).toBe(6); // socket errors have no response to measure
+  });
+
+  it('stops at the first -abort-on code', async () => {
+    const transport = new FakeTransport((call) => ({ status: call === 6 ? 503 : 200 }));
+    const result = await runLoad(loadPlan({ qps: 0, connections: 1, requests: 100, abortOn: 503 }), transport);
+    expect(result.stopReason).toBe('abort-on');
+    expect(result.stopDetail).toBe('-abort-on 503: got status 503');
+    expect(result.codes).toEqual({ '200': 6, '503': 1 });
+  });
+
+  it('warms up each connection of a timed run and aborts when that fails, unless -allow-initial-errors', async () => {
+    const failing = (call: number): { status: number; delayMs: number } => ({ status: call === 0 ? 503 : 200, delayMs: 1 });
+    const stopped = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100 }), new FakeTransport(failing));
+    expect(stopped.warmupRequests).toBe(2);
+    expect(stopped.stopReason).toBe('warmup-failed');
+    expect(stopped.stopDetail).toMatch(/warm-up request got status 503; use -allow-initial-errors/);
+    expect(stopped.latency.count).toBe(0);
+    const allowed = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100, allowInitialErrors: true }), new FakeTransport(failing));
+    expect(allowed.stopReason).toBeUndefined();
+    expect(allowed.codes['200']).toBeGreaterThan(0);
+    expect(allowed.codes['503']).toBeUndefined(); // the warm-up is not part of the result
+  });
+
+  it('returns a partial result marked interrupted when the signal aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 150);
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 60_000 }), new FakeTransport(() => ({ status: 200, delayMs: 1 })), {
+      signal: controller.signal,
+    });
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.latency.count).toBeGreaterThan(0);
+    expect(result.durationMs).toBeLessThan(2000);
+  });
+
+  it('reconnects after -connection-reuse requests', async () => {
+    const transport = new FakeTransport();
+    await runLoad(loadPlan({ qps: 0, connections: 1, requests: 10, connectionReuse: { min: 2, max: 2 } }), transport);
+    expect(transport.reconnects).toBe(5);
+  });
+
+  it('redacts secret headers in the result', async () => {
+    const result = await runLoad(
+      loadPlan({
+        qps: 0,
+        connections: 1,
+        requests: 1,
+        headers: [['Authorization', 'Bearer x'], ['X-Api-Key', 'k'], ['X-Trace', 't']],
+        secretHeaders: ['x-api-key'],
+      }),
+      new FakeTransport(),
+    );
+    expect(result.plan.headers).toEqual([['Authorization', '<redacted>'], ['X-Api-Key', '<redacted>'], ['X-Trace', 't']]);
+    expect(JSON.stringify(result)).not.toMatch(/Bearer/);
+  });
+
+  it('keeps a per-second timeline', async () => {
+    const result = await runLoad(loadPlan({ qps: 0, connections: 1, durationMs: 1200 }), new FakeTransport(() => ({ status: 200, delayMs: 2 })));
+    expect(result.timeline.length).toBeGreaterThanOrEqual(2);
+    expect(result.timeline[0]?.second).toBe(0);
+    expect(result.timeline.reduce((n, s) => n + s.requests, 0)).toBe(result.latency.count);
+    expect(result.timeline[0]?.p50Us).toBeGreaterThan(1000);
+  });
+});
+
+describe('runLoad paced', () => {
+  it('makes qps x t calls spread over the duration', async () => {
+    const result = await runLoad(loadPlan({ qps: 100, connections: 2, durationMs: 1000 }), new FakeTransport());
+    expect(result.latency.count).toBe(100);
+    expect(result.durationMs).toBeGreaterThanOrEqual(990);
+    expect(result.durationMs).toBeLessThan(1300);
+    expect(result.fellBehind).toBe(false);
+    expect(result.scheduleLag.count).toBeGreaterThan(0);
+  });
+
+  it('charges a stall to every call it delayed (coordinated omission), the uncorrected view hides it', async () => {
+    // One connection at 100 qps (a slot every 10 ms); call 101 (the 100th timed one) stalls 200 ms,
+    // delaying about 20 slots. Corrected: ~4% of 500 calls are slow. Uncorrected: only 1 call.
+    const transport = new FakeTransport((call) => ({ status: 200, delayMs: call === 101 ? 200 : 0 }));
+    const result = await runLoad(loadPlan({ qps: 100, connections: 1, requests: 500 }), transport);
+    const corrected = Distribution.decode(result.latency);
+    const uncorrected = Distribution.decode(result.latencyUncorrected);
+    expect(corrected.percentile(99)).toBeGreaterThan(100_000);
+    expect(uncorrected.percentile(99)).toBeLessThan(50_000);
+    expect(uncorrected.max).toBeGreaterThanOrEqual(195_000);
+  });
+
+  it('-nocatchup skips late slots and counts them', async () => {
+    const transport = new FakeTransport((call) => ({ status: 200, delayMs: call === 11 ? 100 : 0 }));
+    const result = await runLoad(loadPlan({ qps: 100, connections: 1, requests: 50, noCatchUp: true }), transport);
+    expect(result.skippedSlots).toBeGreaterThanOrEqual(8);
+    expect(result.skippedSlots).toBeLessThanOrEqual(11);
+    expect(result.latency.count + result.skippedSlots).toBe(50);
+  });
+
+  it('says the generator fell behind when the target cannot keep up', async () => {
+    const result = await runLoad(loadPlan({ qps: 100, connections: 1, requests: 20 }), new FakeTransport(() => ({ status: 200, delayMs: 30 })));
+    expect(result.fellBehind).toBe(true);
+    expect(result.actualQps).toBeLessThan(95);
+  });
+});
+
+describe('runLoad open model', () => {
+  it('sends arrivals on schedule, drops those over the in-flight cap', async () => {
+    const transport = new FakeTransport(() => ({ status: 200, delayMs: 50 }));
+    const result = await runLoad(loadPlan({ qps: 200, durationMs: 500, open: { maxInflight: 2 }, connections: 1 }), transport);
+    expect(result.latency.count + result.droppedSends).toBe(100);
+    expect(result.droppedSends).toBeGreaterThan(50);
+    expect(result.latency.count).toBeGreaterThan(10);
+  });
+});

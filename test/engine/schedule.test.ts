@@ -1,0 +1,53 @@
+import { isOk, planSchedule } from '../../src/engine/schedule';
+
+const base = { connections: 4, qps: 8, durationMs: 5000, requests: undefined, uniform: false };
+
+describe('planSchedule (Fortio periodic runner rules)', () => {
+  it('max speed with -n splits exactly, remainder to the first connection', () => {
+    const s = planSchedule({ ...base, qps: 0, connections: 3, requests: 31 });
+    expect(s.connections.map((c) => c.calls)).toEqual([11, 10, 10]);
+    expect(s.totalCalls).toBe(31);
+    expect(s.connections[0]?.slotMs).toBeUndefined();
+  });
+
+  it('max speed with a duration has no call count', () => {
+    const s = planSchedule({ ...base, qps: 0 });
+    expect(s.connections.map((c) => c.calls)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(s.totalCalls).toBeUndefined();
+  });
+
+  it('paced with a duration makes qps x t calls, the last at the end of the duration', () => {
+    const s = planSchedule(base); // Fortio's defaults: 4 x 10 calls in 5s
+    expect(s.totalCalls).toBe(40);
+    const c = s.connections[0];
+    expect(c?.calls).toBe(10);
+    expect(c?.periodMs).toBe(500);
+    expect(c?.slotMs?.(0)).toBe(0);
+    expect(c?.slotMs?.(9)).toBeCloseTo(5000, 6);
+  });
+
+  it('paced with -n spaces calls by the per-connection period', () => {
+    const s = planSchedule({ ...base, qps: 100, connections: 2, requests: 11 });
+    expect(s.connections.map((c) => c.calls)).toEqual([6, 5]);
+    expect(s.connections[1]?.slotMs?.(3)).toBeCloseTo(60, 9);
+  });
+
+  it('-uniform staggers connection starts over one period', () => {
+    const s = planSchedule({ ...base, uniform: true, qps: 40, connections: 4, requests: 400 });
+    expect(s.connections.map((c) => c.slotMs?.(0))).toEqual([0, 25, 50, 75]);
+  });
+
+  it('lowers connections when there are fewer than two calls each, with a note', () => {
+    const s = planSchedule({ ...base, qps: 2, durationMs: 2000, connections: 4 });
+    expect(s.connections).toHaveLength(2);
+    expect(s.notes[0]).toMatch(/lowering connections from 4 to 2/);
+    const tiny = planSchedule({ ...base, qps: 1, durationMs: 1000 });
+    expect(tiny.connections).toHaveLength(1);
+    expect(tiny.totalCalls).toBe(2);
+  });
+
+  it('treats 2xx and 418 as OK, as Fortio does', () => {
+    expect([200, 204, 299, 418].every(isOk)).toBe(true);
+    expect([-1, 199, 300, 404, 503].some(isOk)).toBe(false);
+  });
+});
