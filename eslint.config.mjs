@@ -18,7 +18,7 @@ export default tseslint.config(
     // The Node globals the plain-JS scripts (bin/, bench/) use.
     languageOptions: {
       globals: Object.fromEntries(
-        ['require', 'module', 'process', 'console', '__dirname', 'setTimeout', 'clearTimeout', 'Buffer'].map((name) => [name, 'readonly']),
+        ['require', 'module', 'process', 'console', '__dirname', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer'].map((name) => [name, 'readonly']),
       ),
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -5,6 +5,7 @@
  * numbers on shared machines drift between runs; JSON goes to reports/bench-<suite>.json. */
 const suites = {
   server: () => require('./server-bench.js').run(),
+  load: () => require('./load-bench.js').run(),
 };
 
 async function main() {

@@ -4,25 +4,13 @@
  * a bare node:http server (what Node itself allows) and nginx (a native reference). Goal from
  * the server issue: at least 40k req/s for a plain GET on one core. */
 const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { ROOT, have, canPin, pinned, startNginx, median, rssMiB, writeReport, fmt } = require('./bench-util.js');
 
-const ROOT = path.join(__dirname, '..');
 const GOAL_RPS = 40_000;
 const ROUNDS = 3;
 const SECONDS = 4;
 const CONNECTIONS = 64;
-
-function have(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
-
-/** Pins to one CPU when taskset exists and there are at least two cores. */
-function pinned(cpu, command, args) {
-  if (have('taskset') && os.cpus().length >= 2) return ['taskset', ['-c', String(cpu), command, ...args]];
-  return [command, args];
-}
 
 function startProcess(name, command, args, readyPattern) {
   const [cmd, argv] = pinned(0, command, args);
@@ -44,37 +32,6 @@ function startProcess(name, command, args, readyPattern) {
   });
 }
 
-function startNginx(dir) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(
-    conf,
-    `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 1024; }\n` +
-      `http { access_log off; keepalive_requests 1000000; keepalive_timeout 3600s;\n` +
-      `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};\n` +
-      `  server { listen 127.0.0.1:${port}; location / { return 200 ''; } } }\n`,
-  );
-  const [cmd, argv] = pinned(0, 'nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;']);
-  const child = spawn(cmd, argv, { stdio: 'ignore' });
-  return waitForPort(port).then(() => ({ name: 'nginx', child, url: `http://127.0.0.1:${port}` }));
-}
-
-async function waitForPort(port) {
-  const net = require('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
-
 function wrk(url) {
   const [cmd, argv] = pinned(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url]);
   const result = spawnSync(cmd, argv, { encoding: 'utf8' });
@@ -84,27 +41,11 @@ function wrk(url) {
   return { rps: Number(match[1]), socketErrors: errors ? errors[1] : undefined };
 }
 
-function rssMiB(pid) {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmRSS:\s+(\d+) kB/.exec(status);
-    return kb ? Math.round(Number(kb[1]) / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 async function run() {
   if (!have('wrk')) {
     console.error('bench server: wrk is not installed (apt-get install -y wrk)');
     return false;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshload-bench-'));
   const servers = [];
   try {
     const bin = path.join(ROOT, 'bin', 'meshload.js');
@@ -123,11 +64,11 @@ async function run() {
       { label: 'bare node:http GET /', url: `${bare.url}/` },
     ];
     if (have('nginx')) {
-      const nginx = await startNginx(dir);
+      const nginx = await startNginx(0);
       servers.push(nginx);
       targets.push({ label: 'nginx GET / (1 worker)', url: `${nginx.url}/` });
     }
-    const pinnedNote = have('taskset') && os.cpus().length >= 2 ? 'servers on CPU 0, wrk on CPU 1' : 'not pinned (no taskset or one core)';
+    const pinnedNote = canPin() ? 'servers on CPU 0, wrk on CPU 1' : 'not pinned (no taskset or one core)';
     console.log(`bench server: ${ROUNDS} interleaved rounds of ${SECONDS}s, wrk -t1 -c${CONNECTIONS}, ${pinnedNote}`);
     for (const target of targets) wrk(target.url); // warm-up: JIT and connection setup
     const samples = new Map(targets.map((t) => [t.label, []]));
@@ -138,7 +79,7 @@ async function run() {
     const rate = (label) => rows.find((r) => r.label.startsWith(label)).rps;
     const plain = rate('meshload GET /');
     for (const row of rows) {
-      console.log(`  ${row.label.padEnd(46)} ${Math.round(row.rps).toLocaleString('en-US').padStart(9)} req/s  (rounds: ${row.samples.map((s) => Math.round(s)).join(', ')})`);
+      console.log(`  ${row.label.padEnd(46)} ${fmt(row.rps).padStart(9)} req/s  (rounds: ${row.samples.map((s) => Math.round(s)).join(', ')})`);
     }
     const ratios = {
       meshloadVsBareNode: plain / rate('bare node:http'),
@@ -152,15 +93,10 @@ async function run() {
     if (rss !== undefined) console.log(`  meshload server RSS after the run: ${rss} MiB`);
     const ok = plain >= GOAL_RPS;
     console.log(`  goal: meshload GET / >= ${GOAL_RPS.toLocaleString('en-US')} req/s on one core: ${ok ? 'met' : 'MISSED'}`);
-    fs.mkdirSync(path.join(ROOT, 'reports'), { recursive: true });
-    fs.writeFileSync(
-      path.join(ROOT, 'reports', 'bench-server.json'),
-      JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, rows, ratios, rssMiB: rss, goalRps: GOAL_RPS, ok }, null, 2) + '\n',
-    );
+    writeReport('server', { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, rows, ratios, rssMiB: rss, goalRps: GOAL_RPS, ok });
     return ok;
   } finally {
-    for (const server of servers) server.child.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
+    for (const server of servers) (server.stop ?? (() => server.child.kill('SIGTERM')))();
   }
 }
 
