@@ -6,6 +6,7 @@ import { suggest } from '../util/suggest';
 import { meshloadVersion } from '../util/version';
 import type { CommandContext } from './command-context';
 import { registerCurl } from './commands/curl';
+import { registerDemo } from './commands/demo';
 import { registerLoad } from './commands/load';
 import { registerServer } from './commands/server';
 import { registerVersion } from './commands/version';
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerLoad(program, ctx);
   registerCurl(program, ctx);
   registerServer(program, ctx);
+  registerDemo(program, ctx);
   registerVersion(program, ctx);
   return program;
 }

@@ -235,3 +235,13 @@ describe('meshload curl', () => {
     expect(run.stderr).toMatch(/^meshload: GET http:\/\/127\.0\.0\.1:1\/ failed: .*ECONNREFUSED/);
   });
 });
+
+describe('meshload demo', () => {
+  it('runs a bounded load against its embedded chaos server and explains the result', async () => {
+    const run = await cli('demo');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/embedded echo server on http:\/\/127\.0\.0\.1:\d+ answering "status=503:20/);
+    expect(run.stderr).toMatch(/^Code 503 : \d+ \(\d+\.\d %\)$/m);
+    expect(run.stderr).toMatch(/^All done 300 calls \(plus 0 warmup\)/m);
+  });
+});

@@ -19,7 +19,7 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { addRequestFlags, requestFromFlags, type RequestFlags } from '../request-flags';
 
-interface LoadFlags extends RequestFlags {
+export interface LoadFlags extends RequestFlags {
   connections: string;
   qps: string;
   duration: string;
@@ -156,7 +156,7 @@ function wholeNumber(flag: string, text: string, min: number): number {
   return Number(text);
 }
 
-async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
+export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
   const { io } = ctx;
   const level = parseLogLevel(flags.loglevel) ?? 'Info';
   const talk = flags.quiet !== true && logsAt(level, 'Warning');
