@@ -1,10 +1,11 @@
 /** Picks and builds the transport a plan asks for; the one place a new protocol plugs in. */
 import type { LoadPlan } from '../engine/load-plan';
+import { createH2Transport } from './h2-transport';
 import { createHttp1Transport } from './http1-transport';
-import type { Transport } from './transport';
+import type { RequestTemplate, Transport } from './transport';
 
 export function transportForPlan(plan: LoadPlan): Transport {
-  return createHttp1Transport({
+  const template: RequestTemplate = {
     url: new URL(plan.url),
     method: plan.method,
     headers: plan.headers,
@@ -12,5 +13,6 @@ export function transportForPlan(plan: LoadPlan): Transport {
     timeoutMs: plan.timeoutMs,
     keepAlive: plan.keepAlive,
     insecure: plan.insecure,
-  });
+  };
+  return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
 }

@@ -10,7 +10,7 @@ export interface RequestTemplate {
   body: Buffer;
   /** Per request, from send to the last body byte; 0 for none. */
   timeoutMs: number;
-  /** false: send `Connection: close` and use a new socket for every request. */
+  /** false: a new connection (HTTP/1.1 socket, HTTP/2 session) for every request. */
   keepAlive: boolean;
   /** TLS: do not verify the server certificate (-k). */
   insecure: boolean;
@@ -37,15 +37,18 @@ export interface Outcome {
   bodyPrefix: string | undefined;
 }
 
+/** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns
+ * a socket; over HTTP/2 it is a stream slot on a session shared with other Connections, so a
+ * session failure or `reconnect()` also affects its neighbours. */
 export interface Connection {
   /** Sends one request; calls `done` exactly once, asynchronously. Never throws: socket errors
    * become outcomes with status -1. At most one request is in flight per connection. */
   send(done: (outcome: Outcome) => void): void;
-  /** Closes the socket (for -connection-reuse); the next send opens a new one. */
+  /** Closes the socket or session (for -connection-reuse); the next send opens a new one. */
   reconnect(): void;
   /** Closes for good. */
   close(): void;
-  /** Sockets this connection has opened so far. */
+  /** Sockets (HTTP/2: sessions) this connection caused to be opened; summed for "Sockets used". */
   readonly socketsOpened: number;
 }
 

@@ -1,0 +1,642 @@
+/** meshload's HTTP/2 transport (-h2) on node:http2: h2c with prior knowledge for http://, TLS
+ * with ALPN h2 for https://. Each Connection is one stream at a time; Connections share
+ * sessions, 100 to a session (Connection i uses session floor(i/100), opened lazily), so
+ * `-c 64 -h2` is 64 concurrent streams on one TCP connection: the load that reaches Envoy's
+ * `http2MaxRequests` breaker rather than `maxConnections`.
+ *
+ * Lifecycle, kept simple:
+ * - a session that gets GOAWAY, errors or closes takes no new streams: the next send on its
+ *   slot opens a fresh one. Its pending streams complete with -1 by the error; after a GOAWAY
+ *   without an error code those it covers still finish, those above its last stream id fail
+ *   'closed' (they were not processed, but are not resent);
+ * - `reconnect()` closes the Connection's shared session gracefully (`session.close()`:
+ *   in-flight streams of every Connection on it finish), so the next send opens a new one;
+ * - `keepAlive: false` opens a fresh session per request and closes it after the response;
+ * - a session still connecting when one of its requests times out is destroyed (its other
+ *   pending streams fail 'timeout' too), like HTTP/1.1 dropping a socket that never answered.
+ *
+ * `headerBytes` is the uncompressed size (name + value + 4 per field, pseudo-headers
+ * included), comparable with HTTP/1.1: node:http2 does not expose HPACK-compressed sizes. */
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ErrorKind } from '../engine/load-result';
+import { usageError } from '../util/errors';
+import { meshloadVersion } from '../util/version';
+import { BODY_PREFIX_BYTES } from './http1-response-parser';
+import { errorKindOf } from './http1-transport';
+import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
+
+/** Connections per shared session: Connection i uses session floor(i / 100). */
+export const CONNECTIONS_PER_SESSION = 100;
+/** Flow-control windows we advertise: node:http2 defaults to RFC 9113's 64 KiB for the
+ * connection and each stream, which throttles large responses on 64 streams of one session to
+ * a window per round trip (Go's client uses 4 MiB per stream; Envoy 1 MiB per connection). */
+const STREAM_WINDOW_BYTES = 1 << 20;
+const SESSION_WINDOW_BYTES = 16 << 20;
+/** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
+const MAX_SWEEP_MS = 50;
+
+const {
+  NGHTTP2_NO_ERROR,
+  NGHTTP2_PROTOCOL_ERROR,
+  NGHTTP2_FLOW_CONTROL_ERROR,
+  NGHTTP2_SETTINGS_TIMEOUT,
+  NGHTTP2_FRAME_SIZE_ERROR,
+  NGHTTP2_COMPRESSION_ERROR,
+  NGHTTP2_INADEQUATE_SECURITY,
+  NGHTTP2_HTTP_1_1_REQUIRED,
+  NGHTTP2_CANCEL,
+} = http2.constants;
+
+/** RFC 9113 section 7 error code names, by code, for messages. */
+const H2_ERROR_NAMES = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
+
+function h2ErrorName(code: number): string {
+  return H2_ERROR_NAMES[code] ?? `error code ${code}`;
+}
+
+/** HTTP/1-only headers: forbidden in HTTP/2 (RFC 9113 8.2.2), and node:http2 throws on them. */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/** An error this transport raises itself, carrying the kind it counts as. */
+class H2Failure extends Error {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps an HTTP/2 error code (RST_STREAM or GOAWAY) to a kind: framing and compression faults
+ * are 'protocol' (nghttp2 resets a malformed response with PROTOCOL_ERROR itself); the rest,
+ * REFUSED_STREAM, CANCEL, INTERNAL_ERROR, ENHANCE_YOUR_CALM, are the peer resetting: 'reset'. */
+export function kindOfH2Code(code: number): ErrorKind {
+  switch (code) {
+    case NGHTTP2_NO_ERROR:
+      return 'closed';
+    case NGHTTP2_PROTOCOL_ERROR:
+    case NGHTTP2_FLOW_CONTROL_ERROR:
+    case NGHTTP2_SETTINGS_TIMEOUT:
+    case NGHTTP2_FRAME_SIZE_ERROR:
+    case NGHTTP2_COMPRESSION_ERROR:
+    case NGHTTP2_INADEQUATE_SECURITY:
+    case NGHTTP2_HTTP_1_1_REQUIRED:
+      return 'protocol';
+    default:
+      return 'reset';
+  }
+}
+
+/** Node's errors, checked by shape: under jest's VM contexts they fail `instanceof Error`. */
+interface NodeError {
+  message: string;
+  code?: unknown;
+  cause?: unknown;
+}
+
+function isNodeError(error: unknown): error is NodeError {
+  return typeof error === 'object' && error !== null && typeof (error as NodeError).message === 'string';
+}
+
+/** Maps an error a stream or session reported to a kind. `rstCode` is the stream's. */
+function kindOfError(error: unknown, rstCode: number | undefined): ErrorKind {
+  if (error instanceof H2Failure) return error.kind;
+  if (!isNodeError(error)) return 'other';
+  const code = typeof error.code === 'string' ? error.code : '';
+  switch (code) {
+    case 'ERR_HTTP2_STREAM_CANCEL':
+      // A stream still waiting for its session when the session died: the cause says why.
+      return error.cause !== undefined ? kindOfError(error.cause, undefined) : 'closed';
+    case 'ERR_HTTP2_STREAM_ERROR':
+      return kindOfH2Code(rstCode ?? NGHTTP2_PROTOCOL_ERROR);
+    case 'ERR_HTTP2_GOAWAY_SESSION':
+    case 'ERR_HTTP2_INVALID_SESSION':
+      return 'closed';
+  }
+  // ERR_HTTP2_ERROR (nghttp2 rejected what it read), ERR_HTTP2_SESSION_ERROR (GOAWAY with an
+  // error code), invalid headers, frame errors.
+  if (code.startsWith('ERR_HTTP2_')) return 'protocol';
+  return errorKindOf(error as NodeJS.ErrnoException);
+}
+
+function messageOf(error: unknown): string {
+  if (!isNodeError(error)) return String(error);
+  if (error.code === 'ERR_HTTP2_STREAM_CANCEL' && isNodeError(error.cause)) return error.cause.message;
+  return error.message;
+}
+
+/** The request headers, built once per transport: pseudo-headers from the URL, user headers
+ * lower-cased (repeats become arrays) minus HTTP/1-only ones, a user Host as :authority,
+ * User-Agent and Content-Length added when absent. */
+export function h2RequestHeaders(template: RequestTemplate): http2.OutgoingHttpHeaders {
+  const { url, method, body } = template;
+  const headers: http2.OutgoingHttpHeaders = {
+    ':method': method,
+    ':scheme': url.protocol.slice(0, -1),
+    // URL.host omits a default port and keeps IPv6 brackets, as :authority wants.
+    ':authority': url.host,
+    ':path': `${url.pathname || '/'}${url.search}`,
+  };
+  let hostGiven = false;
+  for (const [rawName, value] of template.headers) {
+    // The same rule as HTTP/1.1; node:http2 would otherwise destroy the whole session.
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(rawName) || /[\r\n\0]/.test(value)) {
+      throw usageError(`bad request header ${JSON.stringify(rawName)}: names are tokens and values cannot hold CR, LF or NUL`);
+    }
+    const name = rawName.toLowerCase();
+    if (name === 'host') {
+      if (!hostGiven) headers[':authority'] = value;
+      hostGiven = true;
+      continue;
+    }
+    // TE is allowed only as "trailers" in HTTP/2 (RFC 9113 8.2.2).
+    if (CONNECTION_HEADERS.has(name) || (name === 'te' && value.trim().toLowerCase() !== 'trailers')) continue;
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else headers[name] = [String(existing), value];
+  }
+  if (headers['user-agent'] === undefined) headers['user-agent'] = `meshload/${meshloadVersion()}`;
+  if (body.length > 0 && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
+  return headers;
+}
+
+export function createH2Transport(template: RequestTemplate): Transport {
+  return new H2Transport(template);
+}
+
+/** One HTTP/2 session (one TCP or TLS connection) and what this transport learnt about it. */
+class H2Session {
+  /** GOAWAY received: no new streams; pending ones fail by its code. */
+  goawayCode: number | undefined;
+  goawayLastStreamId = 0;
+
+  constructor(
+    readonly h2: http2.ClientHttp2Session,
+    /** The shared slot it serves, or -1 for a per-request session (keepAlive false). */
+    readonly slot: number,
+  ) {}
+
+  usable(): boolean {
+    return this.goawayCode === undefined && !this.h2.closed && !this.h2.destroyed;
+  }
+}
+
+class H2Transport implements Transport {
+  readonly headers: http2.OutgoingHttpHeaders;
+  readonly requestOptions: http2.ClientSessionRequestOptions;
+  readonly body: Buffer;
+  readonly url: URL;
+  readonly tls: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly keepAlive: boolean;
+  readonly insecure: boolean;
+  readonly headRequest: boolean;
+  /** The address the first session connected to, reused by later ones (one DNS lookup, as
+   * Fortio and the HTTP/1.1 transport do). */
+  address: string | undefined;
+  /** TLS session to resume on the next handshake. */
+  tlsSession: Buffer | undefined;
+  closed = false;
+  /** The live shared session of each slot. */
+  private readonly shared: Array<H2Session | undefined> = [];
+  /** Open Connections per slot: the last one closing closes the slot's session. */
+  private readonly members: number[] = [];
+  private readonly sessions = new Set<H2Session>();
+  private readonly connections = new Set<H2Connection>();
+  private created = 0;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(template: RequestTemplate) {
+    const { url } = template;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw usageError(`unsupported URL scheme ${url.protocol} in ${url.href}`, 'use http:// or https://');
+    }
+    this.headers = h2RequestHeaders(template);
+    this.body = template.body;
+    // An empty body rides as END_STREAM on HEADERS.
+    this.requestOptions = { endStream: template.body.length === 0 };
+    this.url = url;
+    this.tls = url.protocol === 'https:';
+    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
+    this.timeoutMs = template.timeoutMs;
+    this.keepAlive = template.keepAlive;
+    this.insecure = template.insecure;
+    this.headRequest = template.method.toUpperCase() === 'HEAD';
+    if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
+    if (this.timeoutMs > 0) {
+      const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
+      this.sweeper = setInterval(() => this.sweep(), every);
+      this.sweeper.unref();
+    }
+  }
+
+  newConnection(): Connection {
+    const slot = Math.floor(this.created++ / CONNECTIONS_PER_SESSION);
+    const connection = new H2Connection(this, slot);
+    if (!this.closed) {
+      this.connections.add(connection);
+      this.members[slot] = (this.members[slot] ?? 0) + 1;
+    }
+    return connection;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const connection of this.connections) connection.close();
+    this.connections.clear();
+    for (const session of this.sessions) session.h2.destroy();
+    this.sessions.clear();
+    this.shared.length = 0;
+  }
+
+  /** The slot's session if it can take a stream. */
+  sharedSession(slot: number): H2Session | undefined {
+    const session = this.shared[slot];
+    return session !== undefined && session.usable() ? session : undefined;
+  }
+
+  /** Closes a slot's session gracefully: its streams finish, new ones go to a new session. */
+  closeShared(slot: number): void {
+    const session = this.shared[slot];
+    if (session === undefined) return;
+    this.shared[slot] = undefined;
+    session.h2.close();
+  }
+
+  /** A Connection closed for good. */
+  forget(connection: H2Connection, slot: number): void {
+    if (!this.connections.delete(connection)) return;
+    const left = (this.members[slot] ?? 1) - 1;
+    this.members[slot] = left;
+    if (left === 0) this.closeShared(slot);
+  }
+
+  /** Opens a session for a slot (or -1: unshared). Throws on bad options (a port Node
+   * rejects); socket errors arrive later as events. */
+  open(slot: number): H2Session {
+    const h2 = http2.connect(this.url, {
+      createConnection: () => this.connectSocket(),
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
+    });
+    const session = new H2Session(h2, slot);
+    // Every session keeps these listeners for its whole life: an unhandled 'error' would crash,
+    // and its streams report the same error themselves.
+    h2.on('error', () => this.retire(session));
+    h2.on('close', () => {
+      this.retire(session);
+      this.sessions.delete(session);
+    });
+    h2.on('goaway', (code: number, lastStreamId: number) => {
+      session.goawayCode = code;
+      session.goawayLastStreamId = lastStreamId;
+      this.retire(session);
+    });
+    // Registered before any request, so it runs before node:http2 sends the pending streams.
+    h2.on('connect', (_h2: http2.ClientHttp2Session, socket: net.Socket) => {
+      // node:http2 emits 'connect' even for a session destroyed while connecting.
+      if (h2.destroyed) return;
+      if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
+      if (this.tls && h2.alpnProtocol !== 'h2') {
+        const chosen = typeof h2.alpnProtocol === 'string' ? `ALPN chose ${h2.alpnProtocol}` : 'no ALPN protocol agreed';
+        h2.destroy(new H2Failure(`the server does not speak HTTP/2 over TLS (${chosen})`, 'protocol'));
+        return;
+      }
+      h2.setLocalWindowSize(SESSION_WINDOW_BYTES);
+    });
+    this.sessions.add(session);
+    if (slot >= 0) this.shared[slot] = session;
+    return session;
+  }
+
+  /** Takes a session out of service: the next send on its slot opens a new one. */
+  retire(session: H2Session): void {
+    if (session.slot >= 0 && this.shared[session.slot] === session) this.shared[session.slot] = undefined;
+  }
+
+  private connectSocket(): net.Socket {
+    const host = this.address ?? this.hostname;
+    if (!this.tls) return net.connect({ host, port: this.port });
+    const socket = tls.connect({
+      host,
+      port: this.port,
+      // SNI must be a name (RFC 6066); for an IP literal the certificate is checked against it.
+      ...(net.isIP(this.hostname) === 0 ? { servername: this.hostname } : {}),
+      rejectUnauthorized: !this.insecure,
+      // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so,
+      // rather than fail it with a no_application_protocol alert.
+      ALPNProtocols: ['h2', 'http/1.1'],
+      ...(this.tlsSession !== undefined ? { session: this.tlsSession } : {}),
+    });
+    socket.on('session', (tlsSession: Buffer) => {
+      this.tlsSession = tlsSession;
+    });
+    return socket;
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const connection of this.connections) connection.expireIfLate(now);
+  }
+}
+
+const OWNER = Symbol('meshload.h2.owner');
+/** node:http2 streams, tagged with the Connection they answer, so one set of module-level
+ * listeners serves every request (no closures per request). */
+interface OwnedStream extends http2.ClientHttp2Stream {
+  [OWNER]?: H2Connection;
+}
+
+class H2Connection implements Connection {
+  socketsOpened = 0;
+  /** The in-flight stream, and the session it went out on. */
+  stream: OwnedStream | undefined;
+  private session: H2Session | undefined;
+  /** The per-request session of keepAlive false. */
+  private own: H2Session | undefined;
+  private done: ((outcome: Outcome) => void) | undefined;
+  /** 0: no deadline. */
+  private deadline = 0;
+  private status = 0;
+  private headerBytes = 0;
+  private bodyBytes = 0;
+  /** The response's Content-Length, or -1. */
+  private expectedBodyBytes = -1;
+  private viaEnvoy = false;
+  private envoyOverloaded = false;
+  /** Collected only for status >= 400. */
+  private bodyPrefix: string | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly transport: H2Transport,
+    private readonly slot: number,
+  ) {
+    if (transport.closed) this.closed = true;
+  }
+
+  send(done: (outcome: Outcome) => void): void {
+    if (this.done !== undefined) {
+      process.nextTick(done, failure('other', 'send while a request is in flight on this connection'));
+      return;
+    }
+    if (this.closed) {
+      process.nextTick(done, failure('other', 'connection closed'));
+      return;
+    }
+    const t = this.transport;
+    this.done = done;
+    this.status = 0;
+    this.headerBytes = 0;
+    this.bodyBytes = 0;
+    this.expectedBodyBytes = -1;
+    this.viaEnvoy = false;
+    this.envoyOverloaded = false;
+    this.bodyPrefix = undefined;
+    this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
+    let stream: OwnedStream;
+    try {
+      const session = this.acquireSession();
+      this.session = session;
+      stream = session.h2.request(t.headers, t.requestOptions);
+    } catch (error) {
+      // Synchronous throws (bad options, a session closing under us); `done` stays async.
+      this.fail(kindOfError(error, undefined), messageOf(error), true);
+      return;
+    }
+    stream[OWNER] = this;
+    this.stream = stream;
+    stream.on('response', onStreamResponse);
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    if (!t.requestOptions.endStream) stream.end(t.body);
+  }
+
+  /** Closes the slot's shared session gracefully: streams in flight on it finish, and every
+   * Connection of the slot moves to a new session on its next send. Without keep-alive each
+   * request has a fresh session already. */
+  reconnect(): void {
+    if (this.transport.keepAlive) this.transport.closeShared(this.slot);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.forget(this, this.slot);
+    if (this.done !== undefined) {
+      this.cancelStream();
+      this.fail('closed', 'connection closed by meshload while the request was in flight', true);
+    }
+  }
+
+  /** Called by the transport's sweep. */
+  expireIfLate(now: number): void {
+    if (this.done === undefined || this.deadline === 0 || now < this.deadline) return;
+    const session = this.session;
+    const message = `no complete response within ${this.transport.timeoutMs}ms`;
+    this.cancelStream();
+    this.fail('timeout', message, false);
+    // A session that never connected serves nobody: drop it so the next send dials again.
+    if (session !== undefined && session.h2.connecting && !session.h2.destroyed) {
+      session.h2.destroy(new H2Failure(`session not connected: ${message}`, 'timeout'));
+    }
+  }
+
+  onResponse(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, raw: string[] | undefined): void {
+    this.status = headers[':status'] ?? 0;
+    let bytes = 0;
+    if (raw !== undefined) {
+      // Flat [name, value, name, value, ...] as received, repeats and pseudo-headers included:
+      // 2 per entry is the 4 per field of "name: value\r\n".
+      for (let i = 0; i < raw.length; i++) bytes += (raw[i] as string).length + 2;
+    } else {
+      for (const name in headers) bytes += name.length + String(headers[name]).length + 4;
+    }
+    this.headerBytes = bytes;
+    const server = headers.server;
+    this.viaEnvoy = (typeof server === 'string' && server.toLowerCase() === 'envoy') || headers['x-envoy-upstream-service-time'] !== undefined;
+    const overloaded = headers['x-envoy-overloaded'];
+    this.envoyOverloaded = typeof overloaded === 'string' && overloaded.toLowerCase() === 'true';
+    if (this.status >= 400) this.bodyPrefix = '';
+    // HEAD and 204/304 responses carry a Content-Length without a body.
+    const length = headers['content-length'];
+    if (length !== undefined && !this.transport.headRequest && this.status !== 204 && this.status !== 304) {
+      const expected = Number(length);
+      if (Number.isSafeInteger(expected) && expected >= 0) this.expectedBodyBytes = expected;
+    }
+  }
+
+  onData(chunk: Buffer): void {
+    this.bodyBytes += chunk.length;
+    const prefix = this.bodyPrefix;
+    if (prefix !== undefined && prefix.length < BODY_PREFIX_BYTES) {
+      this.bodyPrefix = prefix + chunk.toString('latin1', 0, Math.min(chunk.length, BODY_PREFIX_BYTES - prefix.length));
+    }
+  }
+
+  onEnd(stream: OwnedStream): void {
+    // node:http2 also ends the readable side of a stream the peer resets with NO_ERROR, or that
+    // it cancels itself when the connection drops: a Content-Length shows the cut.
+    const rstCode = stream.rstCode ?? NGHTTP2_NO_ERROR;
+    if (this.status === 0 || rstCode !== NGHTTP2_NO_ERROR || (this.expectedBodyBytes >= 0 && this.bodyBytes !== this.expectedBodyBytes)) {
+      this.onClose(stream);
+      return;
+    }
+    this.finish(
+      {
+        status: this.status,
+        errorKind: undefined,
+        errorMessage: undefined,
+        headerBytes: this.headerBytes,
+        bodyBytes: this.bodyBytes,
+        viaEnvoy: this.viaEnvoy,
+        envoyOverloaded: this.envoyOverloaded,
+        bodyPrefix: this.bodyPrefix,
+      },
+      false,
+    );
+  }
+
+  onError(stream: OwnedStream, error: Error): void {
+    const goaway = this.goawayFailure(stream);
+    if (goaway !== undefined) this.fail(goaway[0], goaway[1], false);
+    else this.fail(kindOfError(error, stream.rstCode), messageOf(error), false);
+  }
+
+  /** Closed without a complete response and without an 'error' event: the connection dropped
+   * (node:http2 then cancels the session's streams itself), or the peer reset the stream with
+   * CANCEL or NO_ERROR (which node:http2 does not report as errors). */
+  onClose(stream: OwnedStream): void {
+    const goaway = this.goawayFailure(stream);
+    const rstCode = stream.rstCode ?? NGHTTP2_NO_ERROR;
+    const incomplete = this.status === 0 ? 'before the response headers' : 'before the response was complete';
+    if (goaway !== undefined) this.fail(goaway[0], goaway[1], false);
+    else if (this.session?.h2.destroyed === true) this.fail('closed', `the connection closed ${incomplete}`, false);
+    else this.fail(kindOfH2Code(rstCode), `the server reset the stream (${h2ErrorName(rstCode)}) ${incomplete}`, false);
+  }
+
+  /** A stream fails because of a GOAWAY with an error code, or one that left it unprocessed
+   * (above the last stream id, which nghttp2 reports as REFUSED_STREAM). */
+  private goawayFailure(stream: OwnedStream): [ErrorKind, string] | undefined {
+    const session = this.session;
+    const code = session?.goawayCode;
+    if (session === undefined || code === undefined) return undefined;
+    const last = session.goawayLastStreamId;
+    if (code === NGHTTP2_NO_ERROR && stream.id !== undefined && stream.id <= last) return undefined;
+    return [kindOfH2Code(code), `the server sent GOAWAY (${h2ErrorName(code)}, last stream ${last}) before the response was complete`];
+  }
+
+  private acquireSession(): H2Session {
+    const t = this.transport;
+    if (!t.keepAlive) {
+      const own = t.open(-1);
+      this.own = own;
+      this.socketsOpened++;
+      return own;
+    }
+    const shared = t.sharedSession(this.slot);
+    if (shared !== undefined) return shared;
+    const opened = t.open(this.slot);
+    this.socketsOpened++;
+    return opened;
+  }
+
+  /** Sends RST_STREAM(CANCEL) for the in-flight stream; its later events are ignored. */
+  private cancelStream(): void {
+    const stream = this.stream;
+    if (stream === undefined) return;
+    this.stream = undefined;
+    if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+  }
+
+  private fail(kind: ErrorKind, message: string, deferred: boolean): void {
+    this.finish(failure(kind, message), deferred);
+  }
+
+  /** Clears the request state before calling back: `done` may send again at once. */
+  private finish(outcome: Outcome, deferred: boolean): void {
+    const done = this.done;
+    if (done === undefined) return;
+    this.done = undefined;
+    this.deadline = 0;
+    this.stream = undefined;
+    this.session = undefined;
+    const own = this.own;
+    if (own !== undefined) {
+      this.own = undefined;
+      if (outcome.status === -1) own.h2.destroy();
+      else own.h2.close();
+    }
+    if (deferred) process.nextTick(done, outcome);
+    else done(outcome);
+  }
+}
+
+// Stream listeners: `this` is the stream; events of a stream its Connection gave up on
+// (timed out, closed) are ignored.
+function ownerOf(stream: OwnedStream): H2Connection | undefined {
+  const owner = stream[OWNER];
+  return owner !== undefined && owner.stream === stream ? owner : undefined;
+}
+
+function onStreamResponse(
+  this: OwnedStream,
+  headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader,
+  _flags: number,
+  raw?: string[],
+): void {
+  ownerOf(this)?.onResponse(headers, raw);
+}
+
+function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  ownerOf(this)?.onData(chunk);
+}
+
+function onStreamEnd(this: OwnedStream): void {
+  ownerOf(this)?.onEnd(this);
+}
+
+function onStreamError(this: OwnedStream, error: Error): void {
+  ownerOf(this)?.onError(this, error);
+}
+
+function onStreamClose(this: OwnedStream): void {
+  ownerOf(this)?.onClose(this);
+}
+
+function failure(kind: ErrorKind, message: string): Outcome {
+  return {
+    status: -1,
+    errorKind: kind,
+    errorMessage: message,
+    headerBytes: 0,
+    bodyBytes: 0,
+    viaEnvoy: false,
+    envoyOverloaded: false,
+    bodyPrefix: undefined,
+  };
+}
