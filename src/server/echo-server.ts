@@ -2,8 +2,9 @@
  * metrics on a separate admin port that binds to 127.0.0.1 by default, so exposing the echo
  * port (a Service, a port-forward) never exposes control. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
+import http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { Duplex, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { MeshloadError } from '../util/errors';
 import { httpUrl, type ListenAddress } from '../util/listen-address';
@@ -58,7 +59,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
   const handler = new EchoHandler(options, chaos, metrics);
   const echoServer = http.createServer((req, res) => handler.handle(req, res));
   echoServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  echoServer.on('connection', () => metrics.connections++);
+  const h2Sessions = acceptH2c(echoServer, handler, metrics);
   const adminServer =
     options.admin === null ? undefined : http.createServer((req, res) => handleAdmin(req, res, chaos, metrics));
 
@@ -75,7 +76,9 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
 
   const close = async (): Promise<void> => {
     handler.draining = true;
-    const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS);
+    // HTTP/2 has no Connection: close; GOAWAY lets open streams finish and refuses new ones.
+    for (const session of h2Sessions) endSession(session);
+    const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS, h2Sessions);
     if (adminServer !== undefined) {
       adminServer.close();
       adminServer.closeAllConnections();
@@ -111,9 +114,86 @@ function listen(server: http.Server, address: ListenAddress, what: string, flag:
   });
 }
 
-function closeGracefully(server: http.Server, deadlineMs: number): Promise<void> {
+/** h2c (HTTP/2 with prior knowledge) on the echo port beside HTTP/1.1, as Fortio's server has:
+ * the first bytes of each connection pick the protocol. The http.Server stays the listener (its
+ * connection tracking, close() and idle handling keep working); only its 'connection' listener
+ * is wrapped. Both protocols share the echo handler through node:http2's compatibility API.
+ * Returns the live HTTP/2 sessions, for draining. */
+function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMetrics): Set<http2.ServerHttp2Session> {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const h2 = http2.createServer((req, res) => {
+    // The compat request/response mirror http1's; the handler only uses their common part.
+    handler.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, true);
+  });
+  h2.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => undefined); // a client going away mid-stream is normal under load
+  });
+  const [http1Listener] = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    metrics.connections++;
+    socket.once('data', (first: Buffer) => {
+      if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)))) {
+        h2.emit('connection', replaying(socket, first));
+        return;
+      }
+      // http's own listener reads the socket as a stream, so the chunk can go back in front.
+      socket.pause();
+      socket.unshift(first);
+      http1Listener?.call(server, socket);
+      socket.resume();
+    });
+  });
+  return sessions;
+}
+
+/** node:http2 reads a net.Socket natively, below the stream, so a chunk already read cannot be
+ * put back; it accepts any Duplex instead (wrapping it itself). This one replays the sniffed
+ * chunk, then relays the socket both ways. */
+function replaying(socket: Socket, first: Buffer): Duplex {
+  const duplex = new Duplex({
+    read: () => {
+      socket.resume();
+    },
+    write: (chunk: Buffer, _encoding, callback) => {
+      socket.write(chunk, callback);
+    },
+    final: (callback) => {
+      socket.end(callback);
+    },
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  duplex.push(first);
+  socket.on('data', (chunk: Buffer) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => duplex.push(null));
+  socket.on('error', (error) => duplex.destroy(error));
+  socket.on('close', () => duplex.destroy());
+  return duplex;
+}
+
+/** GOAWAY (close() alone does not send one), then close once the open streams are done. */
+function endSession(session: http2.Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+  session.close();
+}
+
+/** The start of the HTTP/2 client connection preface (RFC 9113 3.4). */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
+
+function closeGracefully(server: http.Server, deadlineMs: number, h2Sessions: Set<http2.ServerHttp2Session>): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    const force = setTimeout(() => {
+      server.closeAllConnections();
+      for (const session of h2Sessions) session.destroy();
+    }, deadlineMs);
     server.close(() => {
       clearTimeout(force);
       resolve();
@@ -138,7 +218,7 @@ class EchoHandler {
     this.fixedHeaders = options.versionTag === undefined ? [] : ['x-version', options.versionTag];
   }
 
-  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  handle(req: http.IncomingMessage, res: http.ServerResponse, h2 = false): void {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -146,24 +226,24 @@ class EchoHandler {
       this.options.accessLog(`${req.method ?? '?'} ${url} from ${req.socket.remoteAddress ?? '?'}`);
     }
     if (path === '/healthz') {
-      this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false);
+      this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
     }
     if (path === '/headers') {
-      this.finishSimple(res, 200, 'application/json', headersJson(req), true, req);
+      this.finishSimple(res, 200, 'application/json', headersJson(req), true, h2, req);
       return;
     }
     // Fortio applies the server-wide defaults only when the URL has no '?' at all.
     const plan = queryAt < 0 ? this.chaos.defaultPlan : this.chaos.planFor(url.slice(queryAt + 1));
     if (plan instanceof EchoParamError) {
       req.resume();
-      this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: bad parameter ${plan.message}\n`, true);
+      this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: bad parameter ${plan.message}\n`, true, h2);
       return;
     }
-    this.echo(req, res, plan);
+    this.echo(req, res, plan, h2);
   }
 
-  private echo(req: http.IncomingMessage, res: http.ServerResponse, plan: EchoPlan): void {
+  private echo(req: http.IncomingMessage, res: http.ServerResponse, plan: EchoPlan, h2: boolean): void {
     const headers = this.fixedHeaders.length === 0 && plan.headers.length === 0 ? [] : [...this.fixedHeaders, ...plan.headers];
     let clampNotes: string | undefined;
     let status = 200;
@@ -194,8 +274,8 @@ class EchoHandler {
     if (clampNotes !== undefined) headers.push('x-meshload-clamped', clampNotes);
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(status);
-    if (delayMs > 0) setTimeout(() => this.write(req, res, status, headers, size, gzip, close), delayMs);
-    else this.write(req, res, status, headers, size, gzip, close);
+    if (delayMs > 0) setTimeout(() => this.write(req, res, status, headers, size, gzip, close, h2), delayMs);
+    else this.write(req, res, status, headers, size, gzip, close, h2);
   }
 
   private write(
@@ -206,9 +286,16 @@ class EchoHandler {
     size: number,
     gzip: boolean,
     close: boolean,
+    h2: boolean,
   ): void {
     // Checked at write time: a delayed response that finishes during a drain closes too.
-    if (close || this.draining) headers.push('connection', 'close');
+    if (h2) {
+      // HTTP/2 forbids Connection headers; close=true ends the session after this response.
+      const session = (req as unknown as http2.Http2ServerRequest).stream.session;
+      if (close && session !== undefined) res.once('finish', () => endSession(session));
+    } else if (close || this.draining) {
+      headers.push('connection', 'close');
+    }
     if (size >= 0) {
       req.resume();
       const body = gzip ? this.payload.gzip(size) : this.payload.plain(size);
@@ -219,7 +306,10 @@ class EchoHandler {
       return;
     }
     const length = req.headers['content-length'];
-    const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    // An HTTP/2 body may come without content-length; the stream says whether one follows.
+    const hasBody = h2
+      ? !(req as unknown as http2.Http2ServerRequest).stream.endAfterHeaders
+      : (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody) {
       headers.push('content-length', '0');
       res.writeHead(status, headers);
@@ -246,11 +336,12 @@ class EchoHandler {
     contentType: string,
     body: string,
     counted: boolean,
+    h2: boolean,
     req?: http.IncomingMessage,
   ): void {
     const headers = [...this.fixedHeaders, 'content-type', contentType, 'content-length', String(Buffer.byteLength(body))];
     if (req !== undefined) addAttemptEcho(req, headers, this.metrics);
-    if (this.draining) headers.push('connection', 'close');
+    if (this.draining && !h2) headers.push('connection', 'close');
     if (counted) this.metrics.recordResponse(status);
     res.writeHead(status, headers);
     res.end(body);
@@ -278,6 +369,7 @@ function headersJson(req: http.IncomingMessage): string {
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
+    if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers are not headers
     const value = raw[i + 1] as string;
     const existing = headers[name];
     headers[name] = existing === undefined ? value : `${existing},${value}`;

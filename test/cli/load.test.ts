@@ -111,6 +111,17 @@ describe('meshload load (Fortio command lines)', () => {
     expect(result.plan.connections).toBe(4);
   });
 
+  it('speaks HTTP/2 with -h2: the connections are streams multiplexed on one socket', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-h2', '-c', '8', '-qps', '0', '-n', '400', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:10`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Sockets used: 1 \(for perfect keepalive, would be 8\)$/m);
+    const { result } = readResult(json);
+    expect((result.codes['200'] ?? 0) + (result.codes['503'] ?? 0)).toBe(400);
+    expect(result.plan.h2).toBe(true);
+  });
+
   it('stops at the first -abort-on 503', async () => {
     const url = await echo();
     const json = join(tempDir(), 'r.json');

@@ -62,7 +62,7 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('-p, --percentiles <list>', 'percentiles to report', LOAD_DEFAULTS.percentiles.join(','));
   addRequestFlags(command)
     .option('--no-keepalive', 'new connection for every request (Go style: -keepalive=false)')
-    .option('--h2', 'HTTP/2 (h2c for http://, ALPN for https://)')
+    .option('--h2', 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://); -c streams share one connection per 100')
     .option('--abort-on <code>', 'stop at the first response with this status; -1 for the first socket error')
     .option('--allow-initial-errors', 'run even when a warm-up request fails')
     .option('--connection-reuse <min:max>', 'reconnect after a random number of requests in [min, max]')
@@ -116,7 +116,6 @@ export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   if (open !== undefined && qps <= 0) throw usageError('-open needs a rate: arrivals come at -qps', 'add -qps N with N > 0');
   if (flags.maxInflight !== undefined && open === undefined) throw usageError('-max-inflight only applies to the open model', 'add -open, or drop -max-inflight');
   const workers = flags.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : wholeNumber('-workers', flags.workers, 1);
-  if (flags.h2 === true) throw usageError('-h2 is not available yet', 'drop -h2 to use HTTP/1.1');
   if (parseLogLevel(flags.loglevel) === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   return {
     url: request.url.href,
@@ -132,7 +131,7 @@ export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     noCatchUp: flags.nocatchup === true,
     timeoutMs: request.timeoutMs,
     keepAlive: flags.keepalive,
-    h2: false, // -h2 is rejected above until the HTTP/2 transport lands
+    h2: flags.h2 === true,
     insecure: request.insecure,
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
