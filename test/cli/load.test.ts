@@ -209,6 +209,24 @@ describe('meshload load (Fortio command lines)', () => {
   });
 });
 
+describe('meshload load on a terminal', () => {
+  it('shows live progress and a percentile table, but not when -quiet', async () => {
+    const url = await echo();
+    const tty = testIo();
+    tty.stderr.isTTY = true;
+    expect(await runCli(['load', '-c', '2', '-qps', '100', '-t', '1s', url], tty.io)).toBe(0);
+    expect(tty.stderr.text).toMatch(/\r\x1b\[K\d+\/100 calls, \d+ rps, 0 not OK, [\d.]+s, ETA [\d.]+s/);
+    expect(tty.stderr.text).toMatch(/from intended send/);
+    expect(tty.stderr.text).toMatch(/from actual send/);
+
+    const quiet = testIo();
+    quiet.stderr.isTTY = true;
+    expect(await runCli(['load', '-quiet', '-c', '2', '-qps', '100', '-t', '1s', url], quiet.io)).toBe(0);
+    expect(quiet.stderr.text).not.toMatch(/calls, \d+ rps/);
+    expect(quiet.stderr.text).not.toMatch(/Starting at/);
+  });
+});
+
 describe('meshload load as a process', () => {
   it('writes the partial JSON on Ctrl-C and exits 130', async () => {
     const url = await echo();

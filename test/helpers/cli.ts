@@ -10,6 +10,7 @@ export interface CliRun {
 
 export class Capture {
   text = '';
+  isTTY = false;
   private listeners: Array<() => void> = [];
   write(chunk: string): boolean {
     this.text += chunk;
