@@ -24,7 +24,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
-import { errorKindOf } from './http1-transport';
+import { errorKindOf, failure } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
 
 /** Connections per shared session: Connection i uses session floor(i / 100). */
@@ -628,15 +628,3 @@ function onStreamClose(this: OwnedStream): void {
   ownerOf(this)?.onClose(this);
 }
 
-function failure(kind: ErrorKind, message: string): Outcome {
-  return {
-    status: -1,
-    errorKind: kind,
-    errorMessage: message,
-    headerBytes: 0,
-    bodyBytes: 0,
-    viaEnvoy: false,
-    envoyOverloaded: false,
-    bodyPrefix: undefined,
-  };
-}

@@ -9,7 +9,10 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser } from './http1-response-parser';
+import { errorKindOf, failure } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
+
+export { errorKindOf };
 
 /** Reads of plain sockets land in one buffer shared by a transport's sockets: the callback
  * runs synchronously per read and the parser copies what it keeps, so no Buffer is allocated
@@ -18,47 +21,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
 
-const TLS_CERT_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_REVOKED',
-  'CERT_REJECTED',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_CHAIN_TOO_LONG',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
-  'INVALID_CA',
-  'INVALID_PURPOSE',
-  'PATH_LENGTH_EXCEEDED',
-  'HOSTNAME_MISMATCH',
-]);
 
-/** Maps a Node socket, DNS or TLS error to the kind counted under -1. */
-export function errorKindOf(error: NodeJS.ErrnoException): ErrorKind {
-  const code = error.code ?? '';
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_FAIL':
-    case 'EAI_NONAME':
-    case 'EAI_NODATA':
-      return 'dns';
-    case 'ETIMEDOUT':
-      return 'timeout';
-  }
-  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || TLS_CERT_CODES.has(code)) return 'tls';
-  return 'other';
-}
 
 /** The request as sent, built once: Host, User-Agent and Content-Length added when the user
  * did not give them, `Connection: close` without keep-alive. */
@@ -422,15 +385,3 @@ class Http1Connection implements Connection {
   }
 }
 
-function failure(kind: ErrorKind, message: string): Outcome {
-  return {
-    status: -1,
-    errorKind: kind,
-    errorMessage: message,
-    headerBytes: 0,
-    bodyBytes: 0,
-    viaEnvoy: false,
-    envoyOverloaded: false,
-    bodyPrefix: undefined,
-  };
-}

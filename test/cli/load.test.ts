@@ -215,6 +215,8 @@ describe('meshload load on a terminal', () => {
     const tty = testIo();
     tty.stderr.isTTY = true;
     expect(await runCli(['load', '-c', '2', '-qps', '100', '-t', '1s', url], tty.io)).toBe(0);
+    // The progress line redraws itself with CR and the ANSI erase-line escape.
+    // eslint-disable-next-line no-control-regex
     expect(tty.stderr.text).toMatch(/\r\x1b\[K\d+\/100 calls, \d+ rps, 0 not OK, [\d.]+s, ETA [\d.]+s/);
     expect(tty.stderr.text).toMatch(/from intended send/);
     expect(tty.stderr.text).toMatch(/from actual send/);

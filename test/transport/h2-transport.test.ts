@@ -10,6 +10,7 @@ import { respond, startH2Server, type H2Script, type H2Server } from '../helpers
 import { loadPlan } from '../helpers/load-plan';
 import { freePort, nginxBinary, startNginx, type RunningNginx } from '../helpers/nginx';
 import { haveOpenssl, makeSelfSignedCert, type SelfSignedCert } from '../helpers/self-signed-cert';
+import { send, sendMany, template } from '../helpers/transport-harness';
 
 const UA = `meshload/${meshloadVersion()}`;
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
@@ -22,9 +23,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function template(url: string, overrides: Partial<RequestTemplate> = {}): RequestTemplate {
-  return { url: new URL(url), method: 'GET', headers: [], body: Buffer.alloc(0), timeoutMs: 5000, keepAlive: true, insecure: false, ...overrides };
-}
 
 function transport(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
   const created = createH2Transport(template(url, overrides));
@@ -32,15 +30,7 @@ function transport(url: string, overrides: Partial<RequestTemplate> = {}): Trans
   return created;
 }
 
-function send(connection: Connection): Promise<Outcome> {
-  return new Promise((resolve) => connection.send(resolve));
-}
 
-async function sendMany(connection: Connection, count: number): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < count; i++) outcomes.push(await send(connection));
-  return outcomes;
-}
 
 function socketsOf(connections: Connection[]): number {
   return connections.reduce((sum, c) => sum + c.socketsOpened, 0);

@@ -1,15 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { createHttp1Transport, errorKindOf, serialiseRequest } from '../../src/transport/http1-transport';
-import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
+import type { Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { meshloadVersion } from '../../src/util/version';
 import { freePort, nginxBinary, startNginx, type RunningNginx } from '../helpers/nginx';
 import { startRawServer, writeInPieces, type RawScript, type RawServer } from '../helpers/raw-http-server';
+import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
+import { send, sendMany, template } from '../helpers/transport-harness';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const UA = `meshload/${meshloadVersion()}`;
@@ -21,9 +19,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function template(url: string, overrides: Partial<RequestTemplate> = {}): RequestTemplate {
-  return { url: new URL(url), method: 'GET', headers: [], body: Buffer.alloc(0), timeoutMs: 5000, keepAlive: true, insecure: false, ...overrides };
-}
 
 function transport(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
   const created = createHttp1Transport(template(url, overrides));
@@ -31,15 +26,7 @@ function transport(url: string, overrides: Partial<RequestTemplate> = {}): Trans
   return created;
 }
 
-function send(connection: Connection): Promise<Outcome> {
-  return new Promise((resolve) => connection.send(resolve));
-}
 
-async function sendMany(connection: Connection, count: number): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < count; i++) outcomes.push(await send(connection));
-  return outcomes;
-}
 
 async function echo(): Promise<RunningEchoServer> {
   const server = await startEchoServer({ echo: LOOPBACK, admin: null, maxDelayMs: 1000, maxPayloadBytes: 1024 * 1024 });
@@ -526,28 +513,15 @@ function rawExchange(port: number, request: string): Promise<string> {
   });
 }
 
-const haveOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
 const describeTls = haveOpenssl ? describe : describe.skip;
 
 describeTls('over TLS', () => {
-  let dir: string;
   let key: Buffer;
   let cert: Buffer;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'meshload-tls-'));
-    const made = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { encoding: 'utf8' },
-    );
-    if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-    key = readFileSync(join(dir, 'key.pem'));
-    cert = readFileSync(join(dir, 'cert.pem'));
+    ({ key, cert } = makeSelfSignedCert());
   });
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function httpsServer(): Promise<{ url: string; connections: () => number }> {
     let connections = 0;

@@ -1,0 +1,59 @@
+/** Outcomes shared by the transports: socket errors as code -1 with their kind. */
+import type { ErrorKind } from '../engine/load-result';
+import type { Outcome } from './transport';
+
+const TLS_CERT_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_REJECTED',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_CHAIN_TOO_LONG',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** Maps a Node socket, DNS or TLS error to the kind counted under -1. */
+export function errorKindOf(error: NodeJS.ErrnoException): ErrorKind {
+  const code = error.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+    case 'EAI_NODATA':
+      return 'dns';
+    case 'ETIMEDOUT':
+      return 'timeout';
+  }
+  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || TLS_CERT_CODES.has(code)) return 'tls';
+  return 'other';
+}
+
+/** A socket-level failure: code -1 with its kind. */
+export function failure(kind: ErrorKind, message: string): Outcome {
+  return {
+    status: -1,
+    errorKind: kind,
+    errorMessage: message,
+    headerBytes: 0,
+    bodyBytes: 0,
+    viaEnvoy: false,
+    envoyOverloaded: false,
+    bodyPrefix: undefined,
+  };
+}
