@@ -62,6 +62,9 @@ export interface LoadResult {
   skippedSlots: number;
   /** Open model: sends that found the in-flight cap full and were dropped. */
   droppedSends: number;
+  /** Paced and open runs: sends more than 1 ms after their due time (Node's timer resolution);
+   * how late they were is in `scheduleLag`. */
+  lateSends: number;
   /** Paced or open runs whose achieved rate was under 95% of the requested one. */
   fellBehind: boolean;
   timeline: TimelineSecond[];

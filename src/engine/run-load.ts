@@ -206,6 +206,7 @@ class LoadRunner {
       ...recorded,
       skippedSlots: this.skippedSlots,
       droppedSends: this.droppedSends,
+      lateSends: recorder.lateSends,
       fellBehind,
     };
   }

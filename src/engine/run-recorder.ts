@@ -5,6 +5,9 @@ import type { Outcome } from '../transport/transport';
 import type { ErrorKind, LoadResult, TimelineSecond } from './load-result';
 import { isOk } from './schedule';
 
+/** A send later than this after its due time counts as late: timers fire with ~1 ms slack. */
+const LATE_SEND_MS = 1;
+
 /** Sizes can exceed an hour's worth of microseconds; start the range at 1 GiB and auto-grow. */
 const SIZE_RANGE = 1 << 30;
 
@@ -73,9 +76,12 @@ export class RunRecorder {
     this.secondLatency.record(correctedUs);
   }
 
+  lateSends = 0;
+
   /** How late a send was against its slot (paced and open runs). */
   recordLag(lagMs: number): void {
     this.scheduleLag.record(lagMs * 1000);
+    if (lagMs > LATE_SEND_MS) this.lateSends++;
   }
 
   /** Closes the timeline seconds before `nowMs`. */

@@ -41,6 +41,7 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     scheduleLag: mergeDistributions(results.map((r) => r.scheduleLag)),
     skippedSlots: sum(results, (r) => r.skippedSlots),
     droppedSends: sum(results, (r) => r.droppedSends),
+    lateSends: sum(results, (r) => r.lateSends),
     fellBehind: requestedQps > 0 && stopped === undefined && actualQps < requestedQps * 0.95,
     timeline: mergeTimelines(results, startMs),
   };

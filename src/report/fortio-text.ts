@@ -118,6 +118,7 @@ function meshloadLines(result: LoadResult): string[] {
   }
   if (result.skippedSlots > 0) lines.push(goSprintf('Skipped slots (-nocatchup) : %d', result.skippedSlots));
   if (result.droppedSends > 0) lines.push(goSprintf('Dropped sends (in-flight cap full) : %d', result.droppedSends));
+  if (result.lateSends > 0) lines.push(goSprintf('Late sends (over 1ms after their slot) : %d', result.lateSends));
   if (result.fellBehind && plan.qps > 0) {
     lines.push(goSprintf('WARNING the generator fell behind: achieved %.1f qps of %g requested (%.1f%%)', result.actualQps, plan.qps, (100 * result.actualQps) / plan.qps));
   }

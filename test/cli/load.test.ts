@@ -7,11 +7,13 @@ import type { LoadResult } from '../../src/engine/load-result';
 import { Distribution } from '../../src/metrics/distribution';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli, testIo } from '../helpers/cli';
+import { startNginx, type RunningNginx } from '../helpers/nginx';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
 
 let server: RunningEchoServer | undefined;
 let proc: MeshloadProcess | undefined;
 let dir: string | undefined;
+let nginx: RunningNginx | undefined;
 
 async function echo(random?: () => number): Promise<string> {
   server = await startEchoServer({
@@ -35,6 +37,8 @@ function readResult(path: string): { fortio: Record<string, unknown>; result: Lo
 }
 
 afterEach(async () => {
+  await nginx?.stop();
+  nginx = undefined;
   proc?.kill();
   proc = undefined;
   await server?.close();
@@ -54,6 +58,22 @@ describe('meshload load (Fortio command lines)', () => {
     expect(run.stderr).toMatch(/^All done 30 calls \(plus 0 warmup\) [\d.]+ ms avg, [\d.]+ qps$/m);
     expect(run.stderr).toMatch(/^# target 50% [\d.e-]+$/m);
     expect(run.stdout).toBe('');
+  });
+
+  it('makes exact counts against nginx, over HTTP/1.1 and with -keepalive=false', async () => {
+    // keepalive_requests 50: nginx closes each connection after 50 requests; the client reconnects.
+    nginx = await startNginx({ http: 'keepalive_requests 50;', server: 'location / { return 200 "hello"; } location /missing { return 404; }' });
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-c', '4', '-qps', '0', '-n', '1000', '-json', json, `${nginx.url}/`);
+    expect(run.code).toBe(0);
+    const { fortio, result } = readResult(json);
+    expect(fortio.RetCodes).toEqual({ '200': 1000 });
+    expect(result.socketsUsed).toBeGreaterThanOrEqual(20);
+    expect(result.totalSizes.min).toBeGreaterThan(result.headerSizes.min); // the 5-byte body counted
+
+    const closing = await cli('load', '-c', '2', '-qps', '0', '-n', '40', '-keepalive=false', `${nginx.url}/missing`);
+    expect(closing.stderr).toMatch(/^Code 404 : 40 \(100\.0 %\)$/m);
+    expect(closing.stderr).toMatch(/^Sockets used: 40 \(for perfect keepalive, would be 2\)$/m);
   });
 
   it('breaks codes down as the server drew them (status=503:30)', async () => {

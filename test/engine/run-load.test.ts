@@ -109,6 +109,14 @@ describe('runLoad paced', () => {
     expect(result.scheduleLag.count).toBeGreaterThan(0);
   });
 
+  it('counts the sends a stall made late', async () => {
+    const transport = new FakeTransport((call) => ({ status: 200, delayMs: call === 11 ? 100 : 0 }));
+    const result = await runLoad(loadPlan({ qps: 100, connections: 1, requests: 50 }), transport);
+    // A 100 ms stall at a 10 ms period leaves about 10 slots behind it, sent late in a burst.
+    expect(result.lateSends).toBeGreaterThanOrEqual(8);
+    expect(result.lateSends).toBeLessThan(25);
+  });
+
   it('charges a stall to every call it delayed (coordinated omission), the uncorrected view hides it', async () => {
     // One connection at 100 qps (a slot every 10 ms); call 101 (the 100th timed one) stalls 200 ms,
     // delaying about 20 slots. Corrected: ~4% of 500 calls are slow. Uncorrected: only 1 call.
@@ -142,6 +150,7 @@ describe('runLoad open model', () => {
     const result = await runLoad(loadPlan({ qps: 200, durationMs: 500, open: { maxInflight: 2 }, connections: 1 }), transport);
     expect(result.latency.count + result.droppedSends).toBe(100);
     expect(result.droppedSends).toBeGreaterThan(50);
+    expect(result.lateSends).toBeLessThanOrEqual(result.latency.count);
     expect(result.latency.count).toBeGreaterThan(10);
   });
 });

@@ -81,6 +81,7 @@ export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureO
     scheduleLag: lag.encode(),
     skippedSlots: 0,
     droppedSends: 0,
+    lateSends: 0,
     fellBehind: false,
     timeline: [],
     ...rest,
