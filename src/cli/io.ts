@@ -11,4 +11,6 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Aborted when the user asks the run to stop (first Ctrl-C or SIGTERM). */
   signal: AbortSignal;
+  /** The process's user id, where the platform has one (the UID 1337 check). */
+  uid?: number | undefined;
 }

@@ -9,6 +9,7 @@ import { registerCurl } from './commands/curl';
 import { registerDemo } from './commands/demo';
 import { registerLoad } from './commands/load';
 import { registerServer } from './commands/server';
+import { registerStats } from './commands/stats';
 import { registerVersion } from './commands/version';
 import { EXIT, type ExitCode } from './exit-codes';
 import { normalizeGoFlags } from './go-flags';
@@ -31,6 +32,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerLoad(program, ctx);
   registerCurl(program, ctx);
   registerServer(program, ctx);
+  registerStats(program, ctx);
   registerDemo(program, ctx);
   registerVersion(program, ctx);
   return program;
@@ -103,10 +105,10 @@ export function runFromProcess(): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, uid: process.getuid?.() };
+  // The handlers stay until the process exits: a signal that lands while it winds down still
+  // means "now" (130), never Node's default death by signal.
   void runCli(process.argv.slice(2), io).then((code) => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     process.exitCode = code;
   });
 }

@@ -2,6 +2,8 @@
  * threads and generators. Latency is in microseconds, sizes in bytes. A run that stops early
  * (Ctrl-C, -abort-on, a failed warm-up) still produces one, marked as such. */
 import type { EncodedDistribution } from '../metrics/distribution';
+import type { FailureCause } from '../stats/failure-cause';
+import type { SidecarReport } from '../stats/sidecar-report';
 import type { LoadPlan } from './load-plan';
 
 /** Socket-level failures, counted under code -1. */
@@ -43,6 +45,9 @@ export interface LoadResult {
   codes: Record<string, number>;
   /** Socket errors by kind; their total equals codes["-1"]. */
   errorsByKind: Partial<Record<ErrorKind, number>>;
+  /** Every call that was not OK, by cause (breaker, timeout, fault, no_healthy, reset, app,
+   * client_timeout, socket), read from its status, headers and first body bytes. */
+  causes: Partial<Record<FailureCause, number>>;
   /** Every timed call, from its intended send time (coordinated omission corrected). For
    * closed-loop runs at max speed intended and actual send are the same instant. */
   latency: EncodedDistribution;
@@ -68,4 +73,6 @@ export interface LoadResult {
   /** Paced or open runs whose achieved rate was under 95% of the requested one. */
   fellBehind: boolean;
   timeline: TimelineSecond[];
+  /** What the proxy did (with --stats or --stats-cmd): deltas, gauges, agreement, diagnostics. */
+  sidecar?: SidecarReport;
 }

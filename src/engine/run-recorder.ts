@@ -1,6 +1,7 @@
 /** Records every completed call of a run into distributions and counters; memory stays flat
  * however long the run (no per-request arrays: the timeline grows by one entry per second). */
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import { classifyFailure, type FailureCause } from '../stats/failure-cause';
 import type { Outcome } from '../transport/transport';
 import type { ErrorKind, LoadResult, TimelineSecond } from './load-result';
 import { isOk } from './schedule';
@@ -16,6 +17,7 @@ export type RecordedRun = Pick<
   LoadResult,
   | 'codes'
   | 'errorsByKind'
+  | 'causes'
   | 'latency'
   | 'latencyUncorrected'
   | 'latencyByCode'
@@ -36,6 +38,7 @@ export class RunRecorder {
   private readonly byCode = new Map<number, Distribution>();
   private readonly codeCounts = new Map<number, number>();
   private readonly errorKinds = new Map<ErrorKind, number>();
+  private readonly causeCounts = new Map<FailureCause, number>();
   private readonly timeline: TimelineSecond[] = [];
   private second = 0;
   private secondRequests = 0;
@@ -62,7 +65,12 @@ export class RunRecorder {
     }
     codeLatency.record(correctedUs);
     this.codeCounts.set(status, (this.codeCounts.get(status) ?? 0) + 1);
-    if (!isOk(status)) this.errorLatency.record(correctedUs);
+    if (!isOk(status)) {
+      // Only failures are classified: an OK response costs nothing here.
+      this.errorLatency.record(correctedUs);
+      const cause = classifyFailure(outcome);
+      if (cause !== undefined) this.causeCounts.set(cause, (this.causeCounts.get(cause) ?? 0) + 1);
+    }
     if (status === -1) {
       const kind = outcome.errorKind ?? 'other';
       this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
@@ -111,9 +119,12 @@ export class RunRecorder {
     for (const [code, d] of [...this.byCode].sort((a, b) => a[0] - b[0])) latencyByCode[String(code)] = d.encode();
     const errorsByKind: Partial<Record<ErrorKind, number>> = {};
     for (const [kind, n] of this.errorKinds) errorsByKind[kind] = n;
+    const causes: Partial<Record<FailureCause, number>> = {};
+    for (const [cause, n] of this.causeCounts) causes[cause] = n;
     return {
       codes: codeObject(this.codeCounts),
       errorsByKind,
+      causes,
       latency: this.latency.encode(),
       latencyUncorrected: this.latencyUncorrected.encode(),
       latencyByCode,

@@ -32,6 +32,7 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     socketsUsed: sum(results, (r) => r.socketsUsed),
     codes: addCounts(results.map((r) => r.codes)),
     errorsByKind: addCounts(results.map((r) => r.errorsByKind as Record<string, number>)) as Partial<Record<ErrorKind, number>>,
+    causes: addCounts(results.map((r) => r.causes as Record<string, number>)) as LoadResult['causes'],
     latency,
     latencyUncorrected: mergeDistributions(results.map((r) => r.latencyUncorrected)),
     latencyByCode: mergeKeyed(results.map((r) => r.latencyByCode)),

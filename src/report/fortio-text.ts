@@ -4,6 +4,7 @@
 import type { LoadPlan } from '../engine/load-plan';
 import { ERROR_KINDS, type LoadResult } from '../engine/load-result';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
 import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 import { goDuration, goSprintf } from './go-format';
@@ -124,6 +125,12 @@ function meshloadLines(result: LoadResult): string[] {
   }
   const kinds = ERROR_KINDS.filter((kind) => (result.errorsByKind[kind] ?? 0) > 0);
   if (kinds.length > 0) lines.push('Socket errors: ' + kinds.map((kind) => `${kind} ${result.errorsByKind[kind] ?? 0}`).join(', '));
+  // One line per cause, shaped like Fortio's "Code" lines so scripts can grep them the same way.
+  const calls = result.latency.count;
+  for (const cause of FAILURE_CAUSES) {
+    const n = result.causes[cause] ?? 0;
+    if (n > 0) lines.push(goSprintf('Cause %s : %d (%.1f %%) %s', cause, n, (100 * n) / calls, describeCause(cause)));
+  }
   if (result.stopReason !== undefined) {
     const detail = result.stopDetail === undefined || result.stopDetail === '' ? '' : `: ${result.stopDetail}`;
     lines.push(`Stopped early (${result.stopReason})${detail}`);

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'E_USAGE' // bad command line: unknown command or flag, bad flag value
   | 'E_LISTEN' // could not bind a port
   | 'E_OUTPUT' // could not write a result file
+  | 'E_STATS' // proxy stats could not be read or parsed
   | 'E_INTERNAL';
 
 export class MeshloadError extends Error {

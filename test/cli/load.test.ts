@@ -296,3 +296,17 @@ describe('meshload demo', () => {
     expect(run.stderr).toMatch(/^All done 300 calls \(plus 0 warmup\)/m);
   });
 });
+
+describe('meshload load as UID 1337', () => {
+  it("refuses, because Istio's sidecar does not intercept the proxy user's traffic, unless allowed", async () => {
+    const url = await echo();
+    const refused = testIo();
+    refused.io.uid = 1337;
+    expect(await runCli(['load', '-n', '2', '-c', '1', url], refused.io)).toBe(2);
+    expect(refused.stderr.text).toMatch(/^meshload: meshload is running as UID 1337, Istio's proxy user: .*--allow-uid-1337/);
+    expect(refused.stderr.text.trimEnd().split('\n')).toHaveLength(1);
+    const allowed = testIo();
+    allowed.io.uid = 1337;
+    expect(await runCli(['load', '-n', '2', '-c', '1', '--allow-uid-1337', url], allowed.io)).toBe(0);
+  });
+});

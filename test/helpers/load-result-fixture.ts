@@ -82,6 +82,7 @@ export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureO
     skippedSlots: 0,
     droppedSends: 0,
     lateSends: 0,
+    causes: {},
     fellBehind: false,
     timeline: [],
     ...rest,

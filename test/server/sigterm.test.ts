@@ -21,9 +21,10 @@ describe('meshload server as a process', () => {
   });
 
   it('exits at once on a second signal', async () => {
-    const started = await startServerProcess(['-max-echo-delay', '10s']);
+    const started = await startServerProcess(['-loglevel', 'Verbose', '-max-echo-delay', '10s']);
     proc = started.proc;
     void fetchReply(`${started.echoUrl}/echo?delay=10s`).catch(() => undefined);
+    await proc.waitForStderr(/GET \/echo\?delay=10s/); // in flight, so the drain has to wait for it
     proc.child.kill('SIGINT');
     await proc.waitForStderr(/stopping/);
     proc.child.kill('SIGINT');

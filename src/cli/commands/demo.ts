@@ -41,6 +41,8 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           secretHeader: [],
           header: [],
           timeout: '3s',
+          statsInterval: '1s',
+          statsTimeout: '10s',
         };
         ctx.exitCode = await runLoadCommand(loadPlanFromFlags(url, flags), flags, ctx);
         if (ctx.exitCode === EXIT.OK) {

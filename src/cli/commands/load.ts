@@ -18,8 +18,11 @@ import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { addRequestFlags, requestFromFlags, type RequestFlags } from '../request-flags';
+import { addStatsFlags, statsFromFlags, type StatsFlags } from '../stats-flags';
+import { SidecarWatch } from '../../stats/sidecar-watch';
+import { renderSidecarText } from '../../report/sidecar-text';
 
-export interface LoadFlags extends RequestFlags {
+export interface LoadFlags extends RequestFlags, StatsFlags {
   connections: string;
   qps: string;
   duration: string;
@@ -43,6 +46,7 @@ export interface LoadFlags extends RequestFlags {
   maxInflight?: string;
   workers: string;
   secretHeader: string[];
+  allowUid1337?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -76,8 +80,10 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--max-inflight <n>', 'open model: most requests in flight at once (default: -c)')
     .option('--workers <n|auto>', 'worker threads; results are merged exactly', '1')
     .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable)', collect, [])
-    .action(async (urlText: string, flags: LoadFlags) => {
+    .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept");
+  addStatsFlags(command, false).action(async (urlText: string, flags: LoadFlags) => {
       const plan = loadPlanFromFlags(urlText, flags);
+      refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
       ctx.exitCode = await runLoadCommand(plan, flags, ctx);
     });
 }
@@ -144,6 +150,16 @@ export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   };
 }
 
+/** MESH-FACTS: iptables skips traffic from UID 1337 (the sidecar's own user), so a generator
+ * running as 1337 bypasses the mesh silently and every resilience check would be meaningless. */
+function refuseProxyUid(uid: number | undefined, allowed: boolean): void {
+  if (uid !== 1337 || allowed) return;
+  throw usageError(
+    "meshload is running as UID 1337, Istio's proxy user: the sidecar does not intercept its traffic, so the load would bypass the mesh",
+    'run as another user (the meshload image uses 10001), or pass --allow-uid-1337 to load the target without the sidecar on purpose',
+  );
+}
+
 /** Fortio's labels when -labels is empty: the URL without its scheme, " , ", the short host
  * name. They name the -a file and the JSON's Labels. */
 function defaultLabels(urlText: string): string {
@@ -157,6 +173,7 @@ function wholeNumber(flag: string, text: string, min: number): number {
 
 export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
   const { io } = ctx;
+  const stats = statsFromFlags(flags); // validated before anything starts
   const level = parseLogLevel(flags.loglevel) ?? 'Info';
   const talk = flags.quiet !== true && logsAt(level, 'Warning');
   const schedule = planSchedule(plan);
@@ -164,6 +181,8 @@ export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: Comm
     for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
     io.stderr.write(renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers }));
   }
+  const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
+  if (watch?.startFailure !== undefined) io.stderr.write(`meshload: proxy stats unavailable, running without them: ${watch.startFailure}\n`);
   const progress = newProgress();
   const ticker = talk && io.stderr.isTTY === true ? startProgress(progress, io.stderr) : undefined;
   let result: LoadResult;
@@ -177,8 +196,10 @@ export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: Comm
   } finally {
     ticker?.stop();
   }
+  if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   io.stderr.write(renderLoadText(result));
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   if (result.stopReason === 'warmup-failed') return EXIT.FAILED;

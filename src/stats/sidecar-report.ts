@@ -1,0 +1,214 @@
+/** What the proxy did during a run, next to what the client saw: per-cluster stat deltas, gauge
+ * maxima, the proxy-neutral resilience view, agreement checks and plain-sentence diagnostics.
+ * Pure: snapshots and the run's result in, plain data out. */
+import type { LoadResult } from '../engine/load-result';
+import { clusterGroup } from './cluster-stats';
+import type { GaugeSummary } from './gauge-sampler';
+import { resilienceView, type ProxyKind, type ResilienceView } from './resilience-view';
+import type { SnapshotDelta, StatsSnapshot } from './snapshot';
+import type { StatsFormat } from './stat-sample';
+
+export interface SidecarClusterReport {
+  cluster: string;
+  /** Istio subset clusters of one service share a group; `subset` tells them apart. */
+  group: string;
+  subset: string;
+  /** Counter deltas by stat as the source names it, without the cluster prefix. */
+  deltas: Record<string, number>;
+  /** Counters that went down: the proxy restarted or reset its counters during the run. */
+  resets: string[];
+  /** Gauges: the maximum seen (sampled during the run, else the value after it). */
+  gauges: Record<string, { max: number; msAboveZero: number | undefined }>;
+  view: ResilienceView;
+}
+
+export interface AgreementCheck {
+  name: 'breaker' | 'requests';
+  client: number;
+  proxy: number | undefined;
+  /** undefined when the proxy does not report what is needed. */
+  agrees: boolean | undefined;
+  note: string;
+}
+
+export interface SidecarReport {
+  source: string;
+  format: StatsFormat | undefined;
+  kind: ProxyKind | undefined;
+  clusterQuery: string | undefined;
+  clusters: SidecarClusterReport[];
+  /** The view summed over the matched clusters. */
+  total: ResilienceView | undefined;
+  agreement: AgreementCheck[];
+  diagnostics: string[];
+  /** Why there is no stats verdict (the source failed); the run itself still completed. */
+  unavailable: string | undefined;
+}
+
+/** MESH-FACTS: Istio hides cluster.outbound stats unless the client pod opts in. */
+export const ISTIO_STATS_ANNOTATION = `proxy.istio.io/config: '{"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}}'`;
+
+export function unavailableReport(source: string, clusterQuery: string | undefined, why: string): SidecarReport {
+  return {
+    source,
+    format: undefined,
+    kind: undefined,
+    clusterQuery,
+    clusters: [],
+    total: undefined,
+    agreement: [],
+    diagnostics: [`the stats verdict is unavailable: ${why}`],
+    unavailable: why,
+  };
+}
+
+export function buildSidecarReport(input: {
+  source: string;
+  clusterQuery: string | undefined;
+  before: StatsSnapshot;
+  after: StatsSnapshot;
+  delta: SnapshotDelta;
+  gauges: GaugeSummary | undefined;
+  /** The run the stats are compared with; without one (`meshload stats`) there is no agreement. */
+  result: LoadResult | undefined;
+}): SidecarReport {
+  const { before, after, delta, gauges, result, clusterQuery } = input;
+  const kind = after.proxyKind;
+  const clusters: SidecarClusterReport[] = [];
+  for (const [cluster, stats] of delta) {
+    const deltas: Record<string, number> = {};
+    const byKey = new Map<string, number>();
+    const gaugeMax = new Map<string, number>();
+    const gaugeReport: SidecarClusterReport['gauges'] = {};
+    const resets: string[] = [];
+    const sampled = gauges?.gauges.get(cluster);
+    for (const d of stats.values()) {
+      if (d.reset) resets.push(d.stat);
+      if (d.gauge) {
+        const trace = sampled?.get(d.stat);
+        const max = Math.max(trace?.max ?? d.after, d.after);
+        gaugeMax.set(d.key, max);
+        gaugeReport[d.stat] = { max, msAboveZero: trace?.msAboveZero };
+      } else if (d.delta !== undefined) {
+        deltas[d.stat] = d.delta;
+        byKey.set(d.key, d.delta);
+      }
+    }
+    const { group, subset } = clusterGroup(cluster);
+    clusters.push({ cluster, group, subset, deltas, resets, gauges: gaugeReport, view: resilienceView(kind, byKey, gaugeMax) });
+  }
+  clusters.sort((a, b) => a.group.localeCompare(b.group) || a.subset.localeCompare(b.subset));
+  const total = clusters.length === 0 ? undefined : sumViews(kind, clusters.map((c) => c.view));
+  const diagnostics: string[] = [];
+  if (clusterQuery !== undefined && clusters.length === 0) {
+    diagnostics.push(
+      `cluster '${clusterQuery}' is not in the proxy's stats (${after.allClusters.size} clusters are). ` +
+        `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
+        `(it is read at proxy start); or check the name with 'meshload stats SOURCE'.`,
+    );
+  }
+  if (before.format !== after.format) diagnostics.push(`the stats format changed during the run (${before.format} -> ${after.format})`);
+  for (const c of clusters) {
+    if (c.resets.length > 0) {
+      diagnostics.push(`counters of ${c.cluster} went down during the run (${c.resets.slice(0, 3).join(', ')}...): the proxy restarted or its counters were reset; those deltas are not reported`);
+    }
+  }
+  if (gauges !== undefined && gauges.failures > 0) {
+    diagnostics.push(`${gauges.failures} of ${gauges.failures + gauges.samples} gauge samples failed (${gauges.lastError ?? 'unknown error'}): gauge maxima may miss moments`);
+  }
+  const agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result);
+  const requests = agreement.find((a) => a.name === 'requests');
+  if (requests !== undefined && requests.proxy === 0 && requests.client > 0) {
+    diagnostics.push(
+      `${requests.client} requests were sent but the proxy's upstream counter did not move: the traffic bypassed this sidecar ` +
+        `(the generator runs as UID 1337, the port is excluded from interception, the target is outside the mesh, or the stats are from another pod)`,
+    );
+  }
+  return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
+}
+
+function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCheck[] {
+  const checks: AgreementCheck[] = [];
+  const clientBreaker = result.causes.breaker ?? 0;
+  const pending = total.breakerRejections.pending;
+  const active = total.breakerRejections.active;
+  // Envoy < 1.38 counts max_requests rejects in pending_overflow and has no active_overflow;
+  // from 1.38 they are split: the sum is right for both.
+  const proxyBreaker = pending === undefined && active === undefined ? undefined : (pending ?? 0) + (active ?? 0);
+  checks.push({
+    name: 'breaker',
+    client: clientBreaker,
+    proxy: proxyBreaker,
+    agrees: proxyBreaker === undefined ? undefined : proxyBreaker === clientBreaker,
+    note:
+      proxyBreaker === undefined
+        ? 'this proxy does not report breaker rejections'
+        : proxyBreaker > clientBreaker
+          ? 'the proxy rejected more than this run saw: other traffic through the same proxy, or rejected retry attempts (not client-visible)'
+          : proxyBreaker < clientBreaker
+            ? 'the client saw more overflow 503s than this proxy counted: another proxy on the path (the server-side sidecar) rejected them, or the stats are for another cluster'
+            : 'client-seen breaker 503s match the proxy\'s overflow counters',
+  });
+  const clientRequests = result.latency.count + result.warmupRequests;
+  const sent = total.requestsSent;
+  const rejected = proxyBreaker ?? 0;
+  const retried = total.retries.attempted ?? 0;
+  // Each client request is sent upstream once plus its retries, or rejected by a breaker.
+  const proxyRequests = sent === undefined ? undefined : sent - retried + rejected;
+  checks.push({
+    name: 'requests',
+    client: clientRequests,
+    proxy: proxyRequests,
+    agrees: proxyRequests === undefined ? undefined : proxyRequests === clientRequests,
+    note:
+      proxyRequests === undefined
+        ? 'this proxy does not report requests sent upstream'
+        : proxyRequests > clientRequests
+          ? 'the proxy handled more requests than this run sent: other traffic through the same proxy'
+          : proxyRequests < clientRequests
+            ? 'the proxy handled fewer requests than this run sent: some bypassed it, failed before reaching it, or went to another cluster'
+            : 'every request the client sent is accounted for (sent upstream once, retried, or rejected)',
+  });
+  return checks;
+}
+
+/** Field by field sum; a field stays undefined only if it is undefined in every view. */
+function sumViews(kind: ProxyKind, views: ResilienceView[]): ResilienceView {
+  const add = (pick: (v: ResilienceView) => number | undefined): number | undefined =>
+    views.reduce<number | undefined>((sum, v) => {
+      const value = pick(v);
+      return value === undefined ? sum : (sum ?? 0) + value;
+    }, undefined);
+  const max = (pick: (v: ResilienceView) => number | undefined): number | undefined =>
+    views.reduce<number | undefined>((m, v) => {
+      const value = pick(v);
+      return value === undefined ? m : Math.max(m ?? value, value);
+    }, undefined);
+  return {
+    kind,
+    requestsSent: add((v) => v.requestsSent),
+    breakerRejections: {
+      pending: add((v) => v.breakerRejections.pending),
+      active: add((v) => v.breakerRejections.active),
+      connection: add((v) => v.breakerRejections.connection),
+    },
+    retries: {
+      attempted: add((v) => v.retries.attempted),
+      succeeded: add((v) => v.retries.succeeded),
+      overflowed: add((v) => v.retries.overflowed),
+      limitExceeded: add((v) => v.retries.limitExceeded),
+    },
+    timeouts: { route: add((v) => v.timeouts.route), perTry: add((v) => v.timeouts.perTry) },
+    upstream5xx: { final: add((v) => v.upstream5xx.final), retried: add((v) => v.upstream5xx.retried) },
+    connectFailures: add((v) => v.connectFailures),
+    ejections: { enforced: add((v) => v.ejections.enforced), active: add((v) => v.ejections.active) },
+    faults: { aborts: add((v) => v.faults.aborts), delays: add((v) => v.faults.delays) },
+    // Gauge maxima of different clusters did not necessarily peak together: the largest is shown.
+    breakerOpen: {
+      cx: max((v) => v.breakerOpen.cx),
+      rqPending: max((v) => v.breakerOpen.rqPending),
+      rq: max((v) => v.breakerOpen.rq),
+      rqRetry: max((v) => v.breakerOpen.rqRetry),
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult } from '../../src/engine/load-result';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
+import type { SidecarReport } from '../../src/stats/sidecar-report';
+import { cli } from '../helpers/cli';
+
+const FIXTURE = join(__dirname, '..', 'fixtures', 'stats', 'istio-1.23-sidecar.txt');
+const HTTPBIN = 'outbound|8000||httpbin.default.svc.cluster.local';
+
+let dir: string | undefined;
+let server: RunningEchoServer | undefined;
+
+function temp(): string {
+  dir ??= mkdtempSync(join(tmpdir(), 'meshload-stats-'));
+  return dir;
+}
+
+/** The fixture with some httpbin counters raised, as a dump taken after a run would be. */
+function afterDump(bump: Record<string, number>): string {
+  let text = readFileSync(FIXTURE, 'utf8');
+  for (const [stat, by] of Object.entries(bump)) {
+    const re = new RegExp(`^(cluster\\.${HTTPBIN.replace(/[|.]/g, (c) => `\\${c}`)};\\.${stat.replace(/\./g, '\\.')}: )(\\d+)$`, 'm');
+    if (!re.test(text)) throw new Error(`fixture has no ${stat}`);
+    text = text.replace(re, (_, head: string, value: string) => `${head}${Number(value) + by}`);
+  }
+  const path = join(temp(), `after-${Object.keys(bump).join('-')}.txt`);
+  writeFileSync(path, text);
+  return path;
+}
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe('meshload stats', () => {
+  it('shows the resilience view of one dump, per matched cluster', async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Sidecar \(envoy stats, envoy-text, from .*istio-1\.23-sidecar\.txt, cluster httpbin: 1 matched\)$/m);
+    expect(run.stdout).toContain(HTTPBIN);
+  });
+
+  it('writes JSON with counter deltas keyed by raw stat name, beside the view', async () => {
+    const run = await cli('stats', '--diff', FIXTURE, afterDump({ upstream_rq_pending_overflow: 5, upstream_rq_total: 30 }), '--cluster', 'httpbin', '--json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as SidecarReport;
+    expect(report.clusters.map((c) => c.cluster)).toEqual([HTTPBIN]);
+    const cluster = report.clusters[0] as SidecarReport['clusters'][number];
+    expect(cluster.deltas.upstream_rq_pending_overflow).toBe(5);
+    expect(cluster.deltas.upstream_rq_total).toBe(30);
+    expect(cluster.view.breakerRejections.pending).toBe(5);
+    expect(cluster.view.requestsSent).toBe(30);
+  });
+
+  it('reports a counter that went down as a reset, never a negative delta', async () => {
+    const run = await cli('stats', '--diff', afterDump({ upstream_rq_total: 50 }), FIXTURE, '--cluster', 'httpbin', '--json');
+    const report = JSON.parse(run.stdout) as SidecarReport;
+    const cluster = report.clusters[0] as SidecarReport['clusters'][number];
+    expect(cluster.resets).toContain('upstream_rq_total');
+    expect(cluster.deltas.upstream_rq_total).toBeUndefined();
+    expect(report.diagnostics.join('\n')).toMatch(/went down during the run .*the proxy restarted/);
+  });
+
+  it("says how to make Istio show a cluster that is absent", async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'ratings');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/cluster 'ratings' is not in the proxy's stats \(\d+ clusters are\)/);
+    expect(run.stdout).toContain('"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}');
+  });
+
+  it.each([
+    [['stats'], /meshload stats needs one stats source, got 0/, 2],
+    [['stats', '--diff', FIXTURE], /--diff needs two stats sources, got 1/, 2],
+    [['stats', FIXTURE, '--stats-format', 'xml'], /--stats-format 'xml' is not a stats format/, 2],
+    [['stats', '/nonexistent/stats.txt'], /cannot read stats file \/nonexistent\/stats\.txt/, 1],
+    [['stats', '--stats-cmd', 'exit 3'], /stats command 'exit 3' exited with 3/, 1],
+  ])('%p fails on one line', async (argv, pattern, code) => {
+    const run = await cli(...argv);
+    expect(run.code).toBe(code);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(pattern);
+  });
+
+  it('names the line of a malformed dump', async () => {
+    const bad = join(temp(), 'bad.txt');
+    writeFileSync(bad, 'cluster.a.upstream_rq_total: 1\nthis is not a stat line\n');
+    const run = await cli('stats', bad, '--stats-format', 'envoy-text');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/line 2: /);
+  });
+});
+
+describe('meshload load with proxy stats', () => {
+  async function echo(): Promise<string> {
+    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1500, maxPayloadBytes: 1024 });
+    return server.echoUrl;
+  }
+
+  it('says the traffic bypassed the sidecar when its counters did not move', async () => {
+    const url = await echo();
+    const json = join(temp(), 'r.json');
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '10', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', '-json', json, url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Agreement requests : client 10, proxy 0 \(DISAGREE\)/m);
+    expect(run.stderr).toMatch(/10 requests were sent but the proxy's upstream counter did not move: the traffic bypassed this sidecar/);
+    const result = (JSON.parse(readFileSync(json, 'utf8')) as { Meshload: LoadResult }).Meshload;
+    expect(result.sidecar?.clusters[0]?.cluster).toBe(HTTPBIN);
+  });
+
+  it('completes the run and says the stats verdict is unavailable when the endpoint is down', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '--stats', 'http://127.0.0.1:1/stats', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Code 200 : 5 \(100\.0 %\)$/m);
+    expect(run.stderr).toMatch(/proxy stats unavailable, running without them: stats endpoint http:\/\/127\.0\.0\.1:1\/stats is unreachable/);
+    expect(run.stderr).toMatch(/^Sidecar: stats unavailable/m);
+  });
+
+  it.each([
+    [['--cluster', 'httpbin'], /--cluster needs a stats source/],
+    [['--stats', 'localhost:15000/stats'], /--stats 'localhost:15000\/stats' is not an http\(s\) URL/],
+    [['--stats', 'http://x/', '--stats-cmd', 'cat x'], /--stats, --stats-cmd and --stats-file exclude each other/],
+  ])('%p is a usage error before anything starts', async (flags, pattern) => {
+    const run = await cli('load', '-n', '1', ...flags, 'http://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(pattern);
+  });
+});
