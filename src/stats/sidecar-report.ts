@@ -5,7 +5,7 @@ import type { LoadResult } from '../engine/load-result';
 import { clusterGroup } from './cluster-stats';
 import type { GaugeSummary } from './gauge-sampler';
 import { resilienceView, type ProxyKind, type ResilienceView } from './resilience-view';
-import type { SnapshotDelta, StatsSnapshot } from './snapshot';
+import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
 import type { StatsFormat } from './stat-sample';
 
 export interface SidecarClusterReport {
@@ -98,7 +98,10 @@ export function buildSidecarReport(input: {
     clusters.push({ cluster, group, subset, deltas, resets, gauges: gaugeReport, view: resilienceView(kind, byKey, gaugeMax) });
   }
   clusters.sort((a, b) => a.group.localeCompare(b.group) || a.subset.localeCompare(b.subset));
-  const total = clusters.length === 0 ? undefined : sumViews(kind, clusters.map((c) => c.view));
+  let total = clusters.length === 0 ? undefined : sumViews(kind, clusters.map((c) => c.view));
+  // Injected faults are counted by the listener's fault filter, not per cluster.
+  const faultDeltas = diffHttpFaults(before, after);
+  if (total !== undefined && faultDeltas.size > 0) total = { ...total, faults: resilienceView(kind, new Map(), undefined, faultDeltas).faults };
   const diagnostics: string[] = [];
   if (clusterQuery !== undefined && clusters.length === 0) {
     diagnostics.push(

@@ -14,7 +14,13 @@ export interface StatsSnapshot {
   clusters: Map<string, Map<string, ClusterStat>>;
   /** Every cluster the dump had, matched or not: "the target cluster is absent" needs them. */
   allClusters: Set<string>;
+  /** Envoy fault filter counters (`http.<prefix>.fault.aborts_injected`...): listener stats, not
+   * cluster stats, keyed by series. */
+  httpFaults: Map<string, number>;
 }
+
+/** Envoy names the fault filter's counters after the HTTP connection manager's stat prefix. */
+const FAULT_STAT = /^(http\..+\.fault\.(aborts|delays)_injected|envoy_http_\w*fault_(aborts|delays)_injected)$/;
 
 /** Reads one dump, keeping only the clusters that match `clusterQuery` (all when undefined),
  * so memory follows what is asked for, not the size of the dump. */
@@ -22,8 +28,13 @@ export async function takeSnapshot(source: StatsSource, options: ReadStatsOption
   const clusters = new Map<string, Map<string, ClusterStat>>();
   const allClusters = new Set<string>();
   let proxyKind: ProxyKind = 'envoy';
+  const httpFaults = new Map<string, number>();
   const { format } = await readStats(source, options, (sample) => {
     if (proxyKind === 'envoy' && sample.name.startsWith('haproxy_')) proxyKind = 'haproxy';
+    if (FAULT_STAT.test(sample.name) && Number.isFinite(sample.value)) {
+      const labels = Object.entries(sample.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+      httpFaults.set(labels === '' ? sample.name : `${sample.name}{${labels}}`, sample.value);
+    }
     for (const stat of clusterStatsOf(sample)) {
       allClusters.add(stat.cluster);
       // Histograms and text readouts have no single number to subtract.
@@ -37,7 +48,7 @@ export async function takeSnapshot(source: StatsSource, options: ReadStatsOption
       stats.set(stat.stat, stat);
     }
   });
-  return { takenAtMs: Date.now(), format, proxyKind, clusters, allClusters };
+  return { takenAtMs: Date.now(), format, proxyKind, clusters, allClusters, httpFaults };
 }
 
 export interface StatDelta {
@@ -54,6 +65,16 @@ export interface StatDelta {
 }
 
 export type SnapshotDelta = Map<string, Map<string, StatDelta>>;
+
+/** Deltas of the fault filter counters; a counter that went down is left out (a reset). */
+export function diffHttpFaults(before: StatsSnapshot, after: StatsSnapshot): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, value] of after.httpFaults) {
+    const was = before.httpFaults.get(key) ?? 0;
+    if (value >= was) out.set(key, value - was);
+  }
+  return out;
+}
 
 /** Counters become deltas; a counter that went down is a reset, never a negative delta. A stat
  * absent before counts from 0 (Envoy creates stats lazily, on first use). */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { LoadResult } from '../../src/engine/load-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import type { SidecarReport } from '../../src/stats/sidecar-report';
-import { cli } from '../helpers/cli';
+import { runCli } from '../../src/cli/main';
+import { cli, testIo } from '../helpers/cli';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'stats', 'istio-1.23-sidecar.txt');
 const HTTPBIN = 'outbound|8000||httpbin.default.svc.cluster.local';
@@ -64,6 +65,36 @@ describe('meshload stats', () => {
     expect(cluster.resets).toContain('upstream_rq_total');
     expect(cluster.deltas.upstream_rq_total).toBeUndefined();
     expect(report.diagnostics.join('\n')).toMatch(/went down during the run .*the proxy restarted/);
+  });
+
+  it('counts injected faults from the listener fault filter, summed over prefixes', async () => {
+    const withFaults = (aborts: number, delays: number): string => {
+      const path = join(temp(), `faults-${aborts}-${delays}.txt`);
+      writeFileSync(
+        path,
+        readFileSync(FIXTURE, 'utf8') +
+          `http.outbound_0.0.0.0_8000.fault.aborts_injected: ${aborts}\nhttp.outbound_0.0.0.0_8000.fault.delays_injected: ${delays}\n` +
+          `http.inbound_0.0.0.0_8080.fault.aborts_injected: 1\n`,
+      );
+      return path;
+    };
+    const run = await cli('stats', '--diff', withFaults(2, 0), withFaults(7, 3), '--cluster', 'httpbin', '--json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as SidecarReport;
+    expect(report.total?.faults).toEqual({ aborts: 5, delays: 3 });
+  });
+
+  it('--watch prints the change since it started until Ctrl-C, one JSON object a line with --json', async () => {
+    const controller = new AbortController();
+    const { io, stdout } = testIo(controller.signal);
+    const exit = runCli(['stats', '--watch', '--json', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', '--stats-interval', '100ms'], io);
+    await stdout.waitFor(/\n.*\n/); // two refreshes
+    controller.abort();
+    expect(await exit).toBe(0);
+    const lines = stdout.text.trim().split('\n').map((line) => JSON.parse(line) as SidecarReport & { sinceSeconds: number });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    // The same dump every time: nothing changed since the watch started.
+    expect(lines[0]?.clusters[0]?.deltas.upstream_rq_total).toBe(0);
   });
 
   it("says how to make Istio show a cluster that is absent", async () => {

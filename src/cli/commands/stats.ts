@@ -10,6 +10,7 @@ import { addStatsFlags, statsFromFlags, type StatsFlags } from '../stats-flags';
 interface StatsCommandFlags extends StatsFlags {
   diff?: boolean;
   json?: boolean;
+  watch?: boolean;
 }
 
 /** `meshload stats SOURCE`: the resilience view of a proxy's counters as they stand (since the
@@ -20,7 +21,8 @@ export function registerStats(program: Command, ctx: CommandContext): void {
     .description("show what a proxy's stats say: breaker rejections, retries, timeouts, ejections, per cluster")
     .argument('[sources...]', 'a stats URL or a saved dump; with --diff, two of them (before, after)')
     .option('--diff', 'show the change between two dumps: BEFORE AFTER')
-    .option('--json', 'print JSON: per matched cluster, counter deltas by raw stat name and the resilience view');
+    .option('--json', 'print JSON: per matched cluster, counter deltas by raw stat name and the resilience view')
+    .option('--watch', 'refresh every --stats-interval with the change since the watch started, until Ctrl-C');
   addStatsFlags(command, true).action(async (sources: string[], flags: StatsCommandFlags) => {
     const choice = statsFromFlags(flags, sources.length);
     const wanted = flags.diff === true ? 2 : 1;
@@ -34,9 +36,14 @@ export function registerStats(program: Command, ctx: CommandContext): void {
     }
     const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), timeoutMs: choice?.timeoutMs ?? 10_000 };
     const clusterQuery = flags.cluster;
+    if (flags.watch === true) {
+      if (flags.diff === true) throw usageError('--watch and --diff exclude each other', 'watch one live source');
+      await watch(all[0] as StatsSource, read, clusterQuery, choice?.intervalMs ?? 1000, flags.json === true, ctx);
+      return;
+    }
     const after = await takeSnapshot(all[wanted - 1] as StatsSource, read, clusterQuery);
     const before: StatsSnapshot =
-      wanted === 2 ? await takeSnapshot(all[0] as StatsSource, read, clusterQuery) : { ...after, clusters: new Map(), takenAtMs: 0 };
+      wanted === 2 ? await takeSnapshot(all[0] as StatsSource, read, clusterQuery) : { ...after, clusters: new Map(), httpFaults: new Map(), takenAtMs: 0 };
     const report = buildSidecarReport({
       source: all.map((s) => (s.kind === 'url' ? s.url : s.kind === 'file' ? s.path : s.command)).join(' -> '),
       clusterQuery,
@@ -49,6 +56,42 @@ export function registerStats(program: Command, ctx: CommandContext): void {
     if (flags.json === true) ctx.io.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else ctx.io.stdout.write(renderSidecarText(report));
   });
+}
+
+/** Prints the change since the first snapshot every interval, until the signal aborts. */
+async function watch(
+  source: StatsSource,
+  read: { format: StatsSnapshot['format'] | undefined; timeoutMs: number },
+  clusterQuery: string | undefined,
+  intervalMs: number,
+  json: boolean,
+  ctx: CommandContext,
+): Promise<void> {
+  const { io } = ctx;
+  const baseline = await takeSnapshot(source, read, clusterQuery);
+  const name = source.kind === 'url' ? source.url : source.kind === 'file' ? source.path : source.command;
+  const every = Math.max(intervalMs, 100);
+  while (!io.signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, every);
+      io.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (io.signal.aborted) break;
+    let now: StatsSnapshot;
+    try {
+      now = await takeSnapshot(source, { ...read, format: baseline.format }, clusterQuery);
+    } catch (error) {
+      io.stderr.write(`meshload: ${error instanceof Error ? error.message : String(error)}; still watching\n`);
+      continue;
+    }
+    const report = buildSidecarReport({ source: name, clusterQuery, before: baseline, after: now, delta: diffSnapshots(baseline, now), gauges: undefined, result: undefined });
+    const seconds = ((now.takenAtMs - baseline.takenAtMs) / 1000).toFixed(0);
+    if (json) io.stdout.write(JSON.stringify({ sinceSeconds: Number(seconds), ...report }) + '\n');
+    else io.stdout.write(`${io.stdout.isTTY === true ? '\x1b[2J\x1b[H' : ''}Change over the last ${seconds}s (Ctrl-C stops)\n${renderSidecarText(report)}`);
+  }
 }
 
 function sourceOf(text: string): StatsSource {
