@@ -81,7 +81,7 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--workers <n|auto>', 'worker threads; results are merged exactly', '1')
     .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable)', collect, [])
     .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept");
-  addStatsFlags(command, false).action(async (urlText: string, flags: LoadFlags) => {
+  addStatsFlags(command, true).action(async (urlText: string, flags: LoadFlags) => {
       const plan = loadPlanFromFlags(urlText, flags);
       refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
       ctx.exitCode = await runLoadCommand(plan, flags, ctx);
