@@ -1,0 +1,58 @@
+/** The outcome of a scenario run: plain data, written as result.json and rendered as text,
+ * JUnit and Markdown. */
+import type { LoadResult } from '../engine/load-result';
+
+/** `no_data`: the check had nothing to look at (no calls, a stat absent): it fails, never passes
+ * vacuously. `inconclusive`: the data cannot decide (stats unavailable for a stats check, the
+ * generator fell behind for a rate-sensitive check, the target unreachable). */
+export type Verdict = 'pass' | 'fail' | 'no_data' | 'inconclusive';
+
+export interface CheckResult {
+  /** As written in the scenario: `status(503) >= 20%`. */
+  expression: string;
+  /** Where it was written: `phases[1].expect[0]`. */
+  path: string;
+  /** Human form of what was expected: `>= 20%`, `in [100ms, 250ms]`. */
+  expected: string;
+  /** Human form of what was seen: `31.0% (93 of 300 calls)`; undefined without data. */
+  observed: string | undefined;
+  /** The number compared, in the expression's unit (percent, ms, count); undefined without data. */
+  observedValue: number | undefined;
+  verdict: Verdict;
+  /** Why: for no_data and inconclusive always; for fail when there is more to say. */
+  reason: string | undefined;
+}
+
+export type StepKind = 'run' | 'sleep' | 'waitFor' | 'chaos' | 'start';
+
+export interface StepResult {
+  kind: StepKind;
+  /** One line: the command, the chaos parameters, the condition waited for. */
+  description: string;
+  ok: boolean;
+  durationMs: number;
+  /** Captured output (run, start), trimmed to a bound. */
+  output: string | undefined;
+  error: string | undefined;
+}
+
+export interface PhaseResult {
+  name: string;
+  steps: StepResult[];
+  /** undefined when the phase has no load or stopped before it. */
+  load: LoadResult | undefined;
+  checks: CheckResult[];
+  verdict: Verdict;
+}
+
+export interface ScenarioResult {
+  name: string;
+  file: string;
+  startTime: string;
+  durationMs: number;
+  phases: PhaseResult[];
+  /** The `always:` steps, run after the phases whatever happened. */
+  always: StepResult[];
+  verdict: Verdict;
+  interrupted: boolean;
+}
