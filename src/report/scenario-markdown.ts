@@ -1,0 +1,49 @@
+/** The Markdown summary of a scenario run (summary.md, and $GITHUB_STEP_SUMMARY in CI): the
+ * verdict, what each phase's load did, and the table of checks. Pure. */
+import type { LoadResult } from '../engine/load-result';
+import { Distribution } from '../metrics/distribution';
+import type { ScenarioResult, Verdict } from '../scenario/scenario-result';
+
+const MARK: Record<Verdict, string> = { pass: 'pass', fail: 'FAIL', no_data: 'FAIL (no data)', inconclusive: 'inconclusive' };
+
+export function renderScenarioMarkdown(result: ScenarioResult): string {
+  const lines: string[] = [];
+  const verdict = result.interrupted ? 'interrupted' : MARK[result.verdict];
+  lines.push(`## meshload: ${cell(result.name)}: ${verdict}`, '');
+  lines.push(`\`${cell(result.file)}\`, started ${result.startTime}, ${(result.durationMs / 1000).toFixed(1)}s`, '');
+  lines.push('| phase | calls | rps | p50 | p99 | codes | verdict |', '|---|---:|---:|---:|---:|---|---|');
+  for (const phase of result.phases) {
+    const load = phase.load;
+    lines.push(`| ${cell(phase.name)} | ${load === undefined ? '' : load.latency.count} | ${load === undefined ? '' : load.actualQps.toFixed(1)} | ${latency(load, 50)} | ${latency(load, 99)} | ${load === undefined ? '' : codes(load)} | ${MARK[phase.verdict]} |`);
+  }
+  const checks = result.phases.flatMap((phase) => phase.checks.map((check) => ({ phase: phase.name, check })));
+  if (checks.length > 0) {
+    lines.push('', '| phase | check | expected | observed | verdict |', '|---|---|---|---|---|');
+    for (const { phase, check } of checks) {
+      const observed = check.observed ?? `no data${check.reason !== undefined ? `: ${check.reason}` : ''}`;
+      lines.push(`| ${cell(phase)} | \`${cell(check.expression)}\` | ${cell(check.expected)} | ${cell(observed)} | ${MARK[check.verdict]} |`);
+    }
+  }
+  const failedSteps = [...result.phases.flatMap((p) => p.steps.map((s) => ({ where: p.name, s }))), ...result.always.map((s) => ({ where: 'always', s }))].filter(({ s }) => !s.ok);
+  if (failedSteps.length > 0) {
+    lines.push('', '**Failed steps**', '');
+    for (const { where, s } of failedSteps) lines.push(`- ${cell(where)}: \`${cell(s.kind)}\` ${cell(s.description)}: ${cell(s.error ?? 'failed')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function latency(load: LoadResult | undefined, p: number): string {
+  if (load === undefined || load.latency.count === 0) return '';
+  return `${(Distribution.decode(load.latency).percentile(p) / 1000).toFixed(1)}ms`;
+}
+
+function codes(load: LoadResult): string {
+  return Object.entries(load.codes)
+    .map(([code, n]) => `${code}: ${n}`)
+    .join(', ');
+}
+
+/** Keeps a value inside one table cell. */
+function cell(value: string): string {
+  return value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
