@@ -1,0 +1,725 @@
+/** The expectation grammar of scenario files: one check per string (`status(503) >= 20%`,
+ * `p(99) < 250ms`, `breaker.rejected > 0`, `agree(breaker)`), parsed by a small hand-written
+ * tokenizer and recursive-descent parser, and evaluated against a LoadResult. Pure.
+ *
+ * Resilience names (`breaker.rejected`, ...) read the sidecar's view summed over the matched
+ * clusters (`SidecarReport.total`):
+ *
+ * | name                   | ResilienceView field                              |
+ * |------------------------|---------------------------------------------------|
+ * | requests.sent          | requestsSent                                      |
+ * | breaker.rejected       | breakerRejections.pending + breakerRejections.active |
+ * | breaker.pending        | breakerRejections.pending                         |
+ * | breaker.active         | breakerRejections.active                          |
+ * | breaker.connection     | breakerRejections.connection                      |
+ * | retries.attempted      | retries.attempted                                 |
+ * | retries.succeeded      | retries.succeeded                                 |
+ * | retries.overflowed     | retries.overflowed                                |
+ * | retries.limit_exceeded | retries.limitExceeded                             |
+ * | timeouts.route         | timeouts.route                                    |
+ * | timeouts.per_try       | timeouts.perTry                                   |
+ * | upstream_5xx.final     | upstream5xx.final                                 |
+ * | upstream_5xx.retried   | upstream5xx.retried                               |
+ * | connect_failures       | connectFailures                                   |
+ * | ejections.enforced     | ejections.enforced                                |
+ * | ejections.active       | ejections.active (gauge maximum)                  |
+ * | faults.aborts          | faults.aborts                                     |
+ * | faults.delays          | faults.delays                                     |
+ * | breaker_open.cx        | breakerOpen.cx (gauge maximum, 0/1)               |
+ * | breaker_open.rq_pending| breakerOpen.rqPending                             |
+ * | breaker_open.rq        | breakerOpen.rq                                    |
+ * | breaker_open.rq_retry  | breakerOpen.rqRetry                               |
+ */
+import type { LoadResult } from '../engine/load-result';
+import { isOk } from '../engine/schedule';
+import { Distribution } from '../metrics/distribution';
+import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
+import type { ResilienceView } from '../stats/resilience-view';
+import type { AgreementCheck, SidecarReport } from '../stats/sidecar-report';
+import { statKey } from '../stats/stat-sample';
+import { formatDuration, parseDuration } from '../util/duration';
+import { suggest } from '../util/suggest';
+import type { CheckResult, Verdict } from './scenario-result';
+
+export type Comparator = '<' | '<=' | '==' | '>=' | '>';
+
+export const COMPARATORS: readonly Comparator[] = ['<', '<=', '==', '>=', '>'];
+
+export type LatencyStat = { kind: 'percentile'; percentile: number } | { kind: 'avg' } | { kind: 'min' } | { kind: 'max' };
+
+export type ViewName =
+  | 'requests.sent'
+  | 'breaker.rejected'
+  | 'breaker.pending'
+  | 'breaker.active'
+  | 'breaker.connection'
+  | 'retries.attempted'
+  | 'retries.succeeded'
+  | 'retries.overflowed'
+  | 'retries.limit_exceeded'
+  | 'timeouts.route'
+  | 'timeouts.per_try'
+  | 'upstream_5xx.final'
+  | 'upstream_5xx.retried'
+  | 'connect_failures'
+  | 'ejections.enforced'
+  | 'ejections.active'
+  | 'faults.aborts'
+  | 'faults.delays'
+  | 'breaker_open.cx'
+  | 'breaker_open.rq_pending'
+  | 'breaker_open.rq'
+  | 'breaker_open.rq_retry';
+
+type Count = number | undefined;
+
+/** How each name reads the summed view; breaker.rejected adds pending and active as the
+ * sidecar's breaker agreement does (Envoy < 1.38 counts both as pending). */
+const VIEW_FIELDS: Readonly<Record<ViewName, (v: ResilienceView) => Count>> = {
+  'requests.sent': (v) => v.requestsSent,
+  'breaker.rejected': (v) => {
+    const { pending, active } = v.breakerRejections;
+    return pending === undefined && active === undefined ? undefined : (pending ?? 0) + (active ?? 0);
+  },
+  'breaker.pending': (v) => v.breakerRejections.pending,
+  'breaker.active': (v) => v.breakerRejections.active,
+  'breaker.connection': (v) => v.breakerRejections.connection,
+  'retries.attempted': (v) => v.retries.attempted,
+  'retries.succeeded': (v) => v.retries.succeeded,
+  'retries.overflowed': (v) => v.retries.overflowed,
+  'retries.limit_exceeded': (v) => v.retries.limitExceeded,
+  'timeouts.route': (v) => v.timeouts.route,
+  'timeouts.per_try': (v) => v.timeouts.perTry,
+  'upstream_5xx.final': (v) => v.upstream5xx.final,
+  'upstream_5xx.retried': (v) => v.upstream5xx.retried,
+  connect_failures: (v) => v.connectFailures,
+  'ejections.enforced': (v) => v.ejections.enforced,
+  'ejections.active': (v) => v.ejections.active,
+  'faults.aborts': (v) => v.faults.aborts,
+  'faults.delays': (v) => v.faults.delays,
+  'breaker_open.cx': (v) => v.breakerOpen.cx,
+  'breaker_open.rq_pending': (v) => v.breakerOpen.rqPending,
+  'breaker_open.rq': (v) => v.breakerOpen.rq,
+  'breaker_open.rq_retry': (v) => v.breakerOpen.rqRetry,
+};
+
+export const VIEW_NAMES = Object.keys(VIEW_FIELDS) as readonly ViewName[];
+
+export type AgreementName = AgreementCheck['name'];
+
+const AGREEMENT_NAMES: readonly AgreementName[] = ['breaker', 'requests'];
+
+export type Metric =
+  /** `code` is `503` or a class `5xx`. */
+  | { kind: 'status'; code: string }
+  | { kind: 'error_rate' }
+  | { kind: 'latency'; stat: LatencyStat }
+  | { kind: 'rps' }
+  | { kind: 'calls' }
+  | { kind: 'cause'; cause: FailureCause }
+  /** `stat` as written; matched against the report's stat names by canonical key. */
+  | { kind: 'delta'; stat: string }
+  | { kind: 'gauge'; stat: string }
+  | { kind: 'view'; name: ViewName };
+
+/** `percent` 0-100, `ms` milliseconds, `number` a plain count or rate. */
+export interface Value {
+  unit: 'percent' | 'ms' | 'number';
+  value: number;
+}
+
+export type Expectation =
+  | { kind: 'compare'; metric: Metric; op: Comparator; value: Value }
+  /** Inclusive at both ends. */
+  | { kind: 'range'; metric: Metric; low: Value; high: Value }
+  | { kind: 'agree'; name: AgreementName };
+
+/** A check that does not parse. `detail` is the one-line problem and fix; `column` is 1-based. */
+export class ExpectationError extends Error {
+  constructor(
+    readonly text: string,
+    readonly column: number,
+    readonly detail: string,
+  ) {
+    super(`column ${column}: ${detail}`);
+    this.name = 'ExpectationError';
+  }
+}
+
+export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC in [LOW, HIGH] (inclusive), or agree(NAME).
+  OP: <  <=  ==  >=  >
+  status(503), status(5xx)   calls with that code or class: a share with % (20%), else a count (12)
+  error_rate                 share of calls not OK (OK: 2xx and 418), always with %: error_rate < 1%
+  p(99), avg, min, max       corrected latency, with a unit: 500us, 250ms, 1.5s, 1m
+  rps                        achieved calls per second (plain number)
+  calls                      calls made (count)
+  cause(NAME)                failed calls by cause (${FAILURE_CAUSES.join(', ')}): count, or share with %
+  delta(STAT)                counter delta summed over the matched clusters: delta(upstream_rq_pending_overflow)
+  max(GAUGE)                 gauge maximum over the matched clusters: max(circuit_breakers.default.rq_pending_open)
+  ${VIEW_NAMES.join(', ')}
+                             the resilience view summed over the matched clusters (count)
+  agree(breaker), agree(requests)
+                             the client's and the proxy's numbers agree
+Stats checks need sidecar: in the scenario. A check without data fails (no_data), never passes.`;
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer
+
+type Token =
+  | { type: 'name'; text: string; at: number }
+  /** `suffix` is what follows the digits without a space: '%', a duration unit, or ''. */
+  | { type: 'number'; text: string; value: number; suffix: string; at: number }
+  | { type: 'op'; text: string; at: number }
+  | { type: 'punct'; text: '(' | ')' | '[' | ']' | ','; at: number }
+  | { type: 'end'; text: ''; at: number };
+
+const NAME = /[A-Za-z_][A-Za-z0-9_.]*/y;
+const NUMBER = /(\d+(?:\.\d*)?|\.\d+)(%|[A-Za-zµμ][A-Za-z0-9µμ.]*)?/y;
+const OP = /<=|>=|==|!=|<|>|=/y;
+
+class Lexer {
+  private pos = 0;
+  private peeked: Token | undefined;
+
+  constructor(readonly text: string) {}
+
+  fail(at: number, detail: string): never {
+    throw new ExpectationError(this.text, at + 1, detail);
+  }
+
+  peek(): Token {
+    this.peeked ??= this.scan();
+    return this.peeked;
+  }
+
+  next(): Token {
+    const token = this.peek();
+    this.peeked = undefined;
+    return token;
+  }
+
+  /** Everything up to the matching `)`, as written: stat names carry dots, dashes and Prometheus
+   * selectors (`http_responses_total{code="5xx"}`) that no token class should have to know. */
+  rawArgument(open: number, fn: string): { text: string; at: number } {
+    if (this.peeked !== undefined) throw new Error('rawArgument after peek');
+    const start = this.pos;
+    let quoted = false;
+    for (let i = start; i < this.text.length; i++) {
+      const c = this.text[i];
+      if (c === '"') quoted = !quoted;
+      else if (c === ')' && !quoted) {
+        this.pos = i + 1;
+        const raw = this.text.slice(start, i);
+        return { text: raw.trim(), at: start + (raw.length - raw.trimStart().length) };
+      }
+    }
+    return this.fail(open, `missing ) to close ${fn}(`);
+  }
+
+  private scan(): Token {
+    while (this.pos < this.text.length && /\s/.test(this.text[this.pos] as string)) this.pos++;
+    const at = this.pos;
+    if (at >= this.text.length) return { type: 'end', text: '', at };
+    const c = this.text[at] as string;
+    for (const [re, type] of [
+      [NAME, 'name'],
+      [OP, 'op'],
+    ] as const) {
+      re.lastIndex = at;
+      const m = re.exec(this.text);
+      if (m !== null) {
+        this.pos = re.lastIndex;
+        return { type, text: m[0], at };
+      }
+    }
+    NUMBER.lastIndex = at;
+    const m = NUMBER.exec(this.text);
+    if (m !== null) {
+      this.pos = NUMBER.lastIndex;
+      return { type: 'number', text: m[0], value: Number(m[1]), suffix: m[2] ?? '', at };
+    }
+    if (c === '(' || c === ')' || c === '[' || c === ']' || c === ',') {
+      this.pos++;
+      return { type: 'punct', text: c, at };
+    }
+    return this.fail(at, `unexpected character "${c}"`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parser
+
+const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'agree'] as const;
+const BARE = ['error_rate', 'avg', 'min', 'max', 'rps', 'calls'] as const;
+const ALL_NAMES: readonly string[] = [...new Set<string>([...FUNCTIONS, ...BARE, ...VIEW_NAMES])];
+
+/** What a value must look like for a metric. */
+type ValueKind = 'share-or-count' | 'percent' | 'duration' | 'rate' | 'count';
+
+function valueKind(metric: Metric): ValueKind {
+  switch (metric.kind) {
+    case 'status':
+    case 'cause':
+      return 'share-or-count';
+    case 'error_rate':
+      return 'percent';
+    case 'latency':
+      return 'duration';
+    case 'rps':
+      return 'rate';
+    case 'calls':
+    case 'delta':
+    case 'gauge':
+    case 'view':
+      return 'count';
+  }
+}
+
+const PERCENTILE = /^(\d+(?:\.\d*)?|\.\d+)$/;
+const STATUS_CODE = /^[1-5]\d\d$/;
+const STATUS_CLASS = /^[1-5]xx$/i;
+
+export function parseExpectation(text: string): Expectation {
+  const lexer = new Lexer(text);
+  const first = lexer.next();
+  if (first.type === 'end') return lexer.fail(0, 'empty check: write one like status(503) > 0 or p(99) < 250ms');
+  if (first.type !== 'name') return lexer.fail(first.at, `a check starts with a metric like status(503), p(99) or breaker.rejected, not "${first.text}"`);
+  const metricOrAgree = parseMetric(lexer, first.text, first.at);
+  if (metricOrAgree.kind === 'agree') {
+    const after = lexer.peek();
+    if (after.type !== 'end') lexer.fail(after.at, `agree(${metricOrAgree.name}) stands alone: remove "${text.slice(after.at).trim()}"`);
+    return metricOrAgree;
+  }
+  const metric = metricOrAgree;
+  const shown = formatMetric(metric);
+  const opToken = lexer.next();
+  let expectation: Expectation;
+  if (opToken.type === 'op' && (COMPARATORS as readonly string[]).includes(opToken.text)) {
+    const op = opToken.text as Comparator;
+    expectation = { kind: 'compare', metric, op, value: parseValue(lexer, metric, `after ${op}`) };
+  } else if (opToken.type === 'name' && opToken.text === 'in') {
+    const open = lexer.next();
+    if (!(open.type === 'punct' && open.text === '[')) lexer.fail(open.at, `expected [ after in: ${shown} in [LOW, HIGH]`);
+    const low = parseValue(lexer, metric, 'after in [');
+    const comma = lexer.next();
+    if (!(comma.type === 'punct' && comma.text === ',')) lexer.fail(comma.at, `expected , between the bounds: ${shown} in [LOW, HIGH]`);
+    const high = parseValue(lexer, metric, 'after ,');
+    const close = lexer.next();
+    if (!(close.type === 'punct' && close.text === ']')) lexer.fail(close.at, `expected ] to close the range: ${shown} in [LOW, HIGH]`);
+    if (low.unit !== high.unit) lexer.fail(open.at, `both bounds of in [...] need the same unit: ${formatValue(low)} and ${formatValue(high)} differ`);
+    if (low.value > high.value) lexer.fail(open.at, `in [LOW, HIGH] needs LOW <= HIGH: write in [${formatValue(high)}, ${formatValue(low)}]`);
+    expectation = { kind: 'range', metric, low, high };
+  } else if (opToken.type === 'op' && opToken.text === '=') {
+    return lexer.fail(opToken.at, `use == to compare: ${shown} == ...`);
+  } else if (opToken.type === 'op' && opToken.text === '!=') {
+    return lexer.fail(opToken.at, `!= is not supported: use <, > or in [LOW, HIGH]`);
+  } else {
+    return lexer.fail(opToken.at, `expected an operator (<, <=, ==, >=, >, in) after ${shown}`);
+  }
+  const rest = lexer.peek();
+  if (rest.type !== 'end') lexer.fail(rest.at, `unexpected "${text.slice(rest.at).trim()}" after the check: write one check per line`);
+  return expectation;
+}
+
+/** For validation that collects every error: the one-line problem of `text`, or undefined when
+ * it parses (fits scenario-schema's `checkExpression`). */
+export function checkExpectation(text: string): string | undefined {
+  try {
+    parseExpectation(text);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ExpectationError) return error.message;
+    throw error;
+  }
+}
+
+function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<Expectation, { kind: 'agree' }> {
+  const after = lexer.peek();
+  const call = after.type === 'punct' && after.text === '(';
+  if (call) {
+    lexer.next();
+    const known = (FUNCTIONS as readonly string[]).includes(name);
+    if (!known) {
+      const guess = suggest(name, FUNCTIONS);
+      lexer.fail(at, `unknown function "${name}"${guess === undefined ? `: use ${FUNCTIONS.map((f) => `${f}(...)`).join(', ')}` : ` - did you mean "${guess}"?`}`);
+    }
+    const arg = lexer.rawArgument(after.at, name);
+    switch (name) {
+      case 'status': {
+        if (STATUS_CODE.test(arg.text)) return { kind: 'status', code: arg.text };
+        if (STATUS_CLASS.test(arg.text)) return { kind: 'status', code: arg.text.toLowerCase() };
+        return lexer.fail(arg.at, 'status() needs a code like 503 or a class like 5xx');
+      }
+      case 'p': {
+        const p = Number(arg.text);
+        if (!PERCENTILE.test(arg.text) || p > 100) return lexer.fail(arg.at, 'p() needs a percentile from 0 to 100');
+        return { kind: 'latency', stat: { kind: 'percentile', percentile: p } };
+      }
+      case 'cause': {
+        const cause = FAILURE_CAUSES.find((c) => c === arg.text);
+        if (cause !== undefined) return { kind: 'cause', cause };
+        if (arg.text === '') return lexer.fail(arg.at, `cause() needs a cause: ${FAILURE_CAUSES.join(', ')}`);
+        const guess = suggest(arg.text, FAILURE_CAUSES);
+        return lexer.fail(arg.at, `unknown cause "${arg.text}"${guess === undefined ? '' : ` - did you mean "${guess}"?`} (causes: ${FAILURE_CAUSES.join(', ')})`);
+      }
+      case 'delta':
+      case 'max': {
+        const what = name === 'delta' ? 'counter' : 'gauge';
+        const example = name === 'delta' ? 'upstream_rq_pending_overflow' : 'circuit_breakers.default.rq_pending_open';
+        if (arg.text === '') return lexer.fail(arg.at, `${name}() needs a ${what} name as the proxy's stats write it: ${name}(${example})`);
+        return name === 'delta' ? { kind: 'delta', stat: arg.text } : { kind: 'gauge', stat: arg.text };
+      }
+      case 'agree': {
+        const agreement = AGREEMENT_NAMES.find((a) => a === arg.text);
+        if (agreement !== undefined) return { kind: 'agree', name: agreement };
+        const guess = suggest(arg.text, AGREEMENT_NAMES);
+        return lexer.fail(arg.at, `agree() takes ${AGREEMENT_NAMES.join(' or ')}${guess === undefined || arg.text === '' ? '' : ` - did you mean "${guess}"?`}`);
+      }
+    }
+  }
+  switch (name) {
+    case 'error_rate':
+    case 'rps':
+    case 'calls':
+      return { kind: name };
+    case 'avg':
+    case 'min':
+    case 'max':
+      return { kind: 'latency', stat: { kind: name } };
+    case 'status':
+      return lexer.fail(at, 'status needs a code: status(503) or status(5xx)');
+    case 'p':
+      return lexer.fail(at, 'p needs a percentile: p(99)');
+    case 'cause':
+      return lexer.fail(at, 'cause needs a name: cause(breaker)');
+    case 'delta':
+      return lexer.fail(at, 'delta needs a counter: delta(upstream_rq_pending_overflow)');
+    case 'agree':
+      return lexer.fail(at, 'agree needs a check name: agree(breaker) or agree(requests)');
+  }
+  const view = VIEW_NAMES.find((v) => v === name);
+  if (view !== undefined) return { kind: 'view', name: view };
+  // A common slip from other tools' syntax (k6, Fortio output): p99 for p(99).
+  const short = /^p(\d+(?:\.\d+)?)$/i.exec(name);
+  if (short !== null) return lexer.fail(at, `write p(${short[1] as string}) for a percentile`);
+  const guess = suggest(name, ALL_NAMES);
+  return lexer.fail(
+    at,
+    `unknown metric "${name}"${guess === undefined ? ': use status(...), error_rate, p(N), avg, min, max, rps, calls, cause(...), delta(...), max(...) or a resilience name like breaker.rejected' : ` - did you mean "${guess}"?`}`,
+  );
+}
+
+function parseValue(lexer: Lexer, metric: Metric, where: string): Value {
+  const kind = valueKind(metric);
+  const shown = formatMetric(metric);
+  const token = lexer.next();
+  const example = { 'share-or-count': '20% or 12', percent: '1%', duration: '250ms', rate: '95', count: '0' }[kind];
+  if (token.type !== 'number') return lexer.fail(token.at, `expected a value ${where}, like ${example}`);
+  const { value, suffix, at } = token;
+  const isPercent = suffix === '%';
+  const duration = suffix !== '' && !isPercent ? parseDuration(token.text) : undefined;
+  if (suffix !== '' && !isPercent && duration === undefined) {
+    if (kind === 'duration') lexer.fail(at, `unknown unit in "${token.text}": latency needs a unit: 250ms, 1.5s, 500us`);
+    lexer.fail(at, `unexpected "${suffix}" after ${token.text.slice(0, token.text.length - suffix.length)}`);
+  }
+  // A unit after a space (`250 ms`) reads as a bare number followed by a word.
+  const unitAfterSpace = (): string | undefined => {
+    const next = lexer.peek();
+    return next.type === 'name' && parseDuration(`1${next.text}`) !== undefined ? next.text : undefined;
+  };
+  const tooBig = (): void => {
+    if (value > 100) lexer.fail(at, `${token.text} is not a share of calls: percentages go from 0% to 100%`);
+  };
+  switch (kind) {
+    case 'share-or-count': {
+      const fn = metric.kind === 'cause' ? 'cause' : 'status';
+      if (isPercent) {
+        tooBig();
+        return { unit: 'percent', value };
+      }
+      // A count of calls is whole: a fraction was meant as a share.
+      if (duration !== undefined || !Number.isInteger(value)) {
+        lexer.fail(at, `a percentage needs %: ${fn}(...) compares as a share of calls (20%) or a count (12)`);
+      }
+      return { unit: 'number', value };
+    }
+    case 'percent': {
+      if (isPercent) {
+        tooBig();
+        return { unit: 'percent', value };
+      }
+      const written = value <= 1 && duration === undefined ? `${round(value * 100)}%` : `${value}%`;
+      return lexer.fail(at, `${shown} needs %: write ${written} (a plain ${token.text} could be a fraction or a percentage)`);
+    }
+    case 'duration': {
+      if (duration !== undefined) return { unit: 'ms', value: duration };
+      const unit = isPercent ? undefined : unitAfterSpace();
+      if (unit !== undefined) lexer.fail(at, `write the unit next to the number: ${token.text}${unit}`);
+      return lexer.fail(at, 'latency needs a unit: 250ms, 1.5s, 500us');
+    }
+    case 'rate':
+    case 'count': {
+      if (!isPercent && duration === undefined) return { unit: 'number', value };
+      const what = kind === 'rate' ? `${shown} is calls per second` : `${shown} is a count`;
+      return lexer.fail(at, `${what}: write a plain number like ${value}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical form
+
+export function formatMetric(metric: Metric): string {
+  switch (metric.kind) {
+    case 'status':
+      return `status(${metric.code})`;
+    case 'error_rate':
+    case 'rps':
+    case 'calls':
+      return metric.kind;
+    case 'latency':
+      return metric.stat.kind === 'percentile' ? `p(${metric.stat.percentile})` : metric.stat.kind;
+    case 'cause':
+      return `cause(${metric.cause})`;
+    case 'delta':
+      return `delta(${metric.stat})`;
+    case 'gauge':
+      return `max(${metric.stat})`;
+    case 'view':
+      return metric.name;
+  }
+}
+
+export function formatValue(value: Value): string {
+  switch (value.unit) {
+    case 'percent':
+      return `${value.value}%`;
+    case 'ms':
+      return formatDuration(value.value);
+    case 'number':
+      return String(value.value);
+  }
+}
+
+/** The canonical text of a check: parseExpectation(formatExpectation(e)) equals e. */
+export function formatExpectation(expectation: Expectation): string {
+  if (expectation.kind === 'agree') return `agree(${expectation.name})`;
+  return `${formatMetric(expectation.metric)} ${formatRequirement(expectation)}`;
+}
+
+function formatRequirement(expectation: Exclude<Expectation, { kind: 'agree' }>): string {
+  return expectation.kind === 'compare'
+    ? `${expectation.op} ${formatValue(expectation.value)}`
+    : `in [${formatValue(expectation.low)}, ${formatValue(expectation.high)}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+interface Observation {
+  value: number;
+  observed: string;
+  /** Set when the observation cannot decide the check although it has a number. */
+  inconclusive?: string;
+}
+
+type Outcome = Observation | { verdict: 'no_data' | 'inconclusive'; reason: string };
+
+/** Floating point shares (29 of 100 calls is 28.999999999999996%) must not fail a `>= 29%`. */
+const EPSILON = 1e-9;
+
+function compare(observed: number, op: Comparator, target: number): boolean {
+  const equal = Math.abs(observed - target) <= EPSILON * Math.max(1, Math.abs(observed), Math.abs(target));
+  switch (op) {
+    case '<':
+      return observed < target && !equal;
+    case '<=':
+      return observed <= target || equal;
+    case '==':
+      return equal;
+    case '>=':
+      return observed >= target || equal;
+    case '>':
+      return observed > target && !equal;
+  }
+}
+
+export function evaluateExpectation(expectation: Expectation, result: LoadResult, path: string, text: string): CheckResult {
+  const expected = expectation.kind === 'agree' ? 'client and proxy agree' : formatRequirement(expectation);
+  const base = { expression: text, path, expected };
+  const calls = totalCalls(result);
+  const outcome: Outcome =
+    result.stopReason === 'warmup-failed' && calls === 0
+      ? { verdict: 'inconclusive', reason: `target unreachable: ${result.stopDetail ?? 'the warm-up failed'}` }
+      : expectation.kind === 'agree'
+        ? observeAgreement(expectation.name, result.sidecar)
+        : observe(expectation.metric, expectation.kind === 'compare' ? expectation.value.unit : expectation.low.unit, result, calls);
+  if ('verdict' in outcome) return { ...base, observed: undefined, observedValue: undefined, verdict: outcome.verdict, reason: outcome.reason };
+  let verdict: Verdict;
+  let reason: string | undefined;
+  if (outcome.inconclusive !== undefined) {
+    verdict = 'inconclusive';
+    reason = outcome.inconclusive;
+  } else if (expectation.kind === 'agree') {
+    const check = result.sidecar?.agreement.find((a) => a.name === expectation.name);
+    verdict = check?.agrees === true ? 'pass' : 'fail';
+    reason = verdict === 'fail' ? check?.note : undefined;
+  } else {
+    const ok =
+      expectation.kind === 'compare'
+        ? compare(outcome.value, expectation.op, expectation.value.value)
+        : compare(outcome.value, '>=', expectation.low.value) && compare(outcome.value, '<=', expectation.high.value);
+    verdict = ok ? 'pass' : 'fail';
+  }
+  return { ...base, observed: outcome.observed, observedValue: outcome.value, verdict, reason };
+}
+
+function totalCalls(result: LoadResult): number {
+  let total = 0;
+  for (const n of Object.values(result.codes)) total += n;
+  return total;
+}
+
+function observe(metric: Metric, unit: Value['unit'], result: LoadResult, calls: number): Outcome {
+  switch (metric.kind) {
+    case 'calls':
+      return { value: calls, observed: `${calls} ${plural(calls)}` };
+    case 'delta':
+    case 'gauge':
+    case 'view':
+      return observeStat(metric, result.sidecar);
+    default:
+      break;
+  }
+  if (calls === 0) {
+    const stopped = result.stopReason === undefined ? '' : ` (stopped: ${result.stopDetail ?? result.stopReason})`;
+    return { verdict: 'no_data', reason: `no calls were made${stopped}: nothing to measure` };
+  }
+  switch (metric.kind) {
+    case 'status': {
+      const prefix = metric.code.endsWith('xx') ? metric.code[0] : undefined;
+      let count = 0;
+      for (const [code, n] of Object.entries(result.codes)) {
+        if (prefix === undefined ? code === metric.code : code.length === 3 && code[0] === prefix) count += n;
+      }
+      return share(count, calls, unit);
+    }
+    case 'error_rate': {
+      let bad = 0;
+      for (const [code, n] of Object.entries(result.codes)) if (!isOk(Number(code))) bad += n;
+      return share(bad, calls, 'percent');
+    }
+    case 'cause':
+      return share(result.causes[metric.cause] ?? 0, calls, unit);
+    case 'rps': {
+      const observed = `${result.actualQps.toFixed(1)} calls/s`;
+      return result.fellBehind
+        ? { value: result.actualQps, observed, inconclusive: 'the generator fell behind: the rate says more about the client than the target' }
+        : { value: result.actualQps, observed };
+    }
+    case 'latency': {
+      const d = Distribution.decode(result.latency);
+      const { stat } = metric;
+      const us = stat.kind === 'percentile' ? d.percentile(stat.percentile) : stat.kind === 'avg' ? d.mean() : stat.kind === 'min' ? d.min : d.max;
+      const ms = us / 1000;
+      const label = stat.kind === 'percentile' ? `p${stat.percentile}` : stat.kind;
+      return { value: ms, observed: `${label} ${formatMs(ms)}` };
+    }
+  }
+}
+
+/** `31.0% (93 of 300 calls)` when the check is a share, `93 (31.0% of 300 calls)` when a count. */
+function share(count: number, calls: number, unit: Value['unit']): Observation {
+  const percent = (count * 100) / calls;
+  return unit === 'percent'
+    ? { value: percent, observed: `${formatPercent(percent)} (${count} of ${calls} ${plural(calls)})` }
+    : { value: count, observed: `${count} (${formatPercent(percent)} of ${calls} ${plural(calls)})` };
+}
+
+function observeStat(metric: Extract<Metric, { kind: 'delta' | 'gauge' | 'view' }>, sidecar: SidecarReport | undefined): Outcome {
+  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
+  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  const matched = matchedClusters(sidecar);
+  if (metric.kind === 'view') {
+    const value = sidecar.total === undefined ? undefined : VIEW_FIELDS[metric.name](sidecar.total);
+    if (value === undefined) {
+      const proxy = sidecar.kind ?? sidecar.total?.kind;
+      return {
+        verdict: 'no_data',
+        reason: `${metric.name} is not reported: the proxy${proxy === undefined ? '' : ` (${proxy})`} does not report it or the cluster was not matched (${matched})`,
+      };
+    }
+    return { value, observed: String(value) };
+  }
+  const key = statKey(metric.stat);
+  let found = 0;
+  let value = 0;
+  const reset: string[] = [];
+  let otherKind = false;
+  for (const cluster of sidecar.clusters) {
+    if (metric.kind === 'delta') {
+      if (cluster.resets.some((s) => statKey(s) === key)) reset.push(cluster.cluster);
+      for (const [stat, delta] of Object.entries(cluster.deltas)) {
+        if (statKey(stat) !== key) continue;
+        found++;
+        value += delta;
+      }
+      if (Object.keys(cluster.gauges).some((s) => statKey(s) === key)) otherKind = true;
+    } else {
+      for (const [stat, gauge] of Object.entries(cluster.gauges)) {
+        if (statKey(stat) !== key) continue;
+        value = found === 0 ? gauge.max : Math.max(value, gauge.max);
+        found++;
+      }
+      if (Object.keys(cluster.deltas).some((s) => statKey(s) === key)) otherKind = true;
+    }
+  }
+  // A counter that went down has no delta: the sum without it would understate the run.
+  if (reset.length > 0) {
+    return { verdict: 'inconclusive', reason: `${metric.stat} went down during the run in ${reset.join(', ')}: the proxy restarted or its counters were reset` };
+  }
+  if (found === 0) {
+    const hint = otherKind ? (metric.kind === 'delta' ? `; it is a gauge: use max(${metric.stat})` : `; it is a counter: use delta(${metric.stat})`) : '';
+    return {
+      verdict: 'no_data',
+      reason: `${metric.stat} is in none of the matched clusters: the proxy does not report it or the cluster was not matched (${matched})${hint}`,
+    };
+  }
+  const over = sidecar.clusters.length > 1 ? ` over ${sidecar.clusters.length} clusters` : '';
+  return { value, observed: `${value}${over}` };
+}
+
+function matchedClusters(sidecar: SidecarReport): string {
+  const query = sidecar.clusterQuery === undefined ? '' : ` for '${sidecar.clusterQuery}'`;
+  if (sidecar.clusters.length === 0) return `no cluster matched${query}`;
+  const names = sidecar.clusters.map((c) => c.cluster);
+  return `matched${query}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''}`;
+}
+
+function observeAgreement(name: AgreementName, sidecar: SidecarReport | undefined): Outcome {
+  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
+  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  const check = sidecar.agreement.find((a) => a.name === name);
+  if (check === undefined) return { verdict: 'no_data', reason: `no ${name} agreement check: ${matchedClusters(sidecar)}` };
+  if (check.agrees === undefined || check.proxy === undefined) return { verdict: 'no_data', reason: check.note };
+  return { value: check.proxy, observed: `client ${check.client}, proxy ${check.proxy}` };
+}
+
+function plural(calls: number): string {
+  return calls === 1 ? 'call' : 'calls';
+}
+
+function formatPercent(percent: number): string {
+  // One decimal hides a rare failure (0.03% would read 0.0%): keep two significant digits there.
+  return percent > 0 && percent < 0.1 ? `${Number(percent.toPrecision(2))}%` : `${percent.toFixed(1)}%`;
+}
+
+function formatMs(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
+  if (ms < 1) return `${ms.toFixed(3)}ms`;
+  return `${ms.toFixed(1)}ms`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
