@@ -5,6 +5,9 @@ export const EXIT = {
   FAILED: 1,
   /** The command line or a config file is invalid; nothing was started. */
   USAGE: 2,
+  /** `run`: the data could not decide a check (stats unavailable, the generator fell behind,
+   * the target unreachable), and no check failed. */
+  INCONCLUSIVE: 3,
   /** Stopped by Ctrl-C/SIGTERM; the partial result was still printed and written. */
   INTERRUPTED: 130,
 } as const;

@@ -8,6 +8,7 @@ import type { CommandContext } from './command-context';
 import { registerCurl } from './commands/curl';
 import { registerDemo } from './commands/demo';
 import { registerLoad } from './commands/load';
+import { registerRun } from './commands/run';
 import { registerServer } from './commands/server';
 import { registerStats } from './commands/stats';
 import { registerVersion } from './commands/version';
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CommandContext): Command {
       outputError: () => undefined, // runCli prints errors itself, on one line
     });
   registerLoad(program, ctx);
+  registerRun(program, ctx);
   registerCurl(program, ctx);
   registerServer(program, ctx);
   registerStats(program, ctx);

@@ -1,0 +1,88 @@
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { renderJunit } from '../../report/junit';
+import { renderScenarioMarkdown } from '../../report/scenario-markdown';
+import { phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { checkExpectation } from '../../scenario/expectation';
+import { runScenario } from '../../scenario/run-scenario';
+import type { ScenarioResult } from '../../scenario/scenario-result';
+import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
+import { MeshloadError, usageError } from '../../util/errors';
+import type { CommandContext } from '../command-context';
+import { EXIT, type ExitCode } from '../exit-codes';
+
+interface RunFlags {
+  reportDir: string;
+  report: boolean;
+}
+
+/** `meshload run SCENARIO`: a resilience check as a CI gate. */
+export function registerRun(program: Command, ctx: CommandContext): void {
+  program
+    .command('run')
+    .description('run a scenario file: phases of load, steps between them, checks that gate CI')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--report-dir <dir>', 'where each run writes its report directory', 'reports')
+    .option('--no-report', 'write no report files')
+    .action(async (file: string, flags: RunFlags) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
+      }
+      let scenario;
+      try {
+        scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+      } catch (error) {
+        if (!(error instanceof ScenarioError)) throw error;
+        // Every problem at once, one per line: fixing a file one error per run wastes CI runs.
+        ctx.io.stderr.write(`meshload: ${error.report()}\n`);
+        ctx.exitCode = EXIT.USAGE;
+        return;
+      }
+      const ramped = scenario.phases.find((p) => p.load?.ramp !== undefined);
+      if (ramped !== undefined) throw usageError(`phase '${ramped.name}': load.ramp is not available yet`, 'use a fixed qps per phase, or several phases');
+      let printed = '';
+      const say = (chunk: string): void => {
+        printed += chunk;
+        ctx.io.stderr.write(chunk);
+      };
+      const result = await runScenario(scenario, file, ctx.io.signal, {
+        phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
+        stepDone: (step) => say(stepLine(step)),
+        phaseDone: (phase) => say(phaseFooter(phase)),
+      });
+      say(verdictLine(result));
+      if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
+      ctx.exitCode = exitCodeOf(result);
+    });
+}
+
+export function exitCodeOf(result: ScenarioResult): ExitCode {
+  if (result.interrupted) return EXIT.INTERRUPTED;
+  if (result.verdict === 'pass') return EXIT.OK;
+  if (result.verdict === 'inconclusive') return EXIT.INCONCLUSIVE;
+  return EXIT.FAILED;
+}
+
+/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md. */
+function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
+  const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const slug = result.name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 60);
+  const dir = join(reportDir, `${stamp}_${slug}`);
+  const markdown = renderScenarioMarkdown(result);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(dir, 'summary.txt'), printed);
+    writeFileSync(join(dir, 'junit.xml'), renderJunit(result));
+    writeFileSync(join(dir, 'summary.md'), markdown);
+    const github = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (github !== undefined && github !== '') appendFileSync(github, markdown);
+  } catch (error) {
+    throw new MeshloadError('E_OUTPUT', `cannot write the report to ${dir}: ${(error as Error).message}`, 'check --report-dir, or pass --no-report');
+  }
+  ctx.io.stderr.write(`report: ${dir}\n`);
+}

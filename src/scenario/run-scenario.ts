@@ -1,0 +1,169 @@
+/** Runs a validated scenario: the embedded server if asked, then each phase (steps, load with
+ * the proxy watched, checks), then the `always:` steps whatever happened. Returns plain data;
+ * printing and report files are the caller's. */
+import { availableParallelism } from 'node:os';
+import type { LoadPlan } from '../engine/load-plan';
+import type { LoadResult } from '../engine/load-result';
+import { runInWorkers } from '../engine/run-in-workers';
+import { runLoad } from '../engine/run-load';
+import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
+import { SidecarWatch } from '../stats/sidecar-watch';
+import type { StatsSource } from '../stats/stats-source';
+import { transportForPlan } from '../transport/transport-for-plan';
+import { evaluateExpectation, parseExpectation } from './expectation';
+import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
+import type { Phase, ResolvedLoad, Scenario } from './scenario-schema';
+import { runStep, stopBackground, type StepContext } from './steps';
+
+export interface ScenarioEvents {
+  phaseStarted(index: number, phase: Phase): void;
+  stepDone(step: StepResult): void;
+  phaseDone(result: PhaseResult): void;
+}
+
+/** Worst first: a failed or data-less check fails the gate; inconclusive only if nothing failed. */
+export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
+  if (verdicts.includes('fail')) return 'fail';
+  if (verdicts.includes('no_data')) return 'no_data';
+  if (verdicts.includes('inconclusive')) return 'inconclusive';
+  return 'pass';
+}
+
+export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents): Promise<ScenarioResult> {
+  const started = Date.now();
+  let server: RunningEchoServer | undefined;
+  const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [] };
+  const phases: PhaseResult[] = [];
+  let always: StepResult[] = [];
+  try {
+    if (scenario.server !== undefined) {
+      const spec = scenario.server;
+      server = await startEchoServer({
+        echo: { host: '127.0.0.1', port: spec.port },
+        admin: spec.admin ? { host: '127.0.0.1', port: 0 } : null,
+        maxDelayMs: spec.maxDelay,
+        maxPayloadBytes: spec.maxPayloadKb * 1024,
+        ...(spec.defaultParams !== undefined ? { defaultParams: spec.defaultParams } : {}),
+        ...(spec.versionTag !== undefined ? { versionTag: spec.versionTag } : {}),
+      });
+      stepContext.adminUrl = server.adminUrl;
+    }
+    const baseUrl = server?.echoUrl ?? scenario.target;
+    for (const [index, phase] of scenario.phases.entries()) {
+      if (signal.aborted) break;
+      events.phaseStarted(index, phase);
+      const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events);
+      phases.push(result);
+      events.phaseDone(result);
+      // A setup step that failed leaves the next phases without their premise.
+      if (result.steps.some((s) => !s.ok)) break;
+    }
+  } finally {
+    // `always:` gets a signal of its own: Ctrl-C stops the run, not its cleanup (a second one exits).
+    const cleanup: StepContext = { ...stepContext, signal: new AbortController().signal };
+    for (const step of scenario.always) {
+      const result = await runStep(step, cleanup);
+      events.stepDone(result);
+      always = [...always, result];
+    }
+    await stopBackground(stepContext.background);
+    await server?.close();
+  }
+  const skipped = scenario.phases.length - phases.length;
+  const verdicts = phases.map((p) => p.verdict);
+  if (skipped > 0 && !signal.aborted) verdicts.push('fail');
+  return {
+    name: scenario.name,
+    file,
+    startTime: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    phases,
+    always,
+    verdict: worstVerdict([...verdicts, ...(always.some((s) => !s.ok) ? (['fail'] as const) : [])]),
+    interrupted: signal.aborted,
+  };
+}
+
+async function runPhase(
+  scenario: Scenario,
+  phase: Phase,
+  index: number,
+  baseUrl: string | undefined,
+  stepContext: StepContext,
+  signal: AbortSignal,
+  events: ScenarioEvents,
+): Promise<PhaseResult> {
+  const steps: StepResult[] = [];
+  for (const step of phase.steps) {
+    const result = await runStep(step, stepContext);
+    steps.push(result);
+    events.stepDone(result);
+    if (!result.ok) return { name: phase.name, steps, load: undefined, checks: [], verdict: 'fail' };
+    if (signal.aborted) break;
+  }
+  let load: LoadResult | undefined;
+  if (phase.load !== undefined && !signal.aborted) {
+    const plan = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    const watch = stepContext.stats === undefined ? undefined : await SidecarWatch.start({ ...stepContext.stats, clusterQuery: stepContext.stats.cluster, intervalMs: scenario.sidecar?.interval ?? 1000 });
+    load = plan.workers > 1 ? await runInWorkers(plan, { signal }) : await runLoad(plan, transportForPlan(plan), { signal });
+    if (watch !== undefined) load = { ...load, sidecar: await watch.finish(load) };
+  }
+  const checks = phase.expect.map((text, i) => checkOf(text, `phases[${index}].expect[${i}]`, load));
+  return { name: phase.name, steps, load, checks, verdict: worstVerdict(checks.map((c) => c.verdict)) };
+}
+
+function checkOf(text: string, path: string, load: LoadResult | undefined): CheckResult {
+  const expectation = parseExpectation(text); // validated when the file was loaded
+  if (load === undefined) {
+    return { expression: text, path, expected: text, observed: undefined, observedValue: undefined, verdict: 'no_data', reason: 'the phase ran no load' };
+  }
+  return evaluateExpectation(expectation, load, path, text);
+}
+
+function statsOf(scenario: Scenario): StepContext['stats'] {
+  const sidecar = scenario.sidecar;
+  if (sidecar === undefined) return undefined;
+  let source: StatsSource;
+  if (sidecar.stats !== undefined) source = { kind: 'url', url: sidecar.stats };
+  else if (sidecar.statsCmd !== undefined) source = { kind: 'command', command: sidecar.statsCmd };
+  else source = { kind: 'file', path: sidecar.statsFile as string };
+  return { source, format: sidecar.format, cluster: sidecar.cluster, timeoutMs: sidecar.timeout };
+}
+
+/** A phase's resolved load as the engine's plan. */
+export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: string): LoadPlan {
+  const url = load.url ?? joinUrl(baseUrl as string, load.path ?? '');
+  const headers = Object.entries(load.headers) as Array<[string, string]>;
+  if (load.contentType !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', load.contentType]);
+  const payload = load.payload !== undefined ? Buffer.from(load.payload) : load.payloadSize !== undefined ? Buffer.alloc(load.payloadSize, 'x') : Buffer.alloc(0);
+  return {
+    url,
+    method: load.method,
+    headers,
+    payload,
+    connections: load.connections,
+    qps: load.qps,
+    durationMs: load.duration,
+    requests: load.requests,
+    uniform: load.uniform,
+    jitter: load.jitter,
+    noCatchUp: load.noCatchUp,
+    timeoutMs: load.timeout,
+    keepAlive: load.keepAlive,
+    h2: load.h2,
+    insecure: load.insecure,
+    abortOn: load.abortOn,
+    allowInitialErrors: load.allowInitialErrors,
+    connectionReuse: load.connectionReuse,
+    open: load.open,
+    workers: load.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : load.workers,
+    percentiles: load.percentiles,
+    labels,
+    secretHeaders: [],
+  };
+}
+
+function joinUrl(base: string, path: string): string {
+  if (path === '') return base;
+  return base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+}

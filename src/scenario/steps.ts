@@ -1,0 +1,206 @@
+/** The steps a scenario runs before a phase's load and in `always:`: shell commands, pauses,
+ * waits on proxy stats, chaos on a meshload server, background processes. Each returns a
+ * StepResult; none throws. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import { takeSnapshot } from '../stats/snapshot';
+import type { StatsSource } from '../stats/stats-source';
+import { statKey, type StatsFormat } from '../stats/stat-sample';
+import type { Step } from './scenario-schema';
+import type { StepResult } from './scenario-result';
+
+/** Output kept per step: enough to see why it failed, bounded however chatty the command. */
+const OUTPUT_LIMIT = 16 * 1024;
+
+export interface StepContext {
+  signal: AbortSignal;
+  /** The embedded server's admin URL, for `chaos:` without `admin:`. */
+  adminUrl: string | undefined;
+  /** The scenario's sidecar stats, for `waitFor:`. */
+  stats: { source: StatsSource; format: StatsFormat | undefined; cluster: string | undefined; timeoutMs: number } | undefined;
+  /** Background processes started by `start:`, stopped when the scenario ends. */
+  background: ChildProcess[];
+}
+
+export async function runStep(step: Step, ctx: StepContext): Promise<StepResult> {
+  const started = Date.now();
+  const done = (description: string, error?: string, output?: string): StepResult => ({
+    kind: step.kind,
+    description,
+    ok: error === undefined,
+    durationMs: Date.now() - started,
+    output,
+    error,
+  });
+  switch (step.kind) {
+    case 'run': {
+      const { code, output, timedOut } = await runCommand(step.command, step.timeout, ctx.signal);
+      if (timedOut) return done(step.command, `timed out after ${step.timeout} ms`, output);
+      return done(step.command, code === 0 ? undefined : `exited with ${code}: ${lastLine(output)}`, output);
+    }
+    case 'sleep':
+      await pause(step.duration, ctx.signal);
+      return done(`${step.duration} ms`);
+    case 'chaos': {
+      const admin = step.admin ?? ctx.adminUrl;
+      const what = step.set !== undefined ? `set ${step.set}` : 'clear';
+      if (admin === undefined) return done(what, 'no admin URL: give chaos.admin, or start the embedded server with admin: true');
+      const url = step.set !== undefined ? `${admin}/chaos?${step.set}` : `${admin}/chaos`;
+      try {
+        const response = await request(url, { method: step.set !== undefined ? 'PUT' : 'DELETE', headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const body = await response.body.text();
+        return done(`${what} on ${admin}`, response.statusCode === 200 ? undefined : `admin answered ${response.statusCode}: ${body.trim()}`);
+      } catch (error) {
+        return done(`${what} on ${admin}`, `admin unreachable: ${(error as Error).message}`);
+      }
+    }
+    case 'start':
+      return startBackground(step.command, step.ready, step.timeout, ctx, done);
+    case 'waitFor': {
+      if (!('stat' in step) || step.stat === undefined) {
+        return done('clusters thresholds', 'waitFor clusters: is not available yet (needs /clusters parsing); wait on a stat instead');
+      }
+      return waitForStat(step, ctx, done);
+    }
+  }
+}
+
+async function waitForStat(
+  step: Extract<Step, { kind: 'waitFor' }> & { stat: string; op: string; value: number },
+  ctx: StepContext,
+  done: (description: string, error?: string) => StepResult,
+): Promise<StepResult> {
+  const description = `${step.stat} ${step.op} ${step.value}`;
+  if (ctx.stats === undefined) return done(description, 'waitFor needs sidecar: in the scenario');
+  const deadline = Date.now() + step.timeout;
+  const key = statKey(step.stat);
+  let last = 'no sample yet';
+  while (Date.now() < deadline && !ctx.signal.aborted) {
+    try {
+      const snapshot = await takeSnapshot(ctx.stats.source, { format: ctx.stats.format, timeoutMs: ctx.stats.timeoutMs }, step.cluster ?? ctx.stats.cluster);
+      let total: number | undefined;
+      for (const stats of snapshot.clusters.values()) for (const s of stats.values()) if (s.key === key) total = (total ?? 0) + s.value;
+      last = total === undefined ? `${step.stat} not in the stats` : `${step.stat} = ${total}`;
+      if (total !== undefined && compare(total, step.op, step.value)) return done(description);
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await pause(step.interval, ctx.signal);
+  }
+  return done(description, ctx.signal.aborted ? 'interrupted' : `not met within ${step.timeout} ms (last: ${last})`);
+}
+
+function compare(observed: number, op: string, value: number): boolean {
+  switch (op) {
+    case '<':
+      return observed < value;
+    case '<=':
+      return observed <= value;
+    case '==':
+      return observed === value;
+    case '>=':
+      return observed >= value;
+    default:
+      return observed > value;
+  }
+}
+
+async function startBackground(
+  command: string,
+  ready: string | undefined,
+  timeoutMs: number,
+  ctx: StepContext,
+  done: (description: string, error?: string, output?: string) => StepResult,
+): Promise<StepResult> {
+  // detached: its own process group, so stopping it also stops what it started.
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    if (output.length < OUTPUT_LIMIT) output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  ctx.background.push(child);
+  if (ready === undefined) return done(command);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !ctx.signal.aborted) {
+    if (child.exitCode !== null) return done(command, `exited with ${child.exitCode} before ${ready} answered: ${lastLine(output)}`, output);
+    try {
+      const response = await request(ready, { headersTimeout: 1000, bodyTimeout: 1000 });
+      await response.body.dump();
+      if (response.statusCode < 500) return done(`${command} (ready: ${ready})`, undefined, output);
+    } catch {
+      // not listening yet
+    }
+    await pause(100, ctx.signal);
+  }
+  return done(command, `${ready} did not answer within ${timeoutMs} ms`, output);
+}
+
+/** Stops what `start:` started: SIGTERM to each process group, SIGKILL if it lingers. */
+export async function stopBackground(processes: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    processes.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
+          const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), 3000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          signalGroup(child, 'SIGTERM');
+        }),
+    ),
+  );
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-(child.pid as number), signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+function runCommand(command: string, timeoutMs: number, signal: AbortSignal): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    let timedOut = false;
+    const collect = (chunk: Buffer): void => {
+      if (output.length < OUTPUT_LIMIT) output += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const stop = (): void => signalGroup(child, 'SIGKILL');
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    signal.addEventListener('abort', stop, { once: true });
+    child.on('error', (error) => {
+      output += error.message;
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+      resolve({ code, output: output.slice(0, OUTPUT_LIMIT), timedOut });
+    });
+  });
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function lastLine(output: string): string {
+  return output.trim().split('\n').pop() ?? '';
+}
