@@ -4,28 +4,19 @@
  * (`-W -db`) because only then does it announce readiness: the master's "Loading success." is
  * printed after the listeners are bound, so tests wait on that line instead of polling a port. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './nginx';
+import { findBinary, freePort, stopChild } from './server-process';
 
 const CANDIDATES = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/local/bin/haproxy'];
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 /** stderr kept for failure messages (request logs included); older output is dropped. */
 const MAX_OUTPUT_CHARS = 64 * 1024;
 
 /** The HAProxy binary, or undefined when it is not installed. */
 export function haproxyBinary(): string | undefined {
-  for (const candidate of CANDIDATES) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
+  return findBinary(CANDIDATES);
 }
 
 export interface HaproxyOptions {
@@ -156,11 +147,3 @@ function waitForReady(child: ChildProcess, output: () => string): Promise<void> 
   });
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  // The master forwards SIGTERM to its worker and exits once the worker is gone.
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}

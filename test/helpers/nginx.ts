@@ -3,26 +3,17 @@
  * master's "start worker process" notice on stderr (logged after the listen socket is bound),
  * so tests wait on an event rather than polling the port. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findBinary, freePort, stopChild } from './server-process';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 
 /** The nginx binary, or undefined when it is not installed (.ci/run installs it). */
 export function nginxBinary(): string | undefined {
-  for (const candidate of CANDIDATES) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
+  return findBinary(CANDIDATES);
 }
 
 export interface RunningNginx {
@@ -41,16 +32,6 @@ export interface NginxOptions {
 }
 
 /** A port that was free a moment ago (bound on port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   const binary = nginxBinary();
@@ -122,10 +103,5 @@ function waitForReady(child: ChildProcess): Promise<void> {
   });
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
+
+export { freePort };
