@@ -5,6 +5,8 @@ import type { SidecarClusterReport, SidecarReport } from '../stats/sidecar-repor
 
 /** Counters listed per cluster before "... and N more". */
 const MAX_DELTAS_SHOWN = 20;
+/** Gauges listed per cluster: HAProxy exports many static ones (weights, limits). */
+const MAX_GAUGES_SHOWN = 8;
 
 export function fieldValue(view: ResilienceView, field: ResilienceField): number | undefined {
   const [head, tail] = field.split('.') as [string, string | undefined];
@@ -42,8 +44,11 @@ function clusterLines(cluster: SidecarClusterReport): string[] {
   }
   const gauges = Object.entries(cluster.gauges).filter(([, g]) => g.max > 0);
   if (gauges.length > 0) {
-    const shown = gauges.map(([stat, g]) => `${stat} max ${g.max}${g.msAboveZero !== undefined ? ` (above 0 for ${(g.msAboveZero / 1000).toFixed(1)}s)` : ''}`);
-    lines.push(`    gauges: ${shown.join(', ')}`);
+    const shown = gauges
+      .slice(0, MAX_GAUGES_SHOWN)
+      .map(([stat, g]) => `${stat} max ${g.max}${g.msAboveZero !== undefined ? ` (above 0 for ${(g.msAboveZero / 1000).toFixed(1)}s)` : ''}`);
+    const more = gauges.length > MAX_GAUGES_SHOWN ? ` ... and ${gauges.length - MAX_GAUGES_SHOWN} more (-json has them all)` : '';
+    lines.push(`    gauges: ${shown.join(', ')}${more}`);
   }
   return lines;
 }

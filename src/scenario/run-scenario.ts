@@ -2,6 +2,7 @@
  * the proxy watched, checks), then the `always:` steps whatever happened. Returns plain data;
  * printing and report files are the caller's. */
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { runInWorkers } from '../engine/run-in-workers';
@@ -32,7 +33,7 @@ export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
 export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents): Promise<ScenarioResult> {
   const started = Date.now();
   let server: RunningEchoServer | undefined;
-  const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [] };
+  const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [], cwd: dirname(file), env: {} };
   const phases: PhaseResult[] = [];
   let always: StepResult[] = [];
   try {
@@ -47,6 +48,11 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
         ...(spec.versionTag !== undefined ? { versionTag: spec.versionTag } : {}),
       });
       stepContext.adminUrl = server.adminUrl;
+      stepContext.env = {
+        MESHLOAD_SERVER_URL: server.echoUrl,
+        MESHLOAD_SERVER_ADDR: server.echoUrl.replace(/^http:\/\//, ''),
+        ...(server.adminUrl !== undefined ? { MESHLOAD_ADMIN_URL: server.adminUrl } : {}),
+      };
     }
     const baseUrl = server?.echoUrl ?? scenario.target;
     for (const [index, phase] of scenario.phases.entries()) {

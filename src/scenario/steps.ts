@@ -20,6 +20,10 @@ export interface StepContext {
   stats: { source: StatsSource; format: StatsFormat | undefined; cluster: string | undefined; timeoutMs: number } | undefined;
   /** Background processes started by `start:`, stopped when the scenario ends. */
   background: ChildProcess[];
+  /** Commands run here (the scenario's directory, so relative config paths work), with these
+   * variables added to their environment (the embedded server's URLs). */
+  cwd: string;
+  env: Record<string, string>;
 }
 
 export async function runStep(step: Step, ctx: StepContext): Promise<StepResult> {
@@ -34,7 +38,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepResult>
   });
   switch (step.kind) {
     case 'run': {
-      const { code, output, timedOut } = await runCommand(step.command, step.timeout, ctx.signal);
+      const { code, output, timedOut } = await runCommand(step.command, step.timeout, ctx);
       if (timedOut) return done(step.command, `timed out after ${step.timeout} ms`, output);
       return done(step.command, code === 0 ? undefined : `exited with ${code}: ${lastLine(output)}`, output);
     }
@@ -113,7 +117,7 @@ async function startBackground(
   done: (description: string, error?: string, output?: string) => StepResult,
 ): Promise<StepResult> {
   // detached: its own process group, so stopping it also stops what it started.
-  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: { ...process.env, ...ctx.env } });
   let output = '';
   const collect = (chunk: Buffer): void => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString();
@@ -163,9 +167,10 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function runCommand(command: string, timeoutMs: number, signal: AbortSignal): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function runCommand(command: string, timeoutMs: number, ctx: StepContext): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+  const signal = ctx.signal;
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: { ...process.env, ...ctx.env } });
     let output = '';
     let timedOut = false;
     const collect = (chunk: Buffer): void => {

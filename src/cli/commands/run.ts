@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario } from '../../scenario/run-scenario';
 import type { ScenarioResult } from '../../scenario/scenario-result';
@@ -32,9 +33,13 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       } catch (error) {
         throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
       }
+      const expanded = expandEnv(text, ctx.io.env);
+      if (expanded.missing.length > 0) {
+        throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them, or give defaults as ${NAME:-value}');
+      }
       let scenario;
       try {
-        scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+        scenario = loadScenario(expanded.text, file, { checkExpression: checkExpectation });
       } catch (error) {
         if (!(error instanceof ScenarioError)) throw error;
         // Every problem at once, one per line: fixing a file one error per run wastes CI runs.

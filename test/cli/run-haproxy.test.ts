@@ -1,0 +1,33 @@
+/** The HAProxy breaker scenario end to end: HAProxy from Debian started by the scenario's own
+ * start: step, in front of the embedded echo server. It passes with the breaker's limits and
+ * must fail, naming the check, without them: a gate that cannot fail is worthless. */
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/main';
+import { testIo } from '../helpers/cli';
+import { freePort } from '../helpers/server-process';
+
+const SCENARIO = join(__dirname, '..', '..', 'scenarios', 'local', 'haproxy-breaker.yaml');
+
+async function runWith(config: string): Promise<{ code: number; text: string }> {
+  const { io, stderr } = testIo();
+  io.env = { HAPROXY_PORT: String(await freePort()), HAPROXY_METRICS_PORT: String(await freePort()), HAPROXY_CFG: config };
+  const code = await runCli(['run', SCENARIO, '--no-report'], io);
+  return { code, text: stderr.text };
+}
+
+describe('scenarios/local/haproxy-breaker.yaml', () => {
+  it('passes through HAProxy configured as a breaker, client and proxy agreeing', async () => {
+    const { code, text } = await runWith('haproxy-breaker.cfg');
+    expect(text).toMatch(/^ {2}PASS {9}agree\(breaker\)/m);
+    expect(text).toMatch(/== haproxy circuit breaker: PASS/);
+    expect(code).toBe(0);
+  });
+
+  it('fails with exit 1 naming the failed checks against HAProxy without the limits', async () => {
+    const { code, text } = await runWith('haproxy-unlimited.cfg');
+    expect(code).toBe(1);
+    expect(text).toMatch(/^ {2}FAIL {9}cause\(breaker\) > 0 {2}\(expected > 0, observed 0 /m);
+    expect(text).toMatch(/^ {2}FAIL {9}breaker\.rejected > 0 {2}\(expected > 0, observed 0\)/m);
+    expect(text).toMatch(/== haproxy circuit breaker: FAIL/);
+  });
+});
