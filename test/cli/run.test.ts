@@ -60,6 +60,29 @@ describe('meshload run', () => {
     expect(run.stderr).toMatch(/== failing gate: FAIL \(1 passed, 1 failed/);
   });
 
+  it('compares with a baseline: a run against its own earlier result passes', async () => {
+    const file = scenarioFile('name: steady\nserver: {}\nphases:\n  - name: load\n    load: { connections: 2, qps: 0, requests: 200 }\n    expect: [ "calls == 200" ]\n');
+    const first = await cli('run', file, '--report-dir', join(dir, 'reports'));
+    expect(first.code).toBe(0);
+    const baseline = join(onlyReport(), 'result.json');
+    // Loopback latencies of ~0.1 ms jitter by far more than 10%: give p99 room, keep the point.
+    const second = await cli('run', file, '--no-report', '--baseline', baseline, '--tolerance', '1000%');
+    expect(second.stderr).toMatch(/== against the baseline .* \(tolerance 1000%\)/);
+    expect(second.stderr).toMatch(/load: {2}PASS {9}baseline p\(99\)/);
+    expect(second.stderr).toMatch(/load: {2}PASS {9}baseline error_rate/);
+    expect(second.code).toBe(0);
+  });
+
+  it.each([
+    [['--baseline', '/nonexistent/result.json'], /cannot read the baseline \/nonexistent\/result\.json/],
+    [['--baseline', QUICKSTART], /cannot read the baseline|is not a meshload run result/],
+    [['--tolerance', 'ten'], /--tolerance 'ten' is not a percentage/],
+  ])('%p is a usage error, exit 2', async (flags, pattern) => {
+    const run = await cli('run', QUICKSTART, '--no-report', ...flags);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(pattern);
+  });
+
   it('reports every problem of an invalid file at once and starts nothing, exit 2', async () => {
     const file = scenarioFile('name: bad\ntarget: http://127.0.0.1:1/\nphases:\n  - name: p\n    load: { conections: 2 }\n    expect:\n      - stauts(200) == 100%\n');
     const run = await cli('run', file, '--report-dir', join(dir, 'reports'));

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
-import { phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { checkLine, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { withBaseline } from '../../scenario/baseline';
 import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario } from '../../scenario/run-scenario';
@@ -16,6 +17,8 @@ import { EXIT, type ExitCode } from '../exit-codes';
 interface RunFlags {
   reportDir: string;
   report: boolean;
+  baseline?: string;
+  tolerance: string;
 }
 
 /** `meshload run SCENARIO`: a resilience check as a CI gate. */
@@ -26,6 +29,8 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .argument('<scenario>', 'scenario YAML file')
     .option('--report-dir <dir>', 'where each run writes its report directory', 'reports')
     .option('--no-report', 'write no report files')
+    .option('--baseline <result.json>', "an earlier run's result.json: also fail when a phase's p99 or error rate regressed")
+    .option('--tolerance <percent>', 'how much worse than the baseline still passes', '10%')
     .action(async (file: string, flags: RunFlags) => {
       let text: string;
       try {
@@ -47,6 +52,8 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         ctx.exitCode = EXIT.USAGE;
         return;
       }
+      const baseline = flags.baseline === undefined ? undefined : readBaseline(flags.baseline);
+      const tolerance = parseTolerance(flags.tolerance);
       const ramped = scenario.phases.find((p) => p.load?.ramp !== undefined);
       if (ramped !== undefined) throw usageError(`phase '${ramped.name}': load.ramp is not available yet`, 'use a fixed qps per phase, or several phases');
       let printed = '';
@@ -54,15 +61,38 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         printed += chunk;
         ctx.io.stderr.write(chunk);
       };
-      const result = await runScenario(scenario, file, ctx.io.signal, {
+      let result = await runScenario(scenario, file, ctx.io.signal, {
         phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
         stepDone: (step) => say(stepLine(step)),
         phaseDone: (phase) => say(phaseFooter(phase)),
       });
+      if (baseline !== undefined) {
+        result = withBaseline(result, baseline, tolerance);
+        say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
+        for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
+      }
       say(verdictLine(result));
       if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
       ctx.exitCode = exitCodeOf(result);
     });
+}
+
+function readBaseline(path: string): ScenarioResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw usageError(`cannot read the baseline ${path}: ${(error as Error).message}`, "give the result.json of an earlier 'meshload run'");
+  }
+  const phases = (parsed as { phases?: unknown }).phases;
+  if (!Array.isArray(phases)) throw usageError(`${path} is not a meshload run result (no phases)`, "give the result.json of an earlier 'meshload run'");
+  return parsed as ScenarioResult;
+}
+
+function parseTolerance(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
+  if (match === null) throw usageError(`--tolerance '${text}' is not a percentage`, 'use e.g. 10%');
+  return Number(match[1]) / 100;
 }
 
 export function exitCodeOf(result: ScenarioResult): ExitCode {
