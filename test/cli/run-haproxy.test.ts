@@ -6,12 +6,13 @@ import { runCli } from '../../src/cli/main';
 import { testIo } from '../helpers/cli';
 import { freePort } from '../helpers/server-process';
 
-const SCENARIO = join(__dirname, '..', '..', 'scenarios', 'local', 'haproxy-breaker.yaml');
+const LOCAL = join(__dirname, '..', '..', 'scenarios', 'local');
+const SCENARIO = join(LOCAL, 'haproxy-breaker.yaml');
 
-async function runWith(config: string): Promise<{ code: number; text: string }> {
+async function runWith(config: string, scenario = SCENARIO): Promise<{ code: number; text: string }> {
   const { io, stderr } = testIo();
   io.env = { HAPROXY_PORT: String(await freePort()), HAPROXY_METRICS_PORT: String(await freePort()), HAPROXY_CFG: config };
-  const code = await runCli(['run', SCENARIO, '--no-report'], io);
+  const code = await runCli(['run', scenario, '--no-report'], io);
   return { code, text: stderr.text };
 }
 
@@ -29,5 +30,13 @@ describe('scenarios/local/haproxy-breaker.yaml', () => {
     expect(text).toMatch(/^ {2}FAIL {9}cause\(breaker\) > 0 {2}\(expected > 0, observed 0 /m);
     expect(text).toMatch(/^ {2}FAIL {9}breaker\.rejected > 0 {2}\(expected > 0, observed 0\)/m);
     expect(text).toMatch(/== haproxy circuit breaker: FAIL/);
+  });
+});
+
+describe('scenarios/local/haproxy-retries.yaml and haproxy-timeout.yaml', () => {
+  it.each(['haproxy-retries.yaml', 'haproxy-timeout.yaml'])('%s passes', async (name) => {
+    const { code, text } = await runWith('', join(LOCAL, name));
+    expect(text).toMatch(/: PASS \(\d+ passed, 0 failed/);
+    expect(code).toBe(0);
   });
 });
