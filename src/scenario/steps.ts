@@ -3,8 +3,10 @@
  * StepResult; none throws. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
+import { matchCluster } from '../stats/cluster-stats';
+import { clustersSourceOf, parseClustersPage, type BreakerThresholds } from '../stats/clusters-page';
 import { takeSnapshot } from '../stats/snapshot';
-import type { StatsSource } from '../stats/stats-source';
+import { readText, type StatsSource } from '../stats/stats-source';
 import { statKey, type StatsFormat } from '../stats/stat-sample';
 import type { Step } from './scenario-schema';
 import type { StepResult } from './scenario-result';
@@ -61,10 +63,8 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepResult>
     case 'start':
       return startBackground(step.command, step.ready, step.timeout, ctx, done);
     case 'waitFor': {
-      if (!('stat' in step) || step.stat === undefined) {
-        return done('clusters thresholds', 'waitFor clusters: is not available yet (needs /clusters parsing); wait on a stat instead');
-      }
-      return waitForStat(step, ctx, done);
+      if ('clusters' in step && step.clusters !== undefined) return waitForThresholds(step.clusters, step.cluster, step.timeout, step.interval, ctx, done);
+      return waitForStat(step as Parameters<typeof waitForStat>[0], ctx, done);
     }
   }
 }
@@ -94,8 +94,43 @@ async function waitForStat(
   return done(description, ctx.signal.aborted ? 'interrupted' : `not met within ${step.timeout} ms (last: ${last})`);
 }
 
+async function waitForThresholds(
+  wanted: { [K in keyof BreakerThresholds]?: number | undefined },
+  clusterQuery: string | undefined,
+  timeoutMs: number,
+  intervalMs: number,
+  ctx: StepContext,
+  done: (description: string, error?: string) => StepResult,
+): Promise<StepResult> {
+  const asked = Object.entries(wanted).filter(([, v]) => v !== undefined);
+  const description = `/clusters shows ${asked.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`;
+  const query = clusterQuery ?? ctx.stats?.cluster;
+  if (ctx.stats === undefined || query === undefined) return done(description, 'waitFor clusters needs sidecar: with a cluster');
+  const source = clustersSourceOf(ctx.stats.source);
+  if (source === undefined) return done(description, "cannot tell where the proxy's /clusters page is from the sidecar's stats source: use the admin /stats URL or a 'pilot-agent request GET stats' command");
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not read yet';
+  while (Date.now() < deadline && !ctx.signal.aborted) {
+    try {
+      const matched = [...parseClustersPage(await readText(source, ctx.stats.timeoutMs))].filter(([name]) => matchCluster(query, name));
+      if (matched.length === 0) last = `no cluster matches '${query}'`;
+      else {
+        const off = matched.filter(([, t]) => asked.some(([k, v]) => t[k as keyof BreakerThresholds] !== v));
+        if (off.length === 0) return done(description);
+        last = off.map(([name, t]) => `${name}: ${JSON.stringify(t)}`).join('; ');
+      }
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await pause(intervalMs, ctx.signal);
+  }
+  return done(description, ctx.signal.aborted ? 'interrupted' : `not reached within ${timeoutMs} ms (last: ${last})`);
+}
+
 function compare(observed: number, op: string, value: number): boolean {
   switch (op) {
+    case '!=':
+      return observed !== value;
     case '<':
       return observed < value;
     case '<=':

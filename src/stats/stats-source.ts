@@ -67,6 +67,15 @@ export async function readStats(
   }
 }
 
+/** The whole text of a small admin page (/clusters), from the same kinds of source. */
+export async function readText(source: StatsSource, timeoutMs: number): Promise<string> {
+  const opened = await open(source, timeoutMs);
+  let text = '';
+  for await (const chunk of opened.stream as AsyncIterable<string>) text += chunk;
+  await opened.done();
+  return text;
+}
+
 function detectOrFail(head: string, source: StatsSource): StatsFormat {
   const format = detectFormat(head);
   if (format === undefined) {
