@@ -1,0 +1,48 @@
+/** Every scenario shipped in scenarios/ validates with the real check grammar, and every Istio
+ * manifest beside them is a well-formed resource: the library cannot rot unnoticed. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { expandEnv } from '../../src/scenario/expand-env';
+import { checkExpectation } from '../../src/scenario/expectation';
+import { loadScenario } from '../../src/scenario/scenario-schema';
+
+const ROOT = join(__dirname, '..', '..', 'scenarios');
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return yamlFiles(path);
+    return name.endsWith('.yaml') ? [path] : [];
+  });
+}
+
+const all = yamlFiles(ROOT);
+const manifests = all.filter((f) => f.includes(`${join('istio', 'manifests')}`));
+const scenarios = all.filter((f) => !manifests.includes(f));
+
+describe('the scenario library', () => {
+  it('has the local, example and Istio scenarios', () => {
+    const names = scenarios.map((f) => relative(ROOT, f)).sort();
+    expect(names).toEqual(
+      expect.arrayContaining(['local/quickstart.yaml', 'local/haproxy-breaker.yaml', 'istio/circuit-breaker.yaml', 'istio/retries.yaml', 'istio/timeout.yaml', 'istio/fault-injection.yaml']),
+    );
+  });
+
+  it.each(scenarios.map((f) => [relative(ROOT, f), f]))('%s validates', (_, file) => {
+    const { text, missing } = expandEnv(readFileSync(file, 'utf8'), {});
+    expect(missing).toEqual([]); // every variable has a default
+    expect(() => loadScenario(text, file, { checkExpression: checkExpectation })).not.toThrow();
+  });
+
+  it.each(manifests.map((f) => [relative(ROOT, f), f]))('%s is an Istio resource', (_, file) => {
+    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+      expect(doc.errors).toEqual([]);
+      const resource = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string }; spec?: unknown };
+      expect(resource.apiVersion).toMatch(/^networking\.istio\.io\/v1/);
+      expect(['DestinationRule', 'VirtualService']).toContain(resource.kind);
+      expect(resource.metadata?.name).toBeTruthy();
+      expect(resource.spec).toBeDefined();
+    }
+  });
+});
