@@ -1,5 +1,6 @@
 /** The terminal text of `meshload run`: a header per phase, a compact line per step and per
  * load, a line per check, and the verdict. Pure; summary.txt is the same text. */
+import Table from 'cli-table3';
 import type { LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from '../scenario/scenario-result';
@@ -50,4 +51,13 @@ export function verdictLine(result: ScenarioResult): string {
   const count = (v: Verdict): number => checks.filter((c) => c.verdict === v).length;
   const head = result.interrupted ? 'INTERRUPTED' : LABEL[result.verdict];
   return `== ${result.name}: ${head} (${count('pass')} passed, ${count('fail')} failed, ${count('no_data')} without data, ${count('inconclusive')} inconclusive; ${result.phases.length} phases run in ${(result.durationMs / 1000).toFixed(1)}s)\n`;
+}
+
+/** The table of every check, for a terminal at the end of a run. */
+export function checksTable(result: ScenarioResult): string {
+  const table = new Table({ head: ['phase', 'check', 'expected', 'observed', 'verdict'], style: { head: [], border: [] }, wordWrap: true });
+  for (const phase of result.phases) {
+    for (const check of phase.checks) table.push([phase.name, check.expression, check.expected, check.observed ?? `no data${check.reason !== undefined ? `: ${check.reason}` : ''}`, LABEL[check.verdict]]);
+  }
+  return table.length === 0 ? '' : table.toString() + '\n';
 }

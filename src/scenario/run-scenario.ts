@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { runInWorkers } from '../engine/run-in-workers';
-import { runLoad } from '../engine/run-load';
+import { newProgress, runLoad, type LoadProgress } from '../engine/run-load';
 import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
 import type { StatsSource } from '../stats/stats-source';
@@ -20,6 +20,9 @@ export interface ScenarioEvents {
   phaseStarted(index: number, phase: Phase): void;
   stepDone(step: StepResult): void;
   phaseDone(result: PhaseResult): void;
+  /** A phase's load starts; `progress` is updated live until `loadDone`. */
+  loadStarted?(progress: LoadProgress): void;
+  loadDone?(): void;
 }
 
 /** Worst first: a failed or data-less check fails the gate; inconclusive only if nothing failed. */
@@ -111,7 +114,13 @@ async function runPhase(
   if (phase.load !== undefined && !signal.aborted) {
     const plan = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
     const watch = stepContext.stats === undefined ? undefined : await SidecarWatch.start({ ...stepContext.stats, clusterQuery: stepContext.stats.cluster, intervalMs: scenario.sidecar?.interval ?? 1000 });
-    load = plan.workers > 1 ? await runInWorkers(plan, { signal }) : await runLoad(plan, transportForPlan(plan), { signal });
+    const progress = newProgress();
+    events.loadStarted?.(progress);
+    try {
+      load = plan.workers > 1 ? await runInWorkers(plan, { signal, progress }) : await runLoad(plan, transportForPlan(plan), { signal, progress });
+    } finally {
+      events.loadDone?.();
+    }
     if (watch !== undefined) load = { ...load, sidecar: await watch.finish(load) };
   }
   const checks = phase.expect.map((text, i) => checkOf(text, `phases[${index}].expect[${i}]`, load));

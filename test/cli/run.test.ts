@@ -121,3 +121,18 @@ describe('meshload run', () => {
     expect(result.phases[0]?.load?.stopReason).toBe('interrupted');
   });
 });
+
+describe('meshload run on a terminal', () => {
+  it('shows a live progress line during each load and a table of checks', async () => {
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    const file = join(mkdtempSync(join(tmpdir(), 'meshload-run-tty-')), 'tty.yaml');
+    writeFileSync(file, 'name: tty\nserver: {}\nphases:\n  - name: paced\n    load: { connections: 1, qps: 20, duration: 1s }\n    expect: [ "calls == 20" ]\n');
+    expect(await runCli(['run', file, '--no-report'], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(stderr.text).toMatch(/\r\x1b\[K\d+\/20 calls, \d+ rps, 0 not OK/);
+    expect(stderr.text).toMatch(/│ phase +│ check +│ expected +│ observed +│ verdict +│/);
+    expect(stderr.text).toMatch(/│ paced +│ calls == 20 +│ == 20 +│ 20 calls +│ PASS +│/);
+    rmSync(join(file, '..'), { recursive: true, force: true });
+  });
+});

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { LOAD_DEFAULTS, type LoadPlan } from '../../engine/load-plan';
 import type { LoadResult } from '../../engine/load-result';
 import { runInWorkers } from '../../engine/run-in-workers';
-import { newProgress, runLoad, type LoadProgress } from '../../engine/run-load';
+import { newProgress, runLoad } from '../../engine/run-load';
 import { planSchedule } from '../../engine/schedule';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
@@ -17,6 +17,7 @@ import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
+import { startProgress } from '../progress-line';
 import { addRequestFlags, requestFromFlags, type RequestFlags } from '../request-flags';
 import { addStatsFlags, statsFromFlags, type StatsFlags } from '../stats-flags';
 import { SidecarWatch } from '../../stats/sidecar-watch';
@@ -228,21 +229,3 @@ function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandCont
   }
 }
 
-/** One status line, rewritten in place about four times a second (TTY only). */
-function startProgress(progress: LoadProgress, stderr: CommandContext['io']['stderr']): { stop(): void } {
-  const draw = (): void => {
-    if (progress.startedAtMs === undefined) return;
-    const elapsed = (performance.now() - progress.startedAtMs) / 1000;
-    const rps = elapsed > 0 ? progress.completed / elapsed : 0;
-    const total = progress.totalCalls === undefined ? '' : `/${progress.totalCalls}`;
-    const eta = progress.totalCalls !== undefined && rps > 0 ? `, ETA ${Math.max(0, (progress.totalCalls - progress.completed) / rps).toFixed(1)}s` : '';
-    stderr.write(`\r\x1b[K${progress.completed}${total} calls, ${rps.toFixed(0)} rps, ${progress.notOk} not OK, ${elapsed.toFixed(1)}s${eta}`);
-  };
-  const timer = setInterval(draw, 250);
-  return {
-    stop(): void {
-      clearInterval(timer);
-      stderr.write('\r\x1b[K');
-    },
-  };
-}

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
-import { checkLine, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { startProgress } from '../progress-line';
 import { withBaseline } from '../../scenario/baseline';
 import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
@@ -61,16 +62,27 @@ export function registerRun(program: Command, ctx: CommandContext): void {
         printed += chunk;
         ctx.io.stderr.write(chunk);
       };
+      const tty = ctx.io.stderr.isTTY === true;
+      let ticker: { stop(): void } | undefined;
       let result = await runScenario(scenario, file, ctx.io.signal, {
         phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
         stepDone: (step) => say(stepLine(step)),
         phaseDone: (phase) => say(phaseFooter(phase)),
+        // The live line is for people watching, not for summary.txt.
+        loadStarted: (progress) => {
+          if (tty) ticker = startProgress(progress, ctx.io.stderr);
+        },
+        loadDone: () => {
+          ticker?.stop();
+          ticker = undefined;
+        },
       });
       if (baseline !== undefined) {
         result = withBaseline(result, baseline, tolerance);
         say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
         for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
       }
+      if (tty) say(checksTable(result));
       say(verdictLine(result));
       if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
       ctx.exitCode = exitCodeOf(result);
