@@ -36,6 +36,9 @@ export interface LoadPlan {
   allowInitialErrors: boolean;
   /** -connection-reuse MIN:MAX: reconnect after a random number of requests in [min, max]. */
   connectionReuse: { min: number; max: number } | undefined;
+  /** A rate changing linearly from `from` to `to` qps over `durationMs` (scenario `ramp:`);
+   * `qps` then holds `from`. */
+  ramp: { from: number; to: number } | undefined;
   /** --open: arrivals at `qps` whatever the responses, at most `maxInflight` at once. */
   open: { maxInflight: number } | undefined;
   /** --workers: worker threads sharing the connections; 1 runs on the main thread. */

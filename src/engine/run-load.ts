@@ -11,7 +11,7 @@ import { meshloadVersion } from '../util/version';
 import { ALWAYS_SECRET_HEADERS, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
 import { RunRecorder } from './run-recorder';
-import { isOk, planSchedule, type ConnectionSchedule, type RunSchedule } from './schedule';
+import { isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */
 export interface LoadProgress {
@@ -183,8 +183,10 @@ class LoadRunner {
     const durationMs = Math.max(0, endMs - this.t0);
     const count = recorder.count;
     const actualQps = durationMs > 0 ? count / (durationMs / 1000) : 0;
-    const paced = this.plan.qps > 0;
-    const fellBehind = paced && this.stopReason === undefined && count > 0 && actualQps < this.plan.qps * FELL_BEHIND_RATIO;
+    const ramp = this.plan.ramp;
+    // A ramp's requested rate is its mean.
+    const requestedQps = ramp === undefined ? this.plan.qps : (ramp.from + ramp.to) / 2;
+    const fellBehind = requestedQps > 0 && this.stopReason === undefined && count > 0 && actualQps < requestedQps * FELL_BEHIND_RATIO;
     const { payload, ...planRest } = this.plan;
     const secrets = new Set([...ALWAYS_SECRET_HEADERS, ...this.plan.secretHeaders.map((h) => h.toLowerCase())]);
     return {
@@ -312,7 +314,7 @@ class VirtualUser {
 class OpenArrivals {
   private arrival = 0;
   private readonly idle: Connection[];
-  private readonly periodMs: number;
+  private readonly dueOf: (arrival: number) => number;
   private readonly total: number | undefined;
   private inflight = 0;
   /** No more arrivals will be sent; the run ends when the last in-flight call answers. */
@@ -324,8 +326,14 @@ class OpenArrivals {
     private readonly maxInflight: number,
   ) {
     const plan = runner.plan;
-    this.periodMs = 1000 / plan.qps;
-    this.total = plan.requests ?? (plan.durationMs > 0 ? Math.floor((plan.qps * plan.durationMs) / 1000) : undefined);
+    if (plan.ramp !== undefined) {
+      this.dueOf = rampSlotMs(plan.ramp.from, plan.ramp.to, plan.durationMs);
+      this.total = rampCalls(plan.ramp.from, plan.ramp.to, plan.durationMs);
+    } else {
+      const periodMs = 1000 / plan.qps;
+      this.dueOf = (arrival) => arrival * periodMs;
+      this.total = plan.requests ?? (plan.durationMs > 0 ? Math.floor((plan.qps * plan.durationMs) / 1000) : undefined);
+    }
     runner.progress.totalCalls = this.total;
     this.idle = [];
   }
@@ -341,7 +349,7 @@ class OpenArrivals {
     const now = performance.now();
     for (;;) {
       if (this.total !== undefined && this.arrival >= this.total) return this.finish();
-      const dueMs = runner.t0 + this.arrival * this.periodMs;
+      const dueMs = runner.t0 + this.dueOf(this.arrival);
       if (dueMs > now) {
         runner.later(() => this.tick(), dueMs - now);
         return;

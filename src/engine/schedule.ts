@@ -24,8 +24,38 @@ export function isOk(status: number): boolean {
   return (status >= 200 && status < 300) || status === 418;
 }
 
-export function planSchedule(plan: Pick<LoadPlan, 'connections' | 'qps' | 'durationMs' | 'requests' | 'uniform'>): RunSchedule {
+/** When arrival k of a linear ramp is due, in ms: the rate goes from `from` to `to` per second
+ * over `durationMs`, so the count by time t is from*t + (to-from)*t^2/(2T); solved for t. */
+export function rampSlotMs(from: number, to: number, durationMs: number): (k: number) => number {
+  const seconds = durationMs / 1000;
+  const slope = (to - from) / seconds;
+  if (Math.abs(slope) < 1e-12) return (k) => (1000 * k) / from;
+  return (k) => (1000 * (-from + Math.sqrt(Math.max(0, from * from + 2 * slope * k)))) / slope;
+}
+
+/** Calls a ramp makes: the area under the rate line. */
+export function rampCalls(from: number, to: number, durationMs: number): number {
+  return Math.floor(((from + to) / 2) * (durationMs / 1000));
+}
+
+export function planSchedule(plan: Pick<LoadPlan, 'connections' | 'qps' | 'durationMs' | 'requests' | 'uniform'> & Partial<Pick<LoadPlan, 'ramp'>>): RunSchedule {
   const notes: string[] = [];
+  if (plan.ramp !== undefined) {
+    // Each connection ramps its share; no Fortio stretch (Fortio has no ramps).
+    const { from, to } = plan.ramp;
+    const threads = plan.connections;
+    const calls = Math.max(1, rampCalls(from / threads, to / threads, plan.durationMs));
+    const slot = rampSlotMs(from / threads, to / threads, plan.durationMs);
+    const meanPeriodMs = (1000 * threads * 2) / Math.max(from + to, 1e-9);
+    return {
+      connections: repeat(threads, (t) => {
+        const offsetMs = plan.uniform ? (meanPeriodMs * t) / threads : 0;
+        return { calls, slotMs: (i: number) => offsetMs + slot(i), periodMs: meanPeriodMs };
+      }),
+      totalCalls: calls * threads,
+      notes,
+    };
+  }
   let threads = plan.connections;
   const exactly = plan.requests;
   if (plan.qps <= 0) {

@@ -170,6 +170,7 @@ export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: 
     abortOn: load.abortOn,
     allowInitialErrors: load.allowInitialErrors,
     connectionReuse: load.connectionReuse,
+    ramp: load.ramp,
     open: load.open,
     workers: load.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : load.workers,
     percentiles: load.percentiles,

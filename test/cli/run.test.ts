@@ -122,6 +122,18 @@ describe('meshload run', () => {
   });
 });
 
+describe('meshload run with a ramp', () => {
+  it('ramps a phase rate linearly over its duration', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'meshload-run-ramp-'));
+    const file = join(tmp, 'ramp.yaml');
+    writeFileSync(file, 'name: ramp\nserver: {}\nphases:\n  - name: up\n    load: { connections: 2, ramp: { from: 0, to: 100 }, duration: 2s }\n    expect: [ "calls == 100", "rps >= 45" ]\n');
+    const run = await cli('run', file, '--no-report');
+    rmSync(tmp, { recursive: true, force: true });
+    expect(run.stderr).toMatch(/PASS {9}calls == 100/);
+    expect(run.code).toBe(0);
+  });
+});
+
 describe('meshload run on a terminal', () => {
   it('shows a live progress line during each load and a table of checks', async () => {
     const { io, stderr } = testIo();

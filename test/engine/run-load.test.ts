@@ -144,6 +144,23 @@ describe('runLoad paced', () => {
   });
 });
 
+describe('runLoad ramps', () => {
+  it('ramps the rate: the later half of the run carries three quarters of the calls', async () => {
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 2000, ramp: { from: 0, to: 100 } }), new FakeTransport());
+    expect(result.latency.count).toBe(100);
+    const [first, second] = [result.timeline[0]?.requests ?? 0, result.timeline[1]?.requests ?? 0];
+    expect(first).toBeGreaterThanOrEqual(20); // 25 due in the first second
+    expect(first).toBeLessThanOrEqual(30);
+    expect(first + second).toBeGreaterThanOrEqual(99);
+    expect(result.fellBehind).toBe(false);
+  });
+
+  it('ramps the open model arrivals', async () => {
+    const result = await runLoad(loadPlan({ qps: 10, connections: 1, durationMs: 1000, open: { maxInflight: 4 }, ramp: { from: 10, to: 90 } }), new FakeTransport());
+    expect(result.latency.count + result.droppedSends).toBe(50);
+  });
+});
+
 describe('runLoad open model', () => {
   it('sends arrivals on schedule, drops those over the in-flight cap', async () => {
     const transport = new FakeTransport(() => ({ status: 200, delayMs: 50 }));

@@ -1,4 +1,4 @@
-import { isOk, planSchedule } from '../../src/engine/schedule';
+import { isOk, planSchedule, rampCalls, rampSlotMs } from '../../src/engine/schedule';
 
 const base = { connections: 4, qps: 8, durationMs: 5000, requests: undefined, uniform: false };
 
@@ -49,5 +49,27 @@ describe('planSchedule (Fortio periodic runner rules)', () => {
   it('treats 2xx and 418 as OK, as Fortio does', () => {
     expect([200, 204, 299, 418].every(isOk)).toBe(true);
     expect([-1, 199, 300, 404, 503].some(isOk)).toBe(false);
+  });
+});
+
+describe('ramps', () => {
+  it('makes the area under the rate line in calls, due where the cumulative count reaches them', () => {
+    // 0 -> 100 qps over 2 s: 100 calls; by t the count is 25 t^2, so call 25 is due at 1 s.
+    expect(rampCalls(0, 100, 2000)).toBe(100);
+    const due = rampSlotMs(0, 100, 2000);
+    expect(due(0)).toBe(0);
+    expect(due(25)).toBeCloseTo(1000, 6);
+    expect(due(100)).toBeCloseTo(2000, 6);
+    // Ramping down: 100 -> 0 over 2 s front-loads the calls.
+    expect(rampSlotMs(100, 0, 2000)(75)).toBeCloseTo(1000, 6);
+    // A flat ramp is a fixed rate.
+    expect(rampSlotMs(50, 50, 2000)(10)).toBeCloseTo(200, 6);
+  });
+
+  it('splits a ramp across connections', () => {
+    const s = planSchedule({ ...base, connections: 2, durationMs: 2000, ramp: { from: 0, to: 100 } });
+    expect(s.connections.map((c) => c.calls)).toEqual([50, 50]);
+    expect(s.totalCalls).toBe(100);
+    expect(s.connections[0]?.slotMs?.(50)).toBeCloseTo(2000, 6);
   });
 });

@@ -21,6 +21,7 @@ export function loadPlan(over: Partial<LoadPlan> = {}): LoadPlan {
     abortOn: undefined,
     allowInitialErrors: false,
     connectionReuse: undefined,
+    ramp: undefined,
     open: undefined,
     workers: 1,
     percentiles: [...LOAD_DEFAULTS.percentiles],

@@ -143,6 +143,7 @@ export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
     connectionReuse,
+    ramp: undefined,
     open,
     workers,
     percentiles,

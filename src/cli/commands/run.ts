@@ -55,8 +55,6 @@ export function registerRun(program: Command, ctx: CommandContext): void {
       }
       const baseline = flags.baseline === undefined ? undefined : readBaseline(flags.baseline);
       const tolerance = parseTolerance(flags.tolerance);
-      const ramped = scenario.phases.find((p) => p.load?.ramp !== undefined);
-      if (ramped !== undefined) throw usageError(`phase '${ramped.name}': load.ramp is not available yet`, 'use a fixed qps per phase, or several phases');
       let printed = '';
       const say = (chunk: string): void => {
         printed += chunk;
