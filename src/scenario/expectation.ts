@@ -120,7 +120,9 @@ export type Metric =
   /** `stat` as written; matched against the report's stat names by canonical key. */
   | { kind: 'delta'; stat: string }
   | { kind: 'gauge'; stat: string }
-  | { kind: 'view'; name: ViewName };
+  | { kind: 'view'; name: ViewName }
+  /** The share of the requests the proxy sent upstream that went to one Istio subset. */
+  | { kind: 'share'; subset: string };
 
 /** `percent` 0-100, `ms` milliseconds, `number` a plain count or rate. */
 export interface Value {
@@ -156,6 +158,7 @@ export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC i
   cause(NAME)                failed calls by cause (${FAILURE_CAUSES.join(', ')}): count, or share with %
   delta(STAT)                counter delta summed over the matched clusters: delta(upstream_rq_pending_overflow)
   max(GAUGE)                 gauge maximum over the matched clusters: max(circuit_breakers.default.rq_pending_open)
+  share(SUBSET)              share of the requests sent upstream that went to an Istio subset, with %: share(v2) in [15%, 25%]
   ${VIEW_NAMES.join(', ')}
                              the resilience view summed over the matched clusters (count)
   agree(breaker), agree(requests)
@@ -249,7 +252,7 @@ class Lexer {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
-const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'agree'] as const;
+const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'share', 'agree'] as const;
 const BARE = ['error_rate', 'avg', 'min', 'max', 'rps', 'calls'] as const;
 const ALL_NAMES: readonly string[] = [...new Set<string>([...FUNCTIONS, ...BARE, ...VIEW_NAMES])];
 
@@ -262,6 +265,7 @@ function valueKind(metric: Metric): ValueKind {
     case 'cause':
       return 'share-or-count';
     case 'error_rate':
+    case 'share':
       return 'percent';
     case 'latency':
       return 'duration';
@@ -369,6 +373,10 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
         if (arg.text === '') return lexer.fail(arg.at, `${name}() needs a ${what} name as the proxy's stats write it: ${name}(${example})`);
         return name === 'delta' ? { kind: 'delta', stat: arg.text } : { kind: 'gauge', stat: arg.text };
       }
+      case 'share': {
+        if (arg.text === '') return lexer.fail(arg.at, 'share() needs an Istio subset name, as the DestinationRule names it: share(v2)');
+        return { kind: 'share', subset: arg.text };
+      }
       case 'agree': {
         const agreement = AGREEMENT_NAMES.find((a) => a === arg.text);
         if (agreement !== undefined) return { kind: 'agree', name: agreement };
@@ -396,6 +404,8 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
       return lexer.fail(at, 'delta needs a counter: delta(upstream_rq_pending_overflow)');
     case 'agree':
       return lexer.fail(at, 'agree needs a check name: agree(breaker) or agree(requests)');
+    case 'share':
+      return lexer.fail(at, 'share needs a subset: share(v2)');
   }
   const view = VIEW_NAMES.find((v) => v === name);
   if (view !== undefined) return { kind: 'view', name: view };
@@ -487,6 +497,8 @@ export function formatMetric(metric: Metric): string {
       return `max(${metric.stat})`;
     case 'view':
       return metric.name;
+    case 'share':
+      return `share(${metric.subset})`;
   }
 }
 
@@ -588,6 +600,8 @@ function observe(metric: Metric, unit: Value['unit'], result: LoadResult, calls:
     case 'gauge':
     case 'view':
       return observeStat(metric, result.sidecar);
+    case 'share':
+      return observeShare(metric.subset, result.sidecar);
     default:
       break;
   }
@@ -687,6 +701,32 @@ function observeStat(metric: Extract<Metric, { kind: 'delta' | 'gauge' | 'view' 
   }
   const over = sidecar.clusters.length > 1 ? ` over ${sidecar.clusters.length} clusters` : '';
   return { value, observed: `${value}${over}` };
+}
+
+/** A weighted route's split, from the proxy: each Istio subset is its own cluster, so its share
+ * of requests sent upstream is its requestsSent over the matched clusters' total. */
+function observeShare(subset: string, sidecar: SidecarReport | undefined): Outcome {
+  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
+  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  let total = 0;
+  let sent = 0;
+  let seen = false;
+  for (const cluster of sidecar.clusters) {
+    const n = cluster.view.requestsSent;
+    if (n === undefined) continue;
+    total += n;
+    if (cluster.subset === subset) {
+      sent += n;
+      seen = true;
+    }
+  }
+  const subsets = [...new Set(sidecar.clusters.map((c) => c.subset).filter((s) => s !== ''))];
+  if (!seen) {
+    return { verdict: 'no_data', reason: `no cluster of subset '${subset}' reports requests (${subsets.length > 0 ? `subsets: ${subsets.join(', ')}` : matchedClusters(sidecar)})` };
+  }
+  if (total === 0) return { verdict: 'no_data', reason: `no requests were sent upstream (${matchedClusters(sidecar)})` };
+  const percent = (sent * 100) / total;
+  return { value: percent, observed: `${formatPercent(percent)} (${sent} of ${total} requests sent upstream)` };
 }
 
 function matchedClusters(sidecar: SidecarReport): string {

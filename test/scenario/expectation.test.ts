@@ -78,7 +78,7 @@ describe('parseExpectation', () => {
 
   it.each([
     ['stauts(503) > 0', 1, 'unknown function "stauts" - did you mean "status"?'],
-    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), p(...), cause(...), delta(...), max(...), agree(...)'],
+    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), p(...), cause(...), delta(...), max(...), share(...), agree(...)'],
     ['status(503) 20%', 13, 'expected an operator (<, <=, ==, >=, >, in) after status(503)'],
     ['p(99)', 6, 'expected an operator (<, <=, ==, >=, >, in) after p(99)'],
     ['status() > 0', 8, 'status() needs a code like 503 or a class like 5xx'],
@@ -469,5 +469,25 @@ describe('evaluateExpectation on sidecar stats', () => {
   it('sums breaker.rejected from pending and active (Envoy >= 1.38 splits them)', () => {
     const split = sidecar({ total: view({ breakerRejections: { pending: 30, active: 60, connection: undefined } }) });
     expect(check('breaker.rejected == 90', fixtureResult(mixedCalls(), { sidecar: split })).verdict).toBe('pass');
+  });
+});
+
+describe('share(SUBSET)', () => {
+  it('is the subset share of requests sent upstream, from the per-subset clusters', () => {
+    const report = sidecar();
+    report.clusters = report.clusters.map((c) => ({ ...c, view: view({ requestsSent: c.subset === 'v1' ? 80 : 20 }) }));
+    const result = fixtureResult(mixedCalls(), { sidecar: report });
+    const ok = check('share(v2) in [15%, 25%]', result);
+    expect([ok.verdict, ok.observed]).toEqual(['pass', '20.0% (20 of 100 requests sent upstream)']);
+    const missing = check('share(v3) > 0%', result);
+    expect(missing.verdict).toBe('no_data');
+    expect(missing.reason).toBe("no cluster of subset 'v3' reports requests (subsets: v1, v2)");
+    expect(check('share(v2) > 0%', fixtureResult(mixedCalls())).reason).toBe('no stats source: add sidecar: to the scenario');
+  });
+
+  it('parses, formats, and needs a subset and a percentage', () => {
+    expect(formatExpectation(parseExpectation('share(v2) in [15%, 25%]'))).toBe('share(v2) in [15%, 25%]');
+    expect(() => parseExpectation('share() > 1%')).toThrow(/share\(\) needs an Istio subset name/);
+    expect(() => parseExpectation('share(v2) > 20')).toThrow(/%/);
   });
 });

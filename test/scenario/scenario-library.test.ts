@@ -25,7 +25,7 @@ describe('the scenario library', () => {
   it('has the local, example and Istio scenarios', () => {
     const names = scenarios.map((f) => relative(ROOT, f)).sort();
     expect(names).toEqual(
-      expect.arrayContaining(['local/quickstart.yaml', 'local/haproxy-breaker.yaml', 'istio/circuit-breaker.yaml', 'istio/retries.yaml', 'istio/timeout.yaml', 'istio/fault-injection.yaml']),
+      expect.arrayContaining(['local/quickstart.yaml', 'local/haproxy-breaker.yaml', 'istio/circuit-breaker.yaml', 'istio/retries.yaml', 'istio/timeout.yaml', 'istio/fault-injection.yaml', 'istio/traffic-shift.yaml']),
     );
   });
 
