@@ -35,14 +35,21 @@ describe('the scenario library', () => {
     expect(() => loadScenario(text, file, { checkExpression: checkExpectation })).not.toThrow();
   });
 
-  it.each(manifests.map((f) => [relative(ROOT, f), f]))('%s is an Istio resource', (_, file) => {
-    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+  it.each(manifests.map((f) => [relative(ROOT, f), f]))('%s holds well-formed resources', (_, file) => {
+    const text = readFileSync(file, 'utf8');
+    // MESH-FACTS: the sidecar never intercepts UID 1337's traffic.
+    expect(text).not.toMatch(/runAsUser:\s*1337\b/);
+    for (const doc of parseAllDocuments(text)) {
       expect(doc.errors).toEqual([]);
-      const resource = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string }; spec?: unknown };
-      expect(resource.apiVersion).toMatch(/^networking\.istio\.io\/v1/);
-      expect(['DestinationRule', 'VirtualService']).toContain(resource.kind);
+      const resource = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string }; spec?: { selector?: { matchLabels?: Record<string, string> }; template?: { metadata?: { labels?: Record<string, string> } } } };
+      const expected: Record<string, string> = { DestinationRule: 'networking.istio.io/v1', VirtualService: 'networking.istio.io/v1', Service: 'v1', ServiceAccount: 'v1', Deployment: 'apps/v1' };
+      expect(Object.keys(expected)).toContain(resource.kind);
+      expect(resource.apiVersion).toBe(expected[resource.kind as string]);
       expect(resource.metadata?.name).toBeTruthy();
-      expect(resource.spec).toBeDefined();
+      if (resource.kind === 'Deployment') {
+        // A Deployment's selector must match its pod labels, or it never owns its pods.
+        for (const [key, value] of Object.entries(resource.spec?.selector?.matchLabels ?? {})) expect(resource.spec?.template?.metadata?.labels?.[key]).toBe(value);
+      }
     }
   });
 });
