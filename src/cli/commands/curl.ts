@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Agent, request } from 'undici';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { addRequestFlags, requestFromFlags, type RequestFlags } from '../request-flags';
@@ -13,6 +12,7 @@ export function registerCurl(program: Command, ctx: CommandContext): void {
     .argument('<url>', 'target URL, http:// or https://');
   addRequestFlags(command).action(async (urlText: string, flags: RequestFlags) => {
     const parts = requestFromFlags(urlText, flags, 'curl');
+    const { Agent, request } = await import('undici'); // loaded when used: --version stays fast
     let response;
     try {
       response = await request(parts.url, {

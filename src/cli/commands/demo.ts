@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { startEchoServer } from '../../server/echo-server';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
-import { loadPlanFromFlags, runLoadCommand, type LoadFlags } from './load';
+import type { LoadFlags } from './load';
 
 /** The chaos the demo's embedded server injects: Istio's circuit-breaker task shows 503s. */
 const DEMO_CHAOS = 'status=503:20&delay=2ms:50';
@@ -16,6 +15,8 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .command('demo')
     .description('run a short load test against an embedded echo server that injects 503s (no cluster needed)')
     .action(async () => {
+      const { startEchoServer } = await import('../../server/echo-server');
+      const { loadPlanFromFlags, runLoadCommand } = await import('./load-action');
       const server = await startEchoServer({
         echo: { host: '127.0.0.1', port: 0 },
         admin: null,

@@ -1,0 +1,173 @@
+/** `meshload load`'s implementation, loaded when a run starts (see load.ts). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { LoadPlan } from '../../engine/load-plan';
+import type { LoadResult } from '../../engine/load-result';
+import { runInWorkers } from '../../engine/run-in-workers';
+import { newProgress, runLoad } from '../../engine/run-load';
+import { planSchedule } from '../../engine/schedule';
+import { fortioFileName, toFortioJson } from '../../report/fortio-json';
+import { renderLoadText, renderStartLines } from '../../report/fortio-text';
+import { renderPercentileTable } from '../../report/percentile-table';
+import { renderSidecarText } from '../../report/sidecar-text';
+import { SidecarWatch } from '../../stats/sidecar-watch';
+import { transportForPlan } from '../../transport/transport-for-plan';
+import { parseDuration } from '../../util/duration';
+import { MeshloadError, usageError } from '../../util/errors';
+import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
+import { meshloadVersion } from '../../util/version';
+import type { CommandContext } from '../command-context';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { startProgress } from '../progress-line';
+import { requestFromFlags } from '../request-flags';
+import { statsFromFlags } from '../stats-flags';
+import type { LoadFlags } from './load';
+
+export async function loadAction(urlText: string, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
+  const plan = loadPlanFromFlags(urlText, flags);
+  refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
+  return runLoadCommand(plan, flags, ctx);
+}
+
+/** Flags -> a validated LoadPlan; every bad value is a usage error naming its fix. */
+export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
+  const request = requestFromFlags(urlText, flags, 'load');
+  const connections = wholeNumber('-c', flags.connections, 1);
+  const qps = Number(flags.qps);
+  if (flags.qps.trim() === '' || !Number.isFinite(qps)) throw usageError(`-qps '${flags.qps}' is not a number`, 'use a rate like 100, or 0 for max speed');
+  const durationMs = parseDuration(flags.duration);
+  if (durationMs === undefined || durationMs < 0) throw usageError(`-t '${flags.duration}' is not a duration`, 'use a Go duration like 10s or 1m, or 0 to run until interrupted');
+  const requests = flags.requests === undefined ? undefined : wholeNumber('-n', flags.requests, 1);
+  const percentiles = flags.percentiles.split(',').map((p) => Number(p.trim()));
+  if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
+    throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers from 0 to 100, like 50,90,99.9');
+  }
+  let abortOn: number | undefined;
+  if (flags.abortOn !== undefined) {
+    abortOn = Number(flags.abortOn);
+    if (!/^-?\d+$/.test(flags.abortOn) || (abortOn !== -1 && (abortOn < 100 || abortOn > 599))) {
+      throw usageError(`-abort-on '${flags.abortOn}' is not a status code`, 'use a code like 503, or -1 for socket errors');
+    }
+  }
+  let connectionReuse: LoadPlan['connectionReuse'];
+  if (flags.connectionReuse !== undefined) {
+    const match = /^(\d+)(?::(\d+))?$/.exec(flags.connectionReuse);
+    const min = Number(match?.[1]);
+    const max = match?.[2] === undefined ? min : Number(match[2]);
+    if (match === null || min < 1 || max < min) {
+      throw usageError(`-connection-reuse '${flags.connectionReuse}' is not a range`, 'use MIN:MAX with 1 <= MIN <= MAX, like 10:50');
+    }
+    connectionReuse = { min, max };
+  }
+  const open = flags.open === true ? { maxInflight: flags.maxInflight === undefined ? connections : wholeNumber('-max-inflight', flags.maxInflight, 1) } : undefined;
+  if (open !== undefined && qps <= 0) throw usageError('-open needs a rate: arrivals come at -qps', 'add -qps N with N > 0');
+  if (flags.maxInflight !== undefined && open === undefined) throw usageError('-max-inflight only applies to the open model', 'add -open, or drop -max-inflight');
+  const workers = flags.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : wholeNumber('-workers', flags.workers, 1);
+  if (parseLogLevel(flags.loglevel) === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    url: request.url.href,
+    method: request.method,
+    headers: request.headers,
+    payload: request.payload,
+    connections,
+    qps: Math.max(0, qps),
+    durationMs,
+    requests,
+    uniform: flags.uniform === true,
+    jitter: flags.jitter === true,
+    noCatchUp: flags.nocatchup === true,
+    timeoutMs: request.timeoutMs,
+    keepAlive: flags.keepalive,
+    h2: flags.h2 === true,
+    insecure: request.insecure,
+    abortOn,
+    allowInitialErrors: flags.allowInitialErrors === true,
+    connectionReuse,
+    ramp: undefined,
+    open,
+    workers,
+    percentiles,
+    labels: flags.labels !== '' ? flags.labels : defaultLabels(urlText),
+    secretHeaders: flags.secretHeader.map((h) => h.toLowerCase()),
+  };
+}
+
+/** MESH-FACTS: iptables skips traffic from UID 1337 (the sidecar's own user), so a generator
+ * running as 1337 bypasses the mesh silently and every resilience check would be meaningless. */
+function refuseProxyUid(uid: number | undefined, allowed: boolean): void {
+  if (uid !== 1337 || allowed) return;
+  throw usageError(
+    "meshload is running as UID 1337, Istio's proxy user: the sidecar does not intercept its traffic, so the load would bypass the mesh",
+    'run as another user (the meshload image uses 10001), or pass --allow-uid-1337 to load the target without the sidecar on purpose',
+  );
+}
+
+/** Fortio's labels when -labels is empty: the URL without its scheme, " , ", the short host
+ * name. They name the -a file and the JSON's Labels. */
+function defaultLabels(urlText: string): string {
+  return `${urlText.replace(/^https?:\/\//, '')} , ${hostname().split('.')[0] ?? ''}`;
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw usageError(`${flag} '${text}' is not a whole number of at least ${min}`, `give ${flag} a number like ${Math.max(min, 4)}`);
+  return Number(text);
+}
+
+export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
+  const { io } = ctx;
+  const stats = statsFromFlags(flags); // validated before anything starts
+  const level = parseLogLevel(flags.loglevel) ?? 'Info';
+  const talk = flags.quiet !== true && logsAt(level, 'Warning');
+  const schedule = planSchedule(plan);
+  if (talk) {
+    for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
+    io.stderr.write(renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers }));
+  }
+  const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
+  if (watch?.startFailure !== undefined) io.stderr.write(`meshload: proxy stats unavailable, running without them: ${watch.startFailure}\n`);
+  const progress = newProgress();
+  const ticker = talk && io.stderr.isTTY === true ? startProgress(progress, io.stderr) : undefined;
+  let result: LoadResult;
+  try {
+    if (plan.workers > 1) {
+      result = await runInWorkers(plan, { signal: io.signal, progress });
+    } else {
+      const transport = transportForPlan(plan);
+      result = await runLoad(plan, transport, { signal: io.signal, progress });
+    }
+  } finally {
+    ticker?.stop();
+  }
+  if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
+  io.stderr.write(renderLoadText(result));
+  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar));
+  writeJsonOutputs(result, flags, ctx);
+  if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
+  if (result.stopReason === 'warmup-failed') return EXIT.FAILED;
+  return EXIT.OK;
+}
+
+/** -json and -a. A run that stopped early still writes what it measured. */
+function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext): void {
+  if (flags.json === undefined && flags.save !== true) return;
+  const json = JSON.stringify(toFortioJson(result), null, 2) + '\n';
+  const targets: string[] = [];
+  if (flags.json !== undefined) targets.push(flags.json);
+  if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels)));
+  for (const target of targets) {
+    if (target === '-') {
+      ctx.io.stdout.write(json);
+      continue;
+    }
+    try {
+      if (flags.save === true && target.startsWith(flags.dataDir)) mkdirSync(flags.dataDir, { recursive: true });
+      writeFileSync(target, json);
+    } catch (error) {
+      throw new MeshloadError('E_OUTPUT', `cannot write the result to ${target}: ${(error as Error).message}`, 'check the path and permissions');
+    }
+    ctx.io.stderr.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${target}\n`);
+  }
+}
+

@@ -1,0 +1,116 @@
+/** `meshload run`'s implementation, loaded when a run starts (see run.ts). */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderJunit } from '../../report/junit';
+import { renderScenarioMarkdown } from '../../report/scenario-markdown';
+import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { withBaseline } from '../../scenario/baseline';
+import { expandEnv } from '../../scenario/expand-env';
+import { checkExpectation } from '../../scenario/expectation';
+import { runScenario } from '../../scenario/run-scenario';
+import type { ScenarioResult } from '../../scenario/scenario-result';
+import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
+import { MeshloadError, usageError } from '../../util/errors';
+import type { CommandContext } from '../command-context';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { startProgress } from '../progress-line';
+import type { RunFlags } from './run';
+
+export async function runAction(file: string, flags: RunFlags, ctx: CommandContext): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
+  }
+  const expanded = expandEnv(text, ctx.io.env);
+  if (expanded.missing.length > 0) {
+    throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them, or give defaults as ${NAME:-value}');
+  }
+  let scenario;
+  try {
+    scenario = loadScenario(expanded.text, file, { checkExpression: checkExpectation });
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    // Every problem at once, one per line: fixing a file one error per run wastes CI runs.
+    ctx.io.stderr.write(`meshload: ${error.report()}\n`);
+    ctx.exitCode = EXIT.USAGE;
+    return;
+  }
+  const baseline = flags.baseline === undefined ? undefined : readBaseline(flags.baseline);
+  const tolerance = parseTolerance(flags.tolerance);
+  let printed = '';
+  const say = (chunk: string): void => {
+    printed += chunk;
+    ctx.io.stderr.write(chunk);
+  };
+  const tty = ctx.io.stderr.isTTY === true;
+  let ticker: { stop(): void } | undefined;
+  let result = await runScenario(scenario, file, ctx.io.signal, {
+    phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
+    stepDone: (step) => say(stepLine(step)),
+    phaseDone: (phase) => say(phaseFooter(phase)),
+    // The live line is for people watching, not for summary.txt.
+    loadStarted: (progress) => {
+      if (tty) ticker = startProgress(progress, ctx.io.stderr);
+    },
+    loadDone: () => {
+      ticker?.stop();
+      ticker = undefined;
+    },
+  });
+  if (baseline !== undefined) {
+    result = withBaseline(result, baseline, tolerance);
+    say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
+    for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
+  }
+  if (tty) say(checksTable(result));
+  say(verdictLine(result));
+  if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
+  ctx.exitCode = exitCodeOf(result);
+}
+
+function readBaseline(path: string): ScenarioResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw usageError(`cannot read the baseline ${path}: ${(error as Error).message}`, "give the result.json of an earlier 'meshload run'");
+  }
+  const phases = (parsed as { phases?: unknown }).phases;
+  if (!Array.isArray(phases)) throw usageError(`${path} is not a meshload run result (no phases)`, "give the result.json of an earlier 'meshload run'");
+  return parsed as ScenarioResult;
+}
+
+function parseTolerance(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
+  if (match === null) throw usageError(`--tolerance '${text}' is not a percentage`, 'use e.g. 10%');
+  return Number(match[1]) / 100;
+}
+
+export function exitCodeOf(result: ScenarioResult): ExitCode {
+  if (result.interrupted) return EXIT.INTERRUPTED;
+  if (result.verdict === 'pass') return EXIT.OK;
+  if (result.verdict === 'inconclusive') return EXIT.INCONCLUSIVE;
+  return EXIT.FAILED;
+}
+
+/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md. */
+function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
+  const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const slug = result.name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 60);
+  const dir = join(reportDir, `${stamp}_${slug}`);
+  const markdown = renderScenarioMarkdown(result);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(dir, 'summary.txt'), printed);
+    writeFileSync(join(dir, 'junit.xml'), renderJunit(result));
+    writeFileSync(join(dir, 'summary.md'), markdown);
+    const github = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (github !== undefined && github !== '') appendFileSync(github, markdown);
+  } catch (error) {
+    throw new MeshloadError('E_OUTPUT', `cannot write the report to ${dir}: ${(error as Error).message}`, 'check --report-dir, or pass --no-report');
+  }
+  ctx.io.stderr.write(`report: ${dir}\n`);
+}
