@@ -11,7 +11,7 @@ import { meshloadVersion } from '../util/version';
 import { ALWAYS_SECRET_HEADERS, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
 import { RunRecorder } from './run-recorder';
-import { isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
+import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */
 export interface LoadProgress {
@@ -29,9 +29,6 @@ export interface RunOptions {
   /** Uniform in [0, 1): jitter and -connection-reuse draws. */
   random?: () => number;
 }
-
-/** Achieved rate under this share of the requested one means the generator fell behind. */
-const FELL_BEHIND_RATIO = 0.95;
 
 export function newProgress(): LoadProgress {
   return { completed: 0, notOk: 0, startedAtMs: undefined, totalCalls: undefined };
@@ -136,14 +133,14 @@ class LoadRunner {
   }
 
   /** Records one completed timed call; returns false once the run is stopping. */
-  completed(outcome: Outcome, intendedMs: number, sentMs: number): boolean {
+  completed(outcome: Outcome, intendedMs: number, sentMs: number, endMs: number): boolean {
     this.inflight--;
     if (this.stopped) {
       this.checkFinished();
       return false;
     }
     const recorder = this.recorder as RunRecorder;
-    recorder.record(outcome, intendedMs, sentMs, performance.now());
+    recorder.record(outcome, intendedMs, sentMs, endMs);
     this.progress.completed++;
     if (!isOk(outcome.status)) this.progress.notOk++;
     if (this.plan.abortOn !== undefined && outcome.status === this.plan.abortOn) {
@@ -183,10 +180,6 @@ class LoadRunner {
     const durationMs = Math.max(0, endMs - this.t0);
     const count = recorder.count;
     const actualQps = durationMs > 0 ? count / (durationMs / 1000) : 0;
-    const ramp = this.plan.ramp;
-    // A ramp's requested rate is its mean.
-    const requestedQps = ramp === undefined ? this.plan.qps : (ramp.from + ramp.to) / 2;
-    const fellBehind = requestedQps > 0 && this.stopReason === undefined && count > 0 && actualQps < requestedQps * FELL_BEHIND_RATIO;
     const { payload, ...planRest } = this.plan;
     const secrets = new Set([...ALWAYS_SECRET_HEADERS, ...this.plan.secretHeaders.map((h) => h.toLowerCase())]);
     return {
@@ -209,7 +202,7 @@ class LoadRunner {
       skippedSlots: this.skippedSlots,
       droppedSends: this.droppedSends,
       lateSends: recorder.lateSends,
-      fellBehind,
+      fellBehind: this.stopReason === undefined && count > 0 && fellBehind(this.plan, actualQps),
     };
   }
 }
@@ -229,7 +222,9 @@ class VirtualUser {
   ) {
     this.untilReconnect = this.drawReuse();
     this.onDone = (outcome) => {
-      if (!this.runner.completed(outcome, this.intendedMs, this.sentMs)) {
+      // One clock read per completion: it ends this call and schedules the next.
+      const now = performance.now();
+      if (!this.runner.completed(outcome, this.intendedMs, this.sentMs, now)) {
         this.runner.userFinished();
         return;
       }
@@ -238,23 +233,22 @@ class VirtualUser {
         this.connection.reconnect();
         this.untilReconnect = this.drawReuse();
       }
-      this.next();
+      this.next(now);
     };
   }
 
   start(): void {
     this.runner.userStarted();
-    this.next();
+    this.next(performance.now());
   }
 
-  private next(): void {
+  private next(now: number): void {
     const runner = this.runner;
     const { calls, slotMs } = this.schedule;
     if (runner.stopped || (calls !== undefined && this.index >= calls)) {
       runner.userFinished();
       return;
     }
-    const now = performance.now();
     if (slotMs === undefined) {
       if (now >= runner.endAtMs) {
         runner.userFinished();
@@ -370,7 +364,7 @@ class OpenArrivals {
     this.runner.sent();
     connection.send((outcome) => {
       this.inflight--;
-      const recorded = this.runner.completed(outcome, intendedMs, sentMs);
+      const recorded = this.runner.completed(outcome, intendedMs, sentMs, performance.now());
       this.idle.push(connection);
       if (!recorded || this.closing) this.finish();
     });

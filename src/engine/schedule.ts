@@ -19,6 +19,20 @@ export interface RunSchedule {
   notes: string[];
 }
 
+/** Achieved rate under this share of the requested one means the generator fell behind. */
+const FELL_BEHIND_RATIO = 0.95;
+
+/** The rate a plan asks for: its qps, or a ramp's mean; 0 at max speed. */
+export function requestedQps(plan: Pick<LoadPlan, 'qps' | 'ramp'>): number {
+  return plan.ramp === undefined ? plan.qps : (plan.ramp.from + plan.ramp.to) / 2;
+}
+
+/** A paced run that completed under 95% of its requested rate: the generator fell behind. */
+export function fellBehind(plan: Pick<LoadPlan, 'qps' | 'ramp'>, actualQps: number): boolean {
+  const requested = requestedQps(plan);
+  return requested > 0 && actualQps < requested * FELL_BEHIND_RATIO;
+}
+
 /** Fortio: "OK" is 2xx, and also 418 (its echo server's teapot answer). */
 export function isOk(status: number): boolean {
   return (status >= 200 && status < 300) || status === 418;

@@ -13,6 +13,7 @@ export function splitPlan(plan: LoadPlan, parts: number): LoadPlan[] {
     ...plan,
     connections: c,
     qps: (plan.qps * c) / plan.connections,
+    ramp: plan.ramp === undefined ? undefined : { from: (plan.ramp.from * c) / plan.connections, to: (plan.ramp.to * c) / plan.connections },
     requests: requests?.[i],
     open: inflight === undefined ? undefined : { maxInflight: Math.max(1, inflight[i] as number) },
     workers: 1,

@@ -2,6 +2,7 @@
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock second. Pure. */
 import type { ErrorKind, LoadResult, TimelineSecond } from '../engine/load-result';
+import { fellBehind } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
 
 export function mergeResults(results: readonly LoadResult[]): LoadResult {
@@ -14,15 +15,16 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
   const latency = mergeDistributions(results.map((r) => r.latency));
   const stopped = results.find((r) => r.stopReason !== undefined);
   const actualQps = durationMs > 0 ? latency.count / (durationMs / 1000) : 0;
-  const requestedQps = results.reduce((sum, r) => sum + r.plan.qps, 0);
+  const plan = {
+    ...first.plan,
+    connections: sum(results, (r) => r.plan.connections),
+    qps: sum(results, (r) => r.plan.qps),
+    ramp: first.plan.ramp === undefined ? undefined : { from: sum(results, (r) => r.plan.ramp?.from ?? 0), to: sum(results, (r) => r.plan.ramp?.to ?? 0) },
+    requests: first.plan.requests === undefined ? undefined : sum(results, (r) => r.plan.requests ?? 0),
+  };
   return {
     ...first,
-    plan: {
-      ...first.plan,
-      connections: sum(results, (r) => r.plan.connections),
-      qps: requestedQps,
-      requests: first.plan.requests === undefined ? undefined : sum(results, (r) => r.plan.requests ?? 0),
-    },
+    plan,
     startTime: new Date(startMs).toISOString(),
     durationMs,
     actualQps,
@@ -43,7 +45,7 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     skippedSlots: sum(results, (r) => r.skippedSlots),
     droppedSends: sum(results, (r) => r.droppedSends),
     lateSends: sum(results, (r) => r.lateSends),
-    fellBehind: requestedQps > 0 && stopped === undefined && actualQps < requestedQps * 0.95,
+    fellBehind: stopped === undefined && latency.count > 0 && fellBehind(plan, actualQps),
     timeline: mergeTimelines(results, startMs),
   };
 }

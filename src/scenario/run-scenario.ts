@@ -5,12 +5,11 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
-import { runInWorkers } from '../engine/run-in-workers';
-import { newProgress, runLoad, type LoadProgress } from '../engine/run-load';
+import { newProgress, type LoadProgress } from '../engine/run-load';
+import { runPlan } from '../engine/run-plan';
 import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
 import type { StatsSource } from '../stats/stats-source';
-import { transportForPlan } from '../transport/transport-for-plan';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario } from './scenario-schema';
@@ -117,7 +116,7 @@ async function runPhase(
     const progress = newProgress();
     events.loadStarted?.(progress);
     try {
-      load = plan.workers > 1 ? await runInWorkers(plan, { signal, progress }) : await runLoad(plan, transportForPlan(plan), { signal, progress });
+      load = await runPlan(plan, { signal, progress });
     } finally {
       events.loadDone?.();
     }

@@ -14,6 +14,11 @@ describe('splitPlan', () => {
     expect(splitPlan(loadPlan({ connections: 2 }), 4)).toHaveLength(2);
   });
 
+  it('splits a ramp like a rate, so workers together ramp as asked', () => {
+    const parts = splitPlan(loadPlan({ connections: 4, qps: 0, durationMs: 1000, ramp: { from: 40, to: 400 } }), 2);
+    expect(parts.map((p) => p.ramp)).toEqual([{ from: 20, to: 200 }, { from: 20, to: 200 }]);
+  });
+
   it('splits the open model in-flight cap', () => {
     const parts = splitPlan(loadPlan({ connections: 4, qps: 100, open: { maxInflight: 10 } }), 2);
     expect(parts.map((p) => p.open?.maxInflight)).toEqual([5, 5]);

@@ -4,15 +4,14 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { LoadPlan } from '../../engine/load-plan';
 import type { LoadResult } from '../../engine/load-result';
-import { runInWorkers } from '../../engine/run-in-workers';
-import { newProgress, runLoad } from '../../engine/run-load';
+import { newProgress } from '../../engine/run-load';
+import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
-import { transportForPlan } from '../../transport/transport-for-plan';
 import { parseDuration } from '../../util/duration';
 import { MeshloadError, usageError } from '../../util/errors';
 import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
@@ -130,12 +129,7 @@ export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: Comm
   const ticker = talk && io.stderr.isTTY === true ? startProgress(progress, io.stderr) : undefined;
   let result: LoadResult;
   try {
-    if (plan.workers > 1) {
-      result = await runInWorkers(plan, { signal: io.signal, progress });
-    } else {
-      const transport = transportForPlan(plan);
-      result = await runLoad(plan, transport, { signal: io.signal, progress });
-    }
+    result = await runPlan(plan, { signal: io.signal, progress });
   } finally {
     ticker?.stop();
   }

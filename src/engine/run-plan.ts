@@ -1,0 +1,11 @@
+/** Runs a plan where it asks to run: on worker threads when `workers > 1`, else here over the
+ * plan's transport. The one place that choice is made (`load`, `run`). */
+import { transportForPlan } from '../transport/transport-for-plan';
+import type { LoadPlan } from './load-plan';
+import type { LoadResult } from './load-result';
+import { runInWorkers } from './run-in-workers';
+import { runLoad, type RunOptions } from './run-load';
+
+export function runPlan(plan: LoadPlan, options: RunOptions): Promise<LoadResult> {
+  return plan.workers > 1 ? runInWorkers(plan, options) : runLoad(plan, transportForPlan(plan), options);
+}
