@@ -1,7 +1,7 @@
 /** Flags that point meshload at a proxy's stats, shared by `load` and `stats`. */
 import type { Command } from 'commander';
 import type { StatsFormat } from '../stats/stat-sample';
-import type { StatsSource } from '../stats/stats-source';
+import { statsSourceOf, type StatsSource } from '../stats/stats-source';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 
@@ -51,16 +51,10 @@ export function statsFromFlags(flags: StatsFlags, otherSources = 0): StatsChoice
   if (intervalMs === undefined || intervalMs < 0) throw usageError(`--stats-interval '${flags.statsInterval}' is not a duration`, 'use a Go duration like 1s or 500ms');
   const timeoutMs = parseDuration(flags.statsTimeout);
   if (timeoutMs === undefined || timeoutMs <= 0) throw usageError(`--stats-timeout '${flags.statsTimeout}' is not a duration`, 'use a Go duration like 10s');
-  let source: StatsSource;
-  if (flags.stats !== undefined) {
-    if (!/^https?:\/\//.test(flags.stats)) throw usageError(`--stats '${flags.stats}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
-    source = { kind: 'url', url: flags.stats };
-  } else if (flags.statsCmd !== undefined) {
-    source = { kind: 'command', command: flags.statsCmd };
-  } else if (flags.statsFile !== undefined) {
-    source = { kind: 'file', path: flags.statsFile };
-  } else {
-    return undefined;
+  if (flags.stats !== undefined && !/^https?:\/\//.test(flags.stats)) {
+    throw usageError(`--stats '${flags.stats}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
   }
+  const source = statsSourceOf(flags);
+  if (source === undefined) return undefined;
   return { source, format: format as StatsFormat | undefined, clusterQuery: flags.cluster, intervalMs, timeoutMs };
 }

@@ -9,7 +9,7 @@ import { newProgress, type LoadProgress } from '../engine/run-load';
 import { runPlan } from '../engine/run-plan';
 import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
-import type { StatsSource } from '../stats/stats-source';
+import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario } from './scenario-schema';
@@ -136,11 +136,8 @@ function checkOf(text: string, path: string, load: LoadResult | undefined): Chec
 
 function statsOf(scenario: Scenario): StepContext['stats'] {
   const sidecar = scenario.sidecar;
-  if (sidecar === undefined) return undefined;
-  let source: StatsSource;
-  if (sidecar.stats !== undefined) source = { kind: 'url', url: sidecar.stats };
-  else if (sidecar.statsCmd !== undefined) source = { kind: 'command', command: sidecar.statsCmd };
-  else source = { kind: 'file', path: sidecar.statsFile as string };
+  const source = sidecar === undefined ? undefined : statsSourceOf(sidecar);
+  if (sidecar === undefined || source === undefined) return undefined;
   return { source, format: sidecar.format, cluster: sidecar.cluster, timeoutMs: sidecar.timeout };
 }
 

@@ -17,6 +17,15 @@ export interface ReadStatsOptions {
   timeoutMs: number;
 }
 
+/** The source named by one of `stats` (URL), `statsCmd` or `statsFile`, as flags and scenario
+ * files give it; the first one set wins (callers reject several); undefined for none. */
+export function statsSourceOf(given: { stats?: string | undefined; statsCmd?: string | undefined; statsFile?: string | undefined }): StatsSource | undefined {
+  if (given.stats !== undefined) return { kind: 'url', url: given.stats };
+  if (given.statsCmd !== undefined) return { kind: 'command', command: given.statsCmd };
+  if (given.statsFile !== undefined) return { kind: 'file', path: given.statsFile };
+  return undefined;
+}
+
 export function describeSource(source: StatsSource): string {
   if (source.kind === 'url') return source.url;
   if (source.kind === 'command') return `command '${source.command}'`;

@@ -2,7 +2,7 @@
 import { renderSidecarText } from '../../report/sidecar-text';
 import { buildSidecarReport } from '../../stats/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/snapshot';
-import type { StatsSource } from '../../stats/stats-source';
+import { describeSource, type StatsSource } from '../../stats/stats-source';
 import { usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { statsFromFlags } from '../stats-flags';
@@ -30,7 +30,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
   const before: StatsSnapshot =
     wanted === 2 ? await takeSnapshot(all[0] as StatsSource, read, clusterQuery) : { ...after, clusters: new Map(), httpFaults: new Map(), takenAtMs: 0 };
   const report = buildSidecarReport({
-    source: all.map((s) => (s.kind === 'url' ? s.url : s.kind === 'file' ? s.path : s.command)).join(' -> '),
+    source: all.map(describeSource).join(' -> '),
     clusterQuery,
     before,
     after,
@@ -53,7 +53,7 @@ async function watch(
 ): Promise<void> {
   const { io } = ctx;
   const baseline = await takeSnapshot(source, read, clusterQuery);
-  const name = source.kind === 'url' ? source.url : source.kind === 'file' ? source.path : source.command;
+  const name = describeSource(source);
   const every = Math.max(intervalMs, 100);
   while (!io.signal.aborted) {
     await new Promise<void>((resolve) => {
