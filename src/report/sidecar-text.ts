@@ -1,19 +1,12 @@
 /** The "Sidecar" section printed after a load run with --stats, and by `meshload stats`: the
  * resilience view, the counters that moved, gauge maxima, agreement and diagnostics. Pure. */
-import { RESILIENCE_FIELDS, type ResilienceField, type ResilienceView } from '../stats/resilience-view';
+import { RESILIENCE_FIELDS, viewField, type ResilienceView } from '../stats/resilience-view';
 import type { SidecarClusterReport, SidecarReport } from '../stats/sidecar-report';
 
 /** Counters listed per cluster before "... and N more". */
 const MAX_DELTAS_SHOWN = 20;
 /** Gauges listed per cluster: HAProxy exports many static ones (weights, limits). */
 const MAX_GAUGES_SHOWN = 8;
-
-export function fieldValue(view: ResilienceView, field: ResilienceField): number | undefined {
-  const [head, tail] = field.split('.') as [string, string | undefined];
-  const value = (view as unknown as Record<string, unknown>)[head];
-  if (tail === undefined) return value as number | undefined;
-  return (value as Record<string, number | undefined>)[tail];
-}
 
 export function renderSidecarText(report: SidecarReport): string {
   const lines: string[] = [];
@@ -58,7 +51,7 @@ function viewLines(title: string, view: ResilienceView): string[] {
   const known: string[] = [];
   const unknown: string[] = [];
   for (const field of RESILIENCE_FIELDS) {
-    const value = fieldValue(view, field);
+    const value = viewField(view, field);
     if (value === undefined) unknown.push(field);
     else if (value !== 0) known.push(`${field} ${value}`);
   }

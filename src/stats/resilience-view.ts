@@ -281,10 +281,14 @@ export function resilienceView(
 ): ResilienceView {
   const table = TABLES[kind];
   const inputs: Inputs = { deltas: normalize(deltas), gaugeMax: normalize(gaugeMax), http: httpDeltas };
-  const get = (field: ResilienceField): Count => {
+  return buildView(kind, (field) => {
     const mapping = table[field];
     return mapping === undefined ? undefined : evaluate(mapping.source, inputs);
-  };
+  });
+}
+
+/** A view whose every field is `get(field)`: the one place the view's shape is spelled out. */
+export function buildView(kind: ProxyKind, get: (field: ResilienceField) => Count): ResilienceView {
   return {
     kind,
     requestsSent: get('requestsSent'),
@@ -302,6 +306,13 @@ export function resilienceView(
     faults: { aborts: get('faults.aborts'), delays: get('faults.delays') },
     breakerOpen: { cx: get('breakerOpen.cx'), rqPending: get('breakerOpen.rqPending'), rq: get('breakerOpen.rq'), rqRetry: get('breakerOpen.rqRetry') },
   };
+}
+
+/** One field of a view by its dotted name (`breakerRejections.pending`). */
+export function viewField(view: ResilienceView, field: ResilienceField): Count {
+  const [head, tail] = field.split('.') as [string, string | undefined];
+  const value = (view as unknown as Record<string, unknown>)[head];
+  return tail === undefined ? (value as Count) : (value as Record<string, Count>)[tail];
 }
 
 /** One field as the README and `docs/proxy-stats-mapping.md` show it. */

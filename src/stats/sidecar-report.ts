@@ -4,7 +4,7 @@
 import type { LoadResult } from '../engine/load-result';
 import { clusterGroup } from './cluster-stats';
 import type { GaugeSummary } from './gauge-sampler';
-import { resilienceView, type ProxyKind, type ResilienceView } from './resilience-view';
+import { buildView, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
 import type { StatsFormat } from './stat-sample';
 
@@ -175,43 +175,14 @@ function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCh
   return checks;
 }
 
-/** Field by field sum; a field stays undefined only if it is undefined in every view. */
+/** Field by field sum; a field stays undefined only if it is undefined in every view. The breaker
+ * gauges' maxima of different clusters did not necessarily peak together: the largest is shown. */
 function sumViews(kind: ProxyKind, views: ResilienceView[]): ResilienceView {
-  const add = (pick: (v: ResilienceView) => number | undefined): number | undefined =>
-    views.reduce<number | undefined>((sum, v) => {
-      const value = pick(v);
-      return value === undefined ? sum : (sum ?? 0) + value;
+  return buildView(kind, (field) => {
+    const combine = field.startsWith('breakerOpen.') ? Math.max : (a: number, b: number): number => a + b;
+    return views.reduce<number | undefined>((acc, v) => {
+      const value = viewField(v, field);
+      return value === undefined ? acc : acc === undefined ? value : combine(acc, value);
     }, undefined);
-  const max = (pick: (v: ResilienceView) => number | undefined): number | undefined =>
-    views.reduce<number | undefined>((m, v) => {
-      const value = pick(v);
-      return value === undefined ? m : Math.max(m ?? value, value);
-    }, undefined);
-  return {
-    kind,
-    requestsSent: add((v) => v.requestsSent),
-    breakerRejections: {
-      pending: add((v) => v.breakerRejections.pending),
-      active: add((v) => v.breakerRejections.active),
-      connection: add((v) => v.breakerRejections.connection),
-    },
-    retries: {
-      attempted: add((v) => v.retries.attempted),
-      succeeded: add((v) => v.retries.succeeded),
-      overflowed: add((v) => v.retries.overflowed),
-      limitExceeded: add((v) => v.retries.limitExceeded),
-    },
-    timeouts: { route: add((v) => v.timeouts.route), perTry: add((v) => v.timeouts.perTry) },
-    upstream5xx: { final: add((v) => v.upstream5xx.final), retried: add((v) => v.upstream5xx.retried) },
-    connectFailures: add((v) => v.connectFailures),
-    ejections: { enforced: add((v) => v.ejections.enforced), active: add((v) => v.ejections.active) },
-    faults: { aborts: add((v) => v.faults.aborts), delays: add((v) => v.faults.delays) },
-    // Gauge maxima of different clusters did not necessarily peak together: the largest is shown.
-    breakerOpen: {
-      cx: max((v) => v.breakerOpen.cx),
-      rqPending: max((v) => v.breakerOpen.rqPending),
-      rq: max((v) => v.breakerOpen.rq),
-      rqRetry: max((v) => v.breakerOpen.rqRetry),
-    },
-  };
+  });
 }
