@@ -30,7 +30,7 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
 }
 
 /** Flags -> a validated LoadPlan; every bad value is a usage error naming its fix. */
-export function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
+function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
   const connections = wholeNumber('-c', flags.connections, 1);
   const qps = Number(flags.qps);
@@ -113,7 +113,7 @@ function wholeNumber(flag: string, text: string, min: number): number {
   return Number(text);
 }
 
-export async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
+async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
   const { io } = ctx;
   const stats = statsFromFlags(flags); // validated before anything starts
   const level = parseLogLevel(flags.loglevel) ?? 'Info';
