@@ -4,7 +4,7 @@ import type { LoadResult } from '../engine/load-result';
 import { isOk } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult } from './scenario-result';
-import { worstVerdict } from './run-scenario';
+import { phaseVerdict, scenarioVerdict } from './run-scenario';
 
 /** Error rates differ by noise; under this many percentage points a change is not a regression. */
 const ERROR_RATE_SLACK_POINTS = 1;
@@ -64,9 +64,8 @@ export function baselineChecks(phase: PhaseResult, index: number, baseline: Scen
 export function withBaseline(result: ScenarioResult, baseline: ScenarioResult, tolerance: number): ScenarioResult {
   const phases = result.phases.map((phase, index) => {
     const checks = [...phase.checks, ...baselineChecks(phase, index, baseline, tolerance)];
-    const verdict = phase.steps.some((s) => !s.ok) ? phase.verdict : worstVerdict(checks.map((c) => c.verdict));
-    return { ...phase, checks, verdict };
+    return { ...phase, checks, verdict: phaseVerdict(phase.steps, checks) };
   });
-  const always = result.always.some((s) => !s.ok) ? (['fail'] as const) : [];
-  return { ...result, phases, verdict: worstVerdict([...phases.map((p) => p.verdict), ...always]) };
+  // Phases are skipped only after a failed step, whose phase already fails the run.
+  return { ...result, phases, verdict: scenarioVerdict(phases, result.always, false) };
 }

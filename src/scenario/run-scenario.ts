@@ -32,6 +32,17 @@ export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
   return 'pass';
 }
 
+/** A phase whose setup step failed fails; otherwise its checks decide. */
+export function phaseVerdict(steps: readonly StepResult[], checks: readonly CheckResult[]): Verdict {
+  return steps.some((s) => !s.ok) ? 'fail' : worstVerdict(checks.map((c) => c.verdict));
+}
+
+/** The run's verdict: its phases', failed if phases were skipped or an always: step failed. */
+export function scenarioVerdict(phases: readonly PhaseResult[], always: readonly StepResult[], phasesSkipped: boolean): Verdict {
+  const failed = phasesSkipped || always.some((s) => !s.ok);
+  return worstVerdict([...phases.map((p) => p.verdict), ...(failed ? (['fail'] as const) : [])]);
+}
+
 export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents): Promise<ScenarioResult> {
   const started = Date.now();
   let server: RunningEchoServer | undefined;
@@ -77,9 +88,6 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
     await stopBackground(stepContext.background);
     await server?.close();
   }
-  const skipped = scenario.phases.length - phases.length;
-  const verdicts = phases.map((p) => p.verdict);
-  if (skipped > 0 && !signal.aborted) verdicts.push('fail');
   return {
     name: scenario.name,
     file,
@@ -87,7 +95,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
     durationMs: Date.now() - started,
     phases,
     always,
-    verdict: worstVerdict([...verdicts, ...(always.some((s) => !s.ok) ? (['fail'] as const) : [])]),
+    verdict: scenarioVerdict(phases, always, phases.length < scenario.phases.length && !signal.aborted),
     interrupted: signal.aborted,
   };
 }
@@ -106,7 +114,7 @@ async function runPhase(
     const result = await runStep(step, stepContext);
     steps.push(result);
     events.stepDone(result);
-    if (!result.ok) return { name: phase.name, steps, load: undefined, checks: [], verdict: 'fail' };
+    if (!result.ok) return { name: phase.name, steps, load: undefined, checks: [], verdict: phaseVerdict(steps, []) };
     if (signal.aborted) break;
   }
   let load: LoadResult | undefined;
@@ -123,7 +131,7 @@ async function runPhase(
     if (watch !== undefined) load = { ...load, sidecar: await watch.finish(load) };
   }
   const checks = phase.expect.map((text, i) => checkOf(text, `phases[${index}].expect[${i}]`, load));
-  return { name: phase.name, steps, load, checks, verdict: worstVerdict(checks.map((c) => c.verdict)) };
+  return { name: phase.name, steps, load, checks, verdict: phaseVerdict(steps, checks) };
 }
 
 function checkOf(text: string, path: string, load: LoadResult | undefined): CheckResult {

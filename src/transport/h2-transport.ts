@@ -24,7 +24,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
-import { errorKindOf, failure } from './outcome';
+import { errorKindOf, failure, refusedSend } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
 
 /** Connections per shared session: Connection i uses session floor(i / 100). */
@@ -398,14 +398,7 @@ class H2Connection implements Connection {
   }
 
   send(done: (outcome: Outcome) => void): void {
-    if (this.done !== undefined) {
-      process.nextTick(done, failure('other', 'send while a request is in flight on this connection'));
-      return;
-    }
-    if (this.closed) {
-      process.nextTick(done, failure('other', 'connection closed'));
-      return;
-    }
+    if (refusedSend(this.done !== undefined, this.closed, done)) return;
     const t = this.transport;
     this.done = done;
     this.status = 0;

@@ -9,7 +9,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser } from './http1-response-parser';
-import { errorKindOf, failure } from './outcome';
+import { errorKindOf, failure, refusedSend } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
 
 export { errorKindOf };
@@ -162,14 +162,7 @@ class Http1Connection implements Connection {
   }
 
   send(done: (outcome: Outcome) => void): void {
-    if (this.done !== undefined) {
-      process.nextTick(done, failure('other', 'send while a request is in flight on this connection'));
-      return;
-    }
-    if (this.closed) {
-      process.nextTick(done, failure('other', 'connection closed'));
-      return;
-    }
+    if (refusedSend(this.done !== undefined, this.closed, done)) return;
     this.done = done;
     this.generation++;
     this.received = 0;

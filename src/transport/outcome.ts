@@ -57,3 +57,11 @@ export function failure(kind: ErrorKind, message: string): Outcome {
     bodyPrefix: undefined,
   };
 }
+
+/** The contract's misuse cases, answered as outcomes (asynchronously, never thrown): a second
+ * send while one is in flight, or a send after close. Returns true when it answered. */
+export function refusedSend(busy: boolean, closed: boolean, done: (outcome: Outcome) => void): boolean {
+  if (!busy && !closed) return false;
+  process.nextTick(done, failure('other', busy ? 'send while a request is in flight on this connection' : 'connection closed'));
+  return true;
+}
