@@ -25,7 +25,7 @@ export interface ScenarioEvents {
 }
 
 /** Worst first: a failed or data-less check fails the gate; inconclusive only if nothing failed. */
-export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
+function worstVerdict(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.includes('fail')) return 'fail';
   if (verdicts.includes('no_data')) return 'no_data';
   if (verdicts.includes('inconclusive')) return 'inconclusive';
