@@ -48,6 +48,12 @@ export interface LoadResult {
   /** Every call that was not OK, by cause (breaker, timeout, fault, no_healthy, reset, app,
    * client_timeout, socket), read from its status, headers and first body bytes. */
   causes: Partial<Record<FailureCause, number>>;
+  /** Calls by their `x-version` response header (meshload server -version-tag): which subset
+   * answered. Empty when no response carried one. */
+  versions: Record<string, number>;
+  /** Calls by the `x-envoy-attempt-count` their upstream echoed (meshload server behind Envoy):
+   * "2" counts responses produced by the first retry. Empty when no response carried one. */
+  attempts: Record<string, number>;
   /** Every timed call, from its intended send time (coordinated omission corrected). For
    * closed-loop runs at max speed intended and actual send are the same instant. */
   latency: EncodedDistribution;

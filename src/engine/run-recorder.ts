@@ -18,6 +18,8 @@ export type RecordedRun = Pick<
   | 'codes'
   | 'errorsByKind'
   | 'causes'
+  | 'versions'
+  | 'attempts'
   | 'latency'
   | 'latencyUncorrected'
   | 'latencyByCode'
@@ -39,6 +41,8 @@ export class RunRecorder {
   private readonly codeCounts = new Map<number, number>();
   private readonly errorKinds = new Map<ErrorKind, number>();
   private readonly causeCounts = new Map<FailureCause, number>();
+  private readonly versionCounts = new Map<string, number>();
+  private readonly attemptCounts = new Map<number, number>();
   private readonly timeline: TimelineSecond[] = [];
   private second = 0;
   private secondRequests = 0;
@@ -71,6 +75,9 @@ export class RunRecorder {
       const cause = classifyFailure(outcome);
       if (cause !== undefined) this.causeCounts.set(cause, (this.causeCounts.get(cause) ?? 0) + 1);
     }
+    // Only present behind a tagged or echoing server: nothing to do on the common path.
+    if (outcome.version !== undefined) this.versionCounts.set(outcome.version, (this.versionCounts.get(outcome.version) ?? 0) + 1);
+    if (outcome.attempt > 0) this.attemptCounts.set(outcome.attempt, (this.attemptCounts.get(outcome.attempt) ?? 0) + 1);
     if (status === -1) {
       const kind = outcome.errorKind ?? 'other';
       this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
@@ -121,10 +128,14 @@ export class RunRecorder {
     for (const [kind, n] of this.errorKinds) errorsByKind[kind] = n;
     const causes: Partial<Record<FailureCause, number>> = {};
     for (const [cause, n] of this.causeCounts) causes[cause] = n;
+    const versions: Record<string, number> = {};
+    for (const [version, n] of [...this.versionCounts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) versions[version] = n;
     return {
       codes: codeObject(this.codeCounts),
       errorsByKind,
       causes,
+      versions,
+      attempts: codeObject(this.attemptCounts),
       latency: this.latency.encode(),
       latencyUncorrected: this.latencyUncorrected.encode(),
       latencyByCode,

@@ -35,6 +35,8 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     codes: addCounts(results.map((r) => r.codes)),
     errorsByKind: addCounts(results.map((r) => r.errorsByKind as Record<string, number>)) as Partial<Record<ErrorKind, number>>,
     causes: addCounts(results.map((r) => r.causes as Record<string, number>)) as LoadResult['causes'],
+    versions: addCounts(results.map((r) => r.versions)),
+    attempts: addCounts(results.map((r) => r.attempts)),
     latency,
     latencyUncorrected: mergeDistributions(results.map((r) => r.latencyUncorrected)),
     latencyByCode: mergeKeyed(results.map((r) => r.latencyByCode)),

@@ -23,7 +23,7 @@ export interface SidecarClusterReport {
 }
 
 export interface AgreementCheck {
-  name: 'breaker' | 'requests';
+  name: 'breaker' | 'requests' | 'retries';
   client: number;
   proxy: number | undefined;
   /** undefined when the proxy does not report what is needed. */
@@ -172,7 +172,42 @@ function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCh
             ? 'the proxy handled fewer requests than this run sent: some bypassed it, failed before reaching it, or went to another cluster'
             : 'every request the client sent is accounted for (sent upstream once, retried, or rejected)',
   });
+  checks.push(retriesAgreement(total, result));
   return checks;
+}
+
+/** An upstream that echoes `x-envoy-attempt-count` (meshload server) tells the client which try
+ * produced each response: a response from try N had N - 1 retries before it, so the retries
+ * behind the timed calls are known exactly. The proxy also counts the warm-up's retries, up to
+ * (most tries seen - 1) per warm-up request; and Envoy's own replies (a 504 after per-try
+ * timeouts) carry no echo, so the client side can only be lower. */
+function retriesAgreement(total: ResilienceView, result: LoadResult): AgreementCheck {
+  let client = 0;
+  let echoed = 0;
+  let mostTries = 1;
+  for (const [attempt, n] of Object.entries(result.attempts)) {
+    client += (Number(attempt) - 1) * n;
+    echoed += n;
+    mostTries = Math.max(mostTries, Number(attempt));
+  }
+  const proxy = total.retries.attempted;
+  if (echoed === 0) {
+    return { name: 'retries', client, proxy, agrees: undefined, note: 'no response echoed x-envoy-attempt-count (meshload server does, behind Envoy): the client cannot count retries' };
+  }
+  if (proxy === undefined) return { name: 'retries', client, proxy, agrees: undefined, note: 'this proxy does not report retries' };
+  const warmupSlack = result.warmupRequests * (mostTries - 1);
+  const agrees = proxy >= client && proxy - client <= warmupSlack;
+  return {
+    name: 'retries',
+    client,
+    proxy,
+    agrees,
+    note: agrees
+      ? `the retries the responses echoed match the proxy's retry counter${proxy > client ? ` (${proxy - client} more: the warm-up's)` : ''}`
+      : proxy < client
+        ? 'the responses echo more retries than this proxy counted: another proxy on the path retried, or the stats are for another cluster'
+        : 'the proxy retried more than the responses show: other traffic through the same proxy, or retries whose final answer was the proxy\'s own reply (timeouts, overflow)',
+  };
 }
 
 /** Field by field sum; a field stays undefined only if it is undefined in every view. The breaker

@@ -386,6 +386,8 @@ class H2Connection implements Connection {
   private expectedBodyBytes = -1;
   private viaEnvoy = false;
   private envoyOverloaded = false;
+  private version: string | undefined;
+  private attempt = 0;
   /** Collected only for status >= 400. */
   private bodyPrefix: string | undefined;
   private closed = false;
@@ -407,6 +409,8 @@ class H2Connection implements Connection {
     this.expectedBodyBytes = -1;
     this.viaEnvoy = false;
     this.envoyOverloaded = false;
+    this.version = undefined;
+    this.attempt = 0;
     this.bodyPrefix = undefined;
     this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
     let stream: OwnedStream;
@@ -474,6 +478,10 @@ class H2Connection implements Connection {
     this.viaEnvoy = (typeof server === 'string' && server.toLowerCase() === 'envoy') || headers['x-envoy-upstream-service-time'] !== undefined;
     const overloaded = headers['x-envoy-overloaded'];
     this.envoyOverloaded = typeof overloaded === 'string' && overloaded.toLowerCase() === 'true';
+    const version = headers['x-version'];
+    if (typeof version === 'string' && version !== '') this.version = version.slice(0, 64);
+    const attempt = headers['x-envoy-attempt-count'];
+    if (typeof attempt === 'string' && /^\d{1,6}$/.test(attempt)) this.attempt = Number(attempt);
     if (this.status >= 400) this.bodyPrefix = '';
     // HEAD and 204/304 responses carry a Content-Length without a body.
     const length = headers['content-length'];
@@ -509,6 +517,8 @@ class H2Connection implements Connection {
         viaEnvoy: this.viaEnvoy,
         envoyOverloaded: this.envoyOverloaded,
         bodyPrefix: this.bodyPrefix,
+        version: this.version,
+        attempt: this.attempt,
       },
       false,
     );

@@ -17,6 +17,8 @@ const COMMA = 0x2c;
 
 /** Status line plus headers (or trailers); Node's own limit is 16 KiB, Envoy's 60 KiB. */
 export const MAX_HEADER_BYTES = 64 * 1024;
+/** Longest x-version value kept. */
+const MAX_VERSION_BYTES = 64;
 /** Bytes of an error body kept to classify it (Envoy's short reason texts fit easily). */
 export const BODY_PREFIX_BYTES = 256;
 /** A chunk-size line longer than this (size plus extensions) is an attack or garbage. */
@@ -47,6 +49,8 @@ const H_CONNECTION = bytes('connection');
 const H_SERVER = bytes('server');
 const H_UPSTREAM_TIME = bytes('x-envoy-upstream-service-time');
 const H_OVERLOADED = bytes('x-envoy-overloaded');
+const H_VERSION = bytes('x-version');
+const H_ATTEMPT_COUNT = bytes('x-envoy-attempt-count');
 const V_CHUNKED = bytes('chunked');
 const V_CLOSE = bytes('close');
 const V_KEEP_ALIVE = bytes('keep-alive');
@@ -67,6 +71,8 @@ export interface ParsedResponse {
   viaEnvoy: boolean;
   envoyOverloaded: boolean;
   bodyPrefix: string | undefined;
+  version: string | undefined;
+  attempt: number;
 }
 
 export class Http1ResponseParser {
@@ -81,6 +87,10 @@ export class Http1ResponseParser {
   viaEnvoy = false;
   envoyOverloaded = false;
   bodyPrefix: string | undefined = undefined;
+  /** `x-version` (meshload server -version-tag): which subset answered. */
+  version: string | undefined = undefined;
+  /** `x-envoy-attempt-count` echoed by the upstream; 0 when absent. */
+  attempt = 0;
   /** Set when `execute` or `finish` stopped on a protocol violation; sticky until `reset`. */
   error: string | undefined = undefined;
 
@@ -265,6 +275,8 @@ export class Http1ResponseParser {
       viaEnvoy: this.viaEnvoy,
       envoyOverloaded: this.envoyOverloaded,
       bodyPrefix: this.bodyPrefix,
+      version: this.version,
+      attempt: this.attempt,
     };
   }
 
@@ -282,6 +294,8 @@ export class Http1ResponseParser {
     this.viaEnvoy = false;
     this.envoyOverloaded = false;
     this.bodyPrefix = undefined;
+    this.version = undefined;
+    this.attempt = 0;
     this.beginHead();
   }
 
@@ -360,6 +374,13 @@ export class Http1ResponseParser {
         break;
       case 18:
         if (nameIs(buf, from, H_OVERLOADED) && ve - v === V_TRUE.length && nameIs(buf, v, V_TRUE)) this.envoyOverloaded = true;
+        break;
+      case 9:
+        // Bounded: a tag is a short subset name, and a hostile value must not grow memory.
+        if (nameIs(buf, from, H_VERSION) && ve > v) this.version = latin1(buf, v, Math.min(ve, v + MAX_VERSION_BYTES));
+        break;
+      case 21:
+        if (nameIs(buf, from, H_ATTEMPT_COUNT)) this.attempt = smallInteger(buf, v, ve);
         break;
     }
   }
@@ -444,6 +465,8 @@ export class Http1ResponseParser {
       this.headerBytes = 0;
       this.viaEnvoy = false;
       this.envoyOverloaded = false;
+      this.version = undefined;
+      this.attempt = 0;
       this.beginHead();
       return;
     }
@@ -525,6 +548,24 @@ function isOws(c: number): boolean {
 }
 
 /** Whether buf at `at` holds `name` (lower-case letters, digits and '-'), ignoring case. */
+function latin1(buf: Uint8Array, from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) text += String.fromCharCode(buf[i] as number);
+  return text;
+}
+
+/** A decimal of up to 6 digits; 0 when the value is anything else (an attempt count is small). */
+function smallInteger(buf: Uint8Array, from: number, to: number): number {
+  if (to <= from || to - from > 6) return 0;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = (buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) return 0;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function nameIs(buf: Uint8Array, at: number, name: Uint8Array): boolean {
   for (let k = 0; k < name.length; k++) {
     const c = name[k] as number;

@@ -355,6 +355,8 @@ class Http1Connection implements Connection {
       viaEnvoy: p.viaEnvoy,
       envoyOverloaded: p.envoyOverloaded,
       bodyPrefix: p.bodyPrefix,
+      version: p.version,
+      attempt: p.attempt,
     };
     this.socketServed = true;
     if (!keepSocket) this.dropSocket();

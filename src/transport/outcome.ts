@@ -55,6 +55,8 @@ export function failure(kind: ErrorKind, message: string): Outcome {
     viaEnvoy: false,
     envoyOverloaded: false,
     bodyPrefix: undefined,
+    version: undefined,
+    attempt: 0,
   };
 }
 

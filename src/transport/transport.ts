@@ -35,6 +35,11 @@ export interface Outcome {
   /** For status >= 400: up to 256 bytes of the body, as latin1 text, to classify the cause
    * (Envoy's "upstream request timeout", "no healthy upstream", ...). */
   bodyPrefix: string | undefined;
+  /** `x-version` as received (meshload server -version-tag): which subset answered. */
+  version: string | undefined;
+  /** `x-envoy-attempt-count` as echoed by the upstream (meshload server): the try that produced
+   * this response, 1 for the first; 0 when absent. */
+  attempt: number;
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns

@@ -41,6 +41,8 @@ export class FakeTransport implements Transport {
           bodyBytes: answer.status === -1 ? 0 : 10,
           viaEnvoy: false,
           envoyOverloaded: false,
+          version: undefined,
+          attempt: 0,
           bodyPrefix: undefined,
         };
         const delay = answer.delayMs ?? 0;

@@ -83,6 +83,8 @@ export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureO
     droppedSends: 0,
     lateSends: 0,
     causes: {},
+    versions: {},
+    attempts: {},
     fellBehind: false,
     timeline: [],
     ...rest,

@@ -11,6 +11,8 @@ function outcome(status: number, body?: string, extra: Partial<Outcome> = {}): O
     bodyBytes: body?.length ?? 0,
     viaEnvoy: true,
     envoyOverloaded: false,
+    version: undefined,
+    attempt: 0,
     bodyPrefix: status >= 400 ? body : undefined,
     ...extra,
   };

@@ -76,6 +76,8 @@ function causeOf(reply: Reply): FailureCause | undefined {
     bodyBytes: reply.body.length,
     viaEnvoy: false,
     envoyOverloaded: false,
+    version: undefined,
+    attempt: 0,
     bodyPrefix: reply.status >= 400 ? Buffer.from(reply.body, 'utf8').subarray(0, 256).toString('latin1') : undefined,
   };
   return classifyFailure(outcome);

@@ -33,7 +33,7 @@ const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers
 
 /** headerBytes -1: the size of the input's last header section (see headBytes). */
 function response(overrides: Partial<ParsedResponse> & { status: number }): ParsedResponse {
-  return { headerBytes: -1, bodyBytes: 0, shouldClose: false, viaEnvoy: false, envoyOverloaded: false, bodyPrefix: undefined, ...overrides };
+  return { headerBytes: -1, bodyBytes: 0, shouldClose: false, viaEnvoy: false, envoyOverloaded: false, bodyPrefix: undefined, version: undefined, attempt: 0, ...overrides };
 }
 
 /** Bytes of the last header section in `input` (the final response after any 1xx), counted
