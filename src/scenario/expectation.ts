@@ -32,7 +32,8 @@
  */
 import type { LoadResult } from '../engine/load-result';
 import { isOk } from '../engine/schedule';
-import { Distribution } from '../metrics/distribution';
+import { Distribution, forEachRecorded } from '../metrics/distribution';
+import { decideProportion, goodnessOfFit, goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../metrics/statistics';
 import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
 import type { ResilienceView } from '../stats/resilience-view';
 import type { AgreementCheck, SidecarReport } from '../stats/sidecar-report';
@@ -107,7 +108,7 @@ export const VIEW_NAMES = Object.keys(VIEW_FIELDS) as readonly ViewName[];
 
 export type AgreementName = AgreementCheck['name'];
 
-const AGREEMENT_NAMES: readonly AgreementName[] = ['breaker', 'requests'];
+const AGREEMENT_NAMES: readonly AgreementName[] = ['breaker', 'requests', 'retries'];
 
 export type Metric =
   /** `code` is `503` or a class `5xx`. */
@@ -122,7 +123,21 @@ export type Metric =
   | { kind: 'gauge'; stat: string }
   | { kind: 'view'; name: ViewName }
   /** The share of the requests the proxy sent upstream that went to one Istio subset. */
-  | { kind: 'share'; subset: string };
+  | { kind: 'share'; subset: string }
+  /** Calls whose corrected latency reached `thresholdMs` (a fault delay's victims). */
+  | { kind: 'slower'; thresholdMs: number }
+  /** Calls answered with `x-version: <tag>` (meshload server -version-tag). */
+  | { kind: 'version'; tag: string };
+
+/** Where a traffic split is read: the `x-version` the responses carried, or the proxy's
+ * per-subset clusters. */
+export type SplitSource = 'versions' | 'subsets';
+
+/** Named shares in percent, in the order written: `[v1 80%, v2 20%]`. */
+export type Shares = ReadonlyArray<readonly [string, number]>;
+
+/** Confidence of `~` checks when the check does not say `at`. */
+export const DEFAULT_CONFIDENCE = 0.999;
 
 /** `percent` 0-100, `ms` milliseconds, `number` a plain count or rate. */
 export interface Value {
@@ -134,7 +149,12 @@ export type Expectation =
   | { kind: 'compare'; metric: Metric; op: Comparator; value: Value }
   /** Inclusive at both ends. */
   | { kind: 'range'; metric: Metric; low: Value; high: Value }
-  | { kind: 'agree'; name: AgreementName };
+  | { kind: 'agree'; name: AgreementName }
+  /** `status(503) ~ 6.25% vs 50%`: the observed share is consistent with `expected` and rules out
+   * `alternative` (Wilson interval at `confidence`); neither ruled out is inconclusive. */
+  | { kind: 'consistent'; metric: Metric; expected: Value; alternative: Value; confidence: number }
+  /** `versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]`: chi-square goodness of fit. */
+  | { kind: 'split'; source: SplitSource; expected: Shares; alternative: Shares; confidence: number };
 
 /** A check that does not parse. `detail` is the one-line problem and fix; `column` is 1-based. */
 export class ExpectationError extends Error {
@@ -161,8 +181,21 @@ export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC i
   share(SUBSET)              share of the requests sent upstream that went to an Istio subset, with %: share(v2) in [15%, 25%]
   ${VIEW_NAMES.join(', ')}
                              the resilience view summed over the matched clusters (count)
-  agree(breaker), agree(requests)
-                             the client's and the proxy's numbers agree
+  slower(DURATION)           calls whose latency reached DURATION (a fault delay's victims): count, or share with %
+  version(TAG)               calls answered with x-version: TAG (meshload server -version-tag): count, or share with %
+  agree(breaker), agree(requests), agree(retries)
+                             the client's and the proxy's numbers agree (retries: the attempt counts the
+                             meshload server echoes against the proxy's retry counter)
+Statistical checks, for rates that vary from run to run:
+  SHARE ~ EXPECTED vs ALTERNATIVE [at CONFIDENCE]
+                             SHARE is status(...), error_rate, cause(...), share(...), slower(...) or
+                             version(...): pass when the Wilson interval of the observed share (default
+                             confidence 99.9%) contains EXPECTED and excludes ALTERNATIVE, fail when it
+                             excludes EXPECTED, inconclusive when it contains both: status(503) ~ 6.25% vs 50%
+  versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] [at CONFIDENCE]
+  subsets ~ [...] vs [...]   a traffic split (x-version of the responses, or the proxy's per-subset
+                             clusters) by chi-square goodness of fit: pass when it fits EXPECTED and
+                             rules out ALTERNATIVE
 Stats checks need sidecar: in the scenario. A check without data fails (no_data), never passes.`;
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +211,7 @@ type Token =
 
 const NAME = /[A-Za-z_][A-Za-z0-9_.]*/y;
 const NUMBER = /(\d+(?:\.\d*)?|\.\d+)(%|[A-Za-zµμ][A-Za-z0-9µμ.]*)?/y;
-const OP = /<=|>=|==|!=|<|>|=/y;
+const OP = /<=|>=|==|!=|<|>|=|~/y;
 
 class Lexer {
   private pos = 0;
@@ -219,6 +252,16 @@ class Lexer {
     return this.fail(open, `missing ) to close ${fn}(`);
   }
 
+  /** Everything up to `close`, after a consumed opening bracket. */
+  rawUntil(close: string, open: number, what: string): { text: string; at: number } {
+    if (this.peeked !== undefined) throw new Error('rawUntil after peek');
+    const end = this.text.indexOf(close, this.pos);
+    if (end < 0) return this.fail(open, `missing ${close} to close ${what}`);
+    const start = this.pos;
+    this.pos = end + 1;
+    return { text: this.text.slice(start, end), at: start };
+  }
+
   private scan(): Token {
     while (this.pos < this.text.length && /\s/.test(this.text[this.pos] as string)) this.pos++;
     const at = this.pos;
@@ -252,8 +295,8 @@ class Lexer {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
-const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'share', 'agree'] as const;
-const BARE = ['error_rate', 'avg', 'min', 'max', 'rps', 'calls'] as const;
+const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'share', 'agree', 'slower', 'version'] as const;
+const BARE = ['error_rate', 'avg', 'min', 'max', 'rps', 'calls', 'versions', 'subsets'] as const;
 const ALL_NAMES: readonly string[] = [...new Set<string>([...FUNCTIONS, ...BARE, ...VIEW_NAMES])];
 
 /** What a value must look like for a metric. */
@@ -263,6 +306,8 @@ function valueKind(metric: Metric): ValueKind {
   switch (metric.kind) {
     case 'status':
     case 'cause':
+    case 'slower':
+    case 'version':
       return 'share-or-count';
     case 'error_rate':
     case 'share':
@@ -288,6 +333,7 @@ export function parseExpectation(text: string): Expectation {
   const first = lexer.next();
   if (first.type === 'end') return lexer.fail(0, 'empty check: write one like status(503) > 0 or p(99) < 250ms');
   if (first.type !== 'name') return lexer.fail(first.at, `a check starts with a metric like status(503), p(99) or breaker.rejected, not "${first.text}"`);
+  if ((first.text === 'versions' || first.text === 'subsets') && !isCall(lexer)) return parseSplit(lexer, first.text, text);
   const metricOrAgree = parseMetric(lexer, first.text, first.at);
   if (metricOrAgree.kind === 'agree') {
     const after = lexer.peek();
@@ -313,6 +359,18 @@ export function parseExpectation(text: string): Expectation {
     if (low.unit !== high.unit) lexer.fail(open.at, `both bounds of in [...] need the same unit: ${formatValue(low)} and ${formatValue(high)} differ`);
     if (low.value > high.value) lexer.fail(open.at, `in [LOW, HIGH] needs LOW <= HIGH: write in [${formatValue(high)}, ${formatValue(low)}]`);
     expectation = { kind: 'range', metric, low, high };
+  } else if (opToken.type === 'op' && opToken.text === '~') {
+    if (!PROPORTIONS.includes(metric.kind)) {
+      lexer.fail(opToken.at, `~ compares a share of calls: use it with status(...), error_rate, cause(...), share(...), slower(...) or version(...), not ${shown}`);
+    }
+    const expected = parsePercent(lexer, `after ~: ${shown} ~ EXPECTED vs ALTERNATIVE, like 6.25%`);
+    const vs = lexer.next();
+    if (!(vs.type === 'name' && vs.text === 'vs')) {
+      lexer.fail(vs.at, `expected "vs ALTERNATIVE" after ${formatValue(expected)}: the share the data must rule out (what an unconfigured mesh would give), like vs 50%`);
+    }
+    const alternative = parsePercent(lexer, 'after vs, like 50%');
+    if (alternative.value === expected.value) lexer.fail(vs.at, `the alternative must differ from the expected ${formatValue(expected)}: no data can tell equal shares apart`);
+    expectation = { kind: 'consistent', metric, expected, alternative, confidence: parseConfidence(lexer) };
   } else if (opToken.type === 'op' && opToken.text === '=') {
     return lexer.fail(opToken.at, `use == to compare: ${shown} == ...`);
   } else if (opToken.type === 'op' && opToken.text === '!=') {
@@ -323,6 +381,78 @@ export function parseExpectation(text: string): Expectation {
   const rest = lexer.peek();
   if (rest.type !== 'end') lexer.fail(rest.at, `unexpected "${text.slice(rest.at).trim()}" after the check: write one check per line`);
   return expectation;
+}
+
+/** Metrics that are a share of calls (or of requests sent upstream), so `~` applies. */
+const PROPORTIONS: ReadonlyArray<Metric['kind']> = ['status', 'error_rate', 'cause', 'share', 'slower', 'version'];
+
+function isCall(lexer: Lexer): boolean {
+  const next = lexer.peek();
+  return next.type === 'punct' && next.text === '(';
+}
+
+function parsePercent(lexer: Lexer, where: string): Value {
+  const token = lexer.next();
+  if (token.type !== 'number' || token.suffix !== '%') return lexer.fail(token.at, `expected a percentage ${where}`);
+  if (token.value > 100) lexer.fail(token.at, `${token.text} is not a share: percentages go from 0% to 100%`);
+  return { unit: 'percent', value: token.value };
+}
+
+/** ` at 99.9%`, optional; the end of the check must follow. */
+function parseConfidence(lexer: Lexer): number {
+  const at = lexer.peek();
+  if (at.type !== 'name' || at.text !== 'at') return DEFAULT_CONFIDENCE;
+  lexer.next();
+  const token = lexer.next();
+  if (token.type !== 'number' || token.suffix !== '%' || token.value < 50 || token.value >= 100) {
+    return lexer.fail(token.at, 'expected a confidence from 50% to under 100% after at, like 99.9%');
+  }
+  return token.value / 100;
+}
+
+/** `versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] [at 99%]`. */
+function parseSplit(lexer: Lexer, source: SplitSource, text: string): Expectation {
+  const tilde = lexer.next();
+  if (!(tilde.type === 'op' && tilde.text === '~')) {
+    lexer.fail(tilde.at, `${source} is a traffic split: write ${source} ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]`);
+  }
+  const expected = parseShares(lexer, 'after ~');
+  const vs = lexer.next();
+  if (!(vs.type === 'name' && vs.text === 'vs')) {
+    lexer.fail(vs.at, 'expected "vs [...]" after the shares: the split the data must rule out (an unconfigured mesh splits evenly), like vs [v1 50%, v2 50%]');
+  }
+  const alternative = parseShares(lexer, 'after vs');
+  const same = expected.length === alternative.length && expected.every(([name, share]) => alternative.some(([n, a]) => n === name && Math.abs(a - share) < 1e-9));
+  if (same) lexer.fail(vs.at, 'the alternative split must differ from the expected one: no data can tell equal splits apart');
+  const confidence = parseConfidence(lexer);
+  const rest = lexer.peek();
+  if (rest.type !== 'end') lexer.fail(rest.at, `unexpected "${text.slice(rest.at).trim()}" after the check: write one check per line`);
+  return { kind: 'split', source, expected, alternative, confidence };
+}
+
+const SHARE_ITEM = /^([A-Za-z0-9][A-Za-z0-9_.-]*)\s+(\d+(?:\.\d*)?|\.\d+)%$/;
+
+function parseShares(lexer: Lexer, where: string): Shares {
+  const open = lexer.peek();
+  if (!(open.type === 'punct' && open.text === '[')) return lexer.fail(open.at, `expected [NAME SHARE%, ...] ${where}, like [v1 80%, v2 20%]`);
+  lexer.next();
+  // Subset names are DNS labels (dashes): read the list raw rather than as tokens.
+  const raw = lexer.rawUntil(']', open.at, 'the list of shares');
+  const shares: Array<readonly [string, number]> = [];
+  let at = raw.at;
+  for (const item of raw.text.split(',')) {
+    const trimmed = item.trim();
+    const column = at + (item.length - item.trimStart().length);
+    const m = SHARE_ITEM.exec(trimmed);
+    if (m === null) lexer.fail(column, `expected NAME SHARE% like v1 80%, not "${trimmed}"`);
+    const [, name, percent] = m as unknown as [string, string, string];
+    if (shares.some(([n]) => n === name)) lexer.fail(column, `${name} is listed twice`);
+    shares.push([name, Number(percent)]);
+    at += item.length + 1;
+  }
+  const sum = shares.reduce((acc, [, share]) => acc + share, 0);
+  if (Math.abs(sum - 100) > 0.01) lexer.fail(raw.at, `the shares add up to ${round(sum)}%, not 100%`);
+  return shares;
 }
 
 /** For validation that collects every error: the one-line problem of `text`, or undefined when
@@ -377,11 +507,20 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
         if (arg.text === '') return lexer.fail(arg.at, 'share() needs an Istio subset name, as the DestinationRule names it: share(v2)');
         return { kind: 'share', subset: arg.text };
       }
+      case 'slower': {
+        const ms = parseDuration(arg.text);
+        if (arg.text === '' || ms === undefined || ms <= 0) return lexer.fail(arg.at, 'slower() needs a latency like slower(5s) or slower(250ms)');
+        return { kind: 'slower', thresholdMs: ms };
+      }
+      case 'version': {
+        if (!/^[\x21-\x7e]+$/.test(arg.text)) return lexer.fail(arg.at, 'version() needs the x-version tag the meshload server was started with: version(v2)');
+        return { kind: 'version', tag: arg.text };
+      }
       case 'agree': {
         const agreement = AGREEMENT_NAMES.find((a) => a === arg.text);
         if (agreement !== undefined) return { kind: 'agree', name: agreement };
         const guess = suggest(arg.text, AGREEMENT_NAMES);
-        return lexer.fail(arg.at, `agree() takes ${AGREEMENT_NAMES.join(' or ')}${guess === undefined || arg.text === '' ? '' : ` - did you mean "${guess}"?`}`);
+        return lexer.fail(arg.at, `agree() takes ${AGREEMENT_NAMES.join(', ')}${guess === undefined || arg.text === '' ? '' : ` - did you mean "${guess}"?`}`);
       }
     }
   }
@@ -403,9 +542,13 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
     case 'delta':
       return lexer.fail(at, 'delta needs a counter: delta(upstream_rq_pending_overflow)');
     case 'agree':
-      return lexer.fail(at, 'agree needs a check name: agree(breaker) or agree(requests)');
+      return lexer.fail(at, 'agree needs a check name: agree(breaker), agree(requests) or agree(retries)');
     case 'share':
       return lexer.fail(at, 'share needs a subset: share(v2)');
+    case 'slower':
+      return lexer.fail(at, 'slower needs a latency: slower(5s)');
+    case 'version':
+      return lexer.fail(at, 'version needs a tag: version(v2)');
   }
   const view = VIEW_NAMES.find((v) => v === name);
   if (view !== undefined) return { kind: 'view', name: view };
@@ -499,6 +642,10 @@ export function formatMetric(metric: Metric): string {
       return metric.name;
     case 'share':
       return `share(${metric.subset})`;
+    case 'slower':
+      return `slower(${formatDuration(metric.thresholdMs)})`;
+    case 'version':
+      return `version(${metric.tag})`;
   }
 }
 
@@ -515,14 +662,36 @@ export function formatValue(value: Value): string {
 
 /** The canonical text of a check: parseExpectation(formatExpectation(e)) equals e. */
 export function formatExpectation(expectation: Expectation): string {
-  if (expectation.kind === 'agree') return `agree(${expectation.name})`;
-  return `${formatMetric(expectation.metric)} ${formatRequirement(expectation)}`;
+  switch (expectation.kind) {
+    case 'agree':
+      return `agree(${expectation.name})`;
+    case 'split':
+      return `${expectation.source} ${formatRequirement(expectation)}`;
+    default:
+      return `${formatMetric(expectation.metric)} ${formatRequirement(expectation)}`;
+  }
+}
+
+export function formatShares(shares: Shares): string {
+  return `[${shares.map(([name, share]) => `${name} ${round(share)}%`).join(', ')}]`;
+}
+
+export function formatConfidence(confidence: number): string {
+  return `${round(confidence * 100)}%`;
 }
 
 function formatRequirement(expectation: Exclude<Expectation, { kind: 'agree' }>): string {
-  return expectation.kind === 'compare'
-    ? `${expectation.op} ${formatValue(expectation.value)}`
-    : `in [${formatValue(expectation.low)}, ${formatValue(expectation.high)}]`;
+  const at = (confidence: number): string => (Math.abs(confidence - DEFAULT_CONFIDENCE) < 1e-12 ? '' : ` at ${formatConfidence(confidence)}`);
+  switch (expectation.kind) {
+    case 'compare':
+      return `${expectation.op} ${formatValue(expectation.value)}`;
+    case 'range':
+      return `in [${formatValue(expectation.low)}, ${formatValue(expectation.high)}]`;
+    case 'consistent':
+      return `~ ${formatValue(expectation.expected)} vs ${formatValue(expectation.alternative)}${at(expectation.confidence)}`;
+    case 'split':
+      return `~ ${formatShares(expectation.expected)} vs ${formatShares(expectation.alternative)}${at(expectation.confidence)}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,12 +729,15 @@ export function evaluateExpectation(expectation: Expectation, result: LoadResult
   const expected = expectation.kind === 'agree' ? 'client and proxy agree' : formatRequirement(expectation);
   const base = { expression: text, path, expected };
   const calls = totalCalls(result);
+  if (result.stopReason === 'warmup-failed' && calls === 0) {
+    return { ...base, observed: undefined, observedValue: undefined, verdict: 'inconclusive', reason: `target unreachable: ${result.stopDetail ?? 'the warm-up failed'}` };
+  }
+  if (expectation.kind === 'consistent') return { ...base, ...evaluateConsistent(expectation, result, calls) };
+  if (expectation.kind === 'split') return { ...base, ...evaluateSplit(expectation, result) };
   const outcome: Outcome =
-    result.stopReason === 'warmup-failed' && calls === 0
-      ? { verdict: 'inconclusive', reason: `target unreachable: ${result.stopDetail ?? 'the warm-up failed'}` }
-      : expectation.kind === 'agree'
-        ? observeAgreement(expectation.name, result.sidecar)
-        : observe(expectation.metric, expectation.kind === 'compare' ? expectation.value.unit : expectation.low.unit, result, calls);
+    expectation.kind === 'agree'
+      ? observeAgreement(expectation.name, result.sidecar)
+      : observe(expectation.metric, expectation.kind === 'compare' ? expectation.value.unit : expectation.low.unit, result, calls);
   if ('verdict' in outcome) return { ...base, observed: undefined, observedValue: undefined, verdict: outcome.verdict, reason: outcome.reason };
   let verdict: Verdict;
   let reason: string | undefined;
@@ -584,6 +756,162 @@ export function evaluateExpectation(expectation: Expectation, result: LoadResult
     verdict = ok ? 'pass' : 'fail';
   }
   return { ...base, observed: outcome.observed, observedValue: outcome.value, verdict, reason };
+}
+
+type Judged = Pick<CheckResult, 'observed' | 'observedValue' | 'verdict' | 'reason'>;
+
+function judgedWithout(outcome: { verdict: 'no_data' | 'inconclusive'; reason: string }): Judged {
+  return { observed: undefined, observedValue: undefined, verdict: outcome.verdict, reason: outcome.reason };
+}
+
+/** A share as successes out of trials: calls for client metrics, requests sent upstream for share(). */
+interface Proportion {
+  count: number;
+  of: number;
+  /** `calls` or `requests sent upstream`. */
+  unit: string;
+}
+
+function proportionOf(metric: Metric, result: LoadResult, calls: number): Proportion | { verdict: 'no_data' | 'inconclusive'; reason: string } {
+  if (metric.kind === 'share') {
+    const outcome = observeShare(metric.subset, result.sidecar);
+    if ('verdict' in outcome) return outcome;
+    return { count: outcome.count, of: outcome.of, unit: 'requests sent upstream' };
+  }
+  if (calls === 0) return noCalls(result);
+  return { count: clientCount(metric, result), of: calls, unit: 'calls' };
+}
+
+function noCalls(result: LoadResult): { verdict: 'no_data'; reason: string } {
+  const stopped = result.stopReason === undefined ? '' : ` (stopped: ${result.stopDetail ?? result.stopReason})`;
+  return { verdict: 'no_data', reason: `no calls were made${stopped}: nothing to measure` };
+}
+
+/** Calls counted by a share-or-count metric of the client's own result. */
+function clientCount(metric: Metric, result: LoadResult): number {
+  switch (metric.kind) {
+    case 'status': {
+      const prefix = metric.code.endsWith('xx') ? metric.code[0] : undefined;
+      let count = 0;
+      for (const [code, n] of Object.entries(result.codes)) {
+        if (prefix === undefined ? code === metric.code : code.length === 3 && code[0] === prefix) count += n;
+      }
+      return count;
+    }
+    case 'error_rate': {
+      let bad = 0;
+      for (const [code, n] of Object.entries(result.codes)) if (!isOk(Number(code))) bad += n;
+      return bad;
+    }
+    case 'cause':
+      return result.causes[metric.cause] ?? 0;
+    case 'slower':
+      return countAtOrAbove(Distribution.decode(result.latency), metric.thresholdMs * 1000);
+    case 'version':
+      return result.versions[metric.tag] ?? 0;
+    default:
+      throw new Error(`${metric.kind} is not a count of calls`);
+  }
+}
+
+/** Calls in histogram buckets reaching `thresholdUs`: HDR keeps 3 significant digits, so a call
+ * within 0.1% under the threshold may count (a delayed call is over it by far more). */
+function countAtOrAbove(d: Distribution, thresholdUs: number): number {
+  let count = 0;
+  forEachRecorded(d, (_from, to, n) => {
+    if (to >= thresholdUs) count += n;
+  });
+  return count;
+}
+
+function evaluateConsistent(expectation: Extract<Expectation, { kind: 'consistent' }>, result: LoadResult, calls: number): Judged {
+  const proportion = proportionOf(expectation.metric, result, calls);
+  if ('verdict' in proportion) return judgedWithout(proportion);
+  const { count, of } = proportion;
+  const { confidence } = expectation;
+  const expected = expectation.expected.value / 100;
+  const alternative = expectation.alternative.value / 100;
+  const interval = wilsonInterval(count, of, confidence);
+  const percent = (count * 100) / of;
+  const range = `${formatConfidence(confidence)} interval ${formatPercent(interval.low * 100)} to ${formatPercent(interval.high * 100)}`;
+  const observed = `${formatPercent(percent)} (${count} of ${of} ${proportion.unit}; ${range})`;
+  const decision = decideProportion(count, of, expected, alternative, confidence);
+  const shownExpected = formatValue(expectation.expected);
+  const shownAlternative = formatValue(expectation.alternative);
+  if (decision === 'consistent') return { observed, observedValue: percent, verdict: 'pass', reason: undefined };
+  if (decision === 'inconsistent') {
+    return { observed, observedValue: percent, verdict: 'fail', reason: `the ${range} excludes the expected ${shownExpected}` };
+  }
+  let needed = '';
+  try {
+    needed = `: about ${proportionSampleSize(expected, alternative, confidence)} ${proportion.unit} would decide`;
+  } catch {
+    // Shares too close to size a run for: say what is known.
+  }
+  return {
+    observed,
+    observedValue: percent,
+    verdict: 'inconclusive',
+    reason: `the ${range} contains both the expected ${shownExpected} and the alternative ${shownAlternative}${needed}`,
+  };
+}
+
+function evaluateSplit(expectation: Extract<Expectation, { kind: 'split' }>, result: LoadResult): Judged {
+  let counts: Map<string, number>;
+  let unit: string;
+  if (expectation.source === 'versions') {
+    counts = new Map(Object.entries(result.versions));
+    unit = 'calls with x-version';
+    if (counts.size === 0) return judgedWithout({ verdict: 'no_data', reason: 'no response carried x-version: start each meshload server with -version-tag' });
+  } else {
+    const sidecar = result.sidecar;
+    if (sidecar === undefined) return judgedWithout({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
+    if (sidecar.unavailable !== undefined) return judgedWithout({ verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` });
+    counts = new Map();
+    for (const cluster of sidecar.clusters) {
+      const sent = cluster.view.requestsSent;
+      if (sent === undefined || cluster.subset === '') continue;
+      counts.set(cluster.subset, (counts.get(cluster.subset) ?? 0) + sent);
+    }
+    unit = 'requests sent upstream';
+    if (counts.size === 0) return judgedWithout({ verdict: 'no_data', reason: `no subset cluster reports requests sent upstream (${matchedClusters(sidecar)})` });
+  }
+  // Every name seen or expected is a cell; one the split does not name expects 0%.
+  const names = [...new Set([...expectation.expected.map(([n]) => n), ...expectation.alternative.map(([n]) => n), ...counts.keys()])];
+  const observed = names.map((n) => counts.get(n) ?? 0);
+  const total = observed.reduce((a, b) => a + b, 0);
+  if (total === 0) return judgedWithout({ verdict: 'no_data', reason: `no ${unit}` });
+  const shares = (split: Shares): number[] => names.map((n) => (split.find(([name]) => name === n)?.[1] ?? 0) / 100);
+  const fit = goodnessOfFit(observed, shares(expectation.expected));
+  const against = goodnessOfFit(observed, shares(expectation.alternative));
+  const level = 1 - expectation.confidence;
+  const shown = names.map((n, i) => `${n} ${formatPercent(((observed[i] as number) * 100) / total)} (${observed[i] as number})`).join(', ');
+  const observedText = `${shown} of ${total} ${unit}; chi-square p = ${formatP(fit.pValue)}`;
+  if (fit.pValue < level) {
+    return {
+      observed: observedText,
+      observedValue: fit.pValue,
+      verdict: 'fail',
+      reason: `the split does not fit ${formatShares(expectation.expected)}: p = ${formatP(fit.pValue)} < ${formatP(level)}`,
+    };
+  }
+  if (against.pValue < level) return { observed: observedText, observedValue: fit.pValue, verdict: 'pass', reason: undefined };
+  let needed = '';
+  try {
+    needed = `: about ${goodnessOfFitSampleSize(shares(expectation.expected), shares(expectation.alternative), expectation.confidence)} ${unit} would decide`;
+  } catch {
+    // Splits too close to size a run for.
+  }
+  return {
+    observed: observedText,
+    observedValue: fit.pValue,
+    verdict: 'inconclusive',
+    reason: `the split fits both ${formatShares(expectation.expected)} and the alternative ${formatShares(expectation.alternative)} (p = ${formatP(against.pValue)})${needed}`,
+  };
+}
+
+function formatP(p: number): string {
+  return p === 0 ? '0' : p < 0.001 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
 }
 
 function totalCalls(result: LoadResult): number {
@@ -605,26 +933,15 @@ function observe(metric: Metric, unit: Value['unit'], result: LoadResult, calls:
     default:
       break;
   }
-  if (calls === 0) {
-    const stopped = result.stopReason === undefined ? '' : ` (stopped: ${result.stopDetail ?? result.stopReason})`;
-    return { verdict: 'no_data', reason: `no calls were made${stopped}: nothing to measure` };
-  }
+  if (calls === 0) return noCalls(result);
   switch (metric.kind) {
-    case 'status': {
-      const prefix = metric.code.endsWith('xx') ? metric.code[0] : undefined;
-      let count = 0;
-      for (const [code, n] of Object.entries(result.codes)) {
-        if (prefix === undefined ? code === metric.code : code.length === 3 && code[0] === prefix) count += n;
-      }
-      return share(count, calls, unit);
-    }
-    case 'error_rate': {
-      let bad = 0;
-      for (const [code, n] of Object.entries(result.codes)) if (!isOk(Number(code))) bad += n;
-      return share(bad, calls, 'percent');
-    }
+    case 'status':
     case 'cause':
-      return share(result.causes[metric.cause] ?? 0, calls, unit);
+    case 'slower':
+    case 'version':
+      return share(clientCount(metric, result), calls, unit);
+    case 'error_rate':
+      return share(clientCount(metric, result), calls, 'percent');
     case 'rps': {
       const observed = `${result.actualQps.toFixed(1)} calls/s`;
       return result.fellBehind
@@ -705,7 +1022,7 @@ function observeStat(metric: Extract<Metric, { kind: 'delta' | 'gauge' | 'view' 
 
 /** A weighted route's split, from the proxy: each Istio subset is its own cluster, so its share
  * of requests sent upstream is its requestsSent over the matched clusters' total. */
-function observeShare(subset: string, sidecar: SidecarReport | undefined): Outcome {
+function observeShare(subset: string, sidecar: SidecarReport | undefined): (Observation & { count: number; of: number }) | { verdict: 'no_data' | 'inconclusive'; reason: string } {
   if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
   if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
   let total = 0;
@@ -726,7 +1043,7 @@ function observeShare(subset: string, sidecar: SidecarReport | undefined): Outco
   }
   if (total === 0) return { verdict: 'no_data', reason: `no requests were sent upstream (${matchedClusters(sidecar)})` };
   const percent = (sent * 100) / total;
-  return { value: percent, observed: `${formatPercent(percent)} (${sent} of ${total} requests sent upstream)` };
+  return { value: percent, observed: `${formatPercent(percent)} (${sent} of ${total} requests sent upstream)`, count: sent, of: total };
 }
 
 function matchedClusters(sidecar: SidecarReport): string {

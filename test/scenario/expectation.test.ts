@@ -78,7 +78,7 @@ describe('parseExpectation', () => {
 
   it.each([
     ['stauts(503) > 0', 1, 'unknown function "stauts" - did you mean "status"?'],
-    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), p(...), cause(...), delta(...), max(...), share(...), agree(...)'],
+    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), p(...), cause(...), delta(...), max(...), share(...), agree(...), slower(...), version(...)'],
     ['status(503) 20%', 13, 'expected an operator (<, <=, ==, >=, >, in) after status(503)'],
     ['p(99)', 6, 'expected an operator (<, <=, ==, >=, >, in) after p(99)'],
     ['status() > 0', 8, 'status() needs a code like 503 or a class like 5xx'],
@@ -131,8 +131,8 @@ describe('parseExpectation', () => {
     ['status(503) in [80%, 20%]', 16, 'in [LOW, HIGH] needs LOW <= HIGH: write in [20%, 80%]'],
     ['status(503) in [20%, 12]', 16, 'both bounds of in [...] need the same unit: 20% and 12 differ'],
     ['agree(breaker) > 0', 16, 'agree(breaker) stands alone: remove "> 0"'],
-    ['agree(braker)', 7, 'agree() takes breaker or requests - did you mean "breaker"?'],
-    ['agree > 0', 1, 'agree needs a check name: agree(breaker) or agree(requests)'],
+    ['agree(braker)', 7, 'agree() takes breaker, requests, retries - did you mean "breaker"?'],
+    ['agree > 0', 1, 'agree needs a check name: agree(breaker), agree(requests) or agree(retries)'],
     ['', 1, 'empty check: write one like status(503) > 0 or p(99) < 250ms'],
     ['   ', 1, 'empty check: write one like status(503) > 0 or p(99) < 250ms'],
     ['> 0', 1, 'a check starts with a metric like status(503), p(99) or breaker.rejected, not ">"'],
