@@ -11,6 +11,7 @@ import { registerLoad } from './commands/load';
 import { registerRun } from './commands/run';
 import { registerServer } from './commands/server';
 import { registerStats } from './commands/stats';
+import { registerVerify } from './commands/verify';
 import { registerVersion } from './commands/version';
 import { EXIT, type ExitCode } from './exit-codes';
 import { normalizeGoFlags } from './go-flags';
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerCurl(program, ctx);
   registerServer(program, ctx);
   registerStats(program, ctx);
+  registerVerify(program, ctx);
   registerDemo(program, ctx);
   registerVersion(program, ctx);
   return program;

@@ -27,15 +27,29 @@ export async function runAction(file: string, flags: RunFlags, ctx: CommandConte
   if (expanded.missing.length > 0) {
     throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them, or give defaults as ${NAME:-value}');
   }
+  await runScenarioText(expanded.text, file, flags, ctx);
+}
+
+/** Validates and runs a scenario given as text, prints as it goes, writes the reports and sets
+ * the exit code; `meshload verify` runs its derived plan through here too. `epilogue` adds
+ * lines (to the terminal and summary.txt) before the final verdict. Returns undefined when the
+ * scenario is invalid (reported, exit 2). */
+export async function runScenarioText(
+  text: string,
+  file: string,
+  flags: RunFlags,
+  ctx: CommandContext,
+  epilogue?: (result: ScenarioResult) => string,
+): Promise<ScenarioResult | undefined> {
   let scenario;
   try {
-    scenario = loadScenario(expanded.text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
     // Every problem at once, one per line: fixing a file one error per run wastes CI runs.
     ctx.io.stderr.write(`meshload: ${error.report()}\n`);
     ctx.exitCode = EXIT.USAGE;
-    return;
+    return undefined;
   }
   const baseline = flags.baseline === undefined ? undefined : readBaseline(flags.baseline);
   const tolerance = parseTolerance(flags.tolerance);
@@ -65,9 +79,11 @@ export async function runAction(file: string, flags: RunFlags, ctx: CommandConte
     for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
   }
   if (tty) say(checksTable(result));
+  if (epilogue !== undefined) say(epilogue(result));
   say(verdictLine(result));
   if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
   ctx.exitCode = exitCodeOf(result);
+  return result;
 }
 
 function readBaseline(path: string): ScenarioResult {

@@ -1,0 +1,128 @@
+/** `meshload verify`'s implementation, loaded when it runs (see verify.ts). */
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
+import { parseDuration } from '../../util/duration';
+import { usageError } from '../../util/errors';
+import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
+import { planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan } from '../../verify/plan-verification';
+import type { CommandContext } from '../command-context';
+import { EXIT } from '../exit-codes';
+import { runScenarioText } from './run-action';
+import type { VerifyFlags } from './verify';
+
+const BACKENDS: readonly Backend[] = ['meshload', 'httpbin'];
+const PROXIES: readonly ProxyKind[] = ['envoy', 'haproxy'];
+
+export async function verifyAction(url: string, flags: VerifyFlags, ctx: CommandContext): Promise<void> {
+  let plan: VerificationPlan;
+  try {
+    plan = planFromFlags(url, flags);
+  } catch (error) {
+    if (!(error instanceof ManifestError) || error.problems.length < 2) throw error;
+    // Every problem of every file, one per line, as `meshload run` reports a scenario.
+    ctx.io.stderr.write(`meshload: ${error.problems.length} problems in the manifests:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
+    ctx.exitCode = EXIT.USAGE;
+    return;
+  }
+  const text = renderPlan(plan, flags.filename);
+  if (flags.dryRun === true) {
+    ctx.io.stdout.write(text);
+    return;
+  }
+  const stderr = ctx.io.stderr;
+  stderr.write(`== verify ${url}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
+  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `not verified: ${policy.skipped}`}\n`);
+  for (const note of plan.notes) stderr.write(`  note: ${note}\n`);
+  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result) =>
+    policyVerdicts(plan.policies, result),
+  );
+}
+
+function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
+  if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${url}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
+  const backend = flags.backend as Backend;
+  if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend}' is not a backend`, `use ${BACKENDS.join(' or ')}`);
+  const proxy = flags.proxy as ProxyKind;
+  if (!PROXIES.includes(proxy)) throw usageError(`--proxy '${flags.proxy}' is not a proxy kind`, `use ${PROXIES.join(' or ')}`);
+  const confidenceMatch = /^(\d+(?:\.\d+)?)%$/.exec(flags.confidence.trim());
+  const confidence = confidenceMatch === null ? NaN : Number(confidenceMatch[1]) / 100;
+  if (!(confidence >= 0.5 && confidence < 1)) throw usageError(`--confidence '${flags.confidence}' is not a confidence`, 'use a percentage from 50% to under 100%, like 99.9%');
+  const maxRequests = Number(flags.maxRequests);
+  if (!Number.isSafeInteger(maxRequests) || maxRequests < 10) throw usageError(`--max-requests '${flags.maxRequests}' is not a call count`, 'use a whole number of at least 10');
+  if (flags.stats === undefined && flags.statsCmd === undefined) {
+    throw usageError("verify needs the proxy's stats", "add --stats http://localhost:15000/stats (inside the client pod) or --stats-cmd 'kubectl exec POD -c istio-proxy -- pilot-agent request GET stats'");
+  }
+  if (flags.stats !== undefined && flags.statsCmd !== undefined) throw usageError('--stats and --stats-cmd exclude each other', 'give one stats source');
+  if (flags.stats !== undefined && !/^https?:\/\//.test(flags.stats)) throw usageError(`--stats '${flags.stats}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
+  for (const [flag, value] of [
+    ['--stats-interval', flags.statsInterval],
+    ['--stats-timeout', flags.statsTimeout],
+  ] as const) {
+    if (parseDuration(value) === undefined) throw usageError(`${flag} '${value}' is not a duration`, 'use a Go duration like 1s or 500ms');
+  }
+  if (flags.ejectAdmin !== undefined && !/^https?:\/\/[^/]/.test(flags.ejectAdmin)) {
+    throw usageError(`--eject-admin '${flags.ejectAdmin}' is not an http(s) URL`, "give one endpoint's meshload server admin URL, e.g. http://127.0.0.1:9081");
+  }
+  const sidecar: Record<string, unknown> = {
+    ...(flags.stats !== undefined ? { stats: flags.stats } : { statsCmd: flags.statsCmd }),
+    ...(flags.statsFormat !== undefined ? { format: flags.statsFormat } : {}),
+    ...(flags.cluster !== undefined ? { cluster: flags.cluster } : {}),
+    interval: flags.statsInterval,
+    timeout: flags.statsTimeout,
+  };
+  const files = flags.filename.map((file) => {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (error) {
+      throw usageError(`cannot read ${file}: ${(error as Error).message}`, 'check the path given with -f');
+    }
+  });
+  return planVerification(readIstioManifests(files), { target: url, backend, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin });
+}
+
+/** The plan as a scenario file: what was read and why each phase is there, as comments and
+ * descriptions, so the file can be reviewed, edited and committed. */
+export function renderPlan(plan: VerificationPlan, files: readonly string[]): string {
+  const lines = [
+    `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target} --dry-run`,
+    '# Run it with: meshload run THIS_FILE',
+    '#',
+    '# Policies:',
+    ...plan.policies.map((p) => `#   ${p.policy} (${p.subject}): ${p.skipped === undefined ? `${p.model} Phases: ${p.phases.join('; ')}.` : `NOT VERIFIED: ${p.skipped}.`}`),
+    ...(plan.notes.length > 0 ? ['#', '# Read but not verified:', ...plan.notes.map((n) => `#   ${n}`)] : []),
+    '',
+  ];
+  return `${lines.join('\n')}${stringify(plan.scenario, { lineWidth: 0 })}`;
+}
+
+type PolicyVerdict = 'behaves as configured' | 'does not behave as configured' | 'inconclusive' | 'not run' | 'not verified';
+
+/** One line per policy, from the verdicts of its phases. */
+export function policyVerdicts(policies: readonly PlannedPolicy[], result: ScenarioResult): string {
+  const lines = ['== policies'];
+  for (const policy of policies) {
+    const { verdict, why } = policyVerdict(policy, result.phases);
+    lines.push(`  ${policy.policy} (${policy.subject}): ${verdict}${why === undefined ? '' : `: ${why}`}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function policyVerdict(policy: PlannedPolicy, phases: readonly PhaseResult[]): { verdict: PolicyVerdict; why: string | undefined } {
+  if (policy.skipped !== undefined) return { verdict: 'not verified', why: policy.skipped };
+  const mine = policy.phases.map((name) => phases.find((p) => p.name === name));
+  const ran = mine.filter((p): p is PhaseResult => p !== undefined);
+  const checks = ran.flatMap((p) => p.checks.map((c) => ({ phase: p.name, check: c })));
+  const failed = checks.find((c) => c.check.verdict === 'fail');
+  if (failed !== undefined) return { verdict: 'does not behave as configured', why: describe(failed.phase, failed.check) };
+  const stepFailed = ran.find((p) => p.steps.some((s) => !s.ok));
+  if (stepFailed !== undefined) return { verdict: 'inconclusive', why: `${stepFailed.name}: a step failed` };
+  const open = checks.find((c) => c.check.verdict === 'no_data' || c.check.verdict === 'inconclusive');
+  if (open !== undefined) return { verdict: 'inconclusive', why: describe(open.phase, open.check) };
+  if (ran.length < mine.length || ran.some((p) => p.load === undefined)) return { verdict: 'not run', why: 'the run stopped before its phases' };
+  return { verdict: 'behaves as configured', why: checks.map((c) => `${c.check.expression}: ${c.check.observed ?? ''}`).join('; ') };
+}
+
+function describe(phase: string, check: CheckResult): string {
+  return `${phase}: ${check.expression}: observed ${check.observed ?? 'nothing'}${check.reason === undefined ? '' : ` (${check.reason})`}`;
+}

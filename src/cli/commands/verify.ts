@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context';
+import { addStatsFlags, type StatsFlags } from '../stats-flags';
+
+export interface VerifyFlags extends StatsFlags {
+  filename: string[];
+  dryRun?: boolean;
+  backend: string;
+  proxy: string;
+  confidence: string;
+  maxRequests: string;
+  ejectAdmin?: string;
+  reportDir: string;
+  report: boolean;
+}
+
+/** `meshload verify -f dr.yaml -f vs.yaml URL --stats ...`: derive the load and the checks that
+ * show whether the mesh behaves as its DestinationRules and VirtualServices say, and run them. */
+export function registerVerify(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('verify')
+    .description('verify Istio resilience policy from its own manifests: derive load and checks, run them, say per policy whether the mesh behaves as configured')
+    .argument('<url>', 'the target as the client sidecar sees it, e.g. http://httpbin:8000/get')
+    .requiredOption('-f, --filename <file>', 'DestinationRule / VirtualService YAML (multi-document and kubectl -o yaml lists too); repeat for more', collect)
+    .option('--dry-run', 'print the derived plan as a scenario file (meshload run runs it) and run nothing')
+    .option('--backend <kind>', 'how to ask the upstream for failures and delays: meshload (echo parameters in the query) or httpbin (/status, /delay)', 'meshload')
+    .option('--proxy <kind>', 'whose semantics and stats to expect: envoy (the Istio sidecar) or haproxy (a local proof)', 'envoy')
+    .option('--confidence <percent>', 'confidence of the statistical checks', '99.9%')
+    .option('--max-requests <n>', 'cap on the calls of one phase', '2000')
+    .option('--eject-admin <url>', "outlier detection: the admin URL of ONE endpoint's meshload server, told to fail")
+    .option('--report-dir <dir>', 'where the run writes its report directory', 'reports')
+    .option('--no-report', 'write no report files');
+  addStatsFlags(command, false).action(async (url: string, flags: VerifyFlags) => {
+    const { verifyAction } = await import('./verify-action');
+    await verifyAction(url, flags, ctx);
+  });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -1,0 +1,84 @@
+/** `meshload verify`'s command line: the dry run prints a scenario `meshload run` runs, and bad
+ * input is a one-line usage error (exit 2) that names the fix. The behaviour on a real proxy is
+ * in test/verify/verify-haproxy.test.ts. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkExpectation } from '../../src/scenario/expectation';
+import { loadScenario } from '../../src/scenario/scenario-schema';
+import { cli } from '../helpers/cli';
+
+const MANIFESTS = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests');
+const RETRIES = join(MANIFESTS, 'meshload-server-retries.yaml');
+const TIMEOUT = join(MANIFESTS, 'meshload-server-timeout.yaml');
+const STATS = ['--stats', 'http://localhost:15000/stats'];
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'meshload-verify-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('meshload verify --dry-run', () => {
+  it('prints the derived plan as a scenario file and runs nothing', async () => {
+    const run = await cli('verify', '-f', RETRIES, '-f', TIMEOUT, 'http://meshload-server:8080/echo', ...STATS, '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.phases.map((p) => p.name)).toEqual([
+      'retries: each try fails at 50%',
+      'retries: every try is too slow',
+      'timeout: upstream slower than 500ms',
+      'timeout: upstream faster than 500ms',
+    ]);
+    expect(scenario.sidecar).toMatchObject({ stats: 'http://localhost:15000/stats', cluster: 'meshload-server' });
+    expect(run.stdout).toMatch(/^# {3}retries \(VirtualService meshload-server http\[0\]\): attempts 3, retryOn 5xx: .*about 6\.25% of calls fail, not 50%/m);
+    // perTryTimeout 2s needs a 3s echo delay: over the server's default cap, and it says so.
+    expect(run.stdout).toMatch(/start the meshload server with -max-echo-delay 3s or more/);
+  });
+
+  it('passes --stats-cmd, --cluster and the confidence through', async () => {
+    const run = await cli('verify', '-f', RETRIES, 'http://meshload-server:8080/echo', '--stats-cmd', 'cat stats.txt', '--cluster', 'outbound|8080||meshload-server.default.svc.cluster.local', '--confidence', '99%', '--dry-run');
+    expect(run.code).toBe(0);
+    const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.sidecar).toMatchObject({ statsCmd: 'cat stats.txt', cluster: 'outbound|8080||meshload-server.default.svc.cluster.local' });
+    expect(scenario.phases[0]?.expect[0]).toBe('status(503) ~ 6.25% vs 50% at 99%');
+  });
+});
+
+describe('meshload verify: bad input', () => {
+  it.each([
+    [['-f', RETRIES, 'http://x:1/'], /verify needs the proxy's stats \(add --stats http:\/\/localhost:15000\/stats/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--backend', 'nginx'], /--backend 'nginx' is not a backend \(use meshload or httpbin\)/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--proxy', 'linkerd'], /--proxy 'linkerd' is not a proxy kind \(use envoy or haproxy\)/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--confidence', '0.999'], /--confidence '0.999' is not a confidence \(use a percentage from 50% to under 100%/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--max-requests', 'lots'], /--max-requests 'lots' is not a call count/],
+    [['-f', RETRIES, 'httpbin:8000', ...STATS], /'httpbin:8000' is not an http\(s\) URL/],
+    [['-f', '/nonexistent/vs.yaml', 'http://x:1/', ...STATS], /cannot read \/nonexistent\/vs\.yaml: .* \(check the path given with -f\)/],
+    [['http://x:1/', ...STATS], /required option '-f, --filename <file>' not specified/],
+  ])('%p is a usage error, exit 2', async (args, pattern) => {
+    const run = await cli('verify', ...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(pattern);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('reports every problem of every manifest at once, with file and line', async () => {
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    writeFileSync(a, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec:\n  hosts: [x]\n  http:\n  - timeout: soon\n    route: [{destination: {host: x}}]\n');
+    writeFileSync(b, 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: x}\nspec:\n  host: x\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: -1}\n');
+    const run = await cli('verify', '-f', a, '-f', b, 'http://x:1/', ...STATS, '--dry-run');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^meshload: 2 problems in the manifests:$/m);
+    expect(run.stderr).toMatch(/a\.yaml:7: VirtualService x: spec\.http\[0\]\.timeout: .*soon/);
+    expect(run.stderr).toMatch(/b\.yaml:8: DestinationRule x: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections: /);
+    expect(run.stdout).toBe('');
+  });
+
+  it('says so when the files hold nothing it can verify', async () => {
+    const run = await cli('verify', '-f', join(MANIFESTS, 'httpbin.yaml'), 'http://httpbin:8000/get', ...STATS, '--dry-run');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/the files hold no DestinationRule or VirtualService \(pass the manifests with -f dr\.yaml -f vs\.yaml\)/);
+  });
+});
