@@ -89,14 +89,19 @@ export function haproxyConfig(options: HaproxyOptions, port: number, metricsPort
   ].join('\n');
 }
 
-export async function startHaproxy(options: HaproxyOptions): Promise<RunningHaproxy> {
+export function startHaproxy(options: HaproxyOptions): Promise<RunningHaproxy> {
+  return startHaproxyWith((port, metricsPort) => haproxyConfig(options, port, metricsPort), BACKEND);
+}
+
+/** Starts HAProxy on a config made for two free ports: the frontend's and the exporter's. */
+export async function startHaproxyWith(config: (port: number, metricsPort: number) => string, backend: string): Promise<RunningHaproxy> {
   const binary = haproxyBinary();
   if (binary === undefined) throw new Error('haproxy is not installed (apt-get install -y haproxy)');
   const dir = mkdtempSync(join(tmpdir(), 'meshload-haproxy-'));
   const port = await freePort();
   const metricsPort = await freePort();
   const conf = join(dir, 'haproxy.cfg');
-  writeFileSync(conf, haproxyConfig(options, port, metricsPort));
+  writeFileSync(conf, config(port, metricsPort));
   const child = spawn(binary, ['-W', '-db', '-f', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
@@ -118,7 +123,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<RunningHapr
   return {
     url: `http://127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    backend: BACKEND,
+    backend,
     dir,
     output: () => output,
     stop,
