@@ -17,9 +17,13 @@ const LONG_RUN_REQUESTS = Number(process.env.BENCH_LONG_REQUESTS ?? 10_000_000);
 const BIN = path.join(ROOT, 'bin', 'meshload.js');
 const AUTOCANNON = path.join(ROOT, 'node_modules', '.bin', 'autocannon');
 
-function meshloadRate(url) {
+/** BENCH_BASELINE_BIN=/other/checkout/bin/meshload.js adds that build to the same rounds:
+ * a before/after ratio measured side by side, which noisy machines need. */
+const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
+
+function meshloadRate(url, bin = BIN) {
   const json = path.join(os.tmpdir(), `meshload-bench-${process.pid}.json`);
-  const [cmd, argv] = pinned(1, process.execPath, [BIN, 'load', '-quiet', '-c', String(CONNECTIONS), '-qps', '0', '-t', `${SECONDS}s`, '-json', json, url]);
+  const [cmd, argv] = pinned(1, process.execPath, [bin, 'load', '-quiet', '-c', String(CONNECTIONS), '-qps', '0', '-t', `${SECONDS}s`, '-json', json, url]);
   const run = spawnSync(cmd, argv, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`meshload load failed (${run.status}): ${run.stderr}`);
   const result = JSON.parse(fs.readFileSync(json, 'utf8'));
@@ -93,7 +97,8 @@ async function run() {
         (canPin() ? 'nginx on CPU 0, client on CPU 1' : 'not pinned (no taskset or one core)'),
     );
     const tools = { meshload: meshloadRate, autocannon: autocannonRate, wrk: wrkRate };
-    const samples = { meshload: [], autocannon: [], wrk: [] };
+    if (BASELINE_BIN !== undefined) tools.baseline = (u) => meshloadRate(u, BASELINE_BIN);
+    const samples = Object.fromEntries(Object.keys(tools).map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, measure] of Object.entries(tools)) samples[name].push(measure(url));
     }
@@ -105,6 +110,7 @@ async function run() {
     const vsWrk = rates.meshload / rates.wrk;
     console.log(`  ratio meshload / autocannon: ${vsAutocannon.toFixed(2)} (goal >= 1.3)`);
     console.log(`  ratio meshload / wrk:        ${vsWrk.toFixed(2)} (goal >= 0.6)`);
+    if (BASELINE_BIN !== undefined) console.log(`  ratio meshload / baseline:   ${(rates.meshload / rates.baseline).toFixed(2)} (${BASELINE_BIN})`);
     const long = await longRunPeakRss(url);
     console.log(`  ${fmt(long.calls ?? LONG_RUN_REQUESTS)} requests in ${long.seconds.toFixed(1)}s: peak RSS ${long.peakMiB} MiB (goal < 150)`);
     const start = startTimes();

@@ -129,7 +129,8 @@ export class RunRecorder {
     const causes: Partial<Record<FailureCause, number>> = {};
     for (const [cause, n] of this.causeCounts) causes[cause] = n;
     const versions: Record<string, number> = {};
-    for (const [version, n] of [...this.versionCounts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) versions[version] = n;
+    // The order mergeResults sorts in, so one run and a merge of parts print alike.
+    for (const [version, n] of [...this.versionCounts].sort((a, b) => a[0].localeCompare(b[0]))) versions[version] = n;
     return {
       codes: codeObject(this.codeCounts),
       errorsByKind,

@@ -407,7 +407,8 @@ function parseConfidence(lexer: Lexer): number {
   if (token.type !== 'number' || token.suffix !== '%' || token.value < 50 || token.value >= 100) {
     return lexer.fail(token.at, 'expected a confidence from 50% to under 100% after at, like 99.9%');
   }
-  return token.value / 100;
+  // 99.9 / 100 is 0.9990000000000001: round, so `at 99.9%` is the default and formats away.
+  return Number((token.value / 100).toFixed(10));
 }
 
 /** `versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] [at 99%]`. */
@@ -585,7 +586,7 @@ function parseValue(lexer: Lexer, metric: Metric, where: string): Value {
   };
   switch (kind) {
     case 'share-or-count': {
-      const fn = metric.kind === 'cause' ? 'cause' : 'status';
+      const fn = metric.kind;
       if (isPercent) {
         tooBig();
         return { unit: 'percent', value };

@@ -547,7 +547,6 @@ function isOws(c: number): boolean {
   return c === SP || c === HTAB;
 }
 
-/** Whether buf at `at` holds `name` (lower-case letters, digits and '-'), ignoring case. */
 function latin1(buf: Uint8Array, from: number, to: number): string {
   let text = '';
   for (let i = from; i < to; i++) text += String.fromCharCode(buf[i] as number);
@@ -566,6 +565,7 @@ function smallInteger(buf: Uint8Array, from: number, to: number): number {
   return n;
 }
 
+/** Whether buf at `at` holds `name` (lower-case letters, digits and '-'), ignoring case. */
 function nameIs(buf: Uint8Array, at: number, name: Uint8Array): boolean {
   for (let k = 0; k < name.length; k++) {
     const c = name[k] as number;

@@ -1,8 +1,12 @@
+import type { LoadResult } from '../../src/engine/load-result';
 import { runLoad } from '../../src/engine/run-load';
+import { RunRecorder } from '../../src/engine/run-recorder';
 import { Distribution } from '../../src/metrics/distribution';
 import { mergeResults } from '../../src/metrics/merge-results';
+import type { Outcome } from '../../src/transport/transport';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
+import { fixtureResult } from '../helpers/load-result-fixture';
 
 describe('mergeResults', () => {
   it('adds counts and merges distributions exactly', async () => {
@@ -24,5 +28,57 @@ describe('mergeResults', () => {
   it('returns a single result unchanged', async () => {
     const a = await runLoad(loadPlan({ qps: 0, connections: 1, requests: 3 }), new FakeTransport());
     expect(mergeResults([a])).toBe(a);
+  });
+});
+
+function outcome(status: number, version: string | undefined, attempt: number): Outcome {
+  return { status, errorKind: undefined, errorMessage: undefined, headerBytes: 100, bodyBytes: 10, viaEnvoy: true, envoyOverloaded: false, bodyPrefix: undefined, version, attempt };
+}
+
+/** A result whose recorded parts come from a RunRecorder fed `outcomes`, 10 ms apart. */
+function recorded(outcomes: readonly Outcome[]): LoadResult {
+  const recorder = new RunRecorder(0);
+  outcomes.forEach((o, i) => recorder.record(o, i * 10, i * 10, i * 10 + 1));
+  return fixtureResult([], { ...recorder.finish(outcomes.length * 10), durationMs: 1000 });
+}
+
+/** 60 outcomes over three subsets and up to four tries; the pattern makes each part differ. */
+function taggedOutcomes(tags: readonly string[]): Outcome[] {
+  return Array.from({ length: 60 }, (_, i) => outcome(i % 7 === 0 ? 503 : 200, i % 5 === 4 ? undefined : tags[(i + Math.floor(i / 3)) % tags.length], i % 11 === 0 ? 0 : 1 + ((i * 3) % 4)));
+}
+
+describe('mergeResults of versions and attempts', () => {
+  it('adds them exactly: merging parts equals recording every outcome in one recorder', () => {
+    const all = taggedOutcomes(['v1', 'v2', 'canary-v3']);
+    const whole = recorded(all);
+    const merged = mergeResults([recorded(all.slice(0, 17)), recorded(all.slice(17, 18)), recorded(all.slice(18))]);
+    expect(merged.versions).toEqual(whole.versions);
+    expect(merged.attempts).toEqual(whole.attempts);
+    expect(Object.keys(merged.versions)).toEqual(Object.keys(whole.versions));
+    expect(Object.keys(merged.attempts)).toEqual(Object.keys(whole.attempts));
+    expect(merged.codes).toEqual(whole.codes);
+    // Guards the fixture: every key is present, so the comparison is not vacuous.
+    expect(Object.keys(whole.versions)).toEqual(['canary-v3', 'v1', 'v2']);
+    expect(Object.keys(whole.attempts)).toEqual(['1', '2', '3', '4']);
+    const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+    expect(sum(merged.versions)).toBe(all.filter((o) => o.version !== undefined).length);
+    expect(sum(merged.attempts)).toBe(all.filter((o) => o.attempt > 0).length);
+  });
+
+  it('adds a version or attempt only one part saw, and keeps empty records empty', () => {
+    const a = fixtureResult([], { versions: { v1: 3 }, attempts: { '1': 3 } });
+    const b = fixtureResult([], { versions: { v1: 2, v2: 5 }, attempts: { '1': 4, '3': 1 } });
+    const c = fixtureResult([]);
+    expect(mergeResults([a, b, c])).toMatchObject({ versions: { v1: 5, v2: 5 }, attempts: { '1': 7, '3': 1 } });
+    expect(mergeResults([c, fixtureResult([])])).toMatchObject({ versions: {}, attempts: {} });
+  });
+
+  it('orders merged versions as the recorder does, so a merged result serialises like a single one', () => {
+    // Tags differing in case are where two sort orders would part.
+    const all = taggedOutcomes(['v1', 'V2', 'b']);
+    const whole = recorded(all);
+    const merged = mergeResults([recorded(all.slice(0, 30)), recorded(all.slice(30))]);
+    expect(merged.versions).toEqual(whole.versions);
+    expect(JSON.stringify(merged.versions)).toBe(JSON.stringify(whole.versions));
   });
 });

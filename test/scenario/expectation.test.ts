@@ -1,4 +1,5 @@
 import type { LoadResult } from '../../src/engine/load-result';
+import { goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../../src/metrics/statistics';
 import {
   checkExpectation,
   EXPECTATION_HELP,
@@ -11,7 +12,7 @@ import {
 } from '../../src/scenario/expectation';
 import type { CheckResult } from '../../src/scenario/scenario-result';
 import type { ResilienceView } from '../../src/stats/resilience-view';
-import { unavailableReport, type SidecarClusterReport, type SidecarReport } from '../../src/stats/sidecar-report';
+import { unavailableReport, type AgreementCheck, type SidecarClusterReport, type SidecarReport } from '../../src/stats/sidecar-report';
 import { fixtureResult, type FixtureCall } from '../helpers/load-result-fixture';
 
 const EXAMPLES = [
@@ -489,5 +490,469 @@ describe('share(SUBSET)', () => {
     expect(formatExpectation(parseExpectation('share(v2) in [15%, 25%]'))).toBe('share(v2) in [15%, 25%]');
     expect(() => parseExpectation('share() > 1%')).toThrow(/share\(\) needs an Istio subset name/);
     expect(() => parseExpectation('share(v2) > 20')).toThrow(/%/);
+  });
+});
+
+/** Throws if `text` parses; the ExpectationError otherwise. */
+function parseError(text: string): ExpectationError {
+  try {
+    parseExpectation(text);
+  } catch (error) {
+    if (error instanceof ExpectationError) return error;
+    throw error;
+  }
+  throw new Error(`${text} parsed`);
+}
+
+const STATUS_503: Expectation = {
+  kind: 'consistent',
+  metric: { kind: 'status', code: '503' },
+  expected: { unit: 'percent', value: 6.25 },
+  alternative: { unit: 'percent', value: 50 },
+  confidence: 0.999,
+};
+
+describe('statistical checks: parsing and canonical form', () => {
+  it.each([
+    'status(503) ~ 6.25% vs 50%',
+    'status(5xx) ~ 6.25% vs 50% at 99%',
+    'error_rate ~ 0.1% vs 5% at 95%',
+    'cause(fault) ~ 10% vs 0%',
+    'share(v2) ~ 20% vs 50%',
+    'slower(5s) ~ 25% vs 0%',
+    'version(v2) ~ 25% vs 50% at 99%',
+    'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]',
+    'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] at 99%',
+    'subsets ~ [canary-v2 10%, stable 90%] vs [canary-v2 50%, stable 50%] at 99%',
+    'subsets ~ [v1 33.3%, v2 33.3%, v3 33.4%] vs [v1 100%]',
+    'slower(5s) > 10%',
+    'slower(250ms) == 3',
+    'slower(1.5s) in [1%, 5%]',
+    'version(v2) > 0',
+    'version(v2) == 12',
+    'version(v2) in [15%, 25%]',
+    'version(canary-1.2) >= 1%',
+    'agree(retries)',
+  ])('parses %s and formats it back unchanged', (text) => {
+    const parsed = parseExpectation(text);
+    expect(formatExpectation(parsed)).toBe(text);
+    expect(parseExpectation(formatExpectation(parsed))).toEqual(parsed);
+  });
+
+  it.each([
+    ['status(503)~6.25% vs 50%', 'status(503) ~ 6.25% vs 50%'],
+    // The default confidence is left out; any other is kept.
+    ['status(503) ~ 6.25% vs 50% at 99.9%', 'status(503) ~ 6.25% vs 50%'],
+    ['status(503) ~ 6.25% vs 50% at 99%', 'status(503) ~ 6.25% vs 50% at 99%'],
+    ['status(5XX) ~ 6.250% vs 50.0% at 95.0%', 'status(5xx) ~ 6.25% vs 50% at 95%'],
+    ['slower(5000ms) ~ 25% vs 0%', 'slower(5s) ~ 25% vs 0%'],
+    ['slower( 1500ms ) > 3', 'slower(1.5s) > 3'],
+    ['versions ~ [v1 80%,v2 20%] vs [ v1 50% , v2 50% ]', 'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]'],
+    ['subsets~[a 50.0%, b 50%]vs[a 90%, b 10%]at 99.9%', 'subsets ~ [a 50%, b 50%] vs [a 90%, b 10%]'],
+  ])('canonicalises %j to %j', (text, canonical) => {
+    expect(formatExpectation(parseExpectation(text))).toBe(canonical);
+  });
+
+  it.each<[string, Expectation]>([
+    ['status(503) ~ 6.25% vs 50%', STATUS_503],
+    ['status(503) ~ 6.25% vs 50% at 99%', { ...STATUS_503, confidence: 0.99 }],
+    [
+      'error_rate ~ 0% vs 5% at 95%',
+      { kind: 'consistent', metric: { kind: 'error_rate' }, expected: { unit: 'percent', value: 0 }, alternative: { unit: 'percent', value: 5 }, confidence: 0.95 },
+    ],
+    [
+      'slower(5s) ~ 25% vs 0%',
+      { kind: 'consistent', metric: { kind: 'slower', thresholdMs: 5000 }, expected: { unit: 'percent', value: 25 }, alternative: { unit: 'percent', value: 0 }, confidence: 0.999 },
+    ],
+    [
+      'version(v2) ~ 25% vs 50%',
+      { kind: 'consistent', metric: { kind: 'version', tag: 'v2' }, expected: { unit: 'percent', value: 25 }, alternative: { unit: 'percent', value: 50 }, confidence: 0.999 },
+    ],
+    [
+      'share(v2) ~ 20% vs 50%',
+      { kind: 'consistent', metric: { kind: 'share', subset: 'v2' }, expected: { unit: 'percent', value: 20 }, alternative: { unit: 'percent', value: 50 }, confidence: 0.999 },
+    ],
+    [
+      'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]',
+      {
+        kind: 'split',
+        source: 'versions',
+        expected: [
+          ['v1', 80],
+          ['v2', 20],
+        ],
+        alternative: [
+          ['v1', 50],
+          ['v2', 50],
+        ],
+        confidence: 0.999,
+      },
+    ],
+    [
+      'subsets ~ [canary-v2 10%, stable 90%] vs [canary-v2 50%, stable 50%] at 99%',
+      {
+        kind: 'split',
+        source: 'subsets',
+        expected: [
+          ['canary-v2', 10],
+          ['stable', 90],
+        ],
+        alternative: [
+          ['canary-v2', 50],
+          ['stable', 50],
+        ],
+        confidence: 0.99,
+      },
+    ],
+    ['slower(250ms) > 3', { kind: 'compare', metric: { kind: 'slower', thresholdMs: 250 }, op: '>', value: { unit: 'number', value: 3 } }],
+    ['slower(1.5s) == 10%', { kind: 'compare', metric: { kind: 'slower', thresholdMs: 1500 }, op: '==', value: { unit: 'percent', value: 10 } }],
+    ['version(v2) == 12', { kind: 'compare', metric: { kind: 'version', tag: 'v2' }, op: '==', value: { unit: 'number', value: 12 } }],
+    [
+      'version(v2) in [15%, 25%]',
+      { kind: 'range', metric: { kind: 'version', tag: 'v2' }, low: { unit: 'percent', value: 15 }, high: { unit: 'percent', value: 25 } },
+    ],
+    ['agree(retries)', { kind: 'agree', name: 'retries' }],
+  ])('builds the tree of %s', (text, tree) => {
+    expect(parseExpectation(text)).toEqual(tree);
+  });
+
+  it('keeps the order a split is written in', () => {
+    const split = parseExpectation('versions ~ [v2 20%, v1 80%] vs [v1 50%, v2 50%]');
+    expect(split).toMatchObject({ expected: [['v2', 20], ['v1', 80]] });
+    expect(formatExpectation(split)).toBe('versions ~ [v2 20%, v1 80%] vs [v1 50%, v2 50%]');
+  });
+
+  const SHARE_KINDS = 'status(...), error_rate, cause(...), share(...), slower(...) or version(...)';
+  const VS_HINT = 'the share the data must rule out (what an unconfigured mesh would give), like vs 50%';
+  const CONFIDENCE = 'expected a confidence from 50% to under 100% after at, like 99.9%';
+  const SPLIT = 'is a traffic split: write';
+  const SPLIT_VS = 'expected "vs [...]" after the shares: the split the data must rule out (an unconfigured mesh splits evenly), like vs [v1 50%, v2 50%]';
+
+  it.each([
+    ['p(99) ~ 5% vs 1%', 7, `~ compares a share of calls: use it with ${SHARE_KINDS}, not p(99)`],
+    ['calls ~ 5% vs 1%', 7, `~ compares a share of calls: use it with ${SHARE_KINDS}, not calls`],
+    ['breaker.rejected ~ 5% vs 1%', 18, `~ compares a share of calls: use it with ${SHARE_KINDS}, not breaker.rejected`],
+    ['status(503) ~ 5%', 17, `expected "vs ALTERNATIVE" after 5%: ${VS_HINT}`],
+    ['status(503) ~ 5% 1%', 18, `expected "vs ALTERNATIVE" after 5%: ${VS_HINT}`],
+    ['status(503) ~ 5% versus 50%', 18, `expected "vs ALTERNATIVE" after 5%: ${VS_HINT}`],
+    ['status(503) ~ 5% vs 5%', 18, 'the alternative must differ from the expected 5%: no data can tell equal shares apart'],
+    ['status(503) ~ 5% vs 5.0%', 18, 'the alternative must differ from the expected 5%: no data can tell equal shares apart'],
+    ['status(503) ~ 5 vs 50%', 15, 'expected a percentage after ~: status(503) ~ EXPECTED vs ALTERNATIVE, like 6.25%'],
+    ['status(503) ~ 5ms vs 50%', 15, 'expected a percentage after ~: status(503) ~ EXPECTED vs ALTERNATIVE, like 6.25%'],
+    ['status(503) ~ vs 50%', 15, 'expected a percentage after ~: status(503) ~ EXPECTED vs ALTERNATIVE, like 6.25%'],
+    ['status(503) ~ 5% vs 50', 21, 'expected a percentage after vs, like 50%'],
+    ['status(503) ~ 5% vs', 20, 'expected a percentage after vs, like 50%'],
+    ['status(503) ~ 120% vs 50%', 15, '120% is not a share: percentages go from 0% to 100%'],
+    ['status(503) ~ 5% vs 100.5%', 21, '100.5% is not a share: percentages go from 0% to 100%'],
+    ['status(503) ~ 5% vs 50% at 100%', 28, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% at 20%', 28, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% at 49.9%', 28, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% at 99', 28, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% at 0.999', 28, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% at', 27, CONFIDENCE],
+    ['status(503) ~ 5% vs 50% 99%', 25, 'unexpected "99%" after the check: write one check per line'],
+    ['status(503) ~ 5% vs 50% at 99% and more', 32, 'unexpected "and more" after the check: write one check per line'],
+    ['versions ~ [v1 80%, v2 30%] vs [v1 50%, v2 50%]', 13, 'the shares add up to 110%, not 100%'],
+    ['versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 40%]', 33, 'the shares add up to 90%, not 100%'],
+    ['versions ~ [v1 80%, v1 20%] vs [v1 50%, v2 50%]', 21, 'v1 is listed twice'],
+    ['subsets ~ [a 50%, b 25%, a 25%] vs [a 90%, b 10%]', 26, 'a is listed twice'],
+    ['versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%', 32, 'missing ] to close the list of shares'],
+    ['versions ~ [v1 80%, v2 20%', 12, 'missing ] to close the list of shares'],
+    ['versions ~ [v1 80% v2 20%] vs [v1 50%, v2 50%]', 13, 'expected NAME SHARE% like v1 80%, not "v1 80% v2 20%"'],
+    ['versions ~ [v1 80%, v2] vs [v1 50%, v2 50%]', 21, 'expected NAME SHARE% like v1 80%, not "v2"'],
+    ['versions ~ [v1 80%, v2 20] vs [v1 50%, v2 50%]', 21, 'expected NAME SHARE% like v1 80%, not "v2 20"'],
+    ['versions ~ [v1 80%, -v2 20%] vs [v1 50%, v2 50%]', 21, 'expected NAME SHARE% like v1 80%, not "-v2 20%"'],
+    ['versions ~ [v1 100%,] vs [v1 50%, v2 50%]', 21, 'expected NAME SHARE% like v1 80%, not ""'],
+    ['versions ~ [] vs [v1 50%, v2 50%]', 13, 'expected NAME SHARE% like v1 80%, not ""'],
+    ['versions ~ [v1 80%, v2 20%] vs [v1 80%, v2 20%]', 29, 'the alternative split must differ from the expected one: no data can tell equal splits apart'],
+    ['versions ~ [v1 80%, v2 20%] vs [v2 20%, v1 80.0%]', 29, 'the alternative split must differ from the expected one: no data can tell equal splits apart'],
+    ['versions == [v1 80%, v2 20%]', 10, `versions ${SPLIT} versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]`],
+    ['versions', 9, `versions ${SPLIT} versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]`],
+    ['subsets [a 50%, b 50%]', 9, `subsets ${SPLIT} subsets ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]`],
+    ['versions ~ v1 80%', 12, 'expected [NAME SHARE%, ...] after ~, like [v1 80%, v2 20%]'],
+    ['versions ~ [v1 80%, v2 20%] [v1 50%, v2 50%]', 29, SPLIT_VS],
+    ['versions ~ [v1 80%, v2 20%]', 28, SPLIT_VS],
+    ['versions ~ [v1 80%, v2 20%] vs v1 50%', 32, 'expected [NAME SHARE%, ...] after vs, like [v1 80%, v2 20%]'],
+    ['versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] at 100%', 52, CONFIDENCE],
+    ['versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%] at 99% now', 56, 'unexpected "now" after the check: write one check per line'],
+    ['versions(v1) > 0', 1, 'unknown function "versions" - did you mean "version"?'],
+    ['slower() > 0', 8, 'slower() needs a latency like slower(5s) or slower(250ms)'],
+    ['slower(fast) > 0', 8, 'slower() needs a latency like slower(5s) or slower(250ms)'],
+    ['slower(0ms) > 0', 8, 'slower() needs a latency like slower(5s) or slower(250ms)'],
+    ['slower(250) > 0', 8, 'slower() needs a latency like slower(5s) or slower(250ms)'],
+    ['slower > 0', 1, 'slower needs a latency: slower(5s)'],
+    ['slower(5s) > 120%', 14, '120% is not a share of calls: percentages go from 0% to 100%'],
+    ['version() > 0', 9, 'version() needs the x-version tag the meshload server was started with: version(v2)'],
+    ['version(a b) > 0', 9, 'version() needs the x-version tag the meshload server was started with: version(v2)'],
+    ['version > 0', 1, 'version needs a tag: version(v2)'],
+    ['version(v2) > 1ms', 15, expect.stringMatching(/^a percentage needs %: /)],
+    ['agree(retries) > 0', 16, 'agree(retries) stands alone: remove "> 0"'],
+    ['agree(retires)', 7, 'agree() takes breaker, requests, retries - did you mean "retries"?'],
+    ['agree() ', 7, 'agree() takes breaker, requests, retries'],
+  ])('rejects %j at column %i: %s', (text, column, detail) => {
+    const error = parseError(text);
+    expect(error.detail).toEqual(detail);
+    expect(error.column).toBe(column);
+    expect(error.message).toBe(`column ${column}: ${error.detail}`);
+  });
+
+  it('names the metric written in the hint for a count that is not whole', () => {
+    expect(parseError('version(v2) > 0.5').detail).toBe('a percentage needs %: version(...) compares as a share of calls (20%) or a count (12)');
+    expect(parseError('slower(5s) > 0.5').detail).toBe('a percentage needs %: slower(...) compares as a share of calls (20%) or a count (12)');
+  });
+
+  it('reads an explicit default confidence as the default', () => {
+    // 99.9 / 100 is 0.9990000000000001 in floating point.
+    const explicit = parseExpectation('status(503) ~ 6.25% vs 50% at 99.9%');
+    expect(explicit).toEqual(STATUS_503);
+    expect(parseExpectation(formatExpectation(explicit))).toEqual(explicit);
+  });
+
+  it('has a help text that names the statistical checks and the new metrics', () => {
+    for (const word of ['SHARE ~ EXPECTED vs ALTERNATIVE', 'at CONFIDENCE', 'versions ~ [', 'subsets ~ [', 'slower(DURATION)', 'version(TAG)', 'agree(retries)', '99.9%']) {
+      expect(EXPECTATION_HELP).toContain(word);
+    }
+  });
+});
+
+/** `n` calls of 1 ms: the first `bad` answered `code`, the rest 200. */
+function callsWith(n: number, bad: number, code = 503): FixtureCall[] {
+  return Array.from({ length: n }, (_, i) => ({ code: i < bad ? code : 200, latencyUs: 1000 }));
+}
+
+describe('evaluateExpectation of SHARE ~ EXPECTED vs ALTERNATIVE', () => {
+  it('passes when the interval holds the expected share and excludes the alternative', () => {
+    // Wilson at z = 3.2905 for 3 of 40: 1.4% to 31.7%.
+    const got = check('status(503) ~ 6.25% vs 50%', fixtureResult(callsWith(40, 3)));
+    expect(got).toEqual({
+      expression: 'status(503) ~ 6.25% vs 50%',
+      path: 'phases[0].expect[0]',
+      expected: '~ 6.25% vs 50%',
+      observed: '7.5% (3 of 40 calls; 99.9% interval 1.4% to 31.7%)',
+      observedValue: 7.5,
+      verdict: 'pass',
+      reason: undefined,
+    });
+    expect(got.observed).toContain('99.9% interval');
+  });
+
+  it('fails when the interval excludes the expected share', () => {
+    const got = check('status(503) ~ 6.25% vs 50%', fixtureResult(callsWith(40, 20)));
+    expect(got.verdict).toBe('fail');
+    expect(got.observedValue).toBe(50);
+    expect(got.observed).toBe('50.0% (20 of 40 calls; 99.9% interval 26.9% to 73.1%)');
+    expect(got.reason).toBe('the 99.9% interval 26.9% to 73.1% excludes the expected 6.25%');
+    expect(got.reason).toContain('excludes the expected 6.25%');
+  });
+
+  it('is inconclusive when the interval holds both, and says how many calls would decide', () => {
+    const got = check('status(503) ~ 10% vs 30%', fixtureResult(callsWith(4, 2)));
+    expect(got.verdict).toBe('inconclusive');
+    expect(got.observed).toBe('50.0% (2 of 4 calls; 99.9% interval 7.3% to 92.7%)');
+    expect(got.reason).toContain('contains both');
+    expect(got.reason).toContain('would decide');
+    expect(got.reason).toBe(
+      `the 99.9% interval 7.3% to 92.7% contains both the expected 10% and the alternative 30%: about ${proportionSampleSize(0.1, 0.3, 0.999)} calls would decide`,
+    );
+  });
+
+  it('uses the confidence the check names', () => {
+    const result = fixtureResult(callsWith(40, 3));
+    const at99 = check('status(503) ~ 6.25% vs 50% at 99%', result);
+    const interval = wilsonInterval(3, 40, 0.99);
+    expect(at99.expected).toBe('~ 6.25% vs 50% at 99%');
+    expect(at99.observed).toBe(`7.5% (3 of 40 calls; 99% interval ${(interval.low * 100).toFixed(1)}% to ${(interval.high * 100).toFixed(1)}%)`);
+    expect(at99.verdict).toBe('pass');
+    // 1 of 20: the 99.9% interval (0.4% to 41%) holds 5% and 30%; a 60% one is narrow enough to rule 30% out.
+    const few = fixtureResult(callsWith(20, 1));
+    expect(check('status(503) ~ 5% vs 50%', few).verdict).toBe('pass');
+    expect(check('status(503) ~ 5% vs 30%', few).verdict).toBe('inconclusive');
+    expect(check('status(503) ~ 5% vs 30% at 60%', few).verdict).toBe('pass');
+  });
+
+  it('reads error_rate, status classes and causes as shares of all calls', () => {
+    const result = fixtureResult(callsWith(400, 100), { causes: { breaker: 100 } });
+    expect(check('error_rate ~ 25% vs 50%', result)).toMatchObject({ verdict: 'pass', observedValue: 25 });
+    expect(check('status(5xx) ~ 25% vs 50%', result)).toMatchObject({ verdict: 'pass', observedValue: 25 });
+    expect(check('cause(breaker) ~ 25% vs 50%', result)).toMatchObject({ verdict: 'pass', observedValue: 25 });
+    expect(check('cause(timeout) ~ 25% vs 0%', result)).toMatchObject({ verdict: 'fail', observedValue: 0 });
+    expect(check('status(503) ~ 0% vs 25%', fixtureResult(callsWith(400, 0)))).toMatchObject({
+      verdict: 'pass',
+      observed: '0.0% (0 of 400 calls; 99.9% interval 0.0% to 2.6%)',
+    });
+  });
+
+  it('counts slower(DURATION) from the latency histogram: calls at or above the threshold', () => {
+    // 28 fast, 2 just under 200 ms, 6 at exactly 200 ms, 4 at 5 s.
+    const latencies = [...Array<number>(28).fill(10_000), ...Array<number>(2).fill(199_000), ...Array<number>(6).fill(200_000), ...Array<number>(4).fill(5_000_000)];
+    const result = fixtureResult(latencies.map((latencyUs) => ({ code: 200, latencyUs })));
+    const got = check('slower(200ms) ~ 25% vs 0%', result);
+    expect(got.verdict).toBe('pass');
+    expect(got.observedValue).toBe(25);
+    expect(got.observed).toMatch(/^25\.0% \(10 of 40 calls; 99\.9% interval /);
+    expect(check('slower(200ms) == 10', result).verdict).toBe('pass');
+    expect(check('slower(200ms) == 25%', result).observed).toBe('25.0% (10 of 40 calls)');
+    expect(check('slower(199ms) == 12', result).verdict).toBe('pass');
+    expect(check('slower(5s) == 4', result).observed).toBe('4 (10.0% of 40 calls)');
+    expect(check('slower(6s) == 0', result).verdict).toBe('pass');
+    expect(check('slower(1ms) == 100%', result).verdict).toBe('pass');
+  });
+
+  it('counts version(TAG) from the x-version of the responses, as a share of every call', () => {
+    const result = fixtureResult(callsWith(400, 0), { versions: { v1: 300, v2: 100 } });
+    const got = check('version(v2) ~ 25% vs 50%', result);
+    expect(got.verdict).toBe('pass');
+    expect(got.observed).toMatch(/^25\.0% \(100 of 400 calls; 99\.9% interval /);
+    expect(check('version(v2) ~ 50% vs 25%', result).verdict).toBe('fail');
+    expect(check('version(v2) == 100', result).observed).toBe('100 (25.0% of 400 calls)');
+    expect(check('version(v2) in [20%, 30%]', result).verdict).toBe('pass');
+    expect(check('version(v1) > 75%', result).verdict).toBe('fail');
+    expect(check('version(v3) == 0', result)).toMatchObject({ verdict: 'pass', observed: '0 (0.0% of 400 calls)' });
+    // Calls without x-version still count in the denominator.
+    const untagged = fixtureResult(callsWith(800, 0), { versions: { v2: 100 } });
+    expect(check('version(v2) == 12.5%', untagged).verdict).toBe('pass');
+  });
+
+  it('reads share(SUBSET) ~ ... from the per-subset clusters', () => {
+    const report = sidecar();
+    report.clusters = report.clusters.map((c) => ({ ...c, view: view({ requestsSent: c.subset === 'v1' ? 800 : 200 }) }));
+    const result = fixtureResult(mixedCalls(), { sidecar: report });
+    const got = check('share(v2) ~ 20% vs 50%', result);
+    expect(got.verdict).toBe('pass');
+    expect(got.observed).toMatch(/^20\.0% \(200 of 1000 requests sent upstream; 99\.9% interval /);
+    expect(check('share(v2) ~ 50% vs 20%', result)).toMatchObject({ verdict: 'fail', reason: expect.stringMatching(/excludes the expected 50%$/) });
+    const few = sidecar();
+    few.clusters = few.clusters.map((c) => ({ ...c, view: view({ requestsSent: c.subset === 'v1' ? 4 : 1 }) }));
+    expect(check('share(v2) ~ 20% vs 50%', fixtureResult(mixedCalls(), { sidecar: few }))).toMatchObject({
+      verdict: 'inconclusive',
+      reason: expect.stringMatching(/requests sent upstream would decide$/),
+    });
+    expect(check('share(v2) ~ 20% vs 50%', fixtureResult(mixedCalls()))).toMatchObject({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
+    expect(check('share(v3) ~ 20% vs 50%', result)).toMatchObject({ verdict: 'no_data', reason: "no cluster of subset 'v3' reports requests (subsets: v1, v2)" });
+  });
+
+  it('is no_data without calls, and inconclusive when the warm-up failed', () => {
+    for (const text of ['status(503) ~ 6.25% vs 50%', 'slower(1s) ~ 1% vs 50%', 'version(v2) ~ 25% vs 50%', 'error_rate ~ 0% vs 10%']) {
+      expect(check(text, fixtureResult([]))).toMatchObject({ verdict: 'no_data', reason: 'no calls were made: nothing to measure', observed: undefined });
+      const failed = fixtureResult([], { stopReason: 'warmup-failed', stopDetail: 'connection refused', sidecar: sidecar() });
+      expect(check(text, failed)).toMatchObject({ verdict: 'inconclusive', reason: 'target unreachable: connection refused', observed: undefined, observedValue: undefined });
+    }
+    const failed = fixtureResult([], { stopReason: 'warmup-failed', stopDetail: 'connection refused', versions: { v1: 1 }, sidecar: sidecar() });
+    for (const text of ['share(v2) ~ 20% vs 50%', 'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]', 'subsets ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]']) {
+      expect(check(text, failed)).toMatchObject({ verdict: 'inconclusive', reason: 'target unreachable: connection refused' });
+    }
+  });
+});
+
+describe('evaluateExpectation of versions ~ and subsets ~', () => {
+  const SPLIT = 'versions ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]';
+
+  it('passes when the x-version split fits the expected one and rules out the alternative', () => {
+    const got = check(SPLIT, fixtureResult(callsWith(100, 0), { versions: { v1: 80, v2: 20 } }));
+    expect(got).toEqual({
+      expression: SPLIT,
+      path: 'phases[0].expect[0]',
+      expected: '~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]',
+      observed: 'v1 80.0% (80), v2 20.0% (20) of 100 calls with x-version; chi-square p = 1',
+      observedValue: 1,
+      verdict: 'pass',
+      reason: undefined,
+    });
+  });
+
+  it('fails on a split that does not fit', () => {
+    const even = check(SPLIT, fixtureResult(callsWith(100, 0), { versions: { v1: 50, v2: 50 } }));
+    expect(even.verdict).toBe('fail');
+    expect(even.reason).toMatch(/^the split does not fit \[v1 80%, v2 20%\]: p = [\d.e-]+ < 0\.001$/);
+    expect(even.observedValue).toBeLessThan(0.001);
+  });
+
+  it('fails when a version the split does not list answered', () => {
+    const got = check(SPLIT, fixtureResult(callsWith(100, 0), { versions: { v1: 78, v2: 20, v3: 2 } }));
+    expect(got.verdict).toBe('fail');
+    expect(got.observed).toBe('v1 78.0% (78), v2 20.0% (20), v3 2.0% (2) of 100 calls with x-version; chi-square p = 0');
+    expect(got.reason).toBe('the split does not fit [v1 80%, v2 20%]: p = 0 < 0.001');
+  });
+
+  it('is inconclusive with too few calls, and says how many would decide', () => {
+    const got = check(SPLIT, fixtureResult(callsWith(6, 0), { versions: { v1: 4, v2: 2 } }));
+    expect(got.verdict).toBe('inconclusive');
+    expect(got.reason).toMatch(/^the split fits both \[v1 80%, v2 20%\] and the alternative \[v1 50%, v2 50%\] \(p = [\d.]+\)/);
+    expect(got.reason).toContain(`: about ${goodnessOfFitSampleSize([0.8, 0.2], [0.5, 0.5], 0.999)} calls with x-version would decide`);
+  });
+
+  it('uses the confidence the check names', () => {
+    // 68/32 of 100: chi-square 9 against 80/20 (p = 0.0027), 12.96 against 50/50 (p = 0.00032):
+    // it fits at 99.9% and rules out the alternative, and does not fit at 99%.
+    const result = fixtureResult(callsWith(100, 0), { versions: { v1: 68, v2: 32 } });
+    expect(check(SPLIT, result).verdict).toBe('pass');
+    const at99 = check(`${SPLIT} at 99%`, result);
+    expect(at99.verdict).toBe('fail');
+    expect(at99.reason).toMatch(/< 0\.01$/);
+  });
+
+  it('is no_data when no response carried x-version', () => {
+    expect(check(SPLIT, fixtureResult(callsWith(100, 0)))).toMatchObject({
+      verdict: 'no_data',
+      reason: 'no response carried x-version: start each meshload server with -version-tag',
+      observed: undefined,
+      observedValue: undefined,
+    });
+  });
+
+  /** Requests sent upstream by subset, on the two reviews clusters of `sidecar()`. */
+  function bySubset(v1: number | undefined, v2: number | undefined): SidecarReport {
+    const report = sidecar();
+    report.clusters = report.clusters.map((c) => ({ ...c, view: view({ requestsSent: c.subset === 'v1' ? v1 : v2 }) }));
+    return report;
+  }
+
+  it('reads subsets ~ from the requests the proxy sent to each subset cluster', () => {
+    const text = 'subsets ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]';
+    const pass = check(text, fixtureResult(mixedCalls(), { sidecar: bySubset(160, 40) }));
+    expect(pass).toMatchObject({ verdict: 'pass', observed: 'v1 80.0% (160), v2 20.0% (40) of 200 requests sent upstream; chi-square p = 1' });
+    expect(check(text, fixtureResult(mixedCalls(), { sidecar: bySubset(100, 100) })).verdict).toBe('fail');
+    const few = check(text, fixtureResult(mixedCalls(), { sidecar: bySubset(4, 2) }));
+    expect(few.verdict).toBe('inconclusive');
+    expect(few.reason).toMatch(/requests sent upstream would decide$/);
+    // Not the client's calls: a run whose responses carried no x-version still has a subset split.
+    expect(pass.observed).not.toContain('calls');
+  });
+
+  it('is no_data for subsets ~ without a sidecar or without subset clusters, inconclusive when stats are unavailable', () => {
+    const text = 'subsets ~ [v1 80%, v2 20%] vs [v1 50%, v2 50%]';
+    expect(check(text, fixtureResult(mixedCalls()))).toMatchObject({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
+    expect(check(text, fixtureResult(mixedCalls(), { sidecar: bySubset(undefined, undefined) }))).toMatchObject({
+      verdict: 'no_data',
+      reason: `no subset cluster reports requests sent upstream (matched for 'reviews': ${V1}, ${V2})`,
+    });
+    expect(check(text, fixtureResult(mixedCalls(), { sidecar: bySubset(0, 0) }))).toMatchObject({ verdict: 'no_data', reason: 'no requests sent upstream' });
+    const unavailable = unavailableReport('http://localhost:15000/stats', 'reviews', 'connection refused');
+    expect(check(text, fixtureResult(mixedCalls(), { sidecar: unavailable }))).toMatchObject({ verdict: 'inconclusive', reason: 'stats unavailable: connection refused' });
+  });
+});
+
+describe('agree(retries)', () => {
+  function withRetries(retries: AgreementCheck | undefined): LoadResult {
+    const report = sidecar();
+    if (retries !== undefined) report.agreement = [...report.agreement, retries];
+    return fixtureResult(mixedCalls(), { sidecar: report });
+  }
+
+  it('passes when the sidecar report says the echoed retries match the proxy', () => {
+    const got = check('agree(retries)', withRetries({ name: 'retries', client: 10, proxy: 12, agrees: true, note: "the retries the responses echoed match the proxy's retry counter (2 more: the warm-up's)" }));
+    expect(got).toMatchObject({ verdict: 'pass', expected: 'client and proxy agree', observed: 'client 10, proxy 12', observedValue: 12, reason: undefined });
+  });
+
+  it('fails with the note when they disagree', () => {
+    const note = 'the responses echo more retries than this proxy counted: another proxy on the path retried, or the stats are for another cluster';
+    expect(check('agree(retries)', withRetries({ name: 'retries', client: 10, proxy: 3, agrees: false, note }))).toMatchObject({ verdict: 'fail', reason: note });
+  });
+
+  it('is no_data when the client cannot count retries, the check is missing, or there is no sidecar', () => {
+    const note = 'no response echoed x-envoy-attempt-count (meshload server does, behind Envoy): the client cannot count retries';
+    expect(check('agree(retries)', withRetries({ name: 'retries', client: 0, proxy: 5, agrees: undefined, note }))).toMatchObject({ verdict: 'no_data', reason: note, observed: undefined });
+    expect(check('agree(retries)', withRetries(undefined))).toMatchObject({ verdict: 'no_data', reason: `no retries agreement check: matched for 'reviews': ${V1}, ${V2}` });
+    expect(check('agree(retries)', fixtureResult(mixedCalls()))).toMatchObject({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
   });
 });

@@ -251,6 +251,27 @@ describe('against a node:http2 cleartext server', () => {
     expect(fine).toMatchObject(ok(200, { viaEnvoy: true, envoyOverloaded: false, bodyPrefix: undefined, bodyBytes: 4 }));
   });
 
+  it('reads x-version (up to 64 characters) and x-envoy-attempt-count, per stream', async () => {
+    const answers: http2.OutgoingHttpHeaders[] = [
+      { 'x-version': 'v2', 'x-envoy-attempt-count': '3' },
+      {},
+      { 'x-version': 'x'.repeat(100), 'x-envoy-attempt-count': '2x' },
+      { 'x-envoy-attempt-count': '1234567' },
+      { 'x-version': 'canary-v1', 'x-envoy-attempt-count': '999999' },
+    ];
+    // Streams of one session, answered in arrival order: each must start from nothing.
+    const h2 = await server((stream, _headers, self) => respond(stream, 503, 'retried', answers[self.requests.length - 1]));
+    const outcomes = await sendMany(transport(`${h2.url}/`).newConnection(), answers.length);
+    expect(outcomes.map((o) => ({ status: o.status, version: o.version, attempt: o.attempt }))).toEqual([
+      { status: 503, version: 'v2', attempt: 3 },
+      { status: 503, version: undefined, attempt: 0 },
+      { status: 503, version: 'x'.repeat(64), attempt: 0 },
+      { status: 503, version: undefined, attempt: 0 },
+      { status: 503, version: 'canary-v1', attempt: 999999 },
+    ]);
+    expect(h2.sessions).toBe(1);
+  });
+
   it('keeps at most 256 bytes of an error body, as latin1', async () => {
     const h2 = await server((stream) => respond(stream, 500, 'é'.repeat(300), { 'content-type': 'text/plain; charset=latin1' }));
     const outcome = await send(transport(`${h2.url}/`).newConnection());

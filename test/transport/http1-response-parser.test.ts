@@ -61,6 +61,11 @@ const ENVOY_503_HEAD =
 const PIPE_1 = 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n';
 const PIPE_2 = 'HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\n';
 const LONG_500_HEAD = 'HTTP/1.1 500 Internal Server Error\r\nContent-Length: 300\r\n\r\n';
+const TAGGED_HEAD = 'HTTP/1.1 200 OK\r\nx-version: v1\r\nx-envoy-attempt-count: 2\r\nContent-Length: 1\r\n\r\n';
+/** Keep-alive responses whose attempt count is unusable, then one with the largest usable one. */
+const BAD_ATTEMPTS = ['2x', '1234567', '-1', '', '1 2', '+1', '0x1', '999999'].map(
+  (value, i, all) => `HTTP/1.1 200 OK\r\nx-envoy-attempt-count: ${value}\r\n${i === all.length - 1 ? 'Connection: close\r\n' : ''}Content-Length: 0\r\n\r\n`,
+);
 
 const samples: Sample[] = [
   {
@@ -174,6 +179,63 @@ const samples: Sample[] = [
     input: 'HTTP/1.1 200\nX-Long: a\n  continued\nContent-Length: 1\n\n!',
     expected: [response({ status: 200, bodyBytes: 1 })],
   },
+  {
+    name: 'x-version and x-envoy-attempt-count, any case, whitespace trimmed',
+    input: 'HTTP/1.1 200 OK\r\nX-Version: \t v2-canary \t\r\nX-ENVOY-ATTEMPT-COUNT:3 \r\nContent-Length: 2\r\n\r\nok',
+    expected: [response({ status: 200, bodyBytes: 2, version: 'v2-canary', attempt: 3 })],
+  },
+  {
+    name: 'x-version on an error response, next to the Envoy evidence',
+    input: 'HTTP/1.1 503 x\r\nserver: envoy\r\nx-envoy-attempt-count: 2\r\nx-version: v1\r\ncontent-length: 4\r\n\r\nfail',
+    expected: [response({ status: 503, bodyBytes: 4, viaEnvoy: true, bodyPrefix: 'fail', version: 'v1', attempt: 2 })],
+  },
+  {
+    name: 'x-version over 64 bytes keeps the first 64',
+    input: `HTTP/1.1 200 OK\r\nx-version: ${'0123456789'.repeat(10)}\r\nContent-Length: 0\r\n\r\n`,
+    expected: [response({ status: 200, version: '0123456789'.repeat(6) + '0123' })],
+  },
+  {
+    name: 'x-version of exactly 64 bytes is kept whole',
+    input: `HTTP/1.1 200 OK\r\nx-version: ${'v'.repeat(64)}\r\nContent-Length: 0\r\n\r\n`,
+    expected: [response({ status: 200, version: 'v'.repeat(64) })],
+  },
+  {
+    name: 'an empty x-version is no version',
+    input: 'HTTP/1.1 200 OK\r\nx-version:   \r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200 })],
+  },
+  {
+    name: 'x-envoy-attempt-count that is not a decimal of up to 6 digits reads 0',
+    input: BAD_ATTEMPTS.join(''),
+    expected: BAD_ATTEMPTS.map((head, i) =>
+      response({ status: 200, headerBytes: head.length, shouldClose: i === BAD_ATTEMPTS.length - 1, attempt: i === BAD_ATTEMPTS.length - 1 ? 999999 : 0 }),
+    ),
+  },
+  {
+    name: 'headers that only look alike are not read',
+    input: 'HTTP/1.1 200 OK\r\nx-versions: v1\r\nx-version-: v2\r\nx-envoy-attempt-counts: 2\r\nversion: v3\r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200 })],
+  },
+  {
+    name: 'x-version and attempt count reset between keep-alive responses',
+    input: TAGGED_HEAD + 'a' + PIPE_1 + 'abc',
+    expected: [response({ status: 200, headerBytes: TAGGED_HEAD.length, bodyBytes: 1, version: 'v1', attempt: 2 }), response({ status: 200, headerBytes: PIPE_1.length, bodyBytes: 3 })],
+  },
+  {
+    name: 'x-version and attempt count of a 1xx interim response are forgotten',
+    input: 'HTTP/1.1 103 Early Hints\r\nx-version: v9\r\nx-envoy-attempt-count: 4\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200 })],
+  },
+  {
+    name: 'x-version and attempt count of the final response after a 1xx are read',
+    input: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nx-version: v2\r\nx-envoy-attempt-count: 3\r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200, version: 'v2', attempt: 3 })],
+  },
+  {
+    name: 'x-version in chunked trailers is not the response\'s',
+    input: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nx-version: v7\r\nx-envoy-attempt-count: 5\r\n\r\n',
+    expected: [response({ status: 200, bodyBytes: 1 })],
+  },
 ];
 
 describe('Http1ResponseParser', () => {
@@ -280,6 +342,30 @@ describe('Http1ResponseParser', () => {
     expect(parser.execute(good)).toBe(good.length);
     expect(parser.complete).toBe(true);
     expect(parser.idle).toBe(true);
+  });
+
+  it('reads x-version and x-envoy-attempt-count split across chunks mid-name and mid-value', () => {
+    const head = 'HTTP/1.1 200 OK\r\nX-Version: canary-v2\r\nX-Envoy-Attempt-Count: 12\r\nContent-Length: 0\r\n\r\n';
+    const cuts = [head.indexOf('Vers') + 2, head.indexOf('canary') + 3, head.indexOf('Attempt') + 4, head.indexOf(': 12') + 3];
+    const chunks: Buffer[] = [];
+    let from = 0;
+    for (const cut of [...cuts, head.length]) {
+      chunks.push(Buffer.from(head.slice(from, cut), 'latin1'));
+      from = cut;
+    }
+    expect(chunks).toHaveLength(5);
+    expect(parseAll(chunks)).toEqual([response({ status: 200, headerBytes: head.length, version: 'canary-v2', attempt: 12 })]);
+  });
+
+  it('forgets x-version and the attempt count after reset (a new socket)', () => {
+    const parser = new Http1ResponseParser();
+    const tagged = Buffer.from('HTTP/1.1 200 OK\r\nx-version: v2\r\nx-envoy-attempt-count: 3\r\nContent-Length: 5\r\n\r\nab');
+    parser.execute(tagged);
+    expect(parser.complete).toBe(false);
+    parser.reset();
+    const plain = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(parser.execute(plain)).toBe(plain.length);
+    expect(parser.response()).toMatchObject({ status: 200, version: undefined, attempt: 0 });
   });
 
   it('never throws and always makes progress on random bytes', () => {
