@@ -26,8 +26,22 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/** Seeded draws: the server's failures are the same every run (HAProxy's rand() cannot be
+ * seeded; those checks rely on the confidence below). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 async function echo(versionTag?: string): Promise<RunningEchoServer> {
   const server = await startEchoServer({
+    random: seeded(servers.length + 1),
     echo: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     maxDelayMs: 2000,
@@ -58,6 +72,10 @@ async function verify(fixture: string, h: RunningHaproxy, ...flags: string[]): P
     h.metricsUrl,
     '--stats-interval',
     '100ms',
+    // 99.99%: a wrong verdict from chance alone stays out of CI's way (each ~ check at 99.9%
+    // would be wrong about once in a thousand runs).
+    '--confidence',
+    '99.99%',
     '--report-dir',
     dir,
     ...flags,
@@ -78,7 +96,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     const h = await proxyFor('resilience.yaml', { '': `127.0.0.1:${server.echoPort}` });
     const run = await verify('resilience.yaml', h);
     expect(run.policies).toEqual({ connectionPool: 'behaves as configured', retries: 'behaves as configured', timeout: 'behaves as configured' });
-    expect(run.stderr).toMatch(/status\(503\) ~ 6\.25% vs 50%: .*99\.9% interval/);
+    expect(run.stderr).toMatch(/status\(503\) ~ 6\.25% vs 50% at 99\.99%: .*99\.99% interval/);
     expect(run.code).toBe(0);
   }, 60_000);
 
@@ -92,7 +110,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
       timeout: 'does not behave as configured',
     });
     expect(run.stderr).toMatch(/connectionPool \(DestinationRule meshload-server\): does not behave as configured: connectionPool: over the limit \(6 connections\): breaker\.rejected > 0: observed 0/);
-    expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(503\) ~ 6\.25% vs 50%.*excludes the expected 6\.25%/);
+    expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(503\) ~ 6\.25% vs 50% at 99\.99%.*excludes the expected 6\.25%/);
     expect(run.stderr).toMatch(/timeout \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(504\) == 100%: observed 0\.0%/);
     expect(run.code).toBe(1);
   }, 60_000);
@@ -112,8 +130,8 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     const good = await proxyFor('split-and-faults.yaml', upstreams);
     const run = await verify('split-and-faults.yaml', good);
     expect(run.policies).toEqual({ fault: 'behaves as configured', weights: 'behaves as configured' });
-    expect(run.stderr).toMatch(/versions ~ \[v1 75%, v2 25%\] vs \[v1 50%, v2 50%\]: v1 \d+\.\d% \(\d+\), v2 \d+\.\d% \(\d+\) of \d+ calls with x-version; chi-square p = /);
-    expect(run.stderr).toMatch(/slower\(200ms\) ~ 25% vs 0%/);
+    expect(run.stderr).toMatch(/versions ~ \[v1 75%, v2 25%\] vs \[v1 50%, v2 50%\] at 99\.99%: v1 \d+\.\d% \(\d+\), v2 \d+\.\d% \(\d+\) of \d+ calls with x-version; chi-square p = /);
+    expect(run.stderr).toMatch(/slower\(200ms\) ~ 25% vs 0% at 99\.99%/);
     expect(run.code).toBe(0);
     await good.stop();
 
