@@ -35,9 +35,15 @@ describe('meshload run', () => {
     expect(stderr.text).toMatch(/== quickstart: PASS \(8 passed, 0 failed/);
     expect(code).toBe(0);
     const report = onlyReport();
-    expect(readdirSync(report).sort()).toEqual(['junit.xml', 'result.json', 'summary.md', 'summary.txt']);
+    expect(readdirSync(report).sort()).toEqual(['junit.xml', 'phases', 'result.json', 'summary.md', 'summary.txt']);
     const result = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as ScenarioResult;
     expect(result.phases.map((p) => p.verdict)).toEqual(['pass', 'pass', 'pass']);
+    // Each phase with load also in Fortio's result shape, for Fortio's UI and scripts.
+    expect(readdirSync(join(report, 'phases')).sort()).toEqual(['01-baseline', '02-chaos', '03-recovery']);
+    const fortio = JSON.parse(readFileSync(join(report, 'phases', '02-chaos', 'fortio.json'), 'utf8')) as Record<string, unknown>;
+    expect(fortio.RetCodes).toEqual(result.phases[1]?.load?.codes);
+    expect((fortio.DurationHistogram as { Count: number }).Count).toBe(result.phases[1]?.load?.latency.count);
+    expect(fortio.Meshload).toEqual(result.phases[1]?.load);
     expect(result.phases[1]?.load?.codes['503']).toBeGreaterThan(0);
     const xml = readFileSync(join(report, 'junit.xml'), 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);

@@ -1,6 +1,7 @@
 /** `meshload run`'s implementation, loaded when a run starts (see run.ts). */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { toFortioJson } from '../../report/fortio-json';
 import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
@@ -111,11 +112,14 @@ export function exitCodeOf(result: ScenarioResult): ExitCode {
   return EXIT.FAILED;
 }
 
-/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md. */
+function slugOf(name: string): string {
+  return name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 60);
+}
+
+/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md, and phases/NN-<phase>/fortio.json. */
 function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
   const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const slug = result.name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 60);
-  const dir = join(reportDir, `${stamp}_${slug}`);
+  const dir = join(reportDir, `${stamp}_${slugOf(result.name)}`);
   const markdown = renderScenarioMarkdown(result);
   try {
     mkdirSync(dir, { recursive: true });
@@ -123,6 +127,13 @@ function writeReports(result: ScenarioResult, printed: string, reportDir: string
     writeFileSync(join(dir, 'summary.txt'), printed);
     writeFileSync(join(dir, 'junit.xml'), renderJunit(result));
     writeFileSync(join(dir, 'summary.md'), markdown);
+    // Fortio's result shape per phase: Fortio's UI, `fortio report` and existing scripts read it.
+    result.phases.forEach((phase, index) => {
+      if (phase.load === undefined) return;
+      const phaseDir = join(dir, 'phases', `${String(index + 1).padStart(2, '0')}-${slugOf(phase.name)}`);
+      mkdirSync(phaseDir, { recursive: true });
+      writeFileSync(join(phaseDir, 'fortio.json'), JSON.stringify(toFortioJson(phase.load), null, 2) + '\n');
+    });
     const github = ctx.io.env.GITHUB_STEP_SUMMARY;
     if (github !== undefined && github !== '') appendFileSync(github, markdown);
   } catch (error) {
