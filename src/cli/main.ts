@@ -8,6 +8,7 @@ import type { CommandContext } from './command-context';
 import { registerCurl } from './commands/curl';
 import { registerDemo } from './commands/demo';
 import { registerLoad } from './commands/load';
+import { registerMerge } from './commands/merge';
 import { registerRun } from './commands/run';
 import { registerServer } from './commands/server';
 import { registerStats } from './commands/stats';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerServer(program, ctx);
   registerStats(program, ctx);
   registerVerify(program, ctx);
+  registerMerge(program, ctx);
   registerDemo(program, ctx);
   registerVersion(program, ctx);
   return program;
