@@ -125,6 +125,16 @@ export function forEachRecorded(d: Distribution, visit: (from: number, to: numbe
   }
 }
 
+/** Values recorded at or above `value`, by HDR bucket: a bucket reaching `value` counts whole, so
+ * a value up to 0.1% (3 significant digits) under it may count. */
+export function countAtOrAbove(d: Distribution, value: number): number {
+  let count = 0;
+  forEachRecorded(d, (_from, to, n) => {
+    if (to >= value) count += n;
+  });
+  return count;
+}
+
 interface RecordedValuesIterator {
   reset(): void;
   hasNext(): boolean;

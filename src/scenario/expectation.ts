@@ -32,7 +32,7 @@
  */
 import type { LoadResult } from '../engine/load-result';
 import { isOk } from '../engine/schedule';
-import { Distribution, forEachRecorded } from '../metrics/distribution';
+import { countAtOrAbove, Distribution } from '../metrics/distribution';
 import { decideProportion, goodnessOfFit, goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../metrics/statistics';
 import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
 import type { ResilienceView } from '../stats/resilience-view';
@@ -681,8 +681,13 @@ export function formatConfidence(confidence: number): string {
   return `${round(confidence * 100)}%`;
 }
 
+/** ` at 99%`, or '' for the default confidence (as a check is written canonically). */
+export function confidenceSuffix(confidence: number): string {
+  return Math.abs(confidence - DEFAULT_CONFIDENCE) < 1e-12 ? '' : ` at ${formatConfidence(confidence)}`;
+}
+
 function formatRequirement(expectation: Exclude<Expectation, { kind: 'agree' }>): string {
-  const at = (confidence: number): string => (Math.abs(confidence - DEFAULT_CONFIDENCE) < 1e-12 ? '' : ` at ${formatConfidence(confidence)}`);
+  const at = confidenceSuffix;
   switch (expectation.kind) {
     case 'compare':
       return `${expectation.op} ${formatValue(expectation.value)}`;
@@ -815,16 +820,6 @@ function clientCount(metric: Metric, result: LoadResult): number {
   }
 }
 
-/** Calls in histogram buckets reaching `thresholdUs`: HDR keeps 3 significant digits, so a call
- * within 0.1% under the threshold may count (a delayed call is over it by far more). */
-function countAtOrAbove(d: Distribution, thresholdUs: number): number {
-  let count = 0;
-  forEachRecorded(d, (_from, to, n) => {
-    if (to >= thresholdUs) count += n;
-  });
-  return count;
-}
-
 function evaluateConsistent(expectation: Extract<Expectation, { kind: 'consistent' }>, result: LoadResult, calls: number): Judged {
   const proportion = proportionOf(expectation.metric, result, calls);
   if ('verdict' in proportion) return judgedWithout(proportion);
@@ -866,14 +861,10 @@ function evaluateSplit(expectation: Extract<Expectation, { kind: 'split' }>, res
     if (counts.size === 0) return judgedWithout({ verdict: 'no_data', reason: 'no response carried x-version: start each meshload server with -version-tag' });
   } else {
     const sidecar = result.sidecar;
-    if (sidecar === undefined) return judgedWithout({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
-    if (sidecar.unavailable !== undefined) return judgedWithout({ verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` });
-    counts = new Map();
-    for (const cluster of sidecar.clusters) {
-      const sent = cluster.view.requestsSent;
-      if (sent === undefined || cluster.subset === '') continue;
-      counts.set(cluster.subset, (counts.get(cluster.subset) ?? 0) + sent);
-    }
+    const problem = sidecarProblem(sidecar);
+    if (problem !== undefined || sidecar === undefined) return judgedWithout(problem ?? NO_SIDECAR);
+    counts = requestsBySubset(sidecar);
+    counts.delete('');
     unit = 'requests sent upstream';
     if (counts.size === 0) return judgedWithout({ verdict: 'no_data', reason: `no subset cluster reports requests sent upstream (${matchedClusters(sidecar)})` });
   }
@@ -969,8 +960,8 @@ function share(count: number, calls: number, unit: Value['unit']): Observation {
 }
 
 function observeStat(metric: Extract<Metric, { kind: 'delta' | 'gauge' | 'view' }>, sidecar: SidecarReport | undefined): Outcome {
-  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
-  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  const problem = sidecarProblem(sidecar);
+  if (problem !== undefined || sidecar === undefined) return problem ?? NO_SIDECAR;
   const matched = matchedClusters(sidecar);
   if (metric.kind === 'view') {
     const value = sidecar.total === undefined ? undefined : VIEW_FIELDS[metric.name](sidecar.total);
@@ -1024,20 +1015,13 @@ function observeStat(metric: Extract<Metric, { kind: 'delta' | 'gauge' | 'view' 
 /** A weighted route's split, from the proxy: each Istio subset is its own cluster, so its share
  * of requests sent upstream is its requestsSent over the matched clusters' total. */
 function observeShare(subset: string, sidecar: SidecarReport | undefined): (Observation & { count: number; of: number }) | { verdict: 'no_data' | 'inconclusive'; reason: string } {
-  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
-  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  const problem = sidecarProblem(sidecar);
+  if (problem !== undefined || sidecar === undefined) return problem ?? NO_SIDECAR;
+  const bySubset = requestsBySubset(sidecar);
   let total = 0;
-  let sent = 0;
-  let seen = false;
-  for (const cluster of sidecar.clusters) {
-    const n = cluster.view.requestsSent;
-    if (n === undefined) continue;
-    total += n;
-    if (cluster.subset === subset) {
-      sent += n;
-      seen = true;
-    }
-  }
+  for (const n of bySubset.values()) total += n;
+  const sent = bySubset.get(subset) ?? 0;
+  const seen = bySubset.has(subset);
   const subsets = [...new Set(sidecar.clusters.map((c) => c.subset).filter((s) => s !== ''))];
   if (!seen) {
     return { verdict: 'no_data', reason: `no cluster of subset '${subset}' reports requests (${subsets.length > 0 ? `subsets: ${subsets.join(', ')}` : matchedClusters(sidecar)})` };
@@ -1045,6 +1029,28 @@ function observeShare(subset: string, sidecar: SidecarReport | undefined): (Obse
   if (total === 0) return { verdict: 'no_data', reason: `no requests were sent upstream (${matchedClusters(sidecar)})` };
   const percent = (sent * 100) / total;
   return { value: percent, observed: `${formatPercent(percent)} (${sent} of ${total} requests sent upstream)`, count: sent, of: total };
+}
+
+type NoVerdict = { verdict: 'no_data' | 'inconclusive'; reason: string };
+
+const NO_SIDECAR: NoVerdict = { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
+
+/** Why a stats check cannot look at `sidecar`, or undefined when it can. */
+function sidecarProblem(sidecar: SidecarReport | undefined): NoVerdict | undefined {
+  if (sidecar === undefined) return NO_SIDECAR;
+  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  return undefined;
+}
+
+/** Requests sent upstream per Istio subset ('' for clusters without one), over the clusters that
+ * report them. */
+function requestsBySubset(sidecar: SidecarReport): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const cluster of sidecar.clusters) {
+    const sent = cluster.view.requestsSent;
+    if (sent !== undefined) counts.set(cluster.subset, (counts.get(cluster.subset) ?? 0) + sent);
+  }
+  return counts;
 }
 
 function matchedClusters(sidecar: SidecarReport): string {
@@ -1055,8 +1061,8 @@ function matchedClusters(sidecar: SidecarReport): string {
 }
 
 function observeAgreement(name: AgreementName, sidecar: SidecarReport | undefined): Outcome {
-  if (sidecar === undefined) return { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
-  if (sidecar.unavailable !== undefined) return { verdict: 'inconclusive', reason: `stats unavailable: ${sidecar.unavailable}` };
+  const problem = sidecarProblem(sidecar);
+  if (problem !== undefined || sidecar === undefined) return problem ?? NO_SIDECAR;
   const check = sidecar.agreement.find((a) => a.name === name);
   if (check === undefined) return { verdict: 'no_data', reason: `no ${name} agreement check: ${matchedClusters(sidecar)}` };
   if (check.agrees === undefined || check.proxy === undefined) return { verdict: 'no_data', reason: check.note };

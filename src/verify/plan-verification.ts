@@ -7,7 +7,7 @@
  * Facts: ../shared/MESH-FACTS.md "How Istio config maps to Envoy". */
 import { formatDuration } from '../util/duration';
 import { goodnessOfFitSampleSize, proportionSampleSize } from '../metrics/statistics';
-import { DEFAULT_CONFIDENCE } from '../scenario/expectation';
+import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
 import { usageError } from '../util/errors';
 import { formatNote } from './istio-manifests';
 import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, OutlierDetection, VirtualService } from './istio-policy';
@@ -141,7 +141,7 @@ class PlanContext {
 
   /** ` at 99%` when the confidence is not the grammar's default. */
   get at(): string {
-    return Math.abs(this.options.confidence - DEFAULT_CONFIDENCE) < 1e-12 ? '' : ` at ${formatConfidence(this.options.confidence)}`;
+    return confidenceSuffix(this.options.confidence);
   }
 
   skip(policy: PolicyKind, subject: string, model: string, reason: string): void {
@@ -501,8 +501,4 @@ function pct(fraction: number): string {
 
 function trimNumber(n: number): string {
   return String(Number(n.toFixed(4)));
-}
-
-function formatConfidence(confidence: number): string {
-  return `${trimNumber(confidence * 100)}%`;
 }

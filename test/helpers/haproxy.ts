@@ -54,6 +54,16 @@ export interface RunningHaproxy {
 
 const BACKEND = 'be';
 
+/** The exporter's frontend: GET /metrics on 127.0.0.1:metricsPort. */
+export function metricsFrontend(metricsPort: number): string[] {
+  return [
+    'frontend metrics',
+    `  bind 127.0.0.1:${metricsPort}`,
+    '  http-request use-service prometheus-exporter if { path /metrics }',
+    '  http-request return status 404',
+  ];
+}
+
 export function haproxyConfig(options: HaproxyOptions, port: number, metricsPort: number): string {
   const timeouts = { connect: '1s', client: '5s', server: '5s', ...options.timeouts };
   const server = [`server s1 ${options.upstream}`];
@@ -80,10 +90,7 @@ export function haproxyConfig(options: HaproxyOptions, port: number, metricsPort
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
     `  default_backend ${BACKEND}`,
-    'frontend metrics',
-    `  bind 127.0.0.1:${metricsPort}`,
-    '  http-request use-service prometheus-exporter if { path /metrics }',
-    '  http-request return status 404',
+    ...metricsFrontend(metricsPort),
     ...backend,
     '',
   ].join('\n');

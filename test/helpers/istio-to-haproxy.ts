@@ -20,6 +20,7 @@
  * | `outlierDetection.consecutive5xxErrors` k | `observe layer7 error-limit k on-error mark-down` with health checks | the server is marked DOWN (counted in `check_up_down_total`) until `rise` checks pass, instead of Envoy's ejection time |
  */
 import type { DestinationRule, IstioPolicies, VirtualService } from '../../src/verify/istio-policy';
+import { metricsFrontend } from './haproxy';
 
 export interface Upstreams {
   /** `host:port` of the meshload server per subset name; `''` for the service without subsets. */
@@ -100,10 +101,7 @@ export function haproxyFromIstio(policies: IstioPolicies, upstreams: Upstreams, 
     '  timeout connect 1s',
     '  timeout client 30s',
     ...frontend,
-    'frontend metrics',
-    `  bind 127.0.0.1:${metricsPort}`,
-    '  http-request use-service prometheus-exporter if { path /metrics }',
-    '  http-request return status 404',
+    ...metricsFrontend(metricsPort),
     ...backend,
     '',
   ].join('\n');

@@ -12,6 +12,7 @@ import { runScenario } from '../../scenario/run-scenario';
 import type { ScenarioResult } from '../../scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
 import { MeshloadError, usageError } from '../../util/errors';
+import { parsePercentage } from '../../util/percent';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
@@ -100,9 +101,9 @@ function readBaseline(path: string): ScenarioResult {
 }
 
 function parseTolerance(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
-  if (match === null) throw usageError(`--tolerance '${text}' is not a percentage`, 'use e.g. 10%');
-  return Number(match[1]) / 100;
+  const tolerance = parsePercentage(text);
+  if (tolerance === undefined) throw usageError(`--tolerance '${text}' is not a percentage`, 'use e.g. 10%');
+  return tolerance;
 }
 
 export function exitCodeOf(result: ScenarioResult): ExitCode {

@@ -2,12 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
-import { parseDuration } from '../../util/duration';
 import { usageError } from '../../util/errors';
+import { parsePercentage } from '../../util/percent';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
 import { planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan } from '../../verify/plan-verification';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
+import { statsFromFlags } from '../stats-flags';
 import { runScenarioText } from './run-action';
 import type { VerifyFlags } from './verify';
 
@@ -45,21 +46,13 @@ function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
   if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend}' is not a backend`, `use ${BACKENDS.join(' or ')}`);
   const proxy = flags.proxy as ProxyKind;
   if (!PROXIES.includes(proxy)) throw usageError(`--proxy '${flags.proxy}' is not a proxy kind`, `use ${PROXIES.join(' or ')}`);
-  const confidenceMatch = /^(\d+(?:\.\d+)?)%$/.exec(flags.confidence.trim());
-  const confidence = confidenceMatch === null ? NaN : Number(confidenceMatch[1]) / 100;
+  const confidence = parsePercentage(flags.confidence) ?? NaN;
   if (!(confidence >= 0.5 && confidence < 1)) throw usageError(`--confidence '${flags.confidence}' is not a confidence`, 'use a percentage from 50% to under 100%, like 99.9%');
   const maxRequests = Number(flags.maxRequests);
   if (!Number.isSafeInteger(maxRequests) || maxRequests < 10) throw usageError(`--max-requests '${flags.maxRequests}' is not a call count`, 'use a whole number of at least 10');
-  if (flags.stats === undefined && flags.statsCmd === undefined) {
+  // The same checks as load --stats; verify cannot run without a source.
+  if (statsFromFlags(flags) === undefined) {
     throw usageError("verify needs the proxy's stats", "add --stats http://localhost:15000/stats (inside the client pod) or --stats-cmd 'kubectl exec POD -c istio-proxy -- pilot-agent request GET stats'");
-  }
-  if (flags.stats !== undefined && flags.statsCmd !== undefined) throw usageError('--stats and --stats-cmd exclude each other', 'give one stats source');
-  if (flags.stats !== undefined && !/^https?:\/\//.test(flags.stats)) throw usageError(`--stats '${flags.stats}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
-  for (const [flag, value] of [
-    ['--stats-interval', flags.statsInterval],
-    ['--stats-timeout', flags.statsTimeout],
-  ] as const) {
-    if (parseDuration(value) === undefined) throw usageError(`${flag} '${value}' is not a duration`, 'use a Go duration like 1s or 500ms');
   }
   if (flags.ejectAdmin !== undefined && !/^https?:\/\/[^/]/.test(flags.ejectAdmin)) {
     throw usageError(`--eject-admin '${flags.ejectAdmin}' is not an http(s) URL`, "give one endpoint's meshload server admin URL, e.g. http://127.0.0.1:9081");
