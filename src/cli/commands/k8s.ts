@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context';
+
+/** Placeholder registration: the helper that owns this command replaces this file. */
+export function registerK8s(program: Command, ctx: CommandContext): void {
+  void ctx;
+  program.command('k8s').description('(in progress)');
+}
