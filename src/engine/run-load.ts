@@ -286,7 +286,10 @@ class VirtualUser {
   private fire(dueMs: number): void {
     const now = performance.now();
     this.runner.recorder?.recordLag(Math.max(0, now - dueMs));
-    this.send(dueMs, now);
+    // A timer can fire up to a millisecond before a fractional due time (libuv counts whole
+    // milliseconds): the call then left early, and its latency starts when it was sent. Measured
+    // from the later due time it would come out short, or 0 for a fast answer.
+    this.send(Math.min(dueMs, now), now);
   }
 
   private send(intendedMs: number, sentMs: number): void {

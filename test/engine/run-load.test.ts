@@ -129,6 +129,14 @@ describe('runLoad paced', () => {
     expect(uncorrected.max).toBeGreaterThanOrEqual(195_000);
   });
 
+  it('never measures a paced call as faster than it was: a timer firing early starts the clock at the send', async () => {
+    const result = await runLoad(loadPlan({ qps: 300, connections: 1, requests: 300 }), new FakeTransport(() => ({ status: 200, delayMs: 1 })));
+    expect(result.latency.count).toBe(300);
+    // Corrected latency is from the intended send time, never after the actual one.
+    expect(result.latency.min).toBeGreaterThanOrEqual(result.latencyUncorrected.min);
+    expect(result.latency.sum).toBeGreaterThanOrEqual(result.latencyUncorrected.sum);
+  });
+
   it('-nocatchup skips late slots and counts them', async () => {
     const transport = new FakeTransport((call) => ({ status: 200, delayMs: call === 11 ? 100 : 0 }));
     const result = await runLoad(loadPlan({ qps: 100, connections: 1, requests: 50, noCatchUp: true }), transport);
