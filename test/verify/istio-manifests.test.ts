@@ -115,9 +115,11 @@ describe('readIstioManifests: the repository manifests', () => {
       'httpbin.yaml: ServiceAccount httpbin: not a DestinationRule or VirtualService, skipped',
       'httpbin.yaml: Service httpbin: not a DestinationRule or VirtualService, skipped',
       'httpbin.yaml: Deployment httpbin: not a DestinationRule or VirtualService, skipped',
+      'meshload-server.yaml: ServiceAccount meshload-server: not a DestinationRule or VirtualService, skipped',
       'meshload-server.yaml: Service meshload-server: not a DestinationRule or VirtualService, skipped',
       'meshload-server.yaml: Deployment meshload-server-v1: not a DestinationRule or VirtualService, skipped',
       'meshload-server.yaml: Deployment meshload-server-v2: not a DestinationRule or VirtualService, skipped',
+      'meshload-server.yaml: Deployment meshload-server-v3: not a DestinationRule or VirtualService, skipped',
     ]);
   });
 

@@ -38,7 +38,7 @@ function phase(p: ReturnType<typeof planVerification>, name: RegExp): (typeof p.
 }
 
 describe('planVerification', () => {
-  it.each(readdirSync(MANIFESTS).filter((f) => !f.startsWith('httpbin.') && !f.startsWith('meshload-server.')))(
+  it.each(readdirSync(MANIFESTS).filter((f) => !['httpbin.yaml', 'meshload-server.yaml', 'meshload-client.yaml'].includes(f)))(
     'turns %s into a scenario meshload run accepts',
     (file) => {
       const policies = readIstioManifests([{ file, text: readFileSync(join(MANIFESTS, file), 'utf8') }]);
