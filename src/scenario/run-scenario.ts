@@ -109,12 +109,13 @@ async function runPhase(
   signal: AbortSignal,
   events: ScenarioEvents,
 ): Promise<PhaseResult> {
+  const startedAt = new Date().toISOString();
   const steps: StepResult[] = [];
   for (const step of phase.steps) {
     const result = await runStep(step, stepContext);
     steps.push(result);
     events.stepDone(result);
-    if (!result.ok) return { name: phase.name, steps, load: undefined, checks: [], verdict: phaseVerdict(steps, []) };
+    if (!result.ok) return { name: phase.name, startedAt, steps, load: undefined, checks: [], verdict: phaseVerdict(steps, []) };
     if (signal.aborted) break;
   }
   let load: LoadResult | undefined;
@@ -131,7 +132,7 @@ async function runPhase(
     if (watch !== undefined) load = { ...load, sidecar: await watch.finish(load) };
   }
   const checks = phase.expect.map((text, i) => checkOf(text, `phases[${index}].expect[${i}]`, load));
-  return { name: phase.name, steps, load, checks, verdict: phaseVerdict(steps, checks) };
+  return { name: phase.name, startedAt, steps, load, checks, verdict: phaseVerdict(steps, checks) };
 }
 
 function checkOf(text: string, path: string, load: LoadResult | undefined): CheckResult {

@@ -30,6 +30,8 @@ export interface StepResult {
   /** One line: the command, the chaos parameters, the condition waited for. */
   description: string;
   ok: boolean;
+  /** ISO 8601; absent in results written before it was recorded. */
+  startedAt?: string;
   durationMs: number;
   /** Captured output (run, start), trimmed to a bound. */
   output: string | undefined;
@@ -38,6 +40,8 @@ export interface StepResult {
 
 export interface PhaseResult {
   name: string;
+  /** ISO 8601, when the phase's first step (or its load) started; absent in older results. */
+  startedAt?: string;
   steps: StepResult[];
   /** undefined when the phase has no load or stopped before it. */
   load: LoadResult | undefined;

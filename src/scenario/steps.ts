@@ -34,6 +34,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepResult>
     kind: step.kind,
     description,
     ok: error === undefined,
+    startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     output,
     error,

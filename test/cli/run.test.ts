@@ -27,7 +27,7 @@ function onlyReport(): string {
 }
 
 describe('meshload run', () => {
-  it('passes the quickstart and writes result.json, summary.txt, junit.xml and summary.md', async () => {
+  it('passes the quickstart and writes result.json, summary.txt, junit.xml, summary.md and report.html', async () => {
     const summary = join(dir, 'github-summary.md');
     const { io, stderr } = testIo();
     io.env.GITHUB_STEP_SUMMARY = summary;
@@ -35,7 +35,7 @@ describe('meshload run', () => {
     expect(stderr.text).toMatch(/== quickstart: PASS \(8 passed, 0 failed/);
     expect(code).toBe(0);
     const report = onlyReport();
-    expect(readdirSync(report).sort()).toEqual(['junit.xml', 'phases', 'result.json', 'summary.md', 'summary.txt']);
+    expect(readdirSync(report).sort()).toEqual(['junit.xml', 'phases', 'report.html', 'result.json', 'summary.md', 'summary.txt']);
     const result = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as ScenarioResult;
     expect(result.phases.map((p) => p.verdict)).toEqual(['pass', 'pass', 'pass']);
     // Each phase with load also in Fortio's result shape, for Fortio's UI and scripts.

@@ -2,6 +2,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toFortioJson } from '../../report/fortio-json';
+import { renderReportHtml } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
@@ -117,17 +118,25 @@ function slugOf(name: string): string {
   return name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 60);
 }
 
-/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md, and phases/NN-<phase>/fortio.json. */
+/** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md, report.html, and phases/NN-<phase>/fortio.json. */
 function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
   const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const dir = join(reportDir, `${stamp}_${slugOf(result.name)}`);
   const markdown = renderScenarioMarkdown(result);
+  // The page is a convenience: a renderer bug must not cost the result files, so it only warns.
+  let html: string | undefined;
+  try {
+    html = renderReportHtml(result, { source: join(dir, 'result.json') });
+  } catch (error) {
+    ctx.io.stderr.write(`meshload: report.html not written: ${(error as Error).message}\n`);
+  }
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     writeFileSync(join(dir, 'summary.txt'), printed);
     writeFileSync(join(dir, 'junit.xml'), renderJunit(result));
     writeFileSync(join(dir, 'summary.md'), markdown);
+    if (html !== undefined) writeFileSync(join(dir, 'report.html'), html);
     // Fortio's result shape per phase: Fortio's UI, `fortio report` and existing scripts read it.
     result.phases.forEach((phase, index) => {
       if (phase.load === undefined) return;

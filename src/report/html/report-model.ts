@@ -1,0 +1,136 @@
+/** A scenario result as the HTML report shows it: every number the page prints or charts,
+ * computed here in Node (histograms decoded, shares and rates worked out), so the page's script
+ * only draws. Pure: a ScenarioResult in, plain data out. Tolerates results written by older
+ * versions: optional fields missing mean "no data", never zeros. */
+import type { LoadResult } from '../../engine/load-result';
+import { isOk } from '../../engine/schedule';
+import type { CheckResult, ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
+import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../stats/failure-cause';
+import { codeLatencyRows, latencyModel, type CodeLatencyRow, type LatencyModel } from './latency-model';
+import { gaugesOverPhases, sidecarModel, type GaugesOverPhases, type SidecarModel } from './sidecar-model';
+import { timelineModel, type TimelineModel } from './timeline-model';
+import { trafficGraphs, type TrafficGraph } from './traffic-model';
+
+export interface CheckRow extends Pick<CheckResult, 'path' | 'expression' | 'expected' | 'observed' | 'verdict' | 'reason'> {
+  phase: string;
+}
+
+export interface CauseRow {
+  cause: FailureCause;
+  count: number;
+  /** Percent of the phase's calls. */
+  sharePct: number;
+  description: string;
+}
+
+export interface LoadSummary {
+  calls: number;
+  rps: number;
+  durationMs: number;
+  /** Percent of calls not OK (not 2xx or 418; socket errors included). */
+  errorRatePct: number;
+  stopReason: LoadResult['stopReason'];
+  stopDetail: string | undefined;
+  fellBehind: boolean;
+  url: string | undefined;
+}
+
+export interface PhaseModel {
+  index: number;
+  name: string;
+  verdict: Verdict;
+  steps: StepResult[];
+  /** undefined: the phase ran no load. */
+  load: LoadSummary | undefined;
+  /** undefined: no load, or a load without calls. */
+  latency: LatencyModel | undefined;
+  codes: CodeLatencyRow[];
+  causes: CauseRow[];
+  /** undefined: the phase's load was not watched (no sidecar: in the scenario). */
+  sidecar: SidecarModel | undefined;
+  traffic: TrafficGraph[];
+}
+
+export interface ReportModel {
+  title: string;
+  name: string;
+  file: string;
+  source: string | undefined;
+  startTime: string;
+  durationMs: number;
+  verdict: Verdict;
+  interrupted: boolean;
+  checkCounts: Record<Verdict, number>;
+  checks: CheckRow[];
+  phases: PhaseModel[];
+  always: StepResult[];
+  timeline: TimelineModel | undefined;
+  gauges: GaugesOverPhases | undefined;
+}
+
+function loadSummary(load: LoadResult): LoadSummary {
+  let calls = 0;
+  let failed = 0;
+  for (const [code, n] of Object.entries(load.codes ?? {})) {
+    calls += n;
+    if (!isOk(Number(code))) failed += n;
+  }
+  return {
+    calls,
+    rps: load.actualQps,
+    durationMs: load.durationMs,
+    errorRatePct: calls > 0 ? (failed * 100) / calls : 0,
+    stopReason: load.stopReason,
+    stopDetail: load.stopDetail,
+    fellBehind: load.fellBehind === true,
+    url: load.plan?.url,
+  };
+}
+
+function causeRows(load: LoadResult, calls: number): CauseRow[] {
+  const causes = load.causes ?? {};
+  return FAILURE_CAUSES.filter((cause) => (causes[cause] ?? 0) > 0).map((cause) => {
+    const count = causes[cause] ?? 0;
+    return { cause, count, sharePct: calls > 0 ? (count * 100) / calls : 0, description: describeCause(cause) };
+  });
+}
+
+export function buildReportModel(result: ScenarioResult, options: { title?: string; source?: string } = {}): ReportModel {
+  const phases = result.phases.map((phase, index): PhaseModel => {
+    const load = phase.load;
+    const summary = load === undefined ? undefined : loadSummary(load);
+    return {
+      index,
+      name: phase.name,
+      verdict: phase.verdict,
+      steps: phase.steps ?? [],
+      load: summary,
+      latency: load === undefined ? undefined : latencyModel(load),
+      codes: load === undefined ? [] : codeLatencyRows(load),
+      causes: load === undefined || summary === undefined ? [] : causeRows(load, summary.calls),
+      sidecar: load?.sidecar === undefined ? undefined : sidecarModel(load.sidecar),
+      traffic: load === undefined ? [] : trafficGraphs(load),
+    };
+  });
+  const checks = result.phases.flatMap((phase) =>
+    (phase.checks ?? []).map((c): CheckRow => ({ phase: phase.name, path: c.path, expression: c.expression, expected: c.expected, observed: c.observed, verdict: c.verdict, reason: c.reason })),
+  );
+  const checkCounts: Record<Verdict, number> = { pass: 0, fail: 0, no_data: 0, inconclusive: 0 };
+  for (const check of checks) checkCounts[check.verdict] = (checkCounts[check.verdict] ?? 0) + 1;
+  return {
+    title: options.title ?? result.name,
+    name: result.name,
+    file: result.file,
+    source: options.source,
+    startTime: result.startTime,
+    durationMs: result.durationMs,
+    verdict: result.verdict,
+    interrupted: result.interrupted === true,
+    checkCounts,
+    checks,
+    phases,
+    always: result.always ?? [],
+    timeline: timelineModel(result),
+    gauges: gaugesOverPhases(result),
+  };
+}

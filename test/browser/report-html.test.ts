@@ -1,0 +1,238 @@
+/** report.html in a real browser: reports of real runs (the quickstart through the built CLI, and
+ * a weighted split through HAProxy with its stats watched) and of an older result with Istio
+ * subsets, opened from disk with no network. Each must draw every chart without a console error,
+ * show the checks as result.json has them, and draw the traffic split with result.json's shares. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { renderReportHtml } from '../../src/report/html/render-report';
+import type { ScenarioResult } from '../../src/scenario/scenario-result';
+import { cli } from '../helpers/cli';
+import { metricsFrontend, startHaproxyWith, type RunningHaproxy } from '../helpers/haproxy';
+import { MeshloadProcess, startServerProcess } from '../helpers/spawn-meshload';
+import { envoyCluster, envoySidecar, load, phase, scenario, spreadCalls, tenPhaseResult, timelineFor } from '../report/html/html-fixtures';
+import { chartState, checkRows, launchChromium, openReport, saveScreenshot, trafficEdges, type OpenedReport } from './report-page';
+
+const ROOT = join(__dirname, '..', '..');
+const QUICKSTART = join(ROOT, 'scenarios', 'local', 'quickstart.yaml');
+const TIMEOUT_MS = 60_000;
+/** A run that reached a verdict wrote its reports: pass (0), fail (1) or inconclusive (3). A busy
+ * CI core may fail the quickstart's rps check; the page must still show it. */
+const VERDICT_EXITS = [0, 1, 3];
+
+let browser: Browser | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+}, TIMEOUT_MS);
+afterAll(async () => {
+  await browser?.close();
+});
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'meshload-browser-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function onlyReport(reports: string): string {
+  const runs = readdirSync(reports);
+  expect(runs).toHaveLength(1);
+  return join(reports, runs[0] as string);
+}
+
+/** result.json's shares per x-version, as the page should print them: percent, one decimal. */
+function versionShares(result: ScenarioResult): string[][][] {
+  return result.phases.flatMap((p) => {
+    const versions = Object.entries(p.load?.versions ?? {});
+    const total = versions.reduce((sum, [, n]) => sum + n, 0);
+    return total === 0 ? [] : [versions.sort((a, b) => a[0].localeCompare(b[0])).map(([tag, n]) => [tag, ((n * 100) / total).toFixed(1)])];
+  });
+}
+
+/** What every report must show: no errors, no network, every chart drawn with data on it, and
+ * the checks table equal to result.json's checks. */
+async function expectSoundReport(file: string, result: ScenarioResult, screenshot: string): Promise<OpenedReport> {
+  if (browser === undefined) throw new Error('the browser did not start');
+  const opened = await openReport(browser, file);
+  await saveScreenshot(opened.page, screenshot);
+  expect(opened.errors).toEqual([]);
+  expect(opened.external).toEqual([]);
+  const charts = await chartState(opened.page);
+  expect(charts.containers).toBeGreaterThan(0);
+  expect(charts.drawn).toBe(charts.containers);
+  for (const chart of charts.colouredPixels) {
+    expect({ id: chart.id, canvases: chart.canvases > 0, drawn: chart.coloured > 50 }).toEqual({ id: chart.id, canvases: true, drawn: true });
+  }
+  const checks = result.phases.flatMap((p) => p.checks.map((c) => [c.expression, c.verdict, c.path]));
+  expect(await checkRows(opened.page)).toEqual(checks);
+  return opened;
+}
+
+describe('report.html in Chromium', () => {
+  it(
+    'draws the quickstart run by the built CLI: every chart, the checks as result.json has them',
+    async () => {
+      if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build first (npm test does)');
+      const proc = new MeshloadProcess(['run', QUICKSTART, '--report-dir', join(dir, 'reports')]);
+      try {
+        const code = await proc.exitCode();
+        if (!VERDICT_EXITS.includes(code ?? -1)) throw new Error(`meshload run exited ${code}: ${proc.stderr}`);
+      } finally {
+        proc.kill();
+      }
+      const report = onlyReport(join(dir, 'reports'));
+      const result = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as ScenarioResult;
+      const file = join(report, 'report.html');
+      const opened = await expectSoundReport(file, result, 'quickstart');
+      try {
+        // Two latency charts per phase and the two timeline charts.
+        expect(await opened.page.locator('.chart').count()).toBe(result.phases.length * 2 + 2);
+        expect(await opened.page.locator(`#summary h1 .verdict.${result.verdict}`).isVisible()).toBe(true);
+        // Steps recorded their start: the timeline lists them.
+        expect(await opened.page.locator('#timeline details summary').textContent()).toBe('2 steps on the timeline');
+      } finally {
+        await opened.page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'draws a 3:1 split through HAProxy with its stats watched: the graph shows result.json\'s shares',
+    async () => {
+      const servers: MeshloadProcess[] = [];
+      let haproxy: RunningHaproxy | undefined;
+      try {
+        const v1 = await startServerProcess(['-version-tag', 'v1']);
+        servers.push(v1.proc);
+        const v2 = await startServerProcess(['-version-tag', 'v2']);
+        servers.push(v2.proc);
+        const hostOf = (url: string): string => new URL(url).host;
+        haproxy = await startHaproxyWith(
+          (port, metricsPort) =>
+            [
+              'global',
+              '  nbthread 1',
+              'defaults',
+              '  mode http',
+              '  timeout connect 1s',
+              '  timeout client 5s',
+              '  timeout server 5s',
+              'frontend fe',
+              `  bind 127.0.0.1:${port}`,
+              '  default_backend be',
+              ...metricsFrontend(metricsPort),
+              'backend be',
+              '  balance roundrobin',
+              `  server v1 ${hostOf(v1.echoUrl)} weight 3`,
+              `  server v2 ${hostOf(v2.echoUrl)} weight 1`,
+              '',
+            ].join('\n'),
+          'be',
+        );
+        const file = join(dir, 'split.yaml');
+        writeFileSync(
+          file,
+          [
+            'name: weighted split',
+            `target: "${haproxy.url}"`,
+            'sidecar:',
+            `  stats: "${haproxy.metricsUrl}"`,
+            '  cluster: be',
+            '  interval: 100ms',
+            'defaults: { connections: 2, qps: 100, duration: 2s }',
+            'phases:',
+            '  - name: split',
+            '    steps:',
+            '      - run: "echo weights v1 3, v2 1"',
+            '    load: { path: /echo }',
+            '    expect:',
+            '      - versions ~ [v1 75%, v2 25%] vs [v1 50%, v2 50%]',
+            '      - status(200) == 100%',
+            '      - breaker.rejected == 0',
+            '  - name: faults',
+            '    steps:',
+            '      - sleep: 300ms',
+            '    load: { path: "/echo?status=503:20", allowInitialErrors: true }',
+            '    expect:',
+            '      - status(503) in [5%, 40%]',
+            '      - cause(app) > 0',
+            '',
+          ].join('\n'),
+        );
+        const run = await cli('run', file, '--report-dir', join(dir, 'reports'));
+        if (!VERDICT_EXITS.includes(run.code)) throw new Error(`meshload run exited ${run.code}: ${run.stderr}`);
+      } finally {
+        await haproxy?.stop();
+        for (const server of servers) server.kill();
+      }
+      const report = onlyReport(join(dir, 'reports'));
+      const result = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as ScenarioResult;
+      const opened = await expectSoundReport(join(report, 'report.html'), result, 'weighted-split');
+      try {
+        const expected = versionShares(result);
+        expect(expected).toHaveLength(2);
+        expect(await trafficEdges(opened.page, 'versions')).toEqual(expected);
+        // The proxy's stats are on the page: its resilience view and the agreement of client and proxy.
+        expect(await opened.page.locator('#sidecar table.view').count()).toBe(2);
+        expect(await opened.page.locator('#sidecar [data-agreement="requests"]').count()).toBe(2);
+        // 503s stacked on the timeline: the page has the series.
+        expect(await opened.page.locator('#timeline .u-legend').first().textContent()).toContain('503');
+      } finally {
+        await opened.page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'draws an older result (no start times, no uncorrected latency) with Istio subsets from the proxy',
+    async () => {
+      const t0 = Date.parse('2024-03-05T10:20:00.000Z');
+      const iso = (s: number): string => new Date(t0 + s * 1000).toISOString();
+      const result = scenario(
+        [
+          phase('canary 10%', load(spreadCalls(3000, 50), { startTime: iso(1), durationMs: 10_000, timeline: timelineFor(10_000, 300), sidecar: envoySidecar([envoyCluster('v1', 2700, 3, { rq_active: 3 }), envoyCluster('v2', 300, 9, { rq_active: 1 })]) }), {
+            checks: [{ expression: 'share(v2) in [5%, 15%]', path: 'phases[0].expect[0]', expected: 'in [5%, 15%]', observed: '10.0%', observedValue: 10, verdict: 'pass', reason: undefined }],
+          }),
+          phase('canary 50%', load(spreadCalls(3000, 20), { startTime: iso(12), durationMs: 10_000, timeline: timelineFor(10_000, 300), sidecar: envoySidecar([envoyCluster('v1', 1500, 2, { rq_active: 6 }), envoyCluster('v2', 1500, 30, { rq_active: 9 })]) }), {
+            checks: [{ expression: 'share(v2) in [45%, 55%]', path: 'phases[1].expect[0]', expected: 'in [45%, 55%]', observed: undefined, observedValue: undefined, verdict: 'inconclusive', reason: 'a <reason>' }],
+          }),
+        ],
+        { startTime: iso(0), durationMs: 23_000 },
+      );
+      for (const p of result.phases) delete (p.load as unknown as Record<string, unknown>).latencyUncorrected;
+      const file = join(dir, 'report.html');
+      writeFileSync(file, renderReportHtml(result));
+      const opened = await expectSoundReport(file, result, 'istio-subsets');
+      try {
+        expect(await trafficEdges(opened.page, 'subsets')).toEqual([
+          [['v1', '90.0'], ['v2', '10.0']],
+          [['v1', '50.0'], ['v2', '50.0']],
+        ]);
+        expect(await opened.page.locator('#sidecar-gauges').count()).toBe(1);
+      } finally {
+        await opened.page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'draws a 10-phase run of a minute each: every chart with data on it',
+    async () => {
+      const result = tenPhaseResult();
+      const file = join(dir, 'report.html');
+      writeFileSync(file, renderReportHtml(result));
+      const opened = await expectSoundReport(file, result, 'ten-phases');
+      try {
+        expect(await opened.page.locator('.chart').count()).toBe(10 * 2 + 2 + 1);
+        expect(await trafficEdges(opened.page, 'versions')).toEqual(versionShares(result));
+      } finally {
+        await opened.page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
