@@ -1,0 +1,36 @@
+/** `meshload compare`'s implementation, loaded when it runs (see compare.ts). */
+import { writeFileSync } from 'node:fs';
+import { compareResults } from '../../report/compare';
+import { renderCompareHtml } from '../../report/compare-html';
+import { renderCompareText } from '../../report/compare-text';
+import { readResult } from '../../report/read-result';
+import { MeshloadError, usageError } from '../../util/errors';
+import { parsePercentage } from '../../util/percent';
+import type { CommandContext } from '../command-context';
+import { EXIT } from '../exit-codes';
+import type { CompareFlags } from './compare';
+
+export function compareAction(pathA: string, pathB: string, flags: CompareFlags, ctx: CommandContext): void {
+  // The same parsing and message as `meshload run --tolerance`.
+  const tolerance = parsePercentage(flags.tolerance);
+  if (tolerance === undefined) throw usageError(`--tolerance '${flags.tolerance}' is not a percentage`, 'use e.g. 10%');
+  const a = readResult(pathA);
+  const b = readResult(pathB);
+  const comparison = compareResults(a.result, b.result, { tolerance, labels: { a: pathA, b: pathB } });
+  const text = renderCompareText(comparison);
+  if (flags.json === true) {
+    ctx.io.stdout.write(JSON.stringify(comparison, null, 2) + '\n');
+    ctx.io.stderr.write(text);
+  } else {
+    ctx.io.stdout.write(text);
+  }
+  if (flags.output !== undefined) {
+    try {
+      writeFileSync(flags.output, renderCompareHtml(comparison));
+    } catch (error) {
+      throw new MeshloadError('E_OUTPUT', `cannot write ${flags.output}: ${(error as Error).message}`, 'check the path and permissions');
+    }
+    ctx.io.stderr.write(`wrote ${flags.output}\n`);
+  }
+  ctx.exitCode = comparison.regressions > 0 ? EXIT.FAILED : EXIT.OK;
+}

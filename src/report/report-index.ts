@@ -1,0 +1,324 @@
+/** `meshload report --serve PORT`: a browsable index of a reports folder, as `fortio report` has
+ * one. `/` lists the runs (directories holding result.json) and the load JSON files at the top
+ * (meshload's or Fortio's), newest first; `/run/<entry>/` renders the report page on the fly;
+ * `/run/<dir>/<file>` and `/files/<path>` serve the raw files with their content types. Only
+ * files under the root are served: a path with `..`, an empty or encoded-slash segment, or one
+ * that resolves (through symlinks) outside the root is a 404. The listing and rendering are pure
+ * functions; the server is the I/O edge. */
+import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, sep } from 'node:path';
+import type { ScenarioResult, Verdict } from '../scenario/scenario-result';
+import { MeshloadError } from '../util/errors';
+import { httpUrl } from '../util/listen-address';
+import { escapeHtml } from './compare-html';
+import { renderReportHtml } from './html/render-report';
+import { readResult, type ResultKind } from './read-result';
+
+export interface IndexEntry {
+  /** The directory or file name in the root: the URL segment. */
+  id: string;
+  kind: ResultKind | 'unreadable';
+  name: string;
+  /** ISO 8601; undefined when unreadable. */
+  startTime: string | undefined;
+  verdict: Verdict | undefined;
+  interrupted: boolean;
+  phases: number;
+  calls: number;
+  /** Why an entry could not be read, or the approximation note of a Fortio file. */
+  note: string | undefined;
+  /** For ordering when there is no start time. */
+  mtimeMs: number;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.json': 'application/json; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.xml': 'application/xml; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.csv': 'text/csv; charset=utf-8',
+};
+
+export function contentTypeOf(file: string): string {
+  const dot = file.lastIndexOf('.');
+  return (dot < 0 ? undefined : CONTENT_TYPES[file.slice(dot).toLowerCase()]) ?? 'application/octet-stream';
+}
+
+/** URL path segments, decoded, or undefined when any is unsafe: `..`, `.`, empty (`//`, an
+ * absolute path after a prefix), or holding a slash, backslash or NUL once decoded. The raw path
+ * is split as sent, before any normalisation that would turn `/run/../x` into `/x`. */
+export function safeSegments(rawPath: string): string[] | undefined {
+  const segments: string[] = [];
+  for (const raw of rawPath.split('/')) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    if (segment === '' || segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) return undefined;
+    segments.push(segment);
+  }
+  return segments;
+}
+
+/** The real path of `segments` under `root` (itself a real path), or undefined when it does not
+ * exist or resolves outside the root. */
+export function insideRoot(root: string, segments: readonly string[]): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(join(root, ...segments));
+  } catch {
+    return undefined;
+  }
+  return real === root || real.startsWith(root + sep) ? real : undefined;
+}
+
+/** Reads result files only when they changed: an index view re-reads nothing it has seen. */
+export class IndexCache {
+  private readonly entries = new Map<string, { key: string; entry: IndexEntry }>();
+
+  entry(file: string, stats: Stats, read: () => IndexEntry | undefined): IndexEntry | undefined {
+    const key = `${stats.mtimeMs}:${stats.size}`;
+    const cached = this.entries.get(file);
+    if (cached?.key === key) return cached.entry;
+    const entry = read();
+    if (entry !== undefined) this.entries.set(file, { key, entry });
+    return entry;
+  }
+}
+
+function entryOf(id: string, result: ScenarioResult, kind: ResultKind, note: string | undefined, mtimeMs: number): IndexEntry {
+  return {
+    id,
+    kind,
+    name: result.name,
+    startTime: result.startTime,
+    verdict: result.verdict,
+    interrupted: result.interrupted,
+    phases: result.phases.length,
+    calls: result.phases.reduce((n, p) => n + (p.load?.latency.count ?? 0), 0),
+    note,
+    mtimeMs,
+  };
+}
+
+/** The runs and load files directly under `root` (a real path), newest first. A run directory
+ * whose result.json cannot be read is listed as unreadable; other JSON files that are not
+ * results (benchmarks, merges' inputs of other tools) are left out. */
+export function listReports(root: string, cache = new IndexCache()): IndexEntry[] {
+  const entries: IndexEntry[] = [];
+  for (const dirent of readdirSync(root, { withFileTypes: true })) {
+    const path = insideRoot(root, [dirent.name]);
+    if (path === undefined) continue;
+    let stats: Stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      continue;
+    }
+    if (stats.isDirectory()) {
+      const file = join(path, 'result.json');
+      let fileStats: Stats;
+      try {
+        fileStats = statSync(file);
+      } catch {
+        continue; // not a run directory
+      }
+      const entry = cache.entry(file, fileStats, () => {
+        try {
+          const read = readResult(path);
+          return entryOf(dirent.name, read.result, 'run-dir', read.note, fileStats.mtimeMs);
+        } catch (error) {
+          return unreadable(dirent.name, error, fileStats.mtimeMs);
+        }
+      });
+      if (entry !== undefined) entries.push(entry);
+    } else if (stats.isFile() && dirent.name.toLowerCase().endsWith('.json')) {
+      const entry = cache.entry(path, stats, () => {
+        try {
+          const read = readResult(path);
+          return entryOf(dirent.name, read.result, read.kind, read.note, stats.mtimeMs);
+        } catch {
+          return undefined;
+        }
+      });
+      if (entry !== undefined) entries.push(entry);
+    }
+  }
+  const time = (e: IndexEntry): number => {
+    const t = e.startTime === undefined ? NaN : Date.parse(e.startTime);
+    return Number.isNaN(t) ? e.mtimeMs : t;
+  };
+  return entries.sort((a, b) => time(b) - time(a) || a.id.localeCompare(b.id));
+}
+
+function unreadable(id: string, error: unknown, mtimeMs: number): IndexEntry {
+  const message = error instanceof MeshloadError ? error.message : error instanceof Error ? error.message : String(error);
+  return { id, kind: 'unreadable', name: id, startTime: undefined, verdict: undefined, interrupted: false, phases: 0, calls: 0, note: message, mtimeMs };
+}
+
+const VERDICT_TEXT: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', no_data: 'NO DATA', inconclusive: 'INCONCLUSIVE' };
+
+const INDEX_CSS = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1b1b; }
+h1 { font-size: 1.4rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e5e5e5; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.pass { color: #1b7f3b; font-weight: 700; } .fail, .no_data, .unreadable { color: #b00020; font-weight: 700; }
+.inconclusive, .interrupted { color: #8a5a00; font-weight: 700; }
+.note { color: #666; font-size: .9em; }
+`;
+
+/** The index page. Pure. */
+export function renderIndexHtml(rootLabel: string, entries: readonly IndexEntry[]): string {
+  const rows = entries.map((e) => {
+    const verdictClass = e.kind === 'unreadable' ? 'unreadable' : e.interrupted ? 'interrupted' : (e.verdict ?? '');
+    const verdict = e.kind === 'unreadable' ? 'UNREADABLE' : e.interrupted ? 'INTERRUPTED' : e.verdict === undefined ? '' : VERDICT_TEXT[e.verdict];
+    const href = `/run/${encodeURIComponent(e.id)}/`;
+    const raw = e.kind === 'run-dir' || e.kind === 'unreadable' ? `/run/${encodeURIComponent(e.id)}/result.json` : `/files/${encodeURIComponent(e.id)}`;
+    const kind = { 'run-dir': 'run', scenario: 'run', load: 'meshload load', fortio: 'Fortio', unreadable: 'run' }[e.kind];
+    return (
+      `<tr><td><a href="${escapeHtml(href)}">${escapeHtml(e.name)}</a><div class="note">${escapeHtml(e.id)}${e.note !== undefined ? ` &middot; ${escapeHtml(e.note)}` : ''}</div></td>` +
+      `<td>${escapeHtml(e.startTime ?? '')}</td><td class="${escapeHtml(verdictClass)}">${escapeHtml(verdict)}</td>` +
+      `<td class="num">${e.phases}</td><td class="num">${e.calls}</td><td>${escapeHtml(kind)}</td>` +
+      `<td><a href="${escapeHtml(href)}">report</a> &middot; <a href="${escapeHtml(raw)}">json</a></td></tr>`
+    );
+  });
+  const body = entries.length === 0 ? `<p>No runs in ${escapeHtml(rootLabel)} yet: <code>meshload run SCENARIO --report-dir ${escapeHtml(rootLabel)}</code> writes them.</p>` : (
+    '<table>\n<thead><tr><th>name</th><th>started</th><th>verdict</th><th>phases</th><th>calls</th><th>kind</th><th>links</th></tr></thead>\n' +
+    `<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`
+  );
+  return (
+    `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
+    `<title>meshload reports: ${escapeHtml(rootLabel)}</title>\n<style>${INDEX_CSS}</style>\n</head>\n<body>\n` +
+    `<h1>meshload reports: ${escapeHtml(rootLabel)}</h1>\n<p>${entries.length} result${entries.length === 1 ? '' : 's'}, newest first.</p>\n${body}\n</body>\n</html>\n`
+  );
+}
+
+/** Files of a run directory, relative, for the links under its page (depth-limited: phases/NN-x/). */
+function filesOf(dir: string, prefix = '', depth = 0): string[] {
+  const out: string[] = [];
+  for (const dirent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (dirent.isFile()) out.push(prefix + dirent.name);
+    else if (dirent.isDirectory() && depth < 2) out.push(...filesOf(join(dir, dirent.name), `${prefix}${dirent.name}/`, depth + 1));
+  }
+  return out;
+}
+
+/** The rendered report with a line of links to the raw files before `</body>`. */
+function withFileLinks(html: string, links: ReadonlyArray<readonly [href: string, label: string]>): string {
+  const nav =
+    '<nav style="margin:2rem 0 1rem;font:13px system-ui,sans-serif">files: ' +
+    links.map(([href, label]) => `<a href="${escapeHtml(href)}">${escapeHtml(label)}</a>`).join(' &middot; ') +
+    ' &middot; <a href="/">all runs</a></nav>\n';
+  const at = html.lastIndexOf('</body>');
+  return at < 0 ? html + nav : html.slice(0, at) + nav + html.slice(at);
+}
+
+export interface ReportServerOptions {
+  /** The folder to serve. */
+  root: string;
+  host: string;
+  port: number;
+  /** Shown in the index title: the root as the user gave it. */
+  rootLabel: string;
+  /** Called when a request fails inside (a result that cannot be rendered). */
+  onError?: (message: string) => void;
+}
+
+export interface RunningReportServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startReportServer(options: ReportServerOptions): Promise<RunningReportServer> {
+  const root = realpathSync(options.root);
+  const cache = new IndexCache();
+  const server = http.createServer((req, res) => {
+    const send = (status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...extra });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const notFound = (): void => send(404, 'text/plain; charset=utf-8', 'not found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
+      return;
+    }
+    const rawPath = (req.url ?? '/').split('?')[0] as string;
+    if (!rawPath.startsWith('/')) return notFound();
+    try {
+      if (rawPath === '/') {
+        send(200, 'text/html; charset=utf-8', renderIndexHtml(options.rootLabel, listReports(root, cache)));
+        return;
+      }
+      const trailing = rawPath.endsWith('/');
+      const segments = safeSegments(rawPath.slice(1, trailing ? -1 : undefined));
+      if (segments === undefined || segments.length < 2) return notFound();
+      const [route, id, ...rest] = segments as [string, string, ...string[]];
+      if (route === 'files') {
+        serveFile(insideRoot(root, [id, ...rest]));
+        return;
+      }
+      if (route !== 'run') return notFound();
+      const entry = insideRoot(root, [id]);
+      if (entry === undefined) return notFound();
+      const isDir = statSync(entry).isDirectory();
+      if (rest.length > 0) {
+        if (!isDir) return notFound();
+        serveFile(insideRoot(root, [id, ...rest]));
+        return;
+      }
+      if (!trailing) {
+        send(301, 'text/plain; charset=utf-8', 'moved\n', { location: `/run/${encodeURIComponent(id)}/` });
+        return;
+      }
+      const read = readResult(entry);
+      const html = renderReportHtml(read.result, { source: read.note === undefined ? id : `${id} (${read.note})` });
+      const links: Array<[string, string]> = isDir ? filesOf(entry).map((f) => [f.split('/').map(encodeURIComponent).join('/'), f]) : [[`/files/${encodeURIComponent(id)}`, id]];
+      send(200, 'text/html; charset=utf-8', withFileLinks(html, links));
+    } catch (error) {
+      // A JSON file that is not a result (a benchmark) is simply not a report.
+      if (error instanceof MeshloadError && error.code === 'E_USAGE') {
+        send(404, 'text/plain; charset=utf-8', `not a report: ${error.oneLine()}\n`);
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      options.onError?.(`${rawPath}: ${message}`);
+      send(500, 'text/plain; charset=utf-8', `cannot render ${rawPath}: ${message}\n`);
+    }
+
+    function serveFile(path: string | undefined): void {
+      if (path === undefined) return notFound();
+      const stats = statSync(path);
+      if (!stats.isFile()) return notFound();
+      send(200, contentTypeOf(path), readFileSync(path));
+    }
+  });
+  const address = await new Promise<AddressInfo>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const reason = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
+      reject(new MeshloadError('E_LISTEN', `cannot listen on ${options.host}:${options.port}: ${reason}`, 'choose another --serve port, or 0 for a free one'));
+    };
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+  return {
+    url: `${httpUrl(options.host, address.port)}/`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,152 @@
+/** Fortio's own JSON as a LoadResult: a file Fortio 1.57.3 wrote, and a round trip of real meshload
+ * runs through Fortio's shape (toFortioJson without the Meshload object). Counts, codes, min, max
+ * and sum survive exactly; percentiles within one Fortio bucket. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult } from '../../src/engine/load-result';
+import { Distribution } from '../../src/metrics/distribution';
+import { FORTIO_BUCKET_EDGES } from '../../src/report/fortio-histogram';
+import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../src/report/fortio-import';
+import { toFortioJson } from '../../src/report/fortio-json';
+import { renderLoadText } from '../../src/report/fortio-text';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
+import { cli } from '../helpers/cli';
+
+const FIXTURE = join(__dirname, 'fixtures', 'fortio-1.57.3-httpbin.json');
+
+interface FortioFixture {
+  DurationHistogram: { Count: number; Min: number; Max: number; Sum: number; StdDev: number; Data: Array<{ Start: number; End: number; Count: number }>; Percentiles: Array<{ Percentile: number; Value: number }> };
+  RetCodes: Record<string, number>;
+}
+
+function fixture(): FortioFixture & Record<string, unknown> {
+  return JSON.parse(readFileSync(FIXTURE, 'utf8')) as FortioFixture & Record<string, unknown>;
+}
+
+/** The Fortio bucket (1 ms resolution) that holds `seconds`: the index of its upper edge. */
+function bucketIndex(seconds: number): number {
+  const ms = seconds * 1000;
+  const index = FORTIO_BUCKET_EDGES.findIndex((edge) => ms <= edge + 1e-9);
+  return index < 0 ? FORTIO_BUCKET_EDGES.length : index;
+}
+
+describe('Fortio 1.57.3 JSON (captured from a real run)', () => {
+  it('is recognised as Fortio JSON and converted with exact counters', () => {
+    const data = fixture();
+    expect(isFortioJson(data)).toBe(true);
+    const load = fromFortioJson(data, FIXTURE);
+    expect(load.version).toBe('fortio 1.57.3');
+    expect(isFortioImport(load)).toBe(true);
+    expect(importNote(load)).toMatch(/^imported from fortio 1\.57\.3: percentiles approximated/);
+    expect(load.codes).toEqual({ '200': 100 });
+    expect(load.latency.count).toBe(100);
+    // Exact: microseconds that convert back (us / 1e6, as the Fortio renderers do) to Fortio's numbers.
+    expect(load.latency.min / 1e6).toBe(data.DurationHistogram.Min);
+    expect(load.latency.max / 1e6).toBe(data.DurationHistogram.Max);
+    expect(load.latency.sum / 1e6).toBe(data.DurationHistogram.Sum);
+    expect(load.durationMs).toBeCloseTo(12538.231589, 6);
+    expect(load.actualQps).toBe(7.975606391552989);
+    expect(load.startTime).toBe('2023-07-21T14:00:40.134Z');
+    expect(load.plan).toMatchObject({ url: 'http://httpbin.default/get', connections: 4, qps: 8, requests: 100, timeoutMs: 3000, percentiles: [50, 75, 90, 95, 99, 99.9] });
+    expect(load.totalSizes).toMatchObject({ count: 100, min: 413, max: 413, sum: 41300 });
+    expect(load.headerSizes).toMatchObject({ count: 100, min: 230, max: 230, sum: 23000 });
+    expect(load.errorLatency.count).toBe(0);
+    const d = Distribution.decode(load.latency);
+    expect(d.stddev() / 1e6).toBeCloseTo(data.DurationHistogram.StdDev, 9);
+  });
+
+  it("puts every percentile in (or next to) the Fortio bucket of Fortio's own value", () => {
+    const data = fixture();
+    const d = Distribution.decode(fromFortioJson(data, FIXTURE).latency);
+    for (const { Percentile, Value } of data.DurationHistogram.Percentiles) {
+      const ours = d.percentile(Percentile) / 1e6;
+      expect({ Percentile, near: Math.abs(bucketIndex(ours) - bucketIndex(Value)) <= 1 }).toEqual({ Percentile, near: true });
+      expect(ours).toBeGreaterThanOrEqual(data.DurationHistogram.Min - 1e-6);
+      expect(ours).toBeLessThanOrEqual(data.DurationHistogram.Max + 1e-6);
+    }
+  });
+
+  it('keeps each bucket count: Fortio JSON written back has the same buckets and codes', () => {
+    const data = fixture();
+    const back = toFortioJson(fromFortioJson(data, FIXTURE));
+    expect(back.DurationHistogram.Data?.map((b) => b.Count)).toEqual(data.DurationHistogram.Data.map((b) => b.Count));
+    expect(back.RetCodes).toEqual(data.RetCodes);
+  });
+
+  it('renders as Fortio text with the numbers Fortio printed', () => {
+    const text = renderLoadText(fromFortioJson(fixture(), FIXTURE));
+    expect(text).toMatch(/^Code 200 : 100 \(100\.0 %\)$/m);
+    expect(text).toMatch(/^Aggregated Function Time : count 100 avg 0\.015977101 \+\/- 0\.008341 min 0\.004223875 max 0\.040490042 sum 1\.59771009$/m);
+  });
+
+  it('widens an imported value to its Fortio bucket', () => {
+    const bucketOf = importedBucketOf(fromFortioJson(fixture(), FIXTURE));
+    expect(bucketOf?.(14_571)).toEqual([14_000, 16_000]);
+    expect(bucketOf?.(40_490)).toEqual([40_000, 45_000]);
+    expect(bucketOf?.(120_000_000)?.[1]).toBe(Infinity);
+  });
+
+  it.each<[string, (d: Record<string, unknown>) => void, RegExp]>([
+    ['a gRPC run', (d) => (d['RunType'] = 'GRPC'), /RunType is "GRPC", meshload reads HTTP runs/],
+    ['buckets that do not add up', (d) => ((d['DurationHistogram'] as { Count: number }).Count = 99), /DurationHistogram\.Data holds 100 values but DurationHistogram\.Count is 99/],
+    ['codes that do not add up', (d) => (d['RetCodes'] = { '200': 90 }), /RetCodes add up to 90 calls but DurationHistogram\.Count is 100/],
+    ['a bad start time', (d) => (d['StartTime'] = 'yesterday'), /StartTime "yesterday" is not a time/],
+    ['a bucket without a count', (d) => delete (d['DurationHistogram'] as { Data: Array<Record<string, unknown>> }).Data[0]?.['Count'], /DurationHistogram\.Data\[0\] is not a bucket/],
+  ])('refuses %s with a one-line usage error', (_name, mutate, message) => {
+    const data = fixture();
+    mutate(data);
+    let error: unknown;
+    try {
+      fromFortioJson(data, 'f.json');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { code?: string }).code).toBe('E_USAGE');
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toMatch(/\n/);
+  });
+});
+
+describe('round trip: meshload result -> Fortio JSON without Meshload -> import', () => {
+  let server: RunningEchoServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1000, maxPayloadBytes: 4096 });
+    dir = mkdtempSync(join(tmpdir(), 'meshload-import-'));
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['mixed delays, 503s and sizes', 'mixed', '/echo?delay=1ms:30,8ms:20,30ms:5&status=503:15,429:5&size=100:50,3000:50', ['-c', '4', '-qps', '0', '-n', '400']],
+    ['paced, plain', 'paced', '/echo', ['-c', '2', '-qps', '200', '-n', '200']],
+  ])('%s', async (_name, slug, path, flags) => {
+    const file = join(dir, `${slug}.json`);
+    const run = await cli('load', ...flags, '-allow-initial-errors', '-json', file, `${server.echoUrl}${path}`);
+    expect(run.code).toBe(0);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { Meshload: LoadResult };
+    const original = written.Meshload;
+    delete (written as Record<string, unknown>)['Meshload'];
+    const imported = fromFortioJson(JSON.parse(JSON.stringify(written)), file);
+
+    expect(imported.codes).toEqual(original.codes);
+    for (const key of ['latency', 'errorLatency', 'headerSizes', 'totalSizes'] as const) {
+      const exact = (l: LoadResult): object => ({ key, count: l[key].count, min: l[key].min, max: l[key].max, sum: l[key].sum });
+      expect(exact(imported)).toEqual(exact(original));
+    }
+    expect(imported.plan).toMatchObject({ url: original.plan.url, connections: original.plan.connections, qps: original.plan.qps, requests: original.plan.requests });
+    expect(imported.startTime).toBe(original.startTime);
+    expect(imported.durationMs).toBeCloseTo(original.durationMs, 3);
+    const before = Distribution.decode(original.latency);
+    const after = Distribution.decode(imported.latency);
+    for (const p of [10, 50, 75, 90, 99, 99.9]) {
+      // toFortioJson places an HDR range by its start, so an edge value may sit one bucket lower.
+      const was = bucketIndex(before.percentile(p) / 1e6);
+      const now = bucketIndex(after.percentile(p) / 1e6);
+      expect({ p, near: Math.abs(now - was) <= 1 }).toEqual({ p, near: true });
+    }
+  });
+});
