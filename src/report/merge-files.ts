@@ -5,7 +5,7 @@
 import type { LoadResult } from '../engine/load-result';
 import { mergeResults } from '../metrics/merge-results';
 import { evaluateExpectation, parseExpectation } from '../scenario/expectation';
-import { phaseVerdict, scenarioVerdict } from '../scenario/run-scenario';
+import { phaseVerdict, scenarioVerdict, SKIPPED_ON_SHARD, type Shard } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { usageError } from '../util/errors';
 import { toFortioJson, type FortioJsonResult } from './fortio-json';
@@ -15,21 +15,79 @@ export interface ResultFile {
   data: unknown;
 }
 
-export type Merged = { kind: 'load'; result: LoadResult; json: FortioJsonResult } | { kind: 'scenario'; result: ScenarioResult };
+export type Merged =
+  | { kind: 'load'; result: LoadResult; json: FortioJsonResult }
+  /** `shards`: how many shards of a sharded run (`run --shard`) were merged; undefined otherwise. */
+  | { kind: 'scenario'; result: ScenarioResult; shards: number | undefined };
 
 export function mergeFiles(files: readonly ResultFile[]): Merged {
-  if (files.length < 2) throw usageError('merge needs at least two result files', 'give the JSON of every generator: meshload merge a.json b.json -o merged.json');
+  const needTwo = (): Error => usageError('merge needs at least two result files', 'give the JSON of every generator: meshload merge a.json b.json -o merged.json');
+  if (files.length === 0) throw needTwo();
   const kinds = files.map(kindOf);
   const first = kinds[0] as 'load' | 'scenario';
   const other = kinds.findIndex((k) => k !== first);
   if (other >= 0) {
     throw usageError(`${files[other]?.file ?? ''} is a ${kinds[other] ?? ''} result but ${files[0]?.file ?? ''} is a ${first} result`, 'merge results of one kind: all from meshload load -json, or all result.json of meshload run');
   }
-  if (first === 'load') {
-    const result = withoutSidecars(mergeResults(files.map((f) => (f.data as { Meshload: LoadResult }).Meshload)), files.length);
-    return { kind: 'load', result, json: toFortioJson(result) };
+  if (first === 'scenario') {
+    const parts = files.map((f) => ({ file: f.file, result: f.data as ScenarioResult }));
+    const shards = everyShardOnce(parts);
+    // The one shard of a sharded run (a Job of parallelism 1) is the whole run.
+    if (shards === undefined && files.length < 2) throw needTwo();
+    return { kind: 'scenario', result: mergeScenarios(shards ?? parts), shards: shards?.length };
   }
-  return { kind: 'scenario', result: mergeScenarios(files.map((f) => ({ file: f.file, result: f.data as ScenarioResult }))) };
+  if (files.length < 2) throw needTwo();
+  const result = withoutSidecars(mergeResults(files.map((f) => (f.data as { Meshload: LoadResult }).Meshload)), files.length);
+  return { kind: 'load', result, json: toFortioJson(result) };
+}
+
+type Part = { file: string; result: ScenarioResult };
+
+/** Results of a sharded run (`run --shard I/N`, the pods of `meshload k8s job`) merge only when
+ * every shard 0..N-1 is there exactly once: a missing one would make the whole describe less load
+ * than the scenario's, a duplicate more. Returns the parts in shard order, or undefined when none
+ * is a shard's (side-by-side generators, merged as they are). */
+export function everyShardOnce(parts: readonly Part[]): Part[] | undefined {
+  const shardOf = (part: Part): Shard | undefined => {
+    const shard = part.result.shard as unknown;
+    if (shard === undefined) return undefined;
+    const { index, count } = (shard ?? {}) as Partial<Shard>;
+    if (!Number.isInteger(index) || !Number.isInteger(count) || (index as number) < 0 || (index as number) >= (count as number)) {
+      throw usageError(`${part.file} has a malformed shard ${JSON.stringify(shard)}`, 'give results written by meshload run --shard I/N');
+    }
+    return { index: index as number, count: count as number };
+  };
+  const shards = parts.map(shardOf);
+  const sharded = shards.findIndex((s) => s !== undefined);
+  if (sharded === -1) return undefined;
+  const ref = shards[sharded] as Shard;
+  const refFile = (parts[sharded] as Part).file;
+  const plain = shards.findIndex((s) => s === undefined);
+  if (plain !== -1) {
+    throw usageError(`${(parts[plain] as Part).file} is a whole run but ${refFile} is shard ${ref.index}/${ref.count} of one`, 'merge the shards of one sharded run, and nothing else');
+  }
+  const other = shards.findIndex((s) => (s as Shard).count !== ref.count);
+  if (other !== -1) {
+    const s = shards[other] as Shard;
+    throw usageError(`${(parts[other] as Part).file} is shard ${s.index}/${s.count} but ${refFile} is shard ${ref.index}/${ref.count}`, 'merge the shards of one sharded run, and nothing else');
+  }
+  const byIndex = new Map<number, string[]>();
+  shards.forEach((s, i) => byIndex.set((s as Shard).index, [...(byIndex.get((s as Shard).index) ?? []), (parts[i] as Part).file]));
+  const missing = Array.from({ length: ref.count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  const twice = [...byIndex].filter(([, files]) => files.length > 1);
+  if (missing.length > 0 || twice.length > 0) {
+    const problems = [
+      ...(missing.length > 0 ? [`shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${ref.count} missing`] : []),
+      ...twice.map(([index, files]) => `shard ${index} given ${files.length} times (${files.join(', ')})`),
+    ];
+    throw usageError(
+      `${problems.join('; ')}: the merged result would not be the scenario's load`,
+      missing.length > 0
+        ? "give every shard's result: fetch whole logs with 'kubectl logs -l job-name=NAME -c meshload --tail=-1' once the Job completed; a pod that failed left no result, so run the Job again"
+        : 'give each shard once (the same logs or files twice?)',
+    );
+  }
+  return shards.map((s, i) => ({ s: s as Shard, part: parts[i] as Part })).sort((a, b) => a.s.index - b.s.index).map((x) => x.part);
 }
 
 function kindOf(file: ResultFile): 'load' | 'scenario' {
@@ -79,7 +137,8 @@ function mergeScenarios(parts: ReadonlyArray<{ file: string; result: ScenarioRes
     const own = parts.map((p) => p.result.phases[index] as PhaseResult);
     const loads = own.map((p) => p.load).filter((l): l is LoadResult => l !== undefined);
     const load = loads.length === 0 ? undefined : withoutSidecars(mergeResults(loads), loads.length);
-    const steps = own.flatMap((p) => p.steps);
+    // Shards 1..N-1 record the steps only shard 0 ran: the whole ran them once.
+    const steps = own.flatMap((p) => p.steps).filter((s) => !s.description.startsWith(SKIPPED_ON_SHARD));
     // The scenario's own checks, again on the whole; baseline checks belong to one run.
     const checks = (head.result.phases[index] as PhaseResult).checks
       .filter((c) => !c.path.endsWith('.baseline'))
@@ -88,9 +147,11 @@ function mergeScenarios(parts: ReadonlyArray<{ file: string; result: ScenarioRes
           ? { ...c, observed: undefined, observedValue: undefined, verdict: 'no_data' as const, reason: 'no part of this phase ran its load' }
           : evaluateExpectation(parseExpectation(c.expression), load, c.path, c.expression),
       );
-    return { name, steps, load, checks, verdict: phaseVerdict(steps, checks) };
+    // The whole phase started when its earliest part did.
+    const startedAt = own.map((p) => p.startedAt).filter((t): t is string => t !== undefined).sort()[0];
+    return { name, ...(startedAt !== undefined ? { startedAt } : {}), steps, load, checks, verdict: phaseVerdict(steps, checks) };
   });
-  const always = parts.flatMap((p) => p.result.always);
+  const always = parts.flatMap((p) => p.result.always).filter((s) => !s.description.startsWith(SKIPPED_ON_SHARD));
   const starts = parts.map((p) => Date.parse(p.result.startTime));
   const ends = parts.map((p) => Date.parse(p.result.startTime) + p.result.durationMs);
   return {

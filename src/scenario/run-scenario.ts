@@ -1,18 +1,20 @@
 /** Runs a validated scenario: the embedded server if asked, then each phase (steps, load with
  * the proxy watched, checks), then the `always:` steps whatever happened. Returns plain data;
  * printing and report files are the caller's. */
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { newProgress, type LoadProgress } from '../engine/run-load';
 import { runPlan } from '../engine/run-plan';
+import { shardPlan, shardProblem } from '../engine/split-plan';
 import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
 import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
-import type { Phase, ResolvedLoad, Scenario } from './scenario-schema';
+import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
 import { runStep, stopBackground, type StepContext } from './steps';
 
 export interface ScenarioEvents {
@@ -22,6 +24,20 @@ export interface ScenarioEvents {
   /** A phase's load starts; `progress` is updated live until `loadDone`. */
   loadStarted?(progress: LoadProgress): void;
   loadDone?(): void;
+  /** The run waits for `options.startAtMs` before its first phase. */
+  waiting?(untilMs: number): void;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface RunScenarioOptions {
+  /** Run shard `index` of `count` generators running the scenario side by side (Job pods). */
+  shard?: Shard | undefined;
+  /** Wall-clock time (ms since the epoch) to start the first phase at, so shards start together. */
+  startAtMs?: number | undefined;
 }
 
 /** Worst first: a failed or data-less check fails the gate; inconclusive only if nothing failed. */
@@ -43,12 +59,18 @@ export function scenarioVerdict(phases: readonly PhaseResult[], always: readonly
   return worstVerdict([...phases.map((p) => p.verdict), ...(failed ? (['fail'] as const) : [])]);
 }
 
-export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const started = Date.now();
   let server: RunningEchoServer | undefined;
   const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [], cwd: dirname(file), env: {} };
   const phases: PhaseResult[] = [];
   let always: StepResult[] = [];
+  // A second Ctrl-C or SIGTERM exits at once (process.exit) and skips the finally below; `start:`
+  // processes run in process groups of their own and would outlive meshload. 'exit' still runs.
+  const killBackground = (): void => {
+    for (const child of stepContext.background) killGroupNow(child);
+  };
+  process.on('exit', killBackground);
   try {
     if (scenario.server !== undefined) {
       const spec = scenario.server;
@@ -68,10 +90,14 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
       };
     }
     const baseUrl = server?.echoUrl ?? scenario.target;
+    if (options.startAtMs !== undefined && options.startAtMs > Date.now()) {
+      events.waiting?.(options.startAtMs);
+      await sleepUntil(options.startAtMs, signal);
+    }
     for (const [index, phase] of scenario.phases.entries()) {
       if (signal.aborted) break;
       events.phaseStarted(index, phase);
-      const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events);
+      const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events, options.shard);
       phases.push(result);
       events.phaseDone(result);
       // A setup step that failed leaves the next phases without their premise.
@@ -81,11 +107,12 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
     // `always:` gets a signal of its own: Ctrl-C stops the run, not its cleanup (a second one exits).
     const cleanup: StepContext = { ...stepContext, signal: new AbortController().signal };
     for (const step of scenario.always) {
-      const result = await runStep(step, cleanup);
+      const result = await runStepOnShard(step, cleanup, options.shard);
       events.stepDone(result);
       always = [...always, result];
     }
     await stopBackground(stepContext.background);
+    process.off('exit', killBackground);
     await server?.close();
   }
   return {
@@ -97,6 +124,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
     always,
     verdict: scenarioVerdict(phases, always, phases.length < scenario.phases.length && !signal.aborted),
     interrupted: signal.aborted,
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
   };
 }
 
@@ -108,11 +136,12 @@ async function runPhase(
   stepContext: StepContext,
   signal: AbortSignal,
   events: ScenarioEvents,
+  shard: Shard | undefined,
 ): Promise<PhaseResult> {
   const startedAt = new Date().toISOString();
   const steps: StepResult[] = [];
   for (const step of phase.steps) {
-    const result = await runStep(step, stepContext);
+    const result = await runStepOnShard(step, stepContext, shard);
     steps.push(result);
     events.stepDone(result);
     if (!result.ok) return { name: phase.name, startedAt, steps, load: undefined, checks: [], verdict: phaseVerdict(steps, []) };
@@ -120,7 +149,8 @@ async function runPhase(
   }
   let load: LoadResult | undefined;
   if (phase.load !== undefined && !signal.aborted) {
-    const plan = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    const whole = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    const plan = shard === undefined ? whole : shardPlan(whole, shard.index, shard.count);
     const watch = stepContext.stats === undefined ? undefined : await SidecarWatch.start({ ...stepContext.stats, clusterQuery: stepContext.stats.cluster, intervalMs: scenario.sidecar?.interval ?? 1000 });
     const progress = newProgress();
     events.loadStarted?.(progress);
@@ -187,4 +217,57 @@ export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: 
 function joinUrl(base: string, path: string): string {
   if (path === '') return base;
   return base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+}
+
+/** Steps that change what every generator shares run once, on shard 0: `run:` (kubectl apply,
+ * a rollout) and `chaos:` on a named admin URL (a shared server's faults). Steps about the
+ * generator's own pod run on every shard: `waitFor:` polls this pod's sidecar (every sidecar must
+ * see the DestinationRule, so it is also the barrier after shard 0's `run:`), `start:` starts a
+ * process this generator's load goes through (HAProxy, a port-forward), `chaos:` without `admin:`
+ * is this shard's embedded server, and `sleep:` keeps the shards' phases in step. */
+export function runsOnEveryShard(step: Step): boolean {
+  if (step.kind === 'run') return false;
+  if (step.kind === 'chaos') return step.admin === undefined;
+  return true;
+}
+
+/** How a step skipped on shards 1..N-1 is recorded; merge leaves these out of the whole. */
+export const SKIPPED_ON_SHARD = 'skipped on this shard, shard 0 runs it: ';
+
+function runStepOnShard(step: Step, ctx: StepContext, shard: Shard | undefined): Promise<StepResult> {
+  if (shard === undefined || shard.index === 0 || runsOnEveryShard(step)) return runStep(step, ctx);
+  const what = step.kind === 'run' ? step.command : step.kind === 'chaos' ? `chaos on ${step.admin ?? ''}` : step.kind;
+  return Promise.resolve({ kind: step.kind, description: `${SKIPPED_ON_SHARD}${what}`, ok: true, startedAt: new Date().toISOString(), durationMs: 0, output: undefined, error: undefined });
+}
+
+/** Every phase load that cannot be divided among `count` shards, with its path. */
+export function shardProblems(scenario: Scenario, count: number): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  scenario.phases.forEach((phase, index) => {
+    const problem = phase.load === undefined ? undefined : shardProblem(phase.load, count);
+    if (problem !== undefined) issues.push({ path: `phases[${index}].load`, line: undefined, message: problem });
+  });
+  return issues;
+}
+
+function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, atMs - Date.now()));
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function killGroupNow(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }

@@ -59,4 +59,7 @@ export interface ScenarioResult {
   always: StepResult[];
   verdict: Verdict;
   interrupted: boolean;
+  /** Set when this run was one part of a sharded run (`run --shard I/N`, a Job pod): its load
+   * was 1/N of the scenario's, so its checks do not gate; `meshload merge` of every shard does. */
+  shard?: { index: number; count: number };
 }

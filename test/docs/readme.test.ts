@@ -11,7 +11,7 @@ describe('README', () => {
   });
 
   it('lists every command in the commands table', () => {
-    for (const command of ['run', 'verify', 'load', 'curl', 'stats', 'server', 'demo', 'version']) {
+    for (const command of ['run', 'verify', 'load', 'merge', 'report', 'compare', 'doctor', 'k8s job', 'curl', 'stats', 'server', 'demo', 'version']) {
       expect(README).toMatch(new RegExp(`^\\| \`meshload ${command}[ \`]`, 'm'));
     }
   });

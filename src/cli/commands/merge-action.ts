@@ -1,28 +1,29 @@
 /** `meshload merge`'s implementation, loaded when it runs (see merge.ts). */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { RESULT_MARKER, resultsFromLogs } from '../../k8s/result-line';
 import { renderLoadText } from '../../report/fortio-text';
 import { mergeFiles, type ResultFile } from '../../report/merge-files';
-import { checkLine, phaseFooter, verdictLine } from '../../report/scenario-text';
+import { phaseFooter, verdictLine } from '../../report/scenario-text';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { exitCodeOf } from './run-action';
 import type { MergeFlags } from './merge';
 
-export function mergeAction(paths: readonly string[], flags: MergeFlags, ctx: CommandContext): void {
-  if (paths.length < 2) throw usageError('merge needs at least two result files', 'give the JSON of every generator: meshload merge a.json b.json -o merged.json');
-  const files: ResultFile[] = paths.map((file) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw usageError(`cannot read ${file}: ${(error as Error).message}`, 'check the path');
-    }
+export async function mergeAction(paths: readonly string[], flags: MergeFlags, ctx: CommandContext): Promise<void> {
+  // A lone `-` among the files is the logs on stdin: `kubectl logs ... | meshload merge -`.
+  const logs = [...flags.fromLogs, ...paths.filter((p) => p === '-')];
+  const jsonPaths = paths.filter((p) => p !== '-');
+  if (logs.filter((l) => l === '-').length > 1) throw usageError('stdin (-) is given more than once', 'read the logs from stdin once, or save them to files');
+  if (jsonPaths.length < 2 && logs.length === 0) throw usageError('merge needs at least two result files', 'give the JSON of every generator: meshload merge a.json b.json -o merged.json; or the logs of sharded runs: meshload merge --from-logs FILE');
+  const files: ResultFile[] = jsonPaths.map((file) => {
+    const text = readInput(file);
     try {
       return { file, data: JSON.parse(text) as unknown };
     } catch (error) {
-      throw usageError(`${file} is not JSON: ${(error as Error).message}`, 'give files written by meshload load -json or meshload run');
+      throw usageError(`${file} is not JSON: ${(error as Error).message}`, 'give files written by meshload load -json or meshload run, or logs with --from-logs');
     }
   });
+  for (const log of logs) files.push(...fromLogs(log === '-' ? 'stdin' : log, log === '-' ? await readStdin() : readInput(log)));
   const merged = mergeFiles(files);
   const out = merged.kind === 'load' ? merged.json : merged.result;
   const json = JSON.stringify(out, null, 2) + '\n';
@@ -36,16 +37,46 @@ export function mergeAction(paths: readonly string[], flags: MergeFlags, ctx: Co
     }
   }
   const stderr = ctx.io.stderr;
-  stderr.write(`merged ${files.length} results\n`);
+  stderr.write(merged.kind === 'scenario' && merged.shards !== undefined ? `merged ${files.length} shards of '${merged.result.name}'\n` : `merged ${files.length} results\n`);
   if (merged.kind === 'load') {
     stderr.write(renderLoadText(merged.result));
     return;
   }
-  for (const phase of merged.result.phases) {
-    stderr.write(`== ${phase.name}\n`);
-    for (const check of phase.checks) stderr.write(checkLine(check));
-    stderr.write(phaseFooter(phase));
-  }
+  // The footer has the load line and every check.
+  for (const phase of merged.result.phases) stderr.write(`== ${phase.name}\n${phaseFooter(phase)}`);
   stderr.write(verdictLine(merged.result));
   ctx.exitCode = exitCodeOf(merged.result);
+}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read ${file}: ${(error as Error).message}`, 'check the path');
+  }
+}
+
+/** The results in one log text, each named `FILE line N` for error messages. */
+function fromLogs(name: string, text: string): ResultFile[] {
+  const { found, broken } = resultsFromLogs(text);
+  const [first] = broken;
+  if (first !== undefined) {
+    throw usageError(
+      `${name} line ${first.line}: a ${RESULT_MARKER.trim()} line is not complete JSON (${first.error})`,
+      'the log was cut: fetch it whole with kubectl logs --tail=-1 (the default for -l is the last 10 lines), and check the pod was not restarted or evicted mid-write',
+    );
+  }
+  if (found.length === 0) {
+    throw usageError(
+      `no ${RESULT_MARKER.trim()} line in ${name}`,
+      "sharded runs print one as their last line: fetch whole logs with 'kubectl logs -l job-name=NAME -c meshload --tail=-1' once the Job completed, from pods run with 'meshload run --shard'",
+    );
+  }
+  return found.map((f) => ({ file: `${name} line ${f.line}`, data: f.data }));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,6 +1,8 @@
 /** `meshload run`'s implementation, loaded when a run starts (see run.ts). */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resultLine } from '../../k8s/result-line';
+import { startAtOf, parseShard } from '../../k8s/sharding';
 import { toFortioJson } from '../../report/fortio-json';
 import { renderReportHtml } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
@@ -9,7 +11,7 @@ import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine
 import { withBaseline } from '../../scenario/baseline';
 import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
-import { runScenario } from '../../scenario/run-scenario';
+import { runScenario, shardProblems } from '../../scenario/run-scenario';
 import type { ScenarioResult } from '../../scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
 import { MeshloadError, usageError } from '../../util/errors';
@@ -30,7 +32,9 @@ export async function runAction(file: string, flags: RunFlags, ctx: CommandConte
   if (expanded.missing.length > 0) {
     throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them, or give defaults as ${NAME:-value}');
   }
-  await runScenarioText(expanded.text, file, flags, ctx);
+  const result = await runScenarioText(expanded.text, file, flags, ctx);
+  // Last, after every stderr line: in `kubectl logs` nothing can then land inside it.
+  if (result?.shard !== undefined) ctx.io.stdout.write(resultLine(result));
 }
 
 /** Validates and runs a scenario given as text, prints as it goes, writes the reports and sets
@@ -44,9 +48,13 @@ export async function runScenarioText(
   ctx: CommandContext,
   epilogue?: (result: ScenarioResult) => string,
 ): Promise<ScenarioResult | undefined> {
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+  const startAt = flags.startAt === undefined ? undefined : startAtOf(flags.startAt, Date.now());
   let scenario;
   try {
     scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+    const unsplittable = shard === undefined ? [] : shardProblems(scenario, shard.count);
+    if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
     // Every problem at once, one per line: fixing a file one error per run wastes CI runs.
@@ -63,6 +71,7 @@ export async function runScenarioText(
   };
   const tty = ctx.io.stderr.isTTY === true;
   let ticker: { stop(): void } | undefined;
+  if (startAt !== undefined && startAt.lateMs > 0) say(`--start-at ${flags.startAt ?? ''} passed ${startAt.lateMs} ms ago: starting now\n`);
   let result = await runScenario(scenario, file, ctx.io.signal, {
     phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
     stepDone: (step) => say(stepLine(step)),
@@ -75,7 +84,8 @@ export async function runScenarioText(
       ticker?.stop();
       ticker = undefined;
     },
-  });
+    waiting: (untilMs) => say(`waiting until ${new Date(untilMs).toISOString()} (--start-at, in ${((untilMs - Date.now()) / 1000).toFixed(1)}s)\n`),
+  }, { shard, startAtMs: startAt?.atMs });
   if (baseline !== undefined) {
     result = withBaseline(result, baseline, tolerance);
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
@@ -84,6 +94,7 @@ export async function runScenarioText(
   if (tty) say(checksTable(result));
   if (epilogue !== undefined) say(epilogue(result));
   say(verdictLine(result));
+  if (shard !== undefined) say(`shard ${shard.index}/${shard.count}: this part ran its share of each load, so its checks do not gate (a shard that ran exits 0); 'meshload merge' of every shard's result evaluates them on the whole\n`);
   if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
   ctx.exitCode = exitCodeOf(result);
   return result;
@@ -109,6 +120,8 @@ function parseTolerance(text: string): number {
 
 export function exitCodeOf(result: ScenarioResult): ExitCode {
   if (result.interrupted) return EXIT.INTERRUPTED;
+  // A shard's checks saw 1/N of the load; a failing pod would also fail the Job before merge.
+  if (result.shard !== undefined) return EXIT.OK;
   if (result.verdict === 'pass') return EXIT.OK;
   if (result.verdict === 'inconclusive') return EXIT.INCONCLUSIVE;
   return EXIT.FAILED;

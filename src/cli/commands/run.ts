@@ -6,6 +6,10 @@ export interface RunFlags {
   report: boolean;
   baseline?: string;
   tolerance: string;
+  /** `I/N`: run shard I of N generators running the scenario side by side (Job pods). */
+  shard?: string;
+  /** ISO 8601 time to start the first phase at. */
+  startAt?: string;
 }
 
 /** `meshload run SCENARIO`: a resilience check as a CI gate. */
@@ -18,6 +22,8 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--no-report', 'write no report files')
     .option('--baseline <result.json>', "an earlier run's result.json: also fail when a phase's p99 or error rate regressed")
     .option('--tolerance <percent>', 'how much worse than the baseline still passes', '10%')
+    .option('--shard <i/n>', 'run part I of N generators side by side (0-based): 1/N of every load; steps that change shared state run on shard 0 only; prints the result as one MESHLOAD-RESULT line on stdout for meshload merge')
+    .option('--start-at <time>', 'ISO 8601 time (with zone) to start the first phase at, so shards start together; refused when passed by more than 5s')
     .action(async (file: string, flags: RunFlags) => {
       // Scenario parsing, the engine and the renderers load when a run starts.
       const { runAction } = await import('./run-action');

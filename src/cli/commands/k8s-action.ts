@@ -1,0 +1,62 @@
+/** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
+import { readFileSync } from 'node:fs';
+import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
+import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
+import { expandEnv } from '../../scenario/expand-env';
+import { checkExpectation } from '../../scenario/expectation';
+import { shardProblems } from '../../scenario/run-scenario';
+import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
+import { usageError } from '../../util/errors';
+import { meshloadVersion } from '../../util/version';
+import type { CommandContext } from '../command-context';
+import { EXIT } from '../exit-codes';
+
+export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: CommandContext): void {
+  if (kind !== 'job') throw usageError(`unknown k8s kind '${kind}'`, 'meshload k8s job SCENARIO --parallelism N');
+  const parallelism = parallelismOf(flags.parallelism);
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
+  }
+  // Substituted here, where the variables are set: the pods' environment has none of them.
+  const expanded = expandEnv(raw, ctx.io.env);
+  if (expanded.missing.length > 0) {
+    throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them (they are substituted when the manifest is made), or give defaults as ${NAME:-value}');
+  }
+  let scenario;
+  try {
+    scenario = loadScenario(expanded.text, file, { checkExpression: checkExpectation });
+    const unsplittable = shardProblems(scenario, parallelism);
+    if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    ctx.io.stderr.write(`meshload: ${error.report()}\n`);
+    ctx.exitCode = EXIT.USAGE;
+    return;
+  }
+  const input = planJob({ file, text: expanded.text, scenario, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  ctx.io.stdout.write(jobManifest(input));
+  // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
+  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${note}\n`);
+  const commands = followUpCommands(input);
+  ctx.io.stderr.write(
+    `Job ${input.name}: ${input.parallelism} pods start ${input.scenarioKey} at ${input.startAt}; apply before then (${commands.apply}), then:\n` +
+      `  ${commands.wait}\n  ${commands.merge}\n  ${commands.cleanUp}\n`,
+  );
+}
+
+/** The command line that makes the manifest again, quoted for a POSIX shell. */
+function commandLine(file: string, flags: JobFlags): string {
+  const args = ['meshload', 'k8s', 'job', file, '--parallelism', flags.parallelism ?? ''];
+  const options: Array<[string, string | undefined]> = [
+    ['--namespace', flags.namespace],
+    ['--image', flags.image],
+    ['--name', flags.name],
+    ['--start-at', flags.startAt],
+    ['--start-delay', flags.startDelay],
+  ];
+  for (const [flag, value] of options) if (value !== undefined) args.push(flag, value);
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

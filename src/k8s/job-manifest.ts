@@ -1,0 +1,139 @@
+/** `meshload k8s job`: a scenario as an Indexed Job of N meshed pods, each running one shard of
+ * it (`meshload run --shard $(JOB_COMPLETION_INDEX)/N --start-at T`), plus the ConfigMap holding
+ * the scenario. The pods print their results as MESHLOAD-RESULT lines, which `kubectl logs` keeps
+ * and `meshload merge` reads back. Pure: inputs in, YAML text out. */
+import { Document, isMap, isScalar, parse, type Pair } from 'yaml';
+import { ISTIO_STATS_ANNOTATION } from '../stats/sidecar-report';
+
+/** The non-root user the meshload image runs as. Never 1337: Istio's iptables rules skip that
+ * user's traffic (it is the proxy's own), so load from it would bypass the sidecar (MESH-FACTS). */
+export const MESHLOAD_UID = 10001;
+
+export interface JobManifestInput {
+  /** Job name, a DNS label; the ConfigMap is `<name>-scenario`. */
+  name: string;
+  /** undefined: kubectl's current namespace (no `namespace:` and no `-n` in the commands). */
+  namespace: string | undefined;
+  image: string;
+  parallelism: number;
+  /** Key in the ConfigMap and file name under /scenario. */
+  scenarioKey: string;
+  scenarioText: string;
+  /** ISO 8601: every pod starts its first phase then. */
+  startAt: string;
+  generatedAt: string;
+  /** For `kubectl wait --timeout`: how long the Job may take, start delay included. */
+  waitTimeoutSeconds: number;
+  /** The `meshload k8s job ...` command line that makes this manifest again (with a new start
+   * time when it was given as a delay). */
+  commandLine: string;
+}
+
+/** The commands that run the Job and collect it, in order (also printed as the manifest's head). */
+export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespace' | 'waitTimeoutSeconds' | 'commandLine'>): {
+  apply: string;
+  wait: string;
+  merge: string;
+  cleanUp: string;
+} {
+  const ns = input.namespace === undefined ? '' : ` -n ${input.namespace}`;
+  return {
+    apply: `${input.commandLine} | kubectl apply${ns} -f -`,
+    wait: `kubectl wait${ns} --for=condition=complete --timeout=${input.waitTimeoutSeconds}s job/${input.name}`,
+    merge: `kubectl logs${ns} -l job-name=${input.name} -c meshload --tail=-1 | meshload merge --from-logs - -o ${input.name}-merged.json`,
+    cleanUp: `kubectl delete${ns} job/${input.name} configmap/${configMapName(input.name)}`,
+  };
+}
+
+export function configMapName(job: string): string {
+  return `${job}-scenario`;
+}
+
+export function jobManifest(input: JobManifestInput): string {
+  const commands = followUpCommands(input);
+  const [statsKey, statsValue] = Object.entries(parse(ISTIO_STATS_ANNOTATION) as Record<string, string>)[0] as [string, string];
+  const metadata = (name: string): Record<string, unknown> => ({
+    name,
+    ...(input.namespace !== undefined ? { namespace: input.namespace } : {}),
+    labels: { 'app.kubernetes.io/name': 'meshload', 'app.kubernetes.io/instance': input.name },
+  });
+  const configMap = new Document({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: metadata(configMapName(input.name)),
+    data: { [input.scenarioKey]: input.scenarioText },
+  });
+  configMap.commentBefore = [
+    ` meshload k8s job: ${input.parallelism} pods run ${input.scenarioKey} side by side, one shard each, from ${input.startAt}`,
+    ` (generated ${input.generatedAt}: apply it before then; a pod that starts more than 5s late refuses to run).`,
+    ' Run it, wait for it, merge the shards (the merge evaluates the checks on the whole and is the gate):',
+    `   ${commands.apply}`,
+    `   ${commands.wait}`,
+    `   ${commands.merge}`,
+    `   ${commands.cleanUp}`,
+    ' Breaker limits (connectionPool) hold per client sidecar: N pods have N times the capacity of one.',
+  ].join('\n');
+  const job = new Document({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: metadata(input.name),
+    spec: {
+      completionMode: 'Indexed',
+      completions: input.parallelism,
+      parallelism: input.parallelism,
+      // A shard that failed is not retried: a rerun would start after the others.
+      backoffLimit: 0,
+      template: {
+        metadata: {
+          labels: { 'sidecar.istio.io/inject': 'true', 'app.kubernetes.io/name': 'meshload', 'app.kubernetes.io/instance': input.name },
+          annotations: { [statsKey]: statsValue, 'sidecar.istio.io/nativeSidecar': 'true' },
+        },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'meshload',
+              image: input.image,
+              // Kubernetes sets JOB_COMPLETION_INDEX in every container of an Indexed Job and
+              // expands $(...) in args from the container's environment.
+              args: ['run', `/scenario/${input.scenarioKey}`, '--shard', `$(JOB_COMPLETION_INDEX)/${input.parallelism}`, '--start-at', input.startAt, '--no-report'],
+              securityContext: {
+                runAsUser: MESHLOAD_UID,
+                runAsGroup: MESHLOAD_UID,
+                runAsNonRoot: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'scenario', mountPath: '/scenario', readOnly: true }],
+            },
+          ],
+          volumes: [{ name: 'scenario', configMap: { name: configMapName(input.name) } }],
+        },
+      },
+    },
+  });
+  commentKey(job, ['spec', 'template', 'metadata', 'annotations'], statsKey, ' Istio hides cluster.outbound stats unless the pod opts in; read at proxy start (MESH-FACTS).');
+  commentKey(
+    job,
+    ['spec', 'template', 'metadata', 'annotations'],
+    'sidecar.istio.io/nativeSidecar',
+    [
+      ' A Job completes only when all its containers have ended, and a classic istio-proxy sidecar never',
+      ' does. As a native sidecar (an init container with restartPolicy Always) it is ready before meshload',
+      ' starts and is stopped once meshload exits. Needs Kubernetes >= 1.28 (SidecarContainers, on by default',
+      ' from 1.29) and Istio >= 1.19 (this annotation, or istiod ENABLE_NATIVE_SIDECARS; the default from 1.27).',
+      ' Without native sidecars the Job never completes: end the proxy when meshload exits, with',
+      " 'pilot-agent request POST quitquitquit' (proxy container) or POST localhost:15020/quitquitquit.",
+    ].join('\n'),
+  );
+  commentKey(job, ['spec', 'template', 'spec', 'containers', 0], 'securityContext', ` UID ${MESHLOAD_UID}, never 1337: Istio does not intercept traffic from UID 1337 (the proxy's own user).`);
+  return `${configMap.toString({ lineWidth: 0 })}---\n${job.toString({ lineWidth: 0 })}`;
+}
+
+function commentKey(doc: Document, path: ReadonlyArray<string | number>, key: string, comment: string): void {
+  const map = doc.getIn(path, true);
+  if (!isMap(map)) throw new Error(`no map at ${path.join('.')}`);
+  const pair = (map.items as Array<Pair<unknown, unknown>>).find((p) => isScalar(p.key) && p.key.value === key);
+  if (pair === undefined || !isScalar(pair.key)) throw new Error(`no key ${key} at ${path.join('.')}`);
+  pair.key.commentBefore = comment;
+}

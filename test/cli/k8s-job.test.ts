@@ -1,0 +1,282 @@
+/** `meshload k8s job` proven locally: the manifest is the Indexed Job it should be, and its pods'
+ * command line, run as three real processes against one echo server on loopback (what the pods
+ * would do, with the index Kubernetes fills in), gives results whose merge, read back from log
+ * text as `kubectl logs` returns it, is exactly the whole: the same shape as one unsharded run,
+ * every count the sum of the parts, histograms the union of theirs, checks evaluated again. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { RESULT_MARKER } from '../../src/k8s/result-line';
+import { Distribution } from '../../src/metrics/distribution';
+import type { ScenarioResult } from '../../src/scenario/scenario-result';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
+import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
+import { cli } from '../helpers/cli';
+import { MeshloadProcess } from '../helpers/spawn-meshload';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
+const SHARDS = 3;
+
+let dir: string;
+let server: RunningEchoServer;
+let scenarioFile: string;
+
+/** Two phases as the brief of a real gate would have them: counted calls at full speed, then a
+ * paced rate; a `run:` step (shard 0 only), a `sleep:` (every shard) and an `always:` step. */
+function scenarioText(target: string): string {
+  return [
+    'name: sharded gate',
+    `target: ${target}`,
+    'phases:',
+    '  - name: counted',
+    '    load: { connections: 6, qps: 0, requests: 300 }',
+    '    expect: [ "calls == 300", "status(200) == 100%" ]',
+    '  - name: paced',
+    '    steps:',
+    '      - run: echo configured',
+    '      - sleep: 50ms',
+    '    load: { connections: 3, qps: 150, duration: 2s }',
+    '    expect: [ "calls == 300", "error_rate < 1%" ]',
+    'always:',
+    '  - run: echo cleaned up',
+    '',
+  ].join('\n');
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'meshload-k8s-job-'));
+  server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1000, maxPayloadBytes: 1024 });
+  scenarioFile = join(dir, 'gate.yaml');
+  writeFileSync(scenarioFile, scenarioText(server.echoUrl));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Manifest {
+  configMap: { metadata: { name: string; namespace: string }; data: Record<string, string> };
+  job: {
+    metadata: { name: string; namespace: string };
+    spec: {
+      completionMode: string;
+      completions: number;
+      parallelism: number;
+      backoffLimit: number;
+      template: {
+        metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+        spec: {
+          restartPolicy: string;
+          containers: Array<{
+            name: string;
+            image: string;
+            args: string[];
+            securityContext: { runAsUser: number; runAsNonRoot: boolean };
+            volumeMounts: Array<{ name: string; mountPath: string }>;
+          }>;
+          volumes: Array<{ name: string; configMap: { name: string } }>;
+        };
+      };
+    };
+  };
+  text: string;
+}
+
+async function generate(...flags: string[]): Promise<Manifest> {
+  const run = await cli('k8s', 'job', scenarioFile, '--parallelism', String(SHARDS), '--namespace', 'loadtest', '--name', 'gate', ...flags);
+  expect(run.stderr).toMatch(/^Job gate: 3 pods start gate\.yaml at /m);
+  expect(run.code).toBe(0);
+  const docs = parseAllDocuments(run.stdout);
+  expect(docs).toHaveLength(2);
+  for (const doc of docs) expect(doc.errors).toEqual([]);
+  const [configMap, job] = docs.map((d) => d.toJS() as unknown);
+  return { configMap, job, text: run.stdout } as Manifest;
+}
+
+/** What the kubelet does with the container's args: $(JOB_COMPLETION_INDEX) filled in; the
+ * ConfigMap mounted at /scenario (here, a directory holding its data). */
+function podArgs(manifest: Manifest, index: number, mount: string): string[] {
+  const args = manifest.job.spec.template.spec.containers[0]?.args ?? [];
+  return args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', String(index)).replace(/^\/scenario\//, `${mount}/`));
+}
+
+function mountConfigMap(manifest: Manifest): string {
+  const mount = join(dir, 'scenario');
+  mkdirSync(mount, { recursive: true });
+  for (const [key, text] of Object.entries(manifest.configMap.data)) writeFileSync(join(mount, key), text);
+  return mount;
+}
+
+function resultOf(stdout: string): ScenarioResult {
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
+  if (line === undefined) throw new Error(`no result line in: ${stdout}`);
+  return JSON.parse(line.slice(RESULT_MARKER.length)) as ScenarioResult;
+}
+
+describe('meshload k8s job', () => {
+  it('prints an Indexed Job of N meshed, non-1337 pods and the ConfigMap with the scenario', async () => {
+    const before = Date.now();
+    const m = await generate('--image', 'registry.example.com/meshload:0.1.0', '--start-delay', '30s');
+    const spec = m.job.spec;
+    expect(m.job.metadata).toMatchObject({ name: 'gate', namespace: 'loadtest' });
+    expect([spec.completionMode, spec.completions, spec.parallelism, spec.backoffLimit]).toEqual(['Indexed', 3, 3, 0]);
+    const pod = spec.template;
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
+    expect(pod.metadata.annotations).toEqual({ ...(parse(ISTIO_STATS_ANNOTATION) as Record<string, string>), 'sidecar.istio.io/nativeSidecar': 'true' });
+    expect(pod.metadata.annotations['proxy.istio.io/config']).toBe('{"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}}');
+    const container = pod.spec.containers[0];
+    expect(container?.image).toBe('registry.example.com/meshload:0.1.0');
+    expect(container?.securityContext).toMatchObject({ runAsUser: 10001, runAsNonRoot: true });
+    const args = container?.args ?? [];
+    expect(args.slice(0, 4)).toEqual(['run', '/scenario/gate.yaml', '--shard', '$(JOB_COMPLETION_INDEX)/3']);
+    expect(args[4]).toBe('--start-at');
+    const startAt = Date.parse(args[5] ?? '');
+    expect(startAt).toBeGreaterThanOrEqual(before + 30_000);
+    expect(startAt).toBeLessThanOrEqual(Date.now() + 31_000);
+    expect(m.configMap.metadata).toMatchObject({ name: 'gate-scenario', namespace: 'loadtest' });
+    expect(m.configMap.data).toEqual({ 'gate.yaml': readFileSync(scenarioFile, 'utf8') });
+    expect(container?.volumeMounts).toEqual([{ name: 'scenario', mountPath: '/scenario', readOnly: true }]);
+    expect(pod.spec.volumes).toEqual([{ name: 'scenario', configMap: { name: 'gate-scenario' } }]);
+    // The follow-up commands, exactly, as comments at the top.
+    expect(m.text).toMatch(/^# +meshload k8s job \S+gate\.yaml --parallelism 3 --namespace loadtest --image registry\.example\.com\/meshload:0\.1\.0 --name gate --start-delay 30s \| kubectl apply -n loadtest -f -$/m);
+    expect(m.text).toMatch(/^# +kubectl wait -n loadtest --for=condition=complete --timeout=\d+s job\/gate$/m);
+    expect(m.text).toContain('\n#   kubectl logs -n loadtest -l job-name=gate -c meshload --tail=-1 | meshload merge --from-logs - -o gate-merged.json\n');
+    expect(m.text.indexOf('kubectl apply')).toBeLessThan(m.text.indexOf('apiVersion'));
+  });
+
+  it('its pods, run as 3 processes, merge from their logs into exactly the whole', async () => {
+    const m = await generate('--start-delay', '4s');
+    const mount = mountConfigMap(m);
+    const pods = Array.from({ length: SHARDS }, (_, i) => new MeshloadProcess(podArgs(m, i, mount)));
+    const codes = await Promise.all(pods.map((p) => p.exitCode()));
+    // A shard's own checks fail (it made 100 of the 300 calls) but do not fail the pod.
+    expect(codes).toEqual([0, 0, 0]);
+    const parts = pods.map((p) => resultOf(p.stdout));
+    expect(parts.map((p) => p.shard)).toEqual([0, 1, 2].map((index) => ({ index, count: 3 })));
+    for (const part of parts) {
+      expect(part.phases.map((p) => p.load?.latency.count)).toEqual([100, 100]);
+      expect(part.phases[0]?.checks[0]).toMatchObject({ expression: 'calls == 300', verdict: 'fail', observedValue: 100 });
+    }
+    // --start-at: all three began the first phase together, not before the time.
+    const startAt = Date.parse(m.job.spec.template.spec.containers[0]?.args[5] ?? '');
+    const loadStarts = parts.map((p) => Date.parse(p.phases[0]?.load?.startTime ?? ''));
+    for (const s of loadStarts) expect(s).toBeGreaterThanOrEqual(startAt);
+    expect(Math.max(...loadStarts) - Math.min(...loadStarts)).toBeLessThan(1000);
+    for (const pod of pods) expect(pod.stderr).toMatch(/^waiting until .*\(--start-at, in \d+\.\ds\)$/m);
+
+    // kubectl logs of the pods: stderr and stdout lines, pod after pod.
+    const logs = join(dir, 'pods.log');
+    writeFileSync(logs, pods.map((p) => p.stderr + p.stdout).join(''));
+    const out = join(dir, 'merged.json');
+    const run = await cli('merge', '--from-logs', logs, '-o', out);
+    expect(run.stderr).toMatch(/^merged 3 shards of 'sharded gate'$/m);
+    expect(run.stderr).toMatch(/^ {2}PASS {9}calls == 300/m);
+    expect(run.stderr).toMatch(/^== sharded gate: PASS/m);
+    expect(run.code).toBe(0);
+    const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;
+
+    // The same shape as one unsharded run of the scenario.
+    const whole = await cli('run', scenarioFile, '--report-dir', join(dir, 'reports'));
+    expect(whole.code).toBe(0);
+    const reportDir = join(dir, 'reports', readdirSync(join(dir, 'reports'))[0] as string);
+    const unsharded = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as ScenarioResult;
+    expect(Object.keys(merged).sort()).toEqual(Object.keys(unsharded).sort());
+    expect(merged.shard).toBeUndefined();
+    expect(merged.phases.map((p) => [p.name, p.checks.map((c) => [c.path, c.expression, c.verdict])])).toEqual(
+      unsharded.phases.map((p) => [p.name, p.checks.map((c) => [c.path, c.expression, c.verdict])]),
+    );
+    // Steps: shard 0's run: once, every shard's sleep:, none of the skipped records.
+    expect(merged.phases[1]?.steps.map((s) => s.kind)).toEqual(['run', 'sleep', 'sleep', 'sleep']);
+    expect(merged.always.map((s) => s.description)).toEqual(['echo cleaned up']);
+
+    merged.phases.forEach((phase, i) => {
+      const own = parts.map((p) => p.phases[i]?.load);
+      const load = phase.load;
+      if (load === undefined || own.some((l) => l === undefined)) throw new Error(`phase ${phase.name} has no load`);
+      const ownLoads = own as NonNullable<(typeof own)[number]>[];
+      expect(load.latency.count).toBe(300);
+      expect(load.plan.connections).toBe(i === 0 ? 6 : 3);
+      expect(load.plan.qps).toBe(i === 0 ? 0 : 150);
+      for (const code of new Set(ownLoads.flatMap((l) => Object.keys(l.codes)))) {
+        expect(load.codes[code]).toBe(ownLoads.reduce((n, l) => n + (l.codes[code] ?? 0), 0));
+      }
+      expect(load.codes).toEqual({ '200': 300 });
+      // Histograms: exact count, min, max and sum of the parts; percentiles of their union.
+      const latency = load.latency;
+      expect(latency.count).toBe(ownLoads.reduce((n, l) => n + l.latency.count, 0));
+      expect(latency.sum).toBe(ownLoads.reduce((n, l) => n + l.latency.sum, 0));
+      expect(latency.min).toBe(Math.min(...ownLoads.map((l) => l.latency.min)));
+      expect(latency.max).toBe(Math.max(...ownLoads.map((l) => l.latency.max)));
+      const union = new Distribution();
+      for (const l of ownLoads) union.add(Distribution.decode(l.latency));
+      const decoded = Distribution.decode(latency);
+      for (const p of [50, 75, 90, 99, 99.9, 100]) expect(decoded.percentile(p)).toBe(union.percentile(p));
+    });
+
+    // The same logs through stdin, as `kubectl logs ... | meshload merge --from-logs -` reads them.
+    const piped = await pipeInto(['merge', '--from-logs', '-'], readFileSync(logs, 'utf8'));
+    expect(piped.code).toBe(0);
+    expect((JSON.parse(piped.stdout) as ScenarioResult).phases.map((p) => p.load?.latency.count)).toEqual([300, 300]);
+
+    // A missing shard, or one given twice, is refused with the shard named.
+    const lines = readFileSync(logs, 'utf8').split('\n');
+    const resultLines = lines.filter((l) => l.startsWith(RESULT_MARKER));
+    const withoutOne = join(dir, 'missing.log');
+    writeFileSync(withoutOne, lines.filter((l) => l !== resultLines[1]).join('\n'));
+    let refused = await cli('merge', '--from-logs', withoutOne);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^meshload: shard 1 of 3 missing: the merged result would not be the scenario's load \(give every shard's result: .*kubectl logs -l job-name=NAME -c meshload --tail=-1/m);
+    const twice = join(dir, 'twice.log');
+    writeFileSync(twice, [...lines, resultLines[0] ?? ''].join('\n'));
+    refused = await cli('merge', '--from-logs', twice);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^meshload: shard 0 given 2 times \(.*twice\.log line \d+, .*twice\.log line \d+\)/m);
+    const none = join(dir, 'none.log');
+    writeFileSync(none, pods.map((p) => p.stderr).join(''));
+    refused = await cli('merge', '--from-logs', none);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^meshload: no MESHLOAD-RESULT line in .*none\.log \(.*--tail=-1/m);
+  });
+
+  it.each([
+    [['--parallelism', '0'], /--parallelism '0' is not a whole number of pods/],
+    [['--parallelism', '3', '--name', 'Not_A_Label'], /--name 'Not_A_Label' is not a Job name/],
+    [['--parallelism', '3', '--namespace', 'bad ns'], /--namespace 'bad ns' is not a namespace name/],
+    [['--parallelism', '3', '--start-at', '2020-01-01T00:00:00Z'], /--start-at 2020-01-01T00:00:00Z is not in the future/],
+    [['--parallelism', '3', '--start-at', 'tomorrow'], /--start-at 'tomorrow' is not an ISO 8601 time with a zone/],
+    [['--parallelism', '3', '--start-at', '2099-01-01T00:00:00Z', '--start-delay', '1m'], /--start-at and --start-delay exclude each other/],
+    [['--parallelism', '7'], /phases\[1\]\.load: 3 connections cannot be split across 7 shards: each shard needs at least one; use at most 3 shards/],
+  ])('refuses %p with one line naming the fix, exit 2', async (flags, pattern) => {
+    const run = await cli('k8s', 'job', scenarioFile, ...flags);
+    expect(run.stderr).toMatch(pattern);
+    expect(run.stdout).toBe('');
+    expect(run.code).toBe(2);
+  });
+
+  it('refuses an unreadable or invalid scenario', async () => {
+    let run = await cli('k8s', 'job', join(dir, 'nope.yaml'), '--parallelism', '2');
+    expect(run.stderr).toMatch(/cannot read scenario .*nope\.yaml/);
+    expect(run.code).toBe(2);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: x\nphases:\n  - name: p\n    load: { conections: 2 }\n');
+    run = await cli('k8s', 'job', bad, '--parallelism', '2');
+    expect(run.stderr).toMatch(/unknown key "conections"/);
+    expect(run.code).toBe(2);
+  });
+});
+
+function pipeInto(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
