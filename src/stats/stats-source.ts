@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { request } from 'undici';
 import { MeshloadError } from '../util/errors';
 import { StatsParseError, type StatSample, type StatsFormat } from './stat-sample';
@@ -43,8 +44,12 @@ export async function readStats(
   let parser: StatsParser | undefined;
   let format: StatsFormat | undefined = options.format;
   let head = '';
+  // undici's body does not always honour setEncoding (a Buffer chunk was seen mid-run), so
+  // chunks are decoded here; StringDecoder keeps a UTF-8 character split across chunks whole.
+  const decoder = new StringDecoder('utf8');
   try {
-    for await (const chunk of opened.stream as AsyncIterable<string>) {
+    for await (const raw of opened.stream as AsyncIterable<string | Buffer>) {
+      const chunk = typeof raw === 'string' ? raw : decoder.write(raw);
       if (parser === undefined) {
         head += chunk;
         if (format === undefined) {
@@ -57,6 +62,11 @@ export async function readStats(
         continue;
       }
       parser.push(chunk);
+    }
+    const tail = decoder.end();
+    if (tail !== '') {
+      if (parser === undefined) head += tail;
+      else parser.push(tail);
     }
     await opened.done();
     if (parser === undefined) {
@@ -130,7 +140,6 @@ async function openUrl(url: string, timeoutMs: number): Promise<Opened> {
     const body = (await response.body.text()).split('\n')[0]?.slice(0, 200) ?? '';
     throw statsError(`stats endpoint ${url} answered ${response.statusCode}${body !== '' ? `: ${body}` : ''}`, 'check the path: /stats, /stats?format=json or /stats/prometheus');
   }
-  response.body.setEncoding('utf8');
   return { stream: response.body, done: async () => undefined, abort: () => response.body.destroy() };
 }
 
