@@ -1,12 +1,14 @@
 /** `meshload merge`: results of generators that ran side by side (Kubernetes Jobs, several
- * laptops) become one, exactly (histograms bucket by bucket, counters added), and a scenario's
- * checks are evaluated again on the whole. Inputs are `meshload load -json` files (Fortio's
- * shape with a `Meshload` object) or `meshload run` result.json files, all of one kind. Pure. */
+ * laptops) become one, exactly (histograms bucket by bucket, counters and sidecar stat deltas
+ * added), and a scenario's checks are evaluated again on the whole. Inputs are `meshload load
+ * -json` files (Fortio's shape with a `Meshload` object) or `meshload run` result.json files, all
+ * of one kind. Pure. */
 import type { LoadResult } from '../engine/load-result';
 import { mergeResults } from '../metrics/merge-results';
 import { evaluateExpectation, parseExpectation } from '../scenario/expectation';
 import { phaseVerdict, scenarioVerdict, SKIPPED_ON_SHARD, type Shard } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
+import { mergeSidecarReports } from '../stats/merge-sidecar-reports';
 import { usageError } from '../util/errors';
 import { toFortioJson, type FortioJsonResult } from './fortio-json';
 
@@ -37,7 +39,7 @@ export function mergeFiles(files: readonly ResultFile[]): Merged {
     return { kind: 'scenario', result: mergeScenarios(shards ?? parts), shards: shards?.length };
   }
   if (files.length < 2) throw needTwo();
-  const result = withoutSidecars(mergeResults(files.map((f) => (f.data as { Meshload: LoadResult }).Meshload)), files.length);
+  const result = mergeLoads(files.map((f) => ({ file: f.file, load: (f.data as { Meshload: LoadResult }).Meshload })));
   return { kind: 'load', result, json: toFortioJson(result) };
 }
 
@@ -103,21 +105,12 @@ function kindOf(file: ResultFile): 'load' | 'scenario' {
   throw usageError(`${file.file} is not a meshload result`, 'give files written by meshload load -json or meshload run (result.json)');
 }
 
-/** Each generator's proxy stats came from its own sidecar; summing reports of different proxies
- * is not done yet, so the merged result says so instead of showing one pod's stats as all. */
-function withoutSidecars(result: LoadResult, parts: number): LoadResult {
-  if (result.sidecar === undefined) return result;
-  return {
-    ...result,
-    sidecar: {
-      ...result.sidecar,
-      clusters: [],
-      total: undefined,
-      agreement: [],
-      diagnostics: [],
-      unavailable: `the ${parts} generators' proxy stats are per generator and are not merged: read each part's`,
-    },
-  };
+/** The loads merged, with their sidecar reports merged on the whole (each generator's came from
+ * its own sidecar: deltas add, see merge-sidecar-reports.ts). */
+function mergeLoads(parts: ReadonlyArray<{ file: string; load: LoadResult }>): LoadResult {
+  const { sidecar: _first, ...merged } = mergeResults(parts.map((p) => p.load));
+  const sidecar = mergeSidecarReports(parts.map((p) => ({ file: p.file, report: p.load.sidecar })), merged);
+  return sidecar === undefined ? merged : { ...merged, sidecar };
 }
 
 function mergeScenarios(parts: ReadonlyArray<{ file: string; result: ScenarioResult }>): ScenarioResult {
@@ -135,8 +128,8 @@ function mergeScenarios(parts: ReadonlyArray<{ file: string; result: ScenarioRes
   }
   const phases: PhaseResult[] = names.map((name, index) => {
     const own = parts.map((p) => p.result.phases[index] as PhaseResult);
-    const loads = own.map((p) => p.load).filter((l): l is LoadResult => l !== undefined);
-    const load = loads.length === 0 ? undefined : withoutSidecars(mergeResults(loads), loads.length);
+    const loads = own.flatMap((p, i) => (p.load === undefined ? [] : [{ file: (parts[i] as Part).file, load: p.load }]));
+    const load = loads.length === 0 ? undefined : mergeLoads(loads);
     // Shards 1..N-1 record the steps only shard 0 ran: the whole ran them once.
     const steps = own.flatMap((p) => p.steps).filter((s) => !s.description.startsWith(SKIPPED_ON_SHARD));
     // The scenario's own checks, again on the whole; baseline checks belong to one run.

@@ -130,7 +130,9 @@ export function buildSidecarReport(input: {
   return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
 }
 
-function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCheck[] {
+/** Client against proxy: breaker rejections, requests, retries. Exported for `meshload merge`,
+ * which checks the merged load against the sidecars' summed view the same way. */
+export function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCheck[] {
   const checks: AgreementCheck[] = [];
   const clientBreaker = result.causes.breaker ?? 0;
   const pending = total.breakerRejections.pending;
@@ -211,8 +213,9 @@ function retriesAgreement(total: ResilienceView, result: LoadResult): AgreementC
 }
 
 /** Field by field sum; a field stays undefined only if it is undefined in every view. The breaker
- * gauges' maxima of different clusters did not necessarily peak together: the largest is shown. */
-function sumViews(kind: ProxyKind, views: ResilienceView[]): ResilienceView {
+ * gauges' maxima of different clusters did not necessarily peak together: the largest is shown.
+ * Exported for `meshload merge`, whose total is built from its merged clusters the same way. */
+export function sumViews(kind: ProxyKind, views: ResilienceView[]): ResilienceView {
   return buildView(kind, (field) => {
     const combine = field.startsWith('breakerOpen.') ? Math.max : (a: number, b: number): number => a + b;
     return views.reduce<number | undefined>((acc, v) => {

@@ -5,10 +5,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from '../../src/engine/load-result';
+import type { SidecarClusterReport, SidecarReport } from '../../src/stats/sidecar-report';
 import { Distribution } from '../../src/metrics/distribution';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli } from '../helpers/cli';
+import { startHaproxy } from '../helpers/haproxy';
 
 let dir: string;
 let server: RunningEchoServer | undefined;
@@ -79,6 +81,87 @@ describe('meshload merge', () => {
     const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;
     expect(merged.phases[0]?.load?.latency.count).toBe(40);
     expect(merged.verdict).toBe('pass');
+  });
+
+  it("sums the generators' proxy stats: the merged cluster's deltas are the parts' added", async () => {
+    const url = new URL(await echoUrl());
+    const h = await startHaproxy({ upstream: url.host });
+    try {
+      // In a cluster every generator pod reads its own sidecar. Both parts here read one HAProxy,
+      // so they run one after the other: each delta is then its own traffic only, as a pod's is.
+      const parts: string[] = [];
+      for (const [i, calls] of [60, 100].entries()) {
+        const file = join(dir, `part-${i}.json`);
+        const flags = ['-qps', '0', '-c', '2', '-n', String(calls), '-allow-initial-errors', '--stats', h.metricsUrl, '--cluster', h.backend, '--stats-interval', '100ms'];
+        expect((await cli('load', ...flags, '-json', file, `${h.url}/echo?status=503:20`)).code).toBe(0);
+        parts.push(file);
+      }
+      const out = join(dir, 'merged.json');
+      const run = await cli('merge', ...parts, '-o', out);
+      expect(run.code).toBe(0);
+      const merged = meshloadOf(out);
+      const each = parts.map(meshloadOf);
+      const backendOf = (sidecar: SidecarReport | undefined): SidecarClusterReport | undefined => sidecar?.clusters.find((c) => c.cluster === h.backend);
+      const mine = backendOf(merged.sidecar);
+      const theirs = each.map((r) => backendOf(r.sidecar));
+      expect(merged.sidecar?.unavailable).toBeUndefined();
+      expect(merged.sidecar?.source).toBe(`2 sidecars: ${h.metricsUrl}`);
+      const stats = new Set(theirs.flatMap((c) => Object.keys(c?.deltas ?? {})));
+      expect(stats.size).toBeGreaterThan(0);
+      for (const stat of stats) expect([stat, mine?.deltas[stat]]).toEqual([stat, theirs.reduce((n, c) => n + (c?.deltas[stat] ?? 0), 0)]);
+      // HAProxy sent the upstream every call of both parts (no retries, no breaker, -n: no warm-up).
+      expect(theirs.map((c) => c?.view.requestsSent)).toEqual([60, 100]);
+      expect(mine?.view.requestsSent).toBe(160);
+      expect(merged.sidecar?.total?.upstream5xx.final).toBe(merged.codes['503'] ?? 0);
+      expect(merged.sidecar?.agreement.find((a) => a.name === 'requests')).toMatchObject({ client: 160, proxy: 160, agrees: true });
+      expect(merged.sidecar?.agreement.find((a) => a.name === 'breaker')).toMatchObject({ client: 0, proxy: 0, agrees: true });
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it("re-evaluates stats checks on the summed proxy stats of a sharded run's shards", async () => {
+    const url = new URL(await echoUrl());
+    const h = await startHaproxy({ upstream: url.host });
+    try {
+      const scenario = join(dir, 'sharded.yaml');
+      // Each shard makes 100 of the 200 calls: the count checks fail per shard, pass merged.
+      writeFileSync(
+        scenario,
+        [
+          'name: sharded through haproxy',
+          `target: "${h.url}/echo?status=503:20"`,
+          `sidecar: { stats: "${h.metricsUrl}", cluster: ${h.backend}, interval: 100ms }`,
+          'defaults: { qps: 0, allowInitialErrors: true }',
+          'phases:',
+          '  - name: load',
+          '    load: { connections: 2, requests: 200 }',
+          '    expect: [ "calls == 200", "requests.sent == 200", "agree(requests)", "agree(breaker)" ]',
+          '',
+        ].join('\n'),
+      );
+      // One shard after the other: both read the same HAProxy (a pod reads its own sidecar).
+      let logs = '';
+      for (const shard of ['0/2', '1/2']) {
+        const run = await cli('run', scenario, '--shard', shard, '--no-report');
+        expect(run.code).toBe(0);
+        expect(run.stderr).toMatch(/^ {2}FAIL {9}requests\.sent == 200 {2}\(expected == 200, observed 100\)/m);
+        logs += run.stderr + run.stdout;
+      }
+      const file = join(dir, 'pods.log');
+      writeFileSync(file, logs);
+      const out = join(dir, 'merged.json');
+      const run = await cli('merge', '--from-logs', file, '-o', out);
+      expect(run.stderr).toMatch(/^merged 2 shards of 'sharded through haproxy'$/m);
+      for (const check of ['calls == 200', 'requests.sent == 200', 'agree(requests)', 'agree(breaker)']) {
+        expect(run.stderr).toMatch(new RegExp(`^ {2}PASS {9}${check.replace(/[.()]/g, '\\$&')}`, 'm'));
+      }
+      expect(run.code).toBe(0);
+      const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;
+      expect(merged.phases[0]?.load?.sidecar?.clusters.find((c) => c.cluster === h.backend)?.view.requestsSent).toBe(200);
+    } finally {
+      await h.stop();
+    }
   });
 
   it.each([

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { RESULT_MARKER, resultsFromLogs } from '../../k8s/result-line';
 import { renderLoadText } from '../../report/fortio-text';
 import { mergeFiles, type ResultFile } from '../../report/merge-files';
+import { renderSidecarText } from '../../report/sidecar-text';
 import { phaseFooter, verdictLine } from '../../report/scenario-text';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
@@ -40,6 +41,7 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
   stderr.write(merged.kind === 'scenario' && merged.shards !== undefined ? `merged ${files.length} shards of '${merged.result.name}'\n` : `merged ${files.length} results\n`);
   if (merged.kind === 'load') {
     stderr.write(renderLoadText(merged.result));
+    if (merged.result.sidecar !== undefined) stderr.write(renderSidecarText(merged.result.sidecar));
     return;
   }
   // The footer has the load line and every check.
