@@ -10,15 +10,20 @@ export function splitPlan(plan: LoadPlan, parts: number): LoadPlan[] {
   const connections = shares(plan.connections, n);
   const requests = plan.requests === undefined ? undefined : shares(plan.requests, n);
   const inflight = plan.open === undefined ? undefined : shares(plan.open.maxInflight, n);
-  return connections.map((c, i) => ({
+  return connections.map((c, i) => ({ ...part(plan, c, requests?.[i], inflight === undefined ? undefined : Math.max(1, inflight[i] as number)), workers: 1 }));
+}
+
+/** The plan with `connections` of its connections: rate and ramp follow them, so each connection
+ * keeps the pace it has in the whole; calls and the in-flight cap as given. */
+function part(plan: LoadPlan, connections: number, requests: number | undefined, maxInflight: number | undefined): LoadPlan {
+  return {
     ...plan,
-    connections: c,
-    qps: (plan.qps * c) / plan.connections,
-    ramp: plan.ramp === undefined ? undefined : { from: (plan.ramp.from * c) / plan.connections, to: (plan.ramp.to * c) / plan.connections },
-    requests: requests?.[i],
-    open: inflight === undefined ? undefined : { maxInflight: Math.max(1, inflight[i] as number) },
-    workers: 1,
-  }));
+    connections,
+    qps: (plan.qps * connections) / plan.connections,
+    ramp: plan.ramp === undefined ? undefined : { from: (plan.ramp.from * connections) / plan.connections, to: (plan.ramp.to * connections) / plan.connections },
+    requests,
+    open: maxInflight === undefined ? undefined : { maxInflight },
+  };
 }
 
 /** `total` as `n` whole shares, the remainder on the first. */
@@ -65,13 +70,6 @@ export function shardPlan(plan: LoadPlan, index: number, count: number): LoadPla
   const problem = shardProblem(plan, count);
   if (problem !== undefined) throw new Error(problem);
   if (!Number.isInteger(index) || index < 0 || index >= count) throw new Error(`shard ${index} is not in 0..${count - 1}`);
-  const c = evenShares(plan.connections, count)[index] as number;
-  return {
-    ...plan,
-    connections: c,
-    qps: (plan.qps * c) / plan.connections,
-    ramp: plan.ramp === undefined ? undefined : { from: (plan.ramp.from * c) / plan.connections, to: (plan.ramp.to * c) / plan.connections },
-    requests: plan.requests === undefined ? undefined : evenShares(plan.requests, count)[index],
-    open: plan.open === undefined ? undefined : { maxInflight: evenShares(plan.open.maxInflight, count)[index] as number },
-  };
+  const share = (total: number): number => evenShares(total, count)[index] as number;
+  return part(plan, share(plan.connections), plan.requests === undefined ? undefined : share(plan.requests), plan.open === undefined ? undefined : share(plan.open.maxInflight));
 }
