@@ -1,8 +1,6 @@
 /** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
-import { readFileSync } from 'node:fs';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
-import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
 import { shardProblems } from '../../scenario/run-scenario';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
@@ -10,24 +8,16 @@ import { usageError } from '../../util/errors';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
+import { readScenarioFile } from '../scenario-file';
 
 export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: CommandContext): void {
   if (kind !== 'job') throw usageError(`unknown k8s kind '${kind}'`, 'meshload k8s job SCENARIO --parallelism N');
   const parallelism = parallelismOf(flags.parallelism);
-  let raw: string;
-  try {
-    raw = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
-  }
   // Substituted here, where the variables are set: the pods' environment has none of them.
-  const expanded = expandEnv(raw, ctx.io.env);
-  if (expanded.missing.length > 0) {
-    throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them (they are substituted when the manifest is made), or give defaults as ${NAME:-value}');
-  }
+  const text = readScenarioFile(file, ctx.io.env, 'set them (they are substituted when the manifest is made), or give defaults as ${NAME:-value}');
   let scenario;
   try {
-    scenario = loadScenario(expanded.text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
     const unsplittable = shardProblems(scenario, parallelism);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
@@ -36,7 +26,7 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     ctx.exitCode = EXIT.USAGE;
     return;
   }
-  const input = planJob({ file, text: expanded.text, scenario, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  const input = planJob({ file, text: text, scenario, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
   ctx.io.stdout.write(jobManifest(input));
   // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
   for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${note}\n`);

@@ -9,7 +9,6 @@ import { renderJunit } from '../../report/junit';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
 import { withBaseline } from '../../scenario/baseline';
-import { expandEnv } from '../../scenario/expand-env';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
 import type { ScenarioResult } from '../../scenario/scenario-result';
@@ -19,20 +18,11 @@ import { parsePercentage } from '../../util/percent';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
+import { readScenarioFile } from '../scenario-file';
 import type { RunFlags } from './run';
 
 export async function runAction(file: string, flags: RunFlags, ctx: CommandContext): Promise<void> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
-  }
-  const expanded = expandEnv(text, ctx.io.env);
-  if (expanded.missing.length > 0) {
-    throw usageError(`${file} uses unset variables: ${expanded.missing.join(', ')}`, 'set them, or give defaults as ${NAME:-value}');
-  }
-  const result = await runScenarioText(expanded.text, file, flags, ctx);
+  const result = await runScenarioText(readScenarioFile(file, ctx.io.env), file, flags, ctx);
   // Last, after every stderr line: in `kubectl logs` nothing can then land inside it.
   if (result?.shard !== undefined) ctx.io.stdout.write(resultLine(result));
 }
