@@ -1,7 +1,6 @@
 /** Runs a validated scenario: the embedded server if asked, then each phase (steps, load with
  * the proxy watched, checks), then the `always:` steps whatever happened. Returns plain data;
  * printing and report files are the caller's. */
-import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
@@ -15,7 +14,7 @@ import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
-import { runStep, stopBackground, type StepContext } from './steps';
+import { killBackgroundNow, runStep, stopBackground, type StepContext } from './steps';
 
 export interface ScenarioEvents {
   phaseStarted(index: number, phase: Phase): void;
@@ -67,9 +66,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
   let always: StepResult[] = [];
   // A second Ctrl-C or SIGTERM exits at once (process.exit) and skips the finally below; `start:`
   // processes run in process groups of their own and would outlive meshload. 'exit' still runs.
-  const killBackground = (): void => {
-    for (const child of stepContext.background) killGroupNow(child);
-  };
+  const killBackground = (): void => killBackgroundNow(stepContext.background);
   process.on('exit', killBackground);
   try {
     if (scenario.server !== undefined) {
@@ -263,11 +260,3 @@ function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function killGroupNow(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}

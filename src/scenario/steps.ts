@@ -195,6 +195,14 @@ export async function stopBackground(processes: ChildProcess[]): Promise<void> {
   );
 }
 
+/** Kills what `start:` started, at once and synchronously: for the process 'exit' event, where a
+ * second signal's process.exit skipped stopBackground and nothing asynchronous runs any more. */
+export function killBackgroundNow(processes: readonly ChildProcess[]): void {
+  for (const child of processes) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) signalGroup(child, 'SIGKILL');
+  }
+}
+
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-(child.pid as number), signal);
