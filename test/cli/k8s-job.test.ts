@@ -3,7 +3,6 @@
  * would do, with the index Kubernetes fills in), gives results whose merge, read back from log
  * text as `kubectl logs` returns it, is exactly the whole: the same shape as one unsharded run,
  * every count the sum of the parts, histograms the union of theirs, checks evaluated again. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-s
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
 import { cli } from '../helpers/cli';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
+import { runProcess, type Finished } from '../helpers/run-process';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
 const SHARDS = 3;
@@ -268,15 +268,6 @@ describe('meshload k8s job', () => {
   });
 });
 
-function pipeInto(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function pipeInto(args: string[], input: string): Promise<Finished> {
+  return runProcess(process.execPath, [BIN, ...args], { input });
 }

@@ -3,7 +3,6 @@
  * Istio-shaped dump. The stats command runs as a child process (bin/meshload.js, built by
  * `npm test`'s pretest) because the command source inherits the process environment, and only a
  * child's PATH can be pointed at the fake. */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { expandStatsPod, statsPodCommand } from '../../src/cli/stats-flags';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import type { SidecarReport } from '../../src/stats/sidecar-report';
 import { cli } from '../helpers/cli';
+import { runProcess, type Finished } from '../helpers/run-process';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
 const FIXTURE = join(__dirname, '..', 'fixtures', 'stats', 'istio-1.23-sidecar.txt');
@@ -46,19 +46,8 @@ function fakeKubectl(): { bin: string; calls: () => string[][]; marker: string }
 }
 
 /** Runs bin/meshload.js with `binDir` first on PATH; resolves with its exit code and output. */
-function meshload(binDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ''}` },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function meshload(binDir: string, args: string[]): Promise<Finished> {
+  return runProcess(process.execPath, [BIN, ...args], { env: { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ''}` } });
 }
 
 describe('--stats-pod', () => {

@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runProcess, type Finished } from '../helpers/run-process';
 import { argsOf, contextCopies, readDockerfile, ROOT, stage } from './dockerfile';
 
 const run = promisify(execFile);
@@ -56,16 +57,8 @@ afterAll(() => {
 });
 
 /** Runs the installed `meshload` found on PATH, as `kubectl exec POD -- meshload ...` would. */
-function meshload(args: string[], cwd = tmp): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('meshload', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function meshload(args: string[], cwd = tmp): Promise<Finished> {
+  return runProcess('meshload', args, { cwd, env });
 }
 
 describe('the packed and installed package (the image runtime stage)', () => {
