@@ -38,6 +38,13 @@ export function isOk(status: number): boolean {
   return (status >= 200 && status < 300) || status === 418;
 }
 
+/** Calls that were not OK, from counts by status code as results keep them ("503", "-1"). */
+export function notOkCalls(codes: Readonly<Record<string, number>>): number {
+  let failed = 0;
+  for (const [code, n] of Object.entries(codes)) if (!isOk(Number(code))) failed += n;
+  return failed;
+}
+
 /** When arrival k of a linear ramp is due, in ms: the rate goes from `from` to `to` per second
  * over `durationMs`, so the count by time t is from*t + (to-from)*t^2/(2T); solved for t. */
 export function rampSlotMs(from: number, to: number, durationMs: number): (k: number) => number {

@@ -24,7 +24,7 @@
  * Difference from `run --baseline`: that gate fails on the tolerance alone (p99 and error rate);
  * compare also asks for the statistical condition, so it may call within noise what the gate fails. */
 import type { LoadResult } from '../engine/load-result';
-import { isOk } from '../engine/schedule';
+import { isOk, notOkCalls } from '../engine/schedule';
 import { Distribution, forEachRecorded } from '../metrics/distribution';
 import { chiSquareSurvival, wilsonInterval, zForConfidence } from '../metrics/statistics';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
@@ -217,8 +217,7 @@ function comparePhase(pa: Pair[0], pb: Pair[1], tolerance: number, confidence: n
   const callsA = la.latency.count;
   const callsB = lb.latency.count;
   if (callsA > 0 && callsB > 0) {
-    const notOk = (load: LoadResult): number => Object.entries(load.codes).reduce((n, [code, count]) => (isOk(Number(code)) ? n : n + count), 0);
-    rows.push(shareRow('error rate', notOk(la), callsA, notOk(lb), callsB, 'higher', tolerance, confidence));
+    rows.push(shareRow('error rate', notOkCalls(la.codes), callsA, notOkCalls(lb.codes), callsB, 'higher', tolerance, confidence));
     const codes = [...new Set([...Object.keys(la.codes), ...Object.keys(lb.codes)])].sort((x, y) => Number(x) - Number(y));
     for (const code of codes) {
       rows.push(shareRow(`code ${code}`, la.codes[code] ?? 0, callsA, lb.codes[code] ?? 0, callsB, isOk(Number(code)) ? 'lower' : 'higher', tolerance, confidence));

@@ -5,7 +5,7 @@
  * result says so: its `version` is `fortio <Version>` (see isFortioImport, importNote). Pure. */
 import type { ErrorKind, LoadResult } from '../engine/load-result';
 import { LOAD_DEFAULTS } from '../engine/load-plan';
-import { fellBehind, isOk } from '../engine/schedule';
+import { fellBehind, notOkCalls } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
@@ -161,7 +161,7 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
 
   const latency = rebuild(latencyJson, S_TO_US);
   const errorLatency = errorsJson === undefined ? new Distribution() : rebuild(errorsJson, S_TO_US);
-  const notOk = Object.entries(codes).reduce((n, [code, count]) => (isOk(Number(code)) ? n : n + count), 0);
+  const notOk = notOkCalls(codes);
   if (errorsJson !== undefined && errorsJson.count !== notOk) {
     return fail(`ErrorsDurationHistogram.Count is ${errorsJson.count} but RetCodes hold ${notOk} calls that were not OK`);
   }

@@ -1,7 +1,7 @@
 /** `--baseline result.json --tolerance 10%`: the gate also fails when a phase's p99 or error rate
  * regressed against an earlier run of the same scenario. Phases are matched by name. Pure. */
 import type { LoadResult } from '../engine/load-result';
-import { isOk } from '../engine/schedule';
+import { notOkCalls } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult } from './scenario-result';
 import { phaseVerdict, scenarioVerdict } from './run-scenario';
@@ -42,7 +42,7 @@ export function baselineChecks(phase: PhaseResult, index: number, baseline: Scen
   });
   const rate = (load: LoadResult): number => {
     const calls = load.latency.count;
-    const notOk = Object.entries(load.codes).reduce((n, [code, count]) => (isOk(Number(code)) ? n : n + count), 0);
+    const notOk = notOkCalls(load.codes);
     return calls === 0 ? 0 : (100 * notOk) / calls;
   };
   const rateNow = phase.load.latency.count > 0 ? rate(phase.load) : undefined;

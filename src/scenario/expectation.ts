@@ -31,7 +31,7 @@
  * | breaker_open.rq_retry  | breakerOpen.rqRetry                               |
  */
 import type { LoadResult } from '../engine/load-result';
-import { isOk } from '../engine/schedule';
+import { notOkCalls } from '../engine/schedule';
 import { countAtOrAbove, Distribution } from '../metrics/distribution';
 import { decideProportion, goodnessOfFit, goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../metrics/statistics';
 import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
@@ -804,11 +804,8 @@ function clientCount(metric: Metric, result: LoadResult): number {
       }
       return count;
     }
-    case 'error_rate': {
-      let bad = 0;
-      for (const [code, n] of Object.entries(result.codes)) if (!isOk(Number(code))) bad += n;
-      return bad;
-    }
+    case 'error_rate':
+      return notOkCalls(result.codes);
     case 'cause':
       return result.causes[metric.cause] ?? 0;
     case 'slower':

@@ -3,7 +3,7 @@
  * only draws. Pure: a ScenarioResult in, plain data out. Tolerates results written by older
  * versions: optional fields missing mean "no data", never zeros. */
 import type { LoadResult } from '../../engine/load-result';
-import { isOk } from '../../engine/schedule';
+import { notOkCalls } from '../../engine/schedule';
 import type { CheckResult, ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
 import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../stats/failure-cause';
 import { codeLatencyRows, latencyModel, type CodeLatencyRow, type LatencyModel } from './latency-model';
@@ -69,12 +69,9 @@ export interface ReportModel {
 }
 
 function loadSummary(load: LoadResult): LoadSummary {
-  let calls = 0;
-  let failed = 0;
-  for (const [code, n] of Object.entries(load.codes ?? {})) {
-    calls += n;
-    if (!isOk(Number(code))) failed += n;
-  }
+  const codes = load.codes ?? {};
+  const calls = Object.values(codes).reduce((sum, n) => sum + n, 0);
+  const failed = notOkCalls(codes);
   return {
     calls,
     rps: load.actualQps,

@@ -4,7 +4,7 @@
  * the sidecar sent). Shares are computed as the checks compute them (`version(TAG)`, `share(SUBSET)`
  * and `versions ~`/`subsets ~`), so the picture and the verdicts agree. Pure. */
 import type { LoadResult } from '../../engine/load-result';
-import { isOk } from '../../engine/schedule';
+import { notOkCalls } from '../../engine/schedule';
 import { parseIstioCluster } from '../../stats/cluster-stats';
 
 export interface TrafficEdge {
@@ -48,13 +48,9 @@ function percent(part: number, whole: number): number {
 
 /** Client-seen: calls not OK (not 2xx or 418, socket errors included) over all calls. */
 function clientErrorRate(load: LoadResult): number | undefined {
-  let calls = 0;
-  let failed = 0;
-  for (const [code, n] of Object.entries(load.codes ?? {})) {
-    calls += n;
-    if (!isOk(Number(code))) failed += n;
-  }
-  return calls > 0 ? percent(failed, calls) : undefined;
+  const codes = load.codes ?? {};
+  const calls = Object.values(codes).reduce((sum, n) => sum + n, 0);
+  return calls > 0 ? percent(notOkCalls(codes), calls) : undefined;
 }
 
 /** From the responses' x-version header: the share is of calls that carried one. */
