@@ -371,6 +371,7 @@ interface OwnedStream extends http2.ClientHttp2Stream {
 
 class H2Connection implements Connection {
   socketsOpened = 0;
+  resends = 0;
   /** The in-flight stream, and the session it went out on. */
   stream: OwnedStream | undefined;
   private session: H2Session | undefined;

@@ -139,6 +139,7 @@ class Http1Transport implements Transport {
 
 class Http1Connection implements Connection {
   socketsOpened = 0;
+  resends = 0;
   private socket: Socket | undefined;
   private readonly parser = new Http1ResponseParser();
   private done: ((outcome: Outcome) => void) | undefined;

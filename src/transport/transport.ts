@@ -55,6 +55,10 @@ export interface Connection {
   close(): void;
   /** Sockets (HTTP/2: sessions) this connection caused to be opened; summed for "Sockets used". */
   readonly socketsOpened: number;
+  /** Requests this connection sent again by itself, each counted once in the results: an HTTP/1.1
+   * GET whose idle keep-alive socket closed before any response byte, an HTTP/2 stream the server
+   * did not process (GOAWAY beyond its last-stream-id, REFUSED_STREAM). Summed into the result. */
+  readonly resends: number;
 }
 
 export interface Transport {

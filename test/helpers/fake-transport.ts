@@ -27,6 +27,7 @@ export class FakeTransport implements Transport {
       get socketsOpened() {
         return sockets;
       },
+      resends: 0,
       send(done: (outcome: Outcome) => void): void {
         if (!open) {
           sockets++;
