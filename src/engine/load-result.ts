@@ -45,6 +45,13 @@ export interface LoadResult {
   codes: Record<string, number>;
   /** Socket errors by kind; their total equals codes["-1"]. */
   errorsByKind: Partial<Record<ErrorKind, number>>;
+  /** The first error message seen for each kind in errorsByKind (one line, at most
+   * ERROR_SAMPLE_CHARS characters), so the reason for an error reaches the user. */
+  errorSamples: Partial<Record<ErrorKind, string>>;
+  /** Requests the transports sent again by themselves (a GET whose idle keep-alive socket
+   * closed before any response byte, an HTTP/2 stream the server did not process); each call
+   * is still counted once. */
+  resends: number;
   /** Every call that was not OK, by cause (breaker, timeout, fault, no_healthy, reset, app,
    * client_timeout, socket), read from its status, headers and first body bytes. */
   causes: Partial<Record<FailureCause, number>>;
@@ -81,4 +88,33 @@ export interface LoadResult {
   timeline: TimelineSecond[];
   /** What the proxy did (with --stats or --stats-cmd): deltas, gauges, agreement, diagnostics. */
   sidecar?: SidecarReport;
+}
+
+/** Longest error sample kept: enough for the reason, never a whole hostile response. */
+export const ERROR_SAMPLE_CHARS = 200;
+
+/** An error message as one printable line of at most ERROR_SAMPLE_CHARS characters: messages
+ * can quote bytes from the network (a bad chunk size line), which must not move a terminal's
+ * cursor or fill a screen. */
+export function errorSample(message: string): string {
+  // C0 and C1 controls, DEL, and bidi overrides or isolates become spaces; runs of space collapse.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+  const line = message.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').replace(/ {2,}/g, ' ').trim();
+  if (line.length <= ERROR_SAMPLE_CHARS) return line;
+  // Cut on a code point, not between the halves of a surrogate pair.
+  return `${Array.from(line).slice(0, ERROR_SAMPLE_CHARS - 3).join('')}...`;
+}
+
+/** A LoadResult as stored by an older meshload, without the fields added since. */
+export type StoredLoadResult = Omit<LoadResult, 'errorSamples' | 'resends'> & Partial<Pick<LoadResult, 'errorSamples' | 'resends'>>;
+
+/** A stored result with the fields older versions did not write filled in: no resends, no
+ * samples. Returns `stored` itself when nothing is missing. */
+export function upgradeLoadResult(stored: StoredLoadResult): LoadResult {
+  if (typeof stored.resends === 'number' && typeof stored.errorSamples === 'object' && stored.errorSamples !== null) return stored as LoadResult;
+  return {
+    ...stored,
+    resends: typeof stored.resends === 'number' ? stored.resends : 0,
+    errorSamples: typeof stored.errorSamples === 'object' && stored.errorSamples !== null ? stored.errorSamples : {},
+  };
 }

@@ -5,8 +5,13 @@
  *   from the slot's due time, so a stall is charged to every call it delayed (coordinated
  *   omission corrected); the uncorrected latency, from the actual send, is kept too;
  * - open model (--open): arrivals on a fixed schedule whatever the responses, at most
- *   `maxInflight` at once; an arrival that finds the cap full is dropped and counted. */
+ *   `maxInflight` at once; an arrival that finds the cap full is dropped and counted.
+ * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
+ * counted from before the warm-up. Calls still in flight then are closed and counted once each
+ * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
 import type { Connection, Outcome, Transport } from '../transport/transport';
+import { formatDuration } from '../util/duration';
+import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
 import { ALWAYS_SECRET_HEADERS, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
@@ -45,24 +50,47 @@ export async function runLoad(plan: LoadPlan, transport: Transport, options: Run
 
 type StopReason = NonNullable<LoadResult['stopReason']>;
 
+/** The hard end's margin after -t when calls have no timeout of their own. */
+export const GRACE_WITHOUT_TIMEOUT_MS = 1000;
+
+/** How long after -t the calls still in flight may take before they are cut. */
+export function graceMs(timeoutMs: number): number {
+  return timeoutMs > 0 ? timeoutMs : GRACE_WITHOUT_TIMEOUT_MS;
+}
+
+/** Something that may have one timed call in flight: cut() counts it (once) and closes its
+ * connection when the run's hard end comes first. */
+interface Caller {
+  cut(endMs: number): void;
+}
+
 class LoadRunner {
   readonly schedule: RunSchedule;
   readonly random: () => number;
   readonly progress: LoadProgress;
   recorder: RunRecorder | undefined;
   t0 = 0;
+  /** No timed call is sent after this (performance.now() units). */
   endAtMs = Infinity;
+  /** Everything ends by this: -t plus grace after the launch; Infinity without -t. */
+  hardEndMs = Infinity;
   stopped = false;
   stopReason: StopReason | undefined;
   stopDetail: string | undefined;
   skippedSlots = 0;
   droppedSends = 0;
   warmupRequests = 0;
+  /** Every caller that may hold a call in flight, for the hard end. */
+  readonly callers: Caller[] = [];
   private readonly connections: Connection[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers: LongTimer[] = [];
+  private readonly deadline = new LongTimer(() => this.deadlinePassed());
+  /** The outcome a call still in flight at the hard end is counted with (one per run). */
+  private readonly cutOutcome: Outcome;
   private activeUsers = 0;
   private inflight = 0;
-  private finished: (() => void) | undefined;
+  /** Resolves whatever the run is waiting for (warm-up or the timed run). */
+  private wake: (() => void) | undefined;
 
   constructor(
     readonly plan: LoadPlan,
@@ -73,28 +101,48 @@ class LoadRunner {
     this.random = options.random ?? Math.random;
     this.progress = options.progress ?? newProgress();
     this.progress.totalCalls = this.schedule.totalCalls;
+    this.cutOutcome = {
+      status: -1,
+      errorKind: 'timeout',
+      errorMessage: `still in flight when -t ${formatDuration(plan.durationMs)} ended (plus ${formatDuration(graceMs(plan.timeoutMs))} grace): connection closed`,
+      headerBytes: 0,
+      bodyBytes: 0,
+      viaEnvoy: false,
+      envoyOverloaded: false,
+      bodyPrefix: undefined,
+      version: undefined,
+      attempt: 0,
+    };
   }
 
   async run(): Promise<LoadResult> {
-    const onAbort = (): void => this.stop('interrupted', 'interrupted by the user');
+    const onAbort = (): void => this.stop('interrupted', this.recorder === undefined ? 'interrupted by the user during warm-up' : 'interrupted by the user');
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      const launchMs = performance.now();
+      this.t0 = launchMs;
+      const byDuration = this.plan.requests === undefined && this.plan.durationMs > 0;
+      if (byDuration) {
+        // The warm-up counts against the same deadline: a hanging one cannot extend the run.
+        this.hardEndMs = launchMs + this.plan.durationMs + graceMs(this.plan.timeoutMs);
+        this.deadline.start(this.hardEndMs - launchMs);
+      }
+      if (this.options.signal?.aborted === true) onAbort();
       const connectionCount = this.plan.open !== undefined ? 1 : this.schedule.connections.length;
       for (let i = 0; i < connectionCount; i++) this.connections.push(this.transport.newConnection());
       // Fortio warms up only runs by duration: with -n it makes exactly n calls, no more
       // (Istio's circuit breaker task reads "All done 30 calls (plus 0 warmup)").
-      const warmupFailure = this.plan.requests === undefined ? await this.warmUp() : undefined;
+      const warmupFailure = this.plan.requests === undefined && !this.stopped ? await this.warmUp() : undefined;
+      if (this.stopped) return this.result(performance.now());
       this.t0 = performance.now();
       this.recorder = new RunRecorder(this.t0);
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
         this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; use -allow-initial-errors to run anyway`);
-      } else if (this.options.signal?.aborted === true) {
-        this.stop('interrupted', 'interrupted by the user');
       } else {
-        if (this.plan.requests === undefined && this.plan.durationMs > 0) this.endAtMs = this.t0 + this.plan.durationMs;
+        if (byDuration) this.endAtMs = Math.min(this.t0 + this.plan.durationMs, this.hardEndMs);
         await new Promise<void>((resolve) => {
-          this.finished = resolve;
+          this.wake = resolve;
           if (this.plan.open !== undefined) new OpenArrivals(this, this.plan.open.maxInflight).start();
           else this.schedule.connections.forEach((s, i) => new VirtualUser(this, this.connections[i] as Connection, s).start());
           this.checkFinished();
@@ -103,20 +151,42 @@ class LoadRunner {
       return this.result(performance.now());
     } finally {
       this.options.signal?.removeEventListener('abort', onAbort);
-      for (const timer of this.timers) clearTimeout(timer);
+      this.deadline.cancel();
+      for (const timer of this.timers) timer.cancel();
     }
   }
 
-  private async warmUp(): Promise<Outcome | undefined> {
+  /** One untimed call per connection; resolves with the first failure, or early (undefined)
+   * when the run stops meanwhile. */
+  private warmUp(): Promise<Outcome | undefined> {
     this.warmupRequests = this.connections.length;
-    const outcomes = await Promise.all(this.connections.map((c) => new Promise<Outcome>((resolve) => c.send(resolve))));
-    return outcomes.find((o) => !isOk(o.status));
+    return new Promise<Outcome | undefined>((resolve) => {
+      let pending = this.connections.length;
+      let failure: Outcome | undefined;
+      this.wake = () => resolve(undefined);
+      for (const connection of this.connections) {
+        connection.send((outcome) => {
+          if (this.stopped) return;
+          if (failure === undefined && !isOk(outcome.status)) failure = outcome;
+          if (--pending === 0) resolve(failure);
+        });
+      }
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 
   newConnection(): Connection {
     const connection = this.transport.newConnection();
     this.connections.push(connection);
     return connection;
+  }
+
+  /** A timer the run cancels when it stops. */
+  newTimer(callback: () => void): LongTimer {
+    const timer = new LongTimer(callback);
+    this.timers.push(timer);
+    return timer;
   }
 
   userStarted(): void {
@@ -150,31 +220,51 @@ class LoadRunner {
     return true;
   }
 
-  later(callback: () => void, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      callback();
-    }, delayMs);
-    this.timers.add(timer);
+  /** Counts a call the hard end cut: a timeout, ending now. */
+  countCut(intendedMs: number, sentMs: number, endMs: number): void {
+    this.inflight--;
+    (this.recorder as RunRecorder).record(this.cutOutcome, intendedMs, sentMs, endMs);
+    this.progress.completed++;
+    this.progress.notOk++;
   }
 
-  /** Stops sending. In-flight calls are not waited for: their answers would describe the
-   * interruption, not the target. */
+  /** Stops sending early. Calls in flight are not waited for (their answers would describe the
+   * interruption, not the target) and not counted: the detail says how many. */
   stop(reason: StopReason, detail: string): void {
     if (this.stopped) return;
-    this.stopped = true;
+    const uncounted = this.inflight;
     this.stopReason = reason;
-    this.stopDetail = detail;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.finished?.();
+    this.stopDetail = uncounted > 0 ? `${detail}; ${uncounted} call${uncounted === 1 ? '' : 's'} in flight not counted` : detail;
+    this.end();
+  }
+
+  /** The hard end: calls still in flight are counted as timeouts and their connections closed. */
+  private deadlinePassed(): void {
+    if (this.stopped) return;
+    if (this.recorder === undefined) {
+      const limit = `-t ${formatDuration(this.plan.durationMs)} (plus ${formatDuration(graceMs(this.plan.timeoutMs))} grace)`;
+      this.stop('warmup-failed', `warm-up request still in flight when ${limit} ended; nothing was measured`);
+      return;
+    }
+    const now = performance.now();
+    for (const caller of this.callers) caller.cut(now);
+    this.end();
+  }
+
+  private end(): void {
+    this.stopped = true;
+    this.deadline.cancel();
+    for (const timer of this.timers) timer.cancel();
+    this.wake?.();
   }
 
   private checkFinished(): void {
-    if (this.activeUsers === 0 && (this.inflight === 0 || this.stopped)) this.finished?.();
+    if (this.activeUsers === 0 && (this.inflight === 0 || this.stopped)) this.wake?.();
   }
 
   private result(endMs: number): LoadResult {
+    // Stopped before the timed run began: it lasted nothing and measured nothing.
+    if (this.recorder === undefined) this.t0 = endMs;
     const recorder = this.recorder ?? new RunRecorder(endMs);
     const recorded = recorder.finish(endMs);
     const durationMs = Math.max(0, endMs - this.t0);
@@ -198,6 +288,7 @@ class LoadRunner {
       stopDetail: this.stopDetail,
       warmupRequests: this.warmupRequests,
       socketsUsed: this.connections.reduce((sum, c) => sum + c.socketsOpened, 0),
+      resends: this.connections.reduce((sum, c) => sum + c.resends, 0),
       ...recorded,
       skippedSlots: this.skippedSlots,
       droppedSends: this.droppedSends,
@@ -208,12 +299,17 @@ class LoadRunner {
 }
 
 /** One closed-loop connection: max speed, or paced on its Fortio schedule. */
-class VirtualUser {
+class VirtualUser implements Caller {
+  /** A timed call is in flight and not yet counted. */
+  private busy = false;
   private index = 0;
   private intendedMs = 0;
   private sentMs = 0;
+  /** The due time the pending timer fires for. */
+  private dueMs = 0;
   private untilReconnect: number;
   private readonly onDone: (outcome: Outcome) => void;
+  private readonly timer: LongTimer;
 
   constructor(
     private readonly runner: LoadRunner,
@@ -222,6 +318,9 @@ class VirtualUser {
   ) {
     this.untilReconnect = this.drawReuse();
     this.onDone = (outcome) => {
+      // Already counted at the hard end: the answer to its close is not counted again.
+      if (!this.busy) return;
+      this.busy = false;
       // One clock read per completion: it ends this call and schedules the next.
       const now = performance.now();
       if (!this.runner.completed(outcome, this.intendedMs, this.sentMs, now)) {
@@ -235,11 +334,20 @@ class VirtualUser {
       }
       this.next(now);
     };
+    this.timer = runner.newTimer(() => (this.runner.stopped ? this.runner.userFinished() : this.fire(this.dueMs)));
+    runner.callers.push(this);
   }
 
   start(): void {
     this.runner.userStarted();
     this.next(performance.now());
+  }
+
+  cut(endMs: number): void {
+    if (!this.busy) return;
+    this.busy = false;
+    this.runner.countCut(this.intendedMs, this.sentMs, endMs);
+    this.connection.close();
   }
 
   private next(now: number): void {
@@ -272,6 +380,11 @@ class VirtualUser {
         dueMs = runner.t0 + slotMs(this.index);
       }
     }
+    // A slot at or past the hard end could only be cut: it is not waited for.
+    if (dueMs >= runner.hardEndMs) {
+      runner.userFinished();
+      return;
+    }
     const sleepMs = dueMs - now;
     if (sleepMs <= 0) {
       this.fire(dueMs);
@@ -279,8 +392,8 @@ class VirtualUser {
     }
     // Fortio's -jitter: +/-10% of each pause; the jittered time becomes the due time.
     if (runner.plan.jitter) dueMs += (runner.random() * 2 - 1) * 0.1 * sleepMs;
-    const due = dueMs;
-    runner.later(() => (runner.stopped ? runner.userFinished() : this.fire(due)), Math.max(0, dueMs - now));
+    this.dueMs = dueMs;
+    this.timer.start(dueMs - now);
   }
 
   private fire(dueMs: number): void {
@@ -295,6 +408,7 @@ class VirtualUser {
   private send(intendedMs: number, sentMs: number): void {
     this.intendedMs = intendedMs;
     this.sentMs = sentMs;
+    this.busy = true;
     this.runner.sent();
     this.connection.send(this.onDone);
   }
@@ -307,12 +421,43 @@ class VirtualUser {
   }
 }
 
+/** One connection of the open model's pool with the call it carries; its completion callback
+ * is made once, so an arrival allocates nothing. */
+class OpenSlot implements Caller {
+  busy = false;
+  intendedMs = 0;
+  sentMs = 0;
+  readonly onDone: (outcome: Outcome) => void;
+
+  constructor(
+    private readonly runner: LoadRunner,
+    arrivals: OpenArrivals,
+    readonly connection: Connection,
+  ) {
+    this.onDone = (outcome) => {
+      // Already counted at the hard end: the answer to its close is not counted again.
+      if (!this.busy) return;
+      this.busy = false;
+      arrivals.completed(this, outcome);
+    };
+    runner.callers.push(this);
+  }
+
+  cut(endMs: number): void {
+    if (!this.busy) return;
+    this.busy = false;
+    this.runner.countCut(this.intendedMs, this.sentMs, endMs);
+    this.connection.close();
+  }
+}
+
 /** The open model: one arrival schedule for the whole run, connections taken from a pool. */
 class OpenArrivals {
   private arrival = 0;
-  private readonly idle: Connection[];
+  private readonly idle: OpenSlot[] = [];
   private readonly dueOf: (arrival: number) => number;
   private readonly total: number | undefined;
+  private readonly timer: LongTimer;
   private inflight = 0;
   /** No more arrivals will be sent; the run ends when the last in-flight call answers. */
   private closing = false;
@@ -332,12 +477,19 @@ class OpenArrivals {
       this.total = plan.requests ?? (plan.durationMs > 0 ? Math.floor((plan.qps * plan.durationMs) / 1000) : undefined);
     }
     runner.progress.totalCalls = this.total;
-    this.idle = [];
+    this.timer = runner.newTimer(() => this.tick());
   }
 
   start(): void {
     this.runner.userStarted();
     this.tick();
+  }
+
+  completed(slot: OpenSlot, outcome: Outcome): void {
+    this.inflight--;
+    const recorded = this.runner.completed(outcome, slot.intendedMs, slot.sentMs, performance.now());
+    this.idle.push(slot);
+    if (!recorded || this.closing) this.finish();
   }
 
   private tick(): void {
@@ -348,7 +500,9 @@ class OpenArrivals {
       if (this.total !== undefined && this.arrival >= this.total) return this.finish();
       const dueMs = runner.t0 + this.dueOf(this.arrival);
       if (dueMs > now) {
-        runner.later(() => this.tick(), dueMs - now);
+        // An arrival at or past the hard end could only be cut: it is not waited for.
+        if (dueMs >= runner.hardEndMs) return this.finish();
+        this.timer.start(dueMs - now);
         return;
       }
       this.arrival++;
@@ -362,15 +516,13 @@ class OpenArrivals {
   }
 
   private send(intendedMs: number, sentMs: number): void {
-    const connection = this.idle.pop() ?? this.runner.newConnection();
+    const slot = this.idle.pop() ?? new OpenSlot(this.runner, this, this.runner.newConnection());
+    slot.intendedMs = intendedMs;
+    slot.sentMs = sentMs;
+    slot.busy = true;
     this.inflight++;
     this.runner.sent();
-    connection.send((outcome) => {
-      this.inflight--;
-      const recorded = this.runner.completed(outcome, intendedMs, sentMs, performance.now());
-      this.idle.push(connection);
-      if (!recorded || this.closing) this.finish();
-    });
+    slot.connection.send(slot.onDone);
   }
 
   private finish(): void {

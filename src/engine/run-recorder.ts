@@ -3,7 +3,7 @@
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { classifyFailure, type FailureCause } from '../stats/failure-cause';
 import type { Outcome } from '../transport/transport';
-import type { ErrorKind, LoadResult, TimelineSecond } from './load-result';
+import { errorSample, type ErrorKind, type LoadResult, type TimelineSecond } from './load-result';
 import { isOk } from './schedule';
 
 /** A send later than this after its due time counts as late: timers fire with ~1 ms slack. */
@@ -17,6 +17,7 @@ export type RecordedRun = Pick<
   LoadResult,
   | 'codes'
   | 'errorsByKind'
+  | 'errorSamples'
   | 'causes'
   | 'versions'
   | 'attempts'
@@ -40,6 +41,7 @@ export class RunRecorder {
   private readonly byCode = new Map<number, Distribution>();
   private readonly codeCounts = new Map<number, number>();
   private readonly errorKinds = new Map<ErrorKind, number>();
+  private readonly errorSamples = new Map<ErrorKind, string>();
   private readonly causeCounts = new Map<FailureCause, number>();
   private readonly versionCounts = new Map<string, number>();
   private readonly attemptCounts = new Map<number, number>();
@@ -80,7 +82,10 @@ export class RunRecorder {
     if (outcome.attempt > 0) this.attemptCounts.set(outcome.attempt, (this.attemptCounts.get(outcome.attempt) ?? 0) + 1);
     if (status === -1) {
       const kind = outcome.errorKind ?? 'other';
-      this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+      const seen = this.errorKinds.get(kind);
+      this.errorKinds.set(kind, (seen ?? 0) + 1);
+      // Sampled once per kind: later errors of a kind cost nothing more.
+      if (seen === undefined && outcome.errorMessage !== undefined) this.errorSamples.set(kind, errorSample(outcome.errorMessage));
     } else {
       this.headerSizes.record(outcome.headerBytes);
       this.totalSizes.record(outcome.headerBytes + outcome.bodyBytes);
@@ -126,6 +131,8 @@ export class RunRecorder {
     for (const [code, d] of [...this.byCode].sort((a, b) => a[0] - b[0])) latencyByCode[String(code)] = d.encode();
     const errorsByKind: Partial<Record<ErrorKind, number>> = {};
     for (const [kind, n] of this.errorKinds) errorsByKind[kind] = n;
+    const errorSamples: Partial<Record<ErrorKind, string>> = {};
+    for (const [kind, text] of this.errorSamples) errorSamples[kind] = text;
     const causes: Partial<Record<FailureCause, number>> = {};
     for (const [cause, n] of this.causeCounts) causes[cause] = n;
     const versions: Record<string, number> = {};
@@ -134,6 +141,7 @@ export class RunRecorder {
     return {
       codes: codeObject(this.codeCounts),
       errorsByKind,
+      errorSamples,
       causes,
       versions,
       attempts: codeObject(this.attemptCounts),

@@ -1,11 +1,13 @@
 /** Merges load results of generators that ran side by side (worker threads, Kubernetes Jobs)
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock second. Pure. */
-import type { ErrorKind, LoadResult, TimelineSecond } from '../engine/load-result';
+import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, upgradeLoadResult } from '../engine/load-result';
 import { fellBehind } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
 
-export function mergeResults(results: readonly LoadResult[]): LoadResult {
+/** Parts may come from files an older meshload wrote: fields it lacked read as none. */
+export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
+  const results = parts.map(upgradeLoadResult);
   const [first] = results;
   if (first === undefined) throw new Error('mergeResults needs at least one result');
   if (results.length === 1) return first;
@@ -32,8 +34,10 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     stopDetail: stopped?.stopDetail,
     warmupRequests: sum(results, (r) => r.warmupRequests),
     socketsUsed: sum(results, (r) => r.socketsUsed),
+    resends: sum(results, (r) => r.resends),
     codes: addCounts(results.map((r) => r.codes)),
     errorsByKind: addCounts(results.map((r) => r.errorsByKind as Record<string, number>)) as Partial<Record<ErrorKind, number>>,
+    errorSamples: firstSamples(results),
     causes: addCounts(results.map((r) => r.causes as Record<string, number>)) as LoadResult['causes'],
     versions: addCounts(results.map((r) => r.versions)),
     attempts: addCounts(results.map((r) => r.attempts)),
@@ -66,6 +70,18 @@ function mergeKeyed(parts: ReadonlyArray<Record<string, EncodedDistribution>>): 
   const keys = [...new Set(parts.flatMap((p) => Object.keys(p)))].sort((a, b) => Number(a) - Number(b));
   const out: Record<string, EncodedDistribution> = {};
   for (const key of keys) out[key] = mergeDistributions(parts.flatMap((p) => (p[key] === undefined ? [] : [p[key]])));
+  return out;
+}
+
+/** The first sample of each kind, in the order the parts are given. */
+function firstSamples(results: readonly LoadResult[]): Partial<Record<ErrorKind, string>> {
+  const out: Partial<Record<ErrorKind, string>> = {};
+  for (const r of results) {
+    for (const kind of ERROR_KINDS) {
+      const sample = r.errorSamples[kind];
+      if (out[kind] === undefined && typeof sample === 'string') out[kind] = sample;
+    }
+  }
   return out;
 }
 

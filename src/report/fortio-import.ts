@@ -208,8 +208,11 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
     // Fortio warms up one call per thread, except with -n (periodic: "exactly" runs have none).
     warmupRequests: exactly > 0 ? 0 : plan.connections,
     socketsUsed: data['SocketCount'] === undefined ? plan.connections : num('SocketCount'),
+    // Fortio keeps neither automatic resends nor error messages.
+    resends: 0,
     codes,
     errorsByKind,
+    errorSamples: {},
     causes: {},
     versions: {},
     attempts: {},

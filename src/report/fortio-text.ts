@@ -2,7 +2,7 @@
  * meshload's own lines after "All done". Pure: result in, string out. Format strings are Fortio's,
  * verbatim, run through goSprintf. */
 import type { LoadPlan } from '../engine/load-plan';
-import { ERROR_KINDS, type LoadResult } from '../engine/load-result';
+import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
 import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
@@ -125,6 +125,16 @@ function meshloadLines(result: LoadResult): string[] {
   }
   const kinds = ERROR_KINDS.filter((kind) => (result.errorsByKind[kind] ?? 0) > 0);
   if (kinds.length > 0) lines.push('Socket errors: ' + kinds.map((kind) => `${kind} ${result.errorsByKind[kind] ?? 0}`).join(', '));
+  // The reason behind each kind, from its first occurrence; cleaned again, as a merged file may
+  // come from anywhere.
+  for (const kind of kinds) {
+    const sample = result.errorSamples[kind];
+    if (sample !== undefined && sample !== '') lines.push(`Errors ${kind}: ${result.errorsByKind[kind] ?? 0} (e.g. ${errorSample(sample)})`);
+  }
+  if (result.resends > 0) {
+    const why = plan.h2 ? 'HTTP/2 streams the server did not process: GOAWAY or REFUSED_STREAM' : 'GET on a keep-alive socket closed before any response byte';
+    lines.push(goSprintf('Resent automatically: %d (%s; counted once)', result.resends, why));
+  }
   // One line per cause, shaped like Fortio's "Code" lines so scripts can grep them the same way.
   const calls = result.latency.count;
   for (const cause of FAILURE_CAUSES) {

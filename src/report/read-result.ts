@@ -4,7 +4,7 @@
  * fortio-import.ts). `resultFromJson` is pure; `readResult` reads the file. */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { LoadResult } from '../engine/load-result';
+import { type LoadResult, type StoredLoadResult, upgradeLoadResult } from '../engine/load-result';
 import { phaseVerdict, scenarioVerdict } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { usageError } from '../util/errors';
@@ -65,9 +65,9 @@ export function resultFromJson(data: unknown, file: string): { kind: Exclude<Res
   if (Array.isArray(object['phases'])) return { kind: 'scenario', result: checkScenario(object, file), note: undefined };
   const meshload = object['Meshload'];
   if (typeof meshload === 'object' && meshload !== null) {
-    const load = meshload as LoadResult;
+    const load = meshload as StoredLoadResult;
     checkLoad(load, file, 'Meshload');
-    return { kind: 'load', result: asScenario(load, file), note: undefined };
+    return { kind: 'load', result: asScenario(upgradeLoadResult(load), file), note: undefined };
   }
   if (isFortioJson(object)) {
     const load = fromFortioJson(object, file);
@@ -112,10 +112,11 @@ function checkScenario(data: Record<string, unknown>, file: string): ScenarioRes
   if (!Array.isArray(data['always'])) bad('no always');
   const result = data as unknown as ScenarioResult;
   // JSON may say null where the type says undefined (a phase that ran no load).
-  return { ...result, phases: result.phases.map((p) => ({ ...p, load: p.load ?? undefined })) };
+  // Loads written by an older meshload lack the fields added since.
+  return { ...result, phases: result.phases.map((p) => ({ ...p, load: p.load === undefined || p.load === null ? undefined : upgradeLoadResult(p.load) })) };
 }
 
-function checkLoad(load: LoadResult, file: string, where: string): void {
+function checkLoad(load: StoredLoadResult, file: string, where: string): void {
   const encoded = ['latency', 'latencyUncorrected', 'errorLatency', 'headerSizes', 'totalSizes'] as const;
   const ok =
     typeof load === 'object' &&
