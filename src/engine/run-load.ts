@@ -307,6 +307,8 @@ class VirtualUser implements Caller {
   private sentMs = 0;
   /** The due time the pending timer fires for. */
   private dueMs = 0;
+  /** The next slot is past the hard end: the pending timer ends this user at -t. */
+  private waitingOut = false;
   private untilReconnect: number;
   private readonly onDone: (outcome: Outcome) => void;
   private readonly timer: LongTimer;
@@ -334,7 +336,7 @@ class VirtualUser implements Caller {
       }
       this.next(now);
     };
-    this.timer = runner.newTimer(() => (this.runner.stopped ? this.runner.userFinished() : this.fire(this.dueMs)));
+    this.timer = runner.newTimer(() => (this.runner.stopped || this.waitingOut ? this.runner.userFinished() : this.fire(this.dueMs)));
     runner.callers.push(this);
   }
 
@@ -380,9 +382,15 @@ class VirtualUser implements Caller {
         dueMs = runner.t0 + slotMs(this.index);
       }
     }
-    // A slot at or past the hard end could only be cut: it is not waited for.
+    // A slot at or past the hard end could only be cut: it is not sent, and the user waits out
+    // the duration (a run by duration lasts it) instead of its slot (-qps 1e-7: 10^7 s).
     if (dueMs >= runner.hardEndMs) {
-      runner.userFinished();
+      if (now >= runner.endAtMs) {
+        runner.userFinished();
+        return;
+      }
+      this.waitingOut = true;
+      this.timer.start(runner.endAtMs - now);
       return;
     }
     const sleepMs = dueMs - now;

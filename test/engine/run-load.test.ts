@@ -1,5 +1,7 @@
+import { ERROR_SAMPLE_CHARS } from '../../src/engine/load-result';
 import { runLoad } from '../../src/engine/run-load';
 import { Distribution } from '../../src/metrics/distribution';
+import { renderLoadText } from '../../src/report/fortio-text';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
 
@@ -177,5 +179,133 @@ describe('runLoad open model', () => {
     expect(result.droppedSends).toBeGreaterThan(50);
     expect(result.lateSends).toBeLessThanOrEqual(result.latency.count);
     expect(result.latency.count).toBeGreaterThan(10);
+  });
+});
+
+/** Answers the first `answered` calls (the warm-ups), then is silent. */
+const silentAfter = (answered: number) => (call: number) => (call < answered ? { status: 200 } : { status: 200, silent: true });
+
+describe('runLoad hard end (-t plus the per-request timeout)', () => {
+  it('ends a closed-loop run against a silent target by -t plus 1 s without -timeout, counting each call in flight once', async () => {
+    const transport = new FakeTransport(silentAfter(2));
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 300, timeoutMs: 0 }), transport);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1250);
+    expect(performance.now() - started).toBeLessThan(4000); // 1.3 s planned; generous for a shared machine
+    expect(result.stopReason).toBeUndefined();
+    expect(result.codes).toEqual({ '-1': 2 });
+    expect(result.errorsByKind).toEqual({ timeout: 2 });
+    expect(result.errorSamples.timeout).toBe('still in flight when -t 300ms ended (plus 1s grace): connection closed');
+    expect(result.causes).toEqual({ client_timeout: 2 });
+    // Calls made == calls counted; the answers to the closes were not counted again.
+    expect(transport.calls - result.warmupRequests).toBe(result.latency.count);
+    expect(transport.closedInFlight).toBe(2);
+  });
+
+  it('ends a paced run by -t plus -timeout', async () => {
+    const transport = new FakeTransport(silentAfter(1));
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 20, connections: 1, durationMs: 300, timeoutMs: 200 }), transport);
+    expect(performance.now() - started).toBeLessThan(3000); // 0.5 s planned
+    expect(result.latency.count).toBe(1);
+    expect(result.errorsByKind).toEqual({ timeout: 1 });
+    expect(transport.calls - result.warmupRequests).toBe(1);
+  });
+
+  it('ends the open model by the hard end too, counting every call in flight', async () => {
+    const transport = new FakeTransport(silentAfter(1));
+    const result = await runLoad(loadPlan({ qps: 50, connections: 1, durationMs: 300, timeoutMs: 100, open: { maxInflight: 3 } }), transport);
+    expect(result.codes).toEqual({ '-1': 3 });
+    expect(transport.calls - result.warmupRequests).toBe(3);
+    expect(result.droppedSends).toBeGreaterThan(0);
+    expect(transport.closedInFlight).toBe(3);
+  });
+
+  it('bounds a warm-up that hangs by the same deadline', async () => {
+    const transport = new FakeTransport(() => ({ status: 200, silent: true }));
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 200, timeoutMs: 0, allowInitialErrors: true }), transport);
+    expect(performance.now() - started).toBeLessThan(4000); // 1.2 s planned
+    expect(result.stopReason).toBe('warmup-failed');
+    expect(result.stopDetail).toBe('warm-up request still in flight when -t 200ms (plus 1s grace) ended; nothing was measured');
+    expect(result.latency.count).toBe(0);
+    expect(result.durationMs).toBe(0);
+    expect(transport.closed).toBe(true);
+  });
+
+  it('does not wait for a slot past the hard end, nor send it early: -qps 1e-7 -t 300ms makes one call in 300 ms', async () => {
+    const transport = new FakeTransport();
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 1e-7, connections: 1, durationMs: 300 }), transport);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(result.latency.count).toBe(1);
+    expect(result.durationMs).toBeGreaterThanOrEqual(290);
+    expect(transport.calls).toBe(2); // the warm-up and slot 0; slot 1 is due in 2 * 10^7 s
+  });
+});
+
+describe('runLoad interrupts', () => {
+  it('stops during a warm-up that hangs', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 0, timeoutMs: 0 }), new FakeTransport(() => ({ status: 200, silent: true })), { signal: controller.signal });
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.stopDetail).toBe('interrupted by the user during warm-up');
+    expect(result.warmupRequests).toBe(2);
+  });
+
+  it('does not start when the signal has already aborted', async () => {
+    const transport = new FakeTransport();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 1000 }), transport, { signal: AbortSignal.abort() });
+    expect(result.stopReason).toBe('interrupted');
+    expect(transport.calls).toBe(0);
+  });
+
+  it('waits as asked with -n and no -timeout, until interrupted, and says how many calls it did not count', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = performance.now();
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, requests: 10, timeoutMs: 0 }), new FakeTransport(() => ({ status: 200, silent: true })), { signal: controller.signal });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.stopDetail).toBe('interrupted by the user; 2 calls in flight not counted');
+    expect(result.latency.count).toBe(0);
+  });
+});
+
+describe('runLoad resends and error samples', () => {
+  it('sums the connections\' resends and keeps the first message of each error kind, as one clean line', async () => {
+    const hostile = `invalid chunk size \x1b[2J${'x'.repeat(500)}\r\nnext line`;
+    const answers = [
+      { status: 200, resent: true },
+      { status: -1, errorKind: 'protocol' as const, errorMessage: hostile },
+      { status: -1, errorKind: 'protocol' as const, errorMessage: 'a later protocol error' },
+      { status: -1, errorKind: 'reset' as const, errorMessage: 'read ECONNRESET' },
+    ];
+    const transport = new FakeTransport((call) => answers[call % 4] as (typeof answers)[number]);
+    const result = await runLoad(loadPlan({ qps: 0, connections: 2, requests: 8 }), transport);
+    expect(result.resends).toBe(2);
+    expect(result.errorsByKind).toEqual({ protocol: 4, reset: 2 });
+    expect(result.errorSamples.reset).toBe('read ECONNRESET');
+    const sample = result.errorSamples.protocol ?? '';
+    expect(sample.startsWith('invalid chunk size [2J')).toBe(true);
+    expect(sample).toHaveLength(ERROR_SAMPLE_CHARS);
+    // eslint-disable-next-line no-control-regex -- no control character may reach a terminal
+    expect(sample).not.toMatch(/[\x00-\x1f]/);
+
+    const text = renderLoadText(result);
+    expect(text).toMatch(/^Socket errors: reset 2, protocol 4$/m);
+    expect(text).toMatch(/^Errors protocol: 4 \(e\.g\. invalid chunk size \[2Jx+\.\.\.\)$/m);
+    expect(text).toMatch(/^Errors reset: 2 \(e\.g\. read ECONNRESET\)$/m);
+    expect(text).toMatch(/^Resent automatically: 2 \(GET on a keep-alive socket closed before any response byte; counted once\)$/m);
+  });
+
+  it('prints no resend line when nothing was resent', async () => {
+    const result = await runLoad(loadPlan({ qps: 0, connections: 1, requests: 3 }), new FakeTransport());
+    expect(result.resends).toBe(0);
+    expect(result.errorSamples).toEqual({});
+    expect(renderLoadText(result)).not.toMatch(/Resent|Errors /);
   });
 });

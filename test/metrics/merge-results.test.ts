@@ -82,3 +82,26 @@ describe('mergeResults of versions and attempts', () => {
     expect(JSON.stringify(merged.versions)).toBe(JSON.stringify(whole.versions));
   });
 });
+
+describe('mergeResults of resends and error samples', () => {
+  it('adds resends and keeps the first sample of each kind, in the order the parts are given', () => {
+    const a = fixtureResult([], { resends: 2, errorsByKind: { reset: 1 }, errorSamples: { reset: 'read ECONNRESET' } });
+    const b = fixtureResult([], { resends: 3, errorsByKind: { reset: 4, protocol: 1 }, errorSamples: { reset: 'socket hang up', protocol: 'invalid chunk size' } });
+    const merged = mergeResults([a, b]);
+    expect(merged.resends).toBe(5);
+    expect(merged.errorsByKind).toEqual({ reset: 5, protocol: 1 });
+    expect(merged.errorSamples).toEqual({ reset: 'read ECONNRESET', protocol: 'invalid chunk size' });
+    expect(mergeResults([b, a]).errorSamples.reset).toBe('socket hang up');
+  });
+
+  it('reads results written before these fields existed as no resends and no samples', () => {
+    const { resends: _r, errorSamples: _s, ...old } = fixtureResult([], { errorsByKind: { timeout: 1 } });
+    const current = fixtureResult([], { resends: 1, errorSamples: { timeout: 'no complete response within 3000ms' } });
+    const merged = mergeResults([old, current]);
+    expect(merged.resends).toBe(1);
+    expect(merged.errorSamples).toEqual({ timeout: 'no complete response within 3000ms' });
+    const alone = mergeResults([old, { ...old }]);
+    expect(alone.resends).toBe(0);
+    expect(alone.errorSamples).toEqual({});
+  });
+});
