@@ -8,12 +8,15 @@ import { Distribution } from '../../src/metrics/distribution';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli, testIo } from '../helpers/cli';
 import { startNginx, type RunningNginx } from '../helpers/nginx';
+import { startRawServer, type RawServer } from '../helpers/raw-http-server';
+import { runProcess } from '../helpers/run-process';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
 
 let server: RunningEchoServer | undefined;
 let proc: MeshloadProcess | undefined;
 let dir: string | undefined;
 let nginx: RunningNginx | undefined;
+let raw: RawServer | undefined;
 
 async function echo(random?: () => number): Promise<string> {
   server = await startEchoServer({
@@ -37,6 +40,8 @@ function readResult(path: string): { fortio: Record<string, unknown>; result: Lo
 }
 
 afterEach(async () => {
+  await raw?.close();
+  raw = undefined;
   await nginx?.stop();
   nginx = undefined;
   proc?.kill();
@@ -308,5 +313,119 @@ describe('meshload load as UID 1337', () => {
     const allowed = testIo();
     allowed.io.uid = 1337;
     expect(await runCli(['load', '-n', '2', '-c', '1', '--allow-uid-1337', url], allowed.io)).toBe(0);
+  });
+});
+
+const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
+const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+/** Runs the built CLI to its end; returns its exit, output and wall-clock seconds. */
+async function timedLoad(args: string[]): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  const started = performance.now();
+  const run = await runProcess(process.execPath, [BIN, 'load', ...args]);
+  return { code: run.code, stderr: run.stderr, seconds: (performance.now() - started) / 1000 };
+}
+
+describe('meshload load against a target that stops answering (issue 12)', () => {
+  it('-t 2s -timeout 0: ends by -t plus 1 s, counting each call still in flight once', async () => {
+    // Answers the warm-up on each socket, then nothing.
+    raw = await startRawServer((socket, request) => {
+      if (request.indexOnSocket === 0) socket.write(OK);
+    });
+    const json = join(tempDir(), 'r.json');
+    const run = await timedLoad(['-t', '2s', '-timeout', '0', '-quiet', '-json', json, raw.url]);
+    expect(run.code).toBe(0);
+    expect(run.seconds).toBeLessThan(6); // 3 s planned
+    const { result } = readResult(json);
+    expect(result.warmupRequests).toBe(4);
+    expect(result.latency.count).toBe(4);
+    expect(result.codes).toEqual({ '-1': 4 });
+    expect(result.errorsByKind).toEqual({ timeout: 4 });
+    expect(result.errorSamples.timeout).toBe('still in flight when -t 2s ended (plus 1s grace): connection closed');
+    // Calls made (seen by the server) == calls counted.
+    expect(raw.requests.length).toBe(result.warmupRequests + result.latency.count);
+    expect(run.stderr).toMatch(/^Errors timeout: 4 \(e\.g\. still in flight when -t 2s ended/m);
+  });
+
+  it('-t 2s with the default -timeout 3s: ends by -t plus 3 s', async () => {
+    raw = await startRawServer((socket, request) => {
+      if (request.indexOnSocket === 0) socket.write(OK);
+    });
+    const json = join(tempDir(), 'r.json');
+    const run = await timedLoad(['-t', '2s', '-quiet', '-json', json, raw.url]);
+    expect(run.code).toBe(0);
+    expect(run.seconds).toBeLessThan(9); // 5 s at most
+    const { result } = readResult(json);
+    expect(result.errorsByKind.timeout).toBeGreaterThanOrEqual(4);
+    expect(raw.requests.length).toBe(result.warmupRequests + result.latency.count);
+  });
+
+  it('bounds a warm-up that hangs by -t: exit 1, the result written and saying why', async () => {
+    raw = await startRawServer(() => undefined);
+    const json = join(tempDir(), 'r.json');
+    const run = await timedLoad(['-t', '1s', '-timeout', '0', '-quiet', '-json', json, raw.url]);
+    expect(run.code).toBe(1);
+    expect(run.seconds).toBeLessThan(5); // 2 s planned
+    const { result } = readResult(json);
+    expect(result.stopReason).toBe('warmup-failed');
+    expect(result.stopDetail).toMatch(/^warm-up request still in flight when -t 1s \(plus 1s grace\) ended/);
+    expect(run.stderr).toMatch(/^Stopped early \(warmup-failed\)/m);
+  });
+
+  it('stops on the first Ctrl-C during a hanging warm-up: exit 130 and the JSON marked interrupted', async () => {
+    raw = await startRawServer(() => undefined);
+    const json = join(tempDir(), 'r.json');
+    proc = new MeshloadProcess(['load', '-t', '60s', '-timeout', '0', '-json', json, raw.url]);
+    await proc.waitForStderr(/Starting at/);
+    await raw.whenRequests(4);
+    proc.child.kill('SIGINT');
+    expect(await proc.exitCode()).toBe(130);
+    const { result } = readResult(json);
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.stopDetail).toBe('interrupted by the user during warm-up');
+    expect(proc.stderr).toMatch(/^Stopped early \(interrupted\): interrupted by the user during warm-up$/m);
+  });
+});
+
+describe('meshload load with waits longer than a Node timer holds (2^31-1 ms)', () => {
+  it('-qps 0.0000001 -t 1s neither bursts nor hangs: one call in about 1 s', async () => {
+    raw = await startRawServer((socket) => socket.write(OK));
+    const json = join(tempDir(), 'r.json');
+    const run = await timedLoad(['-qps', '0.0000001', '-t', '1s', '-quiet', '-json', json, raw.url]);
+    expect(run.code).toBe(0);
+    expect(run.seconds).toBeLessThan(5);
+    const { result } = readResult(json);
+    expect(result.latency.count).toBe(1); // the second slot is due in 2 * 10^7 s
+    expect(result.durationMs).toBeGreaterThanOrEqual(990);
+    expect(raw.requests.length).toBe(2); // warm-up and one call
+    expect(run.stderr).not.toMatch(/TimeoutOverflowWarning/);
+  });
+
+  it('-t 600h -timeout 600h runs as asked until interrupted, and the result shows the planned duration', async () => {
+    raw = await startRawServer((socket) => socket.write(OK));
+    const json = join(tempDir(), 'r.json');
+    proc = new MeshloadProcess(['load', '-t', '600h', '-timeout', '600h', '-qps', '4', '-c', '1', '-json', json, raw.url]);
+    await proc.waitForStderr(/for 600h0m0s/);
+    // The warm-up and five paced calls: over a second of running, with nothing cut short.
+    await raw.whenRequests(6);
+    expect(proc.child.exitCode).toBeNull();
+    proc.child.kill('SIGINT');
+    expect(await proc.exitCode()).toBe(130);
+    const { fortio, result } = readResult(json);
+    expect(fortio.RequestedDuration).toBe('600h0m0s');
+    expect(result.plan.durationMs).toBe(600 * 3_600_000);
+    expect(result.stopReason).toBe('interrupted');
+    expect(result.codes['200']).toBeGreaterThanOrEqual(5);
+    expect(result.codes['-1']).toBeUndefined(); // no call timed out early
+    expect(proc.stderr).not.toMatch(/TimeoutOverflowWarning/);
+  });
+
+  it('refuses waits past 100000h with exit 2 and one line', async () => {
+    for (const args of [['-t', '200000h'], ['-timeout', '200000h'], ['-qps', '1e-10']]) {
+      const run = await cli('load', ...args, 'http://127.0.0.1:1/');
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/over 100000h/);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
   });
 });

@@ -36,7 +36,7 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
 /** Flags -> a validated LoadPlan; every bad value is a usage error naming its fix. */
 function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
-  if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is longer than meshload can count`, 'use a duration under 100000h, or 0 for none');
+  if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
   const qps = Number(flags.qps);
   if (flags.qps.trim() === '' || !Number.isFinite(qps)) throw usageError(`-qps '${flags.qps}' is not a number`, 'use a rate like 100, or 0 for max speed');
@@ -44,8 +44,8 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   if (durationMs === undefined || durationMs < 0) throw usageError(`-t '${flags.duration}' is not a duration`, 'use a Go duration like 10s or 1m, or 0 to run until interrupted');
   // Long waits are chained timers (util/long-timer), so any finite length runs as asked; only
   // lengths no clock can count to are refused.
-  if (durationMs > MAX_WAIT_MS) throw usageError(`-t '${flags.duration}' is longer than meshload can count`, 'use a duration under 100000h, or 0 to run until interrupted');
-  if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is longer than meshload can count`, 'use a rate of at least 3e-9 (one call every 100000h), or 0 for max speed');
+  if (durationMs > MAX_WAIT_MS) throw usageError(`-t '${flags.duration}' is over 100000h, the longest meshload schedules`, 'use a shorter -t, or 0 to run until interrupted');
+  if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is over 100000h, the longest pause meshload schedules`, 'use a rate of at least 3e-9, or 0 for max speed');
   const requests = flags.requests === undefined ? undefined : wholeNumber('-n', flags.requests, 1);
   const percentiles = flags.percentiles.split(',').map((p) => Number(p.trim()));
   if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
