@@ -29,6 +29,8 @@ export async function runInWorkers(plan: LoadPlan, options: RunOptions = {}): Pr
   });
   const stop = (): void => workers.forEach((w) => w.postMessage('stop'));
   options.signal?.addEventListener('abort', stop, { once: true });
+  // An abort before this point fires no event: pass it on now (queued until each worker listens).
+  if (options.signal?.aborted === true) stop();
   try {
     const results = await Promise.all(
       workers.map(
