@@ -116,7 +116,8 @@ class LoadRunner {
   }
 
   async run(): Promise<LoadResult> {
-    const onAbort = (): void => this.stop('interrupted', this.recorder === undefined ? 'interrupted by the user during warm-up' : 'interrupted by the user');
+    const inWarmUp = (): boolean => this.recorder === undefined && this.warmupRequests > 0;
+    const onAbort = (): void => this.stop('interrupted', inWarmUp() ? 'interrupted by the user during warm-up' : 'interrupted by the user');
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const launchMs = performance.now();
