@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -427,5 +427,28 @@ describe('meshload load with waits longer than a Node timer holds (2^31-1 ms)', 
       expect(run.stderr).toMatch(/over 100000h/);
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+describe('load -json files written before resends and errorSamples existed', () => {
+  it('still merge and render, as no resends and no samples', async () => {
+    const url = await echo();
+    const folder = tempDir();
+    const fresh = join(folder, 'fresh.json');
+    expect((await cli('load', '-qps', '0', '-n', '3', '-quiet', '-json', fresh, url)).code).toBe(0);
+    const data = JSON.parse(readFileSync(fresh, 'utf8')) as { Meshload: Record<string, unknown> };
+    expect(data.Meshload.resends).toBe(0);
+    delete data.Meshload.resends;
+    delete data.Meshload.errorSamples;
+    const old = join(folder, 'old.json');
+    writeFileSync(old, JSON.stringify(data));
+    const merged = join(folder, 'merged.json');
+    const merge = await cli('merge', old, old, '-o', merged);
+    expect(merge.code).toBe(0);
+    expect(merge.stderr).toMatch(/All done 6 calls/);
+    const { result } = readResult(merged);
+    expect(result.resends).toBe(0);
+    expect(result.errorSamples).toEqual({});
+    expect((await cli('report', old, '-o', join(folder, 'old.html'))).code).toBe(0);
   });
 });
