@@ -282,7 +282,7 @@ describe('against scripted raw servers', () => {
     expect(server.requests[0]?.body.toString()).toBe('x');
   });
 
-  it('resends once, invisibly, when the server closed a reused idle socket (FIN)', async () => {
+  it('resends a GET once, counted in resends, when the server closed a reused idle socket (FIN)', async () => {
     // The server takes the second request on a socket as the one that raced its idle close.
     const server = await raw((socket, request) => {
       if (request.indexOnSocket === 0) socket.write(OK_RESPONSE);
@@ -293,10 +293,11 @@ describe('against scripted raw servers', () => {
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(200));
     // Each later request lands on a socket's second turn, so each is resent once.
     expect(connection.socketsOpened).toBe(3);
+    expect(connection.resends).toBe(2);
     expect(server.requests.map((r) => r.socketIndex)).toEqual([0, 0, 1, 1, 2]);
   });
 
-  it('resends once, invisibly, when the server reset a reused socket (RST)', async () => {
+  it('resends a GET once, counted in resends, when the server reset a reused socket (RST)', async () => {
     const server = await raw((socket, request) => {
       if (request.indexOnSocket === 0) socket.write(OK_RESPONSE);
       else socket.resetAndDestroy();
@@ -305,6 +306,7 @@ describe('against scripted raw servers', () => {
     const outcomes = await sendMany(connection, 3);
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(200));
     expect(connection.socketsOpened).toBe(3);
+    expect(connection.resends).toBe(2);
   });
 
   it('notices an idle close before the next send', async () => {
@@ -334,6 +336,7 @@ describe('against scripted raw servers', () => {
     expect(await send(reused)).toMatchObject(ok(200));
     expect(await send(reused)).toMatchObject(failed('closed'));
     expect(reused.socketsOpened).toBe(2);
+    expect(reused.resends).toBe(1);
     expect(once.requests).toHaveLength(3);
   });
 
@@ -398,10 +401,12 @@ describe('against scripted raw servers', () => {
     expect(connection.socketsOpened).toBe(2);
   });
 
-  it('answers the request and drops the socket when the server sends more than one response', async () => {
+  it('counts a second response in the same read as a protocol error and drops the socket', async () => {
     const server = await raw((socket) => socket.write(OK_RESPONSE + OK_RESPONSE));
     const connection = transport(`${server.url}/`).newConnection();
-    expect(await sendMany(connection, 2)).toMatchObject([ok(200), ok(200)]);
+    const outcomes = await sendMany(connection, 2);
+    expect(outcomes).toMatchObject([failed('protocol'), failed('protocol')]);
+    expect(outcomes[0]?.errorMessage).toBe('unsolicited bytes after response: "HTTP/1.1 200 OK\\x0d\\x0aContent-Length: 2\\x0d\\x0a\\x0d\\x0aok"');
     expect(connection.socketsOpened).toBe(2);
   });
 
