@@ -20,7 +20,7 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** The header cap as people say it, for messages. */
 const MAX_HEADER_TEXT = `${MAX_HEADER_BYTES / 1024} KiB`;
 /** Hostile bytes quoted in an error message, at most; messages stay one short line. */
-const QUOTED_BYTES = 48;
+const QUOTED_BYTES = 32;
 /** Longest x-version value kept. */
 const MAX_VERSION_BYTES = 64;
 /** Bytes of an error body kept to classify it (Envoy's short reason texts fit easily). */

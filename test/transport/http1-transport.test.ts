@@ -2,6 +2,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { createHttp1Transport, errorKindOf, serialiseRequest } from '../../src/transport/http1-transport';
+import { failure, oneLine } from '../../src/transport/outcome';
 import type { Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { meshloadVersion } from '../../src/util/version';
 import { freePort, nginxBinary, startNginx, type RunningNginx } from '../helpers/nginx';
@@ -116,6 +117,17 @@ describe('errorKindOf', () => {
     const error: NodeJS.ErrnoException = new Error('x');
     if (code !== undefined) error.code = code;
     expect(errorKindOf(error)).toBe(kind);
+  });
+});
+
+describe('failure messages', () => {
+  it('are one line of at most 200 characters, control bytes escaped', () => {
+    expect(failure('dns', 'getaddrinfo ENOTFOUND x').errorMessage).toBe('getaddrinfo ENOTFOUND x');
+    expect(oneLine('a\r\nb\x1b[31m\x7f\x9b')).toBe('a\\x0d\\x0ab\\x1b[31m\\x7f\\x9b');
+    const long = failure('other', `x\n${'y'.repeat(500)}`).errorMessage ?? '';
+    expect(long).toHaveLength(200);
+    expect(long).toMatch(/^x\\x0ay+\.\.\.$/);
+    expect(oneLine('ünïcode stays')).toBe('ünïcode stays');
   });
 });
 
@@ -406,7 +418,8 @@ describe('against scripted raw servers', () => {
     const connection = transport(`${server.url}/`).newConnection();
     const outcomes = await sendMany(connection, 2);
     expect(outcomes).toMatchObject([failed('protocol'), failed('protocol')]);
-    expect(outcomes[0]?.errorMessage).toBe('unsolicited bytes after response: "HTTP/1.1 200 OK\\x0d\\x0aContent-Length: 2\\x0d\\x0a\\x0d\\x0aok"');
+    // 32 bytes quoted at most, then "...".
+    expect(outcomes[0]?.errorMessage).toBe('unsolicited bytes after response: "HTTP/1.1 200 OK\\x0d\\x0aContent-Length:"...');
     expect(connection.socketsOpened).toBe(2);
   });
 
