@@ -191,6 +191,38 @@ describe('meshload curl: every failure is one line and exit 1', () => {
     expect(run.stderr).toMatch(/^x-evil: a\\x85b$/m);
   });
 
+  it('a reader that closes stdout early (| head): one line, exit 1, no crash', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n\r\n');
+      void writeForever(socket, Buffer.alloc(64 * 1024, 7));
+    });
+    const child = await runBin(['curl', '-timeout', '20s', `${server.url}/`], true);
+    expect(child.code).toBe(1);
+    expect(child.stderr).not.toMatch(/node:events|^\s+at /m);
+    expect(child.stderr).toMatch(/\nmeshload: GET \S+ failed: cannot write the body to stdout: write EPIPE\n$/);
+  });
+
+  it('Ctrl-C: one line, exit 130', async () => {
+    const server = await raw(() => {
+      // never answers
+    });
+    const controller = new AbortController();
+    const stderr = new ByteSink();
+    const exit = runCli(['curl', '-timeout', '0', `${server.url}/`], { stdout: new ByteSink(), stderr, env: {}, signal: controller.signal });
+    await server.whenRequests(1);
+    controller.abort();
+    expect(await exit).toBe(130);
+    expect(stderr.bytes.toString()).toMatch(/^meshload: GET \S+ failed: interrupted\n$/);
+    await server.whenClosed(1);
+  });
+
+  it('a HEAD answer declaring a length over --max-body is fine', async () => {
+    const server = await raw((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n'));
+    const run = await curl('-X', 'HEAD', '--max-body', '1KiB', `${server.url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stdout.length).toBe(0);
+  });
+
   it('a refused connection', async () => {
     const run = await curl('http://127.0.0.1:1/');
     expectOneLineFailure(run, /ECONNREFUSED/);
@@ -241,13 +273,17 @@ describe('parseByteSize', () => {
   });
 });
 
-/** Runs the built CLI, collecting stdout as bytes. */
-function runBin(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+/** Runs the built CLI, collecting stdout as bytes; `closeStdout`: closes the pipe at the first
+ * bytes, as `| head -c 1` does. */
+function runBin(args: string[], closeStdout = false): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (closeStdout) child.stdout.destroy();
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));

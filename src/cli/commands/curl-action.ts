@@ -24,7 +24,16 @@ export function parseByteSize(text: string, flag: string): number {
 }
 
 /** Why the exchange stopped early, when meshload stopped it. */
-type Stop = 'timeout' | 'interrupted' | undefined;
+type Stop = 'timeout' | 'interrupted' | 'stdout' | undefined;
+
+/** A stream that reports failed writes as 'error' events (process.stdout on a closed pipe). */
+interface ErrorEmitter {
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+function emitsErrors(sink: object): sink is ErrorEmitter {
+  return typeof (sink as { on?: unknown }).on === 'function';
+}
 
 class BodyCapReached extends Error {}
 
@@ -49,6 +58,17 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
   };
   if (io.signal.aborted) onInterrupt();
   else io.signal.addEventListener('abort', onInterrupt, { once: true });
+  // `curl ... | head` closes stdout: Node reports EPIPE as an 'error' event, fatal unless
+  // listened to. The listener stays: a late event after the exchange must not crash either.
+  let stdoutError: unknown;
+  if (emitsErrors(io.stdout)) {
+    io.stdout.on('error', (error) => {
+      if (stdoutError !== undefined) return;
+      stdoutError = error;
+      stop ??= 'stdout';
+      controller.abort();
+    });
+  }
   const dispatcher = new Agent({ connect: { rejectUnauthorized: !parts.insecure } });
   let written = 0;
   try {
@@ -64,7 +84,9 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${printable(v)}`);
     }
     io.stderr.write(lines.join('\n') + '\n\n');
-    const declared = Number(response.headers['content-length']);
+    // A HEAD answer, a 204 or a 304 declares a length it does not send.
+    const bodiless = parts.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
+    const declared = bodiless ? 0 : Number(response.headers['content-length']);
     if (declared > maxBody) throw new BodyCapReached(`body of ${declared} bytes (Content-Length) exceeds -max-body ${maxBodyText}`);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       if (written + chunk.length > maxBody) {
@@ -78,7 +100,8 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     io.stderr.write(`${sidecarEvidence(response.headers)}\n`);
     return response.statusCode === 200 ? EXIT.OK : EXIT.FAILED;
   } catch (error) {
-    io.stderr.write(`meshload: ${what} failed: ${reason(error, stop, parts.timeoutMs, written)}\n`);
+    const cause = stop === 'stdout' ? stdoutError : error;
+    io.stderr.write(`meshload: ${what} failed: ${reason(cause, stop, parts.timeoutMs, written)}\n`);
     return stop === 'interrupted' ? EXIT.INTERRUPTED : EXIT.FAILED;
   } finally {
     clearTimeout(timer);
@@ -92,6 +115,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
 function reason(error: unknown, stop: Stop, timeoutMs: number, written: number): string {
   if (stop === 'timeout') return `no complete response within ${timeoutMs}ms (-timeout)${written > 0 ? ` after ${written} body bytes` : ''}`;
   if (stop === 'interrupted') return 'interrupted';
+  if (stop === 'stdout') return oneLine(`cannot write the body to stdout: ${asError(error)?.message ?? String(error)}`);
   if (error instanceof BodyCapReached) return error.message;
   const top = asError(error);
   if (top === undefined) return oneLine(String(error));
