@@ -2,9 +2,11 @@
  * checks that the exchange ends in bounded time, that every send got exactly one outcome, and
  * that the server saw exactly the requests expected (no silent resend). */
 import type net from 'node:net';
+import { runLoad } from '../../src/engine/run-load';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
 import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { startRawServer, writeForever, type RawScript, type RawServer, type RawServerOptions } from '../helpers/raw-http-server';
+import { loadPlan } from '../helpers/load-plan';
 import { template } from '../helpers/transport-harness';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -280,6 +282,25 @@ describe('drop on the second request (the server closes a served keep-alive sock
     expect(outcomes.filter((o) => o.status === -1)).toHaveLength(5);
     expect(server.requests).toHaveLength(10);
     expect(connection.resends).toBe(0);
+  });
+});
+
+describe('through the load engine (the -n 10 that reached the server 18 times)', () => {
+  it.each([
+    ['POST', Buffer.from('p'), { '200': 5, '-1': 5 }, 10],
+    // Every GET after the first meets a served socket that drops it and is resent once on a
+    // fresh one: 10 calls, 19 requests on the wire (the engine counts the 9 resends).
+    ['GET', Buffer.alloc(0), { '200': 10 }, 19],
+  ] as Array<[string, Buffer, Record<string, number>, number]>)('%s -n 10: calls counted as sent', async (method, payload, codes, onWire) => {
+    const server = await raw((socket, request) => {
+      if (request.indexOnSocket === 0) socket.write(EMPTY_RESPONSE);
+      else socket.end();
+    });
+    const plan = loadPlan({ url: `${server.url}/`, method, payload, connections: 1, qps: 0, requests: 10 });
+    const t = createHttp1Transport(template(plan.url, { method, body: payload }));
+    const result = await within(10_000, runLoad(plan, t));
+    expect(result.codes).toEqual(codes);
+    expect(server.requests).toHaveLength(onWire);
   });
 });
 
