@@ -566,9 +566,14 @@ function isOws(c: number): boolean {
   return c === SP || c === HTAB;
 }
 
+/** Header bytes as text for reports: latin1, with control bytes (C0, DEL, C1) escaped as \xNN
+ * so a hostile value cannot drive the terminal that shows it. */
 function latin1(buf: Uint8Array, from: number, to: number): string {
   let text = '';
-  for (let i = from; i < to; i++) text += String.fromCharCode(buf[i] as number);
+  for (let i = from; i < to; i++) {
+    const c = buf[i] as number;
+    text += c < 0x20 || (c >= 0x7f && c < 0xa0) ? `\\x${c < 16 ? '0' : ''}${c.toString(16)}` : String.fromCharCode(c);
+  }
   return text;
 }
 

@@ -190,6 +190,11 @@ const samples: Sample[] = [
     expected: [response({ status: 503, bodyBytes: 4, viaEnvoy: true, bodyPrefix: 'fail', version: 'v1', attempt: 2 })],
   },
   {
+    name: 'x-version with control bytes keeps them escaped',
+    input: 'HTTP/1.1 200 OK\r\nx-version: v1\x1b[2J\x85\xe9\r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200, version: 'v1\\x1b[2J\\x85\xe9' })],
+  },
+  {
     name: 'x-version over 64 bytes keeps the first 64',
     input: `HTTP/1.1 200 OK\r\nx-version: ${'0123456789'.repeat(10)}\r\nContent-Length: 0\r\n\r\n`,
     expected: [response({ status: 200, version: '0123456789'.repeat(6) + '0123' })],
