@@ -1,7 +1,8 @@
 /** What a command may touch of the outside world. The process wiring (bin/meshload.js) passes
  * the real streams and a signal aborted by SIGINT/SIGTERM; tests pass buffers and their own. */
 export interface TextSink {
-  write(chunk: string): unknown;
+  /** Bytes only where the output is binary (`curl`'s body); everything else writes text. */
+  write(chunk: string | Uint8Array): unknown;
   isTTY?: boolean;
 }
 

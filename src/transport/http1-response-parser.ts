@@ -17,6 +17,10 @@ const COMMA = 0x2c;
 
 /** Status line plus headers (or trailers); Node's own limit is 16 KiB, Envoy's 60 KiB. */
 export const MAX_HEADER_BYTES = 64 * 1024;
+/** The header cap as people say it, for messages. */
+const MAX_HEADER_TEXT = `${MAX_HEADER_BYTES / 1024} KiB`;
+/** Hostile bytes quoted in an error message, at most; messages stay one short line. */
+const QUOTED_BYTES = 32;
 /** Longest x-version value kept. */
 const MAX_VERSION_BYTES = 64;
 /** Bytes of an error body kept to classify it (Envoy's short reason texts fit easily). */
@@ -99,6 +103,9 @@ export class Http1ResponseParser {
    * MAX_HEADER_BYTES so that thousands of idle parsers stay small. */
   private line: Buffer = Buffer.allocUnsafe(0);
   private lineLength = 0;
+  /** Head bytes of the 1xx interim responses skipped so far: they count toward the cap, or an
+   * endless stream of `100 Continue` would never end. */
+  private interimBytes = 0;
   private sawStatusLine = false;
   private http10 = false;
   private closeToken = false;
@@ -153,7 +160,7 @@ export class Http1ResponseParser {
             return end;
           }
           this.headerBytes += lf + 1 - i;
-          if (this.headerBytes > MAX_HEADER_BYTES) return this.fail(`response headers over ${MAX_HEADER_BYTES} bytes`, i);
+          if (this.headerBytes + this.interimBytes > MAX_HEADER_BYTES) return this.fail(`response headers exceed ${MAX_HEADER_TEXT}`, i);
           if (this.lineLength > 0) {
             if (!this.appendLine(data, i, lf + 1)) return i;
             this.headLine(this.line, 0, this.lineLength - 1);
@@ -184,23 +191,23 @@ export class Http1ResponseParser {
             this.remaining = this.remaining * 16 + digit;
             this.chunkSizeDigits++;
           } else if (this.chunkSizeDigits === 0) {
-            return this.fail('bad chunk size line', i);
+            return this.fail('invalid chunk size', i);
           } else if (c === SEMICOLON || c === SP || c === HTAB || c === CR) {
             this.state = S_CHUNK_EXT;
           } else if (c === LF) {
             this.chunkSizeLineDone();
           } else {
-            return this.fail('bad chunk size line', i);
+            return this.fail('invalid chunk size', i);
           }
           i++;
-          if (++this.chunkLineBytes > MAX_CHUNK_LINE_BYTES) return this.fail('chunk size line too long', i);
+          if (++this.chunkLineBytes > MAX_CHUNK_LINE_BYTES) return this.fail(`chunk size line exceeds ${MAX_CHUNK_LINE_BYTES} bytes`, i);
           break;
         }
         case S_CHUNK_EXT: {
           const lf = data.indexOf(LF, i);
           const stop = lf < 0 || lf >= end ? end : lf;
           this.chunkLineBytes += stop - i;
-          if (this.chunkLineBytes > MAX_CHUNK_LINE_BYTES) return this.fail('chunk size line too long', i);
+          if (this.chunkLineBytes > MAX_CHUNK_LINE_BYTES) return this.fail(`chunk size line exceeds ${MAX_CHUNK_LINE_BYTES} bytes`, i);
           i = stop;
           if (stop < end) {
             i++;
@@ -234,13 +241,13 @@ export class Http1ResponseParser {
           break;
         }
         case S_TRAILER_END_LF:
-          if (data[i++] !== LF) return this.fail('bad end of trailers', i - 1);
+          if (data[i++] !== LF) return this.fail('invalid end of trailers', i - 1);
           return this.done(i);
         case S_TRAILER_LINE: {
           const lf = data.indexOf(LF, i);
           const stop = lf < 0 || lf >= end ? end : lf + 1;
           this.trailerBytes += stop - i;
-          if (this.trailerBytes > MAX_HEADER_BYTES) return this.fail(`trailers over ${MAX_HEADER_BYTES} bytes`, i);
+          if (this.trailerBytes > MAX_HEADER_BYTES) return this.fail(`response trailers exceed ${MAX_HEADER_TEXT}`, i);
           i = stop;
           if (lf >= 0 && lf < end) this.state = S_TRAILER_LINE_START;
           break;
@@ -296,6 +303,7 @@ export class Http1ResponseParser {
     this.bodyPrefix = undefined;
     this.version = undefined;
     this.attempt = 0;
+    this.interimBytes = 0;
     this.beginHead();
   }
 
@@ -314,7 +322,7 @@ export class Http1ResponseParser {
   private appendLine(data: Uint8Array, from: number, to: number): boolean {
     const length = to - from;
     if (this.lineLength + length > MAX_HEADER_BYTES) {
-      this.fail(`response headers over ${MAX_HEADER_BYTES} bytes`, from);
+      this.fail(`response headers exceed ${MAX_HEADER_TEXT}`, from);
       return false;
     }
     if (this.lineLength + length > this.line.length) {
@@ -344,7 +352,7 @@ export class Http1ResponseParser {
     if (first === SP || first === HTAB) return;
     const colon = indexOfByte(buf, COLON, from, to);
     if (colon <= from) {
-      this.fail('malformed header line', from);
+      this.fail(`invalid header line ${quoteBytes(buf, from, to)}`, from);
       return;
     }
     const nameLength = colon - from;
@@ -402,29 +410,26 @@ export class Http1ResponseParser {
       isDigit(buf[from + 10] as number) &&
       isDigit(buf[from + 11] as number) &&
       (to - from === 12 || buf[from + 12] === SP);
-    if (!ok) {
-      this.fail('malformed status line', from);
+    const status = ok ? ((buf[from + 9] as number) - 0x30) * 100 + ((buf[from + 10] as number) - 0x30) * 10 + ((buf[from + 11] as number) - 0x30) : 0;
+    if (status < 100) {
+      this.fail(`invalid status line ${quoteBytes(buf, from, to)}`, from);
       return;
     }
     this.http10 = buf[from + 7] === 0x30;
-    this.status = ((buf[from + 9] as number) - 0x30) * 100 + ((buf[from + 10] as number) - 0x30) * 10 + ((buf[from + 11] as number) - 0x30);
-    if (this.status < 100) {
-      this.fail(`bad status code ${this.status}`, from);
-      return;
-    }
+    this.status = status;
     this.sawStatusLine = true;
   }
 
   private contentLengthValue(buf: Uint8Array, from: number, to: number): void {
     if (from === to) {
-      this.fail('empty Content-Length', from);
+      this.fail('invalid Content-Length ""', from);
       return;
     }
     let value = 0;
     for (let i = from; i < to; i++) {
       const c = buf[i] as number;
       if (!isDigit(c) || value > (MAX_SAFE_SIZE - 9) / 10) {
-        this.fail('bad Content-Length', from);
+        this.fail(`invalid Content-Length ${quoteBytes(buf, from, to)}`, from);
         return;
       }
       value = value * 10 + (c - 0x30);
@@ -461,7 +466,8 @@ export class Http1ResponseParser {
         this.fail('unexpected 101 Switching Protocols', 0);
         return;
       }
-      // Interim (100 Continue, 103 Early Hints): skipped, its bytes not counted.
+      // Interim (100 Continue, 103 Early Hints): skipped, its bytes not reported.
+      this.interimBytes += this.headerBytes;
       this.headerBytes = 0;
       this.viaEnvoy = false;
       this.envoyOverloaded = false;
@@ -532,6 +538,19 @@ export class Http1ResponseParser {
   }
 }
 
+/** Hostile bytes for a one-line message: quoted, printable ASCII as is, every other byte (and
+ * the quote and backslash) escaped, cut after QUOTED_BYTES with "...". */
+export function quoteBytes(buf: Uint8Array, from: number, to: number): string {
+  const stop = Math.min(to, from + QUOTED_BYTES);
+  let text = '"';
+  for (let i = from; i < stop; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) text += String.fromCharCode(c);
+    else text += `\\x${c < 16 ? '0' : ''}${c.toString(16)}`;
+  }
+  return text + (stop < to ? '"...' : '"');
+}
+
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   const lower = c | 0x20;
@@ -547,9 +566,14 @@ function isOws(c: number): boolean {
   return c === SP || c === HTAB;
 }
 
+/** Header bytes as text for reports: latin1, with control bytes (C0, DEL, C1) escaped as \xNN
+ * so a hostile value cannot drive the terminal that shows it. */
 function latin1(buf: Uint8Array, from: number, to: number): string {
   let text = '';
-  for (let i = from; i < to; i++) text += String.fromCharCode(buf[i] as number);
+  for (let i = from; i < to; i++) {
+    const c = buf[i] as number;
+    text += c < 0x20 || (c >= 0x7f && c < 0xa0) ? `\\x${c < 16 ? '0' : ''}${c.toString(16)}` : String.fromCharCode(c);
+  }
   return text;
 }
 

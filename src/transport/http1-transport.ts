@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
-import { Http1ResponseParser } from './http1-response-parser';
+import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
 
@@ -21,7 +21,9 @@ const READ_BUFFER_BYTES = 64 * 1024;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
 
-
+/** Methods a client may send again by itself after a connection failure (RFC 9110 9.2.2 calls
+ * them idempotent; of those, only these three never change anything on a sane server). */
+const RESENDABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The request as sent, built once: Host, User-Agent and Content-Length added when the user
  * did not give them, `Connection: close` without keep-alive. */
@@ -64,6 +66,9 @@ class Http1Transport implements Transport {
   readonly keepAlive: boolean;
   readonly insecure: boolean;
   readonly headRequest: boolean;
+  /** A bodiless GET, HEAD or OPTIONS: the only requests sent again on a stale keep-alive socket.
+   * A POST resent after a drop would hide a failing upstream and could act twice. */
+  readonly resendable: boolean;
   readonly readBuffer: Buffer;
   /** Resolved once per transport, as Fortio does, and reused for every socket. */
   address: string | undefined;
@@ -88,6 +93,7 @@ class Http1Transport implements Transport {
     this.keepAlive = template.keepAlive;
     this.insecure = template.insecure;
     this.headRequest = template.method.toUpperCase() === 'HEAD';
+    this.resendable = RESENDABLE_METHODS.has(template.method.toUpperCase()) && template.body.length === 0;
     this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
     if (this.timeoutMs > 0) {
@@ -154,6 +160,9 @@ class Http1Connection implements Connection {
   private socketServed = false;
   private reconnectAfterResponse = false;
   private closed = false;
+  /** Bytes the server sent while no request was in flight, quoted: the next send reports them
+   * (a protocol error) instead of being answered by a stream that can no longer be trusted. */
+  private unsolicited: string | undefined;
   /** Counts sends, so a late DNS answer for an expired request is ignored. */
   private generation = 0;
 
@@ -164,6 +173,11 @@ class Http1Connection implements Connection {
 
   send(done: (outcome: Outcome) => void): void {
     if (refusedSend(this.done !== undefined, this.closed, done)) return;
+    if (this.unsolicited !== undefined) {
+      process.nextTick(done, failure('protocol', this.unsolicited));
+      this.unsolicited = undefined;
+      return;
+    }
     this.done = done;
     this.generation++;
     this.received = 0;
@@ -283,6 +297,7 @@ class Http1Connection implements Connection {
   private onBytes(data: Uint8Array, length: number): void {
     if (this.done === undefined) {
       // Bytes nobody asked for: the stream can no longer be trusted.
+      this.unsolicited = `response before request: ${quoteBytes(data, 0, length)}`;
       this.dropSocket();
       return;
     }
@@ -293,10 +308,14 @@ class Http1Connection implements Connection {
       this.dropSocket();
       this.fail('protocol', parser.error, false);
     } else if (parser.complete) {
-      // Extra bytes after the response answer nothing we sent: drop the socket rather than
-      // misread them as the next response.
-      const keep = stop === length && !parser.shouldClose && this.transport.keepAlive && !this.reconnectAfterResponse;
-      this.succeed(keep);
+      if (stop < length) {
+        // Bytes after the response answer nothing we sent: a wrong Content-Length, a smuggled
+        // second response. The exchange cannot be trusted, so it counts as an error.
+        this.dropSocket();
+        this.fail('protocol', `unsolicited bytes after response: ${quoteBytes(data, stop, length)}`, false);
+        return;
+      }
+      this.succeed(!parser.shouldClose && this.transport.keepAlive && !this.reconnectAfterResponse);
     }
   }
 
@@ -329,10 +348,12 @@ class Http1Connection implements Connection {
   }
 
   /** A keep-alive socket the server closed while idle fails the next request before any
-   * response byte; clients resend once on a new socket (RFC 9112 9.3.1), so it is no error. */
+   * response byte; clients resend once on a new socket (RFC 9112 9.3.1), so it is no error.
+   * Only for bodiless GET/HEAD/OPTIONS, and counted in `resends`. */
   private retryOnStaleSocket(): boolean {
-    if (!this.reused || this.retried || this.received > 0 || this.closed) return false;
+    if (!this.reused || this.retried || this.received > 0 || this.closed || !this.transport.resendable) return false;
     this.retried = true;
+    this.resends++;
     this.dropSocket();
     this.transmit();
     return true;

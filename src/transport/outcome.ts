@@ -44,12 +44,15 @@ export function errorKindOf(error: NodeJS.ErrnoException): ErrorKind {
   return 'other';
 }
 
+/** Longest error message kept: samples of it go into results and one-line outputs. */
+export const MAX_ERROR_MESSAGE = 200;
+
 /** A socket-level failure: code -1 with its kind. */
 export function failure(kind: ErrorKind, message: string): Outcome {
   return {
     status: -1,
     errorKind: kind,
-    errorMessage: message,
+    errorMessage: oneLine(message),
     headerBytes: 0,
     bodyBytes: 0,
     viaEnvoy: false,
@@ -58,6 +61,19 @@ export function failure(kind: ErrorKind, message: string): Outcome {
     version: undefined,
     attempt: 0,
   };
+}
+
+/** A message as one bounded line: control bytes (C0, DEL, C1) escaped as \xNN, cut at
+ * MAX_ERROR_MESSAGE characters. Messages can quote a hostile peer or a hostile host name. */
+export function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = /[\x00-\x1f\x7f-\x9f]/.test(message) ? message.replace(/[\x00-\x1f\x7f-\x9f]/g, escapeControl) : message;
+  return escaped.length <= MAX_ERROR_MESSAGE ? escaped : `${escaped.slice(0, MAX_ERROR_MESSAGE - 3)}...`;
+}
+
+function escapeControl(c: string): string {
+  const code = c.charCodeAt(0);
+  return `\\x${code < 16 ? '0' : ''}${code.toString(16)}`;
 }
 
 /** The contract's misuse cases, answered as outcomes (asynchronously, never thrown): a second

@@ -15,6 +15,11 @@ export interface RawRequest {
 
 export type RawScript = (socket: net.Socket, request: RawRequest) => void;
 
+export interface RawServerOptions {
+  /** Called for each accepted socket before any request: for servers that speak first. */
+  onConnect?: (socket: net.Socket, socketIndex: number) => void;
+}
+
 export interface RawServer {
   port: number;
   url: string;
@@ -28,7 +33,7 @@ export interface RawServer {
   close(): Promise<void>;
 }
 
-export async function startRawServer(script: RawScript): Promise<RawServer> {
+export async function startRawServer(script: RawScript, options: RawServerOptions = {}): Promise<RawServer> {
   const sockets = new Set<net.Socket>();
   const requests: RawRequest[] = [];
   let accepted = 0;
@@ -56,6 +61,7 @@ export async function startRawServer(script: RawScript): Promise<RawServer> {
       closed++;
       notify();
     });
+    options.onConnect?.(socket, socketIndex);
     let pending = Buffer.alloc(0);
     let indexOnSocket = 0;
     socket.on('data', (chunk: Buffer) => {
@@ -102,4 +108,29 @@ export async function writeInPieces(socket: net.Socket, data: string | Buffer, s
     socket.write(bytes.subarray(i, i + size));
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+/** Writes `chunk` again and again, as fast as the peer reads (respecting backpressure), until
+ * the socket is destroyed: an endless body or header section. Resolves with the bytes written. */
+export async function writeForever(socket: net.Socket, chunk: string | Buffer): Promise<number> {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+  let written = 0;
+  while (!socket.destroyed && socket.writable) {
+    written += bytes.length;
+    if (!socket.write(bytes)) {
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          socket.off('drain', wake);
+          socket.off('close', wake);
+          resolve();
+        };
+        socket.on('drain', wake);
+        socket.on('close', wake);
+      });
+    } else {
+      // Yields so a client on the same event loop gets its turn (in-process tests).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  return written;
 }

@@ -190,6 +190,11 @@ const samples: Sample[] = [
     expected: [response({ status: 503, bodyBytes: 4, viaEnvoy: true, bodyPrefix: 'fail', version: 'v1', attempt: 2 })],
   },
   {
+    name: 'x-version with control bytes keeps them escaped',
+    input: 'HTTP/1.1 200 OK\r\nx-version: v1\x1b[2J\x85\xe9\r\nContent-Length: 0\r\n\r\n',
+    expected: [response({ status: 200, version: 'v1\\x1b[2J\\x85\xe9' })],
+  },
+  {
     name: 'x-version over 64 bytes keeps the first 64',
     input: `HTTP/1.1 200 OK\r\nx-version: ${'0123456789'.repeat(10)}\r\nContent-Length: 0\r\n\r\n`,
     expected: [response({ status: 200, version: '0123456789'.repeat(6) + '0123' })],
@@ -272,7 +277,7 @@ describe('Http1ResponseParser', () => {
     { name: 'HTTP/2 status line', input: 'HTTP/2 200 OK\r\n\r\n', error: /status line/ },
     { name: 'not HTTP', input: 'SSH-2.0-OpenSSH_9.2\r\n\r\n', error: /status line/ },
     { name: 'two-digit status', input: 'HTTP/1.1 20 OK\r\n\r\n', error: /status line/ },
-    { name: 'status below 100', input: 'HTTP/1.1 099 x\r\n\r\n', error: /bad status/ },
+    { name: 'status below 100', input: 'HTTP/1.1 099 x\r\n\r\n', error: /invalid status line "HTTP\/1\.1 099 x"/ },
     { name: 'leading empty line', input: '\r\nHTTP/1.1 200 OK\r\n\r\n', error: /status line/ },
     { name: 'header without colon', input: 'HTTP/1.1 200 OK\r\nNoColon\r\n\r\n', error: /header line/ },
     { name: 'empty header name', input: 'HTTP/1.1 200 OK\r\n: x\r\n\r\n', error: /header line/ },
@@ -324,11 +329,11 @@ describe('Http1ResponseParser', () => {
   it('rejects a header section over the limit, without unbounded buffering', () => {
     const line = `X-Filler: ${'f'.repeat(1000)}\r\n`;
     const huge = Buffer.from('HTTP/1.1 200 OK\r\n' + line.repeat(Math.ceil(MAX_HEADER_BYTES / line.length) + 1) + '\r\n');
-    expect(parseAll([huge])).toEqual([{ error: expect.stringMatching(/headers over/) }]);
+    expect(parseAll([huge])).toEqual([{ error: expect.stringMatching(/^response headers exceed 64 KiB$/) }]);
     const oneLine = Buffer.from('HTTP/1.1 200 OK\r\nX-Huge: ' + 'h'.repeat(MAX_HEADER_BYTES + 10));
     const chunks = [];
     for (let i = 0; i < oneLine.length; i += 1000) chunks.push(oneLine.subarray(i, i + 1000));
-    expect(parseAll(chunks)).toEqual([{ error: expect.stringMatching(/headers over/) }]);
+    expect(parseAll(chunks)).toEqual([{ error: expect.stringMatching(/^response headers exceed 64 KiB$/) }]);
   });
 
   it('stays in error once failed, and starts afresh after reset', () => {

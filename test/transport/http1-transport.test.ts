@@ -2,9 +2,10 @@ import https from 'node:https';
 import net from 'node:net';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { createHttp1Transport, errorKindOf, serialiseRequest } from '../../src/transport/http1-transport';
+import { failure, oneLine } from '../../src/transport/outcome';
 import type { Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { meshloadVersion } from '../../src/util/version';
-import { freePort, nginxBinary, startNginx, type RunningNginx } from '../helpers/nginx';
+import { freePort, startNginx, type RunningNginx } from '../helpers/nginx';
 import { startRawServer, writeInPieces, type RawScript, type RawServer } from '../helpers/raw-http-server';
 import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
 import { send, sendMany, template } from '../helpers/transport-harness';
@@ -116,6 +117,17 @@ describe('errorKindOf', () => {
     const error: NodeJS.ErrnoException = new Error('x');
     if (code !== undefined) error.code = code;
     expect(errorKindOf(error)).toBe(kind);
+  });
+});
+
+describe('failure messages', () => {
+  it('are one line of at most 200 characters, control bytes escaped', () => {
+    expect(failure('dns', 'getaddrinfo ENOTFOUND x').errorMessage).toBe('getaddrinfo ENOTFOUND x');
+    expect(oneLine('a\r\nb\x1b[31m\x7f\x9b')).toBe('a\\x0d\\x0ab\\x1b[31m\\x7f\\x9b');
+    const long = failure('other', `x\n${'y'.repeat(500)}`).errorMessage ?? '';
+    expect(long).toHaveLength(200);
+    expect(long).toMatch(/^x\\x0ay+\.\.\.$/);
+    expect(oneLine('ünïcode stays')).toBe('ünïcode stays');
   });
 });
 
@@ -282,7 +294,7 @@ describe('against scripted raw servers', () => {
     expect(server.requests[0]?.body.toString()).toBe('x');
   });
 
-  it('resends once, invisibly, when the server closed a reused idle socket (FIN)', async () => {
+  it('resends a GET once, counted in resends, when the server closed a reused idle socket (FIN)', async () => {
     // The server takes the second request on a socket as the one that raced its idle close.
     const server = await raw((socket, request) => {
       if (request.indexOnSocket === 0) socket.write(OK_RESPONSE);
@@ -293,10 +305,11 @@ describe('against scripted raw servers', () => {
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(200));
     // Each later request lands on a socket's second turn, so each is resent once.
     expect(connection.socketsOpened).toBe(3);
+    expect(connection.resends).toBe(2);
     expect(server.requests.map((r) => r.socketIndex)).toEqual([0, 0, 1, 1, 2]);
   });
 
-  it('resends once, invisibly, when the server reset a reused socket (RST)', async () => {
+  it('resends a GET once, counted in resends, when the server reset a reused socket (RST)', async () => {
     const server = await raw((socket, request) => {
       if (request.indexOnSocket === 0) socket.write(OK_RESPONSE);
       else socket.resetAndDestroy();
@@ -305,6 +318,7 @@ describe('against scripted raw servers', () => {
     const outcomes = await sendMany(connection, 3);
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(200));
     expect(connection.socketsOpened).toBe(3);
+    expect(connection.resends).toBe(2);
   });
 
   it('notices an idle close before the next send', async () => {
@@ -334,6 +348,7 @@ describe('against scripted raw servers', () => {
     expect(await send(reused)).toMatchObject(ok(200));
     expect(await send(reused)).toMatchObject(failed('closed'));
     expect(reused.socketsOpened).toBe(2);
+    expect(reused.resends).toBe(1);
     expect(once.requests).toHaveLength(3);
   });
 
@@ -398,10 +413,13 @@ describe('against scripted raw servers', () => {
     expect(connection.socketsOpened).toBe(2);
   });
 
-  it('answers the request and drops the socket when the server sends more than one response', async () => {
+  it('counts a second response in the same read as a protocol error and drops the socket', async () => {
     const server = await raw((socket) => socket.write(OK_RESPONSE + OK_RESPONSE));
     const connection = transport(`${server.url}/`).newConnection();
-    expect(await sendMany(connection, 2)).toMatchObject([ok(200), ok(200)]);
+    const outcomes = await sendMany(connection, 2);
+    expect(outcomes).toMatchObject([failed('protocol'), failed('protocol')]);
+    // 32 bytes quoted at most, then "...".
+    expect(outcomes[0]?.errorMessage).toBe('unsolicited bytes after response: "HTTP/1.1 200 OK\\x0d\\x0aContent-Length:"...');
     expect(connection.socketsOpened).toBe(2);
   });
 
@@ -455,9 +473,8 @@ describe('socket-level failures', () => {
   });
 });
 
-const describeNginx = nginxBinary() === undefined ? describe.skip : describe;
-
-describeNginx('against nginx', () => {
+// A missing nginx fails here with the line naming the package (startNginx), never a skip.
+describe('against nginx', () => {
   const TEXT = 'hello from nginx\n';
   const LONG = 'n'.repeat(4000);
   let nginx: RunningNginx;
@@ -513,13 +530,12 @@ function rawExchange(port: number, request: string): Promise<string> {
   });
 }
 
-const describeTls = haveOpenssl ? describe : describe.skip;
-
-describeTls('over TLS', () => {
+describe('over TLS', () => {
   let key: Buffer;
   let cert: Buffer;
 
   beforeAll(() => {
+    if (!haveOpenssl) throw new Error('the TLS tests need the openssl CLI (apt-get install -y openssl)');
     ({ key, cert } = makeSelfSignedCert());
   });
 

@@ -1,0 +1,162 @@
+/** `meshload curl`: one request whose every failure is one line and exit 1. `-timeout` bounds
+ * the whole exchange (connect to last body byte), the body is capped (`--max-body`) and goes to
+ * stdout byte for byte, as Buffers. */
+import { oneLine } from '../../transport/outcome';
+import { usageError } from '../../util/errors';
+import { redactUrl } from '../../util/redact';
+import { EXIT, type ExitCode } from '../exit-codes';
+import type { CliIo } from '../io';
+import type { RequestParts } from '../request-flags';
+
+export const DEFAULT_MAX_BODY = '64MiB';
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `10MiB`, `512KiB`, `1GB`, `1048576` (bytes) -> bytes; a usage error naming `flag` otherwise. */
+export function parseByteSize(text: string, flag: string): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = UNITS[(match?.[2] ?? '').toLowerCase()];
+  const bytes = match !== null && unit !== undefined ? Number(match[1]) * unit : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw usageError(`${flag} '${text}' is not a size`, 'use bytes or a size like 512KiB, 10MiB, 1GiB');
+  }
+  return bytes;
+}
+
+/** Why the exchange stopped early, when meshload stopped it. */
+type Stop = 'timeout' | 'interrupted' | 'stdout' | undefined;
+
+/** A stream that reports failed writes as 'error' events (process.stdout on a closed pipe). */
+interface ErrorEmitter {
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+function emitsErrors(sink: object): sink is ErrorEmitter {
+  return typeof (sink as { on?: unknown }).on === 'function';
+}
+
+class BodyCapReached extends Error {}
+
+export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo): Promise<ExitCode> {
+  const maxBody = parseByteSize(maxBodyText, '-max-body');
+  const { Agent, request } = await import('undici'); // loaded when used: --version stays fast
+  const what = `${parts.method} ${redactUrl(parts.url.href)}`;
+  // One timer for the whole exchange: undici's headers/body timeouts are idle timeouts on a
+  // coarse (~1 s) clock, so `-timeout 100ms` let a 900 ms answer through.
+  const controller = new AbortController();
+  let stop: Stop;
+  const timer =
+    parts.timeoutMs > 0
+      ? setTimeout(() => {
+          stop = 'timeout';
+          controller.abort();
+        }, parts.timeoutMs)
+      : undefined;
+  const onInterrupt = (): void => {
+    stop ??= 'interrupted';
+    controller.abort();
+  };
+  if (io.signal.aborted) onInterrupt();
+  else io.signal.addEventListener('abort', onInterrupt, { once: true });
+  // `curl ... | head` closes stdout: Node reports EPIPE as an 'error' event, fatal unless
+  // listened to. The listener stays: a late event after the exchange must not crash either.
+  let stdoutError: unknown;
+  if (emitsErrors(io.stdout)) {
+    io.stdout.on('error', (error) => {
+      if (stdoutError !== undefined) return;
+      stdoutError = error;
+      stop ??= 'stdout';
+      controller.abort();
+    });
+  }
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: !parts.insecure } });
+  let written = 0;
+  try {
+    const response = await request(parts.url, {
+      method: parts.method as 'GET',
+      headers: Object.fromEntries(parts.headers),
+      ...(parts.payload.length > 0 || parts.method === 'POST' ? { body: parts.payload } : {}),
+      signal: controller.signal,
+      dispatcher,
+    } as Parameters<typeof request>[1]);
+    const lines = [`HTTP/1.1 ${response.statusCode}`];
+    for (const [name, value] of Object.entries(response.headers)) {
+      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${printable(v)}`);
+    }
+    io.stderr.write(lines.join('\n') + '\n\n');
+    // A HEAD answer, a 204 or a 304 declares a length it does not send.
+    const bodiless = parts.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
+    const declared = bodiless ? 0 : Number(response.headers['content-length']);
+    if (declared > maxBody) throw new BodyCapReached(`body of ${declared} bytes (Content-Length) exceeds -max-body ${maxBodyText}`);
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      if (written + chunk.length > maxBody) {
+        io.stdout.write(chunk.subarray(0, maxBody - written));
+        written = maxBody;
+        throw new BodyCapReached(`body exceeds -max-body ${maxBodyText}; stopped after ${maxBody} bytes`);
+      }
+      written += chunk.length;
+      io.stdout.write(chunk);
+    }
+    io.stderr.write(`${sidecarEvidence(response.headers)}\n`);
+    return response.statusCode === 200 ? EXIT.OK : EXIT.FAILED;
+  } catch (error) {
+    const cause = stop === 'stdout' ? stdoutError : error;
+    io.stderr.write(`meshload: ${what} failed: ${reason(cause, stop, parts.timeoutMs, written)}\n`);
+    return stop === 'interrupted' ? EXIT.INTERRUPTED : EXIT.FAILED;
+  } finally {
+    clearTimeout(timer);
+    io.signal.removeEventListener('abort', onInterrupt);
+    // destroy, not close: an endless body or a silent server must not be waited for.
+    await dispatcher.destroy().catch(() => undefined);
+  }
+}
+
+/** The one-line reason, with the error's code and its cause's (undici wraps socket errors). */
+function reason(error: unknown, stop: Stop, timeoutMs: number, written: number): string {
+  if (stop === 'timeout') return `no complete response within ${timeoutMs}ms (-timeout)${written > 0 ? ` after ${written} body bytes` : ''}`;
+  if (stop === 'interrupted') return 'interrupted';
+  if (stop === 'stdout') return oneLine(`cannot write the body to stdout: ${asError(error)?.message ?? String(error)}`);
+  if (error instanceof BodyCapReached) return error.message;
+  const top = asError(error);
+  if (top === undefined) return oneLine(String(error));
+  const codes: string[] = [];
+  for (let e: ErrorLike | undefined = top; e !== undefined && codes.length < 3; e = asError(e.cause)) {
+    if (typeof e.code === 'string' && !codes.includes(e.code)) codes.push(e.code);
+  }
+  const cause = asError(top.cause);
+  const causeText = cause !== undefined && cause.message !== top.message ? `: ${cause.message}` : '';
+  const mid = written > 0 ? ` after ${written} body bytes` : '';
+  return oneLine(`${top.message}${causeText}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}${mid}`);
+}
+
+interface ErrorLike {
+  message: string;
+  code?: unknown;
+  cause?: unknown;
+}
+
+/** Duck-typed: errors from another realm (Node internals under a test VM) fail instanceof. */
+function asError(value: unknown): ErrorLike | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const message = (value as { message?: unknown }).message;
+  return typeof message === 'string' ? (value as ErrorLike) : undefined;
+}
+
+/** A header value for the terminal: control bytes escaped, never interpreted. */
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** What the response headers say about an Envoy sidecar on the way (MESH-FACTS: `server:
+ * envoy` from the client sidecar, `istio-envoy` from an inbound one, and
+ * x-envoy-upstream-service-time on answers that came from upstream). */
+export function sidecarEvidence(headers: Record<string, string | string[] | undefined>): string {
+  const server = String(headers.server ?? '');
+  const upstreamTime = headers['x-envoy-upstream-service-time'];
+  const signs: string[] = [];
+  if (/^(istio-)?envoy$/i.test(server)) signs.push(`server: ${server}`);
+  if (upstreamTime !== undefined) signs.push(`x-envoy-upstream-service-time: ${printable(String(upstreamTime))}`);
+  if (signs.length > 0) return `meshload: the response crossed an Envoy sidecar (${signs.join(', ')})`;
+  return 'meshload: no sign of an Envoy sidecar (no server: envoy, no x-envoy-upstream-service-time); a mesh can strip these headers, so this is a hint, not proof';
+}

@@ -1,0 +1,291 @@
+/** `meshload curl` against hostile upstreams: -timeout bounds the whole exchange, --max-body
+ * caps the body, the body reaches stdout byte for byte, and every failure is one line, exit 1. */
+import { spawn } from 'node:child_process';
+import https from 'node:https';
+import type net from 'node:net';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/main';
+import { parseByteSize } from '../../src/cli/commands/curl-action';
+import { startRawServer, writeForever, type RawScript, type RawServer } from '../helpers/raw-http-server';
+import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function raw(script: RawScript): Promise<RawServer> {
+  const server = await startRawServer(script);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** Collects what was written, as bytes: strings as UTF-8, Buffers as they are. */
+class ByteSink {
+  isTTY = false;
+  private chunks: Buffer[] = [];
+  write(chunk: string | Uint8Array): boolean {
+    this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+    return true;
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+interface CurlRun {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  ms: number;
+}
+
+async function curl(...args: string[]): Promise<CurlRun> {
+  const stdout = new ByteSink();
+  const stderr = new ByteSink();
+  const started = performance.now();
+  const code = await runCli(['curl', ...args], { stdout, stderr, env: {}, signal: new AbortController().signal });
+  return { code, stdout: stdout.bytes, stderr: stderr.bytes.toString(), ms: performance.now() - started };
+}
+
+/** The last line of stderr is the failure, one line, no stack, no "internal error". */
+function expectOneLineFailure(run: CurlRun, message: RegExp): void {
+  expect(run.code).toBe(1);
+  expect(run.stderr).not.toMatch(/internal error|^\s+at /m);
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines[lines.length - 1]).toMatch(/^meshload: GET http:\/\/127\.0\.0\.1:\d+\/\S* failed: /);
+  expect(lines[lines.length - 1]).toMatch(message);
+}
+
+describe('meshload curl: the body, byte for byte', () => {
+  it.each([
+    ['Content-Length', (body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])],
+    [
+      'chunked',
+      (body: Buffer) =>
+        Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n'), body.subarray(0, 128), Buffer.from('\r\n80\r\n'), body.subarray(128), Buffer.from('\r\n0\r\n\r\n')]),
+    ],
+  ])('writes bytes 0..255 to stdout unchanged (%s)', async (_name, frame) => {
+    const server = await raw((socket) => socket.write(frame(ALL_BYTES)));
+    const run = await curl(`${server.url}/bin`);
+    expect(run.code).toBe(0);
+    expect(run.stdout.equals(ALL_BYTES)).toBe(true);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+  });
+
+  it('writes them unchanged through a real process pipe, and exits at once', async () => {
+    const server = await raw((socket) => socket.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 256\r\n\r\n'), ALL_BYTES])));
+    const child = await runBin(['curl', `${server.url}/bin`]);
+    expect(child.code).toBe(0);
+    expect(child.stdout.equals(ALL_BYTES)).toBe(true);
+  });
+});
+
+describe('meshload curl: bounded', () => {
+  it('stops an endless body at --max-body, with exactly that many bytes written', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n');
+      void writeForever(socket, Buffer.alloc(64 * 1024, 7));
+    });
+    const run = await curl('--max-body', '1MiB', '-timeout', '30s', `${server.url}/`);
+    expectOneLineFailure(run, /body exceeds -max-body 1MiB; stopped after 1048576 bytes$/);
+    expect(run.stdout.length).toBe(1024 * 1024);
+    expect(run.ms).toBeLessThan(10_000);
+    await server.whenClosed(1);
+  });
+
+  it('refuses a declared Content-Length over --max-body before writing any of it', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n');
+      void writeForever(socket, Buffer.alloc(64 * 1024, 7));
+    });
+    const run = await curl('-max-body=1000', `${server.url}/`);
+    expectOneLineFailure(run, /body of 1000000000000 bytes \(Content-Length\) exceeds -max-body 1000$/);
+    expect(run.stdout.length).toBe(0);
+    await server.whenClosed(1);
+  });
+
+  it('ends an endless body at -timeout, counted from the start of the exchange', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+      void writeForever(socket, `100\r\n${'x'.repeat(256)}\r\n`);
+    });
+    const run = await curl('-timeout', '300ms', '--max-body', '100GiB', `${server.url}/`);
+    expectOneLineFailure(run, /no complete response within 300ms \(-timeout\) after \d+ body bytes$/);
+    expect(run.ms).toBeGreaterThanOrEqual(290);
+    expect(run.ms).toBeLessThan(5000);
+    await server.whenClosed(1);
+  });
+
+  it('fails a 900 ms response under -timeout 100ms within half a second', async () => {
+    const server = await raw((socket) => {
+      const timer = setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'), 900);
+      socket.on('close', () => clearTimeout(timer));
+    });
+    const run = await curl('-timeout', '100ms', `${server.url}/`);
+    expectOneLineFailure(run, /no complete response within 100ms \(-timeout\)$/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stdout.length).toBe(0);
+    expect(run.ms).toBeLessThan(500);
+  });
+
+  it('a silent server ends at -timeout as a process too: nothing keeps it alive', async () => {
+    const server = await raw(() => {
+      // never answers
+    });
+    const started = performance.now();
+    const child = await runBin(['curl', '-timeout', '200ms', `${server.url}/`]);
+    expect(child.code).toBe(1);
+    expect(child.stderr).toMatch(/^meshload: GET \S+ failed: no complete response within 200ms \(-timeout\)\n$/);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('endless headers are one line, exit 1', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      void writeForever(socket, `X-Filler: ${'f'.repeat(100)}\r\n`);
+    });
+    const run = await curl('-timeout', '30s', `${server.url}/`);
+    expectOneLineFailure(run, /eader/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.ms).toBeLessThan(10_000);
+  });
+});
+
+describe('meshload curl: every failure is one line and exit 1', () => {
+  it('a reset mid-body: headers, the bytes that came, then one line', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial');
+      // A later read than the bytes: libuv reports data plus RST in one wake-up as a plain EOF.
+      setTimeout(() => socket.resetAndDestroy(), 50);
+    });
+    const run = await curl(`${server.url}/`);
+    expectOneLineFailure(run, /(ECONNRESET|UND_ERR_SOCKET).* after 7 body bytes$/);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+    expect(run.stdout.toString()).toBe('partial');
+  });
+
+  it('a close before any response byte', async () => {
+    const server = await raw((socket) => socket.end());
+    const run = await curl(`${server.url}/`);
+    expectOneLineFailure(run, /other side closed \(UND_ERR_SOCKET\)$/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('garbage instead of HTTP, with its control bytes escaped', async () => {
+    const server = await raw((socket) => socket.write('\x1b]0;pwned\x07 not http\r\n\r\n'));
+    const run = await curl(`${server.url}/`);
+    expectOneLineFailure(run, /./);
+    // eslint-disable-next-line no-control-regex
+    expect(run.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+  });
+
+  it('header values with control bytes are printed escaped', async () => {
+    const server = await raw((socket) => socket.write(Buffer.from('HTTP/1.1 200 OK\r\nX-Evil: a\x85b\r\nContent-Length: 0\r\n\r\n', 'latin1')));
+    const run = await curl(`${server.url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^x-evil: a\\x85b$/m);
+  });
+
+  it('a reader that closes stdout early (| head): one line, exit 1, no crash', async () => {
+    const server = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n\r\n');
+      void writeForever(socket, Buffer.alloc(64 * 1024, 7));
+    });
+    const child = await runBin(['curl', '-timeout', '20s', `${server.url}/`], true);
+    expect(child.code).toBe(1);
+    expect(child.stderr).not.toMatch(/node:events|^\s+at /m);
+    expect(child.stderr).toMatch(/\nmeshload: GET \S+ failed: cannot write the body to stdout: write EPIPE\n$/);
+  });
+
+  it('Ctrl-C: one line, exit 130', async () => {
+    const server = await raw(() => {
+      // never answers
+    });
+    const controller = new AbortController();
+    const stderr = new ByteSink();
+    const exit = runCli(['curl', '-timeout', '0', `${server.url}/`], { stdout: new ByteSink(), stderr, env: {}, signal: controller.signal });
+    await server.whenRequests(1);
+    controller.abort();
+    expect(await exit).toBe(130);
+    expect(stderr.bytes.toString()).toMatch(/^meshload: GET \S+ failed: interrupted\n$/);
+    await server.whenClosed(1);
+  });
+
+  it('a HEAD answer declaring a length over --max-body is fine', async () => {
+    const server = await raw((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n'));
+    const run = await curl('-X', 'HEAD', '--max-body', '1KiB', `${server.url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stdout.length).toBe(0);
+  });
+
+  it('a refused connection', async () => {
+    const run = await curl('http://127.0.0.1:1/');
+    expectOneLineFailure(run, /ECONNREFUSED/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('a TLS certificate that does not verify, and the same with -k', async () => {
+    if (!haveOpenssl) throw new Error('this test needs the openssl CLI on PATH (apt-get install openssl)');
+    const { key, cert } = makeSelfSignedCert();
+    const server = https.createServer({ key, cert }, (_req, res) => res.end('tls'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.on('connection', (socket: net.Socket) => cleanups.push(() => void socket.destroy()));
+    const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+    const strict = await curl(url);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^meshload: GET https:\/\/127\.0\.0\.1:\d+\/ failed: .*self[- ]signed.*\n$/);
+    const insecure = await curl('-k', url);
+    expect(insecure.code).toBe(0);
+    expect(insecure.stdout.toString()).toBe('tls');
+  });
+
+  it('keeps credentials in the URL out of the message', async () => {
+    const run = await curl('http://user:hunter2@127.0.0.1:1/');
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toMatch(/hunter2/);
+    expect(run.stderr).toMatch(/<redacted>@127\.0\.0\.1:1/);
+  });
+
+  it.each(['abc', '0', '-1', '10XB', '1.5MiB', '99999999999999999GiB'])('rejects --max-body %s with exit 2', async (size) => {
+    const run = await curl('--max-body', size, 'http://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^meshload: -max-body '.*' is not a size \(use bytes or a size like 512KiB, 10MiB, 1GiB\)\n$/);
+  });
+});
+
+describe('parseByteSize', () => {
+  it.each([
+    ['1048576', 1048576],
+    ['64MiB', 64 * 1024 * 1024],
+    ['512kib', 512 * 1024],
+    ['1GiB', 1024 ** 3],
+    ['10MB', 10_000_000],
+    ['2KB', 2000],
+    ['7B', 7],
+  ])('%s is %d bytes', (text, bytes) => {
+    expect(parseByteSize(text, '-max-body')).toBe(bytes);
+  });
+});
+
+/** Runs the built CLI, collecting stdout as bytes; `closeStdout`: closes the pipe at the first
+ * bytes, as `| head -c 1` does. */
+function runBin(args: string[], closeStdout = false): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (closeStdout) child.stdout.destroy();
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+  });
+}
