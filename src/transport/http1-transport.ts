@@ -296,8 +296,10 @@ class Http1Connection implements Connection {
 
   private onBytes(data: Uint8Array, length: number): void {
     if (this.done === undefined) {
-      // Bytes nobody asked for: the stream can no longer be trusted.
-      this.unsolicited = `response before request: ${quoteBytes(data, 0, length)}`;
+      // Bytes nobody asked for: the stream can no longer be trusted. A 408 before an idle close
+      // and stray CR/LF are what real servers send (Go's net/http drops the socket silently for
+      // the same cases, transport.go is408Message); anything else fails the next send.
+      if (!onlyLineEnds(data, 0, length) && !is408(data, length)) this.unsolicited = `response before request: ${quoteBytes(data, 0, length)}`;
       this.dropSocket();
       return;
     }
@@ -308,7 +310,7 @@ class Http1Connection implements Connection {
       this.dropSocket();
       this.fail('protocol', parser.error, false);
     } else if (parser.complete) {
-      if (stop < length) {
+      if (stop < length && !onlyLineEnds(data, stop, length)) {
         // Bytes after the response answer nothing we sent: a wrong Content-Length, a smuggled
         // second response. The exchange cannot be trusted, so it counts as an error.
         this.dropSocket();
@@ -402,3 +404,15 @@ class Http1Connection implements Connection {
   }
 }
 
+/** Only CR and LF bytes: the empty lines RFC 9112 section 2.2 asks recipients to tolerate. */
+function onlyLineEnds(data: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (data[i] !== 0x0d && data[i] !== 0x0a) return false;
+  return true;
+}
+
+const STATUS_408 = /^HTTP\/1\.[01] 408[ \r\n]/;
+
+/** A `408 Request Timeout` on an idle socket: the server is closing it. */
+function is408(data: Uint8Array, length: number): boolean {
+  return STATUS_408.test(Buffer.from(data.buffer, data.byteOffset, Math.min(length, 16)).toString('latin1'));
+}

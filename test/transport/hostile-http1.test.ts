@@ -311,14 +311,34 @@ describe('unsolicited bytes', () => {
     const connection = transport(`${server.url}/`).newConnection();
     expect(await within(5000, calls.send(connection))).toMatchObject(ok(200));
     // Only now, with the client idle: an answer to nothing.
-    sockets[0]?.write('HTTP/1.1 408 Request Timeout\r\n\r\n\x1b[2J');
+    sockets[0]?.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\x1b[2J');
     // The client drops the socket when the bytes arrive; the server then sees it close.
     await within(5000, server.whenClosed(1));
     const outcomes = await within(5000, calls.many(connection, 2));
-    expect(outcomes).toMatchObject([failed('protocol', /^response before request: "HTTP\/1\.1 408 Request Timeout\\x0d\\x0a/), ok(200)]);
+    expect(outcomes).toMatchObject([failed('protocol', /^response before request: "HTTP\/1\.1 200 OK\\x0d\\x0a/), ok(200)]);
     expectOneLine(outcomes[0]?.errorMessage);
     expect(server.requests).toHaveLength(2);
     expect(connection.socketsOpened).toBe(2);
+  });
+
+  it('a 408 or empty lines on an idle socket only drop it: the next send goes out on a new one', async () => {
+    for (const noise of ['HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', '\r\n']) {
+      const sockets: net.Socket[] = [];
+      const server = await raw((socket) => socket.write(OK_RESPONSE), { onConnect: (socket) => sockets.push(socket) });
+      const connection = transport(`${server.url}/`).newConnection();
+      expect(await within(5000, calls.send(connection))).toMatchObject(ok(200));
+      sockets[0]?.write(noise);
+      await within(5000, server.whenClosed(1));
+      expect(await within(5000, calls.send(connection))).toMatchObject(ok(200));
+      expect(connection.socketsOpened).toBe(2);
+      expect(connection.resends).toBe(0);
+    }
+  });
+
+  it('a stray CRLF after a complete response is tolerated', async () => {
+    const server = await raw((socket) => socket.write(`${OK_RESPONSE}\r\n`));
+    const connection = transport(`${server.url}/`).newConnection();
+    expect(await within(5000, calls.send(connection))).toMatchObject(ok(200));
   });
 
   it('bytes after a complete response make the exchange a protocol error', async () => {
