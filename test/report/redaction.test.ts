@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redactPlan } from '../../src/engine/load-plan';
 import type { LoadResult } from '../../src/engine/load-result';
+import { sidecarModel } from '../../src/report/html/sidecar-model';
+import { renderSidecarText } from '../../src/report/sidecar-text';
 import { planOf } from '../../src/scenario/run-scenario';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { loadScenario, ScenarioError, type ResolvedLoad } from '../../src/scenario/scenario-schema';
+import { unavailableReport } from '../../src/stats/sidecar-report';
 import { cli } from '../helpers/cli';
 import { startHeaderRecorder, type HeaderRecorder } from '../helpers/header-recorder';
 
@@ -150,5 +153,17 @@ describe('a scenario\'s secretHeaders:', () => {
     }
     expect(error).toBeInstanceOf(ScenarioError);
     expect((error as ScenarioError).report()).toMatch(/secretHeaders\[0\] \(line 3\): expected a header name/);
+  });
+});
+
+describe('stats sources in the renderers', () => {
+  it('show a stats URL without its credentials, in the text and the page model', () => {
+    const source = `http://admin:${USER_PASSWORD}@127.0.0.1:15000/stats?format=json`;
+    const report = unavailableReport(source, 'httpbin', `cannot read ${source}: connect ECONNREFUSED`);
+    const text = renderSidecarText(report);
+    expect(text).toContain('cannot read http://<redacted>@127.0.0.1:15000/stats?format=json: connect ECONNREFUSED');
+    const model = sidecarModel(report);
+    expect(model.source).toBe('http://<redacted>@127.0.0.1:15000/stats?format=json');
+    expectNoSecret('sidecar text and model', text + JSON.stringify(model));
   });
 });
