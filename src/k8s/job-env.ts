@@ -81,3 +81,22 @@ export function secretNote(env: PodEnv): string | undefined {
   const maybe = optional.length === 0 ? '' : ` (and ${optional.join(', ')} if it holds them: the scenario has defaults for those)`;
   return `The pods read ${required.join(', ')} from Secret ${env.secretName}${maybe}; create it first, with your shell's values:`;
 }
+
+/** Shorter values are left as they are: hiding them would garble every number in a message, and
+ * a secret is longer. */
+const MIN_HIDDEN_LENGTH = 4;
+
+/** `text` with each value the pods read from the Secret, as set here, put back as `${NAME}`: for
+ * messages made from the expanded copy (a validation error quotes a value, a note a `run:`
+ * command), which go to stderr and CI logs. Longest values first, so none hides part of another. */
+export function hideSecretValues(text: string, env: PodEnv, localEnv: Record<string, string | undefined>): string {
+  const hidden = env.vars
+    .flatMap((v) => {
+      const value = 'secretKey' in v ? localEnv[v.name] : undefined;
+      return value !== undefined && value.length >= MIN_HIDDEN_LENGTH ? [[value, `\${${v.name}}`] as const] : [];
+    })
+    .sort((a, b) => b[0].length - a[0].length);
+  let out = text;
+  for (const [value, reference] of hidden) out = out.split(value).join(reference);
+  return out;
+}

@@ -337,6 +337,25 @@ describe('meshload k8s job with ${VAR} references', () => {
     }
   });
 
+  it('quotes no secret value in its notes, its validation errors or the Job name', async () => {
+    const file = join(dir, 'noted.yaml');
+    const text = (load: string): string =>
+      ['name: gate ${TOKEN}', 'target: http://127.0.0.1:1', 'phases:', '  - name: p', '    steps: [ { run: "echo ${TOKEN} > /dev/null" } ]', `    load: ${load}`, ''].join('\n');
+    writeFileSync(file, text('{ requests: 4 }'));
+    const env = { TOKEN: SECRET, NUM: '918273' };
+    const run = await cliWithEnv(env, 'k8s', 'job', file, '--parallelism', '2');
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    expect(run.stderr).toContain("note: phases[0].steps[0]: 'echo ${TOKEN} > /dev/null' runs in shard 0's pod");
+    expect(run.stdout).toMatch(/^ {2}name: meshload-gate-token$/m);
+    // A value the schema refuses is quoted in the error: as its reference, not its value.
+    writeFileSync(file, text('{ requests: 4, headers: { X-N: ${NUM} } }'));
+    const bad = await cliWithEnv({ ...env, NUM: '918273' }, 'k8s', 'job', file, '--parallelism', '2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/headers\["X-N"\].*\$\{NUM\}/);
+    expect(bad.stdout + bad.stderr).not.toMatch(/918273|s3cr3t-value/);
+  });
+
   it('refuses a variable that is neither set here nor given, naming where the pods read it', async () => {
     const run = await cliWithEnv({ TARGET: 'http://127.0.0.1:1' }, 'k8s', 'job', secretScenario(), '--parallelism', '2', '--env', 'TARGET', '--secret-name', 'gate-env');
     expect(run.code).toBe(2);

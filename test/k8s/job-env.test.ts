@@ -1,7 +1,7 @@
 /** k8s job's pod environment: every referenced variable from the Secret unless given as a plain
  * --env, never a value of this machine's environment unless named. */
 import { parseAllDocuments } from 'yaml';
-import { podEnv, referencedVariables, secretKeys, secretNote } from '../../src/k8s/job-env';
+import { hideSecretValues, podEnv, referencedVariables, secretKeys, secretNote } from '../../src/k8s/job-env';
 import { followUpCommands, jobManifest, type JobManifestInput } from '../../src/k8s/job-manifest';
 import { MeshloadError } from '../../src/util/errors';
 
@@ -75,6 +75,14 @@ describe('podEnv', () => {
     expect(error).toBeInstanceOf(MeshloadError);
     expect((error as Error).message).toMatch(pattern);
     expect((error as Error).message).not.toContain('s3cr3t-value');
+  });
+});
+
+describe('hideSecretValues', () => {
+  it("puts back the references of the Secret's values as set here, longest first, not plain or short ones", () => {
+    const env = podEnv('${TOKEN} ${TOKEN_PART} ${TARGET} ${N}', { env: ['TARGET'] }, { ...LOCAL, TOKEN_PART: 's3cr3t', N: '42' });
+    const local = { ...LOCAL, TOKEN_PART: 's3cr3t', N: '42' };
+    expect(hideSecretValues('bad value s3cr3t-value, then s3cr3t at http://svc:8000 with 42', env, local)).toBe('bad value ${TOKEN}, then ${TOKEN_PART} at http://svc:8000 with 42');
   });
 });
 

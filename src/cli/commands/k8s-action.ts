@@ -1,6 +1,6 @@
 /** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
 import { readFileSync } from 'node:fs';
-import { podEnv, secretNote } from '../../k8s/job-env';
+import { hideSecretValues, podEnv, secretNote } from '../../k8s/job-env';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
 import { checkExpectation } from '../../scenario/expectation';
@@ -24,6 +24,7 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
   }
   const env = podEnv(raw, flags, ctx.io.env);
+  const hide = (message: string): string => hideSecretValues(message, env, ctx.io.env);
   // Validated here as the pods will read it, with this machine's variables and the --env values;
   // the expanded copy stays in memory.
   const expanded = readScenarioFile(file, { ...ctx.io.env, ...env.plain }, `set them here to validate the scenario (their values are not written into the manifest: the pods read them from Secret ${env.secretName}), give --env NAME=VALUE, or defaults as \${NAME:-value}`);
@@ -34,14 +35,15 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
-    ctx.io.stderr.write(`meshload: ${error.report()}\n`);
+    ctx.io.stderr.write(`meshload: ${hide(error.report())}\n`);
     ctx.exitCode = EXIT.USAGE;
     return;
   }
-  const input = planJob({ file, text: raw, scenario, env, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  // The default Job name comes from the scenario's name, which may hold a variable.
+  const input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
   ctx.io.stdout.write(jobManifest(input));
   // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
-  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${note}\n`);
+  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${hide(note)}\n`);
   const commands = followUpCommands(input);
   const note = secretNote(env);
   if (note !== undefined) ctx.io.stderr.write(`${note}\n${commands.secret === undefined ? '' : `  ${commands.secret}\n`}`);
