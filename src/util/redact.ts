@@ -50,7 +50,7 @@ export function redactUrl(text: string): string {
     .map((pair) => {
       const eq = pair.indexOf('=');
       const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && isSecretParam(name) ? `${name}=${REDACTED}` : pair;
+      return eq >= 0 && eq < pair.length - 1 && isSecretParam(name) ? `${name}=${REDACTED}` : pair;
     })
     .join('&');
   if (!hasUser && redactedQuery === query) return text;
@@ -95,7 +95,7 @@ export function redactCredentialsOf(text: string, urlText: string): string {
     for (const name of forms(pair.slice(0, eq))) for (const value of forms(pair.slice(eq + 1))) replacements.push([`${name}=${value}`, `${name}=${REDACTED}`]);
   }
   let out = text;
-  for (const [from, to] of replacements) if (from !== '@') out = out.split(from).join(to);
+  for (const [from, to] of replacements) out = out.split(from).join(to);
   return out;
 }
 

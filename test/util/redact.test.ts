@@ -72,7 +72,7 @@ describe('redactUrl', () => {
     expect(redactUrl(url)).toBe(redacted);
   });
 
-  it.each(['http://host:8080/path?q=1', 'http://127.0.0.1:1/', 'not a url', '', 'http://host/?token', 'http://host/#token=x'])('%s is returned as is', (text) => {
+  it.each(['http://host:8080/path?q=1', 'http://127.0.0.1:1/', 'not a url', '', 'http://host/?token', 'http://host/?token=&a=1', 'http://host/#token=x'])('%s is returned as is', (text) => {
     expect(redactUrl(text)).toBe(text);
   });
 
