@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
+import { redactUrl } from '../util/redact';
 
 export interface RequestFlags {
   header: string[];
@@ -45,18 +46,21 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
   try {
     url = new URL(urlText);
   } catch {
-    throw usageError(`'${urlText}' is not a URL`, `give 'meshload ${command}' a URL like http://httpbin:8000/get`);
+    throw usageError(`'${withoutUserinfo(urlText)}' is not a URL`, `give 'meshload ${command}' a URL like http://httpbin:8000/get`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw usageError(`unsupported URL scheme '${url.protocol}' in ${urlText}`, 'use http:// or https://');
+    throw usageError(`unsupported URL scheme '${url.protocol}' in ${redactUrl(urlText)}`, 'use http:// or https://');
   }
   const headers: Array<[string, string]> = [];
-  for (const header of flags.header) {
+  for (const [i, header] of flags.header.entries()) {
     const colon = header.indexOf(':');
     const name = colon > 0 ? header.slice(0, colon).trim() : '';
-    if (!HEADER_NAME.test(name) || /[\r\n]/.test(header)) {
-      throw usageError(`-H '${header}' is not a header`, "write -H 'Name: value'");
+    // The message never quotes a value: a malformed -H is often a token pasted without its name.
+    if (!HEADER_NAME.test(name)) {
+      const which = colon > 0 ? `-H '${name.slice(0, 40)}: ...' has no valid header name` : `-H number ${i + 1} has no ':' between name and value`;
+      throw usageError(which, "write -H 'Name: value' (letters, digits and -!#$%&'*+.^_`|~ in the name)");
     }
+    if (/[\r\n]/.test(header)) throw usageError(`-H '${name}: ...' holds a line break`, 'give the value on one line');
     headers.push([name, header.slice(colon + 1).trim()]);
   }
   const sources = [flags.payload, flags.payloadFile, flags.payloadSize].filter((v) => v !== undefined).length;
@@ -85,4 +89,9 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
   return { url, method, headers, payload, timeoutMs, insecure: flags.insecure === true };
+}
+
+/** Text that failed to parse as a URL, without what looks like its user and password. */
+function withoutUserinfo(text: string): string {
+  return text.replace(/^([^/?#]*\/\/)[^/?#]*@/, '$1<redacted>@');
 }

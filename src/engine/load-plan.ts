@@ -1,5 +1,8 @@
 /** What a load run will do, validated, with every default filled: the output of flag or
  * scenario parsing and the input of the engine. Plain data. */
+import { redactCredentialsOf, redactHeaders, redactUrl } from '../util/redact';
+
+export { ALWAYS_SECRET_HEADERS } from '../util/redact';
 
 export interface LoadPlan {
   url: string;
@@ -47,7 +50,8 @@ export interface LoadPlan {
   percentiles: number[];
   /** -labels: free text naming the run. */
   labels: string;
-  /** Header names whose values are written as <redacted> in results and logs (lower case). */
+  /** Header names whose values are written as <redacted> in results and logs, beyond those
+   * util/redact always hides (lower case). */
   secretHeaders: string[];
 }
 
@@ -60,5 +64,13 @@ export const LOAD_DEFAULTS = {
   percentiles: [50, 75, 90, 99, 99.9],
 } as const;
 
-/** Always redacted, whatever --secret-header says. */
-export const ALWAYS_SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** A plan as results and logs show it: secret header values, the URL's credentials and secret
+ * query values replaced, also in the labels made from the URL. The plan sent is not changed. */
+export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
+  return {
+    ...plan,
+    url: redactUrl(plan.url),
+    headers: redactHeaders(plan.headers, plan.secretHeaders),
+    labels: redactCredentialsOf(plan.labels, plan.url),
+  };
+}

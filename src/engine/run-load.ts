@@ -13,7 +13,7 @@ import type { Connection, Outcome, Transport } from '../transport/transport';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
-import { ALWAYS_SECRET_HEADERS, type LoadPlan } from './load-plan';
+import { redactPlan, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
 import { RunRecorder } from './run-recorder';
 import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
@@ -272,14 +272,13 @@ class LoadRunner {
     const count = recorder.count;
     const actualQps = durationMs > 0 ? count / (durationMs / 1000) : 0;
     const { payload, ...planRest } = this.plan;
-    const secrets = new Set([...ALWAYS_SECRET_HEADERS, ...this.plan.secretHeaders.map((h) => h.toLowerCase())]);
     return {
       tool: 'meshload',
       version: meshloadVersion(),
+      // The boundary where the plan becomes result data: no renderer sees a secret after it.
       plan: {
-        ...planRest,
+        ...redactPlan(planRest),
         connections: this.schedule.connections.length,
-        headers: this.plan.headers.map(([name, value]) => [name, secrets.has(name.toLowerCase()) ? '<redacted>' : value]),
         payloadBytes: payload.length,
       },
       startTime: new Date(Date.now() - (performance.now() - this.t0)).toISOString(),

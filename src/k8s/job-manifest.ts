@@ -4,6 +4,7 @@
  * and `meshload merge` reads back. Pure: inputs in, YAML text out. */
 import { Document, isMap, isScalar, parse, type Pair } from 'yaml';
 import { ISTIO_STATS_ANNOTATION } from '../stats/sidecar-report';
+import { secretKeys, secretNote, type PodEnv } from './job-env';
 
 /** The non-root user the meshload image runs as. Never 1337: Istio's iptables rules skip that
  * user's traffic (it is the proxy's own), so load from it would bypass the sidecar (MESH-FACTS). */
@@ -18,7 +19,9 @@ export interface JobManifestInput {
   parallelism: number;
   /** Key in the ConfigMap and file name under /scenario. */
   scenarioKey: string;
+  /** The file as written: its `${VAR}` references are filled in the pods, from `env`. */
   scenarioText: string;
+  env: PodEnv;
   /** ISO 8601: every pod starts its first phase then. */
   startAt: string;
   generatedAt: string;
@@ -30,14 +33,19 @@ export interface JobManifestInput {
 }
 
 /** The commands that run the Job and collect it, in order (also printed as the manifest's head). */
-export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespace' | 'waitTimeoutSeconds' | 'commandLine'>): {
+export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespace' | 'waitTimeoutSeconds' | 'commandLine' | 'env'>): {
+  /** Creates the Secret the pods read their variables from, with the values of the user's
+   * shell; undefined when the pods need none (variables with defaults are optional). */
+  secret: string | undefined;
   apply: string;
   wait: string;
   merge: string;
   cleanUp: string;
 } {
   const ns = input.namespace === undefined ? '' : ` -n ${input.namespace}`;
+  const keys = secretKeys(input.env).required;
   return {
+    secret: keys.length === 0 ? undefined : `kubectl create secret generic ${input.env.secretName}${ns} ${keys.map((k) => `--from-literal=${k}="$${k}"`).join(' ')}`,
     apply: `${input.commandLine} | kubectl apply${ns} -f -`,
     wait: `kubectl wait${ns} --for=condition=complete --timeout=${input.waitTimeoutSeconds}s job/${input.name}`,
     merge: `kubectl logs${ns} -l job-name=${input.name} -c meshload --tail=-1 | meshload merge --from-logs - -o ${input.name}-merged.json`,
@@ -66,6 +74,7 @@ export function jobManifest(input: JobManifestInput): string {
   configMap.commentBefore = [
     ` meshload k8s job: ${input.parallelism} pods run ${input.scenarioKey} side by side, one shard each, from ${input.startAt}`,
     ` (generated ${input.generatedAt}: apply it before then; a pod that starts more than 5s late refuses to run).`,
+    ...[secretNote(input.env), commands.secret].flatMap((line, i) => (line === undefined ? [] : [i === 0 ? ` ${line}` : `   ${line}`])),
     ' Run it, wait for it, merge the shards (the merge evaluates the checks on the whole and is the gate):',
     `   ${commands.apply}`,
     `   ${commands.wait}`,
@@ -97,6 +106,7 @@ export function jobManifest(input: JobManifestInput): string {
               // Kubernetes sets JOB_COMPLETION_INDEX in every container of an Indexed Job and
               // expands $(...) in args from the container's environment.
               args: ['run', `/scenario/${input.scenarioKey}`, '--shard', `$(JOB_COMPLETION_INDEX)/${input.parallelism}`, '--start-at', input.startAt, '--no-report'],
+              ...(input.env.vars.length === 0 ? {} : { env: input.env.vars.map((v) => envEntry(v, input.env.secretName)) }),
               securityContext: {
                 runAsUser: MESHLOAD_UID,
                 runAsGroup: MESHLOAD_UID,
@@ -126,8 +136,21 @@ export function jobManifest(input: JobManifestInput): string {
       " 'pilot-agent request POST quitquitquit' (proxy container) or POST localhost:15020/quitquitquit.",
     ].join('\n'),
   );
+  if (input.env.vars.length > 0) {
+    commentKey(
+      job,
+      ['spec', 'template', 'spec', 'containers', 0],
+      'env',
+      ` The scenario's \${VAR} references, filled here: from Secret ${input.env.secretName}, or plain values given with --env.`,
+    );
+  }
   commentKey(job, ['spec', 'template', 'spec', 'containers', 0], 'securityContext', ` UID ${MESHLOAD_UID}, never 1337: Istio does not intercept traffic from UID 1337 (the proxy's own user).`);
   return `${configMap.toString({ lineWidth: 0 })}---\n${job.toString({ lineWidth: 0 })}`;
+}
+
+function envEntry(v: PodEnv['vars'][number], secretName: string): Record<string, unknown> {
+  if ('value' in v) return { name: v.name, value: v.value };
+  return { name: v.name, valueFrom: { secretKeyRef: { name: secretName, key: v.secretKey, ...(v.optional ? { optional: true } : {}) } } };
 }
 
 function commentKey(doc: Document, path: ReadonlyArray<string | number>, key: string, comment: string): void {

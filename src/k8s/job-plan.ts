@@ -5,6 +5,7 @@ import type { Scenario } from '../scenario/scenario-schema';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { defaultImage } from './image';
+import type { PodEnv } from './job-env';
 import type { JobManifestInput } from './job-manifest';
 import { parseInstant } from './sharding';
 
@@ -15,6 +16,9 @@ export interface JobFlags {
   name?: string;
   startAt?: string;
   startDelay?: string;
+  /** --env NAME=VALUE or --env NAME: plain values; every other variable comes from the Secret. */
+  env?: string[];
+  secretName?: string;
 }
 
 /** Time for the pods to be scheduled, pull the image and start their sidecars before they start
@@ -28,7 +32,9 @@ const WAIT_MARGIN_S = 600;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function planJob(input: { file: string; text: string; scenario: Scenario; flags: JobFlags; nowMs: number; version: string; commandLine: string }): JobManifestInput {
+/** `text` is the scenario file as written (its variables unexpanded), `scenario` what it reads
+ * as with this machine's variables; `env` says how the pods get them. */
+export function planJob(input: { file: string; text: string; scenario: Scenario; env: PodEnv; flags: JobFlags; nowMs: number; version: string; commandLine: string }): JobManifestInput {
   const { flags, nowMs } = input;
   const parallelism = parallelismOf(flags.parallelism);
   // An Indexed Job's pods are named `<job>-<index>-<random>` and get the hostname `<job>-<index>`,
@@ -52,6 +58,7 @@ export function planJob(input: { file: string; text: string; scenario: Scenario;
     parallelism,
     scenarioKey: scenarioKey(input.file),
     scenarioText: input.text,
+    env: input.env,
     startAt: isoSeconds(startMs),
     generatedAt: isoSeconds(nowMs),
     waitTimeoutSeconds: Math.ceil((startMs - nowMs) / 1000 + estimatedMs(input.scenario) / 1000) + WAIT_MARGIN_S,

@@ -31,6 +31,7 @@ import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import type { FailureCause } from '../stats/failure-cause';
 import { viewField, type ResilienceField } from '../stats/resilience-view';
 import { usageError } from '../util/errors';
+import { redactUrl } from '../util/redact';
 import { importedBucketOf, importNote, isFortioImport } from './fortio-import';
 
 export type RowVerdict = 'regression' | 'improvement' | 'within noise';
@@ -251,7 +252,7 @@ function planNotes(a: LoadResult, b: LoadResult): string[] {
   };
   const notes: string[] = [];
   if (shape(a) !== shape(b)) notes.push(`the loads differ: A ran ${shape(a)}, B ran ${shape(b)}`);
-  if (a.plan.url !== b.plan.url) notes.push(`the targets differ: A ${a.plan.url}, B ${b.plan.url}`);
+  if (a.plan.url !== b.plan.url) notes.push(`the targets differ: A ${redactUrl(a.plan.url)}, B ${redactUrl(b.plan.url)}`);
   for (const [side, load] of [['A', a], ['B', b]] as const) {
     if (load.fellBehind) notes.push(`${side}'s generator fell behind its requested rate`);
     if (load.stopReason !== undefined) notes.push(`${side} stopped early (${load.stopReason})`);

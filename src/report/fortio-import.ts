@@ -9,6 +9,7 @@ import { fellBehind, notOkCalls } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
+import { redactUrl } from '../util/redact';
 import { FORTIO_BUCKET_EDGES, FORTIO_SCALES, fortioBucketIndex } from './fortio-histogram';
 
 /** A result imported from Fortio has a `version` starting with this. */
@@ -170,7 +171,8 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
   const errorsByKind: Partial<Record<ErrorKind, number>> = socketErrors > 0 ? { other: socketErrors } : {};
 
   const plan: LoadResult['plan'] = {
-    url: str('URL', ''),
+    // Fortio writes the URL as given, credentials included (its UserCredentials field is not read).
+    url: redactUrl(str('URL', '')),
     method: method !== '' ? method : payloadBytes > 0 ? 'POST' : 'GET',
     headers: [],
     connections: Math.max(1, threads),

@@ -1,6 +1,7 @@
 /** Fortio's `-json` result (fhttp.HTTPRunnerResults, flattened as Go marshals it), plus meshload's
  * whole result under `Meshload`. Fortio's UI, Nighthawk's converter and CI greps read the Fortio
  * fields; meshload's own data goes beside them, never instead of them. */
+import { redactPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
 import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
@@ -43,7 +44,8 @@ export type FortioJsonResult = {
 const US_TO_S = 1e-6;
 
 export function toFortioJson(result: LoadResult): FortioJsonResult {
-  const plan = result.plan;
+  // Results are redacted when made; again here, cheaply, for results read from older files.
+  const plan = redactPlan(result.plan);
   const shape = fortioRunShape(plan);
   const percentiles = plan.percentiles;
   const latency = toFortioHistogram(Distribution.decode(result.latency), US_TO_S, 'duration', percentiles);
@@ -79,7 +81,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     HeaderSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
     SocketCount: result.socketsUsed,
     AbortOn: plan.abortOn ?? 0,
-    Meshload: result,
+    Meshload: { ...result, plan },
   };
 }
 

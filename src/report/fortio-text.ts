@@ -7,6 +7,7 @@ import { Distribution, type EncodedDistribution } from '../metrics/distribution'
 import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
 import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
+import { redactUrl } from '../util/redact';
 import { goDuration, goSprintf } from './go-format';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
@@ -42,9 +43,11 @@ export type StartPlan = Pick<LoadPlan, 'url' | 'qps' | 'connections' | 'duration
 export function renderStartLines(plan: StartPlan, info: StartInfo): string {
   const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
   let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, plan.qps, info.procs, info.procs);
-  if (exactly > 0) first += goSprintf(', for %d calls: %s', exactly, plan.url);
-  else if (plan.durationMs <= 0) first += goSprintf(', until interrupted: %s', plan.url);
-  else first += goSprintf(', for %s: %s', goDuration(plan.durationMs * 1e6), plan.url);
+  // The plan as given, before the run made it result data: its URL may still hold credentials.
+  const url = redactUrl(plan.url);
+  if (exactly > 0) first += goSprintf(', for %d calls: %s', exactly, url);
+  else if (plan.durationMs <= 0) first += goSprintf(', until interrupted: %s', url);
+  else first += goSprintf(', for %s: %s', goDuration(plan.durationMs * 1e6), url);
 
   const shape = fortioRunShape(plan);
   // Fortio appends such context (its access logger) at the end of the line; so does the open model.

@@ -2,6 +2,7 @@
  * resilience view, the counters that moved, gauge maxima, agreement and diagnostics. Pure. */
 import { RESILIENCE_FIELDS, viewField, type ResilienceView } from '../stats/resilience-view';
 import type { SidecarClusterReport, SidecarReport } from '../stats/sidecar-report';
+import { redactUrlsIn } from '../util/redact';
 
 /** Counters listed per cluster before "... and N more". */
 const MAX_DELTAS_SHOWN = 20;
@@ -12,17 +13,18 @@ export function renderSidecarText(report: SidecarReport): string {
   const lines: string[] = [];
   const what = report.clusterQuery === undefined ? 'all clusters' : `cluster ${report.clusterQuery}`;
   if (report.unavailable !== undefined) {
-    lines.push(`Sidecar: stats unavailable (${report.unavailable}); the run's client-side results above stand, the proxy verdict is missing`);
+    // Stats sources are redacted where they are read (src/stats); again here, cheaply, for old results.
+    lines.push(`Sidecar: stats unavailable (${redactUrlsIn(report.unavailable)}); the run's client-side results above stand, the proxy verdict is missing`);
     return lines.join('\n') + '\n';
   }
-  lines.push(`Sidecar (${report.kind ?? '?'} stats, ${report.format ?? '?'}, from ${report.source}, ${what}: ${report.clusters.length} matched)`);
+  lines.push(`Sidecar (${report.kind ?? '?'} stats, ${report.format ?? '?'}, from ${redactUrlsIn(report.source)}, ${what}: ${report.clusters.length} matched)`);
   if (report.total !== undefined && report.clusters.length > 1) lines.push(...viewLines('all matched clusters', report.total));
   for (const cluster of report.clusters) lines.push(...clusterLines(cluster));
   for (const check of report.agreement) {
     const verdict = check.agrees === undefined ? 'cannot tell' : check.agrees ? 'agree' : 'DISAGREE';
     lines.push(`Agreement ${check.name} : client ${check.client}, proxy ${check.proxy ?? 'n/a'} (${verdict}) ${check.note}`);
   }
-  for (const diagnostic of report.diagnostics) lines.push(`Note: ${diagnostic}`);
+  for (const diagnostic of report.diagnostics) lines.push(`Note: ${redactUrlsIn(diagnostic)}`);
   return lines.join('\n') + '\n';
 }
 

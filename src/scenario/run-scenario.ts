@@ -207,7 +207,7 @@ export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: 
     workers: load.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : load.workers,
     percentiles: load.percentiles,
     labels,
-    secretHeaders: [],
+    secretHeaders: load.secretHeaders,
   };
 }
 

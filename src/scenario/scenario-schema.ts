@@ -273,6 +273,10 @@ export const scenarioSchema = z
     server: serverSpecSchema.optional(),
     sidecar: sidecarSpecSchema.optional(),
     defaults: loadSpecSchema.optional().meta({ description: 'load settings every phase load starts from' }),
+    secretHeaders: z
+      .array(z.string().regex(TOKEN, { error: 'expected a header name (letters, digits, -)' }))
+      .default([])
+      .meta({ description: '--secret-header: more headers whose values every output writes as <redacted> (Authorization, Cookie, Proxy-Authorization and names containing token, secret, password, api-key or apikey always are)' }),
     phases: z.array(phaseSchema).min(1),
     always: z.array(stepSchema).default([]).meta({ description: 'steps run after the phases, whatever happened' }),
   })
@@ -325,6 +329,8 @@ export interface ResolvedLoad {
   connectionReuse: { min: number; max: number } | undefined;
   workers: number | 'auto';
   percentiles: number[];
+  /** The scenario's `secretHeaders:`, lower case: redacted in results with the usual ones. */
+  secretHeaders: string[];
 }
 
 export interface Phase {
@@ -759,13 +765,13 @@ function resolve(spec: ScenarioSpec): Scenario {
       name: phase.name,
       description: phase.description,
       steps: phase.steps,
-      load: phase.load === undefined ? undefined : resolveLoad(spec.defaults ?? {}, phase.load),
+      load: phase.load === undefined ? undefined : { ...resolveLoad(spec.defaults ?? {}, phase.load), secretHeaders: spec.secretHeaders.map((h) => h.toLowerCase()) },
       expect: phase.expect,
     })),
   };
 }
 
-function resolveLoad(defaults: LoadSpec, own: LoadSpec): ResolvedLoad {
+function resolveLoad(defaults: LoadSpec, own: LoadSpec): Omit<ResolvedLoad, 'secretHeaders'> {
   const load = mergeRaw(defaults, own);
   const headers: Record<string, string> = {};
   // Header names are case-insensitive: a phase's X-Test replaces the defaults' x-test.

@@ -12,7 +12,9 @@ import { Distribution } from '../../src/metrics/distribution';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
-import { cli } from '../helpers/cli';
+import { runCli } from '../../src/cli/main';
+import { cli, testIo, type CliRun } from '../helpers/cli';
+import { startHeaderRecorder } from '../helpers/header-recorder';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
 import { runProcess, type Finished } from '../helpers/run-process';
 
@@ -265,6 +267,101 @@ describe('meshload k8s job', () => {
     run = await cli('k8s', 'job', bad, '--parallelism', '2');
     expect(run.stderr).toMatch(/unknown key "conections"/);
     expect(run.code).toBe(2);
+  });
+});
+
+describe('meshload k8s job with ${VAR} references', () => {
+  const SECRET = 's3cr3t-value';
+
+  async function cliWithEnv(env: Record<string, string>, ...argv: string[]): Promise<CliRun> {
+    const { io, stdout, stderr } = testIo();
+    const code = await runCli(argv, { ...io, env });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  }
+
+  function secretScenario(): string {
+    const file = join(dir, 'secret.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: secret gate',
+        'target: ${TARGET}',
+        'defaults:',
+        '  headers: { Authorization: "Bearer ${TOKEN}" }',
+        'phases:',
+        '  - name: p',
+        '    load: { connections: 2, qps: 0, requests: 4 }',
+        '    expect: [ "calls == 4" ]',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  it('puts no value of a secret variable in the manifest, and the pods still send it', async () => {
+    const recorder = await startHeaderRecorder();
+    try {
+      const file = secretScenario();
+      const local = { TOKEN: SECRET, TARGET: recorder.url };
+      const run = await cliWithEnv(local, 'k8s', 'job', file, '--parallelism', '2', '--namespace', 'loadtest', '--name', 'sec', '--env', 'TARGET', '--start-delay', '3s');
+      expect(run.code).toBe(0);
+      expect(run.stdout + run.stderr).not.toContain(SECRET);
+      const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as unknown);
+      const manifest = { configMap: docs[0], job: docs[1], text: run.stdout } as Manifest;
+      // The file as written, ${TOKEN} and all: the pods fill it in.
+      expect(manifest.configMap.data).toEqual({ 'secret.yaml': readFileSync(file, 'utf8') });
+      const container = manifest.job.spec.template.spec.containers[0] as unknown as { env: unknown };
+      expect(container.env).toEqual([
+        { name: 'TARGET', value: recorder.url },
+        { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'meshload-secrets', key: 'TOKEN' } } },
+      ]);
+      const create = 'kubectl create secret generic meshload-secrets -n loadtest --from-literal=TOKEN="$TOKEN"';
+      expect(run.stderr).toContain(`\n  ${create}\n`);
+      expect(run.stdout).toContain(`\n#   ${create}\n`);
+
+      // The pods, with the env the kubelet gives them: TOKEN from the Secret, TARGET as written.
+      const mount = mountConfigMap(manifest);
+      const podEnv = { PATH: process.env.PATH ?? '', TOKEN: SECRET, TARGET: recorder.url };
+      const pods = await Promise.all([0, 1].map((i) => runProcess(process.execPath, [BIN, ...podArgs(manifest, i, mount)], { env: podEnv })));
+      expect(pods.map((p) => p.code)).toEqual([0, 0]);
+      const shards = pods.map((p) => resultOf(p.stdout));
+      expect(shards.map((r) => r.phases[0]?.load?.latency.count)).toEqual([2, 2]);
+      // Every request carried the token (2 timed calls and a warm-up per connection, per pod)...
+      expect(recorder.valuesOf('authorization')).toEqual(Array(recorder.received.length).fill(`Bearer ${SECRET}`));
+      expect(recorder.received.length).toBeGreaterThanOrEqual(4);
+      // ...and no pod printed it.
+      for (const pod of pods) expect(pod.stdout + pod.stderr).not.toContain(SECRET);
+      expect(shards[0]?.phases[0]?.load?.plan.headers).toEqual([['Authorization', '<redacted>']]);
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('quotes no secret value in its notes, its validation errors or the Job name', async () => {
+    const file = join(dir, 'noted.yaml');
+    const text = (load: string): string =>
+      ['name: gate ${TOKEN}', 'target: http://127.0.0.1:1', 'phases:', '  - name: p', '    steps: [ { run: "echo ${TOKEN} > /dev/null" } ]', `    load: ${load}`, ''].join('\n');
+    writeFileSync(file, text('{ requests: 4 }'));
+    const env = { TOKEN: SECRET, NUM: '918273' };
+    const run = await cliWithEnv(env, 'k8s', 'job', file, '--parallelism', '2');
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    expect(run.stderr).toContain("note: phases[0].steps[0]: 'echo ${TOKEN} > /dev/null' runs in shard 0's pod");
+    expect(run.stdout).toMatch(/^ {2}name: meshload-gate-token$/m);
+    // A value the schema refuses is quoted in the error: as its reference, not its value.
+    writeFileSync(file, text('{ requests: 4, headers: { X-N: ${NUM} } }'));
+    const bad = await cliWithEnv({ ...env, NUM: '918273' }, 'k8s', 'job', file, '--parallelism', '2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/headers\["X-N"\].*\$\{NUM\}/);
+    expect(bad.stdout + bad.stderr).not.toMatch(/918273|s3cr3t-value/);
+  });
+
+  it('refuses a variable that is neither set here nor given, naming where the pods read it', async () => {
+    const run = await cliWithEnv({ TARGET: 'http://127.0.0.1:1' }, 'k8s', 'job', secretScenario(), '--parallelism', '2', '--env', 'TARGET', '--secret-name', 'gate-env');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/uses unset variables: TOKEN/);
+    expect(run.stderr).toMatch(/Secret gate-env/);
+    expect(run.stdout).toBe('');
   });
 });
 

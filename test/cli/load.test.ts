@@ -184,7 +184,7 @@ describe('meshload load (Fortio command lines)', () => {
     [['load', '-t', '10', 'http://127.0.0.1:1/'], /-t '10' is not a duration/],
     [['load', '-n', '-5', 'http://127.0.0.1:1/'], /-n '-5' is not a whole number/],
     [['load', '-p', '50,200', 'http://127.0.0.1:1/'], /-p '50,200' is not a list of percentiles/],
-    [['load', '-H', 'NoColon', 'http://127.0.0.1:1/'], /-H 'NoColon' is not a header/],
+    [['load', '-H', 'NoColon', 'http://127.0.0.1:1/'], /-H number 1 has no ':' between name and value/],
     [['load', '-abort-on', '9999', 'http://127.0.0.1:1/'], /-abort-on '9999' is not a status code/],
     [['load', '-connection-reuse', '5:2', 'http://127.0.0.1:1/'], /-connection-reuse '5:2' is not a range/],
     [['load', '-open', '-qps', '0', 'http://127.0.0.1:1/'], /-open needs a rate/],

@@ -126,7 +126,7 @@ always:
       'phases[1].name (line 15): missing (expected a string)',
       'phases[1].load.workers (line 15): expected a number of worker threads or "auto"',
       'phases[1].load.percentiles (line 15): needs at least 1 item',
-      'bogus (line 16): unknown key "bogus"; expected one of $schema, name, description, target, server, sidecar, defaults, phases, always',
+      'bogus (line 16): unknown key "bogus"; expected one of $schema, name, description, target, server, sidecar, defaults, secretHeaders, phases, always',
     ]);
   });
 

@@ -1,4 +1,6 @@
 /** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
+import { readFileSync } from 'node:fs';
+import { hideSecretValues, podEnv, secretNote } from '../../k8s/job-env';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
 import { checkExpectation } from '../../scenario/expectation';
@@ -13,24 +15,38 @@ import { readScenarioFile } from '../scenario-file';
 export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: CommandContext): void {
   if (kind !== 'job') throw usageError(`unknown k8s kind '${kind}'`, 'meshload k8s job SCENARIO --parallelism N');
   const parallelism = parallelismOf(flags.parallelism);
-  // Substituted here, where the variables are set: the pods' environment has none of them.
-  const text = readScenarioFile(file, ctx.io.env, 'set them (they are substituted when the manifest is made), or give defaults as ${NAME:-value}');
+  // The ConfigMap gets the file as written: a variable's value (a token) must not land in a
+  // manifest. The pods fill the variables from their env, which the manifest declares.
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
+  }
+  const env = podEnv(raw, flags, ctx.io.env);
+  const hide = (message: string): string => hideSecretValues(message, env, ctx.io.env);
+  // Validated here as the pods will read it, with this machine's variables and the --env values;
+  // the expanded copy stays in memory.
+  const expanded = readScenarioFile(file, { ...ctx.io.env, ...env.plain }, `set them here to validate the scenario (their values are not written into the manifest: the pods read them from Secret ${env.secretName}), give --env NAME=VALUE, or defaults as \${NAME:-value}`);
   let scenario;
   try {
-    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(expanded, file, { checkExpression: checkExpectation });
     const unsplittable = shardProblems(scenario, parallelism);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
-    ctx.io.stderr.write(`meshload: ${error.report()}\n`);
+    ctx.io.stderr.write(`meshload: ${hide(error.report())}\n`);
     ctx.exitCode = EXIT.USAGE;
     return;
   }
-  const input = planJob({ file, text: text, scenario, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  // The default Job name comes from the scenario's name, which may hold a variable.
+  const input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
   ctx.io.stdout.write(jobManifest(input));
   // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
-  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${note}\n`);
+  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${hide(note)}\n`);
   const commands = followUpCommands(input);
+  const note = secretNote(env);
+  if (note !== undefined) ctx.io.stderr.write(`${note}\n${commands.secret === undefined ? '' : `  ${commands.secret}\n`}`);
   ctx.io.stderr.write(
     `Job ${input.name}: ${input.parallelism} pods start ${input.scenarioKey} at ${input.startAt}; apply before then (${commands.apply}), then:\n` +
       `  ${commands.wait}\n  ${commands.merge}\n  ${commands.cleanUp}\n`,
@@ -46,7 +62,9 @@ function commandLine(file: string, flags: JobFlags): string {
     ['--name', flags.name],
     ['--start-at', flags.startAt],
     ['--start-delay', flags.startDelay],
+    ['--secret-name', flags.secretName],
   ];
   for (const [flag, value] of options) if (value !== undefined) args.push(flag, value);
+  for (const entry of flags.env ?? []) args.push('--env', entry);
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

@@ -61,7 +61,7 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--open', 'open model: arrivals at -qps whatever the responses')
     .option('--max-inflight <n>', 'open model: most requests in flight at once (default: -c)')
     .option('--workers <n|auto>', 'worker threads; results are merged exactly', '1')
-    .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable)', collect, [])
+    .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable); Authorization, Cookie, Proxy-Authorization and names containing token, secret, password, api-key or apikey always are', collect, [])
     .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept");
   addStatsFlags(command, true).action(async (urlText: string, flags: LoadFlags) => {
     // The engine, transports and renderers load only when a run starts: `--version` and

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
 import { usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
+import { redactUrl } from '../../util/redact';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
 import { planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan } from '../../verify/plan-verification';
 import type { CommandContext } from '../command-context';
@@ -32,7 +33,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     return;
   }
   const stderr = ctx.io.stderr;
-  stderr.write(`== verify ${url}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
+  stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
   for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `not verified: ${policy.skipped}`}\n`);
   for (const note of plan.notes) stderr.write(`  note: ${note}\n`);
   await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result) =>
@@ -41,7 +42,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
 }
 
 function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
-  if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${url}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
+  if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${redactUrl(url)}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
   const backend = flags.backend as Backend;
   if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend}' is not a backend`, `use ${BACKENDS.join(' or ')}`);
   const proxy = flags.proxy as ProxyKind;

@@ -6,6 +6,7 @@ import type { LoadResult } from '../../engine/load-result';
 import { notOkCalls } from '../../engine/schedule';
 import type { CheckResult, ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
 import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../stats/failure-cause';
+import { redactUrl } from '../../util/redact';
 import { codeLatencyRows, latencyModel, type CodeLatencyRow, type LatencyModel } from './latency-model';
 import { gaugesOverPhases, sidecarModel, type GaugesOverPhases, type SidecarModel } from './sidecar-model';
 import { timelineModel, type TimelineModel } from './timeline-model';
@@ -80,7 +81,7 @@ function loadSummary(load: LoadResult): LoadSummary {
     stopReason: load.stopReason,
     stopDetail: load.stopDetail,
     fellBehind: load.fellBehind === true,
-    url: load.plan?.url,
+    url: load.plan?.url === undefined ? undefined : redactUrl(load.plan.url),
   };
 }
 

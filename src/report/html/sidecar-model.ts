@@ -5,6 +5,7 @@
 import type { ScenarioResult } from '../../scenario/scenario-result';
 import { RESILIENCE_FIELD_DOCS, viewField, type ResilienceField, type ResilienceView } from '../../stats/resilience-view';
 import type { AgreementCheck, SidecarReport } from '../../stats/sidecar-report';
+import { redactUrlsIn } from '../../util/redact';
 
 /** Gauge series drawn across phases; the rest are listed as left out. */
 export const MAX_GAUGE_SERIES = 10;
@@ -76,8 +77,9 @@ export function viewRows(view: ResilienceView): ViewRow[] {
 }
 
 export function sidecarModel(report: SidecarReport): SidecarModel {
-  const base = { source: report.source, format: report.format, kind: report.kind, clusterQuery: report.clusterQuery };
-  if (report.unavailable !== undefined) return { ...base, unavailable: report.unavailable, clusters: [], total: undefined, agreement: [], diagnostics: report.diagnostics ?? [] };
+  // Stats sources are redacted where they are read (src/stats); again here, cheaply, for old results.
+  const base = { source: redactUrlsIn(report.source), format: report.format, kind: report.kind, clusterQuery: report.clusterQuery };
+  if (report.unavailable !== undefined) return { ...base, unavailable: redactUrlsIn(report.unavailable), clusters: [], total: undefined, agreement: [], diagnostics: (report.diagnostics ?? []).map(redactUrlsIn) };
   const clusters = (report.clusters ?? []).map((c): ClusterModel => {
     const deltas = Object.entries(c.deltas ?? {});
     return {
@@ -98,7 +100,7 @@ export function sidecarModel(report: SidecarReport): SidecarModel {
     clusters,
     total: report.total !== undefined && clusters.length > 1 ? viewRows(report.total) : undefined,
     agreement: report.agreement ?? [],
-    diagnostics: report.diagnostics ?? [],
+    diagnostics: (report.diagnostics ?? []).map(redactUrlsIn),
   };
 }
 
