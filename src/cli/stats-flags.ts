@@ -67,6 +67,15 @@ export interface StatsChoice {
   maxBytes: number;
 }
 
+/** --stats-timeout and --stats-max-bytes, which bound every read, whatever names the source. */
+export function readLimitsFromFlags(flags: Pick<StatsFlags, 'statsTimeout' | 'statsMaxBytes'>): { timeoutMs: number; maxBytes: number } {
+  const timeoutMs = parseDuration(flags.statsTimeout);
+  if (timeoutMs === undefined || timeoutMs <= 0) throw usageError(`--stats-timeout '${flags.statsTimeout}' is not a duration`, 'use a Go duration like 10s');
+  const maxBytes = parseByteSize(flags.statsMaxBytes ?? String(DEFAULT_STATS_MAX_BYTES));
+  if (maxBytes === undefined) throw usageError(`--stats-max-bytes '${flags.statsMaxBytes ?? ''}' is not a size`, 'use bytes or a size like 64MiB, 500MB');
+  return { timeoutMs, maxBytes };
+}
+
 /** undefined when no stats source was given by flag. `otherSources`: sources given another way
  * (`meshload stats SOURCE`). */
 export function statsFromFlags(given: StatsFlags, otherSources = 0): StatsChoice | undefined {
@@ -79,10 +88,7 @@ export function statsFromFlags(given: StatsFlags, otherSources = 0): StatsChoice
   }
   const intervalMs = parseDuration(flags.statsInterval);
   if (intervalMs === undefined || intervalMs < 0) throw usageError(`--stats-interval '${flags.statsInterval}' is not a duration`, 'use a Go duration like 1s or 500ms');
-  const timeoutMs = parseDuration(flags.statsTimeout);
-  if (timeoutMs === undefined || timeoutMs <= 0) throw usageError(`--stats-timeout '${flags.statsTimeout}' is not a duration`, 'use a Go duration like 10s');
-  const maxBytes = parseByteSize(flags.statsMaxBytes ?? String(DEFAULT_STATS_MAX_BYTES));
-  if (maxBytes === undefined) throw usageError(`--stats-max-bytes '${flags.statsMaxBytes}' is not a size`, 'use bytes or a size like 64MiB, 500MB');
+  const { timeoutMs, maxBytes } = readLimitsFromFlags(flags);
   if (flags.stats !== undefined && !/^https?:\/\//.test(flags.stats)) {
     throw usageError(`--stats '${redactUrl(flags.stats)}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
   }

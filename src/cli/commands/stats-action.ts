@@ -5,7 +5,7 @@ import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/sna
 import { describeSource, type ReadStatsOptions, type StatsSource } from '../../stats/stats-source';
 import { usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
-import { statsFromFlags } from '../stats-flags';
+import { readLimitsFromFlags, statsFromFlags } from '../stats-flags';
 import type { StatsCommandFlags } from './stats';
 
 export async function statsAction(sources: string[], flags: StatsCommandFlags, ctx: CommandContext): Promise<void> {
@@ -19,7 +19,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
       flags.diff === true ? 'meshload stats --diff before.txt after.txt' : 'meshload stats http://localhost:15000/stats (or a file, or --stats-cmd)',
     );
   }
-  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), timeoutMs: choice?.timeoutMs ?? 10_000, maxBytes: choice?.maxBytes };
+  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), ...readLimitsFromFlags(flags) };
   const clusterQuery = flags.cluster;
   if (flags.watch === true) {
     if (flags.diff === true) throw usageError('--watch and --diff exclude each other', 'watch one live source');
