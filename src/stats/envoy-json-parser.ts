@@ -31,6 +31,7 @@ const E_UPPER = 69;
 const U_LOWER = 117;
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
+const BOM = 0xfeff;
 
 /** What the scanner expects next between tokens. */
 const enum Expect {
@@ -145,6 +146,7 @@ export class EnvoyJsonParser {
   private captureNameLine = 0;
   private captureIndex = 0;
   private statsSeen = false;
+  private bomSkipped = false;
   /** The role of the container whose opening character is being read. */
   private nextRole = Role.Other;
   private entry: Entry | undefined;
@@ -230,7 +232,14 @@ export class EnvoyJsonParser {
 
   private beginValue(chunk: string, i: number, c: number): number {
     const isContainer = c === OPEN_BRACE || c === OPEN_BRACKET;
-    if (!isContainer && c !== QUOTE && c !== MINUS && !(c >= ZERO && c <= NINE) && c !== T_LOWER && c !== F_LOWER && c !== N_LOWER) return this.unexpected(c);
+    if (!isContainer && c !== QUOTE && c !== MINUS && !(c >= ZERO && c <= NINE) && c !== T_LOWER && c !== F_LOWER && c !== N_LOWER) {
+      // A dump saved by an editor may start with a byte order mark; detectFormat skips it too.
+      if (c === BOM && this.kinds.length === 0 && !this.bomSkipped && this.line === 1) {
+        this.bomSkipped = true;
+        return i + 1;
+      }
+      return this.unexpected(c);
+    }
     if (this.captureDepth === -1) this.route(c, i);
     if (isContainer) {
       if (this.kinds.length === MAX_DEPTH) this.syntax(`nesting deeper than ${MAX_DEPTH} levels (Envoy's document has 6)`);
