@@ -138,6 +138,18 @@ describe('--stats-timeout is a deadline for the whole read', () => {
     expect(await gone(pidsIn(pids))).toBe(true);
   });
 
+  it('ends at once on Ctrl-C (the signal), killing the group', async () => {
+    const pids = join(dir, 'ctrl-c.pids');
+    const controller = new AbortController();
+    const command = `echo $$ > '${pids}'; echo 'a.b: 1'; sleep 100`;
+    // The first sample shows the command runs; Ctrl-C comes while it sleeps.
+    const read = failure(readStats({ kind: 'command', command }, { timeoutMs: 60_000, format: 'envoy-text', signal: controller.signal }, () => controller.abort()));
+    const { error, ms } = await read;
+    expect(error.message).toMatch(/^reading stats from command '.*' was interrupted$/);
+    expect(ms).toBeLessThan(5000);
+    expect(await gone(pidsIn(pids))).toBe(true);
+  });
+
   it('bounds readText (the /clusters page) the same way', async () => {
     const base = await serve((_req, res) => {
       res.writeHead(200);

@@ -19,7 +19,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
       flags.diff === true ? 'meshload stats --diff before.txt after.txt' : 'meshload stats http://localhost:15000/stats (or a file, or --stats-cmd)',
     );
   }
-  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), ...readLimitsFromFlags(flags) };
+  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), ...readLimitsFromFlags(flags), signal: ctx.io.signal };
   const clusterQuery = flags.cluster;
   if (flags.watch === true) {
     if (flags.diff === true) throw usageError('--watch and --diff exclude each other', 'watch one live source');
@@ -68,6 +68,7 @@ async function watch(
     try {
       now = await takeSnapshot(source, { ...read, format: baseline.format }, clusterQuery);
     } catch (error) {
+      if (io.signal.aborted) break;
       io.stderr.write(`meshload: ${error instanceof Error ? error.message : String(error)}; still watching\n`);
       continue;
     }
