@@ -37,8 +37,8 @@ export async function takeSnapshot(source: StatsSource, options: ReadStatsOption
   let proxyKind: ProxyKind = 'envoy';
   const httpFaults = new Map<string, number>();
   const refused = new Map<string, Map<string, string>>();
-  /** `cluster\nstat` -> the series that gave it and its line, to tell a duplicate series. */
-  const origin = new Map<string, { series: string; line: number }>();
+  /** cluster -> stat -> the series that gave it and its line, to tell a duplicate series. */
+  const origin = new Map<string, Map<string, { series: string; line: number }>>();
   const refuse = (cluster: string, stat: string, why: string): void => {
     let stats = refused.get(cluster);
     if (stats === undefined) {
@@ -59,10 +59,14 @@ export async function takeSnapshot(source: StatsSource, options: ReadStatsOption
       // Histograms and text readouts have no single number to subtract.
       if (stat.kind === 'histogram' || stat.kind === 'text') continue;
       if (clusterQuery !== undefined && !matchCluster(clusterQuery, stat.cluster)) continue;
-      const key = `${stat.cluster}\n${stat.stat}`;
+      let origins = origin.get(stat.cluster);
+      if (origins === undefined) {
+        origins = new Map();
+        origin.set(stat.cluster, origins);
+      }
       const series = seriesOf(sample);
-      const first = origin.get(key);
-      if (first === undefined) origin.set(key, { series, line: sample.line });
+      const first = origins.get(stat.stat);
+      if (first === undefined) origins.set(stat.stat, { series, line: sample.line });
       else if (first.series === series) {
         refuse(stat.cluster, stat.stat, `the dump gives ${excerpt(series)} twice (lines ${first.line} and ${sample.line}): which one is true is unknown`);
         continue;
