@@ -4,8 +4,14 @@
  * and parsed from dist/ in 64 KiB chunks (median of ROUNDS after a warm-up). Goal: each < 300 ms.
  * Then a 50 MB text dump is generated and pushed chunk by chunk while the live heap is sampled
  * after a forced GC: the parser keeps only the unfinished line, so the heap must not grow with
- * the dump. Goal: live heap growth < 16 MiB, and back to the baseline (+/- 4 MiB) at the end. */
+ * the dump. Goal: live heap growth < 16 MiB, and back to the baseline (+/- 4 MiB) at the end.
+ * Last, 50 MB of compact one-line Envoy /stats?format=json (the shape of the shared fixture
+ * stats-histogram.json, many clusters) is read from a file through readStats, as `load --stats`
+ * reads it, while a 5 ms timer measures the event loop. Goal: < 5 s, no timer late by 100 ms. */
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { ROOT, median, writeReport, fmt } = require('./bench-util.js');
@@ -17,6 +23,9 @@ const BIG_BYTES = 50 * 1024 * 1024;
 const GOAL_MS = 300;
 const GOAL_GROWTH_MIB = 16;
 const GOAL_END_MIB = 4;
+const GOAL_JSON_MS = 5000;
+const GOAL_LOOP_GAP_MS = 100;
+const JSON_FIXTURE = path.join(ROOT, '..', 'shared', 'fixtures', 'envoy', 'stats-histogram.json');
 
 /** Envoy cluster stats as an Istio sidecar prints them (a subset of cluster_stats.rst). */
 const CLUSTER_STATS = [
@@ -149,6 +158,54 @@ function bigDump(StatsParser, gc) {
   };
 }
 
+/** One line of Envoy JSON of about `bytes`: every cluster's stats, then the one histograms entry
+ * with each cluster's upstream_rq_time, quantiles as the fixture has them. */
+function compactEnvoyJson(bytes) {
+  const fixture = JSON.parse(fs.readFileSync(fs.existsSync(JSON_FIXTURE) ? JSON_FIXTURE : path.join(ROOT, 'test', 'fixtures', 'stats', 'envoy-stats-histogram.json'), 'utf8'));
+  const { supported_quantiles: supported, computed_quantiles: computed } = fixture.stats[0].histograms;
+  const values = JSON.stringify(computed[0].values);
+  const entries = [];
+  const histograms = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const cluster = `cluster.${clusterName(i)}${i % 2 === 0 ? ';' : ''}`;
+    for (let s = 0; s < CLUSTER_STATS.length; s++) {
+      const entry = `{"name":${JSON.stringify(`${cluster}.${CLUSTER_STATS[s]}`)},"value":${(i * 31 + s * 7) % 100000}}`;
+      entries.push(entry);
+      size += entry.length + 1;
+    }
+    const histogram = `{"name":${JSON.stringify(`${cluster}.upstream_rq_time`)},"values":${values}}`;
+    histograms.push(histogram);
+    size += histogram.length + 1;
+  }
+  entries.push(`{"histograms":{"supported_quantiles":${JSON.stringify(supported)},"computed_quantiles":[${histograms.join(',')}]}}`);
+  return `{"stats":[${entries.join(',')}]}`;
+}
+
+/** Reads the compact JSON dump from a file through readStats, timing it and the event loop. */
+async function compactJsonRead(readStats) {
+  const text = compactEnvoyJson(BIG_BYTES);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshload-bench-stats-'));
+  const file = path.join(dir, 'stats.json');
+  fs.writeFileSync(file, text);
+  let last = performance.now();
+  let worstGap = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    worstGap = Math.max(worstGap, now - last);
+    last = now;
+  }, 5);
+  let samples = 0;
+  const start = performance.now();
+  try {
+    await readStats({ kind: 'file', path: file }, { timeoutMs: 600_000 }, () => samples++);
+  } finally {
+    clearInterval(ticker);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { bytes: text.length, newlines: text.split('\n').length - 1, samples, ms: performance.now() - start, worstLoopGapMs: worstGap };
+}
+
 async function run() {
   const { StatsParser } = require(path.join(ROOT, 'dist', 'stats', 'stats-parser.js'));
   v8.setFlagsFromString('--expose-gc');
@@ -168,14 +225,22 @@ async function run() {
       `peak ${big.peakLiveGrowthMiB.toFixed(1)} MiB (goal < ${GOAL_GROWTH_MIB}), at end ${big.endGrowthMiB.toFixed(1)} MiB ` +
       `(goal within ${GOAL_END_MIB}); heapUsed without GC peaked ${big.peakHeapUsedGrowthMiB.toFixed(1)} MiB above baseline`,
   );
+  const { readStats } = require(path.join(ROOT, 'dist', 'stats', 'stats-source.js'));
+  const json = await compactJsonRead(readStats);
+  console.log(
+    `  ${(json.bytes / 1024 / 1024).toFixed(1)} MB one-line Envoy JSON (${json.newlines} newlines), read from a file: ${fmt(json.samples)} samples in ` +
+      `${(json.ms / 1000).toFixed(2)} s (goal < ${GOAL_JSON_MS / 1000} s); event loop late by ${json.worstLoopGapMs.toFixed(0)} ms at worst (goal < ${GOAL_LOOP_GAP_MS})`,
+  );
   const goals = {
     envoyText: text.ms < GOAL_MS,
+    compactJson: json.ms < GOAL_JSON_MS,
+    eventLoop: json.worstLoopGapMs < GOAL_LOOP_GAP_MS,
     prometheus: prom.ms < GOAL_MS,
     boundedMemory: big.peakLiveGrowthMiB < GOAL_GROWTH_MIB && Math.abs(big.endGrowthMiB) < GOAL_END_MIB,
   };
   const ok = Object.values(goals).every(Boolean);
   console.log(`  goals: ${Object.entries(goals).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
-  writeReport('stats', { rounds: ROUNDS, chunkBytes: CHUNK, envoyText: text, prometheus: prom, bigDump: big, goals, ok });
+  writeReport('stats', { rounds: ROUNDS, chunkBytes: CHUNK, envoyText: text, prometheus: prom, bigDump: big, compactJson: json, goals, ok });
   return ok;
 }
 

@@ -1,9 +1,10 @@
 /** Flags that point meshload at a proxy's stats, shared by `load`, `stats` and `verify`. */
 import type { Command } from 'commander';
 import type { StatsFormat } from '../stats/stat-sample';
-import { statsSourceOf, type StatsSource } from '../stats/stats-source';
+import { DEFAULT_STATS_MAX_BYTES, formatBytes, statsSourceOf, type StatsSource } from '../stats/stats-source';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
+import { redactUrl } from '../util/redact';
 
 export interface StatsFlags {
   stats?: string;
@@ -15,6 +16,7 @@ export interface StatsFlags {
   cluster?: string;
   statsInterval: string;
   statsTimeout: string;
+  statsMaxBytes?: string;
 }
 
 const FORMATS: readonly StatsFormat[] = ['envoy-text', 'envoy-json', 'prometheus'];
@@ -41,7 +43,19 @@ export function addStatsFlags(command: Command, withFile: boolean): Command {
     .option('--stats-format <format>', `force the format: ${FORMATS.join(', ')} (detected from the content otherwise)`)
     .option('--cluster <name>', 'upstream cluster: short service name, FQDN, or full cluster name')
     .option('--stats-interval <duration>', 'how often gauges are sampled during a run; 0 turns sampling off', '1s')
-    .option('--stats-timeout <duration>', 'time allowed for one stats read', '10s');
+    .option('--stats-timeout <duration>', 'time allowed for one whole stats read (connect or spawn, every byte, parse)', '10s')
+    .option('--stats-max-bytes <size>', 'most bytes one stats read may take, e.g. 64MiB', formatBytes(DEFAULT_STATS_MAX_BYTES).replace(' ', ''));
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+
+/** `268435456`, `256MiB`, `64 MB`: bytes, or undefined when it is not a size. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = m === null ? undefined : SIZE_UNITS[(m[2] ?? '').toLowerCase()];
+  if (m === null || unit === undefined) return undefined;
+  const bytes = Number(m[1]) * unit;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 export interface StatsChoice {
@@ -50,6 +64,16 @@ export interface StatsChoice {
   clusterQuery: string | undefined;
   intervalMs: number;
   timeoutMs: number;
+  maxBytes: number;
+}
+
+/** --stats-timeout and --stats-max-bytes, which bound every read, whatever names the source. */
+export function readLimitsFromFlags(flags: Pick<StatsFlags, 'statsTimeout' | 'statsMaxBytes'>): { timeoutMs: number; maxBytes: number } {
+  const timeoutMs = parseDuration(flags.statsTimeout);
+  if (timeoutMs === undefined || timeoutMs <= 0) throw usageError(`--stats-timeout '${flags.statsTimeout}' is not a duration`, 'use a Go duration like 10s');
+  const maxBytes = parseByteSize(flags.statsMaxBytes ?? String(DEFAULT_STATS_MAX_BYTES));
+  if (maxBytes === undefined) throw usageError(`--stats-max-bytes '${flags.statsMaxBytes ?? ''}' is not a size`, 'use bytes or a size like 64MiB, 500MB');
+  return { timeoutMs, maxBytes };
 }
 
 /** undefined when no stats source was given by flag. `otherSources`: sources given another way
@@ -64,14 +88,13 @@ export function statsFromFlags(given: StatsFlags, otherSources = 0): StatsChoice
   }
   const intervalMs = parseDuration(flags.statsInterval);
   if (intervalMs === undefined || intervalMs < 0) throw usageError(`--stats-interval '${flags.statsInterval}' is not a duration`, 'use a Go duration like 1s or 500ms');
-  const timeoutMs = parseDuration(flags.statsTimeout);
-  if (timeoutMs === undefined || timeoutMs <= 0) throw usageError(`--stats-timeout '${flags.statsTimeout}' is not a duration`, 'use a Go duration like 10s');
+  const { timeoutMs, maxBytes } = readLimitsFromFlags(flags);
   if (flags.stats !== undefined && !/^https?:\/\//.test(flags.stats)) {
-    throw usageError(`--stats '${flags.stats}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
+    throw usageError(`--stats '${redactUrl(flags.stats)}' is not an http(s) URL`, 'use e.g. http://localhost:15000/stats, or --stats-cmd');
   }
   const source = statsSourceOf(flags);
   if (source === undefined) return undefined;
-  return { source, format: format as StatsFormat | undefined, clusterQuery: flags.cluster, intervalMs, timeoutMs };
+  return { source, format: format as StatsFormat | undefined, clusterQuery: flags.cluster, intervalMs, timeoutMs, maxBytes };
 }
 
 /** Kubernetes object names are DNS-1123 subdomains (lowercase letters, digits, '-' and '.',

@@ -4,7 +4,7 @@
  * (the pods need not have peaked together) and keep the largest maximum, which the report says.
  * Pure. */
 import type { LoadResult } from '../engine/load-result';
-import { resilienceView, viewField, type ResilienceField, type ResilienceView } from './resilience-view';
+import { buildView, isGaugeField, resilienceView, viewField, type ResilienceField, type ResilienceView } from './resilience-view';
 import { agreementChecks, sumViews, unavailableReport, type SidecarClusterReport, type SidecarReport } from './sidecar-report';
 
 export interface SidecarPart {
@@ -44,6 +44,10 @@ export function mergeSidecarReports(parts: readonly SidecarPart[], mergedLoad: L
   // As buildSidecarReport: the total over the clusters, faults from the listeners' own counters,
   // which each part kept only as its total.
   let total: ResilienceView | undefined = clusters.length === 0 ? undefined : sumViews(kind, clusters.map((c) => c.view));
+  if (total !== undefined && clusters.some((c) => c.unavailable !== undefined)) {
+    const partial = total;
+    total = buildView(kind, (field) => (isGaugeField(kind, field) ? viewField(partial, field) : undefined));
+  }
   if (total !== undefined) {
     const totals = reported.map((p) => p.report.total);
     total = { ...total, faults: { aborts: sumOfAll(totals, 'faults.aborts'), delays: sumOfAll(totals, 'faults.delays') } };
@@ -77,6 +81,7 @@ function mergeClusters(reports: readonly SidecarReport[]): MergedCluster[] {
       }
       for (const [stat, delta] of Object.entries(c.deltas)) merged.deltas[stat] = (merged.deltas[stat] ?? 0) + delta;
       for (const stat of c.resets) if (!merged.resets.includes(stat)) merged.resets.push(stat);
+      if (merged.unavailable === undefined && c.unavailable !== undefined) merged.unavailable = c.unavailable;
       // Gauges: the largest maximum, exact for "was it ever above 0" (breakers, ejections); the
       // pods' sum at one moment may have been higher. Time above 0: the longest part's, a lower
       // bound of the time any pod was above 0.
@@ -86,9 +91,12 @@ function mergeClusters(reports: readonly SidecarReport[]): MergedCluster[] {
       }
     }
   }
-  // A counter that went down in one pod has no delta there: the others' sum would understate the
-  // run, so it has none merged either, and its reset keeps stats checks on it inconclusive.
-  return [...byName.values()].map((merged) => ({ ...merged, deltas: Object.fromEntries(Object.entries(merged.deltas).filter(([stat]) => !merged.resets.includes(stat))) }));
+  // A cluster whose counters are unavailable in one pod (a reset, unusable stats) has no deltas
+  // there: the others' sum would understate the run, so it has none merged either, and its
+  // resets keep stats checks on it inconclusive.
+  return [...byName.values()].map((merged) =>
+    merged.unavailable === undefined && merged.resets.length === 0 ? merged : { ...merged, deltas: {}, unavailable: merged.unavailable ?? 'counters went down in a generator\'s proxy' },
+  );
 }
 
 function largest(a: number | undefined, b: number | undefined): number | undefined {
@@ -155,7 +163,7 @@ function partDiagnostics(parts: readonly Reported[]): string[] {
 function mergeNotes(clusters: readonly SidecarClusterReport[], parts: number): string[] {
   const notes: string[] = [];
   if (clusters.some((c) => c.resets.length > 0)) {
-    notes.push("a counter that went down in any generator's proxy has no merged delta: the others' alone would understate the run");
+    notes.push("a cluster whose counters went down in any generator's proxy has no merged deltas: the others' alone would understate the run");
   }
   if (clusters.some((c) => Object.keys(c.gauges).length > 0)) {
     notes.push(

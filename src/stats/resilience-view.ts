@@ -287,6 +287,11 @@ export function resilienceView(
   });
 }
 
+/** Whether a field is a gauge's maximum (it stands without the counter deltas). */
+export function isGaugeField(kind: ProxyKind, field: ResilienceField): boolean {
+  return TABLES[kind][field]?.source.op === 'gauge';
+}
+
 /** A view whose every field is `get(field)`: the one place the view's shape is spelled out. */
 export function buildView(kind: ProxyKind, get: (field: ResilienceField) => Count): ResilienceView {
   return {

@@ -4,7 +4,7 @@
 import type { LoadResult } from '../engine/load-result';
 import { clusterGroup } from './cluster-stats';
 import type { GaugeSummary } from './gauge-sampler';
-import { buildView, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
+import { buildView, isGaugeField, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
 import type { StatsFormat } from './stat-sample';
 
@@ -15,8 +15,11 @@ export interface SidecarClusterReport {
   subset: string;
   /** Counter deltas by stat as the source names it, without the cluster prefix. */
   deltas: Record<string, number>;
-  /** Counters that went down: the proxy restarted or reset its counters during the run. */
+  /** Counters that went down: the proxy restarted or reset its counters during the run; then
+   * every counter of the cluster is listed here and `deltas` is empty. */
   resets: string[];
+  /** Why `deltas` is empty and the view's counts n/a (a reset, unusable stats in a dump). */
+  unavailable?: string;
   /** Gauges: the maximum seen (sampled during the run, else the value after it). */
   gauges: Record<string, { max: number; msAboveZero: number | undefined }>;
   view: ResilienceView;
@@ -75,7 +78,8 @@ export function buildSidecarReport(input: {
   const { before, after, delta, gauges, result, clusterQuery } = input;
   const kind = after.proxyKind;
   const clusters: SidecarClusterReport[] = [];
-  for (const [cluster, stats] of delta) {
+  const diagnostics: string[] = [];
+  for (const [cluster, { stats, unavailable, wentDown }] of delta) {
     const deltas: Record<string, number> = {};
     const byKey = new Map<string, number>();
     const gaugeMax = new Map<string, number>();
@@ -95,31 +99,46 @@ export function buildSidecarReport(input: {
       }
     }
     const { group, subset } = clusterGroup(cluster);
-    clusters.push({ cluster, group, subset, deltas, resets, gauges: gaugeReport, view: resilienceView(kind, byKey, gaugeMax) });
+    const report: SidecarClusterReport = { cluster, group, subset, deltas, resets, gauges: gaugeReport, view: resilienceView(kind, byKey, gaugeMax) };
+    if (unavailable !== undefined) {
+      report.unavailable = unavailable;
+      diagnostics.push(
+        wentDown.length > 0
+          ? `counters of ${cluster} went down during the run (${wentDown.slice(0, 3).join(', ')}${wentDown.length > 3 ? ', ...' : ''}): the proxy restarted or its counters were reset; none of its counter deltas are reported`
+          : `the counter deltas of ${cluster} are not reported: ${unavailable}`,
+      );
+    }
+    clusters.push(report);
   }
   clusters.sort((a, b) => a.group.localeCompare(b.group) || a.subset.localeCompare(b.subset));
   let total = clusters.length === 0 ? undefined : sumViews(kind, clusters.map((c) => c.view));
+  // A total without a cluster whose counters are unavailable would understate: only its gauge
+  // maxima stand.
+  const lacking = clusters.filter((c) => c.unavailable !== undefined);
+  if (total !== undefined && lacking.length > 0) {
+    const partial = total;
+    total = buildView(kind, (field) => (isGaugeField(kind, field) ? viewField(partial, field) : undefined));
+    diagnostics.push(`the total counts are n/a: they would leave out ${lacking.map((c) => c.cluster).join(', ')}`);
+  }
   // Injected faults are counted by the listener's fault filter, not per cluster.
   const faultDeltas = diffHttpFaults(before, after);
   if (total !== undefined && faultDeltas.size > 0) total = { ...total, faults: resilienceView(kind, new Map(), undefined, faultDeltas).faults };
-  const diagnostics: string[] = [];
   if (clusterQuery !== undefined && clusters.length === 0) {
-    diagnostics.push(
+    diagnostics.unshift(
       `cluster '${clusterQuery}' is not in the proxy's stats (${after.allClusters.size} clusters are). ` +
         `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
         `(it is read at proxy start); or check the name with 'meshload stats SOURCE'.`,
     );
   }
   if (before.format !== after.format) diagnostics.push(`the stats format changed during the run (${before.format} -> ${after.format})`);
-  for (const c of clusters) {
-    if (c.resets.length > 0) {
-      diagnostics.push(`counters of ${c.cluster} went down during the run (${c.resets.slice(0, 3).join(', ')}...): the proxy restarted or its counters were reset; those deltas are not reported`);
-    }
-  }
   if (gauges !== undefined && gauges.failures > 0) {
     diagnostics.push(`${gauges.failures} of ${gauges.failures + gauges.samples} gauge samples failed (${gauges.lastError ?? 'unknown error'}): gauge maxima may miss moments`);
   }
-  const agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result);
+  let agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result);
+  if (lacking.length > 0) {
+    // "This proxy does not report it" would be wrong: it did, but the counts cannot be used.
+    agreement = agreement.map((a) => (a.proxy === undefined && !a.note.startsWith('no response echoed') ? { ...a, note: `the proxy's counts are unavailable: ${lacking[0]?.unavailable ?? ''}` } : a));
+  }
   const requests = agreement.find((a) => a.name === 'requests');
   if (requests !== undefined && requests.proxy === 0 && requests.client > 0) {
     diagnostics.push(

@@ -14,6 +14,8 @@ export interface SidecarWatchOptions {
   /** How often gauges are sampled during the run; 0 turns sampling off. */
   intervalMs: number;
   timeoutMs: number;
+  /** Bytes one read may take (--stats-max-bytes); the default cap if unset. */
+  maxBytes?: number | undefined;
 }
 
 export class SidecarWatch {
@@ -25,7 +27,7 @@ export class SidecarWatch {
   ) {}
 
   static async start(options: SidecarWatchOptions): Promise<SidecarWatch> {
-    const read = { format: options.format, timeoutMs: options.timeoutMs };
+    const read = { format: options.format, timeoutMs: options.timeoutMs, maxBytes: options.maxBytes };
     let before: StatsSnapshot | undefined;
     try {
       before = await takeSnapshot(options.source, read, options.clusterQuery);
@@ -48,7 +50,7 @@ export class SidecarWatch {
     if (this.before === undefined) return unavailableReport(sourceName, this.options.clusterQuery, `before the run: ${this.failure ?? 'unknown error'}`);
     let after: StatsSnapshot;
     try {
-      after = await takeSnapshot(this.options.source, { format: this.before.format, timeoutMs: this.options.timeoutMs }, this.options.clusterQuery);
+      after = await takeSnapshot(this.options.source, { format: this.before.format, timeoutMs: this.options.timeoutMs, maxBytes: this.options.maxBytes }, this.options.clusterQuery);
     } catch (error) {
       return unavailableReport(sourceName, this.options.clusterQuery, `after the run: ${messageOf(error)}`);
     }

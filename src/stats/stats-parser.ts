@@ -4,6 +4,7 @@
  * the longest line whatever the dump size; a malformed line throws `StatsParseError` naming the
  * line and what was expected there, never a silent skip. */
 
+import { EnvoyJsonParser } from './envoy-json-parser';
 import { StatsParseError, type StatKind, type StatSample, type StatsFormat } from './stat-sample';
 
 type Quantile = { percentile: number; interval: number | null; cumulative: number | null };
@@ -34,8 +35,8 @@ export class StatsParser {
   private rest = '';
   private lineCount = 0;
   private state: 'open' | 'ended' | 'failed' = 'open';
-  /** Envoy JSON is buffered whole and parsed at end(): see parseEnvoyJson. */
-  private readonly jsonChunks: string[] = [];
+  /** Envoy JSON has a parser of its own: the document is one line, so there is no line to keep. */
+  private readonly json: EnvoyJsonParser | undefined;
   /** Prometheus: the family named by the last `# TYPE` line. The format requires a family's
    * samples to follow its TYPE line as one group, so one family is all there is to remember. */
   private family = '';
@@ -46,18 +47,25 @@ export class StatsParser {
   constructor(
     readonly format: StatsFormat,
     private readonly onSample: (sample: StatSample) => void,
-  ) {}
+  ) {
+    this.json = format === 'envoy-json' ? new EnvoyJsonParser(onSample) : undefined;
+  }
 
   /** Lines consumed so far (blank lines included); the last line counts once end() has run. */
   get lines(): number {
-    return this.lineCount;
+    return this.json === undefined ? this.lineCount : this.json.lines;
   }
 
   push(chunk: string): void {
     this.checkOpen('push');
     if (chunk.length === 0) return;
-    if (this.format === 'envoy-json') {
-      this.jsonChunks.push(chunk);
+    if (this.json !== undefined) {
+      try {
+        this.json.push(chunk);
+      } catch (error) {
+        this.state = 'failed';
+        throw error;
+      }
       return;
     }
     // Without a newline the chunk only extends the unfinished line: no scan, no flattening.
@@ -84,11 +92,8 @@ export class StatsParser {
   end(): void {
     this.checkOpen('end');
     try {
-      if (this.format === 'envoy-json') {
-        const text = this.jsonChunks.join('');
-        this.jsonChunks.length = 0;
-        this.lineCount = countLines(text);
-        parseEnvoyJson(text, this.onSample);
+      if (this.json !== undefined) {
+        this.json.end();
       } else if (this.rest.length > 0) {
         const last = this.rest;
         this.rest = '';
@@ -352,221 +357,6 @@ export function parseStats(text: string, format?: StatsFormat): StatSample[] {
   return samples;
 }
 
-// ---- Envoy /stats?format=json -----------------------------------------------------------------
-
-/** Parses a whole `/stats?format=json` document. It is held in memory and given to JSON.parse,
- * so a JSON dump costs several times its size in heap: use the text format for large dumps.
- * Envoy buffers all histograms into one trailing `{"histograms": ...}` entry (stats_render.cc). */
-function parseEnvoyJson(text: string, onSample: (sample: StatSample) => void): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    const offset = jsonErrorOffset(text);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StatsParseError(lineAt(text, offset === -1 ? 0 : offset), `expected valid JSON: ${reason}`);
-  }
-  const locate = new NameLocator(text);
-  if (!isRecord(doc) || !Array.isArray(doc.stats)) {
-    throw new StatsParseError(1, 'expected a JSON object {"stats":[...]} (Envoy /stats?format=json)');
-  }
-  const stats: unknown[] = doc.stats;
-  for (let index = 0; index < stats.length; index++) {
-    const entry = stats[index];
-    if (!isRecord(entry)) throw new StatsParseError(locate.current(), `stats[${index}]: expected an object`);
-    if ('histograms' in entry) {
-      jsonHistograms(entry.histograms, `stats[${index}].histograms`, locate, onSample);
-      continue;
-    }
-    if ('supported_percentiles' in entry) {
-      throw new StatsParseError(locate.current(), `stats[${index}]: expected "name" and "value" (histogram_buckets output is not supported: fetch /stats?format=json without it)`);
-    }
-    const { name, value } = entry;
-    const line = locate.next();
-    if (typeof name !== 'string' || name.length === 0) throw new StatsParseError(line, `stats[${index}]: expected a "name" string`);
-    if (typeof value === 'number') {
-      onSample({ name, labels: EMPTY_LABELS, kind: 'untyped', value, line });
-    } else if (typeof value === 'string') {
-      onSample({ name, labels: EMPTY_LABELS, kind: 'text', value: NaN, text: value, line });
-    } else {
-      throw new StatsParseError(line, `stats[${index}] (${excerpt(name, 60, false)}): expected a number or a string "value", got ${JSON.stringify(value) ?? 'nothing'}`);
-    }
-  }
-}
-
-function jsonHistograms(histograms: unknown, path: string, locate: NameLocator, onSample: (sample: StatSample) => void): void {
-  if (!isRecord(histograms) || !Array.isArray(histograms.computed_quantiles)) {
-    throw new StatsParseError(locate.current(), `${path}: expected {"supported_quantiles":[...],"computed_quantiles":[...]} (histogram_buckets output is not supported)`);
-  }
-  const supported = numberArray(histograms.supported_quantiles);
-  if (supported === undefined) throw new StatsParseError(locate.current(), `${path}.supported_quantiles: expected an array of numbers`);
-  const computed: unknown[] = histograms.computed_quantiles;
-  for (let h = 0; h < computed.length; h++) {
-    const entry = computed[h];
-    const where = `${path}.computed_quantiles[${h}]`;
-    if (!isRecord(entry)) throw new StatsParseError(locate.current(), `${where}: expected an object`);
-    const line = locate.next();
-    const name = entry.name;
-    const values: unknown = entry.values;
-    if (typeof name !== 'string' || name.length === 0) throw new StatsParseError(line, `${where}: expected a "name" string`);
-    if (!Array.isArray(values)) throw new StatsParseError(line, `${where} (${excerpt(name, 60, false)}): expected a "values" array`);
-    if (values.length !== supported.length) {
-      throw new StatsParseError(line, `${where} (${excerpt(name, 60, false)}): expected ${supported.length} values, one per supported quantile, got ${values.length}`);
-    }
-    const quantiles: Quantile[] = [];
-    for (let q = 0; q < values.length; q++) {
-      const v: unknown = (values as unknown[])[q];
-      const interval = isRecord(v) ? jsonQuantileValue(v.interval) : undefined;
-      const cumulative = isRecord(v) ? jsonQuantileValue(v.cumulative) : undefined;
-      if (interval === undefined || cumulative === undefined) {
-        throw new StatsParseError(line, `${where}.values[${q}] (${excerpt(name, 60, false)}): expected {"interval":number|null,"cumulative":number|null}`);
-      }
-      quantiles.push({ percentile: supported[q] ?? NaN, interval, cumulative });
-    }
-    onSample({ name, labels: EMPTY_LABELS, kind: 'histogram', value: NaN, quantiles, line });
-  }
-}
-
-function numberArray(value: unknown): number[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const numbers: number[] = [];
-  for (const item of value as unknown[]) {
-    if (typeof item !== 'number') return undefined;
-    numbers.push(item);
-  }
-  return numbers;
-}
-
-/** Envoy writes NaN quantiles (no samples in the interval) as null or leaves them out. */
-function jsonQuantileValue(v: unknown): number | null | undefined {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'number' ? v : undefined;
-}
-
-/** Line numbers for JSON entries: walks the `"name":` keys in document order, which is the order
- * of the parsed entries, so all lookups together scan the text once. */
-class NameLocator {
-  private at = 0;
-  private line = 1;
-
-  constructor(private readonly text: string) {}
-
-  current(): number {
-    return this.line;
-  }
-
-  /** The line of the next `"name"` key. */
-  next(): number {
-    let found = this.text.indexOf('"name"', this.at);
-    while (found !== -1 && !isKey(this.text, found + 6)) found = this.text.indexOf('"name"', found + 6);
-    if (found === -1) return this.line;
-    for (let nl = this.text.indexOf('\n', this.at); nl !== -1 && nl < found; nl = this.text.indexOf('\n', nl + 1)) this.line++;
-    this.at = found + 6;
-    return this.line;
-  }
-}
-
-function isKey(text: string, from: number): boolean {
-  let i = from;
-  while (isWhitespace(text.charCodeAt(i))) i++;
-  return text.charCodeAt(i) === 58; /* : */
-}
-
-/** Offset of the first syntax error in `text`, or -1. JSON.parse names a position for some
- * errors only ("Unexpected token 'x', ... is not valid JSON" has none), so scan for it. */
-export function jsonErrorOffset(text: string): number {
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const stack: number[] = [];
-  const n = text.length;
-  let i = 0;
-  let expect: 'value' | 'key' | 'colon' | 'next' | 'end' = 'value';
-  const afterValue = (): 'next' | 'end' => (stack.length > 0 ? 'next' : 'end');
-  const string = (): boolean => {
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === QUOTE) {
-        i++;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c === BACKSLASH) {
-        const e = text[i + 1] ?? '';
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
-          i += 6;
-        } else if ('"\\/bfnrt'.includes(e) && e !== '') {
-          i += 2;
-        } else {
-          return false;
-        }
-      } else {
-        i++;
-      }
-    }
-    return false;
-  };
-  for (;;) {
-    while (i < n && isWhitespace(text.charCodeAt(i))) i++;
-    if (i >= n) return expect === 'end' ? -1 : n;
-    const c = text.charCodeAt(i);
-    switch (expect) {
-      case 'end':
-        return i;
-      case 'colon':
-        if (c !== 58) return i;
-        i++;
-        expect = 'value';
-        break;
-      case 'key':
-        if (c !== QUOTE || !string()) return i;
-        expect = 'colon';
-        break;
-      case 'next': {
-        const top = stack[stack.length - 1];
-        if (c === COMMA) {
-          i++;
-          expect = top === OPEN_BRACE ? 'key' : 'value';
-        } else if ((c === CLOSE_BRACE && top === OPEN_BRACE) || (c === 93 && top === 91)) {
-          i++;
-          stack.pop();
-          expect = afterValue();
-        } else {
-          return i;
-        }
-        break;
-      }
-      case 'value':
-        if (c === OPEN_BRACE || c === 91 /* [ */) {
-          stack.push(c);
-          i++;
-          while (i < n && isWhitespace(text.charCodeAt(i))) i++;
-          if (text.charCodeAt(i) === (c === OPEN_BRACE ? CLOSE_BRACE : 93)) {
-            i++;
-            stack.pop();
-            expect = afterValue();
-          } else {
-            expect = c === OPEN_BRACE ? 'key' : 'value';
-          }
-        } else if (c === QUOTE) {
-          if (!string()) return i;
-          expect = afterValue();
-        } else if (c === MINUS || isDigit(c)) {
-          NUMBER.lastIndex = i;
-          if (!NUMBER.test(text)) return i;
-          i = NUMBER.lastIndex;
-          expect = afterValue();
-        } else {
-          const literal = ['true', 'false', 'null'].find((word) => text.startsWith(word, i));
-          if (literal === undefined) return i;
-          i += literal.length;
-          expect = afterValue();
-        }
-        break;
-    }
-  }
-}
-
 // ---- helpers ----------------------------------------------------------------------------------
 
 /** Histogram quantiles as Envoy prints them: `P0(nan,2.0) P25(nan,2.025) ...`, as many as the
@@ -650,26 +440,9 @@ function detach(s: string): string {
   return (' ' + s).slice(1);
 }
 
-function countLines(text: string): number {
-  if (text.length === 0) return 0;
-  let lines = 1;
-  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', nl + 1)) if (nl < text.length - 1) lines++;
-  return lines;
-}
-
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let nl = text.indexOf('\n'); nl !== -1 && nl < offset; nl = text.indexOf('\n', nl + 1)) line++;
-  return line;
-}
-
 function excerpt(text: string, max = 80, quoted = true): string {
   const short = text.length > max ? `${text.slice(0, max)}...` : text;
   return quoted ? JSON.stringify(short) : short;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function skipBlanks(text: string, from: number): number {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +112,11 @@ describe('meshload stats', () => {
     [['stats', FIXTURE, '--stats-format', 'xml'], /--stats-format 'xml' is not a stats format/, 2],
     [['stats', '/nonexistent/stats.txt'], /cannot read stats file \/nonexistent\/stats\.txt/, 1],
     [['stats', '--stats-cmd', 'exit 3'], /stats command 'exit 3' exited with 3/, 1],
+    [['stats', FIXTURE, '--stats-max-bytes', 'lots'], /--stats-max-bytes 'lots' is not a size/, 2],
+    [['stats', FIXTURE, '--stats-max-bytes', '0'], /--stats-max-bytes '0' is not a size/, 2],
+    [['stats', FIXTURE, '--stats-max-bytes', '1KiB'], /istio-1\.23-sidecar\.txt sent more than 1 KiB of stats \(--stats-max-bytes 1KiB\)/, 1],
+    [['stats', FIXTURE, '--stats-timeout', 'soon'], /--stats-timeout 'soon' is not a duration/, 2],
+    [['stats', '--stats-cmd', 'sleep 30', '--stats-timeout', '300ms'], /reading stats from command 'sleep 30' took longer than --stats-timeout 300 ms/, 1],
   ])('%p fails on one line', async (argv, pattern, code) => {
     const run = await cli(...argv);
     expect(run.code).toBe(code);
@@ -150,6 +157,30 @@ describe('meshload load with proxy stats', () => {
     expect(run.stderr).toMatch(/^Code 200 : 5 \(100\.0 %\)$/m);
     expect(run.stderr).toMatch(/proxy stats unavailable, running without them: stats endpoint http:\/\/127\.0\.0\.1:1\/stats is unreachable/);
     expect(run.stderr).toMatch(/^Sidecar: stats unavailable/m);
+  });
+
+  it('never writes the credentials of a stats URL, in result.json or on the terminal', async () => {
+    const url = await echo();
+    const dump = readFileSync(FIXTURE);
+    const stats = http.createServer((_req, res) => res.end(dump));
+    await new Promise<void>((resolve) => stats.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (stats.address() as AddressInfo).port;
+      const json = join(temp(), 'creds.json');
+      const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '--stats', `http://admin:hunter2@127.0.0.1:${port}/stats`, '--cluster', 'httpbin', '-json', json, url);
+      expect(run.code).toBe(0);
+      const written = readFileSync(json, 'utf8');
+      const result = (JSON.parse(written) as { Meshload: LoadResult }).Meshload;
+      expect(result.sidecar?.source).toBe(`http://<redacted>@127.0.0.1:${port}/stats`);
+      expect(result.sidecar?.clusters[0]?.cluster).toBe(HTTPBIN);
+      for (const text of [written, run.stdout, run.stderr]) expect(text).not.toContain('hunter2');
+      const down = await cli('load', '-c', '1', '-qps', '0', '-n', '2', '--stats', 'http://admin:hunter2@127.0.0.1:1/stats', url);
+      expect(down.stderr).toContain('http://<redacted>@127.0.0.1:1/stats is unreachable');
+      expect(down.stderr).not.toContain('hunter2');
+    } finally {
+      stats.closeAllConnections();
+      await new Promise((resolve) => stats.close(resolve));
+    }
   });
 
   it.each([

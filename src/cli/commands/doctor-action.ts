@@ -40,7 +40,7 @@ export async function doctorAction(url: string | undefined, flags: StatsFlags, c
   say(uidFinding(ctx.io.uid));
 
   const query = clusterQueryOf(choice.clusterQuery, url);
-  const read = { format: choice.format, timeoutMs: choice.timeoutMs };
+  const read = { format: choice.format, timeoutMs: choice.timeoutMs, maxBytes: choice.maxBytes };
   const source = describeSource(choice.source);
   let before: StatsSnapshot | undefined;
   try {
@@ -81,7 +81,7 @@ async function interception(url: string, query: string, before: StatsSnapshot, c
   let moved: number | undefined;
   for (;;) {
     try {
-      const after = await takeSnapshot(choice.source, { format: before.format, timeoutMs: choice.timeoutMs }, query);
+      const after = await takeSnapshot(choice.source, { format: before.format, timeoutMs: choice.timeoutMs, maxBytes: choice.maxBytes }, query);
       const report = buildSidecarReport({ source: '', clusterQuery: query, before, after, delta: diffSnapshots(before, after), gauges: undefined, result: undefined });
       moved = report.total?.requestsSent;
     } catch (error) {

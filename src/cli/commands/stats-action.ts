@@ -2,10 +2,10 @@
 import { renderSidecarText } from '../../report/sidecar-text';
 import { buildSidecarReport } from '../../stats/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/snapshot';
-import { describeSource, type StatsSource } from '../../stats/stats-source';
+import { describeSource, type ReadStatsOptions, type StatsSource } from '../../stats/stats-source';
 import { usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
-import { statsFromFlags } from '../stats-flags';
+import { readLimitsFromFlags, statsFromFlags } from '../stats-flags';
 import type { StatsCommandFlags } from './stats';
 
 export async function statsAction(sources: string[], flags: StatsCommandFlags, ctx: CommandContext): Promise<void> {
@@ -19,7 +19,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
       flags.diff === true ? 'meshload stats --diff before.txt after.txt' : 'meshload stats http://localhost:15000/stats (or a file, or --stats-cmd)',
     );
   }
-  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), timeoutMs: choice?.timeoutMs ?? 10_000 };
+  const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), ...readLimitsFromFlags(flags), signal: ctx.io.signal };
   const clusterQuery = flags.cluster;
   if (flags.watch === true) {
     if (flags.diff === true) throw usageError('--watch and --diff exclude each other', 'watch one live source');
@@ -45,7 +45,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
 /** Prints the change since the first snapshot every interval, until the signal aborts. */
 async function watch(
   source: StatsSource,
-  read: { format: StatsSnapshot['format'] | undefined; timeoutMs: number },
+  read: ReadStatsOptions,
   clusterQuery: string | undefined,
   intervalMs: number,
   json: boolean,
@@ -68,6 +68,7 @@ async function watch(
     try {
       now = await takeSnapshot(source, { ...read, format: baseline.format }, clusterQuery);
     } catch (error) {
+      if (io.signal.aborted) break;
       io.stderr.write(`meshload: ${error instanceof Error ? error.message : String(error)}; still watching\n`);
       continue;
     }
