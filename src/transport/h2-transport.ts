@@ -19,7 +19,8 @@
  * - `keepAlive: false` opens a fresh session per request and closes it after the response;
  * - a session still connecting, or whose server never acknowledged our SETTINGS, when one of
  *   its requests times out is destroyed (its other pending streams fail 'timeout' too), like
- *   HTTP/1.1 dropping a socket that never answered.
+ *   HTTP/1.1 dropping a socket that never answered; any other such session must answer a PING
+ *   within the timeout (at least MIN_PROBE_MS), or is destroyed the same way.
  *
  * `headerBytes` is the uncompressed size (name + value + 4 per field, pseudo-headers
  * included), comparable with HTTP/1.1: node:http2 does not expose HPACK-compressed sizes. */
@@ -47,6 +48,9 @@ const MAX_SWEEP_MS = 50;
 export const MAX_RESENDS = 2;
 /** After node:http2 sent our FIN on a session it shut down, the peer gets this long to close. */
 const LINGER_MS = 1000;
+/** A session whose request timed out must acknowledge a PING within the timeout, and at
+ * least this long, or be destroyed. */
+const MIN_PROBE_MS = 1000;
 /** Outcome messages are one line of at most this many characters. */
 const MAX_MESSAGE_CHARS = 200;
 
@@ -212,6 +216,8 @@ class H2Session {
   goawayLastStreamId = 0;
   /** Destroys the socket a while after node:http2 half-closed it. */
   private linger: NodeJS.Timeout | undefined;
+  /** Destroys the session unless the PING sent by `probe()` is acknowledged in time. */
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly h2: http2.ClientHttp2Session,
@@ -232,9 +238,34 @@ class H2Session {
     return this.goawayCode === undefined && !this.h2.closed && !this.h2.destroyed;
   }
 
+  /** After a request timed out: PINGs the server and destroys the session unless the PING is
+   * acknowledged within `ms`. nghttp2 stops a session it found broken (a frame the protocol
+   * forbids) by sending GOAWAY PROTOCOL_ERROR, and node:http2 tells us nothing: its streams,
+   * present and future, would only ever time out. A dead peer looks the same. */
+  probe(ms: number): void {
+    const h2 = this.h2;
+    if (this.probeTimer !== undefined || h2.destroyed || h2.closed) return;
+    const timer = setTimeout(() => {
+      this.probeTimer = undefined;
+      h2.destroy(new H2Failure(`no PING acknowledgement within ${ms}ms after a request timed out: the session is dead or broken`, 'timeout'));
+    }, ms);
+    timer.unref();
+    this.probeTimer = timer;
+    const answered = (): void => {
+      clearTimeout(timer);
+      this.probeTimer = undefined;
+    };
+    try {
+      if (!h2.ping(answered)) answered();
+    } catch {
+      answered();
+    }
+  }
+
   /** Destroys the session and its socket now, whatever state they are in. */
   release(): void {
     if (this.linger !== undefined) clearTimeout(this.linger);
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     this.h2.destroy();
     this.socket?.destroy();
   }
@@ -512,9 +543,12 @@ class H2Connection implements Connection {
     this.fail('timeout', message, false);
     // A session that never connected, or whose server never acknowledged our SETTINGS (silent,
     // or not HTTP/2 at all), serves nobody: drop it so the next send dials again.
-    if (session !== undefined && !session.h2.destroyed && (session.h2.connecting || session.h2.pendingSettingsAck)) {
+    if (session === undefined || session.h2.destroyed) return;
+    if (session.h2.connecting || session.h2.pendingSettingsAck) {
       const state = session.h2.connecting ? 'session not connected' : 'no SETTINGS acknowledgement from the server';
       session.h2.destroy(new H2Failure(`${state}: ${message}`, 'timeout'));
+    } else {
+      session.probe(Math.max(this.transport.timeoutMs, MIN_PROBE_MS));
     }
   }
 

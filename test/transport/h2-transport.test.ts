@@ -139,6 +139,16 @@ describe('kindOfH2Code', () => {
   ])('%d -> %s', (code, kind) => expect(kindOfH2Code(code)).toBe(kind));
 });
 
+describe('oneLine', () => {
+  it('keeps messages to one line of at most 200 characters', () => {
+    expect(oneLine('GOAWAY PROTOCOL_ERROR (last stream 5)')).toBe('GOAWAY PROTOCOL_ERROR (last stream 5)');
+    expect(oneLine('a\r\nb\n\tc\0d')).toBe('a b c d');
+    const long = oneLine('x'.repeat(500));
+    expect(long).toHaveLength(200);
+    expect(long.endsWith('...')).toBe(true);
+  });
+});
+
 describe('transportForPlan', () => {
   it('builds the HTTP/2 transport for -h2', async () => {
     const h2 = await server(routes);
