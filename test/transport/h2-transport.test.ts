@@ -424,6 +424,18 @@ describe('against a node:http2 cleartext server', () => {
     expect(holder.socketsOpened + other.socketsOpened).toBe(2);
   });
 
+  it('without keep-alive, resends a refused stream on a fresh session of its own', async () => {
+    const h2 = await server((stream, _headers, self) => {
+      if (self.sessions === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
+      respond(stream, 200);
+    });
+    const connection = transport(`${h2.url}/`, { keepAlive: false }).newConnection();
+    expect(await send(connection)).toMatchObject(ok(200));
+    expect(connection.resends).toBe(1);
+    expect(connection.socketsOpened).toBe(2);
+    await h2.whenSessionsClosed(2);
+  });
+
   it('opens and closes one session per request without keep-alive', async () => {
     const h2 = await server(routes);
     const connection = transport(`${h2.url}/status/200`, { keepAlive: false }).newConnection();
