@@ -187,6 +187,8 @@ describe('GOAWAY', () => {
     await ledger.expectOneOutcomeEach();
     expect(processed).toBe(ledger.sends);
     expect(server.accepted).toBe(2);
+    // No stream went out on the first session after its GOAWAY.
+    expect(server.streams.filter((s) => s.peer === 0)).toHaveLength(4);
   });
 
   it('PROTOCOL_ERROR with last-stream-id 1: stream 1 fails with the reason, the streams above it are resent', async () => {
