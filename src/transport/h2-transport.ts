@@ -7,13 +7,20 @@
  * Lifecycle, kept simple:
  * - a session that gets GOAWAY, errors or closes takes no new streams: the next send on its
  *   slot opens a fresh one. Its pending streams complete with -1 by the error; after a GOAWAY
- *   without an error code those it covers still finish, those above its last stream id fail
- *   'closed' (they were not processed, but are not resent);
+ *   without an error code those it covers still finish;
+ * - a stream the server did not process (above a GOAWAY's last stream id, or reset with
+ *   REFUSED_STREAM before any response) is sent again, at most MAX_RESENDS times per call and
+ *   counted in `resends` (RFC 9113 section 8.7); the call still gets one outcome;
+ * - node:http2 only half-closes the socket of a session it shut down gracefully (GOAWAY,
+ *   `close()`), so a peer that keeps it open would keep the process alive: we destroy such a
+ *   socket LINGER_MS after our FIN, and `close()` destroys every session and socket at once;
  * - `reconnect()` closes the Connection's shared session gracefully (`session.close()`:
  *   in-flight streams of every Connection on it finish), so the next send opens a new one;
  * - `keepAlive: false` opens a fresh session per request and closes it after the response;
- * - a session still connecting when one of its requests times out is destroyed (its other
- *   pending streams fail 'timeout' too), like HTTP/1.1 dropping a socket that never answered.
+ * - a session still connecting, or whose server never acknowledged our SETTINGS, when one of
+ *   its requests times out is destroyed (its other pending streams fail 'timeout' too), like
+ *   HTTP/1.1 dropping a socket that never answered; any other such session must answer a PING
+ *   within the timeout (at least MIN_PROBE_MS), or is destroyed the same way.
  *
  * `headerBytes` is the uncompressed size (name + value + 4 per field, pseudo-headers
  * included), comparable with HTTP/1.1: node:http2 does not expose HPACK-compressed sizes. */
@@ -36,6 +43,16 @@ const STREAM_WINDOW_BYTES = 1 << 20;
 const SESSION_WINDOW_BYTES = 16 << 20;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
+/** Resends of one call (streams the server did not process) before it fails: enough to ride
+ * a graceful restart, few enough that a server refusing everything cannot loop us. */
+export const MAX_RESENDS = 2;
+/** After node:http2 sent our FIN on a session it shut down, the peer gets this long to close. */
+const LINGER_MS = 1000;
+/** A session whose request timed out must acknowledge a PING within the timeout, and at
+ * least this long, or be destroyed. */
+const MIN_PROBE_MS = 1000;
+/** Outcome messages are one line of at most this many characters. */
+const MAX_MESSAGE_CHARS = 200;
 
 const {
   NGHTTP2_NO_ERROR,
@@ -47,6 +64,7 @@ const {
   NGHTTP2_INADEQUATE_SECURITY,
   NGHTTP2_HTTP_1_1_REQUIRED,
   NGHTTP2_CANCEL,
+  NGHTTP2_REFUSED_STREAM,
 } = http2.constants;
 
 /** RFC 9113 section 7 error code names, by code, for messages. */
@@ -138,8 +156,17 @@ function kindOfError(error: unknown, rstCode: number | undefined): ErrorKind {
 
 function messageOf(error: unknown): string {
   if (!isNodeError(error)) return String(error);
-  if (error.code === 'ERR_HTTP2_STREAM_CANCEL' && isNodeError(error.cause)) return error.cause.message;
+  if (error.code === 'ERR_HTTP2_STREAM_CANCEL' && isNodeError(error.cause)) return messageOf(error.cause);
+  // nghttp2 rejected what the server sent (a frame on a closed stream, bad framing): its own
+  // words are terse ("Protocol error").
+  if (error.code === 'ERR_HTTP2_ERROR') return `HTTP/2 protocol error from the server: ${error.message}`;
   return error.message;
+}
+
+/** A message as one line of at most MAX_MESSAGE_CHARS: errors carry peer-chosen text. */
+export function oneLine(message: string): string {
+  const line = message.replace(/[\r\n\t\0]+/g, ' ');
+  return line.length <= MAX_MESSAGE_CHARS ? line : `${line.slice(0, MAX_MESSAGE_CHARS - 3)}...`;
 }
 
 /** The request headers, built once per transport: pseudo-headers from the URL, user headers
@@ -187,15 +214,60 @@ class H2Session {
   /** GOAWAY received: no new streams; pending ones fail by its code. */
   goawayCode: number | undefined;
   goawayLastStreamId = 0;
+  /** Destroys the socket a while after node:http2 half-closed it. */
+  private linger: NodeJS.Timeout | undefined;
+  /** Destroys the session unless the PING sent by `probe()` is acknowledged in time. */
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly h2: http2.ClientHttp2Session,
     /** The shared slot it serves, or -1 for a per-request session (keepAlive false). */
     readonly slot: number,
-  ) {}
+    /** The socket under it: `h2.socket` is a proxy that refuses `destroy()`. */
+    readonly socket: net.Socket | undefined,
+  ) {
+    // node:http2 ends a gracefully closed session's socket and waits for the peer's FIN, which
+    // a hostile or broken peer never sends: the socket (and the process) would live on.
+    socket?.once('finish', () => {
+      this.linger = setTimeout(() => socket.destroy(), LINGER_MS);
+      this.linger.unref();
+    });
+  }
 
   usable(): boolean {
     return this.goawayCode === undefined && !this.h2.closed && !this.h2.destroyed;
+  }
+
+  /** After a request timed out: PINGs the server and destroys the session unless the PING is
+   * acknowledged within `ms`. nghttp2 stops a session it found broken (a frame the protocol
+   * forbids) by sending GOAWAY PROTOCOL_ERROR, and node:http2 tells us nothing: its streams,
+   * present and future, would only ever time out. A dead peer looks the same. */
+  probe(ms: number): void {
+    const h2 = this.h2;
+    if (this.probeTimer !== undefined || h2.destroyed || h2.closed) return;
+    const timer = setTimeout(() => {
+      this.probeTimer = undefined;
+      h2.destroy(new H2Failure(`no PING acknowledgement within ${ms}ms after a request timed out: the session is dead or broken`, 'timeout'));
+    }, ms);
+    timer.unref();
+    this.probeTimer = timer;
+    const answered = (): void => {
+      clearTimeout(timer);
+      this.probeTimer = undefined;
+    };
+    try {
+      if (!h2.ping(answered)) answered();
+    } catch {
+      answered();
+    }
+  }
+
+  /** Destroys the session and its socket now, whatever state they are in. */
+  release(): void {
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.h2.destroy();
+    this.socket?.destroy();
   }
 }
 
@@ -267,7 +339,7 @@ class H2Transport implements Transport {
     this.sweeper = undefined;
     for (const connection of this.connections) connection.close();
     this.connections.clear();
-    for (const session of this.sessions) session.h2.destroy();
+    for (const session of this.sessions) session.release();
     this.sessions.clear();
     this.shared.length = 0;
   }
@@ -297,11 +369,13 @@ class H2Transport implements Transport {
   /** Opens a session for a slot (or -1: unshared). Throws on bad options (a port Node
    * rejects); socket errors arrive later as events. */
   open(slot: number): H2Session {
+    // node:http2 calls createConnection synchronously, inside connect().
+    let socket = undefined as net.Socket | undefined;
     const h2 = http2.connect(this.url, {
-      createConnection: () => this.connectSocket(),
+      createConnection: () => (socket = this.connectSocket()),
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
     });
-    const session = new H2Session(h2, slot);
+    const session = new H2Session(h2, slot, socket);
     // Every session keeps these listeners for its whole life: an unhandled 'error' would crash,
     // and its streams report the same error themselves.
     h2.on('error', () => this.retire(session));
@@ -391,6 +465,8 @@ class H2Connection implements Connection {
   private attempt = 0;
   /** Collected only for status >= 400. */
   private bodyPrefix: string | undefined;
+  /** Resends of the call in flight. */
+  private resent = 0;
   private closed = false;
 
   constructor(
@@ -404,6 +480,14 @@ class H2Connection implements Connection {
     if (refusedSend(this.done !== undefined, this.closed, done)) return;
     const t = this.transport;
     this.done = done;
+    this.resent = 0;
+    this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
+    this.start();
+  }
+
+  /** Opens the stream of the call in flight: its first try, or a resend (same deadline). */
+  private start(): void {
+    const t = this.transport;
     this.status = 0;
     this.headerBytes = 0;
     this.bodyBytes = 0;
@@ -413,7 +497,6 @@ class H2Connection implements Connection {
     this.version = undefined;
     this.attempt = 0;
     this.bodyPrefix = undefined;
-    this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
     let stream: OwnedStream;
     try {
       const session = this.acquireSession();
@@ -458,9 +541,14 @@ class H2Connection implements Connection {
     const message = `no complete response within ${this.transport.timeoutMs}ms`;
     this.cancelStream();
     this.fail('timeout', message, false);
-    // A session that never connected serves nobody: drop it so the next send dials again.
-    if (session !== undefined && session.h2.connecting && !session.h2.destroyed) {
-      session.h2.destroy(new H2Failure(`session not connected: ${message}`, 'timeout'));
+    // A session that never connected, or whose server never acknowledged our SETTINGS (silent,
+    // or not HTTP/2 at all), serves nobody: drop it so the next send dials again.
+    if (session === undefined || session.h2.destroyed) return;
+    if (session.h2.connecting || session.h2.pendingSettingsAck) {
+      const state = session.h2.connecting ? 'session not connected' : 'no SETTINGS acknowledgement from the server';
+      session.h2.destroy(new H2Failure(`${state}: ${message}`, 'timeout'));
+    } else {
+      session.probe(Math.max(this.transport.timeoutMs, MIN_PROBE_MS));
     }
   }
 
@@ -526,8 +614,10 @@ class H2Connection implements Connection {
   }
 
   onError(stream: OwnedStream, error: Error): void {
+    if (this.resentUnprocessed(stream)) return;
     const goaway = this.goawayFailure(stream);
     if (goaway !== undefined) this.fail(goaway[0], goaway[1], false);
+    else if ((error as NodeError).code === 'ERR_HTTP2_STREAM_ERROR' && stream.rstCode !== undefined) this.failReset(stream.rstCode);
     else this.fail(kindOfError(error, stream.rstCode), messageOf(error), false);
   }
 
@@ -535,23 +625,61 @@ class H2Connection implements Connection {
    * (node:http2 then cancels the session's streams itself), or the peer reset the stream with
    * CANCEL or NO_ERROR (which node:http2 does not report as errors). */
   onClose(stream: OwnedStream): void {
+    if (this.resentUnprocessed(stream)) return;
     const goaway = this.goawayFailure(stream);
-    const rstCode = stream.rstCode ?? NGHTTP2_NO_ERROR;
-    const incomplete = this.status === 0 ? 'before the response headers' : 'before the response was complete';
     if (goaway !== undefined) this.fail(goaway[0], goaway[1], false);
-    else if (this.session?.h2.destroyed === true) this.fail('closed', `the connection closed ${incomplete}`, false);
-    else this.fail(kindOfH2Code(rstCode), `the server reset the stream (${h2ErrorName(rstCode)}) ${incomplete}`, false);
+    else if (this.session?.h2.destroyed === true) this.fail('closed', `the connection closed ${this.cut()}`, false);
+    else this.failReset(stream.rstCode ?? NGHTTP2_NO_ERROR);
+  }
+
+  private cut(): string {
+    return this.status === 0 ? 'before the response headers' : 'before the response was complete';
+  }
+
+  /** A stream reset (RST_STREAM) with `code`. nghttp2 also resets a malformed response itself
+   * with a protocol-kind code, so only the other codes are surely the server's. */
+  private failReset(code: number): void {
+    const kind = kindOfH2Code(code);
+    const by = kind === 'protocol' ? 'stream reset (malformed response, or by the server)' : 'stream reset by server';
+    const resent = this.resent > 0 ? ` (${this.resent} resends)` : '';
+    this.fail(kind, `${by}: ${h2ErrorName(code)} ${this.cut()}${resent}`, false);
+  }
+
+  /** Sends the call again when the server did not process this stream (RFC 9113 section 8.7:
+   * above a GOAWAY's last stream id, or RST_STREAM REFUSED_STREAM), before any response byte
+   * and within MAX_RESENDS; returns false to let the stream fail. A GOAWAY retired the session,
+   * so the resend opens a new one; a refused stream alone says nothing of its session. */
+  private resentUnprocessed(stream: OwnedStream): boolean {
+    if (this.status !== 0 || this.resent >= MAX_RESENDS) return false;
+    const session = this.session;
+    const id = stream.id;
+    const aboveGoaway = session?.goawayCode !== undefined && id !== undefined && id > session.goawayLastStreamId;
+    if (!aboveGoaway && stream.rstCode !== NGHTTP2_REFUSED_STREAM) return false;
+    this.resent++;
+    this.resends++;
+    this.stream = undefined;
+    const own = this.own;
+    if (own !== undefined) {
+      this.own = undefined;
+      own.h2.destroy();
+    }
+    this.start();
+    return true;
   }
 
   /** A stream fails because of a GOAWAY with an error code, or one that left it unprocessed
-   * (above the last stream id, which nghttp2 reports as REFUSED_STREAM). */
+   * (above the last stream id, which nghttp2 reports as REFUSED_STREAM) after its resends. */
   private goawayFailure(stream: OwnedStream): [ErrorKind, string] | undefined {
     const session = this.session;
     const code = session?.goawayCode;
     if (session === undefined || code === undefined) return undefined;
     const last = session.goawayLastStreamId;
-    if (code === NGHTTP2_NO_ERROR && stream.id !== undefined && stream.id <= last) return undefined;
-    return [kindOfH2Code(code), `the server sent GOAWAY (${h2ErrorName(code)}, last stream ${last}) before the response was complete`];
+    const id = stream.id;
+    if (id !== undefined && id <= last) {
+      if (code === NGHTTP2_NO_ERROR) return undefined;
+      return [kindOfH2Code(code), `GOAWAY ${h2ErrorName(code)} (last stream ${last}) ${this.cut()}`];
+    }
+    return [kindOfH2Code(code), `GOAWAY ${h2ErrorName(code)} (last stream ${last}): not processed, ${this.resent} resends`];
   }
 
   private acquireSession(): H2Session {
@@ -578,7 +706,7 @@ class H2Connection implements Connection {
   }
 
   private fail(kind: ErrorKind, message: string, deferred: boolean): void {
-    this.finish(failure(kind, message), deferred);
+    this.finish(failure(kind, oneLine(message)), deferred);
   }
 
   /** Clears the request state before calling back: `done` may send again at once. */

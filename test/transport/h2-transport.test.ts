@@ -2,7 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
-import { createH2Transport, h2RequestHeaders, kindOfH2Code } from '../../src/transport/h2-transport';
+import { createH2Transport, h2RequestHeaders, kindOfH2Code, MAX_RESENDS, oneLine } from '../../src/transport/h2-transport';
 import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { transportForPlan } from '../../src/transport/transport-for-plan';
 import { meshloadVersion } from '../../src/util/version';
@@ -137,6 +137,16 @@ describe('kindOfH2Code', () => {
     [http2.constants.NGHTTP2_INTERNAL_ERROR, 'reset'],
     [NGHTTP2_ENHANCE_YOUR_CALM, 'reset'],
   ])('%d -> %s', (code, kind) => expect(kindOfH2Code(code)).toBe(kind));
+});
+
+describe('oneLine', () => {
+  it('keeps messages to one line of at most 200 characters', () => {
+    expect(oneLine('GOAWAY PROTOCOL_ERROR (last stream 5)')).toBe('GOAWAY PROTOCOL_ERROR (last stream 5)');
+    expect(oneLine('a\r\nb\n\tc\0d')).toBe('a b c d');
+    const long = oneLine('x'.repeat(500));
+    expect(long).toHaveLength(200);
+    expect(long.endsWith('...')).toBe(true);
+  });
 });
 
 describe('transportForPlan', () => {
@@ -279,12 +289,14 @@ describe('against a node:http2 cleartext server', () => {
     expect(outcome.bodyPrefix).toHaveLength(256);
   });
 
-  it('reports a stream the server resets (REFUSED_STREAM) as reset, and keeps the session', async () => {
+  it('resends a stream the server always refuses (REFUSED_STREAM) MAX_RESENDS times, then reports reset, on the same session', async () => {
     const h2 = await server(routes);
     const connection = transport(`${h2.url}/refuse`).newConnection();
     const outcomes = await sendMany(connection, 3);
     for (const outcome of outcomes) expect(outcome).toMatchObject(failed('reset'));
-    expect(outcomes[0]?.errorMessage).toMatch(/REFUSED_STREAM/);
+    expect(outcomes[0]?.errorMessage).toBe(`stream reset by server: REFUSED_STREAM before the response headers (${MAX_RESENDS} resends)`);
+    expect(connection.resends).toBe(3 * MAX_RESENDS);
+    expect(h2.requests).toHaveLength(3 * (1 + MAX_RESENDS));
     expect(connection.socketsOpened).toBe(1);
     expect(h2.sessions).toBe(1);
   });
@@ -341,7 +353,7 @@ describe('against a node:http2 cleartext server', () => {
     const connection = transport(`${h2.url}/`).newConnection();
     const outcome = await send(connection);
     expect(outcome).toMatchObject(failed('closed'));
-    expect(outcome.errorMessage).toMatch(/reset the stream \(NO_ERROR\) before the response was complete/);
+    expect(outcome.errorMessage).toBe('stream reset by server: NO_ERROR before the response was complete');
     expect(h2.sessions).toBe(1);
   });
 
@@ -355,10 +367,10 @@ describe('against a node:http2 cleartext server', () => {
     expect(outcome.errorMessage).toMatch(/connection closed before the response was complete/);
   });
 
-  it('on GOAWAY (NO_ERROR): streams it covers finish, the rest fail closed, the next send opens a new session', async () => {
+  it('on GOAWAY (NO_ERROR): streams it covers finish, the rest are resent once on a new session', async () => {
     const first: http2.ServerHttp2Stream[] = [];
     const h2 = await server((stream, _headers, self) => {
-      if (self.sessions > 1) return respond(stream, 200);
+      if (self.sessions > 1) return respond(stream, 200, 'again');
       first.push(stream);
       if (first.length < 3) return;
       // Covers only the first stream (id 1); streams 3 and 5 go unprocessed.
@@ -369,12 +381,13 @@ describe('against a node:http2 cleartext server', () => {
     const connections = [t.newConnection(), t.newConnection(), t.newConnection()];
     const outcomes = await Promise.all(connections.map((c) => send(c)));
     expect(outcomes[0]).toMatchObject(ok(200, { bodyBytes: 4 }));
-    for (const outcome of outcomes.slice(1)) {
-      expect(outcome).toMatchObject(failed('closed'));
-      expect(outcome.errorMessage).toMatch(/GOAWAY/);
-    }
+    for (const outcome of outcomes.slice(1)) expect(outcome).toMatchObject(ok(200, { bodyBytes: 5 }));
+    expect(connections.map((c) => c.resends)).toEqual([0, 1, 1]);
+    expect(h2.sessions).toBe(2);
+    expect(h2.requests).toHaveLength(5);
     expect(await send(connections[2] as Connection)).toMatchObject(ok(200));
     expect(h2.sessions).toBe(2);
+    expect(socketsOf(connections)).toBe(2);
   });
 
   it('on GOAWAY with an error code, fails the pending streams by that code', async () => {
@@ -409,6 +422,18 @@ describe('against a node:http2 cleartext server', () => {
     expect(await send(other)).toMatchObject(ok(200));
     expect(h2.sessions).toBe(2);
     expect(holder.socketsOpened + other.socketsOpened).toBe(2);
+  });
+
+  it('without keep-alive, resends a refused stream on a fresh session of its own', async () => {
+    const h2 = await server((stream, _headers, self) => {
+      if (self.sessions === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
+      respond(stream, 200);
+    });
+    const connection = transport(`${h2.url}/`, { keepAlive: false }).newConnection();
+    expect(await send(connection)).toMatchObject(ok(200));
+    expect(connection.resends).toBe(1);
+    expect(connection.socketsOpened).toBe(2);
+    await h2.whenSessionsClosed(2);
   });
 
   it('opens and closes one session per request without keep-alive', async () => {
