@@ -54,6 +54,7 @@ export class ConnectionRouter {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', stop);
       this.undecided.delete(socket);
     };
     const onData = (chunk: Buffer): void => {
@@ -77,6 +78,9 @@ export class ConnectionRouter {
     }, this.options.firstBytesTimeoutMs);
     socket.on('data', onData);
     socket.on('end', onEnd);
+    // A socket destroyed under the sniffer (a reset, shutdown) must not leave its timer holding
+    // the process open.
+    socket.once('close', stop);
   }
 
   /** Refuses later connections and closes the ones that have not sent a request yet. */

@@ -323,3 +323,50 @@ describe('an in-process echo server bounds what a silent or slow peer holds', ()
     await Promise.all([zeroBytes, partialPreface, slowloris, keepAlive].map(whenClosed));
   });
 });
+
+describe('SIGTERM with clients holding connections', () => {
+  let proc: MeshloadProcess | undefined;
+  afterEach(() => proc?.kill());
+
+  it('drains in-flight requests and exits 0 within the max delay plus the grace period', async () => {
+    const started = await startServerProcess(['-loglevel', 'Verbose', '-max-echo-delay', '1s']);
+    proc = started.proc;
+    const { echoUrl } = started;
+    const port = Number(new URL(echoUrl).port);
+    await raw(port); // sends nothing
+    (await raw(port)).write(H2_PREFACE.slice(0, 5));
+    (await raw(port)).write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a'); // slowloris, never finishes
+    const keepAlive = await raw(port);
+    keepAlive.write('GET /?tag=keepalive HTTP/1.1\r\nHost: x\r\n\r\n');
+    await firstData(keepAlive);
+    const idleH2 = h2Session(echoUrl);
+    await h2Get(idleH2, '/healthz');
+    const h2InFlight = h2Get(h2Session(echoUrl), '/?delay=800ms&tag=h2');
+    const http1InFlight = fetchReply(`${echoUrl}/?delay=800ms&tag=h1`);
+    await proc.waitForStderr(/delay=800ms&tag=h2/);
+    await proc.waitForStderr(/delay=800ms&tag=h1/);
+    const signalled = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await proc.exitCode()).toBe(0);
+    // 1s max delay + 2s grace; generous for a busy machine.
+    expect(Date.now() - signalled).toBeLessThan(6000);
+    expect((await http1InFlight).status).toBe(200);
+    expect((await h2InFlight).status).toBe(200);
+    expect(proc.stderr).toMatch(/meshload server: stopped\n$/);
+  });
+
+  it('exits at once when only idle connections are left', async () => {
+    const started = await startServerProcess(['-max-echo-delay', '10s']);
+    proc = started.proc;
+    const port = Number(new URL(started.echoUrl).port);
+    await raw(port);
+    const keepAlive = await raw(port);
+    keepAlive.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await firstData(keepAlive);
+    await h2Get(h2Session(started.echoUrl), '/healthz');
+    const signalled = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await proc.exitCode()).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(3000);
+  });
+});
