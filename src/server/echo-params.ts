@@ -106,7 +106,8 @@ function parseDelay(text: string, maxMs: number): Clamped<number> | string {
   const ms = parseDuration(text);
   if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
   if (ms < 0) return `'${text}' is negative`;
-  if (ms > maxMs) return { value: maxMs, clampNote: `delay=${text}>${formatDuration(maxMs)}` };
+  // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.
+  if (ms > maxMs) return { value: maxMs, clampNote: `delay=${printable(text.trim())}>${formatDuration(maxMs)}` };
   return { value: ms };
 }
 
