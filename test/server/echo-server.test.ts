@@ -325,6 +325,20 @@ describe('admin port', () => {
     expect(empty.text).toMatch(/needs echo parameters/);
   });
 
+  it.each([
+    ['header=X:a%01b', "header: value of 'X' holds control byte 0x01"],
+    ['header=Content-Length:abc', "header: 'Content-Length' cannot be set: a framing header"],
+    ['header=Transfer-Encoding:chunked', "header: 'Transfer-Encoding' cannot be set"],
+    ['header=X%0D%0AY:1', "header: 'X\\x0d\\x0aY' is not a header name"],
+  ])('rejects PUT /chaos?%s naming the header, and echoes on unharmed', async (query, why) => {
+    const { echoUrl, adminUrl } = await start();
+    const bad = await fetchReply(`${adminUrl}/chaos?${query}`, { method: 'PUT' });
+    expect(bad.status).toBe(400);
+    expect(bad.text.startsWith(`meshload admin: bad parameter ${why}`)).toBe(true);
+    expect(bad.text).toMatch(/; chaos defaults unchanged\n$/);
+    expect((await fetchReply(`${echoUrl}/`)).status).toBe(200);
+  });
+
   it('answers wrong methods and paths with 405 and 404', async () => {
     const { adminUrl } = await start();
     const patch = await fetchReply(`${adminUrl}/chaos`, { method: 'PATCH' });

@@ -370,3 +370,21 @@ describe('SIGTERM with clients holding connections', () => {
     expect(Date.now() - signalled).toBeLessThan(3000);
   });
 });
+
+describe('-echo-server-default-params is checked like a request', () => {
+  it.each([
+    ['header=X:a%01b', "header: value of 'X' holds control byte 0x01"],
+    ['header=Content-Length:abc', "header: 'Content-Length' cannot be set: a framing header"],
+    ['header=Connection:close', "header: 'Connection' cannot be set: a hop-by-hop header"],
+    ['status=503&header=X:a%0Ab', "header: value of 'X' holds a line break (0x0A)"],
+  ])('%s: exit 2 with one line naming the header', async (params, why) => {
+    const proc = new MeshloadProcess(['server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', '-echo-server-default-params', params]);
+    try {
+      expect(await proc.exitCode()).toBe(2);
+      expect(proc.stderr).toContain(`meshload: -echo-server-default-params: ${why}`);
+      expect(proc.stderr.trimEnd().split('\n')).toHaveLength(1);
+    } finally {
+      proc.kill();
+    }
+  });
+});
