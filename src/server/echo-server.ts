@@ -150,6 +150,9 @@ function listen(server: http.Server, address: ListenAddress, what: string, flag:
     server.once('error', onError);
     server.listen(address.port, address.host, () => {
       server.off('error', onError);
+      // After listen, 'error' means a failed accept (EMFILE when descriptors run out): that
+      // connection is lost, the server is not.
+      server.on('error', ignoreStreamError);
       resolve(server.address() as AddressInfo);
     });
   });
