@@ -180,7 +180,14 @@ function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMet
   h2.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
   h2.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
+    // As an HTTP/1.1 connection must send its first request's headers in time, a session must
+    // open its first stream: a bare preface holds no descriptor for the keep-alive hour.
+    const firstStream = setTimeout(() => endSession(session), firstBytesTimeoutMs);
+    session.once('stream', () => clearTimeout(firstStream));
+    session.on('close', () => {
+      clearTimeout(firstStream);
+      sessions.delete(session);
+    });
     session.on('error', ignoreStreamError); // a client going away mid-stream is normal under load
   });
   const [http1Listener] = server.listeners('connection') as Array<(socket: Socket) => void>;

@@ -261,6 +261,17 @@ describe('an in-process echo server bounds what a silent or slow peer holds', ()
     expect(await closedWithin(socket)).toBeLessThan(5000);
   });
 
+  it('closes an h2c session that sends the preface and no request after the headers timeout', async () => {
+    const running = await start();
+    const session = h2Session(running.echoUrl);
+    const started = Date.now();
+    await new Promise((resolve) => session.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(5000);
+    const used = h2Session(running.echoUrl);
+    expect((await h2Get(used, '/?delay=1000ms')).status).toBe(200); // a stream: the bound no longer applies
+    expect(used.closed).toBe(false);
+  });
+
   it('closes a slowloris client dribbling headers, with a 408', async () => {
     const { echoPort } = await start();
     const socket = await raw(echoPort);
