@@ -382,7 +382,7 @@ describe('SIGTERM with clients holding connections', () => {
   });
 });
 
-describe('-echo-server-default-params is checked like a request', () => {
+describe('server flags that would let a peer or a typo break the server', () => {
   it.each([
     ['header=X:a%01b', "header: value of 'X' holds control byte 0x01"],
     ['header=Content-Length:abc', "header: 'Content-Length' cannot be set: a framing header"],
@@ -394,6 +394,16 @@ describe('-echo-server-default-params is checked like a request', () => {
       expect(await proc.exitCode()).toBe(2);
       expect(proc.stderr).toContain(`meshload: -echo-server-default-params: ${why}`);
       expect(proc.stderr.trimEnd().split('\n')).toHaveLength(1);
+    } finally {
+      proc.kill();
+    }
+  });
+
+  it('refuses a -max-echo-delay past 24h (the drain waits that long), exit 2', async () => {
+    const proc = new MeshloadProcess(['server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', '-max-echo-delay', '25h']);
+    try {
+      expect(await proc.exitCode()).toBe(2);
+      expect(proc.stderr).toMatch(/^meshload: -max-echo-delay '25h' is longer than 24h/);
     } finally {
       proc.kill();
     }
