@@ -12,7 +12,7 @@ import { ChaosState } from './chaos-state';
 import { ConnectionRouter } from './connection-router';
 import { isSendableValue, printable } from './echo-header';
 import type { EchoPlan } from './echo-params';
-import { PayloadSource } from './payload';
+import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
 
@@ -368,13 +368,25 @@ class EchoHandler {
     if (bodiless || req.method === 'HEAD') {
       req.resume();
       if (!bodiless) {
-        const length = size >= 0 ? (gzip ? this.payload.gzip(size) : this.payload.plain(size)).length : 0;
         if (size >= 0 && !ownType) headers.push('content-type', 'application/octet-stream');
-        headers.push('content-length', String(length));
+        // A streamed gzip body has no length known in advance: the GET would not send one either.
+        if (size < 0) headers.push('content-length', '0');
+        else if (!gzip) headers.push('content-length', String(size));
+        else if (size <= MAX_BUFFERED_BODY) headers.push('content-length', String(this.payload.gzip(size).length));
         if (size >= 0 && gzip) headers.push('content-encoding', 'gzip');
       }
       res.writeHead(status, headers);
       res.end();
+      return;
+    }
+    if (size > MAX_BUFFERED_BODY) {
+      req.resume();
+      if (!ownType) headers.push('content-type', 'application/octet-stream');
+      if (gzip) headers.push('content-encoding', 'gzip');
+      else headers.push('content-length', String(size));
+      res.writeHead(status, headers);
+      if (gzip) pipeline(this.payload.stream(size), createGzip(), res, ignoreStreamError);
+      else pipeline(this.payload.stream(size), res, ignoreStreamError);
       return;
     }
     if (size >= 0) {

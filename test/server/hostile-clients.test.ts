@@ -1,8 +1,12 @@
 /** Peers that reset, stall, dribble or lie, against the real echo server on loopback: as a
  * spawned `meshload server` (a crash shows as the process exiting) and in-process (for the
  * timeouts, set short). Needs `npm run build` for bin/meshload.js. */
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { request } from 'undici';
 import { startEchoServer, type EchoServerOptions, type RunningEchoServer } from '../../src/server/echo-server';
 import { connectRaw, dribble, fdCount, firstData, h2Get, probe, readAll, settlesTo, slowPrefaceSession, whenClosed } from '../helpers/hostile-client';
 import { fetchReply } from '../helpers/http';
@@ -221,6 +225,45 @@ describe('a spawned meshload server survives any peer', () => {
     const after = await settlesTo(() => fdCount(pid), before, 10_000);
     expect(after).toBeLessThanOrEqual(before);
     await expectAlive();
+  }, 60_000);
+});
+
+describe('a peer asking for the largest size= a raised -maxpayloadsizekb allows', () => {
+  let proc: MeshloadProcess | undefined;
+  afterEach(() => proc?.kill());
+
+  /** Resident memory of `pid` in MiB. */
+  function rssMiB(pid: number): number {
+    const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(line?.[1]) / 1024;
+  }
+
+  it('gets its bytes streamed, plain and gzipped, in bounded server memory', async () => {
+    const started = await startServerProcess(['-maxpayloadsizekb', String(256 * 1024)]);
+    proc = started.proc;
+    const pid = proc.child.pid as number;
+    await fetchReply(`${started.echoUrl}/?size=1048576&gzip=true`, { headers: { 'accept-encoding': 'gzip' } }); // warm
+    const before = rssMiB(pid);
+    let peak = before;
+    const plain = await request(`${started.echoUrl}/?size=${200 * 1024 * 1024}`);
+    expect(plain.headers['content-length']).toBe(String(200 * 1024 * 1024));
+    let received = 0;
+    for await (const chunk of plain.body) {
+      received += (chunk as Buffer).length;
+      if (received % (16 * 1024 * 1024) < (chunk as Buffer).length) peak = Math.max(peak, rssMiB(pid));
+    }
+    expect(received).toBe(200 * 1024 * 1024);
+    const zipped = await request(`${started.echoUrl}/?size=${32 * 1024 * 1024}&gzip=true`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    let unzipped = 0;
+    const gunzip = createGunzip();
+    gunzip.on('data', (chunk: Buffer) => (unzipped += chunk.length));
+    await pipeline(zipped.body, gunzip);
+    peak = Math.max(peak, rssMiB(pid));
+    expect(unzipped).toBe(32 * 1024 * 1024);
+    // Holding the body would add 200 MB; streaming adds buffers only.
+    expect(peak - before).toBeLessThan(80);
+    expect((await fetchReply(`${started.echoUrl}/?size=${2 * 1024 * 1024}`, { method: 'HEAD' })).headers['content-length']).toBe(String(2 * 1024 * 1024));
   }, 60_000);
 });
 
