@@ -346,6 +346,8 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     server.once('error', onError);
     server.listen(options.port, options.host, () => {
       server.off('error', onError);
+      // After listen, 'error' is a failed accept (EMFILE): that connection is lost, not the server.
+      server.on('error', ignore);
       resolve(server.address() as AddressInfo);
     });
   });
