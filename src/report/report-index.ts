@@ -5,7 +5,7 @@
  * files under the root are served: a path with `..`, an empty or encoded-slash segment, or one
  * that resolves (through symlinks) outside the root is a 404. The listing and rendering are pure
  * functions; the server is the I/O edge. */
-import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { close, constants, createReadStream, fstat, open, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
@@ -232,6 +232,45 @@ export interface ReportServerOptions {
   onError?: (message: string) => void;
 }
 
+/** Sends a raw file from disk in 64 KiB reads under backpressure, whatever its size. The length
+ * is the one the open descriptor has: a file that shrinks meanwhile cuts the response off (the
+ * client sees it incomplete, never a short body passed for whole); one that grows is sent as it
+ * was. O_NOFOLLOW: `path` is a real path, so a symlink there now was swapped in after the check. */
+function streamFile(path: string, req: http.IncomingMessage, res: http.ServerResponse, notFound: () => void, onError: (message: string) => void): void {
+  open(path, constants.O_RDONLY | constants.O_NOFOLLOW, (openError, fd) => {
+    if (openError !== null) return notFound();
+    fstat(fd, (statError, stats) => {
+      if (statError !== null || !stats.isFile()) {
+        close(fd, ignore);
+        return notFound();
+      }
+      const size = stats.size;
+      res.writeHead(200, { 'content-type': contentTypeOf(path), 'content-length': size, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+      if (req.method === 'HEAD' || size === 0 || res.destroyed) {
+        close(fd, ignore);
+        res.end();
+        return;
+      }
+      const file = createReadStream('', { fd, start: 0, end: size - 1 });
+      file.on('error', (error) => {
+        onError(`reading ${path}: ${error.message}`);
+        res.destroy();
+      });
+      // A client that goes away mid-download releases the descriptor at once.
+      res.on('close', () => file.destroy());
+      file.on('end', () => {
+        if (file.bytesRead === size) res.end();
+        else res.destroy();
+      });
+      file.pipe(res, { end: false });
+    });
+  });
+}
+
+function ignore(): void {
+  // Closing a descriptor we only read: nothing to do if it fails.
+}
+
 export interface RunningReportServer {
   url: string;
   port: number;
@@ -296,9 +335,7 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
 
     function serveFile(path: string | undefined): void {
       if (path === undefined) return notFound();
-      const stats = statSync(path);
-      if (!stats.isFile()) return notFound();
-      send(200, contentTypeOf(path), readFileSync(path));
+      streamFile(path, req, res, notFound, (message) => options.onError?.(`${rawPath}: ${message}`));
     }
   });
   const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -309,6 +346,8 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     server.once('error', onError);
     server.listen(options.port, options.host, () => {
       server.off('error', onError);
+      // After listen, 'error' is a failed accept (EMFILE): that connection is lost, not the server.
+      server.on('error', ignore);
       resolve(server.address() as AddressInfo);
     });
   });

@@ -3,6 +3,7 @@
  * because a load test repeats the same one. */
 import { formatDuration, parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
+import { badHeaderName, badHeaderValue, printable, SINGLE_VALUE_HEADERS } from './echo-header';
 import { EchoParamError, parsePercentFlag, parseWeightedList, type WeightedList } from './weighted-list';
 
 export interface EchoLimits {
@@ -24,16 +25,15 @@ export interface EchoPlan {
   sizeBytes?: WeightedList<Clamped<number>>;
   closePercent: number;
   gzipPercent: number;
-  /** Flat [name, value, name, value...], ready for writeHead. */
+  /** Flat [name, value, name, value...], ready for writeHead; every one checked sendable. */
   headers: string[];
+  /** A `header=Content-Type:...` replaces the content type the server would send. */
+  setsContentType: boolean;
 }
 
-export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [] }) as EchoPlan;
+export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false }) as EchoPlan;
 
 const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip']);
-// RFC 9110 token characters for field names; values must not hold CR, LF or NUL.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[^\r\n\0]*$/;
 
 /** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). */
 export function parseQuery(query: string): Array<[string, string]> {
@@ -64,7 +64,7 @@ function decode(text: string): string {
  * (server-wide defaults, /chaos) rejects them: there a typo would silently set no fault. */
 export function parseEchoParams(query: string, limits: EchoLimits, strict = false): EchoPlan {
   const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query);
-  const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [] };
+  const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false };
   const seen = new Set<string>();
   const kept: string[] = [];
   for (const [key, value] of pairs) {
@@ -94,7 +94,7 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
         plan.gzipPercent = parsePercentFlag(key, value);
         break;
       case 'header':
-        addHeader(plan.headers, value);
+        addHeader(plan, value);
         break;
     }
   }
@@ -106,7 +106,8 @@ function parseDelay(text: string, maxMs: number): Clamped<number> | string {
   const ms = parseDuration(text);
   if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
   if (ms < 0) return `'${text}' is negative`;
-  if (ms > maxMs) return { value: maxMs, clampNote: `delay=${text}>${formatDuration(maxMs)}` };
+  // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.
+  if (ms > maxMs) return { value: maxMs, clampNote: `delay=${printable(text.trim())}>${formatDuration(maxMs)}` };
   return { value: ms };
 }
 
@@ -125,14 +126,22 @@ function parseSize(text: string, maxBytes: number): Clamped<number> | string {
   return { value: bytes };
 }
 
-function addHeader(headers: string[], text: string): void {
+function addHeader(plan: EchoPlan, text: string): void {
   if (text === '') return;
   const colon = text.indexOf(':');
-  const name = colon > 0 ? text.slice(0, colon).trim() : '';
-  const value = colon > 0 ? text.slice(colon + 1).trim() : '';
-  if (!HEADER_NAME.test(name)) {
-    throw new EchoParamError('header', `'${text}' must be Name:Value with a valid header name`);
+  if (colon <= 0) throw new EchoParamError('header', `'${printable(text)}' must be Name:Value`);
+  const name = text.slice(0, colon).trim();
+  const value = text.slice(colon + 1).trim();
+  const why = badHeaderName(name) ?? badHeaderValue(name, value);
+  if (why !== undefined) throw new EchoParamError('header', why);
+  const lower = name.toLowerCase();
+  if (SINGLE_VALUE_HEADERS.has(lower)) {
+    for (let i = 0; i < plan.headers.length; i += 2) {
+      if ((plan.headers[i] as string).toLowerCase() === lower) {
+        throw new EchoParamError('header', `'${name}' is given twice; it takes one value (HTTP/2 sends it once)`);
+      }
+    }
   }
-  if (!HEADER_VALUE.test(value)) throw new EchoParamError('header', `value of '${name}' holds a line break`);
-  headers.push(name, value);
+  if (lower === 'content-type') plan.setsContentType = true;
+  plan.headers.push(name, value);
 }

@@ -4,13 +4,15 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { Duplex, pipeline } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { MeshloadError } from '../util/errors';
 import { httpUrl, type ListenAddress } from '../util/listen-address';
 import { ChaosState } from './chaos-state';
+import { ConnectionRouter } from './connection-router';
+import { isSendableValue, printable } from './echo-header';
 import type { EchoPlan } from './echo-params';
-import { PayloadSource } from './payload';
+import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
 
@@ -28,6 +30,9 @@ export interface EchoServerOptions {
   accessLog?: (line: string) => void;
   /** Uniform in [0, 1); tests may pass a deterministic one. */
   random?: () => number;
+  /** Time a connection gets to send its first bytes, and then each request's headers
+   * (HEADERS_TIMEOUT_MS by default). */
+  headersTimeoutMs?: number;
 }
 
 export interface RunningEchoServer {
@@ -37,8 +42,8 @@ export interface RunningEchoServer {
   adminPort: number | undefined;
   metrics: ServerMetrics;
   chaos: ChaosState;
-  /** Stops accepting, lets in-flight requests finish (bounded by the max delay plus a grace
-   * period), then closes every connection. */
+  /** Stops accepting, closes idle connections, lets in-flight requests finish (bounded by the
+   * max delay plus a grace period), then destroys every connection left. */
   close(): Promise<void>;
 }
 
@@ -46,22 +51,37 @@ export interface RunningEchoServer {
 const DRAIN_GRACE_MS = 2000;
 /** Envoy's default upstream idle timeout is 1h. A server that closes idle keep-alive sockets
  * sooner (Node's default is 5s) races the sidecar reusing them and shows up as 503 UC errors
- * that the server did not mean to inject. */
+ * that the server did not mean to inject. HTTP/2 sessions without streams get the same. */
 const KEEP_ALIVE_TIMEOUT_MS = 3_600_000;
+/** A connection that has not sent a request's headers within this is closed (408 for
+ * HTTP/1.1): slowloris peers and silent probes cannot hold descriptors. A sidecar sends a
+ * request in one segment; the delay= an echo asks for runs after the headers, so never counts. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request, body included (Node's default is 5 minutes); the response's own delay is
+ * not part of it. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** How often Node checks the two timeouts above (its default, 30s, would let them run late). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+/** setTimeout's ceiling: a longer delay would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647 - DRAIN_GRACE_MS;
 const ADMIN_HELP = 'admin endpoints: GET|PUT|DELETE /chaos?<echo params>, GET /metrics, GET /healthz\n';
 
 export async function startEchoServer(options: EchoServerOptions): Promise<RunningEchoServer> {
+  if (!(options.maxDelayMs >= 0 && options.maxDelayMs <= MAX_TIMER_MS)) {
+    throw new MeshloadError('E_USAGE', `max echo delay ${options.maxDelayMs}ms is out of range`, `use 0 to ${MAX_TIMER_MS}ms`);
+  }
+  const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const metrics = new ServerMetrics();
   const chaos = new ChaosState({ maxDelayMs: options.maxDelayMs, maxPayloadBytes: options.maxPayloadBytes });
   if (options.defaultParams !== undefined && options.defaultParams !== '') {
     chaos.setDefaults(options.defaultParams); // throws EchoParamError for the CLI to report
   }
   const handler = new EchoHandler(options, chaos, metrics);
-  const echoServer = http.createServer((req, res) => handler.handle(req, res));
+  const echoServer = boundedHttpServer(headersTimeoutMs, (req, res) => handler.handle(req, res));
   echoServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  const h2Sessions = acceptH2c(echoServer, handler, metrics);
+  const h2 = acceptH2c(echoServer, handler, metrics, headersTimeoutMs);
   const adminServer =
-    options.admin === null ? undefined : http.createServer((req, res) => handleAdmin(req, res, chaos, metrics));
+    options.admin === null ? undefined : boundedHttpServer(headersTimeoutMs, (req, res) => handleAdmin(req, res, chaos, metrics));
 
   const echoAddress = await listen(echoServer, options.echo, 'echo', '-http-port');
   let adminAddress: AddressInfo | undefined;
@@ -74,16 +94,24 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
     }
   }
 
-  const close = async (): Promise<void> => {
-    handler.draining = true;
-    // HTTP/2 has no Connection: close; GOAWAY lets open streams finish and refuses new ones.
-    for (const session of h2Sessions) endSession(session);
-    const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS, h2Sessions);
-    if (adminServer !== undefined) {
-      adminServer.close();
-      adminServer.closeAllConnections();
-    }
-    await drained;
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      handler.draining = true;
+      h2.router.stopAccepting();
+      // HTTP/2 has no Connection: close; GOAWAY lets open streams finish and refuses new ones.
+      for (const session of h2.sessions) endSession(session);
+      const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS, () => {
+        for (const session of h2.sessions) session.destroy();
+        h2.router.destroyAll();
+      });
+      if (adminServer !== undefined) {
+        adminServer.close();
+        adminServer.closeAllConnections();
+      }
+      await drained;
+    })();
+    return closed;
   };
 
   return {
@@ -95,6 +123,19 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
     chaos,
     close,
   };
+}
+
+/** An http.Server whose headers and request timeouts are checked often enough to matter; a
+ * peer's protocol errors and timeouts get Node's default answer (400, 408, 431) and a close. */
+function boundedHttpServer(headersTimeoutMs: number, handle: http.RequestListener): http.Server {
+  return http.createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    handle,
+  );
 }
 
 function listen(server: http.Server, address: ListenAddress, what: string, flag: string): Promise<AddressInfo> {
@@ -109,73 +150,66 @@ function listen(server: http.Server, address: ListenAddress, what: string, flag:
     server.once('error', onError);
     server.listen(address.port, address.host, () => {
       server.off('error', onError);
+      // After listen, 'error' means a failed accept (EMFILE when descriptors run out): that
+      // connection is lost, the server is not.
+      server.on('error', ignoreStreamError);
       resolve(server.address() as AddressInfo);
     });
   });
 }
 
+interface H2c {
+  router: ConnectionRouter;
+  /** The live HTTP/2 sessions, for draining. */
+  sessions: Set<http2.ServerHttp2Session>;
+}
+
 /** h2c (HTTP/2 with prior knowledge) on the echo port beside HTTP/1.1, as Fortio's server has:
- * the first bytes of each connection pick the protocol. The http.Server stays the listener (its
- * connection tracking, close() and idle handling keep working); only its 'connection' listener
- * is wrapped. Both protocols share the echo handler through node:http2's compatibility API.
- * Returns the live HTTP/2 sessions, for draining. */
-function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMetrics): Set<http2.ServerHttp2Session> {
+ * the router reads each connection's first bytes and puts them back for the protocol it picks.
+ * The http.Server stays the listener (its connection tracking, close() and timeouts keep
+ * working); only its 'connection' listener is wrapped. Both protocols share the echo handler
+ * through node:http2's compatibility API. */
+function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMetrics, firstBytesTimeoutMs: number): H2c {
   const sessions = new Set<http2.ServerHttp2Session>();
   const h2 = http2.createServer((req, res) => {
     // The compat request/response mirror http1's; the handler only uses their common part.
     handler.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, true);
   });
+  // Without streams a session is idle like a keep-alive socket; with no 'timeout' listener
+  // node:http2 destroys it.
+  h2.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
   h2.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-    session.on('error', () => undefined); // a client going away mid-stream is normal under load
+    // As an HTTP/1.1 connection must send its first request's headers in time, a session must
+    // open its first stream: a bare preface holds no descriptor for the keep-alive hour.
+    const firstStream = setTimeout(() => endSession(session), firstBytesTimeoutMs);
+    session.once('stream', () => clearTimeout(firstStream));
+    session.on('close', () => {
+      clearTimeout(firstStream);
+      sessions.delete(session);
+    });
+    session.on('error', ignoreStreamError); // a client going away mid-stream is normal under load
   });
   const [http1Listener] = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
-  server.on('connection', (socket: Socket) => {
-    metrics.connections++;
-    socket.once('data', (first: Buffer) => {
-      if (first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)))) {
-        h2.emit('connection', replaying(socket, first));
+  const router = new ConnectionRouter({
+    firstBytesTimeoutMs,
+    route: (socket, protocol) => {
+      if (protocol === 'h2') {
+        // A new session reads what is already in the socket's buffer first (nodejs/node#41185).
+        h2.emit('connection', socket);
         return;
       }
-      // http's own listener reads the socket as a stream, so the chunk can go back in front.
-      socket.pause();
-      socket.unshift(first);
+      // http's own listener reads the socket as a stream: the sniffed bytes are read first.
       http1Listener?.call(server, socket);
       socket.resume();
-    });
-  });
-  return sessions;
-}
-
-/** node:http2 reads a net.Socket natively, below the stream, so a chunk already read cannot be
- * put back; it accepts any Duplex instead (wrapping it itself). This one replays the sniffed
- * chunk, then relays the socket both ways. */
-function replaying(socket: Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read: () => {
-      socket.resume();
-    },
-    write: (chunk: Buffer, _encoding, callback) => {
-      socket.write(chunk, callback);
-    },
-    final: (callback) => {
-      socket.end(callback);
-    },
-    destroy: (error, callback) => {
-      socket.destroy(error ?? undefined);
-      callback(error);
     },
   });
-  duplex.push(first);
-  socket.on('data', (chunk: Buffer) => {
-    if (!duplex.push(chunk)) socket.pause();
+  server.on('connection', (socket: Socket) => {
+    metrics.connections++;
+    router.accept(socket);
   });
-  socket.on('end', () => duplex.push(null));
-  socket.on('error', (error) => duplex.destroy(error));
-  socket.on('close', () => duplex.destroy());
-  return duplex;
+  return { router, sessions };
 }
 
 /** GOAWAY (close() alone does not send one), then close once the open streams are done. */
@@ -185,14 +219,11 @@ function endSession(session: http2.Http2Session): void {
   session.close();
 }
 
-/** The start of the HTTP/2 client connection preface (RFC 9113 3.4). */
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
-
-function closeGracefully(server: http.Server, deadlineMs: number, h2Sessions: Set<http2.ServerHttp2Session>): Promise<void> {
+function closeGracefully(server: http.Server, deadlineMs: number, destroyRest: () => void): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => {
       server.closeAllConnections();
-      for (const session of h2Sessions) session.destroy();
+      destroyRest();
     }, deadlineMs);
     server.close(() => {
       clearTimeout(force);
@@ -218,12 +249,22 @@ class EchoHandler {
     this.fixedHeaders = options.versionTag === undefined ? [] : ['x-version', options.versionTag];
   }
 
+  /** Never throws: an exception here would escape Node's request event and end the process. A
+   * response that cannot be written is cut off (the client sees a reset) and counted. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, h2 = false): void {
+    try {
+      this.route(req, res, h2);
+    } catch {
+      this.fail(res);
+    }
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean): void {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (this.options.accessLog !== undefined) {
-      this.options.accessLog(`${req.method ?? '?'} ${url} from ${req.socket.remoteAddress ?? '?'}`);
+      this.options.accessLog(printable(`${req.method ?? '?'} ${url} from ${req.socket?.remoteAddress ?? '?'}`));
     }
     if (path === '/healthz') {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
@@ -241,6 +282,11 @@ class EchoHandler {
       return;
     }
     this.echo(req, res, plan, h2);
+  }
+
+  private fail(res: http.ServerResponse): void {
+    this.metrics.internalErrors++;
+    res.destroy();
   }
 
   private echo(req: http.IncomingMessage, res: http.ServerResponse, plan: EchoPlan, h2: boolean): void {
@@ -274,8 +320,27 @@ class EchoHandler {
     if (clampNotes !== undefined) headers.push('x-meshload-clamped', clampNotes);
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(status);
-    if (delayMs > 0) setTimeout(() => this.write(req, res, status, headers, size, gzip, close, h2), delayMs);
-    else this.write(req, res, status, headers, size, gzip, close, h2);
+    if (delayMs > 0) setTimeout(() => this.writeSafely(req, res, status, headers, size, gzip, close, h2, plan.setsContentType), delayMs);
+    else this.write(req, res, status, headers, size, gzip, close, h2, plan.setsContentType);
+  }
+
+  /** A timer callback's exception would be uncaught: the same guard as handle(). */
+  private writeSafely(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    headers: string[],
+    size: number,
+    gzip: boolean,
+    close: boolean,
+    h2: boolean,
+    ownType: boolean,
+  ): void {
+    try {
+      this.write(req, res, status, headers, size, gzip, close, h2, ownType);
+    } catch {
+      this.fail(res);
+    }
   }
 
   private write(
@@ -287,6 +352,7 @@ class EchoHandler {
     gzip: boolean,
     close: boolean,
     h2: boolean,
+    ownType: boolean,
   ): void {
     // Checked at write time: a delayed response that finishes during a drain closes too.
     if (h2) {
@@ -296,10 +362,38 @@ class EchoHandler {
     } else if (close || this.draining) {
       headers.push('connection', 'close');
     }
+    // 204 and 304 never carry a body (node:http2 refuses one, RFC 9110 6.4.1); HEAD gets the
+    // headers a GET would.
+    const bodiless = status === 204 || status === 304;
+    if (bodiless || req.method === 'HEAD') {
+      req.resume();
+      if (!bodiless) {
+        if (size >= 0 && !ownType) headers.push('content-type', 'application/octet-stream');
+        // A streamed gzip body has no length known in advance: the GET would not send one either.
+        if (size < 0) headers.push('content-length', '0');
+        else if (!gzip) headers.push('content-length', String(size));
+        else if (size <= MAX_BUFFERED_BODY) headers.push('content-length', String(this.payload.gzip(size).length));
+        if (size >= 0 && gzip) headers.push('content-encoding', 'gzip');
+      }
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    if (size > MAX_BUFFERED_BODY) {
+      req.resume();
+      if (!ownType) headers.push('content-type', 'application/octet-stream');
+      if (gzip) headers.push('content-encoding', 'gzip');
+      else headers.push('content-length', String(size));
+      res.writeHead(status, headers);
+      if (gzip) pipeline(this.payload.stream(size), createGzip(), res, ignoreStreamError);
+      else pipeline(this.payload.stream(size), res, ignoreStreamError);
+      return;
+    }
     if (size >= 0) {
       req.resume();
       const body = gzip ? this.payload.gzip(size) : this.payload.plain(size);
-      headers.push('content-type', 'application/octet-stream', 'content-length', String(body.length));
+      if (!ownType) headers.push('content-type', 'application/octet-stream');
+      headers.push('content-length', String(body.length));
       if (gzip) headers.push('content-encoding', 'gzip');
       res.writeHead(status, headers);
       res.end(body);
@@ -316,15 +410,17 @@ class EchoHandler {
       res.end();
       return;
     }
+    // Echoed request fields go back only if they can: HTTP/2 peers are not held to HTTP/1.1's
+    // parser, and a value Node refuses to send would fail the response.
     const contentType = req.headers['content-type'];
-    if (contentType !== undefined) headers.push('content-type', contentType);
+    if (contentType !== undefined && !ownType && isSendableValue(contentType)) headers.push('content-type', contentType);
     if (gzip) {
       headers.push('content-encoding', 'gzip');
       res.writeHead(status, headers);
       pipeline(req, createGzip(), res, ignoreStreamError);
       return;
     }
-    if (length !== undefined) headers.push('content-length', length);
+    if (length !== undefined && /^\d+$/.test(length)) headers.push('content-length', length);
     res.writeHead(status, headers);
     pipeline(req, res, ignoreStreamError);
   }
@@ -352,7 +448,7 @@ class EchoHandler {
  * response; echoing it lets the client see how many tries its response took. */
 function addAttemptEcho(req: http.IncomingMessage, headers: string[], metrics: ServerMetrics): void {
   const attempt = req.headers['x-envoy-attempt-count'];
-  if (typeof attempt === 'string') {
+  if (typeof attempt === 'string' && isSendableValue(attempt)) {
     headers.push('x-envoy-attempt-count', attempt);
     metrics.recordAttempt(Number(attempt));
   }
@@ -381,7 +477,17 @@ function ignoreStreamError(): void {
   // A client that goes away mid-body is normal under load (aborts, timeouts); nothing to do.
 }
 
+/** Never throws, as EchoHandler.handle. */
 function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, chaos: ChaosState, metrics: ServerMetrics): void {
+  try {
+    routeAdmin(req, res, chaos, metrics);
+  } catch {
+    metrics.internalErrors++;
+    res.destroy();
+  }
+}
+
+function routeAdmin(req: http.IncomingMessage, res: http.ServerResponse, chaos: ChaosState, metrics: ServerMetrics): void {
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const path = queryAt < 0 ? url : url.slice(0, queryAt);

@@ -1,8 +1,12 @@
 /** Response bodies for `size=N`: slices of one buffer of printable bytes, grown on demand, so a
- * sized response costs no allocation. Gzipped forms are cached per size for `gzip=true`. */
+ * sized response costs no allocation. Gzipped forms are cached per size for `gzip=true`. Sizes
+ * over MAX_BUFFERED_BODY (a raised -maxpayloadsizekb allows up to 1 GiB) are streamed instead:
+ * one peer asking for the cap must not make the server hold, or gzip in one go, that much. */
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 
 const GZIP_CACHE_LIMIT = 32;
+export const MAX_BUFFERED_BODY = 1024 * 1024;
 
 export class PayloadSource {
   private buffer: Buffer = Buffer.alloc(0);
@@ -21,6 +25,21 @@ export class PayloadSource {
       this.gzipped.set(size, body);
     }
     return body;
+  }
+
+  /** `size` bytes: the MAX_BUFFERED_BODY block over and over, read as the client takes them. */
+  stream(size: number): Readable {
+    const block = this.plain(MAX_BUFFERED_BODY);
+    let left = size;
+    return new Readable({
+      highWaterMark: 64 * 1024,
+      read(wanted) {
+        const n = Math.min(left, Math.max(wanted, 64 * 1024), block.length);
+        left -= n;
+        this.push(block.subarray(0, n));
+        if (left === 0) this.push(null);
+      },
+    });
   }
 }
 

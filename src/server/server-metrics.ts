@@ -17,6 +17,8 @@ export class ServerMetrics {
   private faultClose = 0;
   connections = 0;
   chaosChanges = 0;
+  /** Responses cut off because writing them threw: a server bug, never a peer's doing. */
+  internalErrors = 0;
 
   recordResponse(status: number): void {
     this.byStatus[status] = (this.byStatus[status] as number) + 1;
@@ -81,6 +83,9 @@ export class ServerMetrics {
     lines.push('# HELP meshload_server_chaos_changes_total Changes of the server-wide chaos defaults through /chaos.');
     lines.push('# TYPE meshload_server_chaos_changes_total counter');
     lines.push(`meshload_server_chaos_changes_total ${this.chaosChanges}`);
+    lines.push('# HELP meshload_server_internal_errors_total Responses cut off because the server could not write them (please report).');
+    lines.push('# TYPE meshload_server_internal_errors_total counter');
+    lines.push(`meshload_server_internal_errors_total ${this.internalErrors}`);
     return lines.join('\n') + '\n';
   }
 }

@@ -1,5 +1,6 @@
 /** Fortio's weighted-list syntax for echo parameters: `503` (always), or `503:20,429:5`
  * (20% and 5% of requests; the rest get the default). One random draw picks an entry. */
+import { printable } from './echo-header';
 
 export interface WeightedList<T> {
   values: T[];
@@ -7,13 +8,15 @@ export interface WeightedList<T> {
   cumulative: number[];
 }
 
-/** Thrown for a malformed parameter; the echo server turns it into a 400 naming `param`. */
+/** Thrown for a malformed parameter; the echo server turns it into a 400 naming `param`. The
+ * message quotes what was sent with control bytes escaped: it goes into bodies and one-line
+ * CLI errors. */
 export class EchoParamError extends Error {
   constructor(
     readonly param: string,
     message: string,
   ) {
-    super(`${param}: ${message}`);
+    super(printable(`${param}: ${message}`));
     this.name = 'EchoParamError';
   }
 }

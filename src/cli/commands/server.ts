@@ -27,6 +27,7 @@ interface ServerFlags {
  * has none of them, so that is the only value it accepts. */
 const FORTIO_ONLY_PORTS = ['grpc-port', 'redirect-port', 'tcp-port', 'udp-port'] as const;
 const MAX_PAYLOAD_KB = 1024 * 1024;
+const MAX_ECHO_DELAY_MS = 24 * 3_600_000;
 
 export function registerServer(program: Command, ctx: CommandContext): void {
   const command = program
@@ -105,6 +106,10 @@ function serverConfig(flags: ServerFlags): ServerConfig {
   const maxDelayMs = parseDuration(flags.maxEchoDelay);
   if (maxDelayMs === undefined || maxDelayMs < 0) {
     throw usageError(`-max-echo-delay '${flags.maxEchoDelay}' is not a duration`, 'use a Go duration like 1.5s or 500ms');
+  }
+  // The drain on SIGTERM waits this long for delayed responses; past a day it is a typo.
+  if (maxDelayMs > MAX_ECHO_DELAY_MS) {
+    throw usageError(`-max-echo-delay '${flags.maxEchoDelay}' is longer than 24h`, 'use a Go duration like 1.5s or 30s');
   }
   const kb = Number(flags.maxpayloadsizekb);
   if (!/^\d+$/.test(flags.maxpayloadsizekb) || kb > MAX_PAYLOAD_KB) {
