@@ -11,6 +11,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Aborted when the user asks the run to stop (first Ctrl-C or SIGTERM). */
   signal: AbortSignal;
+  /** Aborted by a second Ctrl-C or SIGTERM: stop waiting for cleanup, write what is known. */
+  hurry?: AbortSignal | undefined;
   /** The process's user id, where the platform has one (the UID 1337 check). */
   uid?: number | undefined;
 }

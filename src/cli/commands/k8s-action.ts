@@ -14,10 +14,10 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
   if (kind !== 'job') throw usageError(`unknown k8s kind '${kind}'`, 'meshload k8s job SCENARIO --parallelism N');
   const parallelism = parallelismOf(flags.parallelism);
   // Substituted here, where the variables are set: the pods' environment has none of them.
-  const text = readScenarioFile(file, ctx.io.env, 'set them (they are substituted when the manifest is made), or give defaults as ${NAME:-value}');
+  const text = readScenarioFile(file);
   let scenario;
   try {
-    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(text, file, { checkExpression: checkExpectation, env: ctx.io.env, unsetHint: 'set it (variables are checked when the manifest is made), or give a default as ${NAME:-value}' });
     const unsplittable = shardProblems(scenario, parallelism);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {

@@ -22,27 +22,29 @@ import { readScenarioFile } from '../scenario-file';
 import type { RunFlags } from './run';
 
 export async function runAction(file: string, flags: RunFlags, ctx: CommandContext): Promise<void> {
-  const result = await runScenarioText(readScenarioFile(file, ctx.io.env), file, flags, ctx);
+  const result = await runScenarioText(readScenarioFile(file), file, flags, ctx, undefined, ctx.io.env);
   // Last, after every stderr line: in `kubectl logs` nothing can then land inside it.
   if (result?.shard !== undefined) ctx.io.stdout.write(resultLine(result));
 }
 
 /** Validates and runs a scenario given as text, prints as it goes, writes the reports and sets
  * the exit code; `meshload verify` runs its derived plan through here too. `epilogue` adds
- * lines (to the terminal and summary.txt) before the final verdict. Returns undefined when the
- * scenario is invalid (reported, exit 2). */
+ * lines (to the terminal and summary.txt) before the final verdict; `variables` fill the text's
+ * `${VAR}` references (none for a derived plan). Returns undefined when the scenario is invalid
+ * (reported, exit 2). */
 export async function runScenarioText(
   text: string,
   file: string,
   flags: RunFlags,
   ctx: CommandContext,
   epilogue?: (result: ScenarioResult) => string,
+  variables?: Record<string, string | undefined>,
 ): Promise<ScenarioResult | undefined> {
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   const startAt = flags.startAt === undefined ? undefined : startAtOf(flags.startAt, Date.now());
   let scenario;
   try {
-    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(text, file, { checkExpression: checkExpectation, ...(variables !== undefined ? { env: variables } : {}) });
     const unsplittable = shard === undefined ? [] : shardProblems(scenario, shard.count);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
@@ -75,7 +77,7 @@ export async function runScenarioText(
       ticker = undefined;
     },
     waiting: (untilMs) => say(`waiting until ${new Date(untilMs).toISOString()} (--start-at, in ${((untilMs - Date.now()) / 1000).toFixed(1)}s)\n`),
-  }, { shard, startAtMs: startAt?.atMs });
+  }, { shard, startAtMs: startAt?.atMs, env: ctx.io.env, hurry: ctx.io.hurry });
   if (baseline !== undefined) {
     result = withBaseline(result, baseline, tolerance);
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
