@@ -65,6 +65,22 @@ describe('meshload run with a bad scenario file', () => {
   });
 });
 
+describe('meshload verify with bad manifests', () => {
+  function manifestBomb(): string {
+    const lines = ['apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: { name: x }', 'spec:', '  hosts: [x]', '  a0: &a0 { route: [] }'];
+    for (let i = 1; i < 9; i++) lines.push(`  a${i}: &a${i} [${Array.from({ length: 20 }, () => `*a${i - 1}`).join(', ')}]`);
+    return `${lines.join('\n')}\n  http: *a8\n`;
+  }
+
+  it.each([
+    ['an alias bomb', () => file('bomb.yaml', manifestBomb()), /more than 100 YAML aliases/],
+    ['a FIFO', () => fifo('m.yaml'), /manifest .*m\.yaml is not a regular file/],
+  ])('%s: one message, exit 2', async (_, make, pattern) => {
+    const run = await cli('verify', 'http://127.0.0.1:1', '-f', make(), '--dry-run', '--stats', 'http://127.0.0.1:1/stats');
+    expectUsageError(run, pattern);
+  });
+});
+
 const RESULT = JSON.stringify({ name: 'x', file: 'f', startTime: '2026-01-01T00:00:00Z', durationMs: 1, verdict: 'pass', interrupted: false, phases: [], always: [] });
 
 describe('merge, compare and report with a bad result file', () => {
