@@ -3,7 +3,7 @@
  * Variables are data: they are expanded inside scalar values of the parsed YAML, never in its
  * text, so a value cannot add keys, end a string or start a comment. Shell commands (`run:`,
  * `start:`, `statsCmd:`) keep their references: the shell expands them from the environment. */
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Scalar } from 'yaml';
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const ONE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
@@ -38,6 +38,34 @@ export function hasReference(text: string): boolean {
   const found = REFERENCE.test(text);
   REFERENCE.lastIndex = 0;
   return found;
+}
+
+/** Private-use characters around a reference's index: a plain scalar may hold them anywhere, in
+ * flow collections too, where `{` and `}` would end it. */
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const TOKEN = /\uE000(\d+)\uE001/g;
+const ONE_LINE_REFERENCE = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}\n]*)?\}/g;
+
+/** The text with each reference (as the author wrote it) replaced by a token that YAML reads as
+ * part of a scalar wherever it stands, so `load: { connections: ${C:-4} }` parses; `restore`
+ * puts the references back into parsed strings. Lines do not move. Only the file's own text is
+ * tokenised: variable values never pass through YAML. */
+export function protectReferences(text: string): { text: string; restore: (parsed: string) => string } {
+  if (text.includes(OPEN) || text.includes(CLOSE)) return { text, restore: (parsed) => parsed };
+  const references: string[] = [];
+  const tokenised = text.replace(ONE_LINE_REFERENCE, (reference) => `${OPEN}${references.push(reference) - 1}${CLOSE}`);
+  return { text: tokenised, restore: (parsed) => (parsed.includes(OPEN) ? parsed.replace(TOKEN, (token, index: string) => references[Number(index)] ?? token) : parsed) };
+}
+
+/** Puts the references back into every scalar of a document parsed from protectReferences' text,
+ * keys included (where expandDocument refuses them). */
+export function restoreReferences(doc: Document, restore: (parsed: string) => string): void {
+  visit(doc, {
+    Scalar: (_, node) => {
+      if (typeof node.value === 'string') node.value = restore(node.value);
+    },
+  });
 }
 
 /** What YAML's core schema makes of a plain scalar, limited to numbers, booleans and null: a

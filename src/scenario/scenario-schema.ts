@@ -8,7 +8,7 @@ import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
-import { expandDocument } from './expand-env';
+import { expandDocument, protectReferences, restoreReferences } from './expand-env';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -424,16 +424,19 @@ export function formatPath(path: readonly Segment[]): string {
  * syntax errors, or else every schema and cross-field problem, each with its line. */
 export function loadScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // With variables, references are tokens while YAML parses (see protectReferences).
+  const source = options.env === undefined ? { text, restore: (parsed: string) => parsed } : protectReferences(text);
+  const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number): Position => lineCounter.linePos(offset);
   if (doc.errors.length > 0) {
     // Syntax errors leave the tree unreliable: validating it would report noise.
     throw new ScenarioError(
       file,
-      doc.errors.map((error) => ({ path: '', line: lineAt(error.pos[0]).line, message: `YAML syntax: ${error.message.replace(/\s+/g, ' ').trim()}` })),
+      doc.errors.map((error) => ({ path: '', line: lineAt(error.pos[0]).line, message: `YAML syntax: ${source.restore(error.message).replace(/\s+/g, ' ').trim()}` })),
     );
   }
   const unsetHint = options.unsetHint ?? 'set it, or give a default as ${NAME:-value}';
+  if (options.env !== undefined) restoreReferences(doc, source.restore);
   const expansion = options.env === undefined ? [] : expandDocument(doc, options.env, unsetHint);
   if (expansion.length > 0) {
     throw new ScenarioError(

@@ -63,8 +63,7 @@ const TEMPLATE = [
   '    description: plain ${PHASE} text',
   '    load:',
   '      connections: ${C:-4}',
-  '      headers:',
-  '        X-Test: "${HEADER}"',
+  '      headers: { X-Test: "${HEADER}", X-Flow: pre ${HEADER} post }',
   '      payload: |',
   '        body ${BODY} end',
   '    expect: ["success_rate >= ${RATE:-99}%"]',
@@ -82,7 +81,7 @@ describe('loadScenario with variables: values are data', () => {
     const scenario = load({ NAME: 'n', PHASE: 'p', HEADER: 'h', BODY: 'b', C: '7' });
     expect(scenario.name).toBe('n');
     expect(scenario.phases[0]?.name).toBe('p');
-    expect(scenario.phases[0]?.load).toMatchObject({ connections: 7, headers: { 'X-Test': 'h' }, payload: 'body b end\n' });
+    expect(scenario.phases[0]?.load).toMatchObject({ connections: 7, headers: { 'X-Test': 'h', 'X-Flow': 'pre h post' }, payload: 'body b end\n' });
     expect(scenario.phases[0]?.expect).toEqual(['success_rate >= 99%']);
   });
 
@@ -104,7 +103,7 @@ describe('loadScenario with variables: values are data', () => {
     expect(scenario.phases).toHaveLength(1);
     expect(scenario.phases[0]?.name).toBe(value);
     expect(scenario.phases[0]?.description).toBe(`plain ${value} text`);
-    expect(scenario.phases[0]?.load?.headers).toEqual({ 'X-Test': value });
+    expect(scenario.phases[0]?.load?.headers).toEqual({ 'X-Test': value, 'X-Flow': `pre ${value} post` });
     expect(scenario.phases[0]?.load?.payload).toBe(`body ${value} end\n`);
     expect(scenario.always).toHaveLength(1);
   });
@@ -118,8 +117,9 @@ describe('loadScenario with variables: values are data', () => {
     expect(error.issues.map((i) => `${i.path} ${String(i.line)}: ${i.message}`)).toEqual([
       'phases[0].name 4: variable PHASE is unset or empty (set it, or give a default as ${PHASE:-value})',
       'phases[0].description 5: variable PHASE is unset or empty (set it, or give a default as ${PHASE:-value})',
-      'phases[0].load.headers["X-Test"] 9: variable HEADER is unset or empty (set it, or give a default as ${HEADER:-value})',
-      'phases[0].load.payload 10: variable BODY is unset or empty (set it, or give a default as ${BODY:-value})',
+      'phases[0].load.headers["X-Test"] 8: variable HEADER is unset or empty (set it, or give a default as ${HEADER:-value})',
+      'phases[0].load.headers["X-Flow"] 8: variable HEADER is unset or empty (set it, or give a default as ${HEADER:-value})',
+      'phases[0].load.payload 9: variable BODY is unset or empty (set it, or give a default as ${BODY:-value})',
     ]);
   });
 
@@ -127,6 +127,12 @@ describe('loadScenario with variables: values are data', () => {
     const text = 'name: n\ntarget: http://127.0.0.1:1\nphases: [{ name: p, steps: [{ run: "echo ${MISSING}" }] }]\n';
     expect(() => load({}, text)).toThrow(/phases\[0\]\.steps\[0\]\.run \(line 3\): variable MISSING is unset/);
     expect(load({ MISSING: '1' }, text).phases[0]?.steps[0]).toMatchObject({ command: 'echo ${MISSING}' });
+  });
+
+  it('reads references in flow collections unquoted, as the text substitution did', () => {
+    const text = 'name: n\ntarget: http://127.0.0.1:1\nphases: [{ name: p, load: { connections: ${C:-4}, qps: ${Q}, path: /a/${P:-x}/b } }]\n';
+    expect(load({ Q: '2.5' }, text).phases[0]?.load).toMatchObject({ connections: 4, qps: 2.5, path: '/a/x/b' });
+    expect(load({ Q: '1', P: '}, x: ]' }, text).phases[0]?.load?.path).toBe('/a/}, x: ]/b');
   });
 
   it('refuses references in keys', () => {
@@ -167,7 +173,7 @@ describe('expansion properties (fast-check)', () => {
         expect(scenario.name).toBe(name);
         expect(scenario.phases.map((p) => p.name)).toEqual([phase]);
         expect(scenario.phases[0]?.description).toBe(`plain ${phase} text`);
-        expect(scenario.phases[0]?.load?.headers).toEqual({ 'X-Test': header });
+        expect(scenario.phases[0]?.load?.headers).toEqual({ 'X-Test': header, 'X-Flow': `pre ${header} post` });
         expect(scenario.phases[0]?.load?.payload).toBe(`body ${body} end\n`);
         expect(scenario.always).toEqual([{ kind: 'run', command: 'echo "${NAME}" ; exit 0', timeout: 60_000 }]);
       }),
