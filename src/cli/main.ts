@@ -20,7 +20,7 @@ import { registerVerify } from './commands/verify';
 import { registerVersion } from './commands/version';
 import { EXIT, type ExitCode } from './exit-codes';
 import { normalizeGoFlags } from './go-flags';
-import type { CliIo } from './io';
+import type { CliIo, Hurry } from './io';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('meshload')
@@ -114,21 +114,23 @@ function reportError(error: unknown, io: CliIo): ExitCode {
 }
 
 /** Wires the real process: streams, environment, and signals. The first SIGINT or SIGTERM asks
- * the command to stop cleanly; the second to stop waiting (cleanup cut short, children killed,
- * the partial report still written), then exit; a third exits at once. */
+ * the command to stop cleanly; the second exits at once, or, for a command that handles it
+ * (`run`), stops waiting (cleanup cut short, children killed, the partial report still
+ * written) and then exits; a third always exits at once. */
 export function runFromProcess(): void {
   const controller = new AbortController();
   const hurry = new AbortController();
   let signals = 0;
+  const hurried: Hurry = { signal: hurry.signal, handled: false };
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) controller.abort(signal);
-    else if (signals === 2) hurry.abort(signal);
+    else if (signals === 2 && hurried.handled) hurry.abort(signal);
     else process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, hurry: hurry.signal, uid: process.getuid?.() };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, hurry: hurried, uid: process.getuid?.() };
   // The handlers stay until the process exits: a signal that lands while it winds down still
   // means "now" (130), never Node's default death by signal.
   void runCli(process.argv.slice(2), io).then((code) => {
