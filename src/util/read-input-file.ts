@@ -10,7 +10,7 @@ export function readInputFile(file: string, limitBytes: number, what: string, hi
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    throw usageError(`cannot read ${file}: ${(error as Error).message}`, hint);
+    throw usageError(`cannot read ${what} ${file}: ${(error as Error).message}`, hint);
   }
   try {
     const stat = fstatSync(fd);

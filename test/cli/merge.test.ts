@@ -166,7 +166,7 @@ describe('meshload merge', () => {
 
   it.each([
     [['only-one.json'], /merge needs at least two result files/],
-    [['/nonexistent/a.json', '/nonexistent/b.json'], /cannot read \/nonexistent\/a\.json/],
+    [['/nonexistent/a.json', '/nonexistent/b.json'], /cannot read result \/nonexistent\/a\.json/],
   ])('%p is a usage error, exit 2', async (args, pattern) => {
     const run = await cli('merge', ...args);
     expect(run.code).toBe(2);
