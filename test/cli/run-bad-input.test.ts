@@ -74,7 +74,7 @@ describe('meshload verify with bad manifests', () => {
 
   it.each([
     ['an alias bomb', () => file('bomb.yaml', manifestBomb()), /more than 100 YAML aliases/],
-    ['a FIFO', () => fifo('m.yaml'), /manifest .*m\.yaml is not a regular file/],
+    ['a FIFO', () => fifo('m.yaml'), /m\.yaml is not a regular file/],
   ])('%s: one message, exit 2', async (_, make, pattern) => {
     const run = await cli('verify', 'http://127.0.0.1:1', '-f', make(), '--dry-run', '--stats', 'http://127.0.0.1:1/stats');
     expectUsageError(run, pattern);

@@ -65,7 +65,7 @@ function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
     timeout: flags.statsTimeout,
   };
   // Bounded like every input file: a FIFO or a wrong path to a huge file is a usage error.
-  const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, 'manifest', 'check the path given with -f') }));
+  const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
   return planVerification(readIstioManifests(files), { target: url, backend, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin });
 }
 
