@@ -4,6 +4,7 @@
  * fortio-import.ts). `resultFromJson` is pure; `readResult` reads the file. */
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import type { LoadResult } from '../engine/load-result';
 import { phaseVerdict, scenarioVerdict } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
@@ -164,10 +165,27 @@ function checkLoad(load: LoadResult, file: string, where: string): void {
     if (value === undefined) continue;
     try {
       if (!isEncoded(value)) throw new Error('not an encoded histogram');
+      checkInflatedSize(value.hdr);
       Distribution.decode(value);
     } catch (error) {
       throw usageError(`${file}: ${where}.${name} is not a histogram meshload can read: ${(error as Error).message}`, HINT);
     }
+  }
+}
+
+/** A real histogram inflates to well under a megabyte; a deflate bomb (200 KB to 200 MB) would
+ * exhaust memory inside the decoder, so it is inflated here first with a bound. */
+const MAX_HISTOGRAM_BYTES = 16 * 1024 * 1024;
+
+function checkInflatedSize(hdr: string): void {
+  // HdrHistogram's compressed form: a 4-byte cookie, a 4-byte length, then zlib data.
+  const bytes = Buffer.from(hdr, 'base64');
+  if (bytes.length < 8) throw new Error('too short');
+  try {
+    inflateSync(bytes.subarray(8), { maxOutputLength: MAX_HISTOGRAM_BYTES });
+  } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new Error(tooLarge ? `inflates to more than ${MAX_HISTOGRAM_BYTES} bytes` : (error as Error).message);
   }
 }
 

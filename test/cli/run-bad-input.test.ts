@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { cli, type CliRun } from '../helpers/cli';
 
 let dir: string;
@@ -94,6 +95,7 @@ describe('merge, compare and report with a bad result file', () => {
     ['a run with no startTime', () => file('a.json', RESULT.replace('"2026-01-01T00:00:00Z"', 'null')), /no startTime/],
     ['a step of the wrong shape', () => file('a.json', RESULT.replace('"always":[]', '"always":[{"kind":"run"}]')), /always\[0\] is not a step/],
     ['a load whose histogram is not one', () => file('a.json', JSON.stringify({ Meshload: badLoad() })), /latency is not a histogram meshload can read/],
+    ['a load whose histogram is a deflate bomb', () => file('a.json', JSON.stringify({ Meshload: badLoad(deflateBomb()) })), /latency is not a histogram meshload can read: inflates to more than/],
     ['a Fortio file with wrong types', () => file('a.json', JSON.stringify({ RunType: 'HTTP', DurationHistogram: { Count: 'x', Data: 5 }, RetCodes: 7 })), /Fortio/],
   ];
   it.each(cases)('%s: merge, compare and report each exit 2 with one message', async (_, make, pattern) => {
@@ -107,8 +109,17 @@ describe('merge, compare and report with a bad result file', () => {
   });
 });
 
-function badLoad(): Record<string, unknown> {
-  const histogram = { hdr: '@@@', count: 1, sum: 1, sumSq: 1, min: 1, max: 1 };
+/** HdrHistogram's compressed cookie and length around 64 MiB of zeros deflated (about 64 KB). */
+function deflateBomb(): string {
+  const body = deflateSync(Buffer.alloc(64 * 1024 * 1024));
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(0x1c849314, 0);
+  head.writeUInt32BE(body.length, 4);
+  return Buffer.concat([head, body]).toString('base64');
+}
+
+function badLoad(hdr = '@@@'): Record<string, unknown> {
+  const histogram = { hdr, count: 1, sum: 1, sumSq: 1, min: 1, max: 1 };
   return {
     tool: 'meshload',
     version: '1',
