@@ -13,7 +13,7 @@ import { readScenarioFile } from '../scenario-file';
 export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: CommandContext): void {
   if (kind !== 'job') throw usageError(`unknown k8s kind '${kind}'`, 'meshload k8s job SCENARIO --parallelism N');
   const parallelism = parallelismOf(flags.parallelism);
-  // Substituted here, where the variables are set: the pods' environment has none of them.
+  // Shipped as written, ${VAR} references kept; validated here with this environment's values.
   const text = readScenarioFile(file);
   let scenario;
   try {
