@@ -20,7 +20,7 @@ import { registerVerify } from './commands/verify';
 import { registerVersion } from './commands/version';
 import { EXIT, type ExitCode } from './exit-codes';
 import { normalizeGoFlags } from './go-flags';
-import type { CliIo } from './io';
+import type { CliIo, Hurry } from './io';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('meshload')
@@ -56,6 +56,11 @@ export function buildProgram(ctx: CommandContext): Command {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const ctx: CommandContext = { io, exitCode: EXIT.OK };
   const program = buildProgram(ctx);
+  if (argv.length === 0) {
+    // No command is a usage error: a script that lost its arguments must not pass.
+    io.stderr.write(program.helpInformation());
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync(prepareArgs(argv, program), { from: 'user' });
     return ctx.exitCode;
@@ -68,7 +73,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
  * the message can suggest the closest one. */
 function prepareArgs(argv: readonly string[], program: Command): string[] {
   const [first, ...rest] = argv;
-  if (first === undefined) return ['--help'];
+  if (first === undefined) return ['--help']; // runCli answers an empty command line itself
   if (first.startsWith('-')) {
     if (['-V', '-version', '--version'].includes(first)) return ['--version'];
     if (['-h', '-help', '--help'].includes(first)) return ['--help'];
@@ -102,27 +107,35 @@ function reportError(error: unknown, io: CliIo): ExitCode {
     io.stderr.write(`meshload: ${error.oneLine()}\n`);
     return error.code === 'E_USAGE' ? EXIT.USAGE : EXIT.FAILED;
   }
+  // A bug, not bad input (every input error is a MeshloadError): the stack helps the report.
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.stderr.write(`meshload: internal error, please report it: ${text}\n`);
   return EXIT.FAILED;
 }
 
 /** Wires the real process: streams, environment, and signals. The first SIGINT or SIGTERM asks
- * the command to stop cleanly; a second one exits at once. */
+ * the command to stop cleanly; the second exits at once, or, for a command that handles it
+ * (`run`), stops waiting (cleanup cut short, children killed, the partial report still
+ * written) and then exits; a third always exits at once. */
 export function runFromProcess(): void {
   const controller = new AbortController();
+  const hurry = new AbortController();
   let signals = 0;
+  const hurried: Hurry = { signal: hurry.signal, handled: false };
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
-    if (signals > 1) process.exit(130);
-    controller.abort(signal);
+    if (signals === 1) controller.abort(signal);
+    else if (signals === 2 && hurried.handled) hurry.abort(signal);
+    else process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, uid: process.getuid?.() };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, hurry: hurried, uid: process.getuid?.() };
   // The handlers stay until the process exits: a signal that lands while it winds down still
   // means "now" (130), never Node's default death by signal.
   void runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
+    // Hurried: what was given up (a load, a server closing) may still hold the event loop.
+    if (hurry.signal.aborted) process.exit(code);
   });
 }

@@ -2,12 +2,15 @@
  * result.json of `meshload run`, a `meshload load -json` file (its `Meshload` object as a
  * one-phase run without checks), or Fortio's own JSON (imported, approximated: see
  * fortio-import.ts). `resultFromJson` is pure; `readResult` reads the file. */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { type LoadResult, type StoredLoadResult, upgradeLoadResult } from '../engine/load-result';
 import { phaseVerdict, scenarioVerdict } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
+import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { usageError } from '../util/errors';
+import { readInputFile } from '../util/read-input-file';
 import { fromFortioJson, importNote, isFortioJson } from './fortio-import';
 
 /** `run-dir` and `scenario` are `meshload run` output; `load` is `meshload load -json`; `fortio`
@@ -30,6 +33,14 @@ export const LOAD_PHASE_NAME = 'load';
 
 const HINT = 'give a run directory or result.json of meshload run, a meshload load -json file, or a fortio load -json file';
 
+/** Far beyond any result (histograms are compressed); a bound so a wrong path is refused at once. */
+export const RESULT_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/** A result file's text, bounded: no directory, FIFO, huge or binary file gets further. */
+export function readResultText(file: string, hint = HINT): string {
+  return readInputFile(file, RESULT_SIZE_LIMIT, 'result', hint);
+}
+
 export function readResult(path: string): ReadResult {
   let file = path;
   let kind: ResultKind | undefined;
@@ -41,13 +52,13 @@ export function readResult(path: string): ReadResult {
   } catch (error) {
     throw usageError(`cannot read ${path}: ${(error as Error).message}`, 'check the path');
   }
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    statSync(file);
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT' && kind === 'run-dir';
     throw usageError(missing ? `${path} has no result.json` : `cannot read ${file}: ${(error as Error).message}`, missing ? 'give a report directory written by meshload run' : 'check the path');
   }
+  const text = readResultText(file);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -101,29 +112,96 @@ function checkScenario(data: Record<string, unknown>, file: string): ScenarioRes
     throw usageError(`${file} is not a meshload run result: ${what}`, HINT);
   };
   if (typeof data['name'] !== 'string') bad('no name');
-  if (typeof data['startTime'] !== 'string') bad('no startTime');
+  if (!isTime(data['startTime'])) bad('no startTime (an ISO 8601 time)');
+  if (!isCount(data['durationMs'])) bad('durationMs is not a number of milliseconds');
+  if (typeof data['file'] !== 'string') bad('no file');
+  if (typeof data['verdict'] !== 'string') bad('no verdict');
   for (const [i, phase] of (data['phases'] as unknown[]).entries()) {
-    if (typeof phase !== 'object' || phase === null) return bad(`phases[${i}] is not an object`);
-    const p = phase as Record<string, unknown>;
-    if (typeof p['name'] !== 'string') bad(`phases[${i}] has no name`);
-    if (!Array.isArray(p['checks']) || !Array.isArray(p['steps'])) bad(`phases[${i}] has no checks or steps`);
-    if (p['load'] !== undefined && p['load'] !== null) checkLoad(p['load'] as LoadResult, file, `phases[${i}].load`);
+    if (!isObject(phase)) return bad(`phases[${i}] is not an object`);
+    if (typeof phase['name'] !== 'string') bad(`phases[${i}] has no name`);
+    if (typeof phase['verdict'] !== 'string') bad(`phases[${i}] has no verdict`);
+    if (!Array.isArray(phase['checks']) || !Array.isArray(phase['steps'])) bad(`phases[${i}] has no checks or steps`);
+    (phase['checks'] as unknown[]).forEach((check, j) => {
+      if (!isObject(check) || typeof check['expression'] !== 'string' || typeof check['path'] !== 'string' || typeof check['verdict'] !== 'string' || typeof check['expected'] !== 'string') {
+        bad(`phases[${i}].checks[${j}] is not a check (expression, path, expected, verdict)`);
+      }
+    });
+    checkSteps(phase['steps'] as unknown[], `phases[${i}].steps`, bad);
+    if (phase['load'] !== undefined && phase['load'] !== null) checkLoad(phase['load'] as LoadResult, file, `phases[${i}].load`);
   }
   if (!Array.isArray(data['always'])) bad('no always');
+  checkSteps(data['always'] as unknown[], 'always', bad);
   const result = data as unknown as ScenarioResult;
   // JSON may say null where the type says undefined (a phase that ran no load).
   // Loads written by an older meshload lack the fields added since.
   return { ...result, phases: result.phases.map((p) => ({ ...p, load: p.load === undefined || p.load === null ? undefined : upgradeLoadResult(p.load) })) };
 }
 
+function checkSteps(steps: unknown[], where: string, bad: (what: string) => never): void {
+  steps.forEach((step, i) => {
+    if (!isObject(step) || typeof step['kind'] !== 'string' || typeof step['description'] !== 'string' || typeof step['ok'] !== 'boolean' || !isCount(step['durationMs'])) {
+      bad(`${where}[${i}] is not a step (kind, description, ok, durationMs)`);
+    }
+  });
+}
+
 function checkLoad(load: StoredLoadResult, file: string, where: string): void {
   const encoded = ['latency', 'latencyUncorrected', 'errorLatency', 'headerSizes', 'totalSizes'] as const;
   const ok =
-    typeof load === 'object' &&
-    typeof load.plan === 'object' &&
-    load.plan !== null &&
-    typeof load.codes === 'object' &&
+    isObject(load) &&
+    isObject(load.plan) &&
+    typeof load.plan.labels === 'string' &&
+    typeof load.plan.url === 'string' &&
+    isObject(load.codes) &&
+    Object.values(load.codes).every(isCount) &&
     typeof load.version === 'string' &&
-    encoded.every((key) => typeof load[key] === 'object' && load[key] !== null && typeof load[key].hdr === 'string' && typeof load[key].count === 'number');
+    isTime(load.startTime) &&
+    isCount(load.durationMs) &&
+    isCount(load.actualQps) &&
+    encoded.every((key) => isEncoded(load[key]));
   if (!ok) throw usageError(`${file}: ${where} is not a meshload load result (no encoded histograms)`, HINT);
+  // The histograms are decoded by every renderer: one that does not decode is bad input, said here.
+  const all: Array<[string, unknown]> = [...encoded.map((key): [string, unknown] => [key, load[key]]), ['scheduleLag', load.scheduleLag], ...Object.entries(isObject(load.latencyByCode) ? load.latencyByCode : {})];
+  for (const [name, value] of all) {
+    if (value === undefined) continue;
+    try {
+      if (!isEncoded(value)) throw new Error('not an encoded histogram');
+      checkInflatedSize(value.hdr);
+      Distribution.decode(value);
+    } catch (error) {
+      throw usageError(`${file}: ${where}.${name} is not a histogram meshload can read: ${(error as Error).message}`, HINT);
+    }
+  }
+}
+
+/** A real histogram inflates to well under a megabyte; a deflate bomb (200 KB to 200 MB) would
+ * exhaust memory inside the decoder, so it is inflated here first with a bound. */
+const MAX_HISTOGRAM_BYTES = 16 * 1024 * 1024;
+
+function checkInflatedSize(hdr: string): void {
+  // HdrHistogram's compressed form: a 4-byte cookie, a 4-byte length, then zlib data.
+  const bytes = Buffer.from(hdr, 'base64');
+  if (bytes.length < 8) throw new Error('too short');
+  try {
+    inflateSync(bytes.subarray(8), { maxOutputLength: MAX_HISTOGRAM_BYTES });
+  } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new Error(tooLarge ? `inflates to more than ${MAX_HISTOGRAM_BYTES} bytes` : (error as Error).message);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isTime(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+}
+
+function isEncoded(value: unknown): value is EncodedDistribution {
+  return isObject(value) && typeof value['hdr'] === 'string' && ['count', 'sum', 'sumSq', 'min', 'max'].every((key) => typeof value[key] === 'number' && Number.isFinite(value[key]));
 }

@@ -14,7 +14,7 @@ export function phaseHeader(index: number, total: number, phase: Phase): string 
 }
 
 export function stepLine(step: StepResult): string {
-  const status = step.ok ? 'ok' : `FAILED: ${step.error ?? ''}`;
+  const status = step.ok ? 'ok' : step.interrupted === true ? 'interrupted' : `FAILED: ${step.error ?? ''}`;
   return `  step ${step.kind}: ${step.description} ${status} (${step.durationMs} ms)\n`;
 }
 

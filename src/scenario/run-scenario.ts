@@ -14,7 +14,7 @@ import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
-import { killBackgroundNow, runStep, stopBackground, type StepContext } from './steps';
+import { killBackgroundNow, pause, runStep, stopBackground, type StepContext } from './steps';
 
 export interface ScenarioEvents {
   phaseStarted(index: number, phase: Phase): void;
@@ -37,6 +37,12 @@ export interface RunScenarioOptions {
   shard?: Shard | undefined;
   /** Wall-clock time (ms since the epoch) to start the first phase at, so shards start together. */
   startAtMs?: number | undefined;
+  /** The environment of step commands (default: the process's); `${VAR}` in a command is
+   * expanded by the shell from it. */
+  env?: Record<string, string | undefined> | undefined;
+  /** Aborted by a second Ctrl-C or SIGTERM: stop waiting for anything (the phase in progress,
+   * `always:` steps, background processes, which are killed) and return what is known. */
+  hurry?: AbortSignal | undefined;
 }
 
 /** Worst first: a failed or data-less check fails the gate; inconclusive only if nothing failed. */
@@ -61,13 +67,16 @@ export function scenarioVerdict(phases: readonly PhaseResult[], always: readonly
 export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const started = Date.now();
   let server: RunningEchoServer | undefined;
-  const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [], cwd: dirname(file), env: {} };
+  const env = options.env ?? process.env;
+  const hurry = options.hurry ?? new AbortController().signal;
+  const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [], running: new Set(), cwd: dirname(file), env };
   const phases: PhaseResult[] = [];
   let always: StepResult[] = [];
-  // A second Ctrl-C or SIGTERM exits at once (process.exit) and skips the finally below; `start:`
+  // A third Ctrl-C or SIGTERM exits at once (process.exit) and skips the finally below; steps'
   // processes run in process groups of their own and would outlive meshload. 'exit' still runs.
-  const killBackground = (): void => killBackgroundNow(stepContext.background);
-  process.on('exit', killBackground);
+  const killAll = (): void => killBackgroundNow([...stepContext.background, ...(stepContext.running ?? [])]);
+  process.on('exit', killAll);
+  hurry.addEventListener('abort', killAll, { once: true });
   try {
     if (scenario.server !== undefined) {
       const spec = scenario.server;
@@ -81,6 +90,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
       });
       stepContext.adminUrl = server.adminUrl;
       stepContext.env = {
+        ...env,
         MESHLOAD_SERVER_URL: server.echoUrl,
         MESHLOAD_SERVER_ADDR: server.echoUrl.replace(/^http:\/\//, ''),
         ...(server.adminUrl !== undefined ? { MESHLOAD_ADMIN_URL: server.adminUrl } : {}),
@@ -91,26 +101,34 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
       events.waiting?.(options.startAtMs);
       await sleepUntil(options.startAtMs, signal);
     }
-    for (const [index, phase] of scenario.phases.entries()) {
-      if (signal.aborted) break;
-      events.phaseStarted(index, phase);
-      const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events, options.shard);
-      phases.push(result);
-      events.phaseDone(result);
-      // A setup step that failed leaves the next phases without their premise.
-      if (result.steps.some((s) => !s.ok)) break;
-    }
+    const runPhases = async (): Promise<void> => {
+      for (const [index, phase] of scenario.phases.entries()) {
+        if (signal.aborted) break;
+        events.phaseStarted(index, phase);
+        const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events, options.shard);
+        if (hurry.aborted) break; // already reported without it
+        phases.push(result);
+        events.phaseDone(result);
+        // A setup step that failed leaves the next phases without their premise.
+        if (result.steps.some((s) => !s.ok)) break;
+      }
+    };
+    // The phase in progress is given up when hurried: the report keeps the phases that ended.
+    await untilAborted(runPhases(), hurry);
   } finally {
-    // `always:` gets a signal of its own: Ctrl-C stops the run, not its cleanup (a second one exits).
-    const cleanup: StepContext = { ...stepContext, signal: new AbortController().signal };
+    // `always:` gets the hurry signal: the first Ctrl-C stops the run, not its cleanup; the second
+    // stops the cleanup too (its commands' process groups are killed).
+    const cleanup: StepContext = { ...stepContext, signal: hurry };
     for (const step of scenario.always) {
+      if (hurry.aborted) break;
       const result = await runStepOnShard(step, cleanup, options.shard);
       events.stepDone(result);
       always = [...always, result];
     }
-    await stopBackground(stepContext.background);
-    process.off('exit', killBackground);
-    await server?.close();
+    await stopBackground(stepContext.background, hurry);
+    await untilAborted(server?.close() ?? Promise.resolve(), hurry);
+    process.off('exit', killAll);
+    hurry.removeEventListener('abort', killAll);
   }
   return {
     name: scenario.name,
@@ -247,16 +265,31 @@ export function shardProblems(scenario: Scenario, count: number): ScenarioIssue[
   return issues;
 }
 
-function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, atMs - Date.now()));
-    signal.addEventListener('abort', done, { once: true });
+/** Resolves with the promise's value, or with undefined as soon as the signal aborts (the promise
+ * goes on unobserved: a rejection after that is swallowed, nobody waits for it any more). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) return;
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
 }
 
+/** Waits until a wall-clock time, however far (timers chained: see pause). */
+function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  return pause(Math.max(0, atMs - Date.now()), signal);
+}

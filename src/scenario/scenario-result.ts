@@ -36,6 +36,8 @@ export interface StepResult {
   /** Captured output (run, start), trimmed to a bound. */
   output: string | undefined;
   error: string | undefined;
+  /** Stopped by Ctrl-C or SIGTERM (then `ok` is false): not a failure of the step itself. */
+  interrupted?: true;
 }
 
 export interface PhaseResult {

@@ -8,6 +8,7 @@ import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
+import { expandDocument, protectReferences, restoreReferences } from './expand-env';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -22,11 +23,16 @@ function durationMessage(input: unknown): string | undefined {
   return 'expected a duration like 250ms, 1.5s or 1m30s';
 }
 
+/** The longest duration a scenario may give: a Node timer holds 2^31-1 ms (about 596h 31m) and
+ * silently fires after 1 ms beyond it; a round bound below that is refused with its path. */
+export const MAX_DURATION_MS = 596 * 3_600_000;
+
 /** A Go duration string, parsed to milliseconds. */
 const duration = z
   .string({ error: (iss) => durationMessage(iss.input) })
   .regex(GO_DURATION, { error: (iss) => durationMessage(iss.input) })
-  .transform((text) => parseDuration(text) as number);
+  .transform((text) => parseDuration(text) as number)
+  .refine((ms) => ms <= MAX_DURATION_MS, { error: 'must be at most 596h (the longest a timer waits)' });
 
 const positiveDuration = duration.refine((ms) => ms > 0, { error: 'must be longer than 0' });
 
@@ -34,7 +40,12 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http:
 
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
-const count = (minimum: number) => z.int().min(minimum);
+/** Integers have an upper bound each: `connections: 1e12` is a typo or an attack, refused with
+ * its path instead of failing deep in the engine. */
+const count = (minimum: number, maximum = 1_000_000_000) => z.int().min(minimum).max(maximum);
+
+/** Bounds of the load settings; far beyond what one generator can do, short of what breaks it. */
+const LIMITS = { connections: 100_000, qps: 10_000_000, payloadBytes: 256 * 1024 * 1024, workers: 1024 } as const;
 
 // RFC 9110 token characters: header field names and methods.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -66,14 +77,14 @@ const connectionReuse = z
 
 export const loadSpecSchema = z
   .strictObject({
-    connections: count(1).optional().meta({ description: '-c: connections, each a closed loop with one request in flight (default 4)' }),
-    qps: z.number().min(0).optional().meta({ description: '-qps: total target rate; 0 = as fast as possible (default 8)' }),
+    connections: count(1, LIMITS.connections).optional().meta({ description: '-c: connections, each a closed loop with one request in flight (default 4)' }),
+    qps: z.number().min(0).max(LIMITS.qps).optional().meta({ description: '-qps: total target rate; 0 = as fast as possible (default 8)' }),
     duration: positiveDuration.optional().meta({ description: '-t: run time, e.g. 30s (default 5s); not with requests' }),
     requests: count(1).optional().meta({ description: '-n: exactly this many calls; not with duration' }),
     open: z.boolean().optional().meta({ description: '--open: arrivals at qps whatever the responses' }),
-    maxInflight: count(1).optional().meta({ description: '--max-inflight: open model cap on requests in flight (default connections)' }),
+    maxInflight: count(1, LIMITS.connections).optional().meta({ description: '--max-inflight: open model cap on requests in flight (default connections)' }),
     ramp: z
-      .strictObject({ from: z.number().min(0), to: z.number().min(0) })
+      .strictObject({ from: z.number().min(0).max(LIMITS.qps), to: z.number().min(0).max(LIMITS.qps) })
       .optional()
       .meta({ description: 'rate ramped linearly from `from` to `to` qps over the duration; replaces qps' }),
     method: z.string().regex(TOKEN, { error: 'expected an HTTP method like GET' }).optional().meta({ description: '-X (default GET, POST with a body)' }),
@@ -82,7 +93,7 @@ export const loadSpecSchema = z
       .optional()
       .meta({ description: '-H: request headers; a phase adds to and overrides the defaults' }),
     payload: z.string().optional().meta({ description: '-payload: request body text; not with payloadSize' }),
-    payloadSize: count(0).optional().meta({ description: '-payload-size: a random body of this many bytes; not with payload' }),
+    payloadSize: count(0, LIMITS.payloadBytes).optional().meta({ description: '-payload-size: a random body of this many bytes; not with payload' }),
     contentType: z.string().optional().meta({ description: '-content-type' }),
     url: httpUrl.optional().meta({ description: 'absolute URL for this load, instead of target + path' }),
     path: z
@@ -105,7 +116,7 @@ export const loadSpecSchema = z
     allowInitialErrors: z.boolean().optional().meta({ description: '-allow-initial-errors' }),
     connectionReuse: connectionReuse.optional().meta({ description: '-connection-reuse "min:max"' }),
     workers: z
-      .union([count(1), z.literal('auto')], { error: 'expected a number of worker threads or "auto"' })
+      .union([count(1, LIMITS.workers), z.literal('auto')], { error: 'expected a number of worker threads or "auto"' })
       .optional()
       .meta({ description: '--workers (default 1)' }),
     percentiles: z
@@ -235,7 +246,7 @@ export const serverSpecSchema = z
     port: z.int().min(0).max(65535).default(0).meta({ description: '-http-port; 0 picks a free port' }),
     admin: z.boolean().default(true).meta({ description: 'serve /chaos on a free loopback port (needed by chaos steps without admin)' }),
     maxDelay: duration.prefault('1.5s').meta({ description: '-max-echo-delay' }),
-    maxPayloadKb: count(0).default(256).meta({ description: '-maxpayloadsizekb' }),
+    maxPayloadKb: count(0, LIMITS.payloadBytes / 1024).default(256).meta({ description: '-maxpayloadsizekb' }),
     defaultParams: echoParams.optional().meta({ description: '-echo-server-default-params, e.g. status=503:20' }),
     versionTag: nonEmpty.optional().meta({ description: '-version-tag' }),
   })
@@ -362,6 +373,16 @@ export interface ValidateOptions {
   checkExpression?: (text: string) => string | undefined;
 }
 
+export interface LoadOptions extends ValidateOptions {
+  /** Fills `${VAR}` in scalar values (see expand-env.ts); without it references stay text. */
+  env?: Record<string, string | undefined>;
+  /** The fix named for an unset variable; NAME is replaced by its name. */
+  unsetHint?: string;
+}
+
+/** Aliases a scenario may expand: a handful is reuse, thousands is a billion-laughs bomb. */
+const MAX_ALIASES = 100;
+
 /** Finds the line of a path in the source; `loadScenario` passes one built from the YAML. */
 type LineOf = (path: readonly Segment[]) => Position | undefined;
 interface Position {
@@ -407,18 +428,37 @@ export function formatPath(path: readonly Segment[]): string {
 
 /** Parses and validates a scenario file. Throws ScenarioError listing every problem: YAML
  * syntax errors, or else every schema and cross-field problem, each with its line. */
-export function loadScenario(text: string, file: string, options: ValidateOptions = {}): Scenario {
+export function loadScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // With variables, references are tokens while YAML parses (see protectReferences).
+  const source = options.env === undefined ? { text, restore: (parsed: string) => parsed } : protectReferences(text);
+  const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number): Position => lineCounter.linePos(offset);
   if (doc.errors.length > 0) {
     // Syntax errors leave the tree unreliable: validating it would report noise.
     throw new ScenarioError(
       file,
-      doc.errors.map((error) => ({ path: '', line: lineAt(error.pos[0]).line, message: `YAML syntax: ${error.message}` })),
+      doc.errors.map((error) => ({ path: '', line: lineAt(error.pos[0]).line, message: `YAML syntax: ${source.restore(error.message).replace(/\s+/g, ' ').trim()}` })),
     );
   }
-  const result = validate(doc.toJS({ maxAliasCount: 100 }) as unknown, options, (path) => lineOfPath(doc, path, lineAt));
+  const unsetHint = options.unsetHint ?? 'set it, or give a default as ${NAME:-value}';
+  if (options.env !== undefined) restoreReferences(doc, source.restore);
+  const expansion = options.env === undefined ? [] : expandDocument(doc, options.env, unsetHint);
+  if (expansion.length > 0) {
+    throw new ScenarioError(
+      file,
+      expansion.map((issue) => ({ path: formatPath(issue.path), line: issue.offset === undefined ? undefined : lineAt(issue.offset).line, message: issue.message })),
+    );
+  }
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (error) {
+    // yaml throws a ReferenceError for an alias bomb: bad input, not a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ScenarioError(file, [{ path: '', line: undefined, message: `more than ${MAX_ALIASES} alias expansions (*name): refused as a resource exhaustion attack` }]);
+  }
+  const result = validate(input, options, (path) => lineOfPath(doc, path, lineAt));
   if (!result.ok) throw new ScenarioError(file, result.issues);
   return result.scenario;
 }

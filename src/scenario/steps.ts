@@ -14,6 +14,9 @@ import type { StepResult } from './scenario-result';
 /** Output kept per step: enough to see why it failed, bounded however chatty the command. */
 const OUTPUT_LIMIT = 16 * 1024;
 
+/** The error of a step stopped by Ctrl-C or SIGTERM; such a step is marked `interrupted`. */
+export const INTERRUPTED = 'interrupted';
+
 export interface StepContext {
   signal: AbortSignal;
   /** The embedded server's admin URL, for `chaos:` without `admin:`. */
@@ -22,10 +25,13 @@ export interface StepContext {
   stats: { source: StatsSource; format: StatsFormat | undefined; cluster: string | undefined; timeoutMs: number } | undefined;
   /** Background processes started by `start:`, stopped when the scenario ends. */
   background: ChildProcess[];
-  /** Commands run here (the scenario's directory, so relative config paths work), with these
-   * variables added to their environment (the embedded server's URLs). */
+  /** `run:` commands still running: killed with the rest when the process must exit now. */
+  running?: Set<ChildProcess>;
+  /** Commands run here (the scenario's directory, so relative config paths work), with this
+   * environment: the run's variables (`${VAR}` in a command is expanded by the shell from it,
+   * as data) and the embedded server's URLs. */
   cwd: string;
-  env: Record<string, string>;
+  env: Record<string, string | undefined>;
 }
 
 export async function runStep(step: Step, ctx: StepContext): Promise<StepResult> {
@@ -38,16 +44,19 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepResult>
     durationMs: Date.now() - started,
     output,
     error,
+    ...(error === INTERRUPTED ? { interrupted: true } : {}),
   });
   switch (step.kind) {
     case 'run': {
-      const { code, output, timedOut } = await runCommand(step.command, step.timeout, ctx);
+      const { code, output, timedOut, interrupted } = await runCommand(step.command, step.timeout, ctx);
+      // Killed because the run was stopped: not the command's failure.
+      if (interrupted) return done(step.command, INTERRUPTED, output);
       if (timedOut) return done(step.command, `timed out after ${step.timeout} ms`, output);
       return done(step.command, code === 0 ? undefined : `exited with ${code}: ${lastLine(output)}`, output);
     }
     case 'sleep':
       await pause(step.duration, ctx.signal);
-      return done(`${step.duration} ms`);
+      return done(`${step.duration} ms`, ctx.signal.aborted ? INTERRUPTED : undefined);
     case 'chaos': {
       const admin = step.admin ?? ctx.adminUrl;
       const what = step.set !== undefined ? `set ${step.set}` : 'clear';
@@ -92,7 +101,7 @@ async function waitForStat(
     }
     await pause(step.interval, ctx.signal);
   }
-  return done(description, ctx.signal.aborted ? 'interrupted' : `not met within ${step.timeout} ms (last: ${last})`);
+  return done(description, ctx.signal.aborted ? INTERRUPTED : `not met within ${step.timeout} ms (last: ${last})`);
 }
 
 async function waitForThresholds(
@@ -125,7 +134,7 @@ async function waitForThresholds(
     }
     await pause(intervalMs, ctx.signal);
   }
-  return done(description, ctx.signal.aborted ? 'interrupted' : `not reached within ${timeoutMs} ms (last: ${last})`);
+  return done(description, ctx.signal.aborted ? INTERRUPTED : `not reached within ${timeoutMs} ms (last: ${last})`);
 }
 
 function compare(observed: number, op: string, value: number): boolean {
@@ -153,11 +162,13 @@ async function startBackground(
   done: (description: string, error?: string, output?: string) => StepResult,
 ): Promise<StepResult> {
   // detached: its own process group, so stopping it also stops what it started.
-  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: { ...process.env, ...ctx.env } });
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: ctx.env });
   let output = '';
   const collect = (chunk: Buffer): void => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString();
   };
+  // A spawn failure (no sh, a cwd gone) is an 'error' event: without a listener it would crash.
+  child.on('error', (error) => collect(Buffer.from(error.message)));
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   ctx.background.push(child);
@@ -174,30 +185,35 @@ async function startBackground(
     }
     await pause(100, ctx.signal);
   }
-  return done(command, `${ready} did not answer within ${timeoutMs} ms`, output);
+  return done(command, ctx.signal.aborted ? INTERRUPTED : `${ready} did not answer within ${timeoutMs} ms`, output);
 }
 
-/** Stops what `start:` started: SIGTERM to each process group, SIGKILL if it lingers. */
-export async function stopBackground(processes: ChildProcess[]): Promise<void> {
+/** Stops what `start:` started: SIGTERM to each process group, SIGKILL if it lingers or at
+ * once when `hurry` is aborted (a second Ctrl-C). */
+export async function stopBackground(processes: ChildProcess[], hurry?: AbortSignal): Promise<void> {
   await Promise.all(
     processes.map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
-          const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), 3000);
+          const killNow = (): void => signalGroup(child, 'SIGKILL');
+          const kill = setTimeout(killNow, 3000);
+          hurry?.addEventListener('abort', killNow, { once: true });
           child.once('exit', () => {
             clearTimeout(kill);
+            hurry?.removeEventListener('abort', killNow);
             resolve();
           });
-          signalGroup(child, 'SIGTERM');
+          if (hurry?.aborted === true) killNow();
+          else signalGroup(child, 'SIGTERM');
         }),
     ),
   );
 }
 
-/** Kills what `start:` started, at once and synchronously: for the process 'exit' event, where a
- * second signal's process.exit skipped stopBackground and nothing asynchronous runs any more. */
-export function killBackgroundNow(processes: readonly ChildProcess[]): void {
+/** Kills every process group a step started, at once and synchronously: for the process 'exit'
+ * event, where a third signal's process.exit left no time for anything asynchronous. */
+export function killBackgroundNow(processes: Iterable<ChildProcess>): void {
   for (const child of processes) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) signalGroup(child, 'SIGKILL');
   }
@@ -211,42 +227,70 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function runCommand(command: string, timeoutMs: number, ctx: StepContext): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+/** Runs `sh -c command` in a process group of its own, so a kill reaches what it started in
+ * the background too (`sleep 300 &`): on timeout and when the signal aborts. */
+function runCommand(command: string, timeoutMs: number, ctx: StepContext): Promise<{ code: number | null; output: string; timedOut: boolean; interrupted: boolean }> {
   const signal = ctx.signal;
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: { ...process.env, ...ctx.env } });
+    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ctx.cwd, env: ctx.env });
+    ctx.running?.add(child);
     let output = '';
     let timedOut = false;
+    let interrupted = false;
     const collect = (chunk: Buffer): void => {
       if (output.length < OUTPUT_LIMIT) output += chunk.toString();
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    const stop = (): void => signalGroup(child, 'SIGKILL');
-    const timer = setTimeout(() => {
+    const kill = (): void => signalGroup(child, 'SIGKILL');
+    const onAbort = (): void => {
+      interrupted = true;
+      kill();
+    };
+    const timer = longTimeout(() => {
       timedOut = true;
-      stop();
+      kill();
     }, timeoutMs);
-    signal.addEventListener('abort', stop, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
     child.on('error', (error) => {
       output += error.message;
     });
+    // 'close': until then something in the group holds the pipes, so the group id is still its.
     child.on('close', (code) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', stop);
-      resolve({ code, output: output.slice(0, OUTPUT_LIMIT), timedOut });
+      timer.clear();
+      signal.removeEventListener('abort', onAbort);
+      ctx.running?.delete(child);
+      resolve({ code, output: output.slice(0, OUTPUT_LIMIT), timedOut, interrupted });
     });
   });
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+/** The longest delay a Node timer holds; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** setTimeout for any delay: timers chained in steps a Node timer can hold. */
+function longTimeout(fire: () => void, ms: number): { clear(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = (left: number): void => {
+    timer = setTimeout(() => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fire()), Math.min(left, MAX_TIMER_MS));
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
+/** Waits `ms` or until the signal aborts. Its abort listener is removed either way: a polling
+ * loop calls this once per poll and must not pile listeners up on the run's signal. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
+    const done = (): void => {
+      timer.clear();
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = longTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 

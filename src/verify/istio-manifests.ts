@@ -2,7 +2,7 @@
  * into `IstioPolicies`. Walks the YAML nodes rather than a zod schema so that every problem
  * names its line and every field meshload does not verify becomes a note, never silence. */
 
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
@@ -145,6 +145,21 @@ function problem(ctx: Ctx, line: number, path: string, text: string, fix: string
 
 function note(ctx: Ctx, line: number, path: string, message: string): void {
   ctx.notes.push({ fileIndex: ctx.fileIndex, line, value: { origin: ctx.origin, path, message } });
+}
+
+/** Aliases one document may hold: a handful is reuse, more is a resource exhaustion attack. */
+const MAX_ALIASES = 100;
+
+function aliasCount(doc: Document): number {
+  let count = 0;
+  visit(doc, {
+    Alias: () => {
+      count++;
+      // Enough seen: stop walking a document that may be all aliases.
+      return count > MAX_ALIASES ? visit.BREAK : undefined;
+    },
+  });
+  return count;
 }
 
 function resolve(ctx: Ctx, node: unknown): unknown {
@@ -302,6 +317,11 @@ export function readIstioManifests(files: readonly { file: string; text: string 
           const fix = error.code === 'DUPLICATE_KEY' ? 'remove one of the duplicate keys' : 'fix the YAML syntax (indent with spaces, one key: value per line)';
           problem(ctx, lines.linePos(error.pos[0]).line, '', `YAML syntax: ${error.message.replace(/\s+/g, ' ').trim()}`, fix);
         }
+        return;
+      }
+      // Aliases are read where they are used: a billion-laughs document would multiply the work.
+      if (aliasCount(doc) > MAX_ALIASES) {
+        problem(ctx, lines.linePos(doc.range[0]).line, '', `more than ${MAX_ALIASES} YAML aliases (*name)`, 'write the resources out without aliases (kubectl get -o yaml does)');
         return;
       }
       const contents = resolve(ctx, doc.contents);

@@ -20,7 +20,14 @@ describe('meshload CLI skeleton', () => {
     expect(run.stdout).toBe(`${meshloadVersion()}\n`);
   });
 
-  it.each([[], ['--help'], ['-help'], ['-h'], ['help']])('%p prints help listing the commands', async (...argv) => {
+  it('with no command prints help on stderr and exits 2: a script that lost its arguments must not pass', async () => {
+    const run = await cli();
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/Usage: meshload/);
+  });
+
+  it.each([['--help'], ['-help'], ['-h'], ['help']])('%p prints help listing the commands', async (...argv) => {
     const run = await cli(...argv);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Usage: meshload/);

@@ -359,7 +359,7 @@ describe('meshload k8s job with ${VAR} references', () => {
   it('refuses a variable that is neither set here nor given, naming where the pods read it', async () => {
     const run = await cliWithEnv({ TARGET: 'http://127.0.0.1:1' }, 'k8s', 'job', secretScenario(), '--parallelism', '2', '--env', 'TARGET', '--secret-name', 'gate-env');
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/uses unset variables: TOKEN/);
+    expect(run.stderr).toMatch(/variable TOKEN is unset or empty/);
     expect(run.stderr).toMatch(/Secret gate-env/);
     expect(run.stdout).toBe('');
   });

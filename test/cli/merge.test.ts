@@ -166,7 +166,7 @@ describe('meshload merge', () => {
 
   it.each([
     [['only-one.json'], /merge needs at least two result files/],
-    [['/nonexistent/a.json', '/nonexistent/b.json'], /cannot read \/nonexistent\/a\.json/],
+    [['/nonexistent/a.json', '/nonexistent/b.json'], /cannot read result \/nonexistent\/a\.json/],
   ])('%p is a usage error, exit 2', async (args, pattern) => {
     const run = await cli('merge', ...args);
     expect(run.code).toBe(2);
@@ -179,7 +179,7 @@ describe('meshload merge', () => {
     const notJson = join(dir, 'x.json');
     writeFileSync(notJson, 'nope');
     const scenario = join(dir, 'r.json');
-    writeFileSync(scenario, JSON.stringify({ name: 'x', phases: [] }));
+    writeFileSync(scenario, JSON.stringify({ name: 'x', file: 'x.yaml', startTime: '2026-01-01T00:00:00Z', durationMs: 1, verdict: 'pass', interrupted: false, phases: [], always: [] }));
     let run = await cli('merge', fortioOnly, fortioOnly);
     expect(run.stderr).toMatch(/fortio\.json is a Fortio result without meshload's histograms/);
     run = await cli('merge', notJson, notJson);

@@ -1,7 +1,7 @@
 /** `meshload run` stopped by SIGTERM (what Kubernetes sends a Job pod it deletes): the built CLI
  * as a real process, mid-load, must still write its partial result marked interrupted, exit 130,
  * and stop the background process its `start:` step began. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
@@ -122,7 +122,85 @@ describe('meshload run stopped by SIGTERM', () => {
     expect(alive(startedPid)).toBe(true);
     proc.child.kill('SIGTERM');
     expect(await proc.exitCode()).toBe(130);
-    expect(proc.stderr).not.toMatch(/step sleep/);
+    // Cut short, and said so: the cleanup did not run to its end.
+    expect(proc.stderr).toMatch(/^ {2}step sleep: 30000 ms interrupted/m);
     expect(alive(startedPid)).toBe(false);
   });
+
+  it('a second SIGTERM kills an always: run: step and what it started in the background, and still writes the report', async () => {
+    const pids = join(dir, 'always.pids');
+    const file = join(dir, 'cleanup.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: cleanup cut short',
+        `target: ${server?.echoUrl ?? ''}`,
+        'phases:',
+        '  - name: waits',
+        '    steps: [ { run: "sleep 300" } ]',
+        'always:',
+        // The shell's pid is its process group's id (run: steps get a group of their own).
+        `  - run: "sleep 300 & echo $$ $! > ${pids}.tmp && mv ${pids}.tmp ${pids}; wait"`,
+        '',
+      ].join('\n'),
+    );
+    const reports = join(dir, 'reports');
+    proc = new MeshloadProcess(['run', file, '--report-dir', reports]);
+    await proc.waitForStderr(/^== phase 1\/1: waits/m);
+    proc.child.kill('SIGTERM');
+    await proc.waitForStderr(/^ {2}step run: sleep 300 interrupted/m);
+    await waitForFile(pids);
+    const [group, sleeper] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number];
+    startedPid = sleeper;
+    expect(alive(sleeper)).toBe(true);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exitCode()).toBe(130);
+    expect(proc.stderr).toMatch(/^ {2}step run: sleep 300 & .* interrupted/m);
+    const runs = readdirSync(reports);
+    expect(runs).toHaveLength(1);
+    const result = JSON.parse(readFileSync(join(reports, runs[0] as string, 'result.json'), 'utf8')) as ScenarioResult;
+    expect(result.interrupted).toBe(true);
+    expect(result.phases[0]?.steps[0]).toMatchObject({ ok: false, interrupted: true, error: 'interrupted' });
+    expect(result.always[0]).toMatchObject({ ok: false, interrupted: true, error: 'interrupted' });
+    expect(alive(sleeper)).toBe(false);
+    expect(groupAlive(group)).toBe(false);
+  });
 });
+
+/** Whether any process of the group still runs (zombies aside: init reaps them). */
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+  } catch {
+    return false;
+  }
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .some((pid) => {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return fields[0] !== 'Z' && Number(fields[3]) === group;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Resolves when the file exists (written whole, by a rename), waiting on the folder's events. */
+async function waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
+  const folder = join(path, '..');
+  await new Promise<void>((resolve, reject) => {
+    const watcher = watch(folder, () => check());
+    const timer = setTimeout(() => {
+      watcher.close();
+      reject(new Error(`${path} did not appear within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const check = (): void => {
+      if (!existsSync(path)) return;
+      clearTimeout(timer);
+      watcher.close();
+      resolve();
+    };
+    check();
+  });
+}

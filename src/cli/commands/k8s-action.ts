@@ -1,5 +1,4 @@
 /** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
-import { readFileSync } from 'node:fs';
 import { hideSecretValues, podEnv, secretNote } from '../../k8s/job-env';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
@@ -17,20 +16,18 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
   const parallelism = parallelismOf(flags.parallelism);
   // The ConfigMap gets the file as written: a variable's value (a token) must not land in a
   // manifest. The pods fill the variables from their env, which the manifest declares.
-  let raw: string;
-  try {
-    raw = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read scenario ${file}: ${(error as Error).message}`, 'check the path');
-  }
+  const raw = readScenarioFile(file);
   const env = podEnv(raw, flags, ctx.io.env);
   const hide = (message: string): string => hideSecretValues(message, env, ctx.io.env);
   // Validated here as the pods will read it, with this machine's variables and the --env values;
-  // the expanded copy stays in memory.
-  const expanded = readScenarioFile(file, { ...ctx.io.env, ...env.plain }, `set them here to validate the scenario (their values are not written into the manifest: the pods read them from Secret ${env.secretName}), give --env NAME=VALUE, or defaults as \${NAME:-value}`);
+  // the expanded values stay in memory.
   let scenario;
   try {
-    scenario = loadScenario(expanded, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(raw, file, {
+      checkExpression: checkExpectation,
+      env: { ...ctx.io.env, ...env.plain },
+      unsetHint: `set it here to validate the scenario (its value is not written into the manifest: the pods read it from Secret ${env.secretName}), give --env NAME=VALUE, or a default as \${NAME:-value}`,
+    });
     const unsplittable = shardProblems(scenario, parallelism);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {

@@ -1,8 +1,9 @@
 /** `meshload merge`'s implementation, loaded when it runs (see merge.ts). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { RESULT_MARKER, resultsFromLogs } from '../../k8s/result-line';
 import { renderLoadText } from '../../report/fortio-text';
 import { mergeFiles, type ResultFile } from '../../report/merge-files';
+import { readResultText, RESULT_SIZE_LIMIT, resultFromJson } from '../../report/read-result';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { phaseFooter, verdictLine } from '../../report/scenario-text';
 import { MeshloadError, usageError } from '../../util/errors';
@@ -25,6 +26,9 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
     }
   });
   for (const log of logs) files.push(...fromLogs(log === '-' ? 'stdin' : log, log === '-' ? await readStdin() : readInput(log)));
+  // The shape checked first, as compare and report check it: someone else's JSON is bad input
+  // with its path, not a crash somewhere in the merge.
+  for (const file of files) if (!isFortioOnly(file.data)) resultFromJson(file.data, file.file);
   const merged = mergeFiles(files);
   const out = merged.kind === 'load' ? merged.json : merged.result;
   const json = JSON.stringify(out, null, 2) + '\n';
@@ -51,11 +55,12 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
 }
 
 function readInput(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read ${file}: ${(error as Error).message}`, 'check the path');
-  }
+  return readResultText(file, 'give files written by meshload load -json or meshload run, or logs with --from-logs');
+}
+
+/** Fortio's own JSON: mergeFiles says why it cannot be merged. */
+function isFortioOnly(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && !('Meshload' in data) && !('phases' in data) && 'DurationHistogram' in data;
 }
 
 /** The results in one log text, each named `FILE line N` for error messages. */
@@ -79,6 +84,12 @@ function fromLogs(name: string, text: string): ResultFile[] {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > RESULT_SIZE_LIMIT) throw usageError(`the logs on stdin are more than ${RESULT_SIZE_LIMIT} bytes`, 'fetch the logs of one Job at a time');
+    chunks.push(buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

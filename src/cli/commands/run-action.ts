@@ -1,11 +1,12 @@
 /** `meshload run`'s implementation, loaded when a run starts (see run.ts). */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultLine } from '../../k8s/result-line';
 import { startAtOf, parseShard } from '../../k8s/sharding';
 import { toFortioJson } from '../../report/fortio-json';
 import { renderReportHtml } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
+import { readResult } from '../../report/read-result';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
 import { withBaseline } from '../../scenario/baseline';
@@ -22,27 +23,29 @@ import { readScenarioFile } from '../scenario-file';
 import type { RunFlags } from './run';
 
 export async function runAction(file: string, flags: RunFlags, ctx: CommandContext): Promise<void> {
-  const result = await runScenarioText(readScenarioFile(file, ctx.io.env), file, flags, ctx);
+  const result = await runScenarioText(readScenarioFile(file), file, flags, ctx, undefined, ctx.io.env);
   // Last, after every stderr line: in `kubectl logs` nothing can then land inside it.
   if (result?.shard !== undefined) ctx.io.stdout.write(resultLine(result));
 }
 
 /** Validates and runs a scenario given as text, prints as it goes, writes the reports and sets
  * the exit code; `meshload verify` runs its derived plan through here too. `epilogue` adds
- * lines (to the terminal and summary.txt) before the final verdict. Returns undefined when the
- * scenario is invalid (reported, exit 2). */
+ * lines (to the terminal and summary.txt) before the final verdict; `variables` fill the text's
+ * `${VAR}` references (none for a derived plan). Returns undefined when the scenario is invalid
+ * (reported, exit 2). */
 export async function runScenarioText(
   text: string,
   file: string,
   flags: RunFlags,
   ctx: CommandContext,
   epilogue?: (result: ScenarioResult) => string,
+  variables?: Record<string, string | undefined>,
 ): Promise<ScenarioResult | undefined> {
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   const startAt = flags.startAt === undefined ? undefined : startAtOf(flags.startAt, Date.now());
   let scenario;
   try {
-    scenario = loadScenario(text, file, { checkExpression: checkExpectation });
+    scenario = loadScenario(text, file, { checkExpression: checkExpectation, ...(variables !== undefined ? { env: variables } : {}) });
     const unsplittable = shard === undefined ? [] : shardProblems(scenario, shard.count);
     if (unsplittable.length > 0) throw new ScenarioError(file, unsplittable);
   } catch (error) {
@@ -62,6 +65,8 @@ export async function runScenarioText(
   const tty = ctx.io.stderr.isTTY === true;
   let ticker: { stop(): void } | undefined;
   if (startAt !== undefined && startAt.lateMs > 0) say(`--start-at ${flags.startAt ?? ''} passed ${startAt.lateMs} ms ago: starting now\n`);
+  // From here a second signal cuts the cleanup short and the partial report is still written.
+  if (ctx.io.hurry !== undefined) ctx.io.hurry.handled = true;
   let result = await runScenario(scenario, file, ctx.io.signal, {
     phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
     stepDone: (step) => say(stepLine(step)),
@@ -75,7 +80,7 @@ export async function runScenarioText(
       ticker = undefined;
     },
     waiting: (untilMs) => say(`waiting until ${new Date(untilMs).toISOString()} (--start-at, in ${((untilMs - Date.now()) / 1000).toFixed(1)}s)\n`),
-  }, { shard, startAtMs: startAt?.atMs });
+  }, { shard, startAtMs: startAt?.atMs, env: ctx.io.env, hurry: ctx.io.hurry?.signal });
   if (baseline !== undefined) {
     result = withBaseline(result, baseline, tolerance);
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
@@ -90,16 +95,18 @@ export async function runScenarioText(
   return result;
 }
 
+/** The baseline is read and checked as `compare` reads a result: bounded, its shape checked. */
 function readBaseline(path: string): ScenarioResult {
-  let parsed: unknown;
+  const hint = "give the result.json of an earlier 'meshload run'";
+  let read;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    read = readResult(path);
   } catch (error) {
-    throw usageError(`cannot read the baseline ${path}: ${(error as Error).message}`, "give the result.json of an earlier 'meshload run'");
+    if (error instanceof MeshloadError) throw usageError(`cannot read the baseline ${path}: ${error.message}`, hint);
+    throw error;
   }
-  const phases = (parsed as { phases?: unknown }).phases;
-  if (!Array.isArray(phases)) throw usageError(`${path} is not a meshload run result (no phases)`, "give the result.json of an earlier 'meshload run'");
-  return parsed as ScenarioResult;
+  if (read.kind !== 'scenario' && read.kind !== 'run-dir') throw usageError(`${path} is not a meshload run result (no phases)`, hint);
+  return read.result;
 }
 
 function parseTolerance(text: string): number {

@@ -1,8 +1,8 @@
 /** `meshload verify`'s implementation, loaded when it runs (see verify.ts). */
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
 import { usageError } from '../../util/errors';
+import { readInputFile } from '../../util/read-input-file';
 import { parsePercentage } from '../../util/percent';
 import { redactUrl } from '../../util/redact';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
@@ -65,13 +65,8 @@ function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
     interval: flags.statsInterval,
     timeout: flags.statsTimeout,
   };
-  const files = flags.filename.map((file) => {
-    try {
-      return { file, text: readFileSync(file, 'utf8') };
-    } catch (error) {
-      throw usageError(`cannot read ${file}: ${(error as Error).message}`, 'check the path given with -f');
-    }
-  });
+  // Bounded like every input file: a FIFO or a wrong path to a huge file is a usage error.
+  const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
   return planVerification(readIstioManifests(files), { target: url, backend, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin });
 }
 
