@@ -130,10 +130,18 @@ export function runFromProcess(): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that goes away (`meshload load -json - | head`) must not crash the command with a
+  // stack: the rest of stdout is dropped and the command finishes its work (a run still runs its
+  // always: steps and writes its report files); said at the end unless the command said it.
+  let stdoutLost: string | undefined;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    stdoutLost ??= error.code ?? error.message;
+  });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal, hurry: hurried, uid: process.getuid?.() };
   // The handlers stay until the process exits: a signal that lands while it winds down still
   // means "now" (130), never Node's default death by signal.
   void runCli(process.argv.slice(2), io).then((code) => {
+    if (stdoutLost !== undefined && code === EXIT.OK) process.stderr.write(`meshload: stdout closed (${stdoutLost}); the rest of the output was dropped\n`);
     process.exitCode = code;
     // Hurried: what was given up (a load, a server closing) may still hold the event loop.
     if (hurry.signal.aborted) process.exit(code);

@@ -10,6 +10,7 @@ import { readText, type StatsSource } from '../stats/stats-source';
 import { statKey, type StatsFormat } from '../stats/stat-sample';
 import type { Step } from './scenario-schema';
 import type { StepResult } from './scenario-result';
+import { redactUrlsIn } from '../util/redact';
 
 /** Output kept per step: enough to see why it failed, bounded however chatty the command. */
 const OUTPUT_LIMIT = 16 * 1024;
@@ -38,12 +39,13 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepResult>
   const started = Date.now();
   const done = (description: string, error?: string, output?: string): StepResult => ({
     kind: step.kind,
-    description,
+    // A chaos admin URL or a start: ready URL may carry credentials: results never do.
+    description: redactUrlsIn(description),
     ok: error === undefined,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     output,
-    error,
+    error: error === undefined ? undefined : redactUrlsIn(error),
     ...(error === INTERRUPTED ? { interrupted: true } : {}),
   });
   switch (step.kind) {

@@ -15,6 +15,7 @@ import type { EchoPlan } from './echo-params';
 import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
+import { redactRequestTarget } from '../util/redact';
 
 export interface EchoServerOptions {
   echo: ListenAddress;
@@ -264,7 +265,7 @@ class EchoHandler {
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (this.options.accessLog !== undefined) {
-      this.options.accessLog(printable(`${req.method ?? '?'} ${url} from ${req.socket?.remoteAddress ?? '?'}`));
+      this.options.accessLog(printable(`${req.method ?? '?'} ${redactRequestTarget(url)} from ${req.socket?.remoteAddress ?? '?'}`));
     }
     if (path === '/healthz') {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);

@@ -32,6 +32,25 @@ function isSecretParam(name: string): boolean {
   return isSecretHeader(decoded.replace(/_/g, '-'));
 }
 
+/** A query string (without `?`) with the values of secret-named parameters replaced. It is
+ * rewritten as written, one pair at a time: URLSearchParams would re-encode the rest. */
+function redactQuery(query: string): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && eq < pair.length - 1 && isSecretParam(name) ? `${name}=${REDACTED}` : pair;
+    })
+    .join('&');
+}
+
+/** A request target (`/path?api_key=k`) as a server logs it: secret query values replaced. */
+export function redactRequestTarget(target: string): string {
+  const at = target.indexOf('?');
+  return at < 0 ? target : `${target.slice(0, at + 1)}${redactQuery(target.slice(at + 1))}`;
+}
+
 /** A URL's user and password replaced (`http://<redacted>@host/`), and the values of query
  * parameters named like secrets (`?api_key=<redacted>`); text that is not a URL is returned as
  * is, and so is a URL without either. */
@@ -44,15 +63,7 @@ export function redactUrl(text: string): string {
   }
   const hasUser = url.username !== '' || url.password !== '';
   const query = url.search.length > 1 ? url.search.slice(1) : '';
-  // The query is rewritten as written, one pair at a time: URLSearchParams would re-encode the rest.
-  const redactedQuery = query
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && eq < pair.length - 1 && isSecretParam(name) ? `${name}=${REDACTED}` : pair;
-    })
-    .join('&');
+  const redactedQuery = redactQuery(query);
   if (!hasUser && redactedQuery === query) return text;
   url.username = '';
   url.password = '';

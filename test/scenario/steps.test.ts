@@ -76,3 +76,22 @@ describe('pause', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
+
+describe('step results', () => {
+  it('never carry the credentials of a URL in their description or error', async () => {
+    // A ready URL with a user and password, and a server that never becomes ready.
+    server = createServer((_, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const ctx = context(new AbortController().signal);
+    try {
+      const result = await runStep({ kind: 'start', command: 'exec sleep 30', ready: `http://ops:hunter2@127.0.0.1:${port}/?api_key=k-42`, timeout: 300 }, ctx);
+      expect(result.ok).toBe(false);
+      const text = JSON.stringify(result);
+      expect(text).not.toMatch(/hunter2|k-42/);
+      expect(text).toContain('<redacted>@127.0.0.1');
+    } finally {
+      await stopBackground(ctx.background);
+    }
+  });
+});

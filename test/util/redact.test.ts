@@ -1,7 +1,7 @@
 /** util/redact: which headers are secrets, and URLs without their credentials, wherever they are. */
 import fc from 'fast-check';
 import { redactPlan } from '../../src/engine/load-plan';
-import { isSecretHeader, redactCredentialsOf, redactHeaders, redactUrl, redactUrlsIn, REDACTED } from '../../src/util/redact';
+import { isSecretHeader, redactCredentialsOf, redactHeaders, redactRequestTarget, redactUrl, redactUrlsIn, REDACTED } from '../../src/util/redact';
 
 describe('isSecretHeader', () => {
   it.each([
@@ -141,5 +141,17 @@ describe('redactPlan', () => {
       qps: 8,
     });
     expect(plan.headers[0]).toEqual(['X-Auth-Token', 't-456']);
+  });
+});
+
+describe('redactRequestTarget', () => {
+  it.each([
+    ['/get?api_key=k-1&status=503', `/get?api_key=${REDACTED}&status=503`],
+    ['/?access_token=t&x=1&Password=p', `/?access_token=${REDACTED}&x=1&Password=${REDACTED}`],
+    ['/plain', '/plain'],
+    ['/?status=503:20', '/?status=503:20'],
+    ['/?token=', '/?token='],
+  ])('%s is logged as %s', (target, logged) => {
+    expect(redactRequestTarget(target)).toBe(logged);
   });
 });
