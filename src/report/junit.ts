@@ -87,7 +87,7 @@ function checkCase(scenario: string, phase: string, check: CheckResult): { xml: 
 }
 
 function stepCase(scenario: string, phase: string, step: StepResult): string {
-  const message = `${step.kind} failed: ${step.error ?? 'unknown error'}`;
+  const message = step.interrupted === true ? `${step.kind} interrupted` : `${step.kind} failed: ${step.error ?? 'unknown error'}`;
   const output = step.output === undefined || step.output === '' ? '' : `\n      <system-out>${text(step.output)}</system-out>`;
   return (
     `    <testcase classname="${attr(`${scenario}.${phase}`)}" name="${attr(`step ${step.kind}: ${step.description}`)}" time="${seconds(step.durationMs)}">\n` +

@@ -26,8 +26,8 @@ export function renderScenarioMarkdown(result: ScenarioResult): string {
   }
   const failedSteps = [...result.phases.flatMap((p) => p.steps.map((s) => ({ where: p.name, s }))), ...result.always.map((s) => ({ where: 'always', s }))].filter(({ s }) => !s.ok);
   if (failedSteps.length > 0) {
-    lines.push('', '**Failed steps**', '');
-    for (const { where, s } of failedSteps) lines.push(`- ${cell(where)}: \`${cell(s.kind)}\` ${cell(s.description)}: ${cell(s.error ?? 'failed')}`);
+    lines.push('', '**Failed or interrupted steps**', '');
+    for (const { where, s } of failedSteps) lines.push(`- ${cell(where)}: \`${cell(s.kind)}\` ${cell(s.description)}: ${s.interrupted === true ? 'interrupted' : cell(s.error ?? 'failed')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -82,3 +82,21 @@ describe('renderScenarioMarkdown', () => {
     expect(md).not.toContain('cleanup | tee'); // passing steps are not listed
   });
 });
+
+describe('a step stopped by a signal', () => {
+  function interruptedRun(): ScenarioResult {
+    const result = scenario();
+    result.interrupted = true;
+    result.always = [{ kind: 'run', description: 'sleep 300', ok: false, durationMs: 90, output: undefined, error: 'interrupted', interrupted: true }];
+    return result;
+  }
+
+  it('is "interrupted" in JUnit and Markdown, not "failed"', () => {
+    const result = interruptedRun();
+    const xml = renderJunit(result);
+    expect(xml).toContain('message="run interrupted"');
+    expect(xml).not.toContain('run failed: interrupted');
+    const md = renderScenarioMarkdown(result);
+    expect(md).toContain('- always: `run` sleep 300: interrupted');
+  });
+});

@@ -288,7 +288,7 @@ function stepRows(steps: readonly StepResult[], origin: number): string {
       const output = s.output === undefined || s.output === '' ? '' : `<details><summary>output</summary><pre>${e(s.output)}</pre></details>`;
       return (
         `<tr data-ok="${s.ok}"><td>${e(s.kind)}</td><td class="mono">${e(s.description)}</td><td class="num">${at}</td><td class="num">${formatMs(s.durationMs)}</td>` +
-        `<td>${s.ok ? '<span class="good">ok</span>' : '<span class="bad">failed</span>'}</td><td>${s.error === undefined ? '' : e(s.error)}${output}</td></tr>`
+        `<td>${s.ok ? '<span class="good">ok</span>' : s.interrupted === true ? '<span class="warn">interrupted</span>' : '<span class="bad">failed</span>'}</td><td>${s.error === undefined ? '' : e(s.error)}${output}</td></tr>`
       );
     })
     .join('');

@@ -35,7 +35,7 @@ tr[data-verdict="inconclusive"] td { background: #fff8e5; }
 .bar { display: inline-block; height: 10px; background: #cf222e; vertical-align: middle; min-width: 1px; }
 .barcell { width: 220px; }
 .traffic svg { max-width: 100%; height: auto; border: 1px solid var(--border); background: #fff; }
-.bad { color: var(--fail); font-weight: 600; } .good { color: var(--pass); }
+.bad { color: var(--fail); font-weight: 600; } .good { color: var(--pass); } .warn { color: var(--inconclusive); font-weight: 600; }
 details > summary { cursor: pointer; color: var(--muted); }
 nav.toc { margin: 8px 0 0; } nav.toc a { margin-right: 14px; }
 @media print { .chart { break-inside: avoid; } nav.toc { display: none; } }
