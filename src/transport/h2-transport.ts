@@ -9,8 +9,9 @@
  *   slot opens a fresh one. Its pending streams complete with -1 by the error; after a GOAWAY
  *   without an error code those it covers still finish;
  * - a stream the server did not process (above a GOAWAY's last stream id, or reset with
- *   REFUSED_STREAM before any response) is sent again, at most MAX_RESENDS times per call and
- *   counted in `resends` (RFC 9113 section 8.7); the call still gets one outcome;
+ *   REFUSED_STREAM before any response) is sent again on a new session, at most MAX_RESENDS
+ *   times per call, and counted in `resends` (RFC 9113 section 8.7); the call still gets one
+ *   outcome;
  * - node:http2 only half-closes the socket of a session it shut down gracefully (GOAWAY,
  *   `close()`), so a peer that keeps it open would keep the process alive: we destroy such a
  *   socket LINGER_MS after our FIN, and `close()` destroys every session and socket at once;
@@ -467,6 +468,8 @@ class H2Connection implements Connection {
   private bodyPrefix: string | undefined;
   /** Resends of the call in flight. */
   private resent = 0;
+  /** The next try goes out on a fresh session of its own (a REFUSED_STREAM resend). */
+  private freshSession = false;
   private closed = false;
 
   constructor(
@@ -648,7 +651,7 @@ class H2Connection implements Connection {
   /** Sends the call again when the server did not process this stream (RFC 9113 section 8.7:
    * above a GOAWAY's last stream id, or RST_STREAM REFUSED_STREAM), before any response byte
    * and within MAX_RESENDS; returns false to let the stream fail. A GOAWAY retired the session,
-   * so the resend opens a new one; a refused stream alone says nothing of its session. */
+   * so the resend opens a new shared one; a refused stream is resent on a session of its own. */
   private resentUnprocessed(stream: OwnedStream): boolean {
     if (this.status !== 0 || this.resent >= MAX_RESENDS) return false;
     const session = this.session;
@@ -658,6 +661,10 @@ class H2Connection implements Connection {
     this.resent++;
     this.resends++;
     this.stream = undefined;
+    // A session that refused the stream may refuse it again (its stream limit, its load): the
+    // resend goes on a new session, as the issue and RFC 9113 section 8.7 allow; neighbours
+    // keep the shared one. After a GOAWAY the shared session is retired and replaced anyway.
+    this.freshSession = !aboveGoaway;
     const own = this.own;
     if (own !== undefined) {
       this.own = undefined;
@@ -684,7 +691,8 @@ class H2Connection implements Connection {
 
   private acquireSession(): H2Session {
     const t = this.transport;
-    if (!t.keepAlive) {
+    if (!t.keepAlive || this.freshSession) {
+      this.freshSession = false;
       const own = t.open(-1);
       this.own = own;
       this.socketsOpened++;

@@ -234,7 +234,7 @@ describe('GOAWAY', () => {
 });
 
 describe('RST_STREAM', () => {
-  it('REFUSED_STREAM: the call is resent on the same session and counted once', async () => {
+  it('REFUSED_STREAM: the call is resent on a new session and counted once', async () => {
     let processed = 0;
     const server = await nodeServer((stream, _headers, self) => {
       // Every other stream is refused: each call's first try.
@@ -248,7 +248,27 @@ describe('RST_STREAM', () => {
     for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
     expect(connection.resends).toBe(6);
     expect(server.requests).toHaveLength(12);
-    expect(server.sessions).toBe(1);
+    // The shared session, and one of its own for each resend.
+    expect(server.sessions).toBe(7);
+    expect(connection.socketsOpened).toBe(7);
+    await ledger.expectOneOutcomeEach();
+    expect(processed).toBe(ledger.sends);
+  });
+
+  it('a session that refuses every stream: the resend on a new session is answered', async () => {
+    let processed = 0;
+    const server = await nodeServer((stream, _headers, self) => {
+      // The first session refuses all it gets (overloaded); later ones answer.
+      if (self.sessions === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
+      processed++;
+      respond(stream, 200, 'ok');
+    });
+    const t = transport(server.url);
+    const connections = Array.from({ length: 3 }, () => t.newConnection());
+    const ledger = new Ledger();
+    const outcomes = await within(5000, ledger.run(connections, 1), 'three calls refused by their first session');
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
+    expect(resendsOf(connections)).toBe(3);
     await ledger.expectOneOutcomeEach();
     expect(processed).toBe(ledger.sends);
   });
