@@ -1,7 +1,8 @@
 /** Flags that point meshload at a proxy's stats, shared by `load`, `stats` and `verify`. */
 import type { Command } from 'commander';
 import type { StatsFormat } from '../stats/stat-sample';
-import { DEFAULT_STATS_MAX_BYTES, formatBytes, statsSourceOf, type StatsSource } from '../stats/stats-source';
+import { DEFAULT_STATS_MAX_BYTES, statsSourceOf, type StatsSource } from '../stats/stats-source';
+import { formatBytes, parseByteSize } from '../util/byte-size';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { redactUrl } from '../util/redact';
@@ -45,17 +46,6 @@ export function addStatsFlags(command: Command, withFile: boolean): Command {
     .option('--stats-interval <duration>', 'how often gauges are sampled during a run; 0 turns sampling off', '1s')
     .option('--stats-timeout <duration>', 'time allowed for one whole stats read (connect or spawn, every byte, parse)', '10s')
     .option('--stats-max-bytes <size>', 'most bytes one stats read may take, e.g. 64MiB', formatBytes(DEFAULT_STATS_MAX_BYTES).replace(' ', ''));
-}
-
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
-
-/** `268435456`, `256MiB`, `64 MB`: bytes, or undefined when it is not a size. */
-export function parseByteSize(text: string): number | undefined {
-  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const unit = m === null ? undefined : SIZE_UNITS[(m[2] ?? '').toLowerCase()];
-  if (m === null || unit === undefined) return undefined;
-  const bytes = Number(m[1]) * unit;
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 export interface StatsChoice {

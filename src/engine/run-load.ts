@@ -9,6 +9,7 @@
  * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
  * counted from before the warm-up. Calls still in flight then are closed and counted once each
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
+import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
@@ -101,18 +102,7 @@ class LoadRunner {
     this.random = options.random ?? Math.random;
     this.progress = options.progress ?? newProgress();
     this.progress.totalCalls = this.schedule.totalCalls;
-    this.cutOutcome = {
-      status: -1,
-      errorKind: 'timeout',
-      errorMessage: `still in flight when -t ${formatDuration(plan.durationMs)} ended (plus ${formatDuration(graceMs(plan.timeoutMs))} grace): connection closed`,
-      headerBytes: 0,
-      bodyBytes: 0,
-      viaEnvoy: false,
-      envoyOverloaded: false,
-      bodyPrefix: undefined,
-      version: undefined,
-      attempt: 0,
-    };
+    this.cutOutcome = failure('timeout', `still in flight when -t ${formatDuration(plan.durationMs)} ended (plus ${formatDuration(graceMs(plan.timeoutMs))} grace): connection closed`);
   }
 
   async run(): Promise<LoadResult> {

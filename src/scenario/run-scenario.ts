@@ -192,7 +192,7 @@ function statsOf(scenario: Scenario): StepContext['stats'] {
   const sidecar = scenario.sidecar;
   const source = sidecar === undefined ? undefined : statsSourceOf(sidecar);
   if (sidecar === undefined || source === undefined) return undefined;
-  return { source, format: sidecar.format, cluster: sidecar.cluster, timeoutMs: sidecar.timeout };
+  return { source, format: sidecar.format, cluster: sidecar.cluster, timeoutMs: sidecar.timeout, maxBytes: sidecar.maxBytes };
 }
 
 /** A phase's resolved load as the engine's plan. */

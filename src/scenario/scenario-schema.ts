@@ -9,6 +9,8 @@ import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
 import { expandDocument, protectReferences, restoreReferences } from './expand-env';
+import { DEFAULT_STATS_MAX_BYTES } from '../stats/stat-sample';
+import { formatBytes, parseByteSize } from '../util/byte-size';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -39,6 +41,20 @@ const positiveDuration = duration.refine((ms) => ms > 0, { error: 'must be longe
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http:// or https:// URL' });
 
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+/** A size as `--stats-max-bytes` takes it: `1048576`, `64KiB`, `256MiB`, `1GB`. */
+const byteSize = z
+  .union([z.string(), z.int()])
+  .transform((value, ctx) => {
+    const bytes = parseByteSize(String(value));
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a size like 1048576, 64MiB or 500MB' });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const DEFAULT_STATS_MAX_BYTES_TEXT = formatBytes(DEFAULT_STATS_MAX_BYTES).replace(' ', '');
 
 /** Integers have an upper bound each: `connections: 1e12` is a typo or an attack, refused with
  * its path instead of failing deep in the engine. */
@@ -261,6 +277,7 @@ export const sidecarSpecSchema = z
     cluster: nonEmpty.optional().meta({ description: '--cluster: short service name, FQDN or full cluster name' }),
     interval: duration.prefault('1s').meta({ description: '--stats-interval; 0 = no gauge sampling' }),
     timeout: positiveDuration.prefault('10s').meta({ description: '--stats-timeout' }),
+    maxBytes: byteSize.prefault(DEFAULT_STATS_MAX_BYTES_TEXT).meta({ description: '--stats-max-bytes: most bytes one stats read may take, e.g. 64MiB' }),
   })
   .meta({
     description: "where to read the proxy's stats: exactly one of stats, statsCmd, statsFile",

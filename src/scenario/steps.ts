@@ -23,7 +23,7 @@ export interface StepContext {
   /** The embedded server's admin URL, for `chaos:` without `admin:`. */
   adminUrl: string | undefined;
   /** The scenario's sidecar stats, for `waitFor:`. */
-  stats: { source: StatsSource; format: StatsFormat | undefined; cluster: string | undefined; timeoutMs: number } | undefined;
+  stats: { source: StatsSource; format: StatsFormat | undefined; cluster: string | undefined; timeoutMs: number; maxBytes?: number | undefined } | undefined;
   /** Background processes started by `start:`, stopped when the scenario ends. */
   background: ChildProcess[];
   /** `run:` commands still running: killed with the rest when the process must exit now. */
@@ -93,7 +93,7 @@ async function waitForStat(
   let last = 'no sample yet';
   while (Date.now() < deadline && !ctx.signal.aborted) {
     try {
-      const snapshot = await takeSnapshot(ctx.stats.source, { format: ctx.stats.format, timeoutMs: ctx.stats.timeoutMs }, step.cluster ?? ctx.stats.cluster);
+      const snapshot = await takeSnapshot(ctx.stats.source, { format: ctx.stats.format, timeoutMs: ctx.stats.timeoutMs, maxBytes: ctx.stats.maxBytes }, step.cluster ?? ctx.stats.cluster);
       let total: number | undefined;
       for (const stats of snapshot.clusters.values()) for (const s of stats.values()) if (s.key === key) total = (total ?? 0) + s.value;
       last = total === undefined ? `${step.stat} not in the stats` : `${step.stat} = ${total}`;
@@ -124,7 +124,7 @@ async function waitForThresholds(
   let last = 'not read yet';
   while (Date.now() < deadline && !ctx.signal.aborted) {
     try {
-      const matched = [...parseClustersPage(await readText(source, ctx.stats.timeoutMs))].filter(([name]) => matchCluster(query, name));
+      const matched = [...parseClustersPage(await readText(source, ctx.stats.timeoutMs, ctx.stats.maxBytes))].filter(([name]) => matchCluster(query, name));
       if (matched.length === 0) last = `no cluster matches '${query}'`;
       else {
         const off = matched.filter(([, t]) => asked.some(([k, v]) => t[k as keyof BreakerThresholds] !== v));

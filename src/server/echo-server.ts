@@ -326,21 +326,11 @@ class EchoHandler {
   }
 
   /** A timer callback's exception would be uncaught: the same guard as handle(). */
-  private writeSafely(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    status: number,
-    headers: string[],
-    size: number,
-    gzip: boolean,
-    close: boolean,
-    h2: boolean,
-    ownType: boolean,
-  ): void {
+  private writeSafely(...args: Parameters<EchoHandler['write']>): void {
     try {
-      this.write(req, res, status, headers, size, gzip, close, h2, ownType);
+      this.write(...args);
     } catch {
-      this.fail(res);
+      this.fail(args[1]);
     }
   }
 

@@ -3,6 +3,10 @@
 
 export type StatsFormat = 'envoy-text' | 'envoy-json' | 'prometheus';
 
+/** Large enough for the biggest real dump (an Istio gateway's JSON stats are tens of MB). */
+export const DEFAULT_STATS_MAX_BYTES = 256 * 1024 * 1024;
+
+
 export type StatKind = 'counter' | 'gauge' | 'histogram' | 'text' | 'untyped';
 
 /** One sample as the source wrote it. */

@@ -11,13 +11,14 @@ import { StringDecoder } from 'node:string_decoder';
 import { request } from 'undici';
 import { MeshloadError } from '../util/errors';
 import { redactUrl } from '../util/redact';
-import { StatsParseError, type StatSample, type StatsFormat } from './stat-sample';
+import { DEFAULT_STATS_MAX_BYTES, StatsParseError, type StatSample, type StatsFormat } from './stat-sample';
+
+export { DEFAULT_STATS_MAX_BYTES };
 import { detectFormat, StatsParser } from './stats-parser';
+import { formatBytes } from '../util/byte-size';
 
 export type StatsSource = { kind: 'url'; url: string } | { kind: 'command'; command: string } | { kind: 'file'; path: string };
 
-/** Large enough for the biggest real dump (an Istio gateway's JSON stats are tens of MB). */
-export const DEFAULT_STATS_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface ReadStatsOptions {
   /** Forces the format (--stats-format); detected from the content otherwise. */
@@ -135,14 +136,6 @@ function detectOrFail(head: string, source: StatsSource): StatsFormat {
 
 function statsError(message: string, hint: string): MeshloadError {
   return new MeshloadError('E_STATS', message, hint);
-}
-
-/** `268435456` as `256 MiB`, the way --stats-max-bytes is usually given. */
-export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
-  }
-  return `${bytes} bytes`;
 }
 
 interface Opened {

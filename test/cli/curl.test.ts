@@ -5,7 +5,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
-import { parseByteSize } from '../../src/cli/commands/curl-action';
+import { parseMaxBody } from '../../src/cli/commands/curl-action';
 import { startRawServer, writeForever, type RawScript, type RawServer } from '../helpers/raw-http-server';
 import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
 
@@ -259,7 +259,7 @@ describe('meshload curl: every failure is one line and exit 1', () => {
   });
 });
 
-describe('parseByteSize', () => {
+describe('parseMaxBody', () => {
   it.each([
     ['1048576', 1048576],
     ['64MiB', 64 * 1024 * 1024],
@@ -269,7 +269,7 @@ describe('parseByteSize', () => {
     ['2KB', 2000],
     ['7B', 7],
   ])('%s is %d bytes', (text, bytes) => {
-    expect(parseByteSize(text, '-max-body')).toBe(bytes);
+    expect(parseMaxBody(text, '-max-body')).toBe(bytes);
   });
 });
 

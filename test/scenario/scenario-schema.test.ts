@@ -53,7 +53,7 @@ always:
 `,
       'full.yaml',
     );
-    expect(scenario.sidecar).toEqual({ statsCmd: 'kubectl exec p -- pilot-agent request GET stats', cluster: 'httpbin', interval: 1000, timeout: 10000 });
+    expect(scenario.sidecar).toEqual({ statsCmd: 'kubectl exec p -- pilot-agent request GET stats', cluster: 'httpbin', interval: 1000, timeout: 10000, maxBytes: 256 * 1024 * 1024 });
     const [warm, burst, checks] = scenario.phases;
     expect(warm?.steps).toEqual([
       { kind: 'run', command: 'echo hi', timeout: 60000 },
@@ -182,6 +182,11 @@ always:
       ],
       ['sidecar needs a source', `${MINIMAL}sidecar: { cluster: httpbin }\n${phase('    expect: [ x ]\n')}`, ['sidecar (line 3): needs one of stats (URL), statsCmd or statsFile']],
       [
+        'sidecar maxBytes is a size',
+        `${MINIMAL}sidecar: { stats: "http://localhost:15000/stats", maxBytes: lots }\n${phase('    expect: [ x ]\n')}`,
+        ['sidecar.maxBytes (line 3): expected a size like 1048576, 64MiB or 500MB'],
+      ],
+      [
         'waitFor needs sidecar',
         `${MINIMAL}${phase('    steps: [ { waitFor: { stat: x, op: ">", value: 0 } } ]\n')}`,
         ["phases[0].steps[0].waitFor (line 5): reads the proxy's stats: add sidecar: with stats, statsCmd or statsFile"],
@@ -304,3 +309,12 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('sidecar.maxBytes', () => {
+  it('takes sizes as --stats-max-bytes does', () => {
+    for (const [text, bytes] of [['64KiB', 65536], ['1048576', 1048576], ['500MB', 500_000_000]] as const) {
+      const scenario = loadScenario(`${MINIMAL}sidecar: { stats: "http://localhost:15000/stats", maxBytes: ${text} }\nphases:\n  - name: p\n    expect: [ "rps > 0" ]\n`, 'test.yaml');
+      expect(scenario.sidecar?.maxBytes).toBe(bytes);
+    }
+  });
+});

@@ -2,6 +2,7 @@
  * the whole exchange (connect to last body byte), the body is capped (`--max-body`) and goes to
  * stdout byte for byte, as Buffers. */
 import { oneLine } from '../../transport/outcome';
+import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -10,16 +11,10 @@ import type { RequestParts } from '../request-flags';
 
 export const DEFAULT_MAX_BODY = '64MiB';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
-
 /** `10MiB`, `512KiB`, `1GB`, `1048576` (bytes) -> bytes; a usage error naming `flag` otherwise. */
-export function parseByteSize(text: string, flag: string): number {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = UNITS[(match?.[2] ?? '').toLowerCase()];
-  const bytes = match !== null && unit !== undefined ? Number(match[1]) * unit : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw usageError(`${flag} '${text}' is not a size`, 'use bytes or a size like 512KiB, 10MiB, 1GiB');
-  }
+export function parseMaxBody(text: string, flag: string): number {
+  const bytes = parseByteSize(text);
+  if (bytes === undefined) throw usageError(`${flag} '${text}' is not a size`, 'use bytes or a size like 512KiB, 10MiB, 1GiB');
   return bytes;
 }
 
@@ -38,7 +33,7 @@ function emitsErrors(sink: object): sink is ErrorEmitter {
 class BodyCapReached extends Error {}
 
 export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo): Promise<ExitCode> {
-  const maxBody = parseByteSize(maxBodyText, '-max-body');
+  const maxBody = parseMaxBody(maxBodyText, '-max-body');
   const { Agent, request } = await import('undici'); // loaded when used: --version stays fast
   const what = `${parts.method} ${redactUrl(parts.url.href)}`;
   // One timer for the whole exchange: undici's headers/body timeouts are idle timeouts on a
