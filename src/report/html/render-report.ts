@@ -104,7 +104,7 @@ function header(model: ReportModel, version: string): string {
       : `<table class="wide"><thead><tr><th>phase</th><th>verdict</th><th class="num">calls</th><th class="num">rps</th><th class="num">errors</th><th class="num">p50</th><th class="num">p99</th><th class="num">load time</th><th>note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   return `<header id="summary">
 <h1>${e(model.title)} ${badge(model.shownVerdict, true)}${model.interrupted ? ' <span class="verdict interrupted big" id="interrupted">interrupted</span>' : ''}</h1>
-<p class="meta"><span>${model.run.how.label === 'command' ? 'load' : 'scenario'} <b>${e(model.name)}</b></span><span>file <code>${e(model.file)}</code></span>${model.source !== undefined ? `<span>from <code>${e(model.source)}</code></span>` : ''}</p>
+<p class="meta"><span>${model.run.how.label === 'command' ? 'load' : 'scenario'} <b>${e(model.name)}</b></span>${model.run.how.label === 'command' ? `<span>file <code>${e(model.file)}</code></span>` : ''}${model.source !== undefined ? `<span>from <code>${e(model.source)}</code></span>` : ''}</p>
 ${whatRan(model, version)}
 <p class="meta"><span>duration ${seconds(model.durationMs)}</span><span>${e(total === 0 ? 'no checks' : countText)}</span></p>
 ${phases}
