@@ -11,7 +11,7 @@ import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { usageError } from '../util/errors';
 import { readInputFile } from '../util/read-input-file';
-import { fromFortioJson, importNote, isFortioJson } from './fortio-import';
+import { fromFortioJson, importNote, isFortioImport, isFortioJson } from './fortio-import';
 
 /** `run-dir` and `scenario` are `meshload run` output; `load` is `meshload load -json`; `fortio`
  * is Fortio's JSON. */
@@ -87,9 +87,10 @@ export function resultFromJson(data: unknown, file: string): { kind: Exclude<Res
   throw usageError(`${file} is not a meshload or Fortio result`, HINT);
 }
 
-/** A single load as a run of one phase named `load`, without checks. Its verdict is what
- * phaseVerdict gives a phase without checks (pass), except that a failed warm-up fails, as it
- * makes `meshload load` exit 1; a run stopped by Ctrl-C is marked interrupted. */
+/** A single load as a run of one phase named `load`, without checks. Its stored verdict is what
+ * phaseVerdict gives a phase without checks (pass), which every report shows as 'no checks'
+ * (shownResultVerdict), never PASS; a failed warm-up fails, as it makes `meshload load` exit 1;
+ * a run stopped by Ctrl-C is marked interrupted. */
 export function asScenario(load: LoadResult, file: string): ScenarioResult {
   const warmupFailed = load.stopReason === 'warmup-failed';
   const verdict = warmupFailed ? 'fail' : phaseVerdict([], []);
@@ -103,6 +104,7 @@ export function asScenario(load: LoadResult, file: string): ScenarioResult {
     always: [],
     verdict: scenarioVerdict([phase], [], false),
     interrupted: load.stopReason === 'interrupted',
+    origin: isFortioImport(load) ? 'fortio' : 'load',
   };
 }
 

@@ -9,7 +9,9 @@ import { close, constants, createReadStream, fstat, open, readdirSync, realpathS
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
-import type { ScenarioResult, Verdict } from '../scenario/scenario-result';
+import { notOkCalls } from '../engine/schedule';
+import { Distribution } from '../metrics/distribution';
+import { shownResultVerdict, type ScenarioResult, type ShownVerdict } from '../scenario/scenario-result';
 import { MeshloadError } from '../util/errors';
 import { httpUrl } from '../util/listen-address';
 import { escapeHtml } from './compare-html';
@@ -23,10 +25,16 @@ export interface IndexEntry {
   name: string;
   /** ISO 8601; undefined when unreadable. */
   startTime: string | undefined;
-  verdict: Verdict | undefined;
+  /** As reports show it: `no_checks` for a result that checked nothing, never PASS. */
+  verdict: ShownVerdict | undefined;
   interrupted: boolean;
   phases: number;
   calls: number;
+  /** Percent of calls not OK over every phase; undefined without calls. */
+  errorRatePct: number | undefined;
+  /** Corrected p99 of the run's only load, or of its worst phase (named); undefined without calls. */
+  p99: { ms: number; phase: string | undefined } | undefined;
+  checks: { passed: number; total: number };
   /** Why an entry could not be read, or the approximation note of a Fortio file. */
   note: string | undefined;
   /** For ordering when there is no start time. */
@@ -92,16 +100,35 @@ export class IndexCache {
   }
 }
 
+/** The worst corrected p99 over the phases with calls; the phase is named when there are several. */
+function worstP99(result: ScenarioResult): IndexEntry['p99'] {
+  const measured = result.phases.flatMap((p) => (p.load !== undefined && p.load !== null && p.load.latency.count > 0 ? [{ name: p.name, ms: Distribution.decode(p.load.latency).percentile(99) / 1000 }] : []));
+  let worst = measured[0];
+  for (const m of measured) if (worst === undefined || m.ms > worst.ms) worst = m;
+  return worst === undefined ? undefined : { ms: worst.ms, phase: measured.length > 1 ? worst.name : undefined };
+}
+
 function entryOf(id: string, result: ScenarioResult, kind: ResultKind, note: string | undefined, mtimeMs: number): IndexEntry {
+  let calls = 0;
+  let failed = 0;
+  for (const p of result.phases) {
+    if (p.load === undefined || p.load === null) continue;
+    calls += Object.values(p.load.codes).reduce((n, c) => n + c, 0);
+    failed += notOkCalls(p.load.codes);
+  }
+  const checks = result.phases.flatMap((p) => p.checks ?? []);
   return {
     id,
     kind,
     name: result.name,
     startTime: result.startTime,
-    verdict: result.verdict,
+    verdict: shownResultVerdict(result),
     interrupted: result.interrupted,
     phases: result.phases.length,
-    calls: result.phases.reduce((n, p) => n + (p.load?.latency.count ?? 0), 0),
+    calls,
+    errorRatePct: calls > 0 ? (failed * 100) / calls : undefined,
+    p99: worstP99(result),
+    checks: { passed: checks.filter((c) => c.verdict === 'pass').length, total: checks.length },
     note,
     mtimeMs,
   };
@@ -159,10 +186,32 @@ export function listReports(root: string, cache = new IndexCache()): IndexEntry[
 
 function unreadable(id: string, error: unknown, mtimeMs: number): IndexEntry {
   const message = error instanceof MeshloadError ? error.message : error instanceof Error ? error.message : String(error);
-  return { id, kind: 'unreadable', name: id, startTime: undefined, verdict: undefined, interrupted: false, phases: 0, calls: 0, note: message, mtimeMs };
+  return {
+    id,
+    kind: 'unreadable',
+    name: id,
+    startTime: undefined,
+    verdict: undefined,
+    interrupted: false,
+    phases: 0,
+    calls: 0,
+    errorRatePct: undefined,
+    p99: undefined,
+    checks: { passed: 0, total: 0 },
+    note: message,
+    mtimeMs,
+  };
 }
 
-const VERDICT_TEXT: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', no_data: 'NO DATA', inconclusive: 'INCONCLUSIVE' };
+const VERDICT_TEXT: Record<ShownVerdict, string> = { pass: 'PASS', fail: 'FAIL', no_data: 'NO DATA', inconclusive: 'INCONCLUSIVE', no_checks: 'no checks' };
+
+function formatMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
+}
+
+function formatRate(pct: number): string {
+  return pct > 0 && pct < 0.1 ? `${Number(pct.toPrecision(2))}%` : `${pct.toFixed(1)}%`;
+}
 
 const INDEX_CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1b1b; }
@@ -172,12 +221,14 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e5e5
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { color: #1b7f3b; font-weight: 700; } .fail, .no_data, .unreadable { color: #b00020; font-weight: 700; }
 .inconclusive, .interrupted { color: #8a5a00; font-weight: 700; }
+.no_checks { color: #57606a; font-style: italic; }
 .note { color: #666; font-size: .9em; }
 `;
 
 /** The index page. Pure. */
 export function renderIndexHtml(rootLabel: string, entries: readonly IndexEntry[]): string {
   const rows = entries.map((e) => {
+    const unreadable = e.kind === 'unreadable';
     const verdictClass = e.kind === 'unreadable' ? 'unreadable' : e.interrupted ? 'interrupted' : (e.verdict ?? '');
     const verdict = e.kind === 'unreadable' ? 'UNREADABLE' : e.interrupted ? 'INTERRUPTED' : e.verdict === undefined ? '' : VERDICT_TEXT[e.verdict];
     const href = `/run/${encodeURIComponent(e.id)}/`;
@@ -185,13 +236,16 @@ export function renderIndexHtml(rootLabel: string, entries: readonly IndexEntry[
     const kind = { 'run-dir': 'run', scenario: 'run', load: 'meshload load', fortio: 'Fortio', unreadable: 'run' }[e.kind];
     return (
       `<tr><td><a href="${escapeHtml(href)}">${escapeHtml(e.name)}</a><div class="note">${escapeHtml(e.id)}${e.note !== undefined ? ` &middot; ${escapeHtml(e.note)}` : ''}</div></td>` +
-      `<td>${escapeHtml(e.startTime ?? '')}</td><td class="${escapeHtml(verdictClass)}">${escapeHtml(verdict)}</td>` +
-      `<td class="num">${e.phases}</td><td class="num">${e.calls}</td><td>${escapeHtml(kind)}</td>` +
+      `<td>${escapeHtml(e.startTime ?? '')}</td><td class="${escapeHtml(verdictClass)}" data-verdict="${escapeHtml(verdictClass)}">${escapeHtml(verdict)}</td>` +
+      `<td class="num" data-col="checks">${unreadable || e.checks.total === 0 ? '' : `${e.checks.passed}/${e.checks.total}`}</td>` +
+      `<td class="num" data-col="p99">${e.p99 === undefined ? '' : `${formatMs(e.p99.ms)}${e.p99.phase === undefined ? '' : `<div class="note">worst phase: ${escapeHtml(e.p99.phase)}</div>`}`}</td>` +
+      `<td class="num" data-col="errors">${e.errorRatePct === undefined ? '' : formatRate(e.errorRatePct)}</td>` +
+      `<td class="num" data-col="calls">${e.calls}</td><td class="num" data-col="phases">${e.phases}</td><td>${escapeHtml(kind)}</td>` +
       `<td><a href="${escapeHtml(href)}">report</a> &middot; <a href="${escapeHtml(raw)}">json</a></td></tr>`
     );
   });
   const body = entries.length === 0 ? `<p>No runs in ${escapeHtml(rootLabel)} yet: <code>meshload run SCENARIO --report-dir ${escapeHtml(rootLabel)}</code> writes them.</p>` : (
-    '<table>\n<thead><tr><th>name</th><th>started</th><th>verdict</th><th>phases</th><th>calls</th><th>kind</th><th>links</th></tr></thead>\n' +
+    '<table>\n<thead><tr><th>name</th><th>started</th><th>verdict</th><th>checks passed</th><th>p99<div class="note">of the run, or its worst phase</div></th><th>errors</th><th>calls</th><th>phases</th><th>kind</th><th>links</th></tr></thead>\n' +
     `<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`
   );
   return (

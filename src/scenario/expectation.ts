@@ -760,8 +760,37 @@ export function evaluateExpectation(expectation: Expectation, result: LoadResult
         ? compare(outcome.value, expectation.op, expectation.value.value)
         : compare(outcome.value, '>=', expectation.low.value) && compare(outcome.value, '<=', expectation.high.value);
     verdict = ok ? 'pass' : 'fail';
+    if (!ok) reason = failedBecause(expectation, outcome);
   }
   return { ...base, observed: outcome.observed, observedValue: outcome.value, verdict, reason };
+}
+
+/** One sentence with the numbers, why a comparison or range failed: `status(503) 5.0% (15 of
+ * 300 calls) is below the 20% required`, `p(99) 312.0ms is above the 250ms limit`. */
+function failedBecause(expectation: Extract<Expectation, { kind: 'compare' | 'range' }>, outcome: Observation): string {
+  const { metric } = expectation;
+  // Latency and calls repeat their label in `observed` (`p99 312.0ms`, `300 calls`): the bare number reads better.
+  const shown = metric.kind === 'latency' ? formatMs(outcome.value) : metric.kind === 'calls' ? String(outcome.value) : outcome.observed;
+  const seen = `${formatMetric(metric)} ${shown}`;
+  if (expectation.kind === 'range') {
+    const range = `[${formatValue(expectation.low)}, ${formatValue(expectation.high)}]`;
+    return `${seen} is ${outcome.value < expectation.low.value ? 'below' : 'above'} the range ${range}`;
+  }
+  const limit = formatValue(expectation.value);
+  const equal = compare(outcome.value, '==', expectation.value.value);
+  const below = outcome.value < expectation.value.value;
+  switch (expectation.op) {
+    case '>=':
+      return `${seen} is below the ${limit} required`;
+    case '>':
+      return equal ? `${seen} is not above ${limit}` : `${seen} is below ${limit}, not above it`;
+    case '<=':
+      return `${seen} is above the ${limit} limit`;
+    case '<':
+      return equal ? `${seen} is not under ${limit}` : `${seen} is above ${limit}, not under it`;
+    case '==':
+      return `${seen} is ${below ? 'below' : 'above'} the ${limit} expected`;
+  }
 }
 
 type Judged = Pick<CheckResult, 'observed' | 'observedValue' | 'verdict' | 'reason'>;

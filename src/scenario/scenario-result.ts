@@ -64,4 +64,27 @@ export interface ScenarioResult {
   /** Set when this run was one part of a sharded run (`run --shard I/N`, a Job pod): its load
    * was 1/N of the scenario's, so its checks do not gate; `meshload merge` of every shard does. */
   shard?: { index: number; count: number };
+  /** Set when this is not a run's result.json but one load's JSON read as a run of one phase
+   * (`meshload load -json`, or Fortio's own JSON): there was no scenario file and no checks. */
+  origin?: 'load' | 'fortio';
+}
+
+/** A verdict as reports show it: `no_checks` when nothing was checked and nothing failed, so a
+ * load with 11% 503s and no checks never reads PASS. Display only: `run`'s exit codes and the
+ * stored verdict are unchanged. */
+export type ShownVerdict = Verdict | 'no_checks';
+
+export function shownVerdict(verdict: Verdict, checkCount: number): ShownVerdict {
+  return verdict === 'pass' && checkCount === 0 ? 'no_checks' : verdict;
+}
+
+export function shownPhaseVerdict(phase: Pick<PhaseResult, 'verdict' | 'checks'>): ShownVerdict {
+  return shownVerdict(phase.verdict, phase.checks?.length ?? 0);
+}
+
+export function shownResultVerdict(result: Pick<ScenarioResult, 'verdict' | 'phases'>): ShownVerdict {
+  return shownVerdict(
+    result.verdict,
+    result.phases.reduce((n, p) => n + (p.checks?.length ?? 0), 0),
+  );
 }

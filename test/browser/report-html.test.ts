@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { renderReportHtml } from '../../src/report/html/render-report';
+import { resultFromJson } from '../../src/report/read-result';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { cli } from '../helpers/cli';
 import { metricsFrontend, startHaproxyWith, type RunningHaproxy } from '../helpers/haproxy';
@@ -229,6 +230,47 @@ describe('report.html in Chromium', () => {
       try {
         expect(await opened.page.locator('.chart').count()).toBe(10 * 2 + 2 + 1);
         expect(await trafficEdges(opened.page, 'versions')).toEqual(versionShares(result));
+      } finally {
+        await opened.page.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'shows what was run in the first screen, and a load without checks as a grey "no checks"',
+    async () => {
+      if (browser === undefined) throw new Error('the browser did not start');
+      const calls = spreadCalls(200).map((c, i) => ({ ...c, code: i % 9 === 0 ? 503 : 200 }));
+      const stored = { Meshload: load(calls, { plan: { url: 'https://user:pw@shop.example:8443/cart?token=abc', h2: true, connections: 16, qps: 250, durationMs: 30_000 } }) };
+      const { result } = resultFromJson(JSON.parse(JSON.stringify(stored)), join(dir, 'cart.json'));
+      const file = join(dir, 'cart.html');
+      writeFileSync(file, renderReportHtml(result));
+      const opened = await openReport(browser, file);
+      try {
+        expect(opened.errors).toEqual([]);
+        const head = opened.page.locator('#what-ran');
+        expect(await head.isVisible()).toBe(true);
+        const box = await head.boundingBox();
+        expect(box).not.toBeNull();
+        // Within the first 900 px a person sees on opening the page.
+        expect((box?.y ?? Infinity) + (box?.height ?? Infinity)).toBeLessThan(900);
+        const facts = await opened.page.evaluate<string[][]>(`Array.from(document.querySelectorAll('#run tr')).map((tr) => [tr.querySelector('th').textContent, tr.querySelector('td').textContent])`);
+        expect(facts).toEqual(
+          expect.arrayContaining([
+            ['target', 'GET https://<redacted>@shop.example:8443/cart?token=<redacted>'],
+            ['protocol', 'HTTP/2 over TLS (h2)'],
+            ['connections', '16'],
+            ['rate', '250 qps'],
+            ['length', '30s'],
+            ['stats source', 'none watched'],
+          ]),
+        );
+        const badge = opened.page.locator('h1 .verdict');
+        expect(await badge.textContent()).toBe('no checks');
+        // Neutral grey, not the green of a pass.
+        expect(await opened.page.evaluate<string>(`getComputedStyle(document.querySelector('h1 .verdict')).backgroundColor`)).toBe('rgb(110, 119, 129)');
+        expect(await opened.page.locator('body').textContent()).not.toContain('pw@');
       } finally {
         await opened.page.close();
       }

@@ -197,7 +197,7 @@ describe('meshload report --serve', () => {
       expect(order).toEqual([...order].sort((x, y) => x - y));
       expect(index.body).toContain(`href="/run/${idA}/"`);
       expect(index.body).toContain('href="/run/fortio-httpbin.json/"');
-      expect(index.body).toMatch(/<td class="pass">PASS<\/td><td class="num">2<\/td><td class="num">400<\/td>/);
+      expect(index.body).toMatch(/<td class="pass" data-verdict="pass">PASS<\/td><td class="num" data-col="checks">2\/2<\/td>.*<td class="num" data-col="calls">400<\/td><td class="num" data-col="phases">2<\/td>/);
       expect(index.body).not.toContain('bench-load');
       expect(index.body).not.toContain('not-a-run');
 

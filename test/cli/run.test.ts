@@ -61,7 +61,7 @@ describe('meshload run', () => {
     );
     const run = await cli('run', file, '--report-dir', join(dir, 'reports'));
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^ {2}FAIL {9}status\(200\) == 100% {2}\(expected == 100%, observed \d+\.\d% \(\d+ of 100 calls\)\)$/m);
+    expect(run.stderr).toMatch(/^ {2}FAIL {9}status\(200\) == 100% {2}\(expected == 100%, observed \d+\.\d% \(\d+ of 100 calls\); status\(200\) \d+\.\d% \(\d+ of 100 calls\) is below the 100% expected\)$/m);
     expect(run.stderr).toMatch(/^ {2}PASS {9}calls == 100/m);
     expect(run.stderr).toMatch(/== failing gate: FAIL \(1 passed, 1 failed/);
   });

@@ -956,3 +956,55 @@ describe('agree(retries)', () => {
     expect(check('agree(retries)', fixtureResult(mixedCalls()))).toMatchObject({ verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' });
   });
 });
+
+describe('the reason of a failed check', () => {
+  const WITH_STATS = fixtureResult(mixedCalls(), { durationMs: 5000, causes: { breaker: 90, socket: 3 }, sidecar: sidecar() });
+  const behind = fixtureResult(callsWith(200, 10), { sidecar: sidecar() });
+
+  it.each([
+    // Status share and count, each comparator and a range.
+    ['status(503) >= 40%', 'status(503) 30.0% (90 of 300 calls) is below the 40% required'],
+    ['status(503) > 30%', 'status(503) 30.0% (90 of 300 calls) is not above 30%'],
+    ['status(503) > 89%', 'status(503) 30.0% (90 of 300 calls) is below 89%, not above it'],
+    ['status(503) <= 10%', 'status(503) 30.0% (90 of 300 calls) is above the 10% limit'],
+    ['status(503) < 30%', 'status(503) 30.0% (90 of 300 calls) is not under 30%'],
+    ['status(503) < 20', 'status(503) 90 (30.0% of 300 calls) is above 20, not under it'],
+    ['status(200) == 100%', 'status(200) 66.7% (200 of 300 calls) is below the 100% expected'],
+    ['status(503) in [31%, 40%]', 'status(503) 30.0% (90 of 300 calls) is below the range [31%, 40%]'],
+    ['status(503) in [10, 20]', 'status(503) 90 (30.0% of 300 calls) is above the range [10, 20]'],
+    ['error_rate < 1%', 'error_rate 32.0% (96 of 300 calls) is above 1%, not under it'],
+    ['cause(socket) > 1%', 'cause(socket) 1.0% (3 of 300 calls) is not above 1%'],
+    // Latency: the number alone, in the check's own words.
+    ['p(99) < 250ms', 'p(99) 297.2ms is above 250ms, not under it'],
+    ['p(99) >= 1s', 'p(99) 297.2ms is below the 1s required'],
+    ['avg in [1ms, 100ms]', 'avg 150.5ms is above the range [1ms, 100ms]'],
+    ['rps >= 95', 'rps 60.0 calls/s is below the 95 required'],
+    ['calls == 1000', 'calls 300 is below the 1000 expected'],
+    // Proxy stats: deltas, gauges, the resilience view, agreement.
+    ['delta(upstream_rq_pending_overflow) == 0', 'delta(upstream_rq_pending_overflow) 90 over 2 clusters is above the 0 expected'],
+    ['max(circuit_breakers.default.rq_pending_open) == 0', 'max(circuit_breakers.default.rq_pending_open) 1 over 2 clusters is above the 0 expected'],
+    ['requests.sent >= 300', 'requests.sent 210 is below the 300 required'],
+    ['breaker.rejected < 1', 'breaker.rejected 90 is above 1, not under it'],
+    [
+      'agree(requests)',
+      'the proxy handled fewer requests than this run sent: some bypassed it, failed before reaching it, or went to another cluster',
+    ],
+  ])('%s: %s', (text, reason) => {
+    const got = check(text, WITH_STATS);
+    expect({ verdict: got.verdict, reason: got.reason }).toEqual({ verdict: 'fail', reason });
+  });
+
+  it('gives statistical checks their interval or p-value', () => {
+    const share = check('status(503) ~ 50% vs 5%', behind);
+    expect(share.verdict).toBe('fail');
+    expect(share.reason).toMatch(/^the 99\.9% interval \d+\.\d% to \d+\.\d% excludes the expected 50%$/);
+    const split = check('versions ~ [v1 50%, v2 50%] vs [v1 90%, v2 10%]', fixtureResult(mixedCalls(), { versions: { v1: 270, v2: 30 } }));
+    expect(split.verdict).toBe('fail');
+    expect(split.reason).toMatch(/^the split does not fit \[v1 50%, v2 50%\]: p = \S+ < 0\.001$/);
+  });
+
+  it('leaves a passing check without a reason', () => {
+    expect(check('status(503) >= 30%', WITH_STATS).reason).toBeUndefined();
+    expect(check('p(99) < 300ms', WITH_STATS).reason).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@
  * (#summary, #section-checks, #latency, #timeline, #codes, #sidecar, #traffic, #steps); a
  * section without data says so instead of drawing zeros. `meshload report` and `compare` call
  * renderReportHtml too. */
-import type { ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
+import type { ScenarioResult, ShownVerdict, StepResult } from '../../scenario/scenario-result';
 import { meshloadVersion } from '../../util/version';
 import { CLIENT_SCRIPT } from './client-script';
 import { escapeHtml, formatCount, formatMs, formatPercent, formatRate, inlineScript, jsonForScript } from './html-text';
@@ -37,11 +37,11 @@ interface TimeAxis {
   marks: Array<{ atS: number; kind: string; label: string; ok: boolean }>;
 }
 
-const VERDICT_TEXT: Readonly<Record<Verdict, string>> = { pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', no_data: 'no data' };
+const VERDICT_TEXT: Readonly<Record<ShownVerdict, string>> = { pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', no_data: 'no data', no_checks: 'no checks' };
 
 const e = escapeHtml;
 
-function badge(verdict: Verdict, big = false): string {
+function badge(verdict: ShownVerdict, big = false): string {
   return `<span class="verdict ${verdict}${big ? ' big' : ''}">${VERDICT_TEXT[verdict]}</span>`;
 }
 
@@ -62,6 +62,25 @@ class Charts {
   }
 }
 
+/** The page's lead: what was run, before any number it produced. */
+function whatRan(model: ReportModel, version: string): string {
+  const run = model.run;
+  const row = (label: string, value: string, id?: string): string => `<tr${id === undefined ? '' : ` data-fact="${e(id)}"`}><th>${e(label)}</th><td>${e(value)}</td></tr>`;
+  const started = `<tr data-fact="started"><th>started</th><td><time datetime="${e(run.startTime)}">${e(run.startTime)}</time></td></tr>`;
+  const rows = [row(run.how.label, run.how.text, run.how.label === 'command' ? 'command' : 'scenario-file'), started];
+  for (const [fact, value] of run.common) rows.push(row(fact, value, fact.replace(/ /g, '-')));
+  if (run.common.length === 0 && run.differing.length === 0) rows.push(row('load', 'no phase ran a load', 'load'));
+  rows.push(row('report by', `meshload ${version}`, 'report-by'));
+  const perPhase =
+    run.differing.length === 0
+      ? ''
+      : `<table id="run-phases" class="wide"><thead><tr><th>phase</th>${run.differing.map((f) => `<th>${e(f)}</th>`).join('')}</tr></thead><tbody>${run.phases
+          .map((p) => `<tr><td>${e(p.name)}</td>${p.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`)
+          .join('')}</tbody></table>`;
+  const idle = run.withoutLoad.length > 0 && (run.common.length > 0 || run.differing.length > 0) ? `<p class="muted">No load in: ${e(run.withoutLoad.join(', '))}.</p>` : '';
+  return `<section id="what-ran"><table id="run" class="facts"><tbody>${rows.join('')}</tbody></table>${perPhase}${idle}</section>`;
+}
+
 function header(model: ReportModel, version: string): string {
   const counts = model.checkCounts;
   const total = model.checks.length;
@@ -72,7 +91,7 @@ function header(model: ReportModel, version: string): string {
     const stop = l?.stopReason === undefined ? '' : `${l.stopReason}${l.stopDetail !== undefined ? `: ${l.stopDetail}` : ''}`;
     const behind = l?.fellBehind === true ? 'fell behind the requested rate' : '';
     return (
-      `<tr data-phase="${p.index}"><td>${e(p.name)}</td><td>${badge(p.verdict)}</td>` +
+      `<tr data-phase="${p.index}"><td>${e(p.name)}</td><td>${badge(p.shownVerdict)}</td>` +
       `<td class="num">${l === undefined ? '' : formatCount(l.calls)}</td><td class="num">${l === undefined ? '' : formatRate(l.rps)}</td>` +
       `<td class="num">${l === undefined ? '' : formatPercent(l.errorRatePct)}</td><td class="num">${s === undefined ? '' : formatMs(s.p50Ms)}</td>` +
       `<td class="num">${s === undefined ? '' : formatMs(s.p99Ms)}</td><td class="num">${l === undefined ? '' : seconds(l.durationMs)}</td>` +
@@ -84,9 +103,10 @@ function header(model: ReportModel, version: string): string {
       ? noData('no phase ran')
       : `<table class="wide"><thead><tr><th>phase</th><th>verdict</th><th class="num">calls</th><th class="num">rps</th><th class="num">errors</th><th class="num">p50</th><th class="num">p99</th><th class="num">load time</th><th>note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   return `<header id="summary">
-<h1>${e(model.title)} ${badge(model.verdict, true)}${model.interrupted ? ' <span class="verdict interrupted big" id="interrupted">interrupted</span>' : ''}</h1>
-<p class="meta"><span>scenario <b>${e(model.name)}</b></span><span>file <code>${e(model.file)}</code></span>${model.source !== undefined ? `<span>from <code>${e(model.source)}</code></span>` : ''}</p>
-<p class="meta"><span>started <time datetime="${e(model.startTime)}">${e(model.startTime)}</time></span><span>duration ${seconds(model.durationMs)}</span><span>${e(countText)}</span><span>meshload ${e(version)}</span></p>
+<h1>${e(model.title)} ${badge(model.shownVerdict, true)}${model.interrupted ? ' <span class="verdict interrupted big" id="interrupted">interrupted</span>' : ''}</h1>
+<p class="meta"><span>${model.run.how.label === 'command' ? 'load' : 'scenario'} <b>${e(model.name)}</b></span>${model.run.how.label === 'command' ? `<span>file <code>${e(model.file)}</code></span>` : ''}${model.source !== undefined ? `<span>from <code>${e(model.source)}</code></span>` : ''}</p>
+${whatRan(model, version)}
+<p class="meta"><span>duration ${seconds(model.durationMs)}</span><span>${e(total === 0 ? 'no checks' : countText)}</span></p>
 ${phases}
 <nav class="toc"><a href="#section-checks">checks</a><a href="#latency">latency</a><a href="#timeline">timeline</a><a href="#codes">status codes</a><a href="#sidecar">sidecar</a><a href="#traffic">traffic</a><a href="#steps">steps</a></nav>
 </header>`;
@@ -317,7 +337,7 @@ export function renderReportHtml(result: ScenarioResult, options: ReportHtmlOpti
     stepsSection(model),
   ].join('\n');
   const uplot = uplotAssets();
-  const verdict = model.interrupted ? 'interrupted' : VERDICT_TEXT[model.verdict];
+  const verdict = model.interrupted ? 'interrupted' : VERDICT_TEXT[model.shownVerdict];
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -4,9 +4,10 @@
  * versions: optional fields missing mean "no data", never zeros. */
 import type { LoadResult } from '../../engine/load-result';
 import { notOkCalls } from '../../engine/schedule';
-import type { CheckResult, ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
+import { shownPhaseVerdict, shownResultVerdict, type CheckResult, type ScenarioResult, type ShownVerdict, type StepResult, type Verdict } from '../../scenario/scenario-result';
 import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../stats/failure-cause';
 import { redactUrl } from '../../util/redact';
+import { describeRun, type RunDescription } from './run-description';
 import { codeLatencyRows, latencyModel, type CodeLatencyRow, type LatencyModel } from './latency-model';
 import { gaugesOverPhases, sidecarModel, type GaugesOverPhases, type SidecarModel } from './sidecar-model';
 import { timelineModel, type TimelineModel } from './timeline-model';
@@ -40,6 +41,8 @@ export interface PhaseModel {
   index: number;
   name: string;
   verdict: Verdict;
+  /** `no_checks` for a phase that checked nothing and did not fail. */
+  shownVerdict: ShownVerdict;
   steps: StepResult[];
   /** undefined: the phase ran no load. */
   load: LoadSummary | undefined;
@@ -60,7 +63,11 @@ export interface ReportModel {
   startTime: string;
   durationMs: number;
   verdict: Verdict;
+  /** `no_checks` for a run that checked nothing and did not fail (a plain load's JSON). */
+  shownVerdict: ShownVerdict;
   interrupted: boolean;
+  /** What was run, for the page's head. */
+  run: RunDescription;
   checkCounts: Record<Verdict, number>;
   checks: CheckRow[];
   phases: PhaseModel[];
@@ -93,6 +100,14 @@ function causeRows(load: LoadResult, calls: number): CauseRow[] {
   });
 }
 
+/** A check's reason; results written before failed comparisons had one get the plain facts,
+ * so no failed row is left without a why. */
+function reasonOf(check: CheckResult): string | undefined {
+  if (typeof check.reason === 'string' && check.reason.trim() !== '') return check.reason;
+  if (check.verdict === 'pass') return undefined;
+  return `observed ${check.observed ?? 'no data'}, expected ${check.expected}`;
+}
+
 export function buildReportModel(result: ScenarioResult, options: { title?: string; source?: string } = {}): ReportModel {
   const phases = result.phases.map((phase, index): PhaseModel => {
     const load = phase.load;
@@ -101,6 +116,7 @@ export function buildReportModel(result: ScenarioResult, options: { title?: stri
       index,
       name: phase.name,
       verdict: phase.verdict,
+      shownVerdict: shownPhaseVerdict(phase),
       steps: phase.steps ?? [],
       load: summary,
       latency: load === undefined ? undefined : latencyModel(load),
@@ -111,7 +127,7 @@ export function buildReportModel(result: ScenarioResult, options: { title?: stri
     };
   });
   const checks = result.phases.flatMap((phase) =>
-    (phase.checks ?? []).map((c): CheckRow => ({ phase: phase.name, path: c.path, expression: c.expression, expected: c.expected, observed: c.observed, verdict: c.verdict, reason: c.reason })),
+    (phase.checks ?? []).map((c): CheckRow => ({ phase: phase.name, path: c.path, expression: c.expression, expected: c.expected, observed: c.observed, verdict: c.verdict, reason: reasonOf(c) })),
   );
   const checkCounts: Record<Verdict, number> = { pass: 0, fail: 0, no_data: 0, inconclusive: 0 };
   for (const check of checks) checkCounts[check.verdict] = (checkCounts[check.verdict] ?? 0) + 1;
@@ -123,7 +139,9 @@ export function buildReportModel(result: ScenarioResult, options: { title?: stri
     startTime: result.startTime,
     durationMs: result.durationMs,
     verdict: result.verdict,
+    shownVerdict: shownResultVerdict(result),
     interrupted: result.interrupted === true,
+    run: describeRun(result),
     checkCounts,
     checks,
     phases,

@@ -24,6 +24,10 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .verdict.pass { background: var(--pass); } .verdict.fail { background: var(--fail); }
 .verdict.inconclusive { background: var(--inconclusive); } .verdict.no_data { background: var(--no_data); }
 .verdict.interrupted { background: #57606a; }
+.verdict.no_checks { background: #6e7781; }
+#what-ran { margin: 8px 0 12px; }
+table.facts th { width: 11em; white-space: nowrap; }
+table.facts td { word-break: break-word; }
 .verdict.big { font-size: 16px; padding: 3px 14px; vertical-align: middle; }
 tr[data-verdict="fail"] td, tr[data-verdict="no_data"] td { background: #fff5f5; }
 tr[data-verdict="inconclusive"] td { background: #fff8e5; }
