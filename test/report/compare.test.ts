@@ -77,12 +77,15 @@ describe('compareResults on real runs', () => {
 
   it('finds a 20ms server delay a regression, with the 99% intervals of p99 apart', () => {
     const comparison = compareResults(run('plain'), run('delayed'), { tolerance: 0.1 });
-    expect(verdicts(comparison)).toMatchObject({ p50: 'regression', p90: 'regression', p99: 'regression', max: 'regression', avg: 'regression', rps: 'regression' });
+    expect(verdicts(comparison)).toMatchObject({ p50: 'regression', p90: 'regression', p99: 'regression', avg: 'regression', rps: 'regression' });
+    // The max is one call: a scheduler stall on a busy machine can make the plain run's max as
+    // large as the delayed one's, and the precedence test then rightly cannot tell.
+    expect(['regression', 'within noise']).toContain(verdicts(comparison)['max']);
     const p99 = row(comparison, 'p99');
     expect(p99.b).toBeGreaterThanOrEqual(20);
     expect(p99.intervalB?.low).toBeGreaterThan(p99.intervalA?.high ?? Infinity);
     expect(p99.reason).toBe('beyond 10% and the 99% intervals are apart');
-    expect(comparison.regressions).toBeGreaterThanOrEqual(6);
+    expect(comparison.regressions).toBeGreaterThanOrEqual(5);
     // Nothing about errors changed.
     expect(verdicts(comparison)).toMatchObject({ 'error rate': 'within noise', 'code 200': 'within noise' });
   });
