@@ -1,5 +1,6 @@
 /** `meshload verify`'s implementation, loaded when it runs (see verify.ts). */
 import { stringify } from 'yaml';
+import { paint, PLAIN, type Paint, type Screen } from '../../report/screen';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
 import { usageError } from '../../util/errors';
 import { readInputFile } from '../../util/read-input-file';
@@ -87,12 +88,20 @@ export function renderPlan(plan: VerificationPlan, files: readonly string[]): st
 
 type PolicyVerdict = 'behaves as configured' | 'does not behave as configured' | 'inconclusive' | 'not run' | 'not verified';
 
+const VERDICT_STYLE: Readonly<Record<PolicyVerdict, Paint>> = {
+  'behaves as configured': 'green',
+  'does not behave as configured': 'red',
+  inconclusive: 'yellow',
+  'not run': 'yellow',
+  'not verified': 'yellow',
+};
+
 /** One line per policy, from the verdicts of its phases. */
-export function policyVerdicts(policies: readonly PlannedPolicy[], result: ScenarioResult): string {
+export function policyVerdicts(policies: readonly PlannedPolicy[], result: ScenarioResult, screen: Screen = PLAIN): string {
   const lines = ['== policies'];
   for (const policy of policies) {
     const { verdict, why } = policyVerdict(policy, result.phases);
-    lines.push(`  ${policy.policy} (${policy.subject}): ${verdict}${why === undefined ? '' : `: ${why}`}`);
+    lines.push(`  ${policy.policy} (${policy.subject}): ${paint(screen, VERDICT_STYLE[verdict], verdict)}${why === undefined ? '' : `: ${why}`}`);
   }
   return `${lines.join('\n')}\n`;
 }
