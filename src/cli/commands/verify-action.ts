@@ -1,6 +1,6 @@
 /** `meshload verify`'s implementation, loaded when it runs (see verify.ts). */
 import { stringify } from 'yaml';
-import { paint, PLAIN, type Paint, type Screen } from '../../report/screen';
+import { paint, PLAIN, screenFor, type Paint, type Screen } from '../../report/screen';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
 import { usageError } from '../../util/errors';
 import { readInputFile } from '../../util/read-input-file';
@@ -34,11 +34,12 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     return;
   }
   const stderr = ctx.io.stderr;
+  const screen = screenFor(stderr, ctx.io.env);
   stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
-  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `not verified: ${policy.skipped}`}\n`);
+  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}\n`);
   for (const note of plan.notes) stderr.write(`  note: ${note}\n`);
-  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result) =>
-    policyVerdicts(plan.policies, result),
+  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result, on) =>
+    policyVerdicts(plan.policies, result, on),
   );
 }
 
