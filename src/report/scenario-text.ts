@@ -27,8 +27,15 @@ export function stepLine(step: StepResult, screen: Screen = PLAIN): string {
     ? paint(screen, 'green', 'ok')
     : step.interrupted === true
       ? paint(screen, 'yellow', 'interrupted')
-      : paint(screen, 'red', `FAILED: ${step.error ?? ''}`);
-  return `  step ${step.kind}: ${step.description} ${status} ${paint(screen, 'dim', `(${step.durationMs} ms)`)}\n`;
+      : paint(screen, 'red', `FAILED: ${printable(step.error ?? '')}`);
+  return `  step ${step.kind}: ${printable(step.description)} ${status} ${paint(screen, 'dim', `(${step.durationMs} ms)`)}\n`;
+}
+
+/** A step's error quotes its command's last output line, which may carry colour codes or a CR
+ * (kubectl, progress bars): escaped as \xNN, they neither move the cursor nor reach summary.txt. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export function loadLine(load: LoadResult, screen: Screen = PLAIN): string {

@@ -198,6 +198,18 @@ describe('meshload run in colour', () => {
     expect(summary).not.toContain('\x1b');
   });
 
+  it("a command's colour codes and CR in a failed step's error are escaped, on the terminal and in summary.txt", async () => {
+    const file = scenarioFile(`name: noisy\nphases:\n  - name: p\n    steps:\n      - run: "printf 'a\\\\033[31mred\\\\rb' >&2; exit 3"\n`);
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    expect(await runCli(['run', file, '--report-dir', join(dir, 'reports')], io)).toBe(1);
+    expect(stderr.text).toContain('\x1b[31mFAILED: exited with 3: a\\x1b[31mred\\x0db\x1b[39m');
+    const summary = readFileSync(join(onlyReport(), 'summary.txt'), 'utf8');
+    expect(summary).toContain('FAILED: exited with 3: a\\x1b[31mred\\x0db (');
+    // eslint-disable-next-line no-control-regex
+    expect(summary).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+  });
+
   it.each([
     ['NO_COLOR', { NO_COLOR: '1' }],
     ['TERM=dumb', { TERM: 'dumb' }],
