@@ -184,6 +184,7 @@ describe('meshload run in colour', () => {
     expect(run.summary).toMatch(/^ {2}PASS {9}calls == 20 {2}\(expected == 20, observed 20 calls\)$/m);
     expect(run.summary).toMatch(/│ p +│ calls == 20 +│ == 20 +│ 20 calls +│ PASS +│/);
     expect(run.summary).toMatch(/^== colour: PASS \(1 passed, 0 failed/m);
+    for (const name of ['result.json', 'junit.xml', 'summary.md', 'report.html']) expect(readFileSync(join(onlyReport(), name), 'utf8')).not.toContain('\x1b');
   });
 
   it("an epilogue (verify's policy verdicts) is coloured on the terminal and plain in summary.txt", async () => {
