@@ -1,5 +1,6 @@
 /** `meshload doctor`'s findings: one line each, ✓ good, ✗ a problem (with its fix), ! not
  * checked or worth knowing. Pure: each finding is made from data the command gathered. */
+import { paint, PLAIN, type Paint, type Screen } from '../report/screen';
 import { ISTIO_STATS_ANNOTATION } from '../stats/sidecar-report';
 
 export type Mark = 'ok' | 'fail' | 'warn';
@@ -12,9 +13,10 @@ export interface Finding {
 }
 
 const SYMBOL: Readonly<Record<Mark, string>> = { ok: '✓', fail: '✗', warn: '!' };
+const STYLE: Readonly<Record<Mark, Paint>> = { ok: 'green', fail: 'red', warn: 'yellow' };
 
-export function renderFindings(findings: readonly Finding[]): string {
-  return findings.map((f) => `${SYMBOL[f.mark]} ${f.text}${f.fix === undefined ? '' : ` (fix: ${f.fix})`}\n`).join('');
+export function renderFindings(findings: readonly Finding[], screen: Screen = PLAIN): string {
+  return findings.map((f) => `${paint(screen, STYLE[f.mark], SYMBOL[f.mark])} ${f.text}${f.fix === undefined ? '' : ` (fix: ${f.fix})`}\n`).join('');
 }
 
 /** The UID the meshload image runs as. */

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Comparison } from '../../src/report/compare';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { cli } from '../helpers/cli';
+import { runCli } from '../../src/cli/main';
+import { cli, testIo } from '../helpers/cli';
 
 const FORTIO = join(__dirname, '..', 'report', 'fixtures', 'fortio-1.57.3-httpbin.json');
 
@@ -100,6 +101,27 @@ describe('meshload compare', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ {2}note: A imported from fortio 1\.57\.3: percentiles approximated within Fortio's histogram buckets/m);
     expect(run.stdout).toMatch(/^== 0 regressions, 0 improvements, \d+ within noise/m);
+  });
+
+  it('colours the table where it goes: stdout on a terminal, or stderr beside --json; never the JSON', async () => {
+    const copy = join(dir, 'fortio-colour.json');
+    copyFileSync(FORTIO, copy);
+    const tty = testIo();
+    tty.stdout.isTTY = true;
+    expect(await runCli(['compare', FORTIO, copy], tty.io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout.text).toMatch(/│ \x1b\[2mwithin noise\x1b\[22m │/);
+    const piped = await cli('compare', FORTIO, copy);
+    expect(piped.stdout).not.toContain('\x1b');
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout.text.replace(/\x1b\[\d+m/g, '')).toBe(piped.stdout);
+
+    const json = testIo();
+    json.stdout.isTTY = true;
+    json.stderr.isTTY = true;
+    expect(await runCli(['compare', FORTIO, copy, '--json'], json.io)).toBe(0);
+    expect(json.stdout.text).not.toContain('\x1b');
+    expect(json.stderr.text).toContain('\x1b[2mwithin noise\x1b[22m');
   });
 
   describe('bad input: one line, exit 2', () => {

@@ -23,7 +23,13 @@ afterAll(async () => {
 });
 
 async function doctor(uid: number | undefined, ...argv: string[]): Promise<CliRun> {
+  return doctorOn(false, uid, ...argv);
+}
+
+/** doctor's findings go to stdout: its colour follows stdout. */
+async function doctorOn(isTTY: boolean, uid: number | undefined, ...argv: string[]): Promise<CliRun> {
   const { io, stdout, stderr } = testIo();
+  stdout.isTTY = isTTY;
   io.uid = uid;
   const code = await runCli(['doctor', ...argv], io);
   return { code, stdout: stdout.text, stderr: stderr.text };
@@ -87,6 +93,22 @@ describe('meshload doctor', () => {
     expect(root.stdout).toMatch(/^✓ running as root \(UID 0\): the sidecar intercepts it; the meshload image runs as UID 10001$/m);
     expect(root.stdout).toMatch(/^! no target cluster to look for: cluster and interception not checked \(fix: give the target/m);
     expect(root.code).toBe(0);
+  });
+
+  it('on a terminal: ✓ green and ✗ red; piped: the same lines without colour', async () => {
+    const port = await closedPort();
+    const args = [`${haproxy.url}/echo`, '--stats', `http://127.0.0.1:${port}/metrics`, '--cluster', haproxy.backend];
+    const tty = await doctorOn(true, 10001, ...args);
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout).toMatch(/^\x1b\[32m✓\x1b\[39m running as UID 10001/m);
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout).toMatch(/^\x1b\[31m✗\x1b\[39m proxy stats did not answer/m);
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout).toMatch(/^\x1b\[33m!\x1b\[39m cluster and interception not checked/m);
+    const piped = await doctorOn(false, 10001, ...args);
+    expect(piped.stdout).not.toContain('\x1b');
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stdout.replace(/\x1b\[\d+m/g, '')).toBe(piped.stdout);
   });
 
   it('a bad URL is a usage error, exit 2', async () => {

@@ -9,7 +9,8 @@ import type { SidecarClusterReport, SidecarReport } from '../../src/stats/sideca
 import { Distribution } from '../../src/metrics/distribution';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { cli } from '../helpers/cli';
+import { runCli } from '../../src/cli/main';
+import { cli, testIo } from '../helpers/cli';
 import { startHaproxy } from '../helpers/haproxy';
 
 let dir: string;
@@ -81,6 +82,14 @@ describe('meshload merge', () => {
     const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;
     expect(merged.phases[0]?.load?.latency.count).toBe(40);
     expect(merged.verdict).toBe('pass');
+    // On a terminal the same verdicts in colour; the merged file never has colour.
+    const tty = testIo();
+    tty.stderr.isTTY = true;
+    expect(await runCli(['merge', ...results, '-o', out], tty.io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(tty.stderr.text).toMatch(/^ {2}\x1b\[32mPASS\x1b\[39m {9}calls == 40/m);
+    expect(tty.stderr.text).toContain('\x1b[1m== fanned out: \x1b[32mPASS\x1b[39m');
+    expect(readFileSync(out, 'utf8')).not.toContain('\x1b');
   });
 
   it("sums the generators' proxy stats: the merged cluster's deltas are the parts' added", async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
 import type { CliIo } from '../../src/cli/io';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { Capture, cli } from '../helpers/cli';
+import { Capture, cli, testIo } from '../helpers/cli';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
 
 const FORTIO = join(__dirname, '..', 'report', 'fixtures', 'fortio-1.57.3-httpbin.json');
@@ -67,6 +67,19 @@ describe('meshload report PATH', () => {
     expect(run.stderr).toMatch(/^== baseline\n {2}load: 200 calls in [\d.]+s, [\d.]+ rps, p50 [\d.]+ms, p99 [\d.]+ms, max [\d.]+ms; codes 200: 200\n {2}PASS {9}status\(200\) == 100%/m);
     expect(run.stderr).toMatch(/^ {2}phase chaos: PASS$/m);
     expect(run.stderr).toMatch(/^== report-alpha: PASS \(2 passed, 0 failed, 0 without data, 0 inconclusive; 2 phases run in [\d.]+s\)$/m);
+  });
+
+  it('on a terminal: PASS green and the verdict line bold; the path on stdout and the page stay plain', async () => {
+    const { io, stdout, stderr } = testIo();
+    stderr.isTTY = true;
+    stdout.isTTY = true;
+    const out = join(dir, 'colour.html');
+    expect(await runCli(['report', runA, '-o', out], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(stderr.text).toMatch(/^ {2}phase chaos: \x1b\[32mPASS\x1b\[39m$/m);
+    expect(stderr.text).toContain('\x1b[1m== report-alpha: \x1b[32mPASS\x1b[39m (2 passed');
+    expect(stdout.text).toBe(`${out}\n`);
+    expect(readFileSync(out, 'utf8')).not.toContain('\x1b');
   });
 
   it('writes -o for a result.json', async () => {

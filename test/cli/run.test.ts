@@ -2,11 +2,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { runScenarioText } from '../../src/cli/commands/run-action';
+import { EXIT } from '../../src/cli/exit-codes';
 import { runCli } from '../../src/cli/main';
+import { paint } from '../../src/report/screen';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { cli, testIo } from '../helpers/cli';
+import { runProcess } from '../helpers/run-process';
 
 const QUICKSTART = join(__dirname, '..', '..', 'scenarios', 'local', 'quickstart.yaml');
+const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
 let dir: string;
 
 beforeEach(() => {
@@ -151,7 +156,113 @@ describe('meshload run on a terminal', () => {
     // eslint-disable-next-line no-control-regex
     expect(stderr.text).toMatch(/\r\x1b\[K\d+\/20 calls, \d+ rps, 0 not OK/);
     expect(stderr.text).toMatch(/│ phase +│ check +│ expected +│ observed +│ verdict +│/);
-    expect(stderr.text).toMatch(/│ paced +│ calls == 20 +│ == 20 +│ 20 calls +│ PASS +│/);
+    // eslint-disable-next-line no-control-regex
+    expect(stderr.text).toMatch(/│ paced +│ calls == 20 +│ == 20 +│ 20 calls +│ \x1b\[32mPASS\x1b\[39m +│/);
     rmSync(join(file, '..'), { recursive: true, force: true });
+  });
+});
+
+describe('meshload run in colour', () => {
+  // eslint-disable-next-line no-control-regex
+  const SGR = /\x1b\[\d+m/;
+  const passing = (): string => scenarioFile('name: colour\nserver: {}\nphases:\n  - name: p\n    load: { connections: 2, qps: 0, requests: 20 }\n    expect: [ "calls == 20" ]\n');
+
+  async function runOn(isTTY: boolean, env: Record<string, string>): Promise<{ code: number; stderr: string; summary: string }> {
+    const { io, stderr } = testIo();
+    stderr.isTTY = isTTY;
+    io.env = env;
+    const code = await runCli(['run', passing(), '--report-dir', join(dir, 'reports')], io);
+    return { code, stderr: stderr.text, summary: readFileSync(join(onlyReport(), 'summary.txt'), 'utf8') };
+  }
+
+  it('on a terminal: PASS green, the verdict line bold; summary.txt the same text without a colour code', async () => {
+    const run = await runOn(true, {});
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('  \x1b[32mPASS\x1b[39m         calls == 20');
+    expect(run.stderr).toContain('\x1b[1m== colour: \x1b[32mPASS\x1b[39m (1 passed, 0 failed');
+    expect(run.summary).not.toContain('\x1b');
+    expect(run.summary).toMatch(/^ {2}PASS {9}calls == 20 {2}\(expected == 20, observed 20 calls\)$/m);
+    expect(run.summary).toMatch(/│ p +│ calls == 20 +│ == 20 +│ 20 calls +│ PASS +│/);
+    expect(run.summary).toMatch(/^== colour: PASS \(1 passed, 0 failed/m);
+    for (const name of ['result.json', 'junit.xml', 'summary.md', 'report.html']) expect(readFileSync(join(onlyReport(), name), 'utf8')).not.toContain('\x1b');
+  });
+
+  it("an epilogue (verify's policy verdicts) is coloured on the terminal and plain in summary.txt", async () => {
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    const ctx = { io, exitCode: EXIT.OK };
+    const text = 'name: epilogue\nserver: {}\nphases:\n  - name: p\n    load: { connections: 1, qps: 0, requests: 5 }\n';
+    await runScenarioText(text, 'epilogue.yaml', { reportDir: join(dir, 'reports'), report: true, tolerance: '10%' }, ctx, (_, screen) => `  ${paint(screen, 'red', 'does not behave')}\n`);
+    expect(stderr.text).toContain('  \x1b[31mdoes not behave\x1b[39m\n');
+    const summary = readFileSync(join(onlyReport(), 'summary.txt'), 'utf8');
+    expect(summary).toContain('  does not behave\n== epilogue: PASS');
+    expect(summary).not.toContain('\x1b');
+  });
+
+  it("a command's colour codes and CR in a failed step's error are escaped, on the terminal and in summary.txt", async () => {
+    const file = scenarioFile(`name: noisy\nphases:\n  - name: p\n    steps:\n      - run: "printf 'a\\\\033[31mred\\\\rb' >&2; exit 3"\n`);
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    expect(await runCli(['run', file, '--report-dir', join(dir, 'reports')], io)).toBe(1);
+    expect(stderr.text).toContain('\x1b[31mFAILED: exited with 3: a\\x1b[31mred\\x0db\x1b[39m');
+    const summary = readFileSync(join(onlyReport(), 'summary.txt'), 'utf8');
+    expect(summary).toContain('FAILED: exited with 3: a\\x1b[31mred\\x0db (');
+    // eslint-disable-next-line no-control-regex
+    expect(summary).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+  });
+
+  it.each([
+    ['NO_COLOR', { NO_COLOR: '1' }],
+    ['TERM=dumb', { TERM: 'dumb' }],
+    ['FORCE_COLOR=0', { FORCE_COLOR: '0' }],
+  ])('on a terminal with %s: no colour', async (_, env) => {
+    const run = await runOn(true, env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^== colour: PASS \(1 passed/m);
+    expect(run.stderr).not.toMatch(SGR);
+  });
+
+  it('piped: no colour; FORCE_COLOR colours it anyway, and summary.txt stays plain', async () => {
+    const piped = await runOn(false, {});
+    expect(piped.stderr).not.toContain('\x1b');
+    expect(piped.summary).toBe(piped.stderr.slice(0, piped.stderr.indexOf('report: ')));
+    rmSync(join(dir, 'reports'), { recursive: true, force: true });
+    const forced = await runOn(false, { FORCE_COLOR: '1' });
+    expect(forced.stderr).toContain('\x1b[32mPASS\x1b[39m');
+    expect(forced.summary).not.toContain('\x1b');
+    // eslint-disable-next-line no-control-regex
+    expect(forced.summary).toBe(forced.stderr.slice(0, forced.stderr.indexOf('report: ')).replace(/\x1b\[\d+m/g, ''));
+  });
+});
+
+describe('meshload run as a process, its stderr piped', () => {
+  // eslint-disable-next-line no-control-regex
+  const SGR = /\x1b\[\d+m/;
+
+  /** A failing and a passing check: both colours, exit 1. Needs `npm run build`. */
+  async function spawnRun(env: Record<string, string>): Promise<{ code: number | null; stderr: string; summary: string }> {
+    const file = scenarioFile('name: piped\nserver: {}\nphases:\n  - name: p\n    load: { connections: 2, qps: 0, requests: 20 }\n    expect: [ "calls == 20", "calls == 21" ]\n');
+    const { FORCE_COLOR: _f, NO_COLOR: _n, ...inherited } = process.env;
+    const run = await runProcess(process.execPath, [BIN, 'run', file, '--report-dir', join(dir, 'reports')], { env: { ...inherited, ...env } });
+    const summary = readFileSync(join(onlyReport(), 'summary.txt'), 'utf8');
+    rmSync(join(dir, 'reports'), { recursive: true, force: true });
+    return { code: run.code, stderr: run.stderr, summary };
+  }
+
+  it('prints no colour; with FORCE_COLOR=1 it does (FAIL red, PASS green), NO_COLOR does not win over it; summary.txt never', async () => {
+    const plain = await spawnRun({});
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^== piped: FAIL \(1 passed, 1 failed/m);
+    expect(plain.stderr).not.toMatch(SGR);
+    const forced = await spawnRun({ FORCE_COLOR: '1', NO_COLOR: '1' });
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toContain('  \x1b[32mPASS\x1b[39m         calls == 20');
+    expect(forced.stderr).toContain('  \x1b[31mFAIL\x1b[39m         calls == 21');
+    expect(forced.stderr).toContain('\x1b[1m== piped: \x1b[31mFAIL\x1b[39m (1 passed, 1 failed');
+    for (const run of [plain, forced]) {
+      expect(run.summary).not.toContain('\x1b');
+      expect(run.summary).toMatch(/^== piped: FAIL \(1 passed, 1 failed/m);
+    }
+    expect((await spawnRun({ NO_COLOR: '1' })).stderr).not.toMatch(SGR);
   });
 });

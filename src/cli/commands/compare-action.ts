@@ -4,6 +4,7 @@ import { compareResults } from '../../report/compare';
 import { renderCompareHtml } from '../../report/compare-html';
 import { renderCompareText } from '../../report/compare-text';
 import { readResult } from '../../report/read-result';
+import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
 import type { CommandContext } from '../command-context';
@@ -17,7 +18,8 @@ export function compareAction(pathA: string, pathB: string, flags: CompareFlags,
   const a = readResult(pathA);
   const b = readResult(pathB);
   const comparison = compareResults(a.result, b.result, { tolerance, labels: { a: pathA, b: pathB } });
-  const text = renderCompareText(comparison);
+  // The table goes to stdout, or to stderr when stdout has the JSON: coloured for where it goes.
+  const text = renderCompareText(comparison, screenFor(flags.json === true ? ctx.io.stderr : ctx.io.stdout, ctx.io.env));
   if (flags.json === true) {
     ctx.io.stdout.write(JSON.stringify(comparison, null, 2) + '\n');
     ctx.io.stderr.write(text);

@@ -11,6 +11,7 @@ import {
   type Finding,
   type Probe,
 } from '../../doctor/findings';
+import { screenFor } from '../../report/screen';
 import { buildSidecarReport } from '../../stats/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/snapshot';
 import { describeSource } from '../../stats/stats-source';
@@ -31,9 +32,10 @@ export async function doctorAction(url: string | undefined, flags: StatsFlags, c
   const defaulted = flags.stats === undefined && flags.statsCmd === undefined && flags.statsPod === undefined;
   const choice = statsFromFlags(defaulted ? { ...flags, stats: DEFAULT_STATS } : flags) as StatsChoice;
   const findings: Finding[] = [];
+  const screen = screenFor(ctx.io.stdout, ctx.io.env);
   const say = (finding: Finding): void => {
     findings.push(finding);
-    ctx.io.stdout.write(renderFindings([finding]));
+    ctx.io.stdout.write(renderFindings([finding], screen));
   };
   say({ mark: 'ok', text: `meshload ${meshloadVersion()}` });
   say(nodeFinding(process.version));

@@ -10,6 +10,7 @@ import { planSchedule } from '../../engine/schedule';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
+import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
 import { parseDuration } from '../../util/duration';
@@ -143,8 +144,9 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     ticker?.stop();
   }
   if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
+  // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   io.stderr.write(renderLoadText(result));
-  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result));
+  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screenFor(io.stderr, io.env)));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;

@@ -6,6 +6,7 @@ import { mergeFiles, type ResultFile } from '../../report/merge-files';
 import { readResultText, RESULT_SIZE_LIMIT, resultFromJson } from '../../report/read-result';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { phaseFooter, verdictLine } from '../../report/scenario-text';
+import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { exitCodeOf } from './run-action';
@@ -42,6 +43,7 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
     }
   }
   const stderr = ctx.io.stderr;
+  const screen = screenFor(stderr, ctx.io.env);
   stderr.write(merged.kind === 'scenario' && merged.shards !== undefined ? `merged ${files.length} shards of '${merged.result.name}'\n` : `merged ${files.length} results\n`);
   if (merged.kind === 'load') {
     stderr.write(renderLoadText(merged.result));
@@ -49,8 +51,8 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
     return;
   }
   // The footer has the load line and every check.
-  for (const phase of merged.result.phases) stderr.write(`== ${phase.name}\n${phaseFooter(phase)}`);
-  stderr.write(verdictLine(merged.result));
+  for (const phase of merged.result.phases) stderr.write(`== ${phase.name}\n${phaseFooter(phase, screen)}`);
+  stderr.write(verdictLine(merged.result, screen));
   ctx.exitCode = exitCodeOf(merged.result);
 }
 

@@ -6,6 +6,7 @@ import { renderReportHtml } from '../../report/html/render-report';
 import { readResult, type ReadResult } from '../../report/read-result';
 import { startReportServer } from '../../report/report-index';
 import { phaseFooter, verdictLine } from '../../report/scenario-text';
+import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
@@ -30,12 +31,13 @@ export async function reportAction(path: string | undefined, flags: ReportFlags,
     throw new MeshloadError('E_OUTPUT', `cannot write ${out}: ${(error as Error).message}`, 'check the path and permissions, or choose another with -o');
   }
   const stderr = ctx.io.stderr;
+  const screen = screenFor(stderr, ctx.io.env);
   if (read.note !== undefined) stderr.write(`note: ${read.note}\n`);
   for (const phase of read.result.phases) {
     stderr.write(`== ${phase.name}\n`);
-    stderr.write(phaseFooter(phase));
+    stderr.write(phaseFooter(phase, screen));
   }
-  stderr.write(verdictLine(read.result));
+  stderr.write(verdictLine(read.result, screen));
   // The path on stdout, alone: `xdg-open "$(meshload report reports/x)"` works.
   ctx.io.stdout.write(`${out}\n`);
   if (flags.open === 'browser') openInBrowser(out, ctx);

@@ -9,6 +9,7 @@ import { renderJunit } from '../../report/junit';
 import { readResult } from '../../report/read-result';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
+import { PLAIN, screenFor, type Screen } from '../../report/screen';
 import { withBaseline } from '../../scenario/baseline';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
@@ -30,15 +31,15 @@ export async function runAction(file: string, flags: RunFlags, ctx: CommandConte
 
 /** Validates and runs a scenario given as text, prints as it goes, writes the reports and sets
  * the exit code; `meshload verify` runs its derived plan through here too. `epilogue` adds
- * lines (to the terminal and summary.txt) before the final verdict; `variables` fill the text's
- * `${VAR}` references (none for a derived plan). Returns undefined when the scenario is invalid
- * (reported, exit 2). */
+ * lines (to the terminal and summary.txt, rendered for each screen) before the final verdict;
+ * `variables` fill the text's `${VAR}` references (none for a derived plan). Returns undefined
+ * when the scenario is invalid (reported, exit 2). */
 export async function runScenarioText(
   text: string,
   file: string,
   flags: RunFlags,
   ctx: CommandContext,
-  epilogue?: (result: ScenarioResult) => string,
+  epilogue?: (result: ScenarioResult, screen: Screen) => string,
   variables?: Record<string, string | undefined>,
 ): Promise<ScenarioResult | undefined> {
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
@@ -57,10 +58,14 @@ export async function runScenarioText(
   }
   const baseline = flags.baseline === undefined ? undefined : readBaseline(flags.baseline);
   const tolerance = parseTolerance(flags.tolerance);
+  // summary.txt is what was printed, rendered again on the PLAIN screen: a file never holds
+  // colour codes, whatever the terminal was.
+  const screen = screenFor(ctx.io.stderr, ctx.io.env);
   let printed = '';
-  const say = (chunk: string): void => {
-    printed += chunk;
-    ctx.io.stderr.write(chunk);
+  const say = (text: string | ((screen: Screen) => string)): void => {
+    const plain = typeof text === 'string' ? text : text(PLAIN);
+    printed += plain;
+    ctx.io.stderr.write(typeof text === 'string' || !screen.color ? plain : text(screen));
   };
   const tty = ctx.io.stderr.isTTY === true;
   let ticker: { stop(): void } | undefined;
@@ -68,9 +73,9 @@ export async function runScenarioText(
   // From here a second signal cuts the cleanup short and the partial report is still written.
   if (ctx.io.hurry !== undefined) ctx.io.hurry.handled = true;
   let result = await runScenario(scenario, file, ctx.io.signal, {
-    phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
-    stepDone: (step) => say(stepLine(step)),
-    phaseDone: (phase) => say(phaseFooter(phase)),
+    phaseStarted: (index, phase) => say((s) => phaseHeader(index, scenario.phases.length, phase, s)),
+    stepDone: (step) => say((s) => stepLine(step, s)),
+    phaseDone: (phase) => say((s) => phaseFooter(phase, s)),
     // The live line is for people watching, not for summary.txt.
     loadStarted: (progress) => {
       if (tty) ticker = startProgress(progress, ctx.io.stderr);
@@ -84,11 +89,11 @@ export async function runScenarioText(
   if (baseline !== undefined) {
     result = withBaseline(result, baseline, tolerance);
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
-    for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
+    for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say((s) => `  ${phase.name}:${checkLine(check, s)}`);
   }
-  if (tty) say(checksTable(result));
-  if (epilogue !== undefined) say(epilogue(result));
-  say(verdictLine(result));
+  if (tty) say((s) => checksTable(result, s));
+  if (epilogue !== undefined) say((s) => epilogue(result, s));
+  say((s) => verdictLine(result, s));
   if (shard !== undefined) say(`shard ${shard.index}/${shard.count}: this part ran its share of each load, so its checks do not gate (a shard that ran exits 0); 'meshload merge' of every shard's result evaluates them on the whole\n`);
   if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
   ctx.exitCode = exitCodeOf(result);

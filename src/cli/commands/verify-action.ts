@@ -1,5 +1,6 @@
 /** `meshload verify`'s implementation, loaded when it runs (see verify.ts). */
 import { stringify } from 'yaml';
+import { paint, PLAIN, screenFor, type Paint, type Screen } from '../../report/screen';
 import type { CheckResult, PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
 import { usageError } from '../../util/errors';
 import { readInputFile } from '../../util/read-input-file';
@@ -33,11 +34,12 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     return;
   }
   const stderr = ctx.io.stderr;
+  const screen = screenFor(stderr, ctx.io.env);
   stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
-  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `not verified: ${policy.skipped}`}\n`);
+  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}\n`);
   for (const note of plan.notes) stderr.write(`  note: ${note}\n`);
-  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result) =>
-    policyVerdicts(plan.policies, result),
+  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result, on) =>
+    policyVerdicts(plan.policies, result, on),
   );
 }
 
@@ -87,12 +89,20 @@ export function renderPlan(plan: VerificationPlan, files: readonly string[]): st
 
 type PolicyVerdict = 'behaves as configured' | 'does not behave as configured' | 'inconclusive' | 'not run' | 'not verified';
 
+const VERDICT_STYLE: Readonly<Record<PolicyVerdict, Paint>> = {
+  'behaves as configured': 'green',
+  'does not behave as configured': 'red',
+  inconclusive: 'yellow',
+  'not run': 'yellow',
+  'not verified': 'yellow',
+};
+
 /** One line per policy, from the verdicts of its phases. */
-export function policyVerdicts(policies: readonly PlannedPolicy[], result: ScenarioResult): string {
+export function policyVerdicts(policies: readonly PlannedPolicy[], result: ScenarioResult, screen: Screen = PLAIN): string {
   const lines = ['== policies'];
   for (const policy of policies) {
     const { verdict, why } = policyVerdict(policy, result.phases);
-    lines.push(`  ${policy.policy} (${policy.subject}): ${verdict}${why === undefined ? '' : `: ${why}`}`);
+    lines.push(`  ${policy.policy} (${policy.subject}): ${paint(screen, VERDICT_STYLE[verdict], verdict)}${why === undefined ? '' : `: ${why}`}`);
   }
   return `${lines.join('\n')}\n`;
 }
