@@ -134,7 +134,7 @@ export function buildSidecarReport(input: {
   if (gauges !== undefined && gauges.failures > 0) {
     diagnostics.push(`${gauges.failures} of ${gauges.failures + gauges.samples} gauge samples failed (${gauges.lastError ?? 'unknown error'}): gauge maxima may miss moments`);
   }
-  let agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result);
+  let agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result, requestsReceived(kind, clusters));
   if (lacking.length > 0) {
     // "This proxy does not report it" would be wrong: it did, but the counts cannot be used.
     agreement = agreement.map((a) => (a.proxy === undefined && !a.note.startsWith('no response echoed') ? { ...a, note: `the proxy's counts are unavailable: ${lacking[0]?.unavailable ?? ''}` } : a));
@@ -149,9 +149,30 @@ export function buildSidecarReport(input: {
   return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
 }
 
+/** HAProxy backends' own request counter summed over `clusters`, rejects included: what came in
+ * from clients, which HAProxy's retry counters cannot give (see HAPROXY_RETRY_QUIRK). undefined for
+ * Envoy (its clusters count attempts only) and when a cluster lacks the counter. */
+export function requestsReceived(kind: ProxyKind | undefined, clusters: readonly Pick<SidecarClusterReport, 'deltas' | 'unavailable'>[]): number | undefined {
+  if (kind !== 'haproxy' || clusters.length === 0) return undefined;
+  let total = 0;
+  for (const cluster of clusters) {
+    if (cluster.unavailable !== undefined) return undefined;
+    const value = cluster.deltas['http_requests_total'] ?? cluster.deltas['sessions_total'];
+    if (value === undefined) return undefined;
+    total += value;
+  }
+  return total;
+}
+
+/** HAProxy 2.6 counts an L7 retry (`retry-on` a status or a timeout) twice in `retry_warnings_total`
+ * and a connection retry once (docs/proxy-stats-mapping.md), so "attempts - retries" cannot count
+ * the requests it was given. */
+export const HAPROXY_RETRY_QUIRK = 'HAProxy 2.6 counts each L7 retry twice in retry_warnings_total (a connection retry once)';
+
 /** Client against proxy: breaker rejections, requests, retries. Exported for `meshload merge`,
- * which checks the merged load against the sidecars' summed view the same way. */
-export function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCheck[] {
+ * which checks the merged load against the sidecars' summed view the same way. `received`: the
+ * requests the proxy took in from clients, where it counts them (HAProxy, `requestsReceived`). */
+export function agreementChecks(total: ResilienceView, result: LoadResult, received?: number): AgreementCheck[] {
   const checks: AgreementCheck[] = [];
   const clientBreaker = result.causes.breaker ?? 0;
   const pending = total.breakerRejections.pending;
@@ -179,7 +200,7 @@ export function agreementChecks(total: ResilienceView, result: LoadResult): Agre
   const retried = total.retries.attempted ?? 0;
   // Each client request is sent upstream once plus its retries, or rejected by a breaker.
   const proxyRequests = sent === undefined ? undefined : sent - retried + rejected;
-  checks.push({
+  checks.push(total.kind === 'haproxy' ? haproxyRequestsAgreement(clientRequests, received, proxyRequests, retried) : {
     name: 'requests',
     client: clientRequests,
     proxy: proxyRequests,
@@ -195,6 +216,28 @@ export function agreementChecks(total: ResilienceView, result: LoadResult): Agre
   });
   checks.push(retriesAgreement(total, result));
   return checks;
+}
+
+/** HAProxy's requests check: the backend's own request counter when there is one; else attempts
+ * minus retries, which is exact only when nothing was retried (HAPROXY_RETRY_QUIRK). */
+function haproxyRequestsAgreement(client: number, received: number | undefined, fromAttempts: number | undefined, retried: number): AgreementCheck {
+  const check = (proxy: number | undefined, how: string): AgreementCheck => ({
+    name: 'requests',
+    client,
+    proxy,
+    agrees: proxy === undefined ? undefined : proxy === client,
+    note:
+      proxy === undefined
+        ? 'this proxy does not report the requests it was given'
+        : proxy > client
+          ? `the proxy was given more requests than this run sent (${how}): other traffic through the same proxy`
+          : proxy < client
+            ? `the proxy was given fewer requests than this run sent (${how}): some bypassed it, failed before reaching it, or went to another backend`
+            : `every request the client sent reached the proxy (${how})`,
+  });
+  if (received !== undefined) return check(received, "the backend's http_requests_total");
+  if (retried === 0) return check(fromAttempts, 'attempts, nothing retried');
+  return { name: 'requests', client, proxy: undefined, agrees: undefined, note: `cannot tell, because ${HAPROXY_RETRY_QUIRK} and the backend's http_requests_total is missing` };
 }
 
 /** An upstream that echoes `x-envoy-attempt-count` (meshload server) tells the client which try
@@ -216,6 +259,7 @@ function retriesAgreement(total: ResilienceView, result: LoadResult): AgreementC
     return { name: 'retries', client, proxy, agrees: undefined, note: 'no response echoed x-envoy-attempt-count (meshload server does, behind Envoy): the client cannot count retries' };
   }
   if (proxy === undefined) return { name: 'retries', client, proxy, agrees: undefined, note: 'this proxy does not report retries' };
+  if (total.kind === 'haproxy') return { name: 'retries', client, proxy, agrees: undefined, note: `cannot tell, because ${HAPROXY_RETRY_QUIRK}` };
   const warmupSlack = result.warmupRequests * (mostTries - 1);
   const agrees = proxy >= client && proxy - client <= warmupSlack;
   return {

@@ -39,4 +39,13 @@ describe('scenarios/local/haproxy-retries.yaml and haproxy-timeout.yaml', () => 
     expect(text).toMatch(/: PASS \(\d+ passed, 0 failed/);
     expect(code).toBe(0);
   });
+
+  // HAProxy 2.6 counts each L7 retry twice in retry_warnings_total: "attempts - retries" reads
+  // fewer requests than were sent, which must not be reported as traffic that bypassed the proxy.
+  it('haproxy-retries.yaml: every request is accounted for, none reported as a bypass', async () => {
+    const { code, text } = await runWith('', join(LOCAL, 'haproxy-retries.yaml'));
+    expect(code).toBe(0);
+    expect(text).toMatch(/^ +Agreement requests : client 80, proxy 80 \(agree\)/m);
+    expect(text).not.toMatch(/DISAGREE|bypass/i);
+  });
 });
