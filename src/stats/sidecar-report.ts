@@ -2,7 +2,7 @@
  * maxima, the proxy-neutral resilience view, agreement checks and plain-sentence diagnostics.
  * Pure: snapshots and the run's result in, plain data out. */
 import type { LoadResult } from '../engine/load-result';
-import { clusterGroup } from './cluster-stats';
+import { clusterGroup, hasOutboundClusters, outboundClusterNames, suggestClusters } from './cluster-stats';
 import type { GaugeSummary } from './gauge-sampler';
 import { buildView, isGaugeField, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
@@ -123,13 +123,7 @@ export function buildSidecarReport(input: {
   // Injected faults are counted by the listener's fault filter, not per cluster.
   const faultDeltas = diffHttpFaults(before, after);
   if (total !== undefined && faultDeltas.size > 0) total = { ...total, faults: resilienceView(kind, new Map(), undefined, faultDeltas).faults };
-  if (clusterQuery !== undefined && clusters.length === 0) {
-    diagnostics.unshift(
-      `cluster '${clusterQuery}' is not in the proxy's stats (${after.allClusters.size} clusters are). ` +
-        `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
-        `(it is read at proxy start); or check the name with 'meshload stats SOURCE'.`,
-    );
-  }
+  if (clusterQuery !== undefined && clusters.length === 0) diagnostics.unshift(noMatch(clusterQuery, after.allClusters));
   if (before.format !== after.format) diagnostics.push(`the stats format changed during the run (${before.format} -> ${after.format})`);
   if (gauges !== undefined && gauges.failures > 0) {
     diagnostics.push(`${gauges.failures} of ${gauges.failures + gauges.samples} gauge samples failed (${gauges.lastError ?? 'unknown error'}): gauge maxima may miss moments`);
@@ -147,6 +141,23 @@ export function buildSidecarReport(input: {
     );
   }
   return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
+}
+
+/** Why `--cluster QUERY` matched nothing, in one sentence: a typo of a cluster that is there
+ * (did you mean), another cluster, or Istio hiding every outbound cluster (the annotation). */
+export function noMatch(query: string, allClusters: ReadonlySet<string>): string {
+  const close = suggestClusters(query, allClusters);
+  if (close.length > 0) return `no cluster matches '${query}' (did you mean ${close.join(' or ')}?)`;
+  if (hasOutboundClusters(allClusters)) {
+    const names = outboundClusterNames(allClusters);
+    const listed = names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more; 'meshload stats SOURCE' shows them all`;
+    return `no cluster matches '${query}' (outbound clusters: ${listed})`;
+  }
+  return (
+    `cluster '${query}' is not in the proxy's stats, which hold no outbound cluster (${allClusters.size} clusters in all). ` +
+    `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
+    `(it is read at proxy start).`
+  );
 }
 
 /** HAProxy backends' own request counter summed over `clusters`, rejects included: what came in

@@ -99,11 +99,35 @@ describe('meshload stats', () => {
     expect(lines[0]?.clusters[0]?.deltas.upstream_rq_total).toBe(0);
   });
 
-  it("says how to make Istio show a cluster that is absent", async () => {
+  it('says how to make Istio show its outbound clusters when the dump has none', async () => {
+    // The sidecar as Istio leaves it without proxyStatsMatcher: no cluster.outbound stats.
+    const hidden = join(temp(), 'no-outbound.txt');
+    writeFileSync(hidden, readFileSync(FIXTURE, 'utf8').split('\n').filter((line) => !line.startsWith('cluster.outbound')).join('\n'));
+    const run = await cli('stats', hidden, '--cluster', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/cluster 'httpbin' is not in the proxy's stats, which hold no outbound cluster/);
+    expect(run.stdout).toContain('"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}');
+  });
+
+  it('suggests the cluster a typo meant, without the annotation advice', async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'htpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'htpbin' \(did you mean httpbin\?\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
+  });
+
+  it('names the outbound clusters there are when nothing is close', async () => {
     const run = await cli('stats', FIXTURE, '--cluster', 'ratings');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/cluster 'ratings' is not in the proxy's stats \(\d+ clusters are\)/);
-    expect(run.stdout).toContain('"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}');
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'ratings' \(outbound clusters: httpbin, reviews\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
+  });
+
+  it('suggests from real Envoy Prometheus output (plain Envoy cluster names)', async () => {
+    const run = await cli('stats', '/work/shared/fixtures/envoy/prometheus-formatter.txt', '--cluster', 'aab');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'aab' \(did you mean aaa\?\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
   });
 
   it.each([
