@@ -5,6 +5,7 @@ import type { LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from '../scenario/scenario-result';
 import type { Phase } from '../scenario/scenario-schema';
+import { PLAIN, type Screen } from './screen';
 import { renderSidecarText } from './sidecar-text';
 
 const LABEL: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', no_data: 'NO DATA', inconclusive: 'INCONCLUSIVE' };
@@ -36,11 +37,11 @@ export function checkLine(check: CheckResult): string {
   return `  ${LABEL[check.verdict].padEnd(12)} ${check.expression}  (expected ${check.expected}, observed ${observed}${check.reason !== undefined ? `; ${check.reason}` : ''})\n`;
 }
 
-export function phaseFooter(phase: PhaseResult): string {
+export function phaseFooter(phase: PhaseResult, screen: Screen = PLAIN): string {
   let text = '';
   if (phase.load !== undefined) {
     text += loadLine(phase.load);
-    if (phase.load.sidecar !== undefined) text += renderSidecarText(phase.load.sidecar).replace(/^/gm, '  ').replace(/ +$/, '');
+    if (phase.load.sidecar !== undefined) text += renderSidecarText(phase.load.sidecar, screen, phase.checks.map((c) => c.expression)).replace(/^/gm, '  ').replace(/ +$/, '');
   }
   for (const check of phase.checks) text += checkLine(check);
   return text + `  phase ${phase.name}: ${LABEL[phase.verdict]}\n`;

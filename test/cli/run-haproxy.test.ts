@@ -45,7 +45,12 @@ describe('scenarios/local/haproxy-retries.yaml and haproxy-timeout.yaml', () => 
   it('haproxy-retries.yaml: every request is accounted for, none reported as a bypass', async () => {
     const { code, text } = await runWith('', join(LOCAL, 'haproxy-retries.yaml'));
     expect(code).toBe(0);
-    expect(text).toMatch(/^ +Agreement requests : client 80, proxy 80 \(agree\)/m);
+    expect(text).toMatch(/^ +agree\(requests\): client 80, proxy 80 \(agree\)/m);
     expect(text).not.toMatch(/DISAGREE|bypass/i);
+    // The sidecar block: what moved, by the names checks take; the rest counted on one line.
+    expect(text).toMatch(/^ +view: requests\.sent \d+, retries\.attempted \d+/m);
+    expect(text).toMatch(/delta\(http_requests_total\) 80/);
+    expect(text).toMatch(/^ +\(\d+ more not shown: .*-v shows them\)$/m);
+    expect(text).not.toMatch(/unknown|retries\.succeeded|delta\([^)]*\) 0\b/);
   });
 });

@@ -48,6 +48,20 @@ describe('meshload stats', () => {
     expect(run.stdout).toContain(HTTPBIN);
   });
 
+  it('prints what is not 0 by the names checks take, and every stat with -v', async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^ {4}view: requests\.sent 9, breaker\.pending 21, breaker\.connection 11, upstream_5xx\.final 21,$/m);
+    expect(run.stdout).toContain('delta(upstream_rq_pending_overflow) 21');
+    expect(run.stdout).toContain('max(circuit_breakers.default.rq_pending_open) 1');
+    expect(run.stdout).not.toMatch(/breakerRejections|unknown|\) 0\b/);
+    expect(run.stdout).toMatch(/^\(\d+ more not shown: .*; -v shows them\)$/m);
+    const verbose = await cli('stats', FIXTURE, '--cluster', 'httpbin', '-v');
+    expect(verbose.stdout).toMatch(/delta\(upstream_rq_retry\) 0/);
+    expect(verbose.stdout).toMatch(/^ {4}not reported by envoy: /m);
+    expect(verbose.stdout).not.toMatch(/more not shown/);
+  });
+
   it('writes JSON with counter deltas keyed by raw stat name, beside the view', async () => {
     const run = await cli('stats', '--diff', FIXTURE, afterDump({ upstream_rq_pending_overflow: 5, upstream_rq_total: 30 }), '--cluster', 'httpbin', '--json');
     expect(run.code).toBe(0);
@@ -168,7 +182,7 @@ describe('meshload load with proxy stats', () => {
     const json = join(temp(), 'r.json');
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '10', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', '-json', json, url);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^Agreement requests : client 10, proxy 0 \(DISAGREE\)/m);
+    expect(run.stderr).toMatch(/^agree\(requests\): client 10, proxy 0 \(DISAGREE\)/m);
     expect(run.stderr).toMatch(/10 requests were sent but the proxy's upstream counter did not move: the traffic bypassed this sidecar/);
     const result = (JSON.parse(readFileSync(json, 'utf8')) as { Meshload: LoadResult }).Meshload;
     expect(result.sidecar?.clusters[0]?.cluster).toBe(HTTPBIN);

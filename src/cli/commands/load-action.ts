@@ -10,6 +10,7 @@ import { planSchedule } from '../../engine/schedule';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
+import { PLAIN } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
 import { parseDuration } from '../../util/duration';
@@ -145,7 +146,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   io.stderr.write(renderLoadText(result));
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result));
-  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, { ...PLAIN, verbose: flags.verbose === true }));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   if (result.stopReason === 'warmup-failed') return EXIT.FAILED;

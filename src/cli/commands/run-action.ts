@@ -8,6 +8,7 @@ import { renderReportHtml } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
 import { readResult } from '../../report/read-result';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
+import { PLAIN } from '../../report/screen';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
 import { withBaseline } from '../../scenario/baseline';
 import { checkExpectation } from '../../scenario/expectation';
@@ -70,7 +71,8 @@ export async function runScenarioText(
   let result = await runScenario(scenario, file, ctx.io.signal, {
     phaseStarted: (index, phase) => say(phaseHeader(index, scenario.phases.length, phase)),
     stepDone: (step) => say(stepLine(step)),
-    phaseDone: (phase) => say(phaseFooter(phase)),
+    // Plain: the same text goes to summary.txt.
+    phaseDone: (phase) => say(phaseFooter(phase, { ...PLAIN, verbose: flags.verbose === true })),
     // The live line is for people watching, not for summary.txt.
     loadStarted: (progress) => {
       if (tty) ticker = startProgress(progress, ctx.io.stderr);
