@@ -188,6 +188,18 @@ describe('meshload load with proxy stats', () => {
     expect(result.sidecar?.clusters[0]?.cluster).toBe(HTTPBIN);
   });
 
+  it('lists the unmoved counters of the run only with -v', async () => {
+    const url = await echo();
+    const quiet = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', url);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/delta\(upstream_rq_total\) 0/);
+    expect(quiet.stderr).toMatch(/^\(\d+ more not shown: .*; -v shows them\)$/m);
+    const verbose = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-v', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', url);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/delta\(upstream_rq_total\) 0/);
+    expect(verbose.stderr).not.toMatch(/more not shown/);
+  });
+
   it('completes the run and says the stats verdict is unavailable when the endpoint is down', async () => {
     const url = await echo();
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '--stats', 'http://127.0.0.1:1/stats', url);
