@@ -37,6 +37,7 @@ export function renderSidecarText(report: SidecarReport, screen: Screen = PLAIN,
   const referenced = referencedBy(checks);
   const kind = report.kind ?? report.total?.kind;
   let hidden = 0;
+  let capped = false;
   if (report.total !== undefined && report.clusters.length > 1) {
     const total = viewLines(report.total, kind, screen, referenced);
     lines.push('  all matched clusters', ...total.lines);
@@ -46,10 +47,14 @@ export function renderSidecarText(report: SidecarReport, screen: Screen = PLAIN,
     const block = clusterLines(cluster, kind, screen, referenced);
     lines.push(...block.lines);
     hidden += block.hidden;
+    capped ||= block.capped;
   }
   for (const check of report.agreement) lines.push(agreementLine(check, screen));
   for (const diagnostic of report.diagnostics) lines.push(`Note: ${redactUrlsIn(diagnostic)}`);
-  if (hidden > 0) lines.push(paint(screen, 'dim', `(${hidden} more not shown: unmoved counters, gauges at 0, fields this proxy does not report; -v shows them)`));
+  if (hidden > 0) {
+    const past = capped ? `, moved ones past ${MAX_COUNTERS_SHOWN} counters or ${MAX_GAUGES_SHOWN} gauges` : '';
+    lines.push(paint(screen, 'dim', `(${hidden} more not shown: unmoved counters, gauges at 0, fields this proxy does not report${past}; -v shows them)`));
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -58,7 +63,7 @@ function agreementLine(check: AgreementCheck, screen: Screen): string {
   return `agree(${check.name}): client ${check.client}, proxy ${check.proxy ?? 'n/a'} (${verdict}) ${paint(screen, 'dim', check.note)}`;
 }
 
-function clusterLines(cluster: SidecarClusterReport, kind: ProxyKind | undefined, screen: Screen, referenced: Referenced): { lines: string[]; hidden: number } {
+function clusterLines(cluster: SidecarClusterReport, kind: ProxyKind | undefined, screen: Screen, referenced: Referenced): { lines: string[]; hidden: number; capped: boolean } {
   const title = cluster.subset === '' ? cluster.cluster : `${cluster.cluster} (subset ${cluster.subset})`;
   const view = viewLines(cluster.view, kind, screen, referenced);
   const lines = [`  ${title}`, ...view.lines];
@@ -87,7 +92,7 @@ function clusterLines(cluster: SidecarClusterReport, kind: ProxyKind | undefined
       }),
     ),
   );
-  return { lines, hidden };
+  return { lines, hidden, capped: shownCounters.length < moved.length || shownGauges.length < up.length };
 }
 
 /** The referenced entries first, then the others in order, `limit` in all (or more, if more are referenced). */
