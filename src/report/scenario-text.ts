@@ -62,7 +62,7 @@ export function phaseFooter(phase: PhaseResult, screen: Screen = PLAIN): string 
   let text = '';
   if (phase.load !== undefined) {
     text += loadLine(phase.load, screen);
-    if (phase.load.sidecar !== undefined) text += renderSidecarText(phase.load.sidecar).replace(/^/gm, '  ').replace(/ +$/, '');
+    if (phase.load.sidecar !== undefined) text += renderSidecarText(phase.load.sidecar, screen, phase.checks.map((c) => c.expression)).replace(/^/gm, '  ').replace(/ +$/, '');
   }
   for (const check of phase.checks) text += checkLine(check, screen);
   return text + `  phase ${phase.name}: ${verdictWord(screen, phase.verdict)}\n`;

@@ -3,6 +3,7 @@
  * Istio's Prometheus series (cluster as a label), and HAProxy's exporter (backend = cluster).
  * Also: matching `--cluster httpbin` against cluster names, and reading Istio cluster names. */
 
+import { editDistance } from '../util/suggest';
 import { statKey, type ClusterStat, type StatSample } from './stat-sample';
 
 // ---- Envoy stat names -------------------------------------------------------------------------
@@ -304,4 +305,70 @@ export function clusterGroup(cluster: string): { group: string; subset: string }
   const istio = parseIstioCluster(name);
   if (istio === undefined) return { group: name, subset: '' };
   return { group: `${istio.direction}|${istio.port}||${istio.fqdn}`, subset: istio.subset };
+}
+
+// ---- No match: what the user may have meant ---------------------------------------------------
+
+/** Clusters every Istio sidecar has whatever its proxyStatsMatcher: the control plane, the
+ * agent, Prometheus and the catch-all passthrough clusters. */
+const ISTIO_OWN_CLUSTER = /^(xds-grpc|sds-grpc|agent|prometheus_stats|BlackHoleCluster|PassthroughCluster|InboundPassthroughCluster\w*)$/;
+
+/** Whether a dump holds stats of any cluster a load could go to: an outbound Istio cluster, or
+ * any cluster of a proxy that is not Istio (plain Envoy clusters, HAProxy backends). A sidecar
+ * without Istio's proxyStatsMatcher annotation has none. */
+export function hasOutboundClusters(clusters: Iterable<string>): boolean {
+  for (const name of clusters) {
+    const cluster = stripSemicolon(name);
+    if (ISTIO_OWN_CLUSTER.test(cluster)) continue;
+    if (parseIstioCluster(cluster)?.direction === 'inbound') continue;
+    return true;
+  }
+  return false;
+}
+
+/** Most names offered after "did you mean". */
+const MAX_SUGGESTIONS = 3;
+
+/** The names `--cluster` takes (an Istio service's short name and FQDN, any other cluster's
+ * full name) closest to a query that matched nothing, if close enough to be a typo (`suggest`'s
+ * bound); ties all offered, up to three. */
+export function suggestClusters(query: string, clusters: Iterable<string>): string[] {
+  const q = query.trim().toLowerCase();
+  const names = new Set<string>();
+  for (const name of clusters) {
+    const cluster = stripSemicolon(name);
+    const istio = parseIstioCluster(cluster);
+    if (istio?.direction === 'outbound' && istio.fqdn !== '') {
+      names.add(istio.service);
+      names.add(istio.fqdn);
+    } else if (!ISTIO_OWN_CLUSTER.test(cluster)) names.add(cluster);
+  }
+  return closest(q, names);
+}
+
+/** The short names of a dump's outbound clusters, as `--cluster` takes them: an Istio service's
+ * short name, any other cluster's full name (Istio's own and inbound clusters left out). */
+export function outboundClusterNames(clusters: Iterable<string>): string[] {
+  const names = new Set<string>();
+  for (const name of clusters) {
+    const cluster = stripSemicolon(name);
+    const istio = parseIstioCluster(cluster);
+    if (istio?.direction === 'outbound' && istio.service !== '') names.add(istio.service);
+    else if (istio === undefined && !ISTIO_OWN_CLUSTER.test(cluster)) names.add(cluster);
+  }
+  return [...names].sort();
+}
+
+function closest(q: string, names: ReadonlySet<string>): string[] {
+  const allowed = Math.max(1, Math.floor(Math.max(q.length, 3) * 0.4));
+  let best = Infinity;
+  let found: string[] = [];
+  for (const name of names) {
+    const distance = editDistance(q, name.toLowerCase());
+    if (distance > allowed || distance > best) continue;
+    if (distance < best) found = [];
+    best = distance;
+    found.push(name);
+  }
+  return found.sort().slice(0, MAX_SUGGESTIONS);
 }

@@ -5,7 +5,7 @@
  * Pure. */
 import type { LoadResult } from '../engine/load-result';
 import { buildView, isGaugeField, resilienceView, viewField, type ResilienceField, type ResilienceView } from './resilience-view';
-import { agreementChecks, sumViews, unavailableReport, type SidecarClusterReport, type SidecarReport } from './sidecar-report';
+import { agreementChecks, requestsReceived, sumViews, unavailableReport, type SidecarClusterReport, type SidecarReport } from './sidecar-report';
 
 export interface SidecarPart {
   /** The part's file as the user named it, for sentences. */
@@ -52,7 +52,7 @@ export function mergeSidecarReports(parts: readonly SidecarPart[], mergedLoad: L
     const totals = reported.map((p) => p.report.total);
     total = { ...total, faults: { aborts: sumOfAll(totals, 'faults.aborts'), delays: sumOfAll(totals, 'faults.delays') } };
   }
-  const agreement = total === undefined ? [] : agreementChecks(total, mergedLoad);
+  const agreement = total === undefined ? [] : agreementChecks(total, mergedLoad, requestsReceived(kind, clusters));
   return {
     source,
     format: head.report.format,

@@ -361,6 +361,32 @@ const MEANINGS: Readonly<Record<ResilienceField, string>> = {
 
 export const RESILIENCE_FIELDS = Object.keys(MEANINGS) as readonly ResilienceField[];
 
+/** Each field by the name a scenario check reads it with (src/scenario/expectation.ts, the
+ * README's "Checks"), so what the terminal shows can be pasted into `expect:`. */
+export const CHECK_NAMES: Readonly<Record<ResilienceField, string>> = {
+  requestsSent: 'requests.sent',
+  'breakerRejections.pending': 'breaker.pending',
+  'breakerRejections.active': 'breaker.active',
+  'breakerRejections.connection': 'breaker.connection',
+  'retries.attempted': 'retries.attempted',
+  'retries.succeeded': 'retries.succeeded',
+  'retries.overflowed': 'retries.overflowed',
+  'retries.limitExceeded': 'retries.limit_exceeded',
+  'timeouts.route': 'timeouts.route',
+  'timeouts.perTry': 'timeouts.per_try',
+  'upstream5xx.final': 'upstream_5xx.final',
+  'upstream5xx.retried': 'upstream_5xx.retried',
+  connectFailures: 'connect_failures',
+  'ejections.enforced': 'ejections.enforced',
+  'ejections.active': 'ejections.active',
+  'faults.aborts': 'faults.aborts',
+  'faults.delays': 'faults.delays',
+  'breakerOpen.cx': 'breaker_open.cx',
+  'breakerOpen.rqPending': 'breaker_open.rq_pending',
+  'breakerOpen.rq': 'breaker_open.rq',
+  'breakerOpen.rqRetry': 'breaker_open.rq_retry',
+};
+
 /** Envoy fields name the cluster stat; HAProxy fields the exporter metric, whose backend and
  * server series share a name the key alone would not tell apart. */
 function describeSource(kind: ProxyKind, source: Source): string {

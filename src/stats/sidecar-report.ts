@@ -2,7 +2,7 @@
  * maxima, the proxy-neutral resilience view, agreement checks and plain-sentence diagnostics.
  * Pure: snapshots and the run's result in, plain data out. */
 import type { LoadResult } from '../engine/load-result';
-import { clusterGroup } from './cluster-stats';
+import { clusterGroup, hasOutboundClusters, outboundClusterNames, suggestClusters } from './cluster-stats';
 import type { GaugeSummary } from './gauge-sampler';
 import { buildView, isGaugeField, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
@@ -123,18 +123,12 @@ export function buildSidecarReport(input: {
   // Injected faults are counted by the listener's fault filter, not per cluster.
   const faultDeltas = diffHttpFaults(before, after);
   if (total !== undefined && faultDeltas.size > 0) total = { ...total, faults: resilienceView(kind, new Map(), undefined, faultDeltas).faults };
-  if (clusterQuery !== undefined && clusters.length === 0) {
-    diagnostics.unshift(
-      `cluster '${clusterQuery}' is not in the proxy's stats (${after.allClusters.size} clusters are). ` +
-        `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
-        `(it is read at proxy start); or check the name with 'meshload stats SOURCE'.`,
-    );
-  }
+  if (clusterQuery !== undefined && clusters.length === 0) diagnostics.unshift(noMatch(clusterQuery, after.allClusters));
   if (before.format !== after.format) diagnostics.push(`the stats format changed during the run (${before.format} -> ${after.format})`);
   if (gauges !== undefined && gauges.failures > 0) {
     diagnostics.push(`${gauges.failures} of ${gauges.failures + gauges.samples} gauge samples failed (${gauges.lastError ?? 'unknown error'}): gauge maxima may miss moments`);
   }
-  let agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result);
+  let agreement = total === undefined || result === undefined ? [] : agreementChecks(total, result, requestsReceived(kind, clusters));
   if (lacking.length > 0) {
     // "This proxy does not report it" would be wrong: it did, but the counts cannot be used.
     agreement = agreement.map((a) => (a.proxy === undefined && !a.note.startsWith('no response echoed') ? { ...a, note: `the proxy's counts are unavailable: ${lacking[0]?.unavailable ?? ''}` } : a));
@@ -149,9 +143,47 @@ export function buildSidecarReport(input: {
   return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
 }
 
+/** Why `--cluster QUERY` matched nothing, in one sentence: a typo of a cluster that is there
+ * (did you mean), another cluster, or Istio hiding every outbound cluster (the annotation). */
+export function noMatch(query: string, allClusters: ReadonlySet<string>): string {
+  const close = suggestClusters(query, allClusters);
+  if (close.length > 0) return `no cluster matches '${query}' (did you mean ${close.join(' or ')}?)`;
+  if (hasOutboundClusters(allClusters)) {
+    const names = outboundClusterNames(allClusters);
+    const listed = names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more; 'meshload stats SOURCE' shows them all`;
+    return `no cluster matches '${query}' (outbound clusters: ${listed})`;
+  }
+  return (
+    `cluster '${query}' is not in the proxy's stats, which hold no outbound cluster (${allClusters.size} clusters in all). ` +
+    `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to the client pod and restart it ` +
+    `(it is read at proxy start).`
+  );
+}
+
+/** HAProxy backends' own request counter summed over `clusters`, rejects included: what came in
+ * from clients, which HAProxy's retry counters cannot give (see HAPROXY_RETRY_QUIRK). undefined for
+ * Envoy (its clusters count attempts only) and when a cluster lacks the counter. */
+export function requestsReceived(kind: ProxyKind | undefined, clusters: readonly Pick<SidecarClusterReport, 'deltas' | 'unavailable'>[]): number | undefined {
+  if (kind !== 'haproxy' || clusters.length === 0) return undefined;
+  let total = 0;
+  for (const cluster of clusters) {
+    if (cluster.unavailable !== undefined) return undefined;
+    const value = cluster.deltas['http_requests_total'] ?? cluster.deltas['sessions_total'];
+    if (value === undefined) return undefined;
+    total += value;
+  }
+  return total;
+}
+
+/** HAProxy 2.6 counts an L7 retry (`retry-on` a status or a timeout) twice in `retry_warnings_total`
+ * and a connection retry once (docs/proxy-stats-mapping.md), so "attempts - retries" cannot count
+ * the requests it was given. */
+export const HAPROXY_RETRY_QUIRK = 'HAProxy 2.6 counts each L7 retry twice in retry_warnings_total (a connection retry once)';
+
 /** Client against proxy: breaker rejections, requests, retries. Exported for `meshload merge`,
- * which checks the merged load against the sidecars' summed view the same way. */
-export function agreementChecks(total: ResilienceView, result: LoadResult): AgreementCheck[] {
+ * which checks the merged load against the sidecars' summed view the same way. `received`: the
+ * requests the proxy took in from clients, where it counts them (HAProxy, `requestsReceived`). */
+export function agreementChecks(total: ResilienceView, result: LoadResult, received?: number): AgreementCheck[] {
   const checks: AgreementCheck[] = [];
   const clientBreaker = result.causes.breaker ?? 0;
   const pending = total.breakerRejections.pending;
@@ -179,7 +211,7 @@ export function agreementChecks(total: ResilienceView, result: LoadResult): Agre
   const retried = total.retries.attempted ?? 0;
   // Each client request is sent upstream once plus its retries, or rejected by a breaker.
   const proxyRequests = sent === undefined ? undefined : sent - retried + rejected;
-  checks.push({
+  checks.push(total.kind === 'haproxy' ? haproxyRequestsAgreement(clientRequests, received, proxyRequests, retried) : {
     name: 'requests',
     client: clientRequests,
     proxy: proxyRequests,
@@ -195,6 +227,28 @@ export function agreementChecks(total: ResilienceView, result: LoadResult): Agre
   });
   checks.push(retriesAgreement(total, result));
   return checks;
+}
+
+/** HAProxy's requests check: the backend's own request counter when there is one; else attempts
+ * minus retries, which is exact only when nothing was retried (HAPROXY_RETRY_QUIRK). */
+function haproxyRequestsAgreement(client: number, received: number | undefined, fromAttempts: number | undefined, retried: number): AgreementCheck {
+  const check = (proxy: number | undefined, how: string): AgreementCheck => ({
+    name: 'requests',
+    client,
+    proxy,
+    agrees: proxy === undefined ? undefined : proxy === client,
+    note:
+      proxy === undefined
+        ? 'this proxy does not report the requests it was given'
+        : proxy > client
+          ? `the proxy was given more requests than this run sent (${how}): other traffic through the same proxy`
+          : proxy < client
+            ? `the proxy was given fewer requests than this run sent (${how}): some bypassed it, failed before reaching it, or went to another backend`
+            : `every request the client sent reached the proxy (${how})`,
+  });
+  if (received !== undefined) return check(received, "the backend's http_requests_total");
+  if (retried === 0) return check(fromAttempts, 'attempts, nothing retried');
+  return { name: 'requests', client, proxy: undefined, agrees: undefined, note: `cannot tell, because ${HAPROXY_RETRY_QUIRK} and the backend's http_requests_total is missing` };
 }
 
 /** An upstream that echoes `x-envoy-attempt-count` (meshload server) tells the client which try
@@ -216,6 +270,7 @@ function retriesAgreement(total: ResilienceView, result: LoadResult): AgreementC
     return { name: 'retries', client, proxy, agrees: undefined, note: 'no response echoed x-envoy-attempt-count (meshload server does, behind Envoy): the client cannot count retries' };
   }
   if (proxy === undefined) return { name: 'retries', client, proxy, agrees: undefined, note: 'this proxy does not report retries' };
+  if (total.kind === 'haproxy') return { name: 'retries', client, proxy, agrees: undefined, note: `cannot tell, because ${HAPROXY_RETRY_QUIRK}` };
   const warmupSlack = result.warmupRequests * (mostTries - 1);
   const agrees = proxy >= client && proxy - client <= warmupSlack;
   return {

@@ -49,7 +49,7 @@ describe('load --stats through HAProxy', () => {
     expect(sidecar?.agreement.find((a) => a.name === 'breaker')?.agrees).toBe(true);
     expect(sidecar?.agreement.find((a) => a.name === 'requests')?.agrees).toBe(true);
     expect(stderr).toMatch(/^Cause breaker : \d+ \(/m);
-    expect(stderr).toMatch(/^Agreement breaker : client \d+, proxy \d+ \(agree\)/m);
+    expect(stderr).toMatch(/^agree\(breaker\): client \d+, proxy \d+ \(agree\)/m);
   });
 
   it('-c 1 through the same breaker: no rejections on either side', async () => {

@@ -48,6 +48,20 @@ describe('meshload stats', () => {
     expect(run.stdout).toContain(HTTPBIN);
   });
 
+  it('prints what is not 0 by the names checks take, and every stat with -v', async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^ {4}view: requests\.sent 9, breaker\.pending 21, breaker\.connection 11, upstream_5xx\.final 21,$/m);
+    expect(run.stdout).toContain('delta(upstream_rq_pending_overflow) 21');
+    expect(run.stdout).toContain('max(circuit_breakers.default.rq_pending_open) 1');
+    expect(run.stdout).not.toMatch(/breakerRejections|unknown|\) 0\b/);
+    expect(run.stdout).toMatch(/^\(\d+ more not shown: .*; -v shows them\)$/m);
+    const verbose = await cli('stats', FIXTURE, '--cluster', 'httpbin', '-v');
+    expect(verbose.stdout).toMatch(/delta\(upstream_rq_retry\) 0/);
+    expect(verbose.stdout).toMatch(/^ {4}not reported by envoy: /m);
+    expect(verbose.stdout).not.toMatch(/more not shown/);
+  });
+
   it('writes JSON with counter deltas keyed by raw stat name, beside the view', async () => {
     const run = await cli('stats', '--diff', FIXTURE, afterDump({ upstream_rq_pending_overflow: 5, upstream_rq_total: 30 }), '--cluster', 'httpbin', '--json');
     expect(run.code).toBe(0);
@@ -99,11 +113,35 @@ describe('meshload stats', () => {
     expect(lines[0]?.clusters[0]?.deltas.upstream_rq_total).toBe(0);
   });
 
-  it("says how to make Istio show a cluster that is absent", async () => {
+  it('says how to make Istio show its outbound clusters when the dump has none', async () => {
+    // The sidecar as Istio leaves it without proxyStatsMatcher: no cluster.outbound stats.
+    const hidden = join(temp(), 'no-outbound.txt');
+    writeFileSync(hidden, readFileSync(FIXTURE, 'utf8').split('\n').filter((line) => !line.startsWith('cluster.outbound')).join('\n'));
+    const run = await cli('stats', hidden, '--cluster', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/cluster 'httpbin' is not in the proxy's stats, which hold no outbound cluster/);
+    expect(run.stdout).toContain('"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}');
+  });
+
+  it('suggests the cluster a typo meant, without the annotation advice', async () => {
+    const run = await cli('stats', FIXTURE, '--cluster', 'htpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'htpbin' \(did you mean httpbin\?\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
+  });
+
+  it('names the outbound clusters there are when nothing is close', async () => {
     const run = await cli('stats', FIXTURE, '--cluster', 'ratings');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/cluster 'ratings' is not in the proxy's stats \(\d+ clusters are\)/);
-    expect(run.stdout).toContain('"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}');
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'ratings' \(outbound clusters: httpbin, reviews\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
+  });
+
+  it('suggests from real Envoy Prometheus output (plain Envoy cluster names)', async () => {
+    const run = await cli('stats', '/work/shared/fixtures/envoy/prometheus-formatter.txt', '--cluster', 'aab');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Note: no cluster matches 'aab' \(did you mean aaa\?\)$/m);
+    expect(run.stdout).not.toContain('proxyStatsMatcher');
   });
 
   it.each([
@@ -144,10 +182,22 @@ describe('meshload load with proxy stats', () => {
     const json = join(temp(), 'r.json');
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '10', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', '-json', json, url);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^Agreement requests : client 10, proxy 0 \(DISAGREE\)/m);
+    expect(run.stderr).toMatch(/^agree\(requests\): client 10, proxy 0 \(DISAGREE\)/m);
     expect(run.stderr).toMatch(/10 requests were sent but the proxy's upstream counter did not move: the traffic bypassed this sidecar/);
     const result = (JSON.parse(readFileSync(json, 'utf8')) as { Meshload: LoadResult }).Meshload;
     expect(result.sidecar?.clusters[0]?.cluster).toBe(HTTPBIN);
+  });
+
+  it('lists the unmoved counters of the run only with -v', async () => {
+    const url = await echo();
+    const quiet = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', url);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/delta\(upstream_rq_total\) 0/);
+    expect(quiet.stderr).toMatch(/^\(\d+ more not shown: .*; -v shows them\)$/m);
+    const verbose = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-v', '--stats-cmd', `cat '${FIXTURE}'`, '--cluster', 'httpbin', url);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toMatch(/delta\(upstream_rq_total\) 0/);
+    expect(verbose.stderr).not.toMatch(/more not shown/);
   });
 
   it('completes the run and says the stats verdict is unavailable when the endpoint is down', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { clusterGroup, clusterStatsOf, isEnvoyClusterStat, matchCluster, parseIstioCluster, splitEnvoyClusterStat, type IstioCluster } from '../../src/stats/cluster-stats';
+import { clusterGroup, clusterStatsOf, hasOutboundClusters, isEnvoyClusterStat, matchCluster, outboundClusterNames, parseIstioCluster, splitEnvoyClusterStat, suggestClusters, type IstioCluster } from '../../src/stats/cluster-stats';
 import type { ClusterStat, StatSample } from '../../src/stats/stat-sample';
 import { parseStats } from '../../src/stats/stats-parser';
 
@@ -265,5 +265,41 @@ describe('Istio cluster names', () => {
       'outbound|9080||reviews.default.svc.cluster.local v2': 32,
       'outbound|9080||reviews.default.svc.cluster.local (none)': 0,
     });
+  });
+});
+
+describe('a --cluster that matched nothing', () => {
+  const ISTIO = [
+    'outbound|8000||httpbin.default.svc.cluster.local',
+    'outbound|9080|v1|reviews.default.svc.cluster.local',
+    'outbound|9080||reviews.default.svc.cluster.local',
+    'inbound|8080||',
+    'xds-grpc',
+    'BlackHoleCluster',
+    'PassthroughCluster',
+  ];
+
+  it.each([
+    ['htpbin', ['httpbin']],
+    ['Httpbim', ['httpbin']],
+    ['reveiws', ['reviews']],
+    ['httpbin.default.svc.cluster.locla', ['httpbin.default.svc.cluster.local']],
+    ['ratings', []],
+    ['xds-grpx', []], // Istio's own clusters are not what a load goes to
+  ])('suggests for %s: %j', (query, expected) => {
+    expect(suggestClusters(query, ISTIO)).toEqual(expected);
+  });
+
+  it('offers every tie, full names for clusters that are not Istio services', () => {
+    expect(suggestClusters('aab', ['aaa', 'aac', 'zzz'])).toEqual(['aaa', 'aac']);
+    expect(suggestClusters('be_ap', ['be_app'])).toEqual(['be_app']);
+  });
+
+  it('knows when Istio hides every outbound cluster', () => {
+    expect(hasOutboundClusters(ISTIO)).toBe(true);
+    expect(hasOutboundClusters(ISTIO.filter((c) => !c.startsWith('outbound')))).toBe(false);
+    expect(hasOutboundClusters([])).toBe(false);
+    expect(hasOutboundClusters(['be_app'])).toBe(true);
+    expect(outboundClusterNames(ISTIO)).toEqual(['httpbin', 'reviews']);
   });
 });

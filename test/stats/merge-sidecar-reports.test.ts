@@ -206,7 +206,7 @@ describe('mergeSidecarReports', () => {
     const b = await report({ ...POD_B, gauges: { ...POD_B.gauges, failures: 2, lastError: 'timed out' } }, 'b', query);
     const merged = mergeSidecarReports([{ file: 'pod-a.json', report: a }, { file: 'pod-b.json', report: b }], mergedLoad);
     const missing = a.diagnostics[0] ?? '';
-    expect(missing).toMatch(/^cluster 'ratings' is not in the proxy's stats/);
+    expect(missing).toMatch(/^no cluster matches 'ratings' \(outbound clusters: /);
     expect(b.diagnostics[0]).toBe(missing);
     expect(merged?.diagnostics).toEqual([missing, expect.stringMatching(/^pod-b\.json: 2 of 22 gauge samples failed \(timed out\)/)]);
     expect(merged?.clusters).toEqual([]);

@@ -120,3 +120,48 @@ describe('buildSidecarReport: the retries agreement', () => {
     expect(buildSidecarReport({ ...input, result: undefined }).agreement).toEqual([]);
   });
 });
+
+describe('buildSidecarReport: the requests agreement through HAProxy', () => {
+  /** An HAProxy exporter dump of backend `be` with server `s1`, read through the real snapshot path. */
+  async function haproxy(backend: Record<string, number>, server: Record<string, number>): Promise<StatsSnapshot> {
+    const lines: string[] = [];
+    for (const [metric, n] of Object.entries(backend)) lines.push(`# TYPE haproxy_backend_${metric} counter`, `haproxy_backend_${metric}{proxy="be"} ${n}`);
+    for (const [metric, n] of Object.entries(server)) lines.push(`# TYPE haproxy_server_${metric} counter`, `haproxy_server_${metric}{proxy="be",server="s1"} ${n}`);
+    const path = join(dir, `haproxy-${++files}.txt`);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return takeSnapshot({ kind: 'file', path }, { timeoutMs: 5000 }, 'be');
+  }
+
+  /** 100 calls, 30 of them retried once with retry-on 503: the server saw 130 attempts and
+   * HAProxy 2.6 counted 60 retry warnings (each L7 retry twice). */
+  async function requestsCheck(withRequestCounter: boolean, name: AgreementCheck['name'] = 'requests', result = run({})): Promise<AgreementCheck> {
+    const backend = (requests: number, retries: number): Record<string, number> =>
+      withRequestCounter ? { http_requests_total: requests, retry_warnings_total: retries, redispatch_warnings_total: 0 } : { retry_warnings_total: retries, redispatch_warnings_total: 0 };
+    const before = await haproxy(backend(500, 40), { sessions_total: 520, connection_errors_total: 0 });
+    const after = await haproxy(backend(600, 100), { sessions_total: 650, connection_errors_total: 0 });
+    const report = buildSidecarReport({ source: 'metrics.txt', clusterQuery: 'be', before, after, delta: diffSnapshots(before, after), gauges: undefined, result });
+    expect(report.kind).toBe('haproxy');
+    const check = report.agreement.find((a) => a.name === name);
+    if (check === undefined) throw new Error('no requests agreement');
+    expect(report.diagnostics.join('\n')).not.toMatch(/bypass/);
+    return check;
+  }
+
+  it("counts the backend's own requests, not attempts minus HAProxy's doubled retries", async () => {
+    const check = await requestsCheck(true);
+    expect(check).toMatchObject({ client: 100, proxy: 100, agrees: true });
+    expect(check.note).not.toMatch(/bypass/);
+  });
+
+  it('cannot tell, naming the double count, without the request counter', async () => {
+    const check = await requestsCheck(false);
+    expect(check).toMatchObject({ client: 100, proxy: undefined, agrees: undefined });
+    expect(check.note).toMatch(/^cannot tell, because HAProxy 2\.6 counts each L7 retry twice in retry_warnings_total/);
+  });
+
+  it('cannot tell the retries either, even when the responses echo their attempts', async () => {
+    const check = await requestsCheck(true, 'retries', run({ '1': 70, '2': 30 }));
+    expect(check).toMatchObject({ client: 30, proxy: 60, agrees: undefined });
+    expect(check.note).toMatch(/^cannot tell, because HAProxy 2\.6 counts each L7 retry twice/);
+  });
+});

@@ -146,8 +146,9 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   io.stderr.write(renderLoadText(result));
-  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screenFor(io.stderr, io.env)));
-  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar));
+  const screen = screenFor(io.stderr, io.env, flags.verbose === true);
+  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   if (result.stopReason === 'warmup-failed') return EXIT.FAILED;

@@ -29,6 +29,7 @@ export interface LoadFlags extends RequestFlags, StatsFlags {
   workers: string;
   secretHeader: string[];
   allowUid1337?: boolean;
+  verbose?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -62,7 +63,8 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--max-inflight <n>', 'open model: most requests in flight at once (default: -c)')
     .option('--workers <n|auto>', 'worker threads; results are merged exactly', '1')
     .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable); Authorization, Cookie, Proxy-Authorization and names containing token, secret, password, api-key or apikey always are', collect, [])
-    .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept");
+    .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept")
+    .option('-v, --verbose', 'list every proxy stat, not only what moved');
   addStatsFlags(command, true).action(async (urlText: string, flags: LoadFlags) => {
     // The engine, transports and renderers load only when a run starts: `--version` and
     // `--help` stay fast.

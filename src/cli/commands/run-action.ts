@@ -75,7 +75,7 @@ export async function runScenarioText(
   let result = await runScenario(scenario, file, ctx.io.signal, {
     phaseStarted: (index, phase) => say((s) => phaseHeader(index, scenario.phases.length, phase, s)),
     stepDone: (step) => say((s) => stepLine(step, s)),
-    phaseDone: (phase) => say((s) => phaseFooter(phase, s)),
+    phaseDone: (phase) => say((s) => phaseFooter(phase, { ...s, verbose: flags.verbose === true })),
     // The live line is for people watching, not for summary.txt.
     loadStarted: (progress) => {
       if (tty) ticker = startProgress(progress, ctx.io.stderr);

@@ -10,6 +10,8 @@ export interface RunFlags {
   shard?: string;
   /** ISO 8601 time to start the first phase at. */
   startAt?: string;
+  /** -v: the sidecar block lists every stat, not only what moved and what checks read. */
+  verbose?: boolean;
 }
 
 /** `meshload run SCENARIO`: a resilience check as a CI gate. */
@@ -24,6 +26,7 @@ export function registerRun(program: Command, ctx: CommandContext): void {
     .option('--tolerance <percent>', 'how much worse than the baseline still passes', '10%')
     .option('--shard <i/n>', 'run part I of N generators side by side (0-based): 1/N of every load; steps that change shared state run on shard 0 only; prints the result as one MESHLOAD-RESULT line on stdout for meshload merge')
     .option('--start-at <time>', 'ISO 8601 time (with zone) to start the first phase at, so shards start together; refused when passed by more than 5s')
+    .option('-v, --verbose', 'list every proxy stat of a phase, not only what moved and what its checks read')
     .action(async (file: string, flags: RunFlags) => {
       // Scenario parsing, the engine and the renderers load when a run starts.
       const { runAction } = await import('./run-action');

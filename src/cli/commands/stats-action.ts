@@ -1,4 +1,5 @@
 /** `meshload stats`'s implementation, loaded when it runs (see stats.ts). */
+import { screenFor, type Screen } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { buildSidecarReport } from '../../stats/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/snapshot';
@@ -21,9 +22,10 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
   }
   const read = { format: choice?.format ?? (flags.statsFormat as StatsSnapshot['format'] | undefined), ...readLimitsFromFlags(flags), signal: ctx.io.signal };
   const clusterQuery = flags.cluster;
+  const screen = screenFor(ctx.io.stdout, ctx.io.env, flags.verbose === true);
   if (flags.watch === true) {
     if (flags.diff === true) throw usageError('--watch and --diff exclude each other', 'watch one live source');
-    await watch(all[0] as StatsSource, read, clusterQuery, choice?.intervalMs ?? 1000, flags.json === true, ctx);
+    await watch(all[0] as StatsSource, read, clusterQuery, choice?.intervalMs ?? 1000, flags.json === true ? undefined : screen, ctx);
     return;
   }
   const after = await takeSnapshot(all[wanted - 1] as StatsSource, read, clusterQuery);
@@ -39,7 +41,7 @@ export async function statsAction(sources: string[], flags: StatsCommandFlags, c
     result: undefined,
   });
   if (flags.json === true) ctx.io.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else ctx.io.stdout.write(renderSidecarText(report));
+  else ctx.io.stdout.write(renderSidecarText(report, screen));
 }
 
 /** Prints the change since the first snapshot every interval, until the signal aborts. */
@@ -48,7 +50,8 @@ async function watch(
   read: ReadStatsOptions,
   clusterQuery: string | undefined,
   intervalMs: number,
-  json: boolean,
+  /** undefined: one JSON object a line. */
+  screen: Screen | undefined,
   ctx: CommandContext,
 ): Promise<void> {
   const { io } = ctx;
@@ -74,8 +77,8 @@ async function watch(
     }
     const report = buildSidecarReport({ source: name, clusterQuery, before: baseline, after: now, delta: diffSnapshots(baseline, now), gauges: undefined, result: undefined });
     const seconds = ((now.takenAtMs - baseline.takenAtMs) / 1000).toFixed(0);
-    if (json) io.stdout.write(JSON.stringify({ sinceSeconds: Number(seconds), ...report }) + '\n');
-    else io.stdout.write(`${io.stdout.isTTY === true ? '\x1b[2J\x1b[H' : ''}Change over the last ${seconds}s (Ctrl-C stops)\n${renderSidecarText(report)}`);
+    if (screen === undefined) io.stdout.write(JSON.stringify({ sinceSeconds: Number(seconds), ...report }) + '\n');
+    else io.stdout.write(`${io.stdout.isTTY === true ? '\x1b[2J\x1b[H' : ''}Change over the last ${seconds}s (Ctrl-C stops)\n${renderSidecarText(report, screen)}`);
   }
 }
 

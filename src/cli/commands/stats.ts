@@ -6,6 +6,7 @@ export interface StatsCommandFlags extends StatsFlags {
   diff?: boolean;
   json?: boolean;
   watch?: boolean;
+  verbose?: boolean;
 }
 
 /** `meshload stats SOURCE`: the resilience view of a proxy's counters as they stand (since the
@@ -17,7 +18,8 @@ export function registerStats(program: Command, ctx: CommandContext): void {
     .argument('[sources...]', 'a stats URL or a saved dump; with --diff, two of them (before, after)')
     .option('--diff', 'show the change between two dumps: BEFORE AFTER')
     .option('--json', 'print JSON: per matched cluster, counter deltas by raw stat name and the resilience view')
-    .option('--watch', 'refresh every --stats-interval with the change since the watch started, until Ctrl-C');
+    .option('--watch', 'refresh every --stats-interval with the change since the watch started, until Ctrl-C')
+    .option('-v, --verbose', 'list every stat of each cluster, not only what moved (or, for one dump, what is not 0)');
   addStatsFlags(command, true).action(async (sources: string[], flags: StatsCommandFlags) => {
     const { statsAction } = await import('./stats-action');
     await statsAction(sources, flags, ctx);
