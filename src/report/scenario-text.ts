@@ -2,6 +2,7 @@
  * load, a line per check, and the verdict. Pure; summary.txt is the same text. */
 import Table from 'cli-table3';
 import type { LoadResult } from '../engine/load-result';
+import { fellBehindText } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from '../scenario/scenario-result';
 import type { Phase } from '../scenario/scenario-schema';
@@ -23,7 +24,7 @@ export function loadLine(load: LoadResult): string {
   const ms = (us: number): string => `${(us / 1000).toFixed(1)}ms`;
   const codes = Object.entries(load.codes).map(([code, n]) => `${code}: ${n}`).join(', ');
   const causes = Object.entries(load.causes).map(([cause, n]) => `${cause} ${n}`).join(', ');
-  const extra = [load.stopReason !== undefined ? `stopped: ${load.stopDetail ?? load.stopReason}` : '', load.fellBehind ? 'the generator fell behind' : ''].filter((s) => s !== '');
+  const extra = [load.stopReason !== undefined ? `stopped: ${load.stopDetail ?? load.stopReason}` : '', load.fellBehind ? fellBehindText(load.plan, load.actualQps) : ''].filter((s) => s !== '');
   return (
     `  load: ${load.latency.count} calls in ${(load.durationMs / 1000).toFixed(1)}s, ${load.actualQps.toFixed(1)} rps, ` +
     `p50 ${ms(d.percentile(50))}, p99 ${ms(d.percentile(99))}, max ${ms(d.max)}; codes ${codes || 'none'}` +
