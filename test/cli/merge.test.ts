@@ -96,6 +96,8 @@ describe('meshload merge', () => {
     const out = join(dir, 'merged.json');
     const run = await cli('merge', ...results, '-o', out);
     expect(run.stderr).toMatch(/PASS {9}calls == 40/);
+    // The two parts ran one after the other, and merge says so.
+    expect(run.stderr).toMatch(/^note: phase load: the parts did not run at the same time: all of them together for 0s of the /m);
     expect(run.stderr).toMatch(/== fanned out: PASS/);
     expect(run.code).toBe(0);
     const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;
