@@ -15,7 +15,7 @@ const PROGRESS_EVERY_MS = 200;
 async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const data = workerData as { plan: Omit<LoadPlan, 'payload'> & { payload: Uint8Array } };
+  const data = workerData as { plan: Omit<LoadPlan, 'payload'> & { payload: Uint8Array }; allowInitialErrorsHint: string | undefined };
   const plan: LoadPlan = { ...data.plan, payload: Buffer.from(data.plan.payload) };
   const controller = new AbortController();
   port.on('message', (message: unknown) => {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   }, PROGRESS_EVERY_MS);
   try {
     const transport = transportForPlan(plan);
-    const result = await runLoad(plan, transport, { signal: controller.signal, progress });
+    const result = await runLoad(plan, transport, { signal: controller.signal, progress, ...(data.allowInitialErrorsHint !== undefined ? { allowInitialErrorsHint: data.allowInitialErrorsHint } : {}) });
     port.postMessage({ kind: 'result', result } satisfies WorkerMessage);
   } catch (error) {
     port.postMessage({ kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerMessage);

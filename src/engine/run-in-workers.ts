@@ -25,7 +25,7 @@ export async function runInWorkers(plan: LoadPlan, options: RunOptions = {}): Pr
   const perWorker = shares.map(() => ({ completed: 0, notOk: 0 }));
   const workers = shares.map((share) => {
     const { payload, ...rest } = share;
-    return new Worker(workerEntry(), { workerData: { plan: { ...rest, payload: new Uint8Array(payload) } } });
+    return new Worker(workerEntry(), { workerData: { plan: { ...rest, payload: new Uint8Array(payload) }, allowInitialErrorsHint: options.allowInitialErrorsHint } });
   });
   const stop = (): void => workers.forEach((w) => w.postMessage('stop'));
   options.signal?.addEventListener('abort', stop, { once: true });

@@ -34,6 +34,9 @@ export interface RunOptions {
   progress?: LoadProgress;
   /** Uniform in [0, 1): jitter and -connection-reuse draws. */
   random?: () => number;
+  /** How the user allows initial errors where they are, for a failed warm-up's advice: load's
+   * flag by default, a scenario's key in a scenario. */
+  allowInitialErrorsHint?: string;
 }
 
 export function newProgress(): LoadProgress {
@@ -129,7 +132,7 @@ class LoadRunner {
       this.recorder = new RunRecorder(this.t0);
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
-        this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; use -allow-initial-errors to run anyway`);
+        this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; ${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`);
       } else {
         if (byDuration) this.endAtMs = Math.min(this.t0 + this.plan.durationMs, this.hardEndMs);
         await new Promise<void>((resolve) => {

@@ -33,6 +33,16 @@ export function fellBehind(plan: Pick<LoadPlan, 'qps' | 'ramp'>, actualQps: numb
   return requested > 0 && actualQps < requested * FELL_BEHIND_RATIO;
 }
 
+/** What a fell-behind warning says, with both rates so the user sees how far: "the generator
+ * fell behind: 812 of 1000 requested calls/s (81%)". The share rounds down, never up to 95%. */
+export function fellBehindText(plan: Pick<LoadPlan, 'qps' | 'ramp'>, actualQps: number): string {
+  const requested = requestedQps(plan);
+  if (!(requested > 0)) return 'the generator fell behind';
+  const rate = (qps: number): string => (qps >= 100 ? String(Math.round(qps)) : String(Math.round(qps * 10) / 10));
+  const mean = plan.ramp === undefined ? '' : ' (the ramp\'s mean)';
+  return `the generator fell behind: ${rate(actualQps)} of ${rate(requested)} requested calls/s${mean} (${Math.floor((100 * actualQps) / requested)}%)`;
+}
+
 /** Fortio: "OK" is 2xx, and also 418 (its echo server's teapot answer). */
 export function isOk(status: number): boolean {
   return (status >= 200 && status < 300) || status === 418;

@@ -2,7 +2,7 @@
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock second. Pure. */
 import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, upgradeLoadResult } from '../engine/load-result';
-import { fellBehind } from '../engine/schedule';
+import { fellBehind, requestedQps } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
 
 /** Parts may come from files an older meshload wrote: fields it lacked read as none. */
@@ -16,7 +16,12 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
   const durationMs = endMs - startMs;
   const latency = mergeDistributions(results.map((r) => r.latency));
   const stopped = results.find((r) => r.stopReason !== undefined);
-  const actualQps = durationMs > 0 ? latency.count / (durationMs / 1000) : 0;
+  // The rate is over the time some part ran: a gap between parts that did not overlap is no load.
+  const { anyMs } = partSpans(results);
+  const actualQps = anyMs > 0 ? latency.count / (anyMs / 1000) : 0;
+  // What the parts asked for over that same time: each its own rate for as long as it ran, so
+  // parts started apart do not read as a generator that fell behind.
+  const askedQps = anyMs > 0 ? results.reduce((n, r) => n + requestedQps(r.plan) * r.durationMs, 0) / anyMs : 0;
   const plan = {
     ...first.plan,
     connections: sum(results, (r) => r.plan.connections),
@@ -51,9 +56,29 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     skippedSlots: sum(results, (r) => r.skippedSlots),
     droppedSends: sum(results, (r) => r.droppedSends),
     lateSends: sum(results, (r) => r.lateSends),
-    fellBehind: stopped === undefined && latency.count > 0 && fellBehind(plan, actualQps),
+    fellBehind: stopped === undefined && latency.count > 0 && results.every((r) => requestedQps(r.plan) > 0) && fellBehind({ qps: askedQps, ramp: undefined }, actualQps),
     timeline: mergeTimelines(results, startMs),
   };
+}
+
+/** How long all parts ran at once, and how long at least one of them ran (the union of their
+ * spans), in ms. Parts side by side have both equal to the whole span. */
+export function partSpans(parts: ReadonlyArray<Pick<LoadResult, 'startTime' | 'durationMs'>>): { togetherMs: number; anyMs: number } {
+  const spans = parts.map((p) => ({ start: Date.parse(p.startTime), end: Date.parse(p.startTime) + Math.max(0, p.durationMs) })).sort((a, b) => a.start - b.start);
+  const [head] = spans;
+  if (head === undefined || spans.some((s) => !Number.isFinite(s.end))) return { togetherMs: 0, anyMs: 0 };
+  const togetherMs = Math.max(0, Math.min(...spans.map((s) => s.end)) - Math.max(...spans.map((s) => s.start)));
+  let anyMs = 0;
+  let open = { ...head };
+  for (const span of spans) {
+    if (span.start > open.end) {
+      anyMs += open.end - open.start;
+      open = { ...span };
+    } else {
+      open.end = Math.max(open.end, span.end);
+    }
+  }
+  return { togetherMs, anyMs: anyMs + open.end - open.start };
 }
 
 function sum(results: readonly LoadResult[], pick: (r: LoadResult) => number): number {

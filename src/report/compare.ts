@@ -24,7 +24,7 @@
  * Difference from `run --baseline`: that gate fails on the tolerance alone (p99 and error rate);
  * compare also asks for the statistical condition, so it may call within noise what the gate fails. */
 import type { LoadResult } from '../engine/load-result';
-import { isOk, notOkCalls } from '../engine/schedule';
+import { fellBehindText, isOk, notOkCalls } from '../engine/schedule';
 import { Distribution, forEachRecorded } from '../metrics/distribution';
 import { chiSquareSurvival, wilsonInterval, zForConfidence } from '../metrics/statistics';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
@@ -254,7 +254,7 @@ function planNotes(a: LoadResult, b: LoadResult): string[] {
   if (shape(a) !== shape(b)) notes.push(`the loads differ: A ran ${shape(a)}, B ran ${shape(b)}`);
   if (a.plan.url !== b.plan.url) notes.push(`the targets differ: A ${redactUrl(a.plan.url)}, B ${redactUrl(b.plan.url)}`);
   for (const [side, load] of [['A', a], ['B', b]] as const) {
-    if (load.fellBehind) notes.push(`${side}'s generator fell behind its requested rate`);
+    if (load.fellBehind) notes.push(`${side}: ${fellBehindText(load.plan, load.actualQps)}`);
     if (load.stopReason !== undefined) notes.push(`${side} stopped early (${load.stopReason})`);
   }
   return notes;

@@ -3,6 +3,7 @@
  * verbatim, run through goSprintf. */
 import type { LoadPlan } from '../engine/load-plan';
 import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result';
+import { fellBehindText } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
 import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
@@ -123,9 +124,7 @@ function meshloadLines(result: LoadResult): string[] {
   if (result.skippedSlots > 0) lines.push(goSprintf('Skipped slots (-nocatchup) : %d', result.skippedSlots));
   if (result.droppedSends > 0) lines.push(goSprintf('Dropped sends (in-flight cap full) : %d', result.droppedSends));
   if (result.lateSends > 0) lines.push(goSprintf('Late sends (over 1ms after their slot) : %d', result.lateSends));
-  if (result.fellBehind && plan.qps > 0) {
-    lines.push(goSprintf('WARNING the generator fell behind: achieved %.1f qps of %g requested (%.1f%%)', result.actualQps, plan.qps, (100 * result.actualQps) / plan.qps));
-  }
+  if (result.fellBehind) lines.push(`WARNING ${fellBehindText(plan, result.actualQps)}`);
   const kinds = ERROR_KINDS.filter((kind) => (result.errorsByKind[kind] ?? 0) > 0);
   if (kinds.length > 0) lines.push('Socket errors: ' + kinds.map((kind) => `${kind} ${result.errorsByKind[kind] ?? 0}`).join(', '));
   // The reason behind each kind, from its first occurrence; cleaned again, as a merged file may

@@ -4,11 +4,12 @@
  * -json` files (Fortio's shape with a `Meshload` object) or `meshload run` result.json files, all
  * of one kind. Pure. */
 import type { LoadResult } from '../engine/load-result';
-import { mergeResults } from '../metrics/merge-results';
+import { mergeResults, partSpans } from '../metrics/merge-results';
 import { evaluateExpectation, parseExpectation } from '../scenario/expectation';
 import { phaseVerdict, scenarioVerdict, SKIPPED_ON_SHARD, type Shard } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { mergeSidecarReports } from '../stats/merge-sidecar-reports';
+import { formatDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { toFortioJson, type FortioJsonResult } from './fortio-json';
 
@@ -17,10 +18,11 @@ export interface ResultFile {
   data: unknown;
 }
 
+/** `notes`: lines for the user about the merge itself (parts that did not run at the same time). */
 export type Merged =
-  | { kind: 'load'; result: LoadResult; json: FortioJsonResult }
+  | { kind: 'load'; result: LoadResult; json: FortioJsonResult; notes: string[] }
   /** `shards`: how many shards of a sharded run (`run --shard`) were merged; undefined otherwise. */
-  | { kind: 'scenario'; result: ScenarioResult; shards: number | undefined };
+  | { kind: 'scenario'; result: ScenarioResult; shards: number | undefined; notes: string[] };
 
 export function mergeFiles(files: readonly ResultFile[]): Merged {
   const needTwo = (): Error => usageError('merge needs at least two result files', 'give the JSON of every generator: meshload merge a.json b.json -o merged.json');
@@ -36,11 +38,41 @@ export function mergeFiles(files: readonly ResultFile[]): Merged {
     const shards = everyShardOnce(parts);
     // The one shard of a sharded run (a Job of parallelism 1) is the whole run.
     if (shards === undefined && files.length < 2) throw needTwo();
-    return { kind: 'scenario', result: mergeScenarios(shards ?? parts), shards: shards?.length };
+    const ordered = shards ?? parts;
+    const notes = (ordered[0]?.result.phases ?? []).flatMap((phase, index) => {
+      const loads = ordered.flatMap((p) => {
+        const load = p.result.phases[index]?.load;
+        return load === undefined ? [] : [{ file: p.file, load }];
+      });
+      const note = notTogetherNote(loads);
+      return note === undefined ? [] : [`phase ${phase.name}: ${note}`];
+    });
+    return { kind: 'scenario', result: mergeScenarios(ordered), shards: shards?.length, notes };
   }
   if (files.length < 2) throw needTwo();
-  const result = mergeLoads(files.map((f) => ({ file: f.file, load: (f.data as { Meshload: LoadResult }).Meshload })));
-  return { kind: 'load', result, json: toFortioJson(result) };
+  const loads = files.map((f) => ({ file: f.file, load: (f.data as { Meshload: LoadResult }).Meshload }));
+  const result = mergeLoads(loads);
+  const note = notTogetherNote(loads);
+  return { kind: 'load', result, json: toFortioJson(result), notes: note === undefined ? [] : [note] };
+}
+
+/** Below this share of the time any part ran, the parts did not run side by side: the sum of
+ * their rates was never asked for at once, and a lower merged rate is no generator falling behind. */
+const TOGETHER_SHARE = 0.9;
+const PARTS_NAMED = 4;
+
+/** One line when the parts did not run at the same time; undefined when they did. */
+export function notTogetherNote(parts: ReadonlyArray<{ file: string; load: Pick<LoadResult, 'startTime' | 'durationMs'> }>): string | undefined {
+  if (parts.length < 2) return undefined;
+  const { togetherMs, anyMs } = partSpans(parts.map((p) => p.load));
+  if (anyMs <= 0 || togetherMs >= anyMs * TOGETHER_SHARE) return undefined;
+  // Times re-printed from the parsed value: a file's startTime text is not echoed to a terminal.
+  const named = parts.slice(0, PARTS_NAMED).map((p) => `${p.file} from ${new Date(Date.parse(p.load.startTime)).toISOString()} for ${formatDuration(p.load.durationMs)}`);
+  if (parts.length > PARTS_NAMED) named.push(`${parts.length - PARTS_NAMED} more`);
+  return (
+    `the parts did not run at the same time: all of them together for ${formatDuration(togetherMs)} of the ${formatDuration(anyMs)} any of them ran ` +
+    `(${named.join('; ')}); calls/s is over those ${formatDuration(anyMs)}, not the rate they would make side by side`
+  );
 }
 
 type Part = { file: string; result: ScenarioResult };

@@ -3,6 +3,7 @@
  * screen. Colour is added after padding: ANSI codes have no width. */
 import Table from 'cli-table3';
 import type { LoadResult } from '../engine/load-result';
+import { fellBehindText } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from '../scenario/scenario-result';
 import type { Phase } from '../scenario/scenario-schema';
@@ -43,7 +44,7 @@ export function loadLine(load: LoadResult, screen: Screen = PLAIN): string {
   const ms = (us: number): string => `${(us / 1000).toFixed(1)}ms`;
   const codes = Object.entries(load.codes).map(([code, n]) => `${code}: ${n}`).join(', ');
   const causes = Object.entries(load.causes).map(([cause, n]) => `${cause} ${n}`).join(', ');
-  const extra = [load.stopReason !== undefined ? `stopped: ${load.stopDetail ?? load.stopReason}` : '', load.fellBehind ? 'the generator fell behind' : ''].filter((s) => s !== '');
+  const extra = [load.stopReason !== undefined ? `stopped: ${load.stopDetail ?? load.stopReason}` : '', load.fellBehind ? fellBehindText(load.plan, load.actualQps) : ''].filter((s) => s !== '');
   const warning = extra.length > 0 ? `; ${paint(screen, 'yellow', extra.join('; '))}` : '';
   return (
     `  load: ${load.latency.count} calls in ${(load.durationMs / 1000).toFixed(1)}s, ${load.actualQps.toFixed(1)} rps, ` +

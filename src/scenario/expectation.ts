@@ -31,7 +31,7 @@
  * | breaker_open.rq_retry  | breakerOpen.rqRetry                               |
  */
 import type { LoadResult } from '../engine/load-result';
-import { notOkCalls } from '../engine/schedule';
+import { fellBehindText, notOkCalls } from '../engine/schedule';
 import { countAtOrAbove, Distribution } from '../metrics/distribution';
 import { decideProportion, goodnessOfFit, goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../metrics/statistics';
 import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
@@ -963,7 +963,7 @@ function observe(metric: Metric, unit: Value['unit'], result: LoadResult, calls:
     case 'rps': {
       const observed = `${result.actualQps.toFixed(1)} calls/s`;
       return result.fellBehind
-        ? { value: result.actualQps, observed, inconclusive: 'the generator fell behind: the rate says more about the client than the target' }
+        ? { value: result.actualQps, observed, inconclusive: `${fellBehindText(result.plan, result.actualQps)}: the rate says more about the client than the target` }
         : { value: result.actualQps, observed };
     }
     case 'latency': {

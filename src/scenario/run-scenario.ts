@@ -170,7 +170,8 @@ async function runPhase(
     const progress = newProgress();
     events.loadStarted?.(progress);
     try {
-      load = await runPlan(plan, { signal, progress });
+      // A failed warm-up's advice names the scenario's key, not load's -allow-initial-errors.
+      load = await runPlan(plan, { signal, progress, allowInitialErrorsHint: "set allowInitialErrors: true in this phase's load (or in defaults)" });
     } finally {
       events.loadDone?.();
     }

@@ -13,7 +13,7 @@ import { cli } from '../helpers/cli';
 import { metricsFrontend, startHaproxyWith, type RunningHaproxy } from '../helpers/haproxy';
 import { MeshloadProcess, startServerProcess } from '../helpers/spawn-meshload';
 import { envoyCluster, envoySidecar, load, phase, scenario, spreadCalls, tenPhaseResult, timelineFor } from '../report/html/html-fixtures';
-import { chartState, checkRows, launchChromium, openReport, saveScreenshot, trafficEdges, type OpenedReport } from './report-page';
+import { chartState, checkRows, launchChromium, openReport, saveScreenshot, SCREENSHOTS, trafficEdges, type OpenedReport } from './report-page';
 
 const ROOT = join(__dirname, '..', '..');
 const QUICKSTART = join(ROOT, 'scenarios', 'local', 'quickstart.yaml');
@@ -30,6 +30,7 @@ beforeAll(async () => {
 }, TIMEOUT_MS);
 afterAll(async () => {
   await browser?.close();
+  if (existsSync(SCREENSHOTS)) process.stderr.write(`screenshots of the HTML reports: ${SCREENSHOTS}\n`);
 });
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'meshload-browser-'));

@@ -2,12 +2,15 @@
  * reads back what a person would see: errors, charts drawn, pixels on each canvas, the checks
  * table and the traffic graph's edges. */
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = join(__dirname, '..', '..', 'reports', 'screenshots');
+/** Screenshots for a person to look at, outside the checkout: `npm test` must leave `git status`
+ * and the working tree as they were. MESHLOAD_SCREENSHOTS picks the folder (a CI artifact). */
+export const SCREENSHOTS = process.env.MESHLOAD_SCREENSHOTS ?? join(tmpdir(), `meshload-screenshots-${process.pid}`);
 
 /** Fails, never skips, without the browser: CI installs it, and a skipped test proves nothing. */
 export async function launchChromium(): Promise<Browser> {

@@ -139,8 +139,27 @@ describe('meshload server (in-process)', () => {
     expect(await verbose.exit).toBe(0);
 
     const quiet = serve(['-http-port', '127.0.0.1:0', '-admin-port', 'disabled', '-loglevel', 'Warning']);
+    const [, quietUrl] = await quiet.stderr.waitFor(/listening on (http:\/\/[\d.:]+)/);
+    await fetchReply(`${quietUrl as string}/echo?status=201`);
     quiet.controller.abort();
     expect(await quiet.exit).toBe(0);
-    expect(quiet.stderr.text).toBe('');
+    expect(quiet.stderr.text).toMatch(/^meshload \S+ echo server listening on http:\/\/127\.0\.0\.1:\d+; admin disabled\n$/);
+  });
+
+  it.each(['Warning', 'Error', 'Critical', 'Fatal'])('prints its start line with the bound port at -loglevel %s: scripts read the port from it', async (level) => {
+    const { controller, exit, stderr } = serve(['-http-port', '127.0.0.1:0', '-admin-port', '0', '-loglevel', level]);
+    const [, echoPort] = await stderr.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+); admin \(chaos, metrics\) on http:\/\/127\.0\.0\.1:\d+\n/);
+    expect(Number(echoPort)).toBeGreaterThan(0);
+    controller.abort();
+    expect(await exit).toBe(0);
+  });
+
+  it('picks a free admin port too when -http-port is 0 and -admin-port is not given', async () => {
+    const { controller, exit, stderr } = serve(['-http-port', '127.0.0.1:0']);
+    const [, adminUrl, adminPort] = await stderr.waitFor(/admin \(chaos, metrics\) on (http:\/\/127\.0\.0\.1:(\d+))\n/);
+    expect(adminPort).not.toBe('8079');
+    expect((await fetchReply(`${adminUrl as string}/healthz`)).status).toBe(200);
+    controller.abort();
+    expect(await exit).toBe(0);
   });
 });

@@ -62,6 +62,26 @@ describe('meshload merge', () => {
     expect((JSON.parse(readFileSync(out, 'utf8')) as { RetCodes: Record<string, number> }).RetCodes).toEqual(merged.codes);
   });
 
+  it('says parts that did not run at the same time did not, instead of a generator that fell behind', async () => {
+    const url = await echoUrl();
+    const first = join(dir, 'first.json');
+    expect((await cli('load', '-qps', '40', '-c', '2', '-n', '20', '-json', first, `${url}/echo`)).code).toBe(0);
+    // The same run again a minute later, as a second laptop started late would have made it.
+    const json = JSON.parse(readFileSync(first, 'utf8')) as { Meshload: LoadResult };
+    const later = new Date(Date.parse(json.Meshload.startTime) + 60_000).toISOString();
+    const second = join(dir, 'second.json');
+    writeFileSync(second, JSON.stringify({ ...json, Meshload: { ...json.Meshload, startTime: later } }));
+    const out = join(dir, 'merged.json');
+    const run = await cli('merge', first, second, '-o', out);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^note: the parts did not run at the same time: all of them together for 0s of the [\d.]+m?s any of them ran \(.*first\.json from .*; .*second\.json from .*\); calls\/s is over those/m);
+    expect(run.stderr).not.toMatch(/fell behind/);
+    const merged = meshloadOf(out);
+    expect(merged.fellBehind).toBe(false);
+    // 40 calls over the two half-seconds they ran, not over the minute between them.
+    expect(merged.actualQps).toBeGreaterThan(20);
+  });
+
   it("re-evaluates a scenario's checks on the merged phases", async () => {
     const scenario = join(dir, 'part.yaml');
     // Each part alone makes 20 calls: "calls == 40" fails per part and passes merged.
@@ -77,6 +97,8 @@ describe('meshload merge', () => {
     const out = join(dir, 'merged.json');
     const run = await cli('merge', ...results, '-o', out);
     expect(run.stderr).toMatch(/PASS {9}calls == 40/);
+    // The two parts ran one after the other, and merge says so.
+    expect(run.stderr).toMatch(/^note: phase load: the parts did not run at the same time: all of them together for 0s of the /m);
     expect(run.stderr).toMatch(/== fanned out: PASS/);
     expect(run.code).toBe(0);
     const merged = JSON.parse(readFileSync(out, 'utf8')) as ScenarioResult;

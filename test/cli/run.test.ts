@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { runScenarioText } from '../../src/cli/commands/run-action';
@@ -159,6 +160,24 @@ describe('meshload run on a terminal', () => {
     // eslint-disable-next-line no-control-regex
     expect(stderr.text).toMatch(/│ paced +│ calls == 20 +│ == 20 +│ 20 calls +│ \x1b\[32mPASS\x1b\[39m +│/);
     rmSync(join(file, '..'), { recursive: true, force: true });
+  });
+
+  it("advises the scenario's allowInitialErrors key, not load's flag, when the target is unreachable (also with workers)", async () => {
+    // A port that was free a moment ago: connecting to it is refused.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const file = scenarioFile(
+      `name: unreachable\ntarget: "http://127.0.0.1:${port}/"\nphases:\n  - name: one\n    load: { connections: 1, qps: 5, duration: 1s }\n    expect: [ "calls > 0" ]\n` +
+        '  - name: two\n    load: { connections: 2, qps: 5, duration: 1s, workers: 2 }\n    expect: [ "calls > 0" ]\n',
+    );
+    const run = await cli('run', file, '--no-report');
+    expect(run.code).toBe(3);
+    const advice = /warm-up request got a socket error \(refused: [^)]*\); set allowInitialErrors: true in this phase's load \(or in defaults\) to run anyway/g;
+    // Each phase's load line and its check's reason.
+    expect(run.stderr.match(advice)).toHaveLength(4);
+    expect(run.stderr).not.toMatch(/-allow-initial-errors/);
   });
 });
 

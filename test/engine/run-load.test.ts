@@ -58,6 +58,8 @@ describe('runLoad closed loop', () => {
     expect(allowed.stopReason).toBeUndefined();
     expect(allowed.codes['200']).toBeGreaterThan(0);
     expect(allowed.codes['503']).toBeUndefined(); // the warm-up is not part of the result
+    const hinted = await runLoad(loadPlan({ qps: 0, connections: 1, durationMs: 100 }), new FakeTransport(failing), { allowInitialErrorsHint: 'set allowInitialErrors: true' });
+    expect(hinted.stopDetail).toBe('warm-up request got status 503; set allowInitialErrors: true to run anyway');
   });
 
   it('returns a partial result marked interrupted when the signal aborts', async () => {

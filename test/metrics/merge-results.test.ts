@@ -2,7 +2,7 @@ import type { LoadResult } from '../../src/engine/load-result';
 import { runLoad } from '../../src/engine/run-load';
 import { RunRecorder } from '../../src/engine/run-recorder';
 import { Distribution } from '../../src/metrics/distribution';
-import { mergeResults } from '../../src/metrics/merge-results';
+import { mergeResults, partSpans } from '../../src/metrics/merge-results';
 import type { Outcome } from '../../src/transport/transport';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
@@ -103,5 +103,50 @@ describe('mergeResults of resends and error samples', () => {
     const alone = mergeResults([old, { ...old }]);
     expect(alone.resends).toBe(0);
     expect(alone.errorSamples).toEqual({});
+  });
+});
+
+describe('mergeResults of the rate', () => {
+  /** A part asked for `qps` for 10 s from `startTime`, that made `calls` calls. */
+  function paced(startTime: string, calls: number, qps = 100, durationMs = 10_000): LoadResult {
+    const made = Array.from({ length: calls }, (_, i) => ({ latencyUs: 1000 + (i % 7), code: 200 }));
+    return fixtureResult(made, { startTime, durationMs, actualQps: calls / (durationMs / 1000), plan: { qps, durationMs } });
+  }
+
+  it('is over the time some part ran: parts a minute apart are no generator that fell behind', () => {
+    const merged = mergeResults([paced('2026-12-05T11:00:00.000Z', 1000), paced('2026-12-05T11:01:00.000Z', 1000)]);
+    expect(merged.latency.count).toBe(2000);
+    expect(merged.actualQps).toBeCloseTo(100, 6);
+    // The span still runs from the first start to the last end, as the timeline does.
+    expect(merged.durationMs).toBe(70_000);
+    expect(merged.fellBehind).toBe(false);
+  });
+
+  it('compares parts started a second apart with what each asked for while it ran', () => {
+    const merged = mergeResults([paced('2026-12-05T11:00:00.000Z', 1000), paced('2026-12-05T11:00:01.000Z', 1000)]);
+    expect(merged.actualQps).toBeCloseTo(2000 / 11, 6);
+    expect(merged.fellBehind).toBe(false);
+  });
+
+  it('still says fell behind when the parts made too few calls for what they asked', () => {
+    const together = mergeResults([paced('2026-12-05T11:00:00.000Z', 1000), paced('2026-12-05T11:00:00.000Z', 800)]);
+    expect(together.actualQps).toBeCloseTo(180, 6);
+    expect(together.fellBehind).toBe(true);
+    const apart = mergeResults([paced('2026-12-05T11:00:00.000Z', 800), paced('2026-12-05T11:05:00.000Z', 800)]);
+    expect(apart.actualQps).toBeCloseTo(80, 6);
+    expect(apart.fellBehind).toBe(true);
+  });
+});
+
+describe('partSpans', () => {
+  const part = (startTime: string, durationMs: number): { startTime: string; durationMs: number } => ({ startTime, durationMs });
+  it.each([
+    ['side by side', [part('2026-12-05T11:00:00Z', 10_000), part('2026-12-05T11:00:00Z', 10_000)], { togetherMs: 10_000, anyMs: 10_000 }],
+    ['a second apart', [part('2026-12-05T11:00:01Z', 10_000), part('2026-12-05T11:00:00Z', 10_000)], { togetherMs: 9_000, anyMs: 11_000 }],
+    ['a minute apart', [part('2026-12-05T11:00:00Z', 10_000), part('2026-12-05T11:01:00Z', 10_000)], { togetherMs: 0, anyMs: 20_000 }],
+    ['one inside another, one apart', [part('2026-12-05T11:00:00Z', 30_000), part('2026-12-05T11:00:10Z', 5_000), part('2026-12-05T11:02:00Z', 1_000)], { togetherMs: 0, anyMs: 31_000 }],
+    ['a time that does not parse', [part('not a time', 1_000), part('2026-12-05T11:00:00Z', 1_000)], { togetherMs: 0, anyMs: 0 }],
+  ])('%s', (_, parts, expected) => {
+    expect(partSpans(parts)).toEqual(expected);
   });
 });

@@ -148,7 +148,7 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
       'Uncorrected latency (from actual send, as Fortio measures) : avg 0.00225, p50 0.002, p99 0.003, max 0.003',
       'Schedule lag : p50 0.001, p99 0.02, max 0.02',
       'Skipped slots (-nocatchup) : 12',
-      'WARNING the generator fell behind: achieved 81.2 qps of 100 requested (81.2%)',
+      'WARNING the generator fell behind: 81.3 of 100 requested calls/s (81%)',
       'Socket errors: refused 3, timeout 1',
       'Stopped early (interrupted): Ctrl-C after 1.2s',
       '',

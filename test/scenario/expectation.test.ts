@@ -254,9 +254,9 @@ describe('evaluateExpectation on client-side metrics', () => {
   });
 
   it('gives rate checks an inconclusive verdict when the generator fell behind, and only them', () => {
-    const behind = fixtureResult(mixedCalls(), { durationMs: 5000, fellBehind: true });
+    const behind = fixtureResult(mixedCalls(), { durationMs: 5000, fellBehind: true, plan: { qps: 100 } });
     expectRow(behind, ['rps >= 60', 'inconclusive', '>= 60', '60.0 calls/s', 60]);
-    expect(check('rps >= 60', behind).reason).toBe('the generator fell behind: the rate says more about the client than the target');
+    expect(check('rps >= 60', behind).reason).toBe('the generator fell behind: 60 of 100 requested calls/s (60%): the rate says more about the client than the target');
     expect(check('p(99) < 300ms', behind).verdict).toBe('pass');
     expect(check('calls >= 300', behind).verdict).toBe('pass');
   });

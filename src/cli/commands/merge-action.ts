@@ -45,6 +45,7 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
   const stderr = ctx.io.stderr;
   const screen = screenFor(stderr, ctx.io.env);
   stderr.write(merged.kind === 'scenario' && merged.shards !== undefined ? `merged ${files.length} shards of '${merged.result.name}'\n` : `merged ${files.length} results\n`);
+  for (const note of merged.notes) stderr.write(`note: ${note}\n`);
   if (merged.kind === 'load') {
     stderr.write(renderLoadText(merged.result));
     if (merged.result.sidecar !== undefined) stderr.write(renderSidecarText(merged.result.sidecar));

@@ -11,7 +11,7 @@ import { EXIT } from '../exit-codes';
 
 interface ServerFlags {
   httpPort: string;
-  adminPort: string;
+  adminPort?: string;
   maxEchoDelay: string;
   maxpayloadsizekb: string;
   echoServerDefaultParams: string;
@@ -26,6 +26,7 @@ interface ServerFlags {
 /** Fortio's other servers. Pasted Fortio command lines turn them off with "disabled"; meshload
  * has none of them, so that is the only value it accepts. */
 const FORTIO_ONLY_PORTS = ['grpc-port', 'redirect-port', 'tcp-port', 'udp-port'] as const;
+const DEFAULT_ADMIN_PORT = '8079';
 const MAX_PAYLOAD_KB = 1024 * 1024;
 const MAX_ECHO_DELAY_MS = 24 * 3_600_000;
 
@@ -36,8 +37,7 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     .option('--http-port <[host:]port>', 'echo port; 0 picks a free one', '8080')
     .option(
       '--admin-port <[host:]port>',
-      'admin port for /chaos, /metrics, /healthz (host defaults to 127.0.0.1); "disabled" for none',
-      '8079',
+      'admin port for /chaos, /metrics, /healthz (host defaults to 127.0.0.1); "disabled" for none (default: 8079, or 0 when -http-port is 0)',
     )
     .option('--max-echo-delay <duration>', 'cap on delay= (larger values are clamped)', '1.5s')
     .option('--maxpayloadsizekb <kb>', 'cap on size=, in KiB (larger values are clamped)', '256')
@@ -66,10 +66,11 @@ export function registerServer(program: Command, ctx: CommandContext): void {
       }
       throw error;
     }
-    if (logsAt(config.logLevel, 'Info')) {
-      const admin = running.adminUrl === undefined ? 'admin disabled' : `admin (chaos, metrics) on ${running.adminUrl}`;
-      log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}`);
-      if (config.defaultParams !== '') log(`server-wide echo defaults: ${running.chaos.defaultPlan.query}`);
+    // The start line is printed at every -loglevel: it is how users and scripts learn a port picked by 0.
+    const admin = running.adminUrl === undefined ? 'admin disabled' : `admin (chaos, metrics) on ${running.adminUrl}`;
+    log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}`);
+    if (logsAt(config.logLevel, 'Info') && config.defaultParams !== '') {
+      log(`server-wide echo defaults: ${running.chaos.defaultPlan.query}`);
     }
     await abortedOf(ctx.io.signal);
     // close() stops the listeners before its first await, so "stopping" is true when printed.
@@ -99,9 +100,11 @@ function serverConfig(flags: ServerFlags): ServerConfig {
   if (echo === null || echo === undefined) {
     throw usageError(`-http-port '${flags.httpPort}' is not a port`, 'use a port like 8080, host:port, or 0 for a free port');
   }
-  const admin = parseListenAddress(flags.adminPort, '127.0.0.1');
+  // A fixed default admin port next to a free echo port would collide when two servers start.
+  const adminText = flags.adminPort ?? (echo.port === 0 ? '0' : DEFAULT_ADMIN_PORT);
+  const admin = parseListenAddress(adminText, '127.0.0.1');
   if (admin === undefined) {
-    throw usageError(`-admin-port '${flags.adminPort}' is not a port`, 'use a port like 8079, host:port, 0 for a free port, or disabled');
+    throw usageError(`-admin-port '${adminText}' is not a port`, 'use a port like 8079, host:port, 0 for a free port, or disabled');
   }
   const maxDelayMs = parseDuration(flags.maxEchoDelay);
   if (maxDelayMs === undefined || maxDelayMs < 0) {
