@@ -97,7 +97,7 @@ describe('jobManifest with variables', () => {
     env,
     files: [],
     serviceAccount: 'meshload',
-    rbac: [],
+    rbac: undefined,
     usesApi: false,
     startAt: '2030-01-01T00:01:00Z',
     generatedAt: '2030-01-01T00:00:00Z',
