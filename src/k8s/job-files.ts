@@ -39,6 +39,8 @@ export interface JobFiles {
   /** Every file the steps name, the scenario not included. */
   files: ShippedFile[];
   kubectl: StepKubectl[];
+  /** What was shipped on a guess, for stderr. */
+  notes: string[];
 }
 
 /** Every shell command of the scenario, where it is written. */
@@ -58,6 +60,7 @@ export function jobFiles(scenario: Scenario, dir: string, scenarioKey: string, s
   const root = realpathSync(dir);
   const found = new Map<string, string>(); // path -> absolute file
   const kubectl: StepKubectl[] = [];
+  const notes: string[] = [];
   const ship = (where: string, ref: string, expanded: boolean, folders: 'no' | 'flat' | 'recursive'): string[] => {
     const rel = checkedPath(where, ref, expanded, root);
     const full = join(root, ...rel.split('/'));
@@ -73,6 +76,12 @@ export function jobFiles(scenario: Scenario, dir: string, scenarioKey: string, s
       if (!isKubectl(cmd)) {
         // Any other command's words that name a file beside the scenario go with it.
         cmd.words.forEach((word, i) => {
+          // `${CFG:-haproxy.cfg}`: the default is shipped; another value must name a shipped file.
+          const fallback = cmd.expanded[i] === true ? /^\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}$]+)\}$/.exec(word) : null;
+          if (fallback !== null && existsWithin(root, fallback[2] as string)) {
+            ship(where, fallback[2] as string, false, 'no');
+            notes.push(`${where}: shipped ${fallback[2] as string}, the default of \${${fallback[1] as string}}; a value set for it must name a file shipped with the scenario`);
+          }
           if (cmd.expanded[i] === true || word.startsWith('-') || !existsWithin(root, word)) return;
           ship(where, word, false, 'no');
         });
@@ -89,7 +98,7 @@ export function jobFiles(scenario: Scenario, dir: string, scenarioKey: string, s
   if (scenario.sidecar?.statsFile !== undefined) ship('sidecar.statsFile', scenario.sidecar.statsFile, false, 'no');
   found.delete(scenarioKey);
   if (found.size > MAX_FILES) throw usageError(`the steps name ${found.size} files, more than the ${MAX_FILES} a Job ships`, 'apply fewer, larger manifests');
-  return { files: readAll(found, scenarioKey, scenarioBytes), kubectl };
+  return { files: readAll(found, scenarioKey, scenarioBytes), kubectl, notes };
 }
 
 /** `ref` as a path below the scenario's folder, or a usage error saying why not. */

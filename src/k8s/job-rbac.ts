@@ -84,7 +84,6 @@ export function roleRules(calls: StepKubectl[], files: ShippedFile[], namespace:
     }
     const verbs = VERBS[call.verb];
     if (verbs === undefined) throw usageError(`${said}: meshload does not know the rights this verb needs`, hint);
-    const listing = call.selects || call.watch;
     const extra = [...(call.watch ? ['list', 'watch'] : []), ...(call.selects ? ['list'] : [])];
     for (const path of manifests) {
       for (const r of manifestResources(said, files, path, namespace)) grant(r, [...verbs, ...extra]);
@@ -92,7 +91,7 @@ export function roleRules(calls: StepKubectl[], files: ShippedFile[], namespace:
     if (call.args.length > 0) {
       const [types, names] = typesAndNames(call.args);
       // `kubectl get TYPE` without names lists; with names it reads each one.
-      const verbsHere = call.verb === 'get' || call.verb === 'describe' ? [...(names || listing ? ['get'] : []), ...(!names || listing ? ['list'] : []), ...extra] : [...verbs, ...extra];
+      const verbsHere = call.verb === 'get' || call.verb === 'describe' ? [names ? 'get' : 'list', ...extra] : [...verbs, ...extra];
       for (const t of types) grant(typeOf(said, t, hint), verbsHere);
     }
   }

@@ -39,9 +39,11 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     return;
   }
   let input;
+  let fileNotes: string[] = [];
   try {
     // Every file the steps name goes with the scenario, and their kubectl calls get their rights.
     const steps = jobFiles(scenario, dirname(file), scenarioKey(file), Buffer.byteLength(raw));
+    fileNotes = steps.notes;
     // The default Job name comes from the scenario's name, which may hold a variable.
     input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, steps, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
   } catch (error) {
@@ -51,7 +53,7 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
   }
   ctx.io.stdout.write(jobManifest(input));
   // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
-  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${hide(note)}\n`);
+  for (const note of [...jobNotes(scenario), ...fileNotes]) ctx.io.stderr.write(`note: ${hide(note)}\n`);
   if (input.files.length > 0) ctx.io.stderr.write(`Shipped with the scenario, under /scenario: ${input.files.map((f) => f.path).join(', ')}\n`);
   const commands = followUpCommands(input);
   const note = secretNote(env);
