@@ -540,6 +540,7 @@ describe('meshload k8s job for the shipped Istio scenarios', () => {
       ['another namespace', 'kubectl delete dr meshload-x -n prod', /acts in namespace prod, but the Role holds in namespace loadtest only/],
       ['a manifest of another namespace', 'kubectl apply -f manifests/elsewhere.yaml', /DestinationRule in namespace prod/],
       ['another identity', 'kubectl --context prod apply -f manifests/ok.yaml', /acts as another identity/],
+      ['a name holding a newline', 'kubectl apply -f "a\nb.yaml"', /kubectl -f a\\x0ab\.yaml: no such file/],
       ['more than a ConfigMap holds', 'kubectl apply -f manifests/big.yaml', /^meshload: the scenario and the files its steps name take more than \d+ bytes \(at manifests\/big\.yaml\): a ConfigMap holds at most 1 MiB in Kubernetes/],
     ])('%s', async (_, command, pattern) => {
       const file = join(bad, 'scen', 'gate.yaml');

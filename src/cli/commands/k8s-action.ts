@@ -48,7 +48,7 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, steps, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
   } catch (error) {
     // A statsFile path or a step's word may come from a Secret-held variable.
-    if (error instanceof MeshloadError) throw new MeshloadError(error.code, hide(error.message), error.hint === undefined ? undefined : hide(error.hint));
+    if (error instanceof MeshloadError) throw new MeshloadError(error.code, oneLine(hide(error.message)), error.hint === undefined ? undefined : hide(error.hint));
     throw error;
   }
   ctx.io.stdout.write(jobManifest(input));
@@ -62,6 +62,13 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     `Job ${input.name}: ${input.parallelism} pods start ${input.scenarioKey} at ${input.startAt}; apply before then (${commands.apply}), then:\n` +
       `  ${commands.wait}\n  ${commands.merge}\n  ${commands.cleanUp}\n`,
   );
+}
+
+/** A message quoting a step's words stays one bounded line whatever they hold. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return flat.length > 400 ? `${flat.slice(0, 397)}...` : flat;
 }
 
 /** The command line that makes the manifest again, quoted for a POSIX shell. */
