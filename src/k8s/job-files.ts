@@ -120,7 +120,7 @@ function checkedPath(where: string, ref: string, expanded: boolean, root: string
   }
   const back = relative(root, real);
   if (back.startsWith('..') || isAbsolute(back)) throw usageError(`${where} ${ref}: a link out of the scenario's folder`, hint);
-  return rel === '.' ? '.' : rel;
+  return rel;
 }
 
 function existsWithin(root: string, word: string): boolean {

@@ -31,7 +31,7 @@ export interface JobManifestInput {
   /** The Role's rules (empty: the steps call no API); undefined: --no-rbac, the user manages the
    * ServiceAccount and its rights, and none of the three is printed. */
   rbac: RoleRule[] | undefined;
-  /** Whether any step talks to the API server: if not, the pods get no token. */
+  /** Whether the steps may talk to the API server: if not, the pods get no token. */
   usesApi: boolean;
   /** ISO 8601: every pod starts its first phase then. */
   startAt: string;

@@ -81,7 +81,8 @@ export function planJob(input: { file: string; text: string; scenario: Scenario;
     files: input.steps.files,
     serviceAccount,
     rbac,
-    usesApi: input.steps.kubectl.length > 0,
+    // With --no-rbac the user's ServiceAccount decides whether the pods get a token.
+    usesApi: rbac === undefined || input.steps.kubectl.length > 0,
     startAt: isoSeconds(startMs),
     generatedAt: isoSeconds(nowMs),
     waitTimeoutSeconds: Math.ceil((startMs - nowMs) / 1000 + estimatedMs(input.scenario) / 1000) + WAIT_MARGIN_S,
