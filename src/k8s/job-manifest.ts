@@ -1,10 +1,13 @@
 /** `meshload k8s job`: a scenario as an Indexed Job of N meshed pods, each running one shard of
  * it (`meshload run --shard $(JOB_COMPLETION_INDEX)/N --start-at T`), plus the ConfigMap holding
- * the scenario. The pods print their results as MESHLOAD-RESULT lines, which `kubectl logs` keeps
+ * the scenario and the files its steps name, and the ServiceAccount, Role and RoleBinding its
+ * `kubectl` steps need. The pods print their results as MESHLOAD-RESULT lines, which `kubectl logs` keeps
  * and `meshload merge` reads back. Pure: inputs in, YAML text out. */
 import { Document, isMap, isScalar, parse, type Pair } from 'yaml';
 import { ISTIO_STATS_ANNOTATION } from '../stats/sidecar-report';
 import { secretKeys, secretNote, type PodEnv } from './job-env';
+import type { ShippedFile } from './job-files';
+import type { RoleRule } from './job-rbac';
 
 /** The non-root user the meshload image runs as. Never 1337: Istio's iptables rules skip that
  * user's traffic (it is the proxy's own), so load from it would bypass the sidecar (MESH-FACTS). */
@@ -22,6 +25,14 @@ export interface JobManifestInput {
   /** The file as written: its `${VAR}` references are filled in the pods, from `env`. */
   scenarioText: string;
   env: PodEnv;
+  /** The files the steps name, mounted at their paths under /scenario. */
+  files: ShippedFile[];
+  serviceAccount: string;
+  /** The Role's rules (empty: the steps call no API); undefined: --no-rbac, the user manages the
+   * ServiceAccount and its rights, and none of the three is printed. */
+  rbac: RoleRule[] | undefined;
+  /** Whether the steps may talk to the API server: if not, the pods get no token. */
+  usesApi: boolean;
   /** ISO 8601: every pod starts its first phase then. */
   startAt: string;
   generatedAt: string;
@@ -33,7 +44,7 @@ export interface JobManifestInput {
 }
 
 /** The commands that run the Job and collect it, in order (also printed as the manifest's head). */
-export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespace' | 'waitTimeoutSeconds' | 'commandLine' | 'env'>): {
+export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespace' | 'waitTimeoutSeconds' | 'commandLine' | 'env' | 'rbac'>): {
   /** Creates the Secret the pods read their variables from, with the values of the user's
    * shell; undefined when the pods need none (variables with defaults are optional). */
   secret: string | undefined;
@@ -49,7 +60,8 @@ export function followUpCommands(input: Pick<JobManifestInput, 'name' | 'namespa
     apply: `${input.commandLine} | kubectl apply${ns} -f -`,
     wait: `kubectl wait${ns} --for=condition=complete --timeout=${input.waitTimeoutSeconds}s job/${input.name}`,
     merge: `kubectl logs${ns} -l job-name=${input.name} -c meshload --tail=-1 | meshload merge --from-logs - -o ${input.name}-merged.json`,
-    cleanUp: `kubectl delete${ns} job/${input.name} configmap/${configMapName(input.name)}`,
+    // The ServiceAccount stays: other Jobs may run as it.
+    cleanUp: `kubectl delete${ns} job/${input.name} configmap/${configMapName(input.name)}${input.rbac !== undefined && input.rbac.length > 0 ? ` role/${input.name} rolebinding/${input.name}` : ''}`,
   };
 }
 
@@ -69,9 +81,11 @@ export function jobManifest(input: JobManifestInput): string {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: metadata(configMapName(input.name)),
-    data: { [input.scenarioKey]: input.scenarioText },
+    data: { [input.scenarioKey]: input.scenarioText, ...Object.fromEntries(input.files.map((f) => [f.key, f.text])) },
   });
-  configMap.commentBefore = [
+  const access = input.rbac === undefined ? [] : accessDocuments(input, metadata);
+  const head = access[0] ?? configMap;
+  head.commentBefore = [
     ` meshload k8s job: ${input.parallelism} pods run ${input.scenarioKey} side by side, one shard each, from ${input.startAt}`,
     ` (generated ${input.generatedAt}: apply it before then; a pod that starts more than 5s late refuses to run).`,
     ...[secretNote(input.env), commands.secret].flatMap((line, i) => (line === undefined ? [] : [i === 0 ? ` ${line}` : `   ${line}`])),
@@ -81,6 +95,9 @@ export function jobManifest(input: JobManifestInput): string {
     `   ${commands.merge}`,
     `   ${commands.cleanUp}`,
     ' Breaker limits (connectionPool) hold per client sidecar: N pods have N times the capacity of one.',
+    input.rbac === undefined
+      ? ` The pods run as ServiceAccount ${input.serviceAccount}, which you manage with its rights (--no-rbac).`
+      : ` The pods run as ServiceAccount ${input.serviceAccount}${input.rbac.length === 0 ? '' : `, with Role ${input.name}: the rights the steps' kubectl calls need, here only`}.`,
   ].join('\n');
   const job = new Document({
     apiVersion: 'batch/v1',
@@ -99,12 +116,16 @@ export function jobManifest(input: JobManifestInput): string {
         },
         spec: {
           restartPolicy: 'Never',
+          serviceAccountName: input.serviceAccount,
+          ...(input.usesApi ? {} : { automountServiceAccountToken: false }),
           containers: [
             {
               name: 'meshload',
               image: input.image,
               // Kubernetes sets JOB_COMPLETION_INDEX in every container of an Indexed Job and
               // expands $(...) in args from the container's environment.
+              // Relative paths in the scenario (sidecar.statsFile) resolve beside it, as shipped.
+              workingDir: '/scenario',
               args: ['run', `/scenario/${input.scenarioKey}`, '--shard', `$(JOB_COMPLETION_INDEX)/${input.parallelism}`, '--start-at', input.startAt, '--no-report'],
               ...(input.env.vars.length === 0 ? {} : { env: input.env.vars.map((v) => envEntry(v, input.env.secretName)) }),
               securityContext: {
@@ -117,12 +138,12 @@ export function jobManifest(input: JobManifestInput): string {
               volumeMounts: [{ name: 'scenario', mountPath: '/scenario', readOnly: true }],
             },
           ],
-          volumes: [{ name: 'scenario', configMap: { name: configMapName(input.name) } }],
+          volumes: [{ name: 'scenario', configMap: { name: configMapName(input.name), items: configMapItems(input) } }],
         },
       },
     },
   });
-  commentKey(job, ['spec', 'template', 'metadata', 'annotations'], statsKey, ' Istio hides cluster.outbound stats unless the pod opts in; read at proxy start (MESH-FACTS).');
+  commentKey(job, ['spec', 'template', 'metadata', 'annotations'], statsKey, ' Istio hides cluster.outbound stats unless the pod opts in; the proxy reads this when it starts.');
   commentKey(
     job,
     ['spec', 'template', 'metadata', 'annotations'],
@@ -145,7 +166,31 @@ export function jobManifest(input: JobManifestInput): string {
     );
   }
   commentKey(job, ['spec', 'template', 'spec', 'containers', 0], 'securityContext', ` UID ${MESHLOAD_UID}, never 1337: Istio does not intercept traffic from UID 1337 (the proxy's own user).`);
-  return `${configMap.toString({ lineWidth: 0 })}---\n${job.toString({ lineWidth: 0 })}`;
+  return [...access, configMap, job].map((d) => d.toString({ lineWidth: 0 })).join('---\n');
+}
+
+/** Each file at its path under /scenario: ConfigMap keys cannot hold '/', so the volume maps
+ * keys back to the layout the steps expect (`manifests/x.yaml`). */
+export function configMapItems(input: Pick<JobManifestInput, 'scenarioKey' | 'files'>): Array<{ key: string; path: string }> {
+  return [{ key: input.scenarioKey, path: input.scenarioKey }, ...input.files.map((f) => ({ key: f.key, path: f.path }))];
+}
+
+/** The ServiceAccount, and when the steps call the API, the Role and RoleBinding granting it
+ * exactly what they use, in the Job's namespace. */
+function accessDocuments(input: JobManifestInput, metadata: (name: string) => Record<string, unknown>): Document[] {
+  const account = new Document({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(input.serviceAccount) });
+  const rules = input.rbac ?? [];
+  if (rules.length === 0) return [account];
+  const role = new Document({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: metadata(input.name), rules });
+  role.commentBefore = " What the steps' kubectl calls do, on the kinds they name and the manifests they apply.";
+  const binding = new Document({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: metadata(input.name),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: input.name },
+    subjects: [{ kind: 'ServiceAccount', name: input.serviceAccount, namespace: input.namespace }],
+  });
+  return [account, role, binding];
 }
 
 function envEntry(v: PodEnv['vars'][number], secretName: string): Record<string, unknown> {

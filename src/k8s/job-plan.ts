@@ -6,7 +6,9 @@ import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { defaultImage } from './image';
 import type { PodEnv } from './job-env';
+import type { JobFiles } from './job-files';
 import type { JobManifestInput } from './job-manifest';
+import { roleRules } from './job-rbac';
 import { parseInstant } from './sharding';
 
 export interface JobFlags {
@@ -19,7 +21,15 @@ export interface JobFlags {
   /** --env NAME=VALUE or --env NAME: plain values; every other variable comes from the Secret. */
   env?: string[];
   secretName?: string;
+  /** --service-account NAME: the pods run as it (default meshload). */
+  serviceAccount?: string;
+  /** false with --no-rbac: print no ServiceAccount, Role or RoleBinding. */
+  rbac?: boolean;
 }
+
+/** The ServiceAccount the pods run as when --service-account names no other. */
+export const DEFAULT_SERVICE_ACCOUNT = 'meshload';
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Time for the pods to be scheduled, pull the image and start their sidecars before they start
  * together; a pod that misses the start by more than 5s refuses to run. */
@@ -34,7 +44,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** `text` is the scenario file as written (its variables unexpanded), `scenario` what it reads
  * as with this machine's variables; `env` says how the pods get them. */
-export function planJob(input: { file: string; text: string; scenario: Scenario; env: PodEnv; flags: JobFlags; nowMs: number; version: string; commandLine: string }): JobManifestInput {
+export function planJob(input: { file: string; text: string; scenario: Scenario; env: PodEnv; steps: JobFiles; flags: JobFlags; nowMs: number; version: string; commandLine: string }): JobManifestInput {
   const { flags, nowMs } = input;
   const parallelism = parallelismOf(flags.parallelism);
   // An Indexed Job's pods are named `<job>-<index>-<random>` and get the hostname `<job>-<index>`,
@@ -48,6 +58,15 @@ export function planJob(input: { file: string; text: string; scenario: Scenario;
   if (namespace !== undefined && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
     throw usageError(`--namespace '${namespace}' is not a namespace name`, "use lower-case letters, digits and '-', at most 63 characters");
   }
+  const serviceAccount = flags.serviceAccount ?? DEFAULT_SERVICE_ACCOUNT;
+  if (!DNS_SUBDOMAIN.test(serviceAccount) || serviceAccount.length > 253) {
+    throw usageError(`--service-account '${serviceAccount}' is not a ServiceAccount name`, "use lower-case letters, digits, '-' and '.', at most 253 characters");
+  }
+  const rbac = flags.rbac === false ? undefined : roleRules(input.steps.kubectl, input.steps.files, namespace);
+  if (rbac !== undefined && rbac.length > 0 && namespace === undefined) {
+    // A RoleBinding must name its ServiceAccount's namespace, and kubectl does not fill it in.
+    throw usageError("the steps call kubectl, and the RoleBinding granting their rights must name the Job's namespace", 'give -n NAMESPACE, or --no-rbac if you grant the rights yourself');
+  }
   const image = flags.image ?? defaultImage(input.version);
   if (image === '' || /\s/.test(image)) throw usageError(`--image '${image}' is not an image reference`, 'e.g. --image registry.example.com/meshload:0.1.0');
   const startMs = startOf(flags, nowMs);
@@ -59,6 +78,11 @@ export function planJob(input: { file: string; text: string; scenario: Scenario;
     scenarioKey: scenarioKey(input.file),
     scenarioText: input.text,
     env: input.env,
+    files: input.steps.files,
+    serviceAccount,
+    rbac,
+    // With --no-rbac the user's ServiceAccount decides whether the pods get a token.
+    usesApi: rbac === undefined || input.steps.kubectl.length > 0,
     startAt: isoSeconds(startMs),
     generatedAt: isoSeconds(nowMs),
     waitTimeoutSeconds: Math.ceil((startMs - nowMs) / 1000 + estimatedMs(input.scenario) / 1000) + WAIT_MARGIN_S,
@@ -113,13 +137,15 @@ export function estimatedMs(scenario: Scenario): number {
   return total;
 }
 
-/** What the Job cannot do for a scenario's steps: a `run:` step runs in shard 0's pod, where only
- * the scenario file is (in /scenario) and commands act with the pod's ServiceAccount. */
+/** What the Job cannot check for a scenario's steps: a `run:` step runs in shard 0's pod, in
+ * /scenario with the files the steps name, and needs its command in the image. */
 export function jobNotes(scenario: Scenario): string[] {
   const notes: string[] = [];
   const note = (path: string, step: Scenario['always'][number]): void => {
     if (step.kind !== 'run') return;
-    notes.push(`${path}: '${step.command}' runs in shard 0's pod, in /scenario where only the scenario file is, with the pod's ServiceAccount: the image needs the command, and the account its permissions`);
+    const line = step.command.trim().split('\n')[0] ?? '';
+    const shown = line.length > 80 || step.command.trim().includes('\n') ? `${line.slice(0, 77)}...` : line;
+    notes.push(`${path}: '${shown}' runs in shard 0's pod, in /scenario beside the files the steps name: the image needs the command`);
   };
   scenario.phases.forEach((phase, i) => phase.steps.forEach((step, j) => note(`phases[${i}].steps[${j}]`, step)));
   scenario.always.forEach((step, j) => note(`always[${j}]`, step));

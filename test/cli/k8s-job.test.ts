@@ -5,7 +5,7 @@
  * every count the sum of the parts, histograms the union of theirs, checks evaluated again. */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { RESULT_MARKER } from '../../src/k8s/result-line';
 import { Distribution } from '../../src/metrics/distribution';
@@ -60,6 +60,9 @@ afterAll(async () => {
 
 interface Manifest {
   configMap: { metadata: { name: string; namespace: string }; data: Record<string, string> };
+  serviceAccount: { metadata: { name: string; namespace: string } } | undefined;
+  role: { metadata: { name: string; namespace: string }; rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> } | undefined;
+  roleBinding: { metadata: { name: string }; roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace: string }> } | undefined;
   job: {
     metadata: { name: string; namespace: string };
     spec: {
@@ -71,14 +74,17 @@ interface Manifest {
         metadata: { labels: Record<string, string>; annotations: Record<string, string> };
         spec: {
           restartPolicy: string;
+          serviceAccountName: string;
+          automountServiceAccountToken?: boolean;
           containers: Array<{
             name: string;
             image: string;
             args: string[];
             securityContext: { runAsUser: number; runAsNonRoot: boolean };
+            workingDir: string;
             volumeMounts: Array<{ name: string; mountPath: string }>;
           }>;
-          volumes: Array<{ name: string; configMap: { name: string } }>;
+          volumes: Array<{ name: string; configMap: { name: string; items: Array<{ key: string; path: string }> } }>;
         };
       };
     };
@@ -90,11 +96,20 @@ async function generate(...flags: string[]): Promise<Manifest> {
   const run = await cli('k8s', 'job', scenarioFile, '--parallelism', String(SHARDS), '--namespace', 'loadtest', '--name', 'gate', ...flags);
   expect(run.stderr).toMatch(/^Job gate: 3 pods start gate\.yaml at /m);
   expect(run.code).toBe(0);
-  const docs = parseAllDocuments(run.stdout);
-  expect(docs).toHaveLength(2);
+  return manifestOf(run.stdout);
+}
+
+/** The printed documents by kind; each kind at most once. */
+function manifestOf(text: string): Manifest {
+  const docs = parseAllDocuments(text);
   for (const doc of docs) expect(doc.errors).toEqual([]);
-  const [configMap, job] = docs.map((d) => d.toJS() as unknown);
-  return { configMap, job, text: run.stdout } as Manifest;
+  const byKind = new Map<string, unknown>();
+  for (const value of docs.map((d) => d.toJS() as { kind: string })) {
+    expect(byKind.has(value.kind)).toBe(false);
+    byKind.set(value.kind, value);
+  }
+  expect([...byKind.keys()].every((k) => ['ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'Job'].includes(k))).toBe(true);
+  return { configMap: byKind.get('ConfigMap'), job: byKind.get('Job'), serviceAccount: byKind.get('ServiceAccount'), role: byKind.get('Role'), roleBinding: byKind.get('RoleBinding'), text } as Manifest;
 }
 
 /** What the kubelet does with the container's args: $(JOB_COMPLETION_INDEX) filled in; the
@@ -104,10 +119,19 @@ function podArgs(manifest: Manifest, index: number, mount: string): string[] {
   return args.map((a) => a.replace('$(JOB_COMPLETION_INDEX)', String(index)).replace(/^\/scenario\//, `${mount}/`));
 }
 
-function mountConfigMap(manifest: Manifest): string {
-  const mount = join(dir, 'scenario');
+/** What the kubelet does with a ConfigMap volume with `items`: each key's data at its path
+ * under the mount, and nothing else. */
+function mountConfigMap(manifest: Manifest, mount = join(dir, 'scenario')): string {
   mkdirSync(mount, { recursive: true });
-  for (const [key, text] of Object.entries(manifest.configMap.data)) writeFileSync(join(mount, key), text);
+  const volume = manifest.job.spec.template.spec.volumes[0];
+  expect(volume?.configMap.name).toBe(manifest.configMap.metadata.name);
+  for (const { key, path } of volume?.configMap.items ?? []) {
+    expect(path.split('/')).not.toContain('..');
+    const text = manifest.configMap.data[key];
+    if (text === undefined) throw new Error(`item ${key} is not in the ConfigMap`);
+    mkdirSync(join(mount, path, '..'), { recursive: true });
+    writeFileSync(join(mount, path), text);
+  }
   return mount;
 }
 
@@ -141,7 +165,15 @@ describe('meshload k8s job', () => {
     expect(m.configMap.metadata).toMatchObject({ name: 'gate-scenario', namespace: 'loadtest' });
     expect(m.configMap.data).toEqual({ 'gate.yaml': readFileSync(scenarioFile, 'utf8') });
     expect(container?.volumeMounts).toEqual([{ name: 'scenario', mountPath: '/scenario', readOnly: true }]);
-    expect(pod.spec.volumes).toEqual([{ name: 'scenario', configMap: { name: 'gate-scenario' } }]);
+    expect(pod.spec.volumes).toEqual([{ name: 'scenario', configMap: { name: 'gate-scenario', items: [{ key: 'gate.yaml', path: 'gate.yaml' }] } }]);
+    // Its steps call no API: a ServiceAccount of its own, no Role, no token.
+    expect(pod.spec.serviceAccountName).toBe('meshload');
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    expect(m.serviceAccount?.metadata).toMatchObject({ name: 'meshload', namespace: 'loadtest' });
+    expect(m.role).toBeUndefined();
+    expect(m.roleBinding).toBeUndefined();
+    // No comment names a file or note of meshload's own sources.
+    expect(m.text).not.toMatch(/MESH-FACTS|STYLE\.md|\.ts\b/);
     // The follow-up commands, exactly, as comments at the top.
     expect(m.text).toMatch(/^# +meshload k8s job \S+gate\.yaml --parallelism 3 --namespace loadtest --image registry\.example\.com\/meshload:0\.1\.0 --name gate --start-delay 30s \| kubectl apply -n loadtest -f -$/m);
     expect(m.text).toMatch(/^# +kubectl wait -n loadtest --for=condition=complete --timeout=\d+s job\/gate$/m);
@@ -306,8 +338,7 @@ describe('meshload k8s job with ${VAR} references', () => {
       const run = await cliWithEnv(local, 'k8s', 'job', file, '--parallelism', '2', '--namespace', 'loadtest', '--name', 'sec', '--env', 'TARGET', '--start-delay', '3s');
       expect(run.code).toBe(0);
       expect(run.stdout + run.stderr).not.toContain(SECRET);
-      const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as unknown);
-      const manifest = { configMap: docs[0], job: docs[1], text: run.stdout } as Manifest;
+      const manifest = manifestOf(run.stdout);
       // The file as written, ${TOKEN} and all: the pods fill it in.
       expect(manifest.configMap.data).toEqual({ 'secret.yaml': readFileSync(file, 'utf8') });
       const container = manifest.job.spec.template.spec.containers[0] as unknown as { env: unknown };
@@ -364,6 +395,181 @@ describe('meshload k8s job with ${VAR} references', () => {
     expect(run.stdout).toBe('');
   });
 });
+
+const REPO = join(__dirname, '..', '..');
+/** What each shipped scenario's steps do, as the Role must grant it: the checks list the rules
+ * of the host, apply creates or patches, delete deletes. */
+const ISTIO_VERBS = ['create', 'delete', 'get', 'list', 'patch'];
+const SHIPPED: Array<[string, string[]]> = [
+  ['scenarios/istio/circuit-breaker.yaml', ['destinationrules']],
+  ['scenarios/istio/fault-injection.yaml', ['virtualservices']],
+  ['scenarios/istio/retries.yaml', ['virtualservices']],
+  ['scenarios/istio/timeout.yaml', ['virtualservices']],
+  ['scenarios/istio/traffic-shift.yaml', ['destinationrules', 'virtualservices']],
+  ['scenarios/examples/httpbin-breaker.yaml', ['destinationrules']],
+];
+
+describe('meshload k8s job for the shipped Istio scenarios', () => {
+  it('covers every shipped Istio scenario', () => {
+    const listed = readdirSync(join(REPO, 'scenarios', 'istio')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/istio/${f}`);
+    expect(SHIPPED.map(([f]) => f)).toEqual(expect.arrayContaining(listed));
+  });
+
+  it.each(SHIPPED)('%s: ships every manifest its steps name, at its path, and the ServiceAccount, Role and RoleBinding they need', async (file, resources) => {
+    const run = await cli('k8s', 'job', join(REPO, file), '--parallelism', '1', '-n', 'mesh-test', '--name', 'gate', '--start-delay', '1m');
+    expect(run.stderr).not.toMatch(/^meshload:/m);
+    expect(run.code).toBe(0);
+    const m = manifestOf(run.stdout);
+    const text = readFileSync(join(REPO, file), 'utf8');
+    const referenced = [...new Set([...text.matchAll(/kubectl \w+ -f ([\w./-]+)/g)].map((r) => r[1] as string))];
+    expect(referenced.length).toBeGreaterThan(0);
+    const items = m.job.spec.template.spec.volumes[0]?.configMap.items ?? [];
+    const key = file.split('/').pop() as string;
+    expect(items).toContainEqual({ key, path: key });
+    expect(m.configMap.data[key]).toBe(text);
+    for (const path of referenced) {
+      const item = items.find((i) => i.path === path);
+      expect(item?.key).not.toContain('/');
+      expect(m.configMap.data[item?.key ?? '']).toBe(readFileSync(join(REPO, dirname(file), path), 'utf8'));
+    }
+    // Nothing else: the ConfigMap holds the scenario and what it names.
+    expect(items.map((i) => i.path).sort()).toEqual([key, ...referenced].sort());
+    expect(Object.keys(m.configMap.data).sort()).toEqual(items.map((i) => i.key).sort());
+    const pod = m.job.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('meshload');
+    expect(pod.automountServiceAccountToken).toBeUndefined();
+    expect(pod.containers[0]?.workingDir).toBe('/scenario');
+    expect(m.serviceAccount?.metadata).toMatchObject({ name: 'meshload', namespace: 'mesh-test' });
+    expect(m.role?.metadata).toMatchObject({ name: 'gate', namespace: 'mesh-test' });
+    expect(m.role?.rules).toEqual(resources.map((r) => ({ apiGroups: ['networking.istio.io'], resources: [r], verbs: ISTIO_VERBS })));
+    expect(m.roleBinding?.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gate' });
+    expect(m.roleBinding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'meshload', namespace: 'mesh-test' }]);
+    expect(m.text).toContain('kubectl delete -n mesh-test job/gate configmap/gate-scenario role/gate rolebinding/gate');
+    expect(m.text).not.toMatch(/MESH-FACTS/);
+  });
+
+  it('names another ServiceAccount, and with --no-rbac prints none of the three', async () => {
+    const file = join(REPO, 'scenarios/istio/retries.yaml');
+    let m = manifestOf((await cli('k8s', 'job', file, '--parallelism', '1', '-n', 'mesh-test', '--service-account', 'ci-runner')).stdout);
+    expect(m.job.spec.template.spec.serviceAccountName).toBe('ci-runner');
+    expect(m.serviceAccount?.metadata.name).toBe('ci-runner');
+    expect(m.roleBinding?.subjects[0]?.name).toBe('ci-runner');
+    const run = await cli('k8s', 'job', file, '--parallelism', '1', '--service-account', 'ci-runner', '--no-rbac');
+    expect(run.code).toBe(0);
+    m = manifestOf(run.stdout);
+    expect([m.serviceAccount, m.role, m.roleBinding]).toEqual([undefined, undefined, undefined]);
+    expect(m.job.spec.template.spec.serviceAccountName).toBe('ci-runner');
+    expect(m.text).toMatch(/--service-account ci-runner --no-rbac \| kubectl apply/);
+  });
+
+  it('its pod, run here in a folder laid out as the ConfigMap volume, finds the manifests where the steps name them', async () => {
+    // The scenario's own folder, with manifests in a subfolder and a file a plain command reads.
+    const source = mkdtempSync(join(tmpdir(), 'meshload-k8s-src-'));
+    const mount = mkdtempSync(join(tmpdir(), 'meshload-k8s-mount-'));
+    const bin = mkdtempSync(join(tmpdir(), 'meshload-k8s-bin-'));
+    try {
+      mkdirSync(join(source, 'manifests'));
+      mkdirSync(join(source, 'data'));
+      const rule = 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: meshload-e2e\nspec:\n  hosts: [svc]\n';
+      writeFileSync(join(source, 'manifests', 'rule.yaml'), rule);
+      writeFileSync(join(source, 'data', 'expected.txt'), 'shipped\n');
+      writeFileSync(
+        join(source, 'e2e.yaml'),
+        [
+          'name: e2e',
+          `target: ${server.echoUrl}`,
+          'phases:',
+          '  - name: p',
+          '    steps:',
+          '      - run: kubectl apply -f manifests/rule.yaml',
+          '      - run: grep -q shipped data/expected.txt',
+          '    load: { connections: 1, requests: 2 }',
+          'always:',
+          '  - run: kubectl delete -f manifests/rule.yaml --ignore-not-found',
+          '',
+        ].join('\n'),
+      );
+      const run = await cli('k8s', 'job', join(source, 'e2e.yaml'), '--parallelism', '1', '-n', 'loadtest', '--start-delay', '3s');
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('Shipped with the scenario, under /scenario: data/expected.txt, manifests/rule.yaml\n');
+      const m = manifestOf(run.stdout);
+      expect(m.role?.rules).toEqual([{ apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['create', 'delete', 'get', 'patch'] }]);
+      mountConfigMap(m, mount);
+      // A kubectl that acts on the file as the real one reads it: relative to its working directory.
+      const log = join(bin, 'kubectl.log');
+      writeFileSync(join(bin, 'kubectl'), `#!/bin/sh\nprintf '%s %s ' "$1" "$3" >> '${log}'\nhead -c 200 "$3" | grep '^kind:' >> '${log}' || { echo "kubectl: $3 not found in $PWD" >&2; exit 1; }\n`, { mode: 0o755 });
+      const container = m.job.spec.template.spec.containers[0];
+      const args = (container?.args ?? []).map((a) => a.replace('$(JOB_COMPLETION_INDEX)', '0').replace(/^\/scenario\//, `${mount}/`));
+      // The container's workingDir, /scenario, is the mount.
+      expect(container?.workingDir).toBe('/scenario');
+      const pod = await runProcess(process.execPath, [BIN, ...args], { cwd: mount, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+      expect(pod.stderr).not.toMatch(/not found/);
+      expect(pod.code).toBe(0);
+      expect(readFileSync(log, 'utf8')).toBe('apply manifests/rule.yaml kind: VirtualService\ndelete manifests/rule.yaml kind: VirtualService\n');
+      const result = resultOf(pod.stdout);
+      expect([result.phases[0]?.steps.length, result.always.length]).toEqual([2, 1]);
+    } finally {
+      for (const d of [source, mount, bin]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  describe('refuses, exit 2 with one line, a step it cannot ship or grant', () => {
+    let bad: string;
+    beforeAll(() => {
+      bad = mkdtempSync(join(tmpdir(), 'meshload-k8s-bad-'));
+      mkdirSync(join(bad, 'scen'));
+      mkdirSync(join(bad, 'scen', 'manifests'));
+      writeFileSync(join(bad, 'outside.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n');
+      writeFileSync(join(bad, 'scen', 'manifests', 'ok.yaml'), 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: meshload-x }\n');
+      writeFileSync(join(bad, 'scen', 'manifests', 'elsewhere.yaml'), 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: meshload-x, namespace: prod }\n');
+      writeFileSync(join(bad, 'scen', 'manifests', 'big.yaml'), `# ${'x'.repeat(1024 * 1024)}\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: big }\n`);
+    });
+    afterAll(() => rmSync(bad, { recursive: true, force: true }));
+
+    it.each([
+      ['a missing file', 'kubectl apply -f manifests/nope.yaml', /kubectl -f manifests\/nope\.yaml: no such file beside the scenario/],
+      ['a ../ path', 'kubectl apply -f ../outside.yaml', /kubectl -f \.\.\/outside\.yaml: outside the scenario's folder/],
+      ['a URL', 'kubectl apply -f https://example.com/dr.yaml', /kubectl -f https:\/\/example\.com\/dr\.yaml: a URL is not shipped/],
+      ['an absolute path', 'kubectl apply --filename=/etc/hosts', /kubectl -f \/etc\/hosts: an absolute path is not shipped/],
+      ['a glob', "kubectl apply -f 'manifests/*.yaml'", /a pattern is not shipped/],
+      ['stdin', 'kubectl apply -f -', /reads manifests from stdin/],
+      ['a here-document', 'kubectl apply -f - <<EOF', /cannot read 'kubectl apply -f - <<EOF' .*a here-document/],
+      ['a file named by a variable', 'kubectl apply -f "$RULE"', /a file named by a variable/],
+      ['a kustomize folder', 'kubectl apply -k manifests', /a kustomize folder is not shipped/],
+      ['an unknown verb', 'kubectl rollout restart deploy/x', /kubectl rollout: meshload does not know the rights/],
+      ['another namespace', 'kubectl delete dr meshload-x -n prod', /acts in namespace prod, but the Role holds in namespace loadtest only/],
+      ['a manifest of another namespace', 'kubectl apply -f manifests/elsewhere.yaml', /DestinationRule in namespace prod/],
+      ['another identity', 'kubectl --context prod apply -f manifests/ok.yaml', /acts as another identity/],
+      ['a name holding a newline', 'kubectl apply -f "a\nb.yaml"', /kubectl -f a\\x0ab\.yaml: no such file/],
+      ['more than a ConfigMap holds', 'kubectl apply -f manifests/big.yaml', /^meshload: the scenario and the files its steps name take more than \d+ bytes \(at manifests\/big\.yaml\): a ConfigMap holds at most 1 MiB in Kubernetes/],
+    ])('%s', async (_, command, pattern) => {
+      const file = join(bad, 'scen', 'gate.yaml');
+      writeFileSync(file, `name: bad\ntarget: http://127.0.0.1:1\nphases:\n  - name: p\n    steps:\n      - run: ${JSON.stringify(command)}\n    load: { requests: 2 }\n`);
+      const run = await cliWithEnv({ RULE: 'manifests/ok.yaml' }, 'k8s', 'job', file, '--parallelism', '1', '-n', 'loadtest');
+      expect(run.stderr).toMatch(pattern);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/^meshload: (phases\[0\]\.steps\[0\]|the scenario and the files)/);
+      expect(run.stdout).toBe('');
+      expect(run.code).toBe(2);
+    });
+
+    it('a kubectl step without -n: the RoleBinding must name the namespace', async () => {
+      const file = join(bad, 'scen', 'gate.yaml');
+      writeFileSync(file, 'name: bad\ntarget: http://127.0.0.1:1\nphases:\n  - name: p\n    steps: [ { run: kubectl apply -f manifests/ok.yaml } ]\n    load: { requests: 2 }\n');
+      const run = await cli('k8s', 'job', file, '--parallelism', '1');
+      expect(run.stderr).toBe("meshload: the steps call kubectl, and the RoleBinding granting their rights must name the Job's namespace (give -n NAMESPACE, or --no-rbac if you grant the rights yourself)\n");
+      expect(run.code).toBe(2);
+      // The files are still checked with --no-rbac; the rights are the user's.
+      expect((await cli('k8s', 'job', file, '--parallelism', '1', '--no-rbac')).code).toBe(0);
+    });
+  });
+});
+
+async function cliWithEnv(env: Record<string, string>, ...argv: string[]): Promise<CliRun> {
+  const { io, stdout, stderr } = testIo();
+  const code = await runCli(argv, { ...io, env });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
 
 function pipeInto(args: string[], input: string): Promise<Finished> {
   return runProcess(process.execPath, [BIN, ...args], { input });

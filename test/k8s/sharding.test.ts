@@ -203,7 +203,7 @@ describe('the Job plan', () => {
   it('waits for the start delay, the timed phases and sleeps, and a margin', () => {
     expect(estimatedMs(scenario)).toBe(25_000);
     const now = Date.parse('2030-01-01T12:00:00.200Z');
-    const input = planJob({ file: 'x.yaml', text: 't', scenario, env: { secretName: 'meshload-secrets', vars: [], plain: {} }, flags: { parallelism: '4' }, nowMs: now, version: '0.1.0', commandLine: 'meshload k8s job x.yaml --parallelism 4' });
+    const input = planJob({ file: 'x.yaml', text: 't', scenario, env: { secretName: 'meshload-secrets', vars: [], plain: {} }, steps: { files: [], kubectl: [], notes: [] }, flags: { parallelism: '4' }, nowMs: now, version: '0.1.0', commandLine: 'meshload k8s job x.yaml --parallelism 4' });
     expect(input).toMatchObject({
       name: 'meshload-istio-circuit-breaker',
       namespace: undefined,

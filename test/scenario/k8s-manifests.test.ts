@@ -2,10 +2,17 @@
  * and the README assume: a meshed client pod whose sidecar shows cluster.outbound stats, the
  * meshload-server subsets v1/v2/v3 behind one Service, all running as UID 10001 (never 1337, the
  * sidecar's own user, whose traffic Istio does not intercept) from one image name. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { defaultImage } from '../../src/k8s/image';
+import { isKubectl, kubectlCall, type KubectlCall } from '../../src/k8s/kubectl-call';
+import { simpleCommands } from '../../src/k8s/shell-words';
+import { expandEnv } from '../../src/scenario/expand-env';
+import { checkExpectation } from '../../src/scenario/expectation';
+import { loadScenario, type Step } from '../../src/scenario/scenario-schema';
+import { runProcess } from '../helpers/run-process';
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
 
 const ROOT = join(__dirname, '..', '..');
@@ -219,5 +226,93 @@ describe('the Kubernetes manifests', () => {
     const referenced = scenarios.flatMap((name) => [...readFileSync(join(ROOT, 'scenarios', 'istio', name), 'utf8').matchAll(/manifests\/([\w.-]+\.yaml)/g)].map((m) => m[1]));
     expect(referenced.length).toBeGreaterThan(0);
     for (const file of referenced) expect(files).toContain(file);
+  });
+});
+
+/** Every kubectl call of a shipped scenario's steps, with the objects of the files it names. */
+interface Call {
+  command: string;
+  inAlways: boolean;
+  call: KubectlCall;
+  objects: Array<{ kind: string; name: string; labels: Labels; host: string[] }>;
+}
+
+const SHIPPED_SCENARIOS = [
+  ...readdirSync(join(ROOT, 'scenarios', 'istio')).filter((f) => f.endsWith('.yaml')).map((f) => join(ROOT, 'scenarios', 'istio', f)),
+  join(ROOT, 'scenarios', 'examples', 'httpbin-breaker.yaml'),
+];
+
+function callsOf(file: string): Call[] {
+  const scenario = loadScenario(expandEnv(readFileSync(file, 'utf8'), {}).text, file, { checkExpression: checkExpectation });
+  const runs = (steps: Step[], inAlways: boolean): Array<{ command: string; inAlways: boolean }> => steps.flatMap((st) => (st.kind === 'run' ? [{ command: st.command, inAlways }] : []));
+  return [...scenario.phases.flatMap((p) => runs(p.steps, false)), ...runs(scenario.always, true)].flatMap(({ command, inAlways }) => {
+    const reading = simpleCommands(command);
+    if (!reading.ok) throw new Error(`${file}: ${reading.reason}`);
+    return reading.commands.filter(isKubectl).map((cmd) => {
+      const call = kubectlCall(cmd);
+      const objects = call.files.flatMap((f) =>
+        parseAllDocuments(readFileSync(join(dirname(file), f.path), 'utf8')).map((d) => {
+          const r = d.toJS() as Resource;
+          return { kind: r.kind, name: r.metadata.name, labels: r.metadata.labels ?? {}, host: r.spec?.host !== undefined ? [r.spec.host] : (r.spec?.hosts ?? []) };
+        }),
+      );
+      return { command, inAlways, call, objects };
+    });
+  });
+}
+
+describe('the shipped scenarios', () => {
+  it.each(SHIPPED_SCENARIOS.map((f) => [f.slice(ROOT.length + 1), f]))('%s creates, changes and deletes only objects with its own names, and deletes what it applied', (_, file) => {
+    const calls = callsOf(file);
+    const applied = new Set<string>();
+    const deleted = new Set<string>();
+    for (const { call, objects, inAlways, command } of calls) {
+      if (call.verb === 'get') continue; // reading the host's rules
+      expect(`${command}: ${call.verb}`).toMatch(/: (apply|delete)$/);
+      // Only through its own files, never by a name that may be the user's.
+      expect(`${command}: ${call.args.join(' ')}`).toBe(`${command}: `);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const o of objects) {
+        expect(`${o.kind} ${o.name}`).toMatch(/^\w+ meshload-[a-z0-9-]+$/);
+        expect(o.labels['app.kubernetes.io/managed-by']).toBe('meshload');
+        (call.verb === 'apply' ? applied : inAlways ? deleted : new Set<string>()).add(`${o.kind}/${o.name}`);
+      }
+    }
+    expect(applied.size).toBeGreaterThan(0);
+    // always: deletes exactly what the phases created.
+    expect([...deleted].sort()).toEqual([...applied].sort());
+  });
+
+  it.each(SHIPPED_SCENARIOS.map((f) => [f.slice(ROOT.length + 1), f]))('%s checks, before it applies a rule, that no other rule names the host, and the check refuses one', async (_, file) => {
+    const calls = callsOf(file);
+    const bin = mkdtempSync(join(tmpdir(), 'meshload-owner-'));
+    try {
+      for (const [index, { call, objects }] of calls.entries()) {
+        if (call.verb !== 'apply') continue;
+        for (const rule of objects) {
+          const plural = { DestinationRule: 'destinationrules', VirtualService: 'virtualservices' }[rule.kind];
+          expect(plural).toBeDefined();
+          const check = calls.slice(0, index).find((c) => c.call.verb === 'get' && c.call.args[0] === plural);
+          expect(`${rule.kind} ${rule.name}: ${check === undefined ? 'no check' : 'checked'}`).toBe(`${rule.kind} ${rule.name}: checked`);
+          // The check, run with a kubectl that lists what the cluster would hold.
+          const host = rule.host[0] as string;
+          const kubectl = join(bin, 'kubectl');
+          const runCheck = async (listed: string, code = 0): Promise<{ code: number | null; stderr: string }> => {
+            writeFileSync(kubectl, `#!/bin/sh\n[ "$2" = "${plural as string}" ] || exit 3\nprintf '${listed}'\nexit ${code}\n`);
+            chmodSync(kubectl, 0o755);
+            return runProcess('sh', ['-c', check?.command ?? 'false'], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+          };
+          expect((await runCheck('')).code).toBe(0);
+          expect((await runCheck(`${rule.name} ${host}\\nreviews reviews\\n`)).code).toBe(0);
+          const theirs = await runCheck(`reviews reviews\\nusers-${host} ${host}.default.svc.cluster.local\\n`);
+          expect(theirs.code).toBe(1);
+          expect(theirs.stderr).toBe(`${rule.kind} users-${host} already names host ${host}: meshload adds no rule beside it (run where it is not, or delete it yourself)\n`);
+          // A kubectl that cannot list (no rights) stops the scenario too.
+          expect((await runCheck('', 1)).code).not.toBe(0);
+        }
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

@@ -52,7 +52,7 @@ describe('readIstioManifests: the repository manifests', () => {
     expect(policies.notes).toEqual([]);
     expect(policies.destinationRules).toEqual([
       {
-        origin: { file: 'httpbin-circuit-breaker.yaml', kind: 'DestinationRule', name: 'httpbin', namespace: undefined },
+        origin: { file: 'httpbin-circuit-breaker.yaml', kind: 'DestinationRule', name: 'meshload-breaker-httpbin', namespace: undefined },
         host: 'httpbin',
         trafficPolicy: {
           connectionPool: {

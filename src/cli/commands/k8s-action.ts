@@ -1,11 +1,13 @@
 /** `meshload k8s`'s implementation, loaded when it runs (see k8s.ts). */
+import { dirname } from 'node:path';
 import { hideSecretValues, podEnv, secretNote } from '../../k8s/job-env';
+import { jobFiles } from '../../k8s/job-files';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
-import { jobNotes, parallelismOf, planJob, type JobFlags } from '../../k8s/job-plan';
+import { jobNotes, parallelismOf, planJob, scenarioKey, type JobFlags } from '../../k8s/job-plan';
 import { checkExpectation } from '../../scenario/expectation';
 import { shardProblems } from '../../scenario/run-scenario';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
-import { usageError } from '../../util/errors';
+import { MeshloadError, usageError } from '../../util/errors';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
@@ -36,11 +38,23 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     ctx.exitCode = EXIT.USAGE;
     return;
   }
-  // The default Job name comes from the scenario's name, which may hold a variable.
-  const input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  let input;
+  let fileNotes: string[] = [];
+  try {
+    // Every file the steps name goes with the scenario, and their kubectl calls get their rights.
+    const steps = jobFiles(scenario, dirname(file), scenarioKey(file), Buffer.byteLength(raw));
+    fileNotes = steps.notes;
+    // The default Job name comes from the scenario's name, which may hold a variable.
+    input = planJob({ file, text: raw, scenario: { ...scenario, name: hide(scenario.name) }, env, steps, flags, nowMs: Date.now(), version: meshloadVersion(), commandLine: commandLine(file, flags) });
+  } catch (error) {
+    // A statsFile path or a step's word may come from a Secret-held variable.
+    if (error instanceof MeshloadError) throw new MeshloadError(error.code, oneLine(hide(error.message)), error.hint === undefined ? undefined : hide(error.hint));
+    throw error;
+  }
   ctx.io.stdout.write(jobManifest(input));
   // Also on stderr: piped into kubectl apply, the manifest's own comments are not seen.
-  for (const note of jobNotes(scenario)) ctx.io.stderr.write(`note: ${hide(note)}\n`);
+  for (const note of [...jobNotes(scenario), ...fileNotes]) ctx.io.stderr.write(`note: ${hide(note)}\n`);
+  if (input.files.length > 0) ctx.io.stderr.write(`Shipped with the scenario, under /scenario: ${input.files.map((f) => f.path).join(', ')}\n`);
   const commands = followUpCommands(input);
   const note = secretNote(env);
   if (note !== undefined) ctx.io.stderr.write(`${note}\n${commands.secret === undefined ? '' : `  ${commands.secret}\n`}`);
@@ -48,6 +62,13 @@ export function k8sAction(kind: string, file: string, flags: JobFlags, ctx: Comm
     `Job ${input.name}: ${input.parallelism} pods start ${input.scenarioKey} at ${input.startAt}; apply before then (${commands.apply}), then:\n` +
       `  ${commands.wait}\n  ${commands.merge}\n  ${commands.cleanUp}\n`,
   );
+}
+
+/** A message quoting a step's words stays one bounded line whatever they hold. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return flat.length > 400 ? `${flat.slice(0, 397)}...` : flat;
 }
 
 /** The command line that makes the manifest again, quoted for a POSIX shell. */
@@ -60,8 +81,10 @@ function commandLine(file: string, flags: JobFlags): string {
     ['--start-at', flags.startAt],
     ['--start-delay', flags.startDelay],
     ['--secret-name', flags.secretName],
+    ['--service-account', flags.serviceAccount],
   ];
   for (const [flag, value] of options) if (value !== undefined) args.push(flag, value);
   for (const entry of flags.env ?? []) args.push('--env', entry);
+  if (flags.rbac === false) args.push('--no-rbac');
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
