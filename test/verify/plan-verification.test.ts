@@ -12,6 +12,7 @@ const MANIFESTS = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests')
 const OPTIONS: VerifyOptions = {
   target: 'http://meshload-server:8080/echo',
   backend: 'meshload',
+  maxDelayMs: undefined,
   proxy: 'envoy',
   confidence: 0.999,
   maxRequests: 2000,
