@@ -102,13 +102,19 @@ const BREAKER_DELAY_MS = 50;
 /** Why no phase asks an unidentified server for a fault. */
 const UNKNOWN_BACKEND = "the target's server was not identified as a meshload server, Fortio or httpbin, so no upstream fault is asked of it (pass --backend if it is one)";
 
-export function planVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
+/** The one service the manifests configure; a usage error for none or several (checked before
+ * the target is probed, so bad input costs no request). */
+export function verifiedHost(policies: IstioPolicies): string {
   const hosts = new Set([...policies.destinationRules.map((d) => shortHost(d.host)), ...policies.virtualServices.flatMap((v) => v.hosts.map(shortHost))]);
   if (hosts.size === 0) throw usageError('the files hold no DestinationRule or VirtualService', 'pass the manifests with -f dr.yaml -f vs.yaml');
   if (hosts.size > 1) {
     throw usageError(`the files configure ${[...hosts].join(', ')}: verify one service at a time`, 'pass -f with the manifests of one host, and its URL');
   }
-  const host = [...hosts][0] as string;
+  return [...hosts][0] as string;
+}
+
+export function planVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
+  const host = verifiedHost(policies);
   // A breaker in the DestinationRule limits every phase, not only its own: the other policies'
   // phases stay at or under its concurrency, or their 503s would be overflow, not their policy.
   const pools = policies.destinationRules.map((d) => d.trafficPolicy?.connectionPool).filter((p): p is ConnectionPool => p !== undefined);

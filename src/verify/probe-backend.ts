@@ -41,7 +41,7 @@ export async function probeBackend(target: string, timeoutMs = PROBE_TIMEOUT_MS)
   try {
     answer = await get(url, timeoutMs);
   } catch (error) {
-    return { backend: 'unknown', evidence: `the probe GET ${redactUrl(url.toString())} failed: ${printable(error instanceof Error ? error.message : String(error)).slice(0, QUOTED * 2)}` };
+    return { backend: 'unknown', evidence: `the probe GET ${redactUrl(url.toString())} failed: ${reason(error)}` };
   }
   const line = quote(answer.body);
   if (answer.status === 400 && answer.body.startsWith('meshload echo:')) {
@@ -73,7 +73,7 @@ export async function probeDelayCap(target: string, delayMs: number): Promise<De
   try {
     answer = await get(url, delayMs + PROBE_TIMEOUT_MS);
   } catch (error) {
-    return { capMs: undefined, evidence: `the delay probe failed: ${printable(error instanceof Error ? error.message : String(error)).slice(0, QUOTED * 2)}` };
+    return { capMs: undefined, evidence: `the delay probe failed: ${reason(error)}` };
   }
   const clamped = answer.headers['x-meshload-clamped'];
   if (typeof clamped === 'string') {
@@ -110,6 +110,12 @@ function get(url: URL, timeoutMs: number): Promise<ProbeAnswer> {
     req.on('timeout', () => req.destroy(new Error(`no answer within ${formatDuration(timeoutMs)}`)));
     req.on('error', reject);
   });
+}
+
+/** An error's message, one bounded printable line (errors from Node's own realm included). */
+function reason(error: unknown): string {
+  const message = typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string' ? (error as { message: string }).message : String(error);
+  return printable(message).slice(0, QUOTED * 2);
 }
 
 function isHttpbinGet(body: string): boolean {

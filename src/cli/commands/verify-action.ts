@@ -8,7 +8,7 @@ import { redactUrl } from '../../util/redact';
 import { parseDuration } from '../../util/duration';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
-import { planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
+import { planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
 import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
@@ -101,7 +101,9 @@ function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolic
   };
   // Bounded like every input file: a FIFO or a wrong path to a huge file is a usage error.
   const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
-  return { policies: readIstioManifests(files), options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
+  const policies = readIstioManifests(files);
+  verifiedHost(policies);
+  return { policies, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
@@ -136,12 +138,13 @@ function policyVerdict(policy: PlannedPolicy, phases: readonly PhaseResult[]): {
   if (policy.skipped !== undefined) return { verdict: 'not verified', why: policy.skipped };
   const mine = policy.phases.map((name) => phases.find((p) => p.name === name));
   const ran = mine.filter((p): p is PhaseResult => p !== undefined);
-  // A phase whose faults the server clamped did not get the upstream it planned: no verdict.
+  // A phase whose faults the server clamped did not get the upstream it planned: its checks
+  // decide nothing, while a failure in another phase still does.
   const clamped = ran.map((p) => ({ phase: p.name, why: clampedIn(p) })).find((c) => c.why !== undefined);
-  if (clamped !== undefined) return { verdict: 'inconclusive', why: `${clamped.phase}: ${clamped.why ?? ''}` };
-  const checks = ran.flatMap((p) => p.checks.map((c) => ({ phase: p.name, check: c })));
+  const checks = ran.filter((p) => clampedIn(p) === undefined).flatMap((p) => p.checks.map((c) => ({ phase: p.name, check: c })));
   const failed = checks.find((c) => c.check.verdict === 'fail');
   if (failed !== undefined) return { verdict: 'does not behave as configured', why: describe(failed.phase, failed.check) };
+  if (clamped !== undefined) return { verdict: 'inconclusive', why: `${clamped.phase}: ${clamped.why ?? ''}` };
   if (policy.unshown !== undefined && ran.length === mine.length) return { verdict: 'inconclusive', why: `not shown: ${policy.unshown.join('; ')}` };
   const stepFailed = ran.find((p) => p.steps.some((s) => !s.ok));
   if (stepFailed !== undefined) return { verdict: 'inconclusive', why: `${stepFailed.name}: a step failed` };
