@@ -187,3 +187,17 @@ describe('verify run: a clamped fault is inconclusive, never a silent fail', () 
     expect(run.code).toBe(3);
   }, 30_000);
 });
+
+describe('load counts responses carrying x-meshload-clamped', () => {
+  it.each([[[] as string[]], [['--h2']]])('over HTTP/1.1 and h2c (%p)', async (flags) => {
+    const target = await meshloadServer(20);
+    const clamped = async (query: string): Promise<number | undefined> => {
+      const run = await cli('load', ...flags, '-n', '6', '-c', '2', '--qps', '0', '--json', '-', `${target}/echo?${query}`);
+      expect(run.code).toBe(0);
+      return (JSON.parse(run.stdout) as { Meshload: { clamped?: number } }).Meshload.clamped;
+    };
+    // 1s is over the 20ms cap: every response says so; 10ms is within it: none does.
+    expect(await clamped('delay=1s')).toBe(6);
+    expect(await clamped('delay=10ms')).toBe(0);
+  });
+});
