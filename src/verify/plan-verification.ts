@@ -113,7 +113,21 @@ export function verifiedHost(policies: IstioPolicies): string {
   return [...hosts][0] as string;
 }
 
+/** The plan; a usage error when nothing in it can run. */
 export function planVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
+  const plan = draftVerification(policies, options);
+  if (plan.scenario.phases.length === 0) {
+    throw usageError(
+      `nothing to verify for ${verifiedHost(policies)}: ${plan.policies.map((p) => `${p.policy}: ${p.skipped ?? ''}`).join('; ') || 'no resilience policy in the files'}`,
+      'add a connectionPool, outlierDetection, retries, timeout, fault or weighted route',
+    );
+  }
+  return plan;
+}
+
+/** The plan, possibly without phases: verify drafts one to learn which delays the backend
+ * refused (refusedDelayMs) before asking the server for its cap. */
+export function draftVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
   const host = verifiedHost(policies);
   // A breaker in the DestinationRule limits every phase, not only its own: the other policies'
   // phases stay at or under its concurrency, or their 503s would be overflow, not their policy.
@@ -122,12 +136,6 @@ export function planVerification(policies: IstioPolicies, options: VerifyOptions
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
   const notes = policies.notes.map(formatNote);
-  if (ctx.phases.length === 0) {
-    throw usageError(
-      `nothing to verify for ${host}: ${ctx.policies.map((p) => `${p.policy}: ${p.skipped ?? ''}`).join('; ') || 'no resilience policy in the files'}`,
-      'add a connectionPool, outlierDetection, retries, timeout, fault or weighted route',
-    );
-  }
   const sidecar = { cluster: host, ...options.sidecar };
   return {
     scenario: {

@@ -111,6 +111,19 @@ describe('verify --dry-run probes the backend', () => {
     expect(slow?.url).toBe(`${target}/echo?delay=3s`);
   });
 
+  it('a plan whose only phases need more than the default cap still asks the server for its cap', async () => {
+    const route = join(dir, 'vs.yaml');
+    writeFileSync(route, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: svc}\nspec:\n  hosts: [svc]\n  http:\n  - route: [{destination: {host: svc}}]\n    timeout: 2s\n');
+    const roomy = await meshloadServer(5000);
+    const ok = await cli('verify', '-f', route, `${roomy}/echo`, ...STATS, '--dry-run');
+    expect(ok.code).toBe(0);
+    expect(phasesOf(ok.stdout).map((p) => p.url)).toEqual([`${roomy}/echo?delay=3s`, `${roomy}/echo?delay=1s`]);
+    const tight = await meshloadServer(1500);
+    const refused = await cli('verify', '-f', route, `${tight}/echo`, ...STATS, '--dry-run');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^meshload: nothing to verify for svc: timeout: needs -max-echo-delay >= 3s on the meshload server \(it caps delays at 1\.5s\)/m);
+  });
+
   it('httpbin: its paths, never echo parameters, and the breaker text is true', async () => {
     const target = await httpbinLike();
     const run = await cli('verify', '-f', BREAKER, '-f', httpbinRoute(), `${target}/get`, ...STATS, '--dry-run');

@@ -8,7 +8,7 @@ import { redactUrl } from '../../util/redact';
 import { parseDuration } from '../../util/duration';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
-import { planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
+import { draftVerification, planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
 import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
@@ -40,17 +40,15 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     backendLine = `${probe.backend}: ${probe.evidence}`;
     ctx.io.stderr.write(`verify: backend ${backendLine}\n`);
     let options: VerifyOptions = { ...input.options, backend: probe.backend };
-    plan = planVerification(input.policies, options);
-    if (probe.backend === 'meshload' && options.maxDelayMs === undefined && plan.refusedDelayMs > 0) {
+    const draft = draftVerification(input.policies, options);
+    if (probe.backend === 'meshload' && options.maxDelayMs === undefined && draft.refusedDelayMs > 0) {
       // The plan wants more than the default cap: ask the server what it allows (one call).
-      const cap = await probeDelayCap(url, plan.refusedDelayMs);
+      const cap = await probeDelayCap(url, draft.refusedDelayMs);
       ctx.io.stderr.write(`verify: ${cap.evidence}\n`);
       backendLine += `; ${cap.evidence}`;
-      if (cap.capMs !== undefined) {
-        options = { ...options, maxDelayMs: cap.capMs };
-        plan = planVerification(input.policies, options);
-      }
+      if (cap.capMs !== undefined) options = { ...options, maxDelayMs: cap.capMs };
     }
+    plan = planVerification(input.policies, options);
   }
   const text = renderPlan(plan, flags.filename, backendLine);
   if (flags.dryRun === true) {
