@@ -15,6 +15,8 @@ const MAX_PROBE_BODY = 64 * 1024;
 const PROBE_TIMEOUT_MS = 5000;
 /** Answer text quoted in a probe's one-line evidence, at most. */
 const QUOTED = 80;
+/** Probe requests at most, when the answers are 5xx. */
+const PROBE_TRIES = 3;
 /** The response header a meshload or Fortio echo server sets because the probe asks it to. */
 const PROBE_HEADER = 'x-meshload-probe';
 
@@ -32,17 +34,23 @@ interface ProbeAnswer {
 
 /** One GET to `{origin}/get` carrying a malformed echo parameter and a header request: the
  * meshload server refuses the parameter with its own 400 line, Fortio ignores it and sets the
- * header, httpbin answers its /get JSON. A failed or unrecognised answer is 'unknown'. */
+ * header, httpbin answers its /get JSON. A failed or unrecognised answer is 'unknown'; a 5xx is
+ * asked again, up to three requests. */
 export async function probeBackend(target: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<BackendProbe> {
   const url = new URL(target);
   url.pathname = '/get';
   url.search = `status=meshload-probe&header=${PROBE_HEADER}:1`;
-  let answer: ProbeAnswer;
-  try {
-    answer = await get(url, timeoutMs);
-  } catch (error) {
-    return { backend: 'unknown', evidence: `the probe GET ${redactUrl(url.toString())} failed: ${reason(error)}` };
+  let answer: ProbeAnswer | undefined;
+  // A 5xx is likely the mesh's (an injected abort, an open breaker), not the server's: try again,
+  // at most PROBE_TRIES requests in all.
+  for (let tries = 0; tries < PROBE_TRIES && (answer === undefined || answer.status >= 500); tries++) {
+    try {
+      answer = await get(url, timeoutMs);
+    } catch (error) {
+      return { backend: 'unknown', evidence: `the probe GET ${redactUrl(url.toString())} failed: ${reason(error)}` };
+    }
   }
+  if (answer === undefined) return { backend: 'unknown', evidence: 'no probe was sent' };
   const line = quote(answer.body);
   if (answer.status === 400 && answer.body.startsWith('meshload echo:')) {
     return { backend: 'meshload', evidence: `a meshload server: it refused the probe's bad parameter with "${line}"` };

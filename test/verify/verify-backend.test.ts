@@ -171,6 +171,25 @@ describe('verify --dry-run probes the backend', () => {
     expect(phasesOf(run.stdout).find((p) => p.name.startsWith('retries: each try fails'))?.url).toBe('http://127.0.0.1:1/status/200,503');
   });
 
+  it("a 5xx (the mesh's abort or breaker) is probed again, at most three times", async () => {
+    let calls = 0;
+    const flaky = await plainServer((req, res) => {
+      calls++;
+      if (calls <= 2) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('fault filter abort');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ args: {}, headers: {}, url: `http://x${req.url ?? ''}` }));
+    });
+    expect((await probeBackend(`${flaky}/`)).backend).toBe('httpbin');
+    calls = -10;
+    const down = await probeBackend(`${flaky}/`);
+    expect(down).toEqual({ backend: 'unknown', evidence: 'the probe GET /get answered 503 "fault filter abort", like no meshload server, Fortio or httpbin' });
+    expect(calls).toBe(-7);
+  });
+
   it('an endless answer is cut at its bound: the probe ends, unknown', async () => {
     const target = await plainServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -197,6 +216,7 @@ describe('verify run: a clamped fault is inconclusive, never a silent fail', () 
     writeFileSync(stats, 'cluster.svc.upstream_rq_timeout: 0\ncluster.svc.upstream_rq_total: 0\n');
     const run = await cli('verify', '-f', route, `${target}/echo`, '--stats-cmd', `cat ${stats}`, '--cluster', 'svc', '--backend', 'meshload', '--max-echo-delay', '5s', '--no-report');
     expect(run.stderr).toMatch(/timeout \(VirtualService svc http\[0\]\): inconclusive: timeout: upstream slower than 2s: the server clamped the fault of 8 responses \(x-meshload-clamped: its -max-echo-delay is below the planned delay\)/);
+    expect(run.stderr).toMatch(/^verify: inconclusive, not failed: every failing check is in a phase whose faults the server clamped \(timeout: upstream slower than 2s\); raise its -max-echo-delay$/m);
     expect(run.code).toBe(3);
   }, 30_000);
 });

@@ -65,7 +65,10 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   // A fault the server clamped leaves its phase's checks undecided: inconclusive, not failed.
   if (result !== undefined && ctx.exitCode === EXIT.FAILED && !result.interrupted) {
     const failing = result.phases.filter((p) => p.checks.some((c) => c.verdict === 'fail'));
-    if (failing.length > 0 && failing.every((p) => clampedIn(p) !== undefined)) ctx.exitCode = EXIT.INCONCLUSIVE;
+    if (failing.length > 0 && failing.every((p) => clampedIn(p) !== undefined)) {
+      stderr.write(`verify: inconclusive, not failed: every failing check is in a phase whose faults the server clamped (${failing.map((p) => p.name).join('; ')}); raise its -max-echo-delay\n`);
+      ctx.exitCode = EXIT.INCONCLUSIVE;
+    }
   }
 }
 
