@@ -15,6 +15,8 @@ const MAX_PROBE_BODY = 64 * 1024;
 const PROBE_TIMEOUT_MS = 5000;
 /** Answer text quoted in a probe's one-line evidence, at most. */
 const QUOTED = 80;
+/** The longest delay verify asks a server for just to learn its cap. */
+const MAX_DELAY_PROBE_MS = 30_000;
 /** Probe requests at most, when the answers are 5xx. */
 const PROBE_TRIES = 3;
 /** The response header a meshload or Fortio echo server sets because the probe asks it to. */
@@ -75,6 +77,9 @@ export interface DelayCapProbe {
  * in x-meshload-clamped (`delay=3s>1.5s`). Costs up to `delayMs`; a proxy timeout on the way
  * (the route under test may cut it) tells nothing, and says so. */
 export async function probeDelayCap(target: string, delayMs: number): Promise<DelayCapProbe> {
+  if (delayMs > MAX_DELAY_PROBE_MS) {
+    return { capMs: undefined, evidence: `the plan needs a ${formatDuration(delayMs)} delay: too long to probe (over ${formatDuration(MAX_DELAY_PROBE_MS)}); pass --max-echo-delay if the server allows it` };
+  }
   const url = new URL(target);
   url.search = url.search === '' ? `delay=${formatDuration(delayMs)}` : `${url.search.slice(1)}&delay=${formatDuration(delayMs)}`;
   let answer: ProbeAnswer;

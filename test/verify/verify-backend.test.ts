@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { checkExpectation } from '../../src/scenario/expectation';
 import { loadScenario } from '../../src/scenario/scenario-schema';
-import { probeBackend } from '../../src/verify/probe-backend';
+import { probeBackend, probeDelayCap } from '../../src/verify/probe-backend';
 import { cli } from '../helpers/cli';
 
 const MANIFESTS = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests');
@@ -188,6 +188,11 @@ describe('verify --dry-run probes the backend', () => {
     const down = await probeBackend(`${flaky}/`);
     expect(down).toEqual({ backend: 'unknown', evidence: 'the probe GET /get answered 503 "fault filter abort", like no meshload server, Fortio or httpbin' });
     expect(calls).toBe(-7);
+  });
+
+  it('a delay too long to probe is not asked for, and the line says how to give the cap', async () => {
+    const probe = await probeDelayCap('http://127.0.0.1:1/echo', 90_000);
+    expect(probe).toEqual({ capMs: undefined, evidence: 'the plan needs a 1m30s delay: too long to probe (over 30s); pass --max-echo-delay if the server allows it' });
   });
 
   it('an endless answer is cut at its bound: the probe ends, unknown', async () => {
