@@ -138,6 +138,24 @@ describe('verify --dry-run probes the backend', () => {
     expect(run.stdout).not.toMatch(/[?&](status|delay)=/);
   });
 
+  it("Fortio (sets the header asked for, answers 400 to the bad status): query parameters within its assumed 1.5s cap", async () => {
+    // Fortio's EchoHandler: header=Name:Value adds a response header; a status that is not a number is a 400.
+    const target = await plainServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      for (const h of url.searchParams.getAll('header')) {
+        const [name, value] = h.split(':', 2);
+        if (name !== undefined && value !== undefined) res.setHeader(name, value);
+      }
+      res.writeHead(/^\d+$/.test(url.searchParams.get('status') ?? '200') ? 200 : 400);
+      res.end();
+    });
+    const run = await cli('verify', '-f', RETRIES, `${target}/echo`, ...STATS, '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("verify: backend fortio: an echo server taking Fortio's parameters: it set the x-meshload-probe header the probe asked for (status 400)\n");
+    expect(phasesOf(run.stdout).map((p) => p.url)).toEqual([`${target}/echo?status=503:50`]);
+    expect(run.stdout).toMatch(/perTryTimeout 2s: needs -max-echo-delay >= 3s on the Fortio server \(its default cap, 1\.5s, assumed: pass --max-echo-delay if it was started with more\)/);
+  });
+
   it('an unknown server: no upstream fault is asked, and the policies that need one say why', async () => {
     const target = await plainServer((_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' });
