@@ -85,7 +85,7 @@ export interface VerificationPlan {
 type FaultUrl = { url: string; reason?: undefined } | { url?: undefined; reason: string };
 
 /** Echo servers cap delay= at -max-echo-delay, 1.5s by default (meshload and Fortio alike). */
-export const ECHO_DEFAULT_MAX_DELAY_MS = 1500;
+const ECHO_DEFAULT_MAX_DELAY_MS = 1500;
 /** httpbin's /delay/{n} stops at 10 seconds. */
 const HTTPBIN_MAX_DELAY_MS = 10_000;
 
