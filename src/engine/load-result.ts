@@ -61,6 +61,9 @@ export interface LoadResult {
   /** Calls by the `x-envoy-attempt-count` their upstream echoed (meshload server behind Envoy):
    * "2" counts responses produced by the first retry. Empty when no response carried one. */
   attempts: Record<string, number>;
+  /** Responses carrying `x-meshload-clamped`: the meshload server capped the delay or size the
+   * call asked for, so the upstream was not what the plan asked. Absent in older results. */
+  clamped?: number;
   /** Every timed call, from its intended send time (coordinated omission corrected). For
    * closed-loop runs at max speed intended and actual send are the same instant. */
   latency: EncodedDistribution;

@@ -21,6 +21,7 @@ export type RecordedRun = Pick<
   | 'causes'
   | 'versions'
   | 'attempts'
+  | 'clamped'
   | 'latency'
   | 'latencyUncorrected'
   | 'latencyByCode'
@@ -45,6 +46,7 @@ export class RunRecorder {
   private readonly causeCounts = new Map<FailureCause, number>();
   private readonly versionCounts = new Map<string, number>();
   private readonly attemptCounts = new Map<number, number>();
+  private clampedCount = 0;
   private readonly timeline: TimelineSecond[] = [];
   private second = 0;
   private secondRequests = 0;
@@ -80,6 +82,7 @@ export class RunRecorder {
     // Only present behind a tagged or echoing server: nothing to do on the common path.
     if (outcome.version !== undefined) this.versionCounts.set(outcome.version, (this.versionCounts.get(outcome.version) ?? 0) + 1);
     if (outcome.attempt > 0) this.attemptCounts.set(outcome.attempt, (this.attemptCounts.get(outcome.attempt) ?? 0) + 1);
+    if (outcome.clamped === true) this.clampedCount++;
     if (status === -1) {
       const kind = outcome.errorKind ?? 'other';
       const seen = this.errorKinds.get(kind);
@@ -145,6 +148,7 @@ export class RunRecorder {
       causes,
       versions,
       attempts: codeObject(this.attemptCounts),
+      clamped: this.clampedCount,
       latency: this.latency.encode(),
       latencyUncorrected: this.latencyUncorrected.encode(),
       latencyByCode,

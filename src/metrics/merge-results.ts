@@ -46,6 +46,7 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     causes: addCounts(results.map((r) => r.causes as Record<string, number>)) as LoadResult['causes'],
     versions: addCounts(results.map((r) => r.versions)),
     attempts: addCounts(results.map((r) => r.attempts)),
+    clamped: sum(results, (r) => r.clamped ?? 0),
     latency,
     latencyUncorrected: mergeDistributions(results.map((r) => r.latencyUncorrected)),
     latencyByCode: mergeKeyed(results.map((r) => r.latencyByCode)),

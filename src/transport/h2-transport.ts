@@ -464,6 +464,7 @@ class H2Connection implements Connection {
   private envoyOverloaded = false;
   private version: string | undefined;
   private attempt = 0;
+  private clamped = false;
   /** Collected only for status >= 400. */
   private bodyPrefix: string | undefined;
   /** Resends of the call in flight. */
@@ -499,6 +500,7 @@ class H2Connection implements Connection {
     this.envoyOverloaded = false;
     this.version = undefined;
     this.attempt = 0;
+    this.clamped = false;
     this.bodyPrefix = undefined;
     let stream: OwnedStream;
     try {
@@ -574,6 +576,7 @@ class H2Connection implements Connection {
     if (typeof version === 'string' && version !== '') this.version = version.slice(0, 64);
     const attempt = headers['x-envoy-attempt-count'];
     if (typeof attempt === 'string' && /^\d{1,6}$/.test(attempt)) this.attempt = Number(attempt);
+    this.clamped = headers['x-meshload-clamped'] !== undefined;
     if (this.status >= 400) this.bodyPrefix = '';
     // HEAD and 204/304 responses carry a Content-Length without a body.
     const length = headers['content-length'];
@@ -611,6 +614,7 @@ class H2Connection implements Connection {
         bodyPrefix: this.bodyPrefix,
         version: this.version,
         attempt: this.attempt,
+        clamped: this.clamped,
       },
       false,
     );

@@ -55,6 +55,7 @@ const H_UPSTREAM_TIME = bytes('x-envoy-upstream-service-time');
 const H_OVERLOADED = bytes('x-envoy-overloaded');
 const H_VERSION = bytes('x-version');
 const H_ATTEMPT_COUNT = bytes('x-envoy-attempt-count');
+const H_CLAMPED = bytes('x-meshload-clamped');
 const V_CHUNKED = bytes('chunked');
 const V_CLOSE = bytes('close');
 const V_KEEP_ALIVE = bytes('keep-alive');
@@ -95,6 +96,8 @@ export class Http1ResponseParser {
   version: string | undefined = undefined;
   /** `x-envoy-attempt-count` echoed by the upstream; 0 when absent. */
   attempt = 0;
+  /** `x-meshload-clamped` was present (not in `response()`: read by the transport). */
+  clamped = false;
   /** Set when `execute` or `finish` stopped on a protocol violation; sticky until `reset`. */
   error: string | undefined = undefined;
 
@@ -303,6 +306,7 @@ export class Http1ResponseParser {
     this.bodyPrefix = undefined;
     this.version = undefined;
     this.attempt = 0;
+    this.clamped = false;
     this.interimBytes = 0;
     this.beginHead();
   }
@@ -382,6 +386,7 @@ export class Http1ResponseParser {
         break;
       case 18:
         if (nameIs(buf, from, H_OVERLOADED) && ve - v === V_TRUE.length && nameIs(buf, v, V_TRUE)) this.envoyOverloaded = true;
+        else if (nameIs(buf, from, H_CLAMPED)) this.clamped = true;
         break;
       case 9:
         // Bounded: a tag is a short subset name, and a hostile value must not grow memory.
@@ -473,6 +478,7 @@ export class Http1ResponseParser {
       this.envoyOverloaded = false;
       this.version = undefined;
       this.attempt = 0;
+      this.clamped = false;
       this.beginHead();
       return;
     }

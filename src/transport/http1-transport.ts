@@ -381,6 +381,7 @@ class Http1Connection implements Connection {
       bodyPrefix: p.bodyPrefix,
       version: p.version,
       attempt: p.attempt,
+      clamped: p.clamped,
     };
     this.socketServed = true;
     if (!keepSocket) this.dropSocket();

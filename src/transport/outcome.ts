@@ -60,6 +60,7 @@ export function failure(kind: ErrorKind, message: string): Outcome {
     bodyPrefix: undefined,
     version: undefined,
     attempt: 0,
+    clamped: false,
   };
 }
 

@@ -40,6 +40,8 @@ export interface Outcome {
   /** `x-envoy-attempt-count` as echoed by the upstream (meshload server): the try that produced
    * this response, 1 for the first; 0 when absent. */
   attempt: number;
+  /** `x-meshload-clamped` was present: the meshload server capped an asked-for delay or size. */
+  clamped?: boolean;
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns

@@ -1,7 +1,7 @@
 /** `meshload verify`'s command line: the dry run prints a scenario `meshload run` runs, and bad
  * input is a one-line usage error (exit 2) that names the fix. The behaviour on a real proxy is
  * in test/verify/verify-haproxy.test.ts. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkExpectation } from '../../src/scenario/expectation';
@@ -21,7 +21,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('meshload verify --dry-run', () => {
   it('prints the derived plan as a scenario file and runs nothing', async () => {
-    const run = await cli('verify', '-f', RETRIES, '-f', TIMEOUT, 'http://meshload-server:8080/echo', ...STATS, '--dry-run');
+    const run = await cli('verify', '-f', RETRIES, '-f', TIMEOUT, 'http://meshload-server:8080/echo', ...STATS, '--dry-run', '--backend', 'meshload', '--max-echo-delay', '5s');
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
@@ -33,12 +33,27 @@ describe('meshload verify --dry-run', () => {
     ]);
     expect(scenario.sidecar).toMatchObject({ stats: 'http://localhost:15000/stats', cluster: 'meshload-server' });
     expect(run.stdout).toMatch(/^# {3}retries \(VirtualService meshload-server http\[0\]\): attempts 3, retryOn 5xx: .*about 6\.25% of calls fail, not 50%/m);
-    // perTryTimeout 2s needs a 3s echo delay: over the server's default cap, and it says so.
-    expect(run.stdout).toMatch(/start the meshload server with -max-echo-delay 3s or more/);
+  });
+
+  it('offline, a meshload server is assumed to cap delays at its default 1.5s: the 3s per-try phase is not planned, and the plan says why', async () => {
+    const run = await cli('verify', '-f', RETRIES, 'http://meshload-server:8080/echo', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(0);
+    const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.phases.map((p) => p.name)).toEqual(['retries: each try fails at 50%']);
+    expect(run.stdout).toMatch(/Not shown, so at best inconclusive: perTryTimeout 2s: needs -max-echo-delay >= 3s on the meshload server \(its default cap, 1\.5s, assumed: pass --max-echo-delay if it was started with more\)/);
+  });
+
+  it('the shipped meshload-server pods allow the delays the shipped plans need', async () => {
+    const manifest = readFileSync(join(MANIFESTS, 'meshload-server.yaml'), 'utf8');
+    const caps = [...manifest.matchAll(/"--max-echo-delay", "(\w+)"/g)].map((m) => m[1]);
+    expect(caps).toEqual(['5s', '5s', '5s']);
+    const run = await cli('verify', '-f', RETRIES, 'http://meshload-server:8080/echo', ...STATS, '--dry-run', '--backend', 'meshload', '--max-echo-delay', '5s');
+    expect(run.stdout).toMatch(/url: http:\/\/meshload-server:8080\/echo\?delay=3s$/m);
+    expect(run.stdout).not.toMatch(/Not shown/);
   });
 
   it('passes --stats-cmd, --cluster and the confidence through', async () => {
-    const run = await cli('verify', '-f', RETRIES, 'http://meshload-server:8080/echo', '--stats-cmd', 'cat stats.txt', '--cluster', 'outbound|8080||meshload-server.default.svc.cluster.local', '--confidence', '99%', '--dry-run');
+    const run = await cli('verify', '-f', RETRIES, 'http://meshload-server:8080/echo', '--backend', 'meshload', '--stats-cmd', 'cat stats.txt', '--cluster', 'outbound|8080||meshload-server.default.svc.cluster.local', '--confidence', '99%', '--dry-run');
     expect(run.code).toBe(0);
     const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
     expect(scenario.sidecar).toMatchObject({ statsCmd: 'cat stats.txt', cluster: 'outbound|8080||meshload-server.default.svc.cluster.local' });
@@ -49,10 +64,11 @@ describe('meshload verify --dry-run', () => {
 describe('meshload verify: bad input', () => {
   it.each([
     [['-f', RETRIES, 'http://x:1/'], /verify needs the proxy's stats \(add --stats http:\/\/localhost:15000\/stats/],
-    [['-f', RETRIES, 'http://x:1/', ...STATS, '--backend', 'nginx'], /--backend 'nginx' is not a backend \(use meshload or httpbin\)/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--backend', 'nginx'], /--backend 'nginx' is not a backend \(use meshload, httpbin, fortio, unknown, or leave it out to probe the target\)/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--proxy', 'linkerd'], /--proxy 'linkerd' is not a proxy kind \(use envoy or haproxy\)/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--confidence', '0.999'], /--confidence '0.999' is not a confidence \(use a percentage from 50% to under 100%/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--max-requests', 'lots'], /--max-requests 'lots' is not a call count/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--max-echo-delay', 'long'], /--max-echo-delay 'long' is not a duration \(give the server's -max-echo-delay, like 5s\)/],
     [['-f', RETRIES, 'httpbin:8000', ...STATS], /'httpbin:8000' is not an http\(s\) URL/],
     [['-f', '/nonexistent/vs.yaml', 'http://x:1/', ...STATS], /cannot read \/nonexistent\/vs\.yaml: .* \(check the path given with -f\)/],
     [['http://x:1/', ...STATS], /required option '-f, --filename <file>' not specified/],

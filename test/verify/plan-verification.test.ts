@@ -12,6 +12,7 @@ const MANIFESTS = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests')
 const OPTIONS: VerifyOptions = {
   target: 'http://meshload-server:8080/echo',
   backend: 'meshload',
+  maxDelayMs: undefined,
   proxy: 'envoy',
   confidence: 0.999,
   maxRequests: 2000,
@@ -134,5 +135,26 @@ describe('planVerification', () => {
     const p = plan(vs('    timeout: 1s\n    mirror: {host: shadow}\n'));
     expect(p.notes.join('\n')).toMatch(/m\.yaml: VirtualService svc: spec\.http\[0\]\.mirror: not verified by meshload/);
     expect(renderPlan(p, ['m.yaml'])).toMatch(/# Read but not verified:\n# {3}m\.yaml: VirtualService svc: spec\.http\[0\]\.mirror/);
+  });
+
+  it('fits a delay to the echo server cap when it still clears the timeout, and says what it needs when not', () => {
+    const route = vs('    retries: {attempts: 2, retryOn: 5xx, perTryTimeout: 1s}\n');
+    // 1.5s wanted; a 1.2s cap clears perTryTimeout 1s by more than its margin.
+    expect(phase(plan(route, { maxDelayMs: 1200 }), /every try is too slow/).load.url).toBe('http://meshload-server:8080/echo?delay=1.2s');
+    const tight = plan(route, { maxDelayMs: 1000 });
+    expect(tight.scenario.phases.map((p) => p.name)).toEqual(['retries: each try fails at 50%']);
+    expect(tight.policies[0]?.unshown).toEqual(['perTryTimeout 1s: needs -max-echo-delay >= 1.5s on the meshload server (it caps delays at 1s)']);
+    expect(tight.refusedDelayMs).toBe(1500);
+    const fortio = plan(vs('    retries: {attempts: 2, retryOn: 5xx, perTryTimeout: 2s}\n'), { backend: 'fortio' });
+    expect(fortio.policies[0]?.unshown).toEqual(["perTryTimeout 2s: needs -max-echo-delay >= 3s on the Fortio server (its default cap, 1.5s, assumed: pass --max-echo-delay if it was started with more)"]);
+    expect(phase(fortio, /each try fails/).load.url).toBe('http://meshload-server:8080/echo?status=503:50');
+  });
+
+  it('an unknown backend is asked for no upstream fault: what needs one is not verified, the rest runs as-is', () => {
+    const p = plan(`${dr('    connectionPool: {tcp: {maxConnections: 2}, http: {http1MaxPendingRequests: 1}}\n')}---\n${vs('    retries: {attempts: 2, retryOn: 5xx}\n    timeout: 1s\n')}`, { backend: 'unknown' });
+    expect(p.scenario.phases.map((ph) => ph.name)).toEqual(['connectionPool: under the limit (2 connections)', 'connectionPool: over the limit (9 connections)']);
+    expect(p.scenario.phases.every((ph) => ph.load.url === 'http://meshload-server:8080/echo')).toBe(true);
+    expect(p.scenario.phases.some((ph) => /holds each call/.test(ph.description))).toBe(false);
+    expect(p.policies.filter((x) => x.skipped !== undefined).map((x) => x.policy)).toEqual(['retries', 'timeout']);
   });
 });

@@ -6,21 +6,24 @@ import { usageError } from '../../util/errors';
 import { readInputFile } from '../../util/read-input-file';
 import { parsePercentage } from '../../util/percent';
 import { redactUrl } from '../../util/redact';
+import { parseDuration } from '../../util/duration';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
-import { planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan } from '../../verify/plan-verification';
+import type { IstioPolicies } from '../../verify/istio-policy';
+import { draftVerification, planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
+import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { statsFromFlags } from '../stats-flags';
 import { runScenarioText } from './run-action';
 import type { VerifyFlags } from './verify';
 
-const BACKENDS: readonly Backend[] = ['meshload', 'httpbin'];
+const BACKENDS: readonly Backend[] = ['meshload', 'httpbin', 'fortio', 'unknown'];
 const PROXIES: readonly ProxyKind[] = ['envoy', 'haproxy'];
 
 export async function verifyAction(url: string, flags: VerifyFlags, ctx: CommandContext): Promise<void> {
-  let plan: VerificationPlan;
+  let input: { policies: IstioPolicies; options: VerifyOptions };
   try {
-    plan = planFromFlags(url, flags);
+    input = inputFromFlags(url, flags);
   } catch (error) {
     if (!(error instanceof ManifestError) || error.problems.length < 2) throw error;
     // Every problem of every file, one per line, as `meshload run` reports a scenario.
@@ -28,7 +31,27 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     ctx.exitCode = EXIT.USAGE;
     return;
   }
-  const text = renderPlan(plan, flags.filename);
+  let plan: VerificationPlan;
+  let backendLine = `${input.options.backend} (--backend)`;
+  if (flags.backend !== undefined) {
+    plan = planVerification(input.policies, input.options);
+  } else {
+    // Said, not asked: flags are checked first, so bad input never costs a request.
+    const probe = await probeBackend(url);
+    backendLine = `${probe.backend}: ${probe.evidence}`;
+    ctx.io.stderr.write(`verify: backend ${backendLine}\n`);
+    let options: VerifyOptions = { ...input.options, backend: probe.backend };
+    const draft = draftVerification(input.policies, options);
+    if (probe.backend === 'meshload' && options.maxDelayMs === undefined && draft.refusedDelayMs > 0) {
+      // The plan wants more than the default cap: ask the server what it allows (one call).
+      const cap = await probeDelayCap(url, draft.refusedDelayMs);
+      ctx.io.stderr.write(`verify: ${cap.evidence}\n`);
+      backendLine += `; ${cap.evidence}`;
+      if (cap.capMs !== undefined) options = { ...options, maxDelayMs: cap.capMs };
+    }
+    plan = planVerification(input.policies, options);
+  }
+  const text = renderPlan(plan, flags.filename, backendLine);
   if (flags.dryRun === true) {
     ctx.io.stdout.write(text);
     return;
@@ -36,17 +59,31 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   const stderr = ctx.io.stderr;
   const screen = screenFor(stderr, ctx.io.env);
   stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
-  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? policy.model : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}\n`);
-  for (const note of plan.notes) stderr.write(`  note: ${note}\n`);
-  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (result, on) =>
-    policyVerdicts(plan.policies, result, on),
+  for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? `${policy.model}${unshownText(policy)}` : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}
+`);
+  for (const note of plan.notes) stderr.write(`  note: ${note}
+`);
+  const result = await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
+    policyVerdicts(plan.policies, r, on),
   );
+  // A fault the server clamped leaves its phase's checks undecided: inconclusive, not failed.
+  if (result !== undefined && ctx.exitCode === EXIT.FAILED && !result.interrupted) {
+    const failing = result.phases.filter((p) => p.checks.some((c) => c.verdict === 'fail'));
+    if (failing.length > 0 && failing.every((p) => clampedIn(p) !== undefined)) {
+      stderr.write(`verify: inconclusive, not failed: every failing check is in a phase whose faults the server clamped (${failing.map((p) => p.name).join('; ')}); raise its -max-echo-delay\n`);
+      ctx.exitCode = EXIT.INCONCLUSIVE;
+    }
+  }
 }
 
-function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
+function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolicies; options: VerifyOptions } {
   if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${redactUrl(url)}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
-  const backend = flags.backend as Backend;
-  if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend}' is not a backend`, `use ${BACKENDS.join(' or ')}`);
+  const backend = (flags.backend ?? 'unknown') as Backend;
+  if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend ?? ''}' is not a backend`, `use ${BACKENDS.join(', ')}, or leave it out to probe the target`);
+  const maxDelayMs = flags.maxEchoDelay === undefined ? undefined : parseDuration(flags.maxEchoDelay);
+  if (flags.maxEchoDelay !== undefined && (maxDelayMs === undefined || maxDelayMs <= 0)) {
+    throw usageError(`--max-echo-delay '${flags.maxEchoDelay}' is not a duration`, "give the server's -max-echo-delay, like 5s");
+  }
   const proxy = flags.proxy as ProxyKind;
   if (!PROXIES.includes(proxy)) throw usageError(`--proxy '${flags.proxy}' is not a proxy kind`, `use ${PROXIES.join(' or ')}`);
   const confidence = parsePercentage(flags.confidence) ?? NaN;
@@ -69,18 +106,21 @@ function planFromFlags(url: string, flags: VerifyFlags): VerificationPlan {
   };
   // Bounded like every input file: a FIFO or a wrong path to a huge file is a usage error.
   const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
-  return planVerification(readIstioManifests(files), { target: url, backend, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin });
+  const policies = readIstioManifests(files);
+  verifiedHost(policies);
+  return { policies, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
  * descriptions, so the file can be reviewed, edited and committed. */
-export function renderPlan(plan: VerificationPlan, files: readonly string[]): string {
+export function renderPlan(plan: VerificationPlan, files: readonly string[], backend?: string): string {
   const lines = [
     `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target} --dry-run`,
     '# Run it with: meshload run THIS_FILE',
+    ...(backend === undefined ? [] : [`# Backend: ${backend}`]),
     '#',
     '# Policies:',
-    ...plan.policies.map((p) => `#   ${p.policy} (${p.subject}): ${p.skipped === undefined ? `${p.model} Phases: ${p.phases.join('; ')}.` : `NOT VERIFIED: ${p.skipped}.`}`),
+    ...plan.policies.map((p) => `#   ${p.policy} (${p.subject}): ${p.skipped === undefined ? `${p.model} Phases: ${p.phases.join('; ')}.${unshownText(p)}` : `NOT VERIFIED: ${p.skipped}.`}`),
     ...(plan.notes.length > 0 ? ['#', '# Read but not verified:', ...plan.notes.map((n) => `#   ${n}`)] : []),
     '',
   ];
@@ -111,9 +151,14 @@ function policyVerdict(policy: PlannedPolicy, phases: readonly PhaseResult[]): {
   if (policy.skipped !== undefined) return { verdict: 'not verified', why: policy.skipped };
   const mine = policy.phases.map((name) => phases.find((p) => p.name === name));
   const ran = mine.filter((p): p is PhaseResult => p !== undefined);
-  const checks = ran.flatMap((p) => p.checks.map((c) => ({ phase: p.name, check: c })));
+  // A phase whose faults the server clamped did not get the upstream it planned: its checks
+  // decide nothing, while a failure in another phase still does.
+  const clamped = ran.map((p) => ({ phase: p.name, why: clampedIn(p) })).find((c) => c.why !== undefined);
+  const checks = ran.filter((p) => clampedIn(p) === undefined).flatMap((p) => p.checks.map((c) => ({ phase: p.name, check: c })));
   const failed = checks.find((c) => c.check.verdict === 'fail');
   if (failed !== undefined) return { verdict: 'does not behave as configured', why: describe(failed.phase, failed.check) };
+  if (clamped !== undefined) return { verdict: 'inconclusive', why: `${clamped.phase}: ${clamped.why ?? ''}` };
+  if (policy.unshown !== undefined && ran.length === mine.length) return { verdict: 'inconclusive', why: `not shown: ${policy.unshown.join('; ')}` };
   const stepFailed = ran.find((p) => p.steps.some((s) => !s.ok));
   if (stepFailed !== undefined) return { verdict: 'inconclusive', why: `${stepFailed.name}: a step failed` };
   const open = checks.find((c) => c.check.verdict === 'no_data' || c.check.verdict === 'inconclusive');
@@ -124,4 +169,16 @@ function policyVerdict(policy: PlannedPolicy, phases: readonly PhaseResult[]): {
 
 function describe(phase: string, check: CheckResult): string {
   return `${phase}: ${check.expression}: observed ${check.observed ?? 'nothing'}${check.reason === undefined ? '' : ` (${check.reason})`}`;
+}
+
+/** Why a phase's faults were not what it planned: the server clamped some of them. */
+function clampedIn(phase: PhaseResult): string | undefined {
+  const clamped = phase.load?.clamped ?? 0;
+  if (clamped === 0) return undefined;
+  return `the server clamped the fault of ${clamped} responses (x-meshload-clamped: its -max-echo-delay is below the planned delay), so the checks cannot decide`;
+}
+
+/** ` Not shown: ...` for a policy some of whose promises this backend cannot show. */
+function unshownText(policy: PlannedPolicy): string {
+  return policy.unshown === undefined ? '' : ` Not shown, so at best inconclusive: ${policy.unshown.join('; ')}.`;
 }

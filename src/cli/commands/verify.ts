@@ -5,7 +5,8 @@ import { addStatsFlags, type StatsFlags } from '../stats-flags';
 export interface VerifyFlags extends StatsFlags {
   filename: string[];
   dryRun?: boolean;
-  backend: string;
+  backend?: string;
+  maxEchoDelay?: string;
   proxy: string;
   confidence: string;
   maxRequests: string;
@@ -23,7 +24,8 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .argument('<url>', 'the target as the client sidecar sees it, e.g. http://httpbin:8000/get')
     .requiredOption('-f, --filename <file>', 'DestinationRule / VirtualService YAML (multi-document and kubectl -o yaml lists too); repeat for more', collect)
     .option('--dry-run', 'print the derived plan as a scenario file (meshload run runs it) and run nothing')
-    .option('--backend <kind>', 'how to ask the upstream for failures and delays: meshload (echo parameters in the query) or httpbin (/status, /delay)', 'meshload')
+    .option('--backend <kind>', 'the upstream server, said instead of probed (offline): meshload or fortio (echo parameters in the query), httpbin (/status, /delay) or unknown (no upstream faults); without it one request to the target finds out')
+    .option('--max-echo-delay <duration>', "the meshload/Fortio server's -max-echo-delay (default 1.5s, or probed from a meshload server when a plan needs more)")
     .option('--proxy <kind>', 'whose semantics and stats to expect: envoy (the Istio sidecar) or haproxy (a local proof)', 'envoy')
     .option('--confidence <percent>', 'confidence of the statistical checks', '99.9%')
     .option('--max-requests <n>', 'cap on the calls of one phase', '2000')
