@@ -5,7 +5,7 @@ import Table from 'cli-table3';
 import type { LoadResult } from '../engine/load-result';
 import { fellBehindText } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
-import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from '../scenario/scenario-result';
+import { shownResultVerdict, type CheckResult, type PhaseResult, type ScenarioResult, type StepResult, type Verdict } from '../scenario/scenario-result';
 import type { Phase } from '../scenario/scenario-schema';
 import { paint, PLAIN, verdictStyle, type Screen } from './screen';
 import { renderSidecarText } from './sidecar-text';
@@ -73,7 +73,8 @@ export function phaseFooter(phase: PhaseResult, screen: Screen = PLAIN): string 
 export function verdictLine(result: ScenarioResult, screen: Screen = PLAIN): string {
   const checks = result.phases.flatMap((p) => p.checks);
   const count = (v: Verdict): number => checks.filter((c) => c.verdict === v).length;
-  const head = result.interrupted ? paint(screen, 'yellow', 'INTERRUPTED') : verdictWord(screen, result.verdict);
+  // Measured but nothing checked (a load -json file, a scenario without expect:): never PASS.
+  const head = result.interrupted ? paint(screen, 'yellow', 'INTERRUPTED') : shownResultVerdict(result) === 'no_checks' ? 'NO CHECKS' : verdictWord(screen, result.verdict);
   const line = `== ${result.name}: ${head} (${count('pass')} passed, ${count('fail')} failed, ${count('no_data')} without data, ${count('inconclusive')} inconclusive; ${result.phases.length} phases run in ${(result.durationMs / 1000).toFixed(1)}s)`;
   return `${paint(screen, 'bold', line)}\n`;
 }

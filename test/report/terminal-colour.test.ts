@@ -76,7 +76,7 @@ describe('what is coloured', () => {
   });
 
   it('a load stopped early or behind its schedule says so in yellow', () => {
-    expect(RENDERERS.footers?.(COLOUR)).toContain('causes app 1; \x1b[33mstopped: interrupted; the generator fell behind\x1b[39m\n');
+    expect(RENDERERS.footers?.(COLOUR)).toContain('causes app 1; \x1b[33mstopped: interrupted; the generator fell behind: 1 of 8 requested calls/s (12%)\x1b[39m\n');
   });
 
   it('the checks table keeps its columns: each row as wide as the plain one', () => {
