@@ -3,12 +3,12 @@
  * marked where they ran. Pure. Results written before phases and steps carried `startedAt`
  * still place: phases from their load's start, or end to end by duration; step marks are then
  * left out rather than guessed. */
-import type { LoadResult, TimelineSecond } from '../../engine/load-result';
+import { timelineStepOf, type LoadResult, type TimelineSecond } from '../../engine/load-result';
 import type { PhaseResult, ScenarioResult, StepKind, StepResult, Verdict } from '../../scenario/scenario-result';
 import { sortedCodes } from './latency-model';
 
-/** A trailing fragment of a second shorter than this is folded into the second before it: its
- * rate over a few milliseconds would draw a spike (or a dip) that never happened. */
+/** A trailing fragment of a step shorter than this share of it is folded into the step before
+ * it: its rate over a few milliseconds would draw a spike (or a dip) that never happened. */
 export const MIN_FRAGMENT_S = 0.5;
 
 export interface PhaseBand {
@@ -118,23 +118,25 @@ interface Second {
   p99Us: number;
 }
 
-/** A load's seconds with their true lengths: the last one is usually a fragment. */
+/** A load's steps (seconds, or 100 ms in a short run) with their true lengths: the last one is
+ * usually a fragment. */
 function secondsOf(load: LoadResult, loadStartS: number): Second[] {
   const timeline: TimelineSecond[] = Array.isArray(load.timeline) ? load.timeline : [];
+  const stepS = timelineStepOf(load) / 1000;
   const durationS = load.durationMs / 1000;
   const seconds: Second[] = [];
   for (const entry of timeline) {
-    const lengthS = Math.max(0, Math.min(1, durationS - entry.second));
+    const lengthS = Math.max(0, Math.min(stepS, durationS - entry.second));
     const previous = seconds[seconds.length - 1];
-    if (lengthS < MIN_FRAGMENT_S && previous !== undefined && previous.second === entry.second - 1 && previous.lengthS >= 1) {
-      // The fragment's calls count in the rate of the second before it; its percentiles cannot
-      // merge with that second's and are dropped (a handful of calls at most).
+    if (lengthS < MIN_FRAGMENT_S * stepS && previous !== undefined && Math.abs(previous.second + stepS - entry.second) < 1e-6 && previous.lengthS >= stepS - 1e-9) {
+      // The fragment's calls count in the rate of the step before it; its percentiles cannot
+      // merge with that step's and are dropped (a handful of calls at most).
       previous.requests += entry.requests;
       for (const [code, n] of Object.entries(entry.codes)) previous.codes[code] = (previous.codes[code] ?? 0) + n;
       previous.lengthS += lengthS;
       continue;
     }
-    const length = lengthS > 0 ? lengthS : 1;
+    const length = lengthS > 0 ? lengthS : stepS;
     seconds.push({ second: entry.second, startS: loadStartS + entry.second, lengthS: length, requests: entry.requests, codes: { ...entry.codes }, p50Us: entry.p50Us, p99Us: entry.p99Us });
   }
   return seconds;
