@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { resultLine } from '../../k8s/result-line';
 import { startAtOf, parseShard } from '../../k8s/sharding';
 import { toFortioJson } from '../../report/fortio-json';
-import { renderReportHtml } from '../../report/html/render-report';
+import { renderReportHtml, type ReportHtmlOptions } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
 import { readResult } from '../../report/read-result';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
@@ -90,7 +90,7 @@ export async function runScenarioText(
   if (epilogue !== undefined) say(epilogue(result));
   say(verdictLine(result));
   if (shard !== undefined) say(`shard ${shard.index}/${shard.count}: this part ran its share of each load, so its checks do not gate (a shard that ran exits 0); 'meshload merge' of every shard's result evaluates them on the whole\n`);
-  if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
+  if (flags.report) writeReports(result, printed, flags.reportDir, ctx, baseline === undefined ? undefined : { result: baseline, file: flags.baseline ?? '' });
   ctx.exitCode = exitCodeOf(result);
   return result;
 }
@@ -129,14 +129,15 @@ function slugOf(name: string): string {
 }
 
 /** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md, report.html, and phases/NN-<phase>/fortio.json. */
-function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
+function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext, baseline?: ReportHtmlOptions['baseline']): void {
   const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const dir = join(reportDir, `${stamp}_${slugOf(result.name)}`);
   const markdown = renderScenarioMarkdown(result);
   // The page is a convenience: a renderer bug must not cost the result files, so it only warns.
   let html: string | undefined;
   try {
-    html = renderReportHtml(result, { source: join(dir, 'result.json') });
+    // The baseline is drawn beside this run on report.html's charts.
+    html = renderReportHtml(result, { source: join(dir, 'result.json'), ...(baseline !== undefined ? { baseline } : {}) });
   } catch (error) {
     ctx.io.stderr.write(`meshload: report.html not written: ${(error as Error).message}\n`);
   }

@@ -174,3 +174,38 @@ describe('renderReportHtml', () => {
     expect(CLIENT_SCRIPT).not.toMatch(/<\/script/i);
   });
 });
+
+describe('renderReportHtml: gauges over time and the baseline', () => {
+  it('charts the gauge series on the timeline, on its axis, when the result has them', () => {
+    const result = fullResult();
+    const stressed = result.phases[1]?.load?.sidecar;
+    if (stressed === undefined) throw new Error('the fixture watches its second phase');
+    stressed.gaugeSeries = { startTime: '2024-03-05T10:20:08.000Z', stepMs: 1000, leftOut: 0, clusters: { be: { rq_pending_open: [[0, 0], [1000, 1], [2000, 0]] } } };
+    const data = reportData(renderReportHtml(result));
+    const spec = data.charts['timeline-gauges'];
+    if (spec === undefined || spec.kind !== 'gauge-time') throw new Error('no gauge chart');
+    expect(spec.series.map((s) => s.label)).toEqual(['rq_pending_open']);
+    expect(spec.x).toEqual([8, 9, 10, 11]);
+    expect(spec.series[0]?.values).toEqual([0, 1, 0, 0]);
+    const rate = data.charts['timeline-rate'] as { startS: number; endS: number };
+    expect([spec.startS, spec.endS]).toEqual([rate.startS, rate.endS]);
+    // Without series (older results) there is no such chart.
+    expect(reportData(renderReportHtml(fullResult())).charts['timeline-gauges']).toBeUndefined();
+  });
+
+  it('draws the baseline dashed beside this run and names its file', () => {
+    const before = fullResult();
+    const html = renderReportHtml(fullResult(), { baseline: { result: before, file: 'reports/<old>/result.json' } });
+    const data = reportData(html);
+    const curve = data.charts['latency-percentiles-0'] as { baseline: number[] | null; corrected: number[] };
+    expect(curve.baseline).toEqual(curve.corrected);
+    const latency = data.charts['timeline-latency'] as { baselineP99: Array<number | null> | null; p99: Array<number | null> };
+    expect(latency.baselineP99).toEqual(latency.p99.map((v, i) => (latency.baselineP99?.[i] === null ? null : v)));
+    expect(latency.baselineP99?.filter((v) => v !== null).length).toBeGreaterThan(5);
+    expect((data.charts['timeline-rate'] as { baselineRps: unknown }).baselineRps).not.toBeNull();
+    expect(html).toContain('the baseline <code>reports/&lt;old&gt;/result.json</code>');
+    // Without a baseline nothing dashed is drawn.
+    const plain = reportData(renderReportHtml(fullResult()));
+    expect((plain.charts['timeline-latency'] as { baselineP99: unknown }).baselineP99).toBeNull();
+  });
+});
