@@ -64,4 +64,29 @@ export interface ScenarioResult {
   /** Set when this run was one part of a sharded run (`run --shard I/N`, a Job pod): its load
    * was 1/N of the scenario's, so its checks do not gate; `meshload merge` of every shard does. */
   shard?: { index: number; count: number };
+  /** `run --baseline`: the run compared with, kept so report.html can draw it again later
+   * (`meshload report`). */
+  baseline?: BaselineReference;
+}
+
+/** An earlier run's file and, per phase, what report.html draws of it: its timeline (at most
+ * BASELINE_TIMELINE_STEPS steps) and its latency distribution. */
+export interface BaselineReference {
+  file: string;
+  startTime: string;
+  phases: Array<{ name: string; load: Pick<LoadResult, 'durationMs' | 'timeline' | 'timelineStepMs' | 'latency'> | undefined }>;
+}
+
+/** An hour by the second: a longer baseline's later steps are not drawn. */
+export const BASELINE_TIMELINE_STEPS = 3600;
+
+export function baselineReference(baseline: ScenarioResult, file: string): BaselineReference {
+  return {
+    file,
+    startTime: baseline.startTime,
+    phases: baseline.phases.map((p) => ({
+      name: p.name,
+      load: p.load === undefined ? undefined : { durationMs: p.load.durationMs, timeline: Array.isArray(p.load.timeline) ? p.load.timeline.slice(0, BASELINE_TIMELINE_STEPS) : [], timelineStepMs: p.load.timelineStepMs ?? 1000, latency: p.load.latency },
+    })),
+  };
 }

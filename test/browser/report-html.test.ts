@@ -316,6 +316,17 @@ describe('report.html in Chromium', () => {
       } finally {
         await opened.page.close();
       }
+      // result.json keeps the baseline: `meshload report` draws it again, with the gauges.
+      const again = join(dir, 'again.html');
+      const rendered = await cli('report', report, '-o', again);
+      expect(rendered.code).toBe(0);
+      const reopened = await expectSoundReport(again, result, 'breaker-over-time-again');
+      try {
+        expect(await reopened.page.locator('#timeline-latency .u-legend').textContent()).toContain('baseline p99');
+        expect(await reopened.page.locator('#timeline-gauges .u-legend').textContent()).toContain('current_queue');
+      } finally {
+        await reopened.page.close();
+      }
     },
     2 * TIMEOUT_MS,
   );

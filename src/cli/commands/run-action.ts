@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { resultLine } from '../../k8s/result-line';
 import { startAtOf, parseShard } from '../../k8s/sharding';
 import { toFortioJson } from '../../report/fortio-json';
-import { renderReportHtml, type ReportHtmlOptions } from '../../report/html/render-report';
+import { renderReportHtml } from '../../report/html/render-report';
 import { renderJunit } from '../../report/junit';
 import { readResult } from '../../report/read-result';
 import { renderScenarioMarkdown } from '../../report/scenario-markdown';
@@ -12,7 +12,7 @@ import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine
 import { withBaseline } from '../../scenario/baseline';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
-import type { ScenarioResult } from '../../scenario/scenario-result';
+import { baselineReference, type ScenarioResult } from '../../scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
 import { MeshloadError, usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
@@ -82,7 +82,8 @@ export async function runScenarioText(
     waiting: (untilMs) => say(`waiting until ${new Date(untilMs).toISOString()} (--start-at, in ${((untilMs - Date.now()) / 1000).toFixed(1)}s)\n`),
   }, { shard, startAtMs: startAt?.atMs, env: ctx.io.env, hurry: ctx.io.hurry?.signal });
   if (baseline !== undefined) {
-    result = withBaseline(result, baseline, tolerance);
+    // Kept in result.json: report.html (now, and from `meshload report`) draws it beside this run.
+    result = { ...withBaseline(result, baseline, tolerance), baseline: baselineReference(baseline, flags.baseline ?? '') };
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
     for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say(`  ${phase.name}:${checkLine(check)}`);
   }
@@ -90,7 +91,7 @@ export async function runScenarioText(
   if (epilogue !== undefined) say(epilogue(result));
   say(verdictLine(result));
   if (shard !== undefined) say(`shard ${shard.index}/${shard.count}: this part ran its share of each load, so its checks do not gate (a shard that ran exits 0); 'meshload merge' of every shard's result evaluates them on the whole\n`);
-  if (flags.report) writeReports(result, printed, flags.reportDir, ctx, baseline === undefined ? undefined : { result: baseline, file: flags.baseline ?? '' });
+  if (flags.report) writeReports(result, printed, flags.reportDir, ctx);
   ctx.exitCode = exitCodeOf(result);
   return result;
 }
@@ -129,15 +130,14 @@ function slugOf(name: string): string {
 }
 
 /** reports/<timestamp>_<name>/: result.json, summary.txt, junit.xml, summary.md, report.html, and phases/NN-<phase>/fortio.json. */
-function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext, baseline?: ReportHtmlOptions['baseline']): void {
+function writeReports(result: ScenarioResult, printed: string, reportDir: string, ctx: CommandContext): void {
   const stamp = result.startTime.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const dir = join(reportDir, `${stamp}_${slugOf(result.name)}`);
   const markdown = renderScenarioMarkdown(result);
   // The page is a convenience: a renderer bug must not cost the result files, so it only warns.
   let html: string | undefined;
   try {
-    // The baseline is drawn beside this run on report.html's charts.
-    html = renderReportHtml(result, { source: join(dir, 'result.json'), ...(baseline !== undefined ? { baseline } : {}) });
+    html = renderReportHtml(result, { source: join(dir, 'result.json') });
   } catch (error) {
     ctx.io.stderr.write(`meshload: report.html not written: ${(error as Error).message}\n`);
   }

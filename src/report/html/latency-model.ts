@@ -134,7 +134,7 @@ export function latencySummary(d: Distribution): LatencySummary {
 
 /** The phase's corrected latency, or undefined when it made no call; with the baseline's phase
  * of the same name, its curve too. */
-export function latencyModel(load: LoadResult, baseline?: LoadResult): LatencyModel | undefined {
+export function latencyModel(load: LoadResult, baseline?: Pick<LoadResult, 'latency'>): LatencyModel | undefined {
   const corrected = decodeOrUndefined(load.latency);
   if (corrected === undefined) return undefined;
   const uncorrected = decodeOrUndefined((load as Partial<LoadResult>).latencyUncorrected);

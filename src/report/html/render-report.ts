@@ -3,14 +3,15 @@
  * (#summary, #section-checks, #latency, #timeline, #codes, #sidecar, #traffic, #steps); a
  * section without data says so instead of drawing zeros. `meshload report` and `compare` call
  * renderReportHtml too. */
-import type { ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
+import type { BaselineReference, ScenarioResult, StepResult, Verdict } from '../../scenario/scenario-result';
+import { redactUrlsIn } from '../../util/redact';
 import { meshloadVersion } from '../../util/version';
 import { CLIENT_SCRIPT } from './client-script';
 import { escapeHtml, formatCount, formatMs, formatPercent, formatRate, inlineScript, jsonForScript } from './html-text';
+import { latencyModel } from './latency-model';
 import { buildReportModel, type PhaseModel, type ReportModel } from './report-model';
 import type { ClusterModel, SidecarModel, ViewRow } from './sidecar-model';
 import { REPORT_CSS } from './styles';
-import { latencyModel } from './latency-model';
 import { timelineModel, type TimelineModel } from './timeline-model';
 import { renderTrafficSvg } from './traffic-svg';
 import { uplotAssets } from './uplot-assets';
@@ -20,9 +21,6 @@ export interface ReportHtmlOptions {
   title?: string;
   /** Where the data came from (a path), shown in the header. */
   source?: string;
-  /** `run --baseline`: the earlier run drawn dashed on the latency and timeline charts (phases
-   * matched by name), and the file it came from. */
-  baseline?: { result: ScenarioResult; file: string };
 }
 
 /** What the page's script draws, by chart container id: plain numbers only. */
@@ -318,21 +316,38 @@ function stepsSection(model: ReportModel): string {
   return `<section id="steps"><h2>Steps</h2>${groups.map((g) => `<h3>${e(g.name)}</h3><table class="wide">${head}<tbody>${stepRows(g.steps, origin)}</tbody></table>`).join('\n')}</section>`;
 }
 
+/** The baseline a result carries (`run --baseline`), if it is of the right shape: result.json
+ * may come from anywhere, so a malformed one is not drawn rather than a crash. */
+function usableBaseline(baseline: unknown): BaselineReference | undefined {
+  if (typeof baseline !== 'object' || baseline === null) return undefined;
+  const b = baseline as Partial<BaselineReference>;
+  if (typeof b.file !== 'string' || !Array.isArray(b.phases)) return undefined;
+  const phases = b.phases
+    .filter((p) => typeof p === 'object' && p !== null && typeof p.name === 'string')
+    .map((p) => {
+      const load = p.load;
+      const usable = typeof load === 'object' && load !== null && Number.isFinite(load.durationMs) && Array.isArray(load.timeline) && typeof load.latency === 'object' && load.latency !== null;
+      return { name: p.name, load: usable ? load : undefined };
+    });
+  return { file: b.file, startTime: typeof b.startTime === 'string' ? b.startTime : '', phases };
+}
+
 /** The model with the baseline's phases (matched by name) beside this run's, on the latency
  * curves and the timeline. */
-function withBaselineDrawn(model: ReportModel, result: ScenarioResult, baseline: ReportHtmlOptions['baseline']): ReportModel {
+function withBaselineDrawn(model: ReportModel, result: ScenarioResult, baseline: BaselineReference | undefined): ReportModel {
   if (baseline === undefined) return model;
   const phases = model.phases.map((p, i) => {
     const load = result.phases[i]?.load;
-    const before = baseline.result.phases.find((b) => b.name === p.name)?.load;
+    const before = baseline.phases.find((b) => b.name === p.name)?.load;
     return load === undefined || before === undefined ? p : { ...p, latency: latencyModel(load, before) };
   });
-  return { ...model, phases, timeline: timelineModel(result, baseline.result) };
+  return { ...model, phases, timeline: timelineModel(result, baseline) };
 }
 
 export function renderReportHtml(result: ScenarioResult, options: ReportHtmlOptions = {}): string {
-  const model = withBaselineDrawn(buildReportModel(result, options), result, options.baseline);
-  const baselineFile = options.baseline?.file;
+  const baseline = usableBaseline(result.baseline);
+  const model = withBaselineDrawn(buildReportModel(result, options), result, baseline);
+  const baselineFile = baseline === undefined ? undefined : redactUrlsIn(baseline.file);
   const version = meshloadVersion();
   const charts = new Charts();
   const body = [

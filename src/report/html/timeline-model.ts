@@ -4,7 +4,7 @@
  * still place: phases from their load's start, or end to end by duration; step marks are then
  * left out rather than guessed. */
 import { timelineStepOf, type LoadResult, type TimelineSecond } from '../../engine/load-result';
-import type { PhaseResult, ScenarioResult, StepKind, StepResult, Verdict } from '../../scenario/scenario-result';
+import type { BaselineReference, PhaseResult, ScenarioResult, StepKind, StepResult, Verdict } from '../../scenario/scenario-result';
 import { sortedCodes } from './latency-model';
 import { isActivityGauge, MAX_GAUGE_SERIES } from './sidecar-model';
 
@@ -143,7 +143,7 @@ interface Second {
 
 /** A load's steps (seconds, or 100 ms in a short run) with their true lengths: the last one is
  * usually a fragment. */
-function secondsOf(load: LoadResult, loadStartS: number): Second[] {
+function secondsOf(load: Pick<LoadResult, 'timeline' | 'durationMs' | 'timelineStepMs'>, loadStartS: number): Second[] {
   const timeline: TimelineSecond[] = Array.isArray(load.timeline) ? load.timeline : [];
   const stepS = timelineStepOf(load) / 1000;
   const durationS = load.durationMs / 1000;
@@ -226,7 +226,7 @@ function stepAt(seconds: readonly Second[], offsetS: number): Second | undefined
   return seconds.find((s) => s.startS <= offsetS && offsetS < s.startS + s.lengthS);
 }
 
-export function timelineModel(result: ScenarioResult, baseline?: ScenarioResult): TimelineModel | undefined {
+export function timelineModel(result: ScenarioResult, baseline?: BaselineReference): TimelineModel | undefined {
   const { placement, bands } = phaseBands(result);
   const loads: Array<{ phase: PhaseResult; seconds: Second[]; loadStartS: number }> = [];
   result.phases.forEach((phase, i) => {

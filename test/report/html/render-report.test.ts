@@ -2,7 +2,7 @@ import type { ChartSpec } from '../../../src/report/html/render-report';
 import { renderReportHtml } from '../../../src/report/html/render-report';
 import { CLIENT_SCRIPT } from '../../../src/report/html/client-script';
 import { escapeHtml, jsonForScript } from '../../../src/report/html/html-text';
-import type { CheckResult, ScenarioResult } from '../../../src/scenario/scenario-result';
+import { baselineReference, type CheckResult, type ScenarioResult } from '../../../src/scenario/scenario-result';
 import { unavailableReport } from '../../../src/stats/sidecar-report';
 import { meshloadVersion } from '../../../src/util/version';
 import { envoyCluster, envoySidecar, load, phase, scenario, spreadCalls, step, tenPhaseResult, timelineFor } from './html-fixtures';
@@ -195,7 +195,7 @@ describe('renderReportHtml: gauges over time and the baseline', () => {
 
   it('draws the baseline dashed beside this run and names its file', () => {
     const before = fullResult();
-    const html = renderReportHtml(fullResult(), { baseline: { result: before, file: 'reports/<old>/result.json' } });
+    const html = renderReportHtml({ ...fullResult(), baseline: baselineReference(before, 'reports/<old>/result.json') });
     const data = reportData(html);
     const curve = data.charts['latency-percentiles-0'] as { baseline: number[] | null; corrected: number[] };
     expect(curve.baseline).toEqual(curve.corrected);
@@ -207,5 +207,17 @@ describe('renderReportHtml: gauges over time and the baseline', () => {
     // Without a baseline nothing dashed is drawn.
     const plain = reportData(renderReportHtml(fullResult()));
     expect((plain.charts['timeline-latency'] as { baselineP99: unknown }).baselineP99).toBeNull();
+  });
+
+  it.each([
+    ['not an object', 'yesterday'],
+    ['phases not a list', { file: 'x.json', startTime: 'x', phases: 3 }],
+    ['a phase without a usable load', { file: 'x.json', startTime: 'x', phases: [{ name: 'baseline', load: { durationMs: 'long', timeline: 5, latency: null } }, null, 7] }],
+    ['a load whose histogram is not one', { file: 'x.json', startTime: 'x', phases: [{ name: 'baseline', load: { durationMs: 10, timeline: [], latency: { count: 5, hdr: '!!' } } }] }],
+  ])('draws no baseline from a malformed one (%s), never failing the page', (_name, baseline) => {
+    const html = renderReportHtml({ ...fullResult(), baseline } as unknown as ScenarioResult);
+    const data = reportData(html);
+    expect((data.charts['latency-percentiles-0'] as { baseline: unknown }).baseline).toBeNull();
+    expect(Object.keys(data.charts).sort()).toEqual(Object.keys(reportData(renderReportHtml(fullResult())).charts).sort());
   });
 });

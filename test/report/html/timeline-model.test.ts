@@ -1,4 +1,5 @@
 import { MIN_FRAGMENT_S, phaseBands, stepMarks, stepsOnAxis, timelineModel } from '../../../src/report/html/timeline-model';
+import { baselineReference } from '../../../src/scenario/scenario-result';
 import type { SidecarReport } from '../../../src/stats/sidecar-report';
 import { envoySidecar, load, phase, scenario, spreadCalls, step } from './html-fixtures';
 
@@ -184,7 +185,7 @@ describe('timeline model: fine steps, gauges over time, the baseline', () => {
   it('reads the baseline phase of the same name at this run\'s steps, none for a phase it lacks', () => {
     const now = scenario([phase('short', fineLoad(1)), phase('new', fineLoad(3))], { durationMs: 4000 });
     const before = scenario([phase('short', load(spreadCalls(10), { startTime: at(50), durationMs: 300, timelineStepMs: 100, timeline: [0, 0.1, 0.2].map((second) => ({ second, requests: 5, codes: { '200': 5 }, p50Us: 1000, p99Us: 9000 })) }))]);
-    const model = timelineModel(now, before);
+    const model = timelineModel(now, baselineReference(before, 'before.json'));
     expect(model?.baseline?.rps.slice(0, 5).map((r) => (r === null ? null : Math.round(r)))).toEqual([50, 50, 50, null, null]);
     expect(model?.baseline?.p99Ms.slice(0, 5)).toEqual([9, 9, 9, null, null]);
     // 'new' is not in the baseline.
