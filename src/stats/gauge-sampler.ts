@@ -12,7 +12,8 @@ export interface GaugeTrace {
   /** Sum of the sampling intervals that began with the gauge above zero. */
   msAboveZero: number;
   /** Point i covers samples [bucket[i] * samplesPerPoint, +samplesPerPoint): its first sample's
-   * wall-clock time and the largest value sampled in it. */
+   * wall-clock time and the largest value sampled in it. A value held since the point before
+   * adds none, so a gauge that never moves costs one point. */
   points: { bucket: number[]; atMs: number[]; value: number[] };
 }
 
@@ -43,6 +44,8 @@ export interface GaugeSummary {
   intervalMs: number;
   /** Samples folded into one series point: 1, doubled each time the series are thinned. */
   samplesPerPoint: number;
+  /** Wall-clock time of the last sample read: every series holds its last value until then. */
+  lastSampleAtMs: number | undefined;
   /** cluster -> stat -> trace. */
   gauges: Map<string, Map<string, GaugeTrace>>;
 }
@@ -59,7 +62,7 @@ export class GaugeSampler {
     private readonly clusterQuery: string | undefined,
     intervalMs: number,
   ) {
-    this.summary = { samples: 0, failures: 0, lastError: undefined, intervalMs, samplesPerPoint: 1, gauges: new Map() };
+    this.summary = { samples: 0, failures: 0, lastError: undefined, intervalMs, samplesPerPoint: 1, lastSampleAtMs: undefined, gauges: new Map() };
   }
 
   start(): void {
@@ -82,6 +85,7 @@ export class GaugeSampler {
         const sample = this.summary.samples++;
         if (Math.floor(sample / this.summary.samplesPerPoint) >= MAX_SERIES_POINTS) thinSeries(this.summary);
         const bucket = Math.floor(sample / this.summary.samplesPerPoint);
+        this.summary.lastSampleAtMs = snapshot.takenAtMs;
         if (previous !== undefined) for (const trace of previous.above) trace.msAboveZero += snapshot.takenAtMs - previous.atMs;
         const above: GaugeTrace[] = [];
         for (const [cluster, stats] of snapshot.clusters) {
@@ -125,7 +129,7 @@ export class GaugeSampler {
 function addPoint(points: GaugeTrace['points'], bucket: number, atMs: number, value: number): void {
   const last = points.bucket.length - 1;
   if (last >= 0 && points.bucket[last] === bucket) points.value[last] = Math.max(points.value[last] ?? value, value);
-  else {
+  else if (last < 0 || points.value[last] !== value) {
     points.bucket.push(bucket);
     points.atMs.push(atMs);
     points.value.push(value);
@@ -153,6 +157,7 @@ export function gaugeSeriesSet(summary: GaugeSummary, loadStartTime: string): Ga
   for (const [cluster, traces] of summary.gauges) {
     for (const trace of traces.values()) {
       const min = Math.min(...trace.points.value);
+      // One point: the gauge held its first value throughout, which its maximum already says.
       if (trace.points.value.length > 1 && min !== Math.max(...trace.points.value)) moved.push({ cluster, trace, min });
     }
   }
@@ -160,7 +165,12 @@ export function gaugeSeriesSet(summary: GaugeSummary, loadStartTime: string): Ga
   const clusters: GaugeSeriesSet['clusters'] = {};
   for (const { cluster, trace } of moved.slice(0, MAX_SERIES)) {
     const byStat = clusters[cluster] ?? {};
-    byStat[trace.stat] = trace.points.atMs.map((atMs, i) => [Math.round(atMs - origin), trace.points.value[i] ?? 0]);
+    const points: Array<[number, number]> = trace.points.atMs.map((atMs, i) => [Math.round(atMs - origin), trace.points.value[i] ?? 0]);
+    // The last value was held until the last sample: a closing point says so.
+    const last = points[points.length - 1];
+    const end = summary.lastSampleAtMs === undefined ? undefined : Math.round(summary.lastSampleAtMs - origin);
+    if (last !== undefined && end !== undefined && end > last[0]) points.push([end, last[1]]);
+    byStat[trace.stat] = points;
     clusters[cluster] = byStat;
   }
   return { startTime: loadStartTime, stepMs: summary.intervalMs * summary.samplesPerPoint, clusters, leftOut: Math.max(0, moved.length - MAX_SERIES) };

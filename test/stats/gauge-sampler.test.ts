@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GaugeSampler, gaugeSeriesSet, MAX_SERIES, MAX_SERIES_POINTS, thinSeries, type GaugeSummary, type GaugeTrace } from '../../src/stats/gauge-sampler';
@@ -18,7 +18,7 @@ function summaryOf(series: Record<string, Record<string, number[]>>): GaugeSumma
     }
     gauges.set(cluster, traces);
   }
-  return { samples, failures: 0, lastError: undefined, intervalMs: 100, samplesPerPoint: 1, gauges };
+  return { samples, failures: 0, lastError: undefined, intervalMs: 100, samplesPerPoint: 1, lastSampleAtMs: T0 - 200 + (samples - 1) * 100, gauges };
 }
 
 describe('gauge series', () => {
@@ -58,17 +58,21 @@ describe('gauge series', () => {
   it('samples a real source over time, a bounded series per gauge, and sees the breaker open where it did', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshload-gauges-'));
     const file = join(dir, 'stats.txt');
-    const dump = (open: number): string => `cluster.be.circuit_breakers.default.rq_pending_open: ${open}\ncluster.be.upstream_rq_total: 10\n`;
-    writeFileSync(file, dump(0));
+    // Replaced whole (rename), so a sample never reads half a file.
+    const dump = (open: number): void => {
+      writeFileSync(`${file}.new`, `cluster.be.circuit_breakers.default.rq_pending_open: ${open}\ncluster.be.upstream_rq_total: 10\n`);
+      renameSync(`${file}.new`, file);
+    };
+    dump(0);
     const sampler = new GaugeSampler({ kind: 'file', path: file }, { format: 'envoy-text', timeoutMs: 2000 }, 'be', 20);
     try {
       const start = Date.now();
       sampler.start();
       await new Promise((resolve) => setTimeout(resolve, 200));
-      writeFileSync(file, dump(1));
+      dump(1);
       const openedAt = Date.now() - start;
       await new Promise((resolve) => setTimeout(resolve, 200));
-      writeFileSync(file, dump(0));
+      dump(0);
       await new Promise((resolve) => setTimeout(resolve, 150));
       const summary = await sampler.stop();
       const set = gaugeSeriesSet(summary, new Date(start).toISOString());
@@ -82,6 +86,9 @@ describe('gauge series', () => {
       expect(firstOpen?.[0]).toBeLessThan(openedAt + 400);
       expect(series[series.length - 1]?.[1]).toBe(0);
       expect(series.length).toBeLessThanOrEqual(MAX_SERIES_POINTS);
+      // Only changes are kept (0, 1, 0, then the closing point), not every one of the ~25 samples.
+      expect(series.map(([, v]) => v)).toEqual([0, 1, 0, 0]);
+      expect(summary.samples).toBeGreaterThan(10);
     } finally {
       await sampler.stop();
       rmSync(dir, { recursive: true, force: true });
