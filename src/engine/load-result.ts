@@ -11,8 +11,10 @@ export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'closed' | 'tl
 
 export const ERROR_KINDS: readonly ErrorKind[] = ['refused', 'reset', 'timeout', 'dns', 'closed', 'tls', 'protocol', 'other'];
 
+/** One step of the timeline: a second, or `timelineStepMs` when the result says so. */
 export interface TimelineSecond {
-  /** Seconds since the timed run started (0 = the first second). */
+  /** Seconds since the timed run started, at the step's start (0, 1, 2; or 0, 0.1, 0.2 in a
+   * fine timeline). */
   second: number;
   requests: number;
   /** By status code as a string ("200", "503", "-1"). */
@@ -89,8 +91,17 @@ export interface LoadResult {
   /** Paced or open runs whose achieved rate was under 95% of the requested one. */
   fellBehind: boolean;
   timeline: TimelineSecond[];
+  /** The timeline's step: 100 for a run planned to last at most 10 s, else 1000 (older results
+   * lack it: 1000). */
+  timelineStepMs?: number;
   /** What the proxy did (with --stats or --stats-cmd): deltas, gauges, agreement, diagnostics. */
   sidecar?: SidecarReport;
+}
+
+/** The timeline step of a result, 1000 when absent or unusable (a hand-edited file). */
+export function timelineStepOf(result: Pick<LoadResult, 'timelineStepMs'>): number {
+  const step = result.timelineStepMs;
+  return typeof step === 'number' && Number.isInteger(step) && step >= 10 && step <= 60_000 ? step : 1000;
 }
 
 /** Longest error sample kept: enough for the reason, never a whole hostile response. */

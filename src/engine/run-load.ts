@@ -16,7 +16,7 @@ import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
-import { RunRecorder } from './run-recorder';
+import { RunRecorder, timelineStepFor } from './run-recorder';
 import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */
@@ -129,7 +129,7 @@ class LoadRunner {
       const warmupFailure = this.plan.requests === undefined && !this.stopped ? await this.warmUp() : undefined;
       if (this.stopped) return this.result(performance.now());
       this.t0 = performance.now();
-      this.recorder = new RunRecorder(this.t0);
+      this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan));
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
         this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; ${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`);

@@ -1,8 +1,10 @@
 /** Records every completed call of a run into distributions and counters; memory stays flat
- * however long the run (no per-request arrays: the timeline grows by one entry per second). */
+ * however long the run (no per-request arrays: the timeline grows by one entry per step: a
+ * second, or 100 ms for a run planned to last at most 10 s). */
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { classifyFailure, type FailureCause } from '../stats/failure-cause';
 import type { Outcome } from '../transport/transport';
+import type { LoadPlan } from './load-plan';
 import { errorSample, type ErrorKind, type LoadResult, type TimelineSecond } from './load-result';
 import { isOk } from './schedule';
 
@@ -11,6 +13,21 @@ const LATE_SEND_MS = 1;
 
 /** Sizes can exceed an hour's worth of microseconds; start the range at 1 GiB and auto-grow. */
 const SIZE_RANGE = 1 << 30;
+
+/** The timeline's step for a run planned to last at most SHORT_RUN_MS: a short phase drawn per
+ * second would be two or three points. */
+export const FINE_STEP_MS = 100;
+export const SHORT_RUN_MS = 10_000;
+/** A fine timeline that outgrows its plan (a slow target under -n) is thinned to whole seconds
+ * past this many entries, so it stays bounded. */
+export const MAX_FINE_STEPS = 600;
+
+/** The timeline step for a plan: fine when the planned run is short and its length known (-t, or
+ * -n at a set rate); a second otherwise. */
+export function timelineStepFor(plan: Pick<LoadPlan, 'durationMs' | 'requests' | 'qps'>): number {
+  const plannedMs = plan.requests === undefined ? plan.durationMs : plan.qps > 0 ? (plan.requests / plan.qps) * 1000 : 0;
+  return plannedMs > 0 && plannedMs <= SHORT_RUN_MS ? FINE_STEP_MS : 1000;
+}
 
 /** The parts of a LoadResult the recorder produces. */
 export type RecordedRun = Pick<
@@ -30,6 +47,7 @@ export type RecordedRun = Pick<
   | 'totalSizes'
   | 'scheduleLag'
   | 'timeline'
+  | 'timelineStepMs'
 >;
 
 export class RunRecorder {
@@ -47,14 +65,19 @@ export class RunRecorder {
   private readonly versionCounts = new Map<string, number>();
   private readonly attemptCounts = new Map<number, number>();
   private clampedCount = 0;
-  private readonly timeline: TimelineSecond[] = [];
+  private timeline: TimelineSecond[] = [];
+  /** The timeline step being filled, counted in steps from the start. */
   private second = 0;
   private secondRequests = 0;
   private secondCodes = new Map<number, number>();
   private readonly secondLatency = new Distribution();
 
-  /** `startMs` is the run's time origin (performance.now() units). */
-  constructor(private readonly startMs: number) {}
+  /** `startMs` is the run's time origin (performance.now() units); `stepMs` the timeline's
+   * step (see timelineStepFor). */
+  constructor(
+    private readonly startMs: number,
+    private stepMs = 1000,
+  ) {}
 
   get count(): number {
     return this.latency.count;
@@ -107,15 +130,17 @@ export class RunRecorder {
     if (lagMs > LATE_SEND_MS) this.lateSends++;
   }
 
-  /** Closes the timeline seconds before `nowMs`. */
+  /** Closes the timeline steps before `nowMs`. */
   private tick(nowMs: number): void {
-    const second = Math.floor((nowMs - this.startMs) / 1000);
-    while (this.second < second) this.flushSecond();
+    const elapsedMs = nowMs - this.startMs;
+    // Divided again after each flush: a flush may thin the step to a second.
+    while (this.second < Math.floor(elapsedMs / this.stepMs)) this.flushSecond();
   }
 
   private flushSecond(): void {
     this.timeline.push({
-      second: this.second,
+      // An integer product over 1000: 0.3, never 0.30000000000000004.
+      second: (this.second * this.stepMs) / 1000,
       requests: this.secondRequests,
       codes: codeObject(this.secondCodes),
       p50Us: this.secondLatency.percentile(50),
@@ -125,6 +150,31 @@ export class RunRecorder {
     this.secondRequests = 0;
     this.secondCodes = new Map();
     this.secondLatency.reset();
+    // At a whole second only, so every second of the thinned timeline is complete.
+    if (this.stepMs < 1000 && this.timeline.length > MAX_FINE_STEPS && (this.second * this.stepMs) % 1000 === 0) this.coarsen();
+  }
+
+  /** Turns the fine timeline into whole seconds (as mergeTimelines combines parts: the p50
+   * weighted by calls, the p99 the largest: an upper bound) and goes on by the second. */
+  private coarsen(): void {
+    const perSecond = Math.round(1000 / this.stepMs);
+    const seconds: TimelineSecond[] = [];
+    for (const entry of this.timeline) {
+      const second = Math.floor(entry.second);
+      let last = seconds[seconds.length - 1];
+      if (last === undefined || last.second !== second) {
+        last = { second, requests: 0, codes: {}, p50Us: 0, p99Us: 0 };
+        seconds.push(last);
+      }
+      const calls = last.requests + entry.requests;
+      last.p50Us = calls > 0 ? Math.round((last.p50Us * last.requests + entry.p50Us * entry.requests) / calls) : 0;
+      last.p99Us = Math.max(last.p99Us, entry.p99Us);
+      last.requests = calls;
+      for (const [code, n] of Object.entries(entry.codes)) last.codes[code] = (last.codes[code] ?? 0) + n;
+    }
+    this.timeline = seconds;
+    this.second /= perSecond;
+    this.stepMs = 1000;
   }
 
   finish(endMs: number): RecordedRun {
@@ -157,6 +207,7 @@ export class RunRecorder {
       totalSizes: this.totalSizes.encode(),
       scheduleLag: this.scheduleLag.encode(),
       timeline: this.timeline,
+      timelineStepMs: this.stepMs,
     };
   }
 }

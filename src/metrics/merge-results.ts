@@ -1,7 +1,7 @@
 /** Merges load results of generators that ran side by side (worker threads, Kubernetes Jobs)
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
- * wall-clock second. Pure. */
-import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, upgradeLoadResult } from '../engine/load-result';
+ * wall-clock step. Pure. */
+import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../engine/load-result';
 import { fellBehind, requestedQps } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
 
@@ -58,7 +58,7 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     droppedSends: sum(results, (r) => r.droppedSends),
     lateSends: sum(results, (r) => r.lateSends),
     fellBehind: stopped === undefined && latency.count > 0 && results.every((r) => requestedQps(r.plan) > 0) && fellBehind({ qps: askedQps, ramp: undefined }, actualQps),
-    timeline: mergeTimelines(results, startMs),
+    ...mergeTimelines(results, startMs),
   };
 }
 
@@ -119,30 +119,34 @@ function addCounts(parts: ReadonlyArray<Record<string, number>>): Record<string,
   return out;
 }
 
-/** Seconds are re-based on the earliest start. Per-second percentiles cannot be merged exactly
- * from two numbers; the merged second keeps the request-weighted mean of p50 and the max of p99
- * (an upper bound), and says so nowhere else: the exact distributions are the totals above. */
-function mergeTimelines(results: readonly LoadResult[], startMs: number): TimelineSecond[] {
-  const bySecond = new Map<number, { requests: number; codes: Record<string, number>[]; p50Weighted: number; p99: number }>();
+/** Steps are re-based on the earliest start, on the coarsest step of the parts (a fine part's
+ * steps fold into it). Per-step percentiles cannot be merged exactly from two numbers; the
+ * merged step keeps the request-weighted mean of p50 and the max of p99 (an upper bound), and
+ * says so nowhere else: the exact distributions are the totals above. */
+function mergeTimelines(results: readonly LoadResult[], startMs: number): { timeline: TimelineSecond[]; timelineStepMs: number } {
+  const stepMs = Math.max(...results.map(timelineStepOf));
+  const byStep = new Map<number, { requests: number; codes: Record<string, number>[]; p50Weighted: number; p99: number }>();
   for (const r of results) {
-    const shift = Math.round((Date.parse(r.startTime) - startMs) / 1000);
+    const shift = Math.round((Date.parse(r.startTime) - startMs) / stepMs);
     for (const s of r.timeline) {
-      const second = s.second + shift;
-      const entry = bySecond.get(second) ?? { requests: 0, codes: [], p50Weighted: 0, p99: 0 };
+      // The epsilon keeps 0.3 s in step 3 of 100 ms despite 0.3 * 1000 / 100 = 2.9999999999999996.
+      const index = Math.floor((s.second * 1000) / stepMs + 1e-9) + shift;
+      const entry = byStep.get(index) ?? { requests: 0, codes: [], p50Weighted: 0, p99: 0 };
       entry.requests += s.requests;
       entry.codes.push(s.codes);
       entry.p50Weighted += s.p50Us * s.requests;
       entry.p99 = Math.max(entry.p99, s.p99Us);
-      bySecond.set(second, entry);
+      byStep.set(index, entry);
     }
   }
-  return [...bySecond.entries()]
+  const timeline = [...byStep.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([second, e]) => ({
-      second,
+    .map(([index, e]) => ({
+      second: (index * stepMs) / 1000,
       requests: e.requests,
       codes: addCounts(e.codes),
       p50Us: e.requests > 0 ? Math.round(e.p50Weighted / e.requests) : 0,
       p99Us: e.p99,
     }));
+  return { timeline, timelineStepMs: stepMs };
 }

@@ -67,6 +67,9 @@ export interface ScenarioResult {
   /** Set when this is not a run's result.json but one load's JSON read as a run of one phase
    * (`meshload load -json`, or Fortio's own JSON): there was no scenario file and no checks. */
   origin?: 'load' | 'fortio';
+  /** `run --baseline`: the run compared with, kept so report.html can draw it again later
+   * (`meshload report`). */
+  baseline?: BaselineReference;
 }
 
 /** A verdict as reports show it: `no_checks` when nothing was checked and nothing failed, so a
@@ -87,4 +90,26 @@ export function shownResultVerdict(result: Pick<ScenarioResult, 'verdict' | 'pha
     result.verdict,
     result.phases.reduce((n, p) => n + (p.checks?.length ?? 0), 0),
   );
+}
+
+/** An earlier run's file and, per phase, what report.html draws of it: its timeline (at most
+ * BASELINE_TIMELINE_STEPS steps) and its latency distribution. */
+export interface BaselineReference {
+  file: string;
+  startTime: string;
+  phases: Array<{ name: string; load: Pick<LoadResult, 'durationMs' | 'timeline' | 'timelineStepMs' | 'latency'> | undefined }>;
+}
+
+/** An hour by the second: a longer baseline's later steps are not drawn. */
+export const BASELINE_TIMELINE_STEPS = 3600;
+
+export function baselineReference(baseline: ScenarioResult, file: string): BaselineReference {
+  return {
+    file,
+    startTime: baseline.startTime,
+    phases: baseline.phases.map((p) => ({
+      name: p.name,
+      load: p.load === undefined ? undefined : { durationMs: p.load.durationMs, timeline: Array.isArray(p.load.timeline) ? p.load.timeline.slice(0, BASELINE_TIMELINE_STEPS) : [], timelineStepMs: p.load.timelineStepMs ?? 1000, latency: p.load.latency },
+    })),
+  };
 }

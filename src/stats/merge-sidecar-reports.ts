@@ -1,9 +1,11 @@
 /** The sidecar reports of generators that ran side by side (`meshload merge`: the pods of a
  * sharded Job, several machines), as one report on the merged load. Each part is the proxy of a
  * different pod, so its counter deltas are that pod's alone and add exactly; gauges do not add
- * (the pods need not have peaked together) and keep the largest maximum, which the report says.
+ * (the pods need not have peaked together) and keep the largest maximum, which the report says;
+ * their series keep the largest value any pod sampled in each step, for the same reason.
  * Pure. */
 import type { LoadResult } from '../engine/load-result';
+import { MAX_SERIES, MAX_SERIES_POINTS, type GaugeSeriesSet } from './gauge-sampler';
 import { buildView, isGaugeField, resilienceView, viewField, type ResilienceField, type ResilienceView } from './resilience-view';
 import { agreementChecks, requestsReceived, sumViews, unavailableReport, type SidecarClusterReport, type SidecarReport } from './sidecar-report';
 
@@ -63,7 +65,63 @@ export function mergeSidecarReports(parts: readonly SidecarPart[], mergedLoad: L
     agreement,
     diagnostics: [...partDiagnostics(reported), ...mergeNotes(clusters, parts.length)],
     unavailable: undefined,
+    ...seriesField(mergeGaugeSeries(reported.map((p) => p.report.gaugeSeries), mergedLoad.startTime)),
   };
+}
+
+function wellFormed(stats: unknown): Record<string, Array<[number, number]>> {
+  if (typeof stats !== 'object' || stats === null) return {};
+  const out: Record<string, Array<[number, number]>> = {};
+  for (const [stat, points] of Object.entries(stats)) {
+    if (Array.isArray(points)) out[stat] = points.filter((p): p is [number, number] => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+  }
+  return out;
+}
+
+function seriesField(gaugeSeries: GaugeSeriesSet | undefined): { gaugeSeries?: GaugeSeriesSet } {
+  return gaugeSeries === undefined ? {} : { gaugeSeries };
+}
+
+/** The parts' gauge series on the merged load's clock. The pods sampled at moments of their own,
+ * so values cannot be summed per moment: a merged step (the coarsest of the parts', widened
+ * until MAX_SERIES_POINTS cover the run) keeps the largest value any pod sampled in it: exact
+ * for "was a breaker open then", a lower bound of the pods' sum. */
+export function mergeGaugeSeries(sets: ReadonlyArray<GaugeSeriesSet | undefined>, startTime: string): GaugeSeriesSet | undefined {
+  const origin = Date.parse(startTime);
+  // Parts are files: a series set of the wrong shape is left out, never a crash.
+  const present = sets
+    .filter((set): set is GaugeSeriesSet => typeof set === 'object' && set !== null && typeof set.startTime === 'string' && Number.isFinite(Date.parse(set.startTime)) && typeof set.clusters === 'object' && set.clusters !== null)
+    .map((set) => ({ ...set, clusters: Object.fromEntries(Object.entries(set.clusters).map(([cluster, stats]) => [cluster, wellFormed(stats)])) }));
+  if (present.length === 0 || !Number.isFinite(origin)) return undefined;
+  const shifted = present.map((set) => ({ set, shiftMs: Date.parse(set.startTime) - origin }));
+  let lastMs = 0;
+  for (const { set, shiftMs } of shifted) for (const stats of Object.values(set.clusters)) for (const points of Object.values(stats)) for (const [at] of points) lastMs = Math.max(lastMs, at + shiftMs);
+  let stepMs = Math.max(1, ...present.map((set) => (Number.isFinite(set.stepMs) && set.stepMs > 0 ? set.stepMs : 1000)));
+  while (lastMs / stepMs >= MAX_SERIES_POINTS) stepMs *= 2;
+  const merged = new Map<string, Map<number, number>>();
+  for (const { set, shiftMs } of shifted) {
+    for (const [cluster, stats] of Object.entries(set.clusters)) {
+      for (const [stat, points] of Object.entries(stats)) {
+        const key = JSON.stringify([cluster, stat]);
+        const steps = merged.get(key) ?? new Map<number, number>();
+        merged.set(key, steps);
+        for (const [at, value] of points) {
+          const index = Math.floor((at + shiftMs) / stepMs);
+          steps.set(index, Math.max(steps.get(index) ?? value, value));
+        }
+      }
+    }
+  }
+  const keys = [...merged.keys()].sort();
+  const clusters: GaugeSeriesSet['clusters'] = {};
+  for (const key of keys.slice(0, MAX_SERIES)) {
+    const [cluster, stat] = JSON.parse(key) as [string, string];
+    const byStat = clusters[cluster] ?? {};
+    byStat[stat] = [...(merged.get(key) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]).map(([index, value]) => [index * stepMs, value]);
+    clusters[cluster] = byStat;
+  }
+  const leftOut = present.reduce((n, set) => n + (Number.isFinite(set.leftOut) ? set.leftOut : 0), 0) + Math.max(0, keys.length - MAX_SERIES);
+  return { startTime, stepMs, clusters, leftOut };
 }
 
 type MergedCluster = Omit<SidecarClusterReport, 'view'>;

@@ -3,7 +3,7 @@
  * Pure: snapshots and the run's result in, plain data out. */
 import type { LoadResult } from '../engine/load-result';
 import { clusterGroup, hasOutboundClusters, outboundClusterNames, suggestClusters } from './cluster-stats';
-import type { GaugeSummary } from './gauge-sampler';
+import { gaugeSeriesSet, type GaugeSeriesSet, type GaugeSummary } from './gauge-sampler';
 import { buildView, isGaugeField, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
 import type { StatsFormat } from './stat-sample';
@@ -46,6 +46,9 @@ export interface SidecarReport {
   diagnostics: string[];
   /** Why there is no stats verdict (the source failed); the run itself still completed. */
   unavailable: string | undefined;
+  /** The gauges sampled during the load, over time (absent in older results and without
+   * sampling). */
+  gaugeSeries?: GaugeSeriesSet;
 }
 
 /** MESH-FACTS: Istio hides cluster.outbound stats unless the client pod opts in. */
@@ -140,7 +143,8 @@ export function buildSidecarReport(input: {
         `(the generator runs as UID 1337, the port is excluded from interception, the target is outside the mesh, or the stats are from another pod)`,
     );
   }
-  return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined };
+  const gaugeSeries = gauges === undefined || result === undefined ? undefined : gaugeSeriesSet(gauges, result.startTime);
+  return { source: input.source, format: after.format, kind, clusterQuery, clusters, total, agreement, diagnostics, unavailable: undefined, ...(gaugeSeries !== undefined ? { gaugeSeries } : {}) };
 }
 
 /** Why `--cluster QUERY` matched nothing, in one sentence: a typo of a cluster that is there

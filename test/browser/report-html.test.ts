@@ -10,7 +10,7 @@ import { renderReportHtml } from '../../src/report/html/render-report';
 import { resultFromJson } from '../../src/report/read-result';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { cli } from '../helpers/cli';
-import { metricsFrontend, startHaproxyWith, type RunningHaproxy } from '../helpers/haproxy';
+import { metricsFrontend, startHaproxy, startHaproxyWith, type RunningHaproxy } from '../helpers/haproxy';
 import { MeshloadProcess, startServerProcess } from '../helpers/spawn-meshload';
 import { envoyCluster, envoySidecar, load, phase, scenario, spreadCalls, tenPhaseResult, timelineFor } from '../report/html/html-fixtures';
 import { chartState, checkRows, launchChromium, openReport, saveScreenshot, SCREENSHOTS, trafficEdges, type OpenedReport } from './report-page';
@@ -277,5 +277,100 @@ describe('report.html in Chromium', () => {
       }
     },
     TIMEOUT_MS,
+  );
+
+  it(
+    'draws a breaker through HAProxy over time: the queue gauge where it rose, 100 ms steps, and the baseline run dashed',
+    async () => {
+      let server: MeshloadProcess | undefined;
+      let haproxy: RunningHaproxy | undefined;
+      const first = join(dir, 'first');
+      const second = join(dir, 'second');
+      let baseline = '';
+      try {
+        const upstream = await startServerProcess();
+        server = upstream.proc;
+        // One request at a time upstream: the rest wait in HAProxy's queue (its breaker), and
+        // past the 1 s queue timeout they get its 503.
+        haproxy = await startHaproxy({ upstream: new URL(upstream.echoUrl).host, maxconn: 1, timeouts: { queue: '1s' } });
+        const file = join(dir, 'breaker.yaml');
+        writeFileSync(
+          file,
+          [
+            'name: breaker over time',
+            `target: "${haproxy.url}"`,
+            'sidecar:',
+            `  stats: "${haproxy.metricsUrl}"`,
+            '  cluster: be',
+            '  interval: 100ms',
+            'defaults: { allowInitialErrors: true }',
+            'phases:',
+            '  - name: calm',
+            '    load: { path: /echo, connections: 1, qps: 10, duration: 1500ms }',
+            '    expect:',
+            '      - status(200) == 100%',
+            '  - name: trip',
+            '    load: { path: "/echo?delay=150ms", connections: 8, qps: 0, duration: 2s }',
+            '    expect:',
+            '      - p(99) >= 150ms',
+            '',
+          ].join('\n'),
+        );
+        const run1 = await cli('run', file, '--report-dir', first);
+        if (!VERDICT_EXITS.includes(run1.code)) throw new Error(`meshload run exited ${run1.code}: ${run1.stderr}`);
+        baseline = onlyReport(first);
+        const run2 = await cli('run', file, '--report-dir', second, '--baseline', baseline);
+        if (!VERDICT_EXITS.includes(run2.code)) throw new Error(`meshload run --baseline exited ${run2.code}: ${run2.stderr}`);
+      } finally {
+        await haproxy?.stop();
+        server?.kill();
+      }
+      const report = onlyReport(second);
+      const result = JSON.parse(readFileSync(join(report, 'result.json'), 'utf8')) as ScenarioResult;
+      const trip = result.phases[1]?.load;
+      // The result: 100 ms steps for these short loads, and the queue gauge's series rising from 0.
+      expect(trip?.timelineStepMs).toBe(100);
+      const queue = Object.entries(trip?.sidecar?.gaugeSeries?.clusters ?? {}).flatMap(([, stats]) => Object.entries(stats)).find(([stat]) => stat === 'current_queue');
+      if (queue === undefined) throw new Error(`no current_queue series in result.json: ${JSON.stringify(trip?.sidecar?.gaugeSeries)}`);
+      expect(Math.max(...queue[1].map(([, v]) => v))).toBeGreaterThan(0);
+      const opened = await expectSoundReport(join(report, 'report.html'), result, 'breaker-over-time');
+      try {
+        const charts = await chartState(opened.page);
+        const gauges = charts.colouredPixels.find((c) => c.id === 'timeline-gauges');
+        expect(gauges?.coloured).toBeGreaterThan(50);
+        const legend = await opened.page.locator('#timeline-gauges .u-legend').textContent();
+        expect(legend).toContain('current_queue');
+        // The page's own data: more than one rate point per second of each load, the queue
+        // above 0 only inside the trip phase's band, and the baseline's p99 beside this run's.
+        const data = (await opened.page.evaluate('JSON.parse(document.getElementById("report-data").textContent).charts')) as Record<string, Record<string, unknown>>;
+        const rate = data['timeline-rate'] as { x: number[]; bands: Array<{ name: string; startS: number; endS: number }>; baselineRps: Array<number | null> | null };
+        const tripBand = rate.bands.find((b) => b.name === 'trip');
+        if (tripBand === undefined) throw new Error('no trip band');
+        const inTrip = rate.x.filter((x) => x >= tripBand.startS && x <= tripBand.endS);
+        expect(inTrip.length).toBeGreaterThan(2 * 2 * 2);
+        const gaugeSpec = data['timeline-gauges'] as { x: number[]; series: Array<{ label: string; values: Array<number | null> }> };
+        const queueValues = gaugeSpec.series.find((s) => s.label.endsWith('current_queue'))?.values ?? [];
+        const queued = gaugeSpec.x.filter((_, i) => (queueValues[i] ?? 0) > 0);
+        expect(queued.length).toBeGreaterThan(0);
+        for (const x of queued) expect(x).toBeGreaterThanOrEqual(tripBand.startS - 0.2);
+        expect((rate.baselineRps ?? []).filter((v) => v !== null).length).toBeGreaterThan(10);
+        expect(await opened.page.locator('#timeline-latency .u-legend').textContent()).toContain('baseline p99');
+        expect(await opened.page.locator('#baseline-note').textContent()).toContain(baseline);
+      } finally {
+        await opened.page.close();
+      }
+      // result.json keeps the baseline: `meshload report` draws it again, with the gauges.
+      const again = join(dir, 'again.html');
+      const rendered = await cli('report', report, '-o', again);
+      expect(rendered.code).toBe(0);
+      const reopened = await expectSoundReport(again, result, 'breaker-over-time-again');
+      try {
+        expect(await reopened.page.locator('#timeline-latency .u-legend').textContent()).toContain('baseline p99');
+        expect(await reopened.page.locator('#timeline-gauges .u-legend').textContent()).toContain('current_queue');
+      } finally {
+        await reopened.page.close();
+      }
+    },
+    2 * TIMEOUT_MS,
   );
 });

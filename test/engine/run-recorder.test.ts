@@ -1,4 +1,4 @@
-import { RunRecorder } from '../../src/engine/run-recorder';
+import { FINE_STEP_MS, MAX_FINE_STEPS, RunRecorder, timelineStepFor } from '../../src/engine/run-recorder';
 import { failure } from '../../src/transport/outcome';
 import type { Outcome } from '../../src/transport/transport';
 
@@ -74,5 +74,57 @@ describe('RunRecorder versions and attempts', () => {
     const run = new RunRecorder(0).finish(1000);
     expect(run.versions).toEqual({});
     expect(run.attempts).toEqual({});
+  });
+});
+
+describe('RunRecorder timeline step', () => {
+  it.each([
+    [{ durationMs: 2000, requests: undefined, qps: 8 }, 100],
+    [{ durationMs: 10_000, requests: undefined, qps: 0 }, 100],
+    [{ durationMs: 10_001, requests: undefined, qps: 0 }, 1000],
+    // 0: until interrupted, length unknown.
+    [{ durationMs: 0, requests: undefined, qps: 8 }, 1000],
+    [{ durationMs: 60_000, requests: 50, qps: 10 }, 100],
+    [{ durationMs: 5000, requests: 500, qps: 10 }, 1000],
+    // -n at max speed: length unknown.
+    [{ durationMs: 5000, requests: 50, qps: 0 }, 1000],
+  ])('plans %j with a %i ms step', (plan, step) => {
+    expect(timelineStepFor(plan)).toBe(step);
+  });
+
+  it('keeps ten steps a second in a fine timeline, each with its own calls and percentiles', () => {
+    const recorder = new RunRecorder(0, FINE_STEP_MS);
+    // 4 calls per 100 ms for 1.5 s; the calls of 0.5..0.6 s take 50 ms, the others 1 ms.
+    for (let t = 0; t < 1500; t += 25) recorder.record(outcome(t >= 500 && t < 600 ? 503 : 200, undefined, 0), t, t, t + (t >= 500 && t < 600 ? 50 : 1));
+    const run = recorder.finish(1560);
+    expect(run.timelineStepMs).toBe(100);
+    expect(run.timeline.map((s) => s.second)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.4]);
+    expect(run.timeline.reduce((n, s) => n + s.requests, 0)).toBe(60);
+    // The slow calls end 50 ms later: in the steps at 0.5 to 0.6 s.
+    const slow = run.timeline.filter((s) => s.p99Us >= 40_000).map((s) => s.second);
+    expect(slow).toEqual([0.5, 0.6]);
+    expect(run.timeline.find((s) => s.second === 0.6)?.codes['503']).toBeGreaterThan(0);
+  });
+
+  it('thins a fine timeline that outgrew its plan to whole seconds, every call still counted', () => {
+    const recorder = new RunRecorder(0, FINE_STEP_MS);
+    const calls = 2 * MAX_FINE_STEPS;
+    // One call every 100 ms for 120 s: twice the fine steps allowed.
+    for (let i = 0; i < calls; i++) recorder.record(outcome(200, undefined, 0), i * 100, i * 100, i * 100 + 5 + (i % 10));
+    const run = recorder.finish(calls * 100);
+    expect(run.timelineStepMs).toBe(1000);
+    expect(run.timeline.length).toBeLessThanOrEqual(calls / 10 + 1);
+    expect(run.timeline.map((s) => s.second)).toEqual(Array.from({ length: run.timeline.length }, (_, i) => i));
+    expect(run.timeline.reduce((n, s) => n + s.requests, 0)).toBe(calls);
+    // Before and after the thinning alike: 10 calls a second, p99 the slowest (14 ms).
+    for (const s of run.timeline.slice(0, -1)) expect({ second: s.second, requests: s.requests, p99: Math.round(s.p99Us / 1000) }).toEqual({ second: s.second, requests: 10, p99: 14 });
+  });
+
+  it('writes a 1 s step by default, as older results read', () => {
+    const recorder = new RunRecorder(0);
+    recorder.record(outcome(200, undefined, 0), 0, 0, 1500);
+    const run = recorder.finish(1600);
+    expect(run.timelineStepMs).toBe(1000);
+    expect(run.timeline.map((s) => s.second)).toEqual([0, 1]);
   });
 });

@@ -150,3 +150,25 @@ describe('partSpans', () => {
     expect(partSpans(parts)).toEqual(expected);
   });
 });
+
+describe('mergeResults of fine timelines', () => {
+  const T0 = Date.parse('2024-03-05T10:20:00.000Z');
+  const step = (second: number, requests: number) => ({ second, requests, codes: { '200': requests }, p50Us: 1000, p99Us: 2000 + requests });
+
+  it('keeps 100 ms steps when every part has them, re-based on the earliest start', () => {
+    const a = fixtureResult([], { startTime: new Date(T0).toISOString(), durationMs: 500, timelineStepMs: 100, timeline: [step(0, 1), step(0.1, 2), step(0.3, 3)] });
+    const b = fixtureResult([], { startTime: new Date(T0 + 200).toISOString(), durationMs: 500, timelineStepMs: 100, timeline: [step(0, 10), step(0.1, 20)] });
+    const merged = mergeResults([a, b]);
+    expect(merged.timelineStepMs).toBe(100);
+    expect(merged.timeline.map((s) => [s.second, s.requests])).toEqual([[0, 1], [0.1, 2], [0.2, 10], [0.3, 23]]);
+    expect(merged.timeline[3]?.p99Us).toBe(2020);
+  });
+
+  it('folds a fine part into the seconds of a coarse one (an older file has 1 s steps)', () => {
+    const fine = fixtureResult([], { startTime: new Date(T0).toISOString(), durationMs: 1500, timelineStepMs: 100, timeline: [step(0, 1), step(0.9, 2), step(1, 4), step(1.4, 8)] });
+    const old = fixtureResult([], { startTime: new Date(T0).toISOString(), durationMs: 2000, timeline: [step(0, 100), step(1, 200)] });
+    const merged = mergeResults([fine, old]);
+    expect(merged.timelineStepMs).toBe(1000);
+    expect(merged.timeline.map((s) => [s.second, s.requests])).toEqual([[0, 103], [1, 212]]);
+  });
+});

@@ -45,10 +45,10 @@ function sampled(traces: Record<string, Record<string, [number, number]>>): Gaug
   const gauges = new Map(
     Object.entries(traces).map(([cluster, stats]) => [
       cluster,
-      new Map(Object.entries(stats).map(([stat, [max, msAboveZero]]) => [stat, { stat, key: stat.replace(/[.-]/g, '_'), max, msAboveZero }])),
+      new Map(Object.entries(stats).map(([stat, [max, msAboveZero]]) => [stat, { stat, key: stat.replace(/[.-]/g, '_'), max, msAboveZero, points: { bucket: [], atMs: [], value: [] } }])),
     ]),
   );
-  return { samples: 20, failures: 0, lastError: undefined, intervalMs: 100, gauges };
+  return { samples: 20, failures: 0, lastError: undefined, intervalMs: 100, samplesPerPoint: 1, lastSampleAtMs: undefined, gauges };
 }
 
 interface Pod {

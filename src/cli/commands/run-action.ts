@@ -13,7 +13,7 @@ import { PLAIN, screenFor, type Screen } from '../../report/screen';
 import { withBaseline } from '../../scenario/baseline';
 import { checkExpectation } from '../../scenario/expectation';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
-import type { ScenarioResult } from '../../scenario/scenario-result';
+import { baselineReference, type ScenarioResult } from '../../scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
 import { MeshloadError, usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
@@ -87,7 +87,8 @@ export async function runScenarioText(
     waiting: (untilMs) => say(`waiting until ${new Date(untilMs).toISOString()} (--start-at, in ${((untilMs - Date.now()) / 1000).toFixed(1)}s)\n`),
   }, { shard, startAtMs: startAt?.atMs, env: ctx.io.env, hurry: ctx.io.hurry?.signal });
   if (baseline !== undefined) {
-    result = withBaseline(result, baseline, tolerance);
+    // Kept in result.json: report.html (now, and from `meshload report`) draws it beside this run.
+    result = { ...withBaseline(result, baseline, tolerance), baseline: baselineReference(baseline, flags.baseline ?? '') };
     say(`== against the baseline ${flags.baseline ?? ''} (tolerance ${flags.tolerance})\n`);
     for (const phase of result.phases) for (const check of phase.checks.filter((c) => c.path.endsWith('.baseline'))) say((s) => `  ${phase.name}:${checkLine(check, s)}`);
   }

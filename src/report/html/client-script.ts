@@ -7,6 +7,8 @@ export const CLIENT_SCRIPT = String.raw`
 (function () {
   'use strict';
   var HEIGHT = 240;
+  /** The baseline (run --baseline) is dashed and dark, behind this run's colours. */
+  var BASELINE = '#6e40c9';
   var PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#bc4c00', '#8250df', '#1b7c83', '#bf3989', '#9a6700', '#57606a', '#0550ae'];
   var CODE_SHADES = { ok: ['#2da44e', '#116329', '#6fdd8b'], redirect: ['#0969da', '#54aeff'], client: ['#d4a72c', '#bc4c00', '#f0b72f'], server: ['#cf222e', '#82071e', '#ff8182', '#a40e26'], socket: ['#57606a'], other: ['#8250df'] };
 
@@ -101,6 +103,10 @@ export const CLIENT_SCRIPT = String.raw`
       series.push({ label: 'uncorrected', stroke: '#0969da', width: 1.5, dash: [6, 4], points: { show: false }, value: function (u, v) { return fmtMs(v); } });
       data.push(spec.uncorrected);
     }
+    if (spec.baseline) {
+      series.push({ label: 'baseline', stroke: BASELINE, width: 2, dash: [3, 3], points: { show: false }, value: function (u, v) { return fmtMs(v); } });
+      data.push(spec.baseline);
+    }
     return {
       opts: {
         title: spec.title,
@@ -191,7 +197,7 @@ export const CLIENT_SCRIPT = String.raw`
     var steps = uPlot.paths.stepped({ align: 1 });
     var shades = {};
     var raw = [null];
-    var series = [{ label: 'time', value: function (u, v) { return v == null ? '-' : v.toFixed(1) + ' s'; } }];
+    var series = [{ label: 'time', value: function (u, v) { return v == null ? '-' : v.toFixed(2) + ' s'; } }];
     var data = [spec.x];
     var bands = [];
     var sum = spec.x.map(function () { return 0; });
@@ -211,6 +217,10 @@ export const CLIENT_SCRIPT = String.raw`
     });
     series.push({ label: 'requests/s', stroke: '#24292f', width: 1.5, points: { show: false }, paths: steps, value: function (u, v) { return v == null ? '-' : fmtNum(v) + '/s'; } });
     data.push(spec.rps);
+    if (spec.baselineRps) {
+      series.push({ label: 'baseline requests/s', stroke: BASELINE, width: 2, dash: [6, 4], points: { show: false }, paths: steps, value: function (u, v) { return v == null ? '-' : fmtNum(v) + '/s'; } });
+      data.push(spec.baselineRps);
+    }
     return {
       opts: {
         title: spec.title,
@@ -226,20 +236,48 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   function latencyOverTime(spec) {
+    var series = [
+      { label: 'time', value: function (u, v) { return v == null ? '-' : v.toFixed(2) + ' s'; } },
+      { label: 'p50', stroke: '#0969da', width: 1.5, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }), value: function (u, v) { return fmtMs(v); } },
+      { label: 'p99', stroke: '#cf222e', width: 1.5, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }), value: function (u, v) { return fmtMs(v); } },
+    ];
+    var data = [spec.x, spec.p50, spec.p99];
+    if (spec.baselineP99) {
+      series.push({ label: 'baseline p99', stroke: BASELINE, width: 2, dash: [6, 4], points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }), value: function (u, v) { return fmtMs(v); } });
+      data.push(spec.baselineP99);
+    }
     return {
       opts: {
         title: spec.title,
         scales: { x: timeAxis(spec), y: { range: function (u, lo, hi) { return [0, hi > 0 ? hi * 1.1 : 1]; } } },
         axes: [{ label: 'seconds since the run started' }, { label: 'latency (ms)', size: 60 }],
-        series: [
-          { label: 'time', value: function (u, v) { return v == null ? '-' : v.toFixed(1) + ' s'; } },
-          { label: 'p50', stroke: '#0969da', width: 1.5, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }), value: function (u, v) { return fmtMs(v); } },
-          { label: 'p99', stroke: '#cf222e', width: 1.5, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }), value: function (u, v) { return fmtMs(v); } },
-        ],
+        series: series,
         cursor: { sync: { key: 'timeline' } },
         hooks: { drawClear: [drawBands(spec)], draw: [drawMarks(spec)] },
       },
-      data: [spec.x, spec.p50, spec.p99],
+      data: data,
+    };
+  }
+
+  /** Proxy gauges over time on the timeline's axis: each sampled value held until the next. */
+  function gaugesOverTime(spec) {
+    var steps = uPlot.paths.stepped({ align: 1 });
+    var series = [{ label: 'time', value: function (u, v) { return v == null ? '-' : v.toFixed(2) + ' s'; } }];
+    var data = [spec.x];
+    spec.series.forEach(function (s, i) {
+      series.push({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: false }, paths: steps, value: function (u, v) { return fmtNum(v); } });
+      data.push(s.values);
+    });
+    return {
+      opts: {
+        title: spec.title,
+        scales: { x: timeAxis(spec), y: { range: function (u, lo, hi) { return [0, hi > 0 ? hi * 1.15 : 1]; } } },
+        axes: [{ label: 'seconds since the run started' }, { label: 'gauge value', size: 60 }],
+        series: series,
+        cursor: { sync: { key: 'timeline' } },
+        hooks: { drawClear: [drawBands(spec)], draw: [drawMarks(spec)] },
+      },
+      data: data,
     };
   }
 
@@ -266,7 +304,7 @@ export const CLIENT_SCRIPT = String.raw`
     };
   }
 
-  var BUILDERS = { histogram: histogram, percentiles: percentiles, rate: rate, 'latency-time': latencyOverTime, gauges: gauges };
+  var BUILDERS = { histogram: histogram, percentiles: percentiles, rate: rate, 'latency-time': latencyOverTime, 'gauge-time': gaugesOverTime, gauges: gauges };
 
   function main() {
     var drawn = 0;

@@ -25,6 +25,9 @@ export interface PercentileCurve {
   correctedMs: number[];
   /** undefined when the result has no uncorrected distribution (or an empty one). */
   uncorrectedMs: number[] | undefined;
+  /** The baseline's corrected latency at the same percentiles (`run --baseline`); undefined
+   * without one, or when its phase made no call. */
+  baselineMs?: number[] | undefined;
 }
 
 export interface LatencySummary {
@@ -98,7 +101,7 @@ export function curveDecades(count: number): number {
   return Math.max(1, Math.min(MAX_CURVE_DECADES, Math.ceil(Math.log10(Math.max(count, 1)))));
 }
 
-export function percentileCurve(corrected: Distribution, uncorrected: Distribution | undefined): PercentileCurve {
+export function percentileCurve(corrected: Distribution, uncorrected: Distribution | undefined, baseline?: Distribution): PercentileCurve {
   const points = curveDecades(corrected.count) * CURVE_POINTS_PER_DECADE;
   const x: number[] = [];
   const percentiles: number[] = [];
@@ -112,6 +115,7 @@ export function percentileCurve(corrected: Distribution, uncorrected: Distributi
     percentiles,
     correctedMs: percentiles.map((p) => usToMs(corrected.percentile(p))),
     uncorrectedMs: uncorrected === undefined ? undefined : percentiles.map((p) => usToMs(uncorrected.percentile(p))),
+    baselineMs: baseline === undefined ? undefined : percentiles.map((p) => usToMs(baseline.percentile(p))),
   };
 }
 
@@ -128,12 +132,14 @@ export function latencySummary(d: Distribution): LatencySummary {
   };
 }
 
-/** The phase's corrected latency, or undefined when it made no call. */
-export function latencyModel(load: LoadResult): LatencyModel | undefined {
+/** The phase's corrected latency, or undefined when it made no call; with the baseline's phase
+ * of the same name, its curve too. */
+export function latencyModel(load: LoadResult, baseline?: Pick<LoadResult, 'latency'>): LatencyModel | undefined {
   const corrected = decodeOrUndefined(load.latency);
   if (corrected === undefined) return undefined;
   const uncorrected = decodeOrUndefined((load as Partial<LoadResult>).latencyUncorrected);
-  return { summary: latencySummary(corrected), histogram: latencyHistogram(corrected), curve: percentileCurve(corrected, uncorrected) };
+  const before = baseline === undefined ? undefined : decodeOrUndefined(baseline.latency);
+  return { summary: latencySummary(corrected), histogram: latencyHistogram(corrected), curve: percentileCurve(corrected, uncorrected, before) };
 }
 
 /** Codes in numeric order (-1, socket errors, first). */

@@ -3,14 +3,16 @@
  * (#summary, #section-checks, #latency, #timeline, #codes, #sidecar, #traffic, #steps); a
  * section without data says so instead of drawing zeros. `meshload report` and `compare` call
  * renderReportHtml too. */
-import type { ScenarioResult, ShownVerdict, StepResult } from '../../scenario/scenario-result';
+import type { BaselineReference, ScenarioResult, ShownVerdict, StepResult } from '../../scenario/scenario-result';
+import { redactUrlsIn } from '../../util/redact';
 import { meshloadVersion } from '../../util/version';
 import { CLIENT_SCRIPT } from './client-script';
 import { escapeHtml, formatCount, formatMs, formatPercent, formatRate, inlineScript, jsonForScript } from './html-text';
+import { latencyModel } from './latency-model';
 import { buildReportModel, type PhaseModel, type ReportModel } from './report-model';
 import type { ClusterModel, SidecarModel, ViewRow } from './sidecar-model';
 import { REPORT_CSS } from './styles';
-import type { TimelineModel } from './timeline-model';
+import { timelineModel, type TimelineModel } from './timeline-model';
 import { renderTrafficSvg } from './traffic-svg';
 import { uplotAssets } from './uplot-assets';
 
@@ -24,9 +26,10 @@ export interface ReportHtmlOptions {
 /** What the page's script draws, by chart container id: plain numbers only. */
 export type ChartSpec =
   | { kind: 'histogram'; title: string; edgesMs: number[]; counts: number[] }
-  | { kind: 'percentiles'; title: string; x: number[]; corrected: number[]; uncorrected: number[] | null }
-  | ({ kind: 'rate'; title: string; rps: Array<number | null>; codes: TimelineModel['codes'] } & TimeAxis)
-  | ({ kind: 'latency-time'; title: string; p50: Array<number | null>; p99: Array<number | null> } & TimeAxis)
+  | { kind: 'percentiles'; title: string; x: number[]; corrected: number[]; uncorrected: number[] | null; baseline: number[] | null }
+  | ({ kind: 'rate'; title: string; rps: Array<number | null>; codes: TimelineModel['codes']; baselineRps: Array<number | null> | null } & TimeAxis)
+  | ({ kind: 'latency-time'; title: string; p50: Array<number | null>; p99: Array<number | null>; baselineP99: Array<number | null> | null } & TimeAxis)
+  | ({ kind: 'gauge-time'; title: string; series: Array<{ label: string; values: Array<number | null> }> } & TimeAxis)
   | { kind: 'gauges'; title: string; phases: string[]; series: Array<{ label: string; values: Array<number | null> }> };
 
 interface TimeAxis {
@@ -125,7 +128,7 @@ ${rows.join('\n')}
 </tbody></table></section>`;
 }
 
-function latencySection(model: ReportModel, charts: Charts): string {
+function latencySection(model: ReportModel, charts: Charts, baselineFile: string | undefined): string {
   const parts = model.phases.map((p) => {
     const title = `<h3>${e(p.name)}</h3>`;
     if (p.load === undefined) return `${title}${noData('no load in this phase')}`;
@@ -142,8 +145,10 @@ function latencySection(model: ReportModel, charts: Charts): string {
       x: l.curve.x,
       corrected: l.curve.correctedMs,
       uncorrected: l.curve.uncorrectedMs ?? null,
+      baseline: l.curve.baselineMs ?? null,
     });
-    const note = l.curve.uncorrectedMs === undefined ? noData('this result has no uncorrected latency: only the corrected curve is drawn') : '';
+    let note = l.curve.uncorrectedMs === undefined ? noData('this result has no uncorrected latency: only the corrected curve is drawn') : '';
+    if (baselineFile !== undefined) note += l.curve.baselineMs === undefined ? noData(`the baseline ${baselineFile} has no phase '${p.name}' with calls`) : `<p class="muted">Dashed grey: the baseline's phase '${e(p.name)}', from <code>${e(baselineFile)}</code>.</p>`;
     return `${title}${table}<div class="charts">${histogram}${curve}</div>${note}`;
   });
   return `<section id="latency"><h2>Latency</h2>
@@ -151,7 +156,7 @@ function latencySection(model: ReportModel, charts: Charts): string {
 ${parts.length > 0 ? parts.join('\n') : noData('no phase ran')}</section>`;
 }
 
-function timelineSection(model: ReportModel, charts: Charts): string {
+function timelineSection(model: ReportModel, charts: Charts, baselineFile: string | undefined): string {
   const t = model.timeline;
   if (t === undefined) return `<section id="timeline"><h2>Timeline</h2>${noData('no per-second data: no phase ran a load')}</section>`;
   const axis: TimeAxis = {
@@ -161,9 +166,18 @@ function timelineSection(model: ReportModel, charts: Charts): string {
     bands: t.bands.map((b) => ({ name: b.name, startS: b.startS, endS: b.endS })),
     marks: t.marks.map((m) => ({ atS: m.atS, kind: m.kind, label: m.label, ok: m.ok })),
   };
-  const rate = charts.add('timeline-rate', { kind: 'rate', title: 'Calls per second by status code', rps: t.rps, codes: t.codes, ...axis }, true);
-  const latency = charts.add('timeline-latency', { kind: 'latency-time', title: 'Latency per second (corrected)', p50: t.p50Ms, p99: t.p99Ms, ...axis }, true);
+  const rate = charts.add('timeline-rate', { kind: 'rate', title: 'Calls per second by status code', rps: t.rps, codes: t.codes, baselineRps: t.baseline?.rps ?? null, ...axis }, true);
+  const latency = charts.add('timeline-latency', { kind: 'latency-time', title: 'Latency per step (corrected)', p50: t.p50Ms, p99: t.p99Ms, baselineP99: t.baseline?.p99Ms ?? null, ...axis }, true);
+  const g = t.gauges;
+  const gauges =
+    g === undefined
+      ? ''
+      : g.series.length === 0
+        ? noData('no activity gauge (requests or connections active, pending or queued, breakers open, hosts ejected) moved during a load')
+        : charts.add('timeline-gauges', { kind: 'gauge-time', title: 'Proxy gauges, sampled during each load', series: g.series, ...axis, x: g.x }, true);
   const notes: string[] = [];
+  if (g !== undefined && g.leftOut > 0) notes.push(`<p class="muted">${g.leftOut} more gauge${g.leftOut === 1 ? '' : 's'} moved but ${g.leftOut === 1 ? 'is' : 'are'} not drawn; their maxima are in the sidecar section.</p>`);
+  if (baselineFile !== undefined) notes.push(`<p class="muted" id="baseline-note">Dashed: the baseline <code>${e(baselineFile)}</code>, each phase matched by name and aligned at its load's start.</p>`);
   if (t.placement === 'sequential') notes.push(noData('this result has no usable timestamps: phases are placed end to end by duration'));
   const stepCount = model.phases.reduce((n, p) => n + p.steps.length, 0) + model.always.length;
   if (t.marks.length === 0 && stepCount > 0) notes.push(noData('steps are not marked: this result was written before steps recorded their start time'));
@@ -174,8 +188,8 @@ function timelineSection(model: ReportModel, charts: Charts): string {
           .map((m) => `<tr><td class="num">${m.atS.toFixed(2)} s</td><td>${e(m.where)}</td><td class="mono">${e(m.label)}</td><td>${m.ok ? '<span class="good">ok</span>' : '<span class="bad">failed</span>'}</td></tr>`)
           .join('')}</tbody></table></details>`;
   return `<section id="timeline"><h2>Timeline</h2>
-<p class="muted">Every phase on one time axis (seconds since the run started); shaded bands are phases, dashed lines are steps. The last fraction of a second of each load is counted with the second before it.</p>
-<div class="charts">${rate}${latency}</div>${notes.join('')}${marks}</section>`;
+<p class="muted">Every phase on one time axis (seconds since the run started); shaded bands are phases, dashed lines are steps. A load planned under 10 s is drawn in 100 ms steps, a longer one by the second; the last fraction of a step of each load is counted with the step before it. The proxy's gauges are the largest value sampled in each sampling interval (sidecar: interval).</p>
+<div class="charts">${rate}${gauges}${latency}</div>${notes.join('')}${marks}</section>`;
 }
 
 function codesSection(model: ReportModel): string {
@@ -280,7 +294,7 @@ function sidecarSection(model: ReportModel, charts: Charts): string {
     if (others !== '' || leftOut !== '') overPhases += `<p class="muted">${e((leftOut + others).trim())}</p>`;
   }
   return `<section id="sidecar"><h2>Sidecar</h2>
-<p class="muted">What the proxy counted during each phase's load. The proxy's gauges are sampled during the load and only their maxima are kept, so they are charted per phase. n/a: this proxy does not report it (never a zero).</p>
+<p class="muted">What the proxy counted during each phase's load. The proxy's gauges are sampled during the load: drawn over time on the timeline, and their maxima per phase here. n/a: this proxy does not report it (never a zero).</p>
 ${overPhases}
 ${model.phases.map((p) => (p.sidecar === undefined ? (p.load === undefined ? '' : `<h3>${e(p.name)}</h3>${noData('this phase\'s load was not watched')}`) : sidecarPhase(p, p.sidecar))).join('\n')}</section>`;
 }
@@ -322,15 +336,45 @@ function stepsSection(model: ReportModel): string {
   return `<section id="steps"><h2>Steps</h2>${groups.map((g) => `<h3>${e(g.name)}</h3><table class="wide">${head}<tbody>${stepRows(g.steps, origin)}</tbody></table>`).join('\n')}</section>`;
 }
 
+/** The baseline a result carries (`run --baseline`), if it is of the right shape: result.json
+ * may come from anywhere, so a malformed one is not drawn rather than a crash. */
+function usableBaseline(baseline: unknown): BaselineReference | undefined {
+  if (typeof baseline !== 'object' || baseline === null) return undefined;
+  const b = baseline as Partial<BaselineReference>;
+  if (typeof b.file !== 'string' || !Array.isArray(b.phases)) return undefined;
+  const phases = b.phases
+    .filter((p) => typeof p === 'object' && p !== null && typeof p.name === 'string')
+    .map((p) => {
+      const load = p.load;
+      const usable = typeof load === 'object' && load !== null && Number.isFinite(load.durationMs) && Array.isArray(load.timeline) && typeof load.latency === 'object' && load.latency !== null;
+      return { name: p.name, load: usable ? load : undefined };
+    });
+  return { file: b.file, startTime: typeof b.startTime === 'string' ? b.startTime : '', phases };
+}
+
+/** The model with the baseline's phases (matched by name) beside this run's, on the latency
+ * curves and the timeline. */
+function withBaselineDrawn(model: ReportModel, result: ScenarioResult, baseline: BaselineReference | undefined): ReportModel {
+  if (baseline === undefined) return model;
+  const phases = model.phases.map((p, i) => {
+    const load = result.phases[i]?.load;
+    const before = baseline.phases.find((b) => b.name === p.name)?.load;
+    return load === undefined || before === undefined ? p : { ...p, latency: latencyModel(load, before) };
+  });
+  return { ...model, phases, timeline: timelineModel(result, baseline) };
+}
+
 export function renderReportHtml(result: ScenarioResult, options: ReportHtmlOptions = {}): string {
-  const model = buildReportModel(result, options);
+  const baseline = usableBaseline(result.baseline);
+  const model = withBaselineDrawn(buildReportModel(result, options), result, baseline);
+  const baselineFile = baseline === undefined ? undefined : redactUrlsIn(baseline.file);
   const version = meshloadVersion();
   const charts = new Charts();
   const body = [
     header(model, version),
     checksSection(model),
-    latencySection(model, charts),
-    timelineSection(model, charts),
+    latencySection(model, charts, baselineFile),
+    timelineSection(model, charts, baselineFile),
     codesSection(model),
     sidecarSection(model, charts),
     trafficSection(model),

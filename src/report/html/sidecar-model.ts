@@ -1,7 +1,7 @@
 /** The proxy's side of each phase as the HTML report shows it: per cluster the counters that
  * moved, the gauge maxima, the resilience view (unknown kept apart from zero), agreement and
- * diagnostics; and across phases the gauge maxima per phase (the sampler keeps only maxima, so
- * "over time" is at phase granularity). Pure. */
+ * diagnostics; and across phases the gauge maxima per phase (the series over time, where the
+ * result has them, are drawn on the timeline: timeline-model.ts). Pure. */
 import type { ScenarioResult } from '../../scenario/scenario-result';
 import { RESILIENCE_FIELD_DOCS, viewField, type ResilienceField, type ResilienceView } from '../../stats/resilience-view';
 import type { AgreementCheck, SidecarReport } from '../../stats/sidecar-report';

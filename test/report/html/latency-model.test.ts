@@ -95,3 +95,17 @@ describe('latency model', () => {
     expect(sortedCodes(['503', '200', '-1', '200'])).toEqual(['-1', '200', '503']);
   });
 });
+
+describe('latency model with a baseline', () => {
+  it('reads the baseline at the same percentiles as this run', () => {
+    const now = load(spreadCalls(1000));
+    const before = load(spreadCalls(1000).map((c) => ({ ...c, latencyUs: c.latencyUs * 2 })));
+    const curve = latencyModel(now, before)?.curve;
+    expect(curve?.baselineMs).toHaveLength(curve?.percentiles.length ?? -1);
+    const p50 = curve?.percentiles.findIndex((p) => p >= 50) ?? -1;
+    expect((curve?.baselineMs?.[p50] ?? 0) / (curve?.correctedMs[p50] ?? 1)).toBeCloseTo(2, 1);
+    expect(latencyModel(now)?.curve.baselineMs).toBeUndefined();
+    // A baseline phase without calls draws nothing.
+    expect(latencyModel(now, load([]))?.curve.baselineMs).toBeUndefined();
+  });
+});

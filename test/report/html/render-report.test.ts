@@ -2,7 +2,7 @@ import type { ChartSpec } from '../../../src/report/html/render-report';
 import { renderReportHtml } from '../../../src/report/html/render-report';
 import { CLIENT_SCRIPT } from '../../../src/report/html/client-script';
 import { escapeHtml, jsonForScript } from '../../../src/report/html/html-text';
-import type { CheckResult, ScenarioResult } from '../../../src/scenario/scenario-result';
+import { baselineReference, type CheckResult, type ScenarioResult } from '../../../src/scenario/scenario-result';
 import { unavailableReport } from '../../../src/stats/sidecar-report';
 import { meshloadVersion } from '../../../src/util/version';
 import { envoyCluster, envoySidecar, load, phase, scenario, spreadCalls, step, tenPhaseResult, timelineFor } from './html-fixtures';
@@ -172,5 +172,52 @@ describe('renderReportHtml', () => {
   it('ships a client script that parses as plain JavaScript', () => {
     expect(() => new Function(CLIENT_SCRIPT)).not.toThrow();
     expect(CLIENT_SCRIPT).not.toMatch(/<\/script/i);
+  });
+});
+
+describe('renderReportHtml: gauges over time and the baseline', () => {
+  it('charts the gauge series on the timeline, on its axis, when the result has them', () => {
+    const result = fullResult();
+    const stressed = result.phases[1]?.load?.sidecar;
+    if (stressed === undefined) throw new Error('the fixture watches its second phase');
+    stressed.gaugeSeries = { startTime: '2024-03-05T10:20:08.000Z', stepMs: 1000, leftOut: 0, clusters: { be: { rq_pending_open: [[0, 0], [1000, 1], [2000, 0]] } } };
+    const data = reportData(renderReportHtml(result));
+    const spec = data.charts['timeline-gauges'];
+    if (spec === undefined || spec.kind !== 'gauge-time') throw new Error('no gauge chart');
+    expect(spec.series.map((s) => s.label)).toEqual(['rq_pending_open']);
+    expect(spec.x).toEqual([8, 9, 10, 11]);
+    expect(spec.series[0]?.values).toEqual([0, 1, 0, 0]);
+    const rate = data.charts['timeline-rate'] as { startS: number; endS: number };
+    expect([spec.startS, spec.endS]).toEqual([rate.startS, rate.endS]);
+    // Without series (older results) there is no such chart.
+    expect(reportData(renderReportHtml(fullResult())).charts['timeline-gauges']).toBeUndefined();
+  });
+
+  it('draws the baseline dashed beside this run and names its file', () => {
+    const before = fullResult();
+    const html = renderReportHtml({ ...fullResult(), baseline: baselineReference(before, 'reports/<old>/result.json') });
+    const data = reportData(html);
+    const curve = data.charts['latency-percentiles-0'] as { baseline: number[] | null; corrected: number[] };
+    expect(curve.baseline).toEqual(curve.corrected);
+    const latency = data.charts['timeline-latency'] as { baselineP99: Array<number | null> | null; p99: Array<number | null> };
+    expect(latency.baselineP99).toEqual(latency.p99.map((v, i) => (latency.baselineP99?.[i] === null ? null : v)));
+    expect(latency.baselineP99?.filter((v) => v !== null).length).toBeGreaterThan(5);
+    expect((data.charts['timeline-rate'] as { baselineRps: unknown }).baselineRps).not.toBeNull();
+    expect(html).toContain('the baseline <code>reports/&lt;old&gt;/result.json</code>');
+    // Without a baseline nothing dashed is drawn.
+    const plain = reportData(renderReportHtml(fullResult()));
+    expect((plain.charts['timeline-latency'] as { baselineP99: unknown }).baselineP99).toBeNull();
+  });
+
+  it.each([
+    ['not an object', 'yesterday'],
+    ['phases not a list', { file: 'x.json', startTime: 'x', phases: 3 }],
+    ['a phase without a usable load', { file: 'x.json', startTime: 'x', phases: [{ name: 'baseline', load: { durationMs: 'long', timeline: 5, latency: null } }, null, 7] }],
+    ['a load whose histogram is not one', { file: 'x.json', startTime: 'x', phases: [{ name: 'baseline', load: { durationMs: 10, timeline: [], latency: { count: 5, hdr: '!!' } } }] }],
+  ])('draws no baseline from a malformed one (%s), never failing the page', (_name, baseline) => {
+    const html = renderReportHtml({ ...fullResult(), baseline } as unknown as ScenarioResult);
+    const data = reportData(html);
+    expect((data.charts['latency-percentiles-0'] as { baseline: unknown }).baseline).toBeNull();
+    expect(Object.keys(data.charts).sort()).toEqual(Object.keys(reportData(renderReportHtml(fullResult())).charts).sort());
   });
 });
