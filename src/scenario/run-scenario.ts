@@ -186,7 +186,13 @@ function checkOf(text: string, path: string, load: LoadResult | undefined): Chec
   if (load === undefined) {
     return { expression: text, path, expected: text, observed: undefined, observedValue: undefined, verdict: 'no_data', reason: 'the phase ran no load' };
   }
-  return evaluateExpectation(expectation, load, path, text);
+  const check = evaluateExpectation(expectation, load, path, text);
+  // A fault the server capped (x-meshload-clamped: a delay or size above its -max-echo-delay or
+  // -maxpayloadsizekb) is not the fault the phase asked for: its failure is undecided, not a FAIL.
+  const clamped = load.clamped ?? 0;
+  if (check.verdict !== 'fail' || clamped === 0) return check;
+  const why = `the server clamped the fault of ${clamped} response${clamped === 1 ? '' : 's'} (x-meshload-clamped: a delay or size above its cap), so this check cannot decide`;
+  return { ...check, verdict: 'inconclusive', reason: check.reason === undefined ? why : `${why}; as measured: ${check.reason}` };
 }
 
 function statsOf(scenario: Scenario): StepContext['stats'] {

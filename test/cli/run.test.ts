@@ -72,6 +72,17 @@ describe('meshload run', () => {
     expect(run.stderr).toMatch(/== failing gate: FAIL \(1 passed, 1 failed/);
   });
 
+  it('is inconclusive, not failed, when the server clamped the fault a failing check depends on', async () => {
+    // The server caps delays at 50ms: the phase asked for 300ms and did not get it.
+    const file = scenarioFile(
+      'name: clamped\nserver: { maxDelay: 50ms }\nphases:\n  - name: slow\n    load: { path: "/echo?delay=300ms", connections: 2, qps: 0, requests: 10 }\n    expect:\n      - p(50) >= 250ms\n      - calls == 10\n',
+    );
+    const run = await cli('run', file, '--no-report');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^ {2}INCONCLUSIVE p\(50\) >= 250ms .*the server clamped the fault of 10 responses \(x-meshload-clamped/m);
+    expect(run.stderr).toMatch(/^ {2}PASS {9}calls == 10/m);
+  });
+
   it('compares with a baseline: a run against its own earlier result passes', async () => {
     // A 20 ms server delay dominates p99, so a GC pause or a busy CI core cannot make the same
     // run look like a tenfold regression (bare loopback p99s of ~0.7 ms did, once).
