@@ -63,17 +63,9 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
 `);
   for (const note of plan.notes) stderr.write(`  note: ${note}
 `);
-  const result = await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
+  await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
     policyVerdicts(plan.policies, r, on),
   );
-  // A fault the server clamped leaves its phase's checks undecided: inconclusive, not failed.
-  if (result !== undefined && ctx.exitCode === EXIT.FAILED && !result.interrupted) {
-    const failing = result.phases.filter((p) => p.checks.some((c) => c.verdict === 'fail'));
-    if (failing.length > 0 && failing.every((p) => clampedIn(p) !== undefined)) {
-      stderr.write(`verify: inconclusive, not failed: every failing check is in a phase whose faults the server clamped (${failing.map((p) => p.name).join('; ')}); raise its -max-echo-delay\n`);
-      ctx.exitCode = EXIT.INCONCLUSIVE;
-    }
-  }
 }
 
 function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolicies; options: VerifyOptions } {
