@@ -91,7 +91,7 @@ describe('--stats-pod', () => {
 
   it("meshload verify writes it into the scenario's sidecar as the command it stands for", async () => {
     const manifest = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests', 'meshload-server-retries.yaml');
-    const run = await cli('verify', '-f', manifest, 'http://meshload-server:8080/echo', '--stats-pod', 'deploy/meshload-client', '--stats-namespace', 'mesh', '--dry-run');
+    const run = await cli('verify', '-f', manifest, 'http://meshload-server:8080/echo', '--stats-pod', 'deploy/meshload-client', '--stats-namespace', 'mesh', '--dry-run', '--backend', 'meshload');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ {2}statsCmd: kubectl exec -n mesh deploy\/meshload-client -c istio-proxy -- pilot-agent request GET stats$/m);
   });
