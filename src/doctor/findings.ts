@@ -1,7 +1,8 @@
 /** `meshload doctor`'s findings: one line each, ✓ good, ✗ a problem (with its fix), ! not
  * checked or worth knowing. Pure: each finding is made from data the command gathered. */
 import { paint, PLAIN, type Paint, type Screen } from '../report/screen';
-import { ISTIO_STATS_ANNOTATION } from '../stats/sidecar-report';
+import { hasOutboundClusters } from '../stats/cluster-stats';
+import { ISTIO_STATS_ANNOTATION, noMatch } from '../stats/sidecar-report';
 
 export type Mark = 'ok' | 'fail' | 'warn';
 
@@ -68,15 +69,20 @@ export function clusterQueryOf(cluster: string | undefined, url: string | undefi
   return `${host}:${port}`;
 }
 
-export function clusterFinding(query: string, matched: readonly string[], clustersInStats: number): Finding {
+export function clusterFinding(query: string, matched: readonly string[], allClusters: ReadonlySet<string>): Finding {
   if (matched.length > 0) {
     const shown = matched.slice(0, 3).join(', ') + (matched.length > 3 ? `, and ${matched.length - 3} more` : '');
     return { mark: 'ok', text: `cluster '${query}' is in the stats: ${shown}` };
   }
+  // The annotation is the fix only when Istio hides every outbound cluster; a typo gets the
+  // names that are there (the same sentence load --stats and meshload stats print).
+  const hidden = !hasOutboundClusters(allClusters);
   return {
     mark: 'fail',
-    text: `cluster '${query}' is not in the proxy's stats (${clustersInStats} clusters are): meshload cannot see what the proxy did to this traffic`,
-    fix: `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to this pod and restart it (read at proxy start); or check the name with 'meshload stats SOURCE'`,
+    text: `cluster '${query}' is not in the proxy's stats (${allClusters.size} clusters are): meshload cannot see what the proxy did to this traffic`,
+    fix: hidden
+      ? `Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION} to this pod and restart it (read at proxy start); or check the name with 'meshload stats SOURCE'`
+      : `${noMatch(query, allClusters)}: give that name with --cluster, or the URL the service is called by`,
   };
 }
 

@@ -4,7 +4,7 @@
  * bypassed the proxy. */
 import net from 'node:net';
 import { runCli } from '../../src/cli/main';
-import { clusterQueryOf, uidFinding } from '../../src/doctor/findings';
+import { clusterFinding, clusterQueryOf, uidFinding } from '../../src/doctor/findings';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
 import { testIo, type CliRun } from '../helpers/cli';
@@ -60,11 +60,13 @@ describe('meshload doctor', () => {
     expect(run.code).toBe(0);
   });
 
-  it('a cluster not in the stats: ✗ with the annotation fix, exit 1', async () => {
+  it('a cluster not in the stats: ✗ naming the clusters there are, exit 1', async () => {
     const run = await doctor(10001, `${haproxy.url}/echo`, '--stats', haproxy.metricsUrl, '--cluster', 'nosuch');
     const line = run.stdout.split('\n').find((l) => l.startsWith("✗ cluster 'nosuch'"));
     expect(line).toContain("is not in the proxy's stats");
-    expect(line).toContain(`(fix: Istio hides cluster.outbound stats by default: add the annotation ${ISTIO_STATS_ANNOTATION}`);
+    // HAProxy's backends are there: the annotation would be the wrong advice.
+    expect(line).toMatch(/\(fix: no cluster matches 'nosuch' \(outbound clusters: [^)]*\bbe\b/);
+    expect(line).not.toContain(ISTIO_STATS_ANNOTATION);
     expect(run.stdout).toMatch(/^! interception not checked: cluster 'nosuch' is not in the stats/m);
     expect(run.code).toBe(1);
   });
@@ -134,5 +136,16 @@ describe('doctor findings', () => {
     expect(uidFinding(1337)).toMatchObject({ mark: 'fail', fix: expect.stringContaining('runAsUser: 10001') as unknown });
     expect(uidFinding(10001).mark).toBe('ok');
     expect(uidFinding(undefined).mark).toBe('warn');
+  });
+});
+
+describe('clusterFinding', () => {
+  it('gives the annotation only when Istio hides every outbound cluster, and did-you-mean for a typo', () => {
+    const hidden = clusterFinding('httpbin:8000', [], new Set(['xds-grpc', 'BlackHoleCluster', 'PassthroughCluster']));
+    expect(hidden.fix).toContain(ISTIO_STATS_ANNOTATION);
+    const typo = clusterFinding('htpbin', [], new Set(['outbound|8000||httpbin.default.svc.cluster.local', 'xds-grpc']));
+    expect(typo.mark).toBe('fail');
+    expect(typo.fix).toMatch(/did you mean httpbin/);
+    expect(typo.fix).not.toContain(ISTIO_STATS_ANNOTATION);
   });
 });

@@ -146,6 +146,12 @@ describe('meshload merge', () => {
       expect(merged.sidecar?.total?.upstream5xx.final).toBe(merged.codes['503'] ?? 0);
       expect(merged.sidecar?.agreement.find((a) => a.name === 'requests')).toMatchObject({ client: 160, proxy: 160, agrees: true });
       expect(merged.sidecar?.agreement.find((a) => a.name === 'breaker')).toMatchObject({ client: 0, proxy: 0, agrees: true });
+      // The hidden-count line offers -v, and merge has it: every stat, and no such line.
+      expect(run.stderr).toMatch(/more not shown: .*-v shows them/);
+      const verbose = await cli('merge', ...parts, '-v', '-o', join(dir, 'merged-v.json'));
+      expect(verbose.code).toBe(0);
+      expect(verbose.stderr).not.toMatch(/more not shown/);
+      expect(verbose.stderr.split('\n').length).toBeGreaterThan(run.stderr.split('\n').length);
     } finally {
       await h.stop();
     }

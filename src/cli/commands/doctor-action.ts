@@ -61,7 +61,7 @@ export async function doctorAction(url: string | undefined, flags: StatsFlags, c
     });
   } else {
     const matched = [...before.clusters.keys()];
-    say(clusterFinding(query, matched, before.allClusters.size));
+    say(clusterFinding(query, matched, before.allClusters));
     if (url === undefined) say({ mark: 'warn', text: 'interception not checked: give a URL to send one request through the proxy' });
     else if (matched.length === 0) say({ mark: 'warn', text: `interception not checked: cluster '${query}' is not in the stats to count the request` });
     else say(await interception(url, query, before, choice, ctx.io.signal));

@@ -43,12 +43,12 @@ export async function mergeAction(paths: readonly string[], flags: MergeFlags, c
     }
   }
   const stderr = ctx.io.stderr;
-  const screen = screenFor(stderr, ctx.io.env);
+  const screen = screenFor(stderr, ctx.io.env, flags.verbose === true);
   stderr.write(merged.kind === 'scenario' && merged.shards !== undefined ? `merged ${files.length} shards of '${merged.result.name}'\n` : `merged ${files.length} results\n`);
   for (const note of merged.notes) stderr.write(`note: ${note}\n`);
   if (merged.kind === 'load') {
     stderr.write(renderLoadText(merged.result));
-    if (merged.result.sidecar !== undefined) stderr.write(renderSidecarText(merged.result.sidecar));
+    if (merged.result.sidecar !== undefined) stderr.write(renderSidecarText(merged.result.sidecar, screen));
     return;
   }
   // The footer has the load line and every check.

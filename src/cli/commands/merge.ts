@@ -4,6 +4,7 @@ import type { CommandContext } from '../command-context';
 export interface MergeFlags {
   output?: string;
   fromLogs: string[];
+  verbose?: boolean;
 }
 
 /** `meshload merge A.json B.json ... -o merged.json`: one result from generators that ran side by
@@ -16,6 +17,7 @@ export function registerMerge(program: Command, ctx: CommandContext): void {
     .description('merge results of generators that ran side by side (exact histograms and counters); re-evaluates a scenario\'s checks')
     .argument('[files...]', 'meshload load -json files, or result.json files of meshload run (all of one kind); - reads logs from stdin, as --from-logs -')
     .option('-o, --output <file>', 'write the merged JSON here (default: stdout)')
+    .option('-v, --verbose', 'every proxy stat in the sidecar blocks, not only what moved')
     .option(
       '--from-logs <file>',
       "logs holding the MESHLOAD-RESULT lines of sharded runs ('kubectl logs -l job-name=NAME -c meshload --tail=-1'); - for stdin; repeatable",
