@@ -15,7 +15,7 @@
  * | `perTryTimeout` | not translated | HAProxy's `timeout server` is per attempt and is the route timeout too |
  * | `timeout` T: route timeout, 504 `upstream request timeout` | `timeout server T` | 504 with HAProxy's own page (meshload classifies both as timeout); applies per attempt |
  * | `fault.abort` a% with status S | `http-request return status S ... if { rand(100000) lt a*1000 }` with Envoy's body `fault filter abort` | a draw per request, as Envoy's |
- * | `fault.delay` q% of D | `http-request set-query delay=D if { rand(...) }`: the meshload server behind sleeps | the delay happens upstream, not in the proxy, so the server must allow it (-max-echo-delay) |
+ * | `fault.delay` q% of D | `http-request set-query delay=D&%[query] if { rand(...) }`: the meshload server behind sleeps | the delay happens upstream, not in the proxy, so the server must allow it (-max-echo-delay) |
  * | `route[].weight` | one server per subset, `weight W`, `balance random` | a weighted random draw per request, as Envoy's weighted clusters |
  * | `outlierDetection.consecutive5xxErrors` k | `observe layer7 error-limit k on-error mark-down` with health checks | the server is marked DOWN (counted in `check_up_down_total`) until `rise` checks pass, instead of Envoy's ejection time |
  */
@@ -58,7 +58,9 @@ export function haproxyFromIstio(policies: IstioPolicies, upstreams: Upstreams, 
   }
   if (route?.faultDelay?.percent !== undefined && wrong.noFaults !== true) {
     const { fixedDelayMs, percent } = route.faultDelay;
-    frontend.push(`  http-request set-query delay=${fixedDelayMs}ms if { rand(${RAND}) lt ${Math.round(percent * 1000)} }`);
+    // Added to the request's own query, never replacing it: Envoy's delay leaves the request as
+    // it was (verify's backend probe carries parameters of its own).
+    frontend.push(`  http-request set-query delay=${fixedDelayMs}ms&%[query] if { rand(${RAND}) lt ${Math.round(percent * 1000)} }`);
   }
   frontend.push(`  default_backend ${host}`);
 

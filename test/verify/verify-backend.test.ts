@@ -189,7 +189,7 @@ describe('verify --dry-run probes the backend', () => {
     expect(phasesOf(run.stdout).find((p) => p.name.startsWith('retries: each try fails'))?.url).toBe('http://127.0.0.1:1/status/200,503');
   });
 
-  it("a 5xx (the mesh's abort or breaker) is probed again, at most three times", async () => {
+  it("a 5xx (the mesh's abort or breaker) is probed again, at most five times", async () => {
     let calls = 0;
     const flaky = await plainServer((req, res) => {
       calls++;
@@ -205,7 +205,7 @@ describe('verify --dry-run probes the backend', () => {
     calls = -10;
     const down = await probeBackend(`${flaky}/`);
     expect(down).toEqual({ backend: 'unknown', evidence: 'the probe GET /get answered 503 "fault filter abort", like no meshload server, Fortio or httpbin' });
-    expect(calls).toBe(-7);
+    expect(calls).toBe(-5);
   });
 
   it('a delay too long to probe is not asked for, and the line says how to give the cap', async () => {
