@@ -64,6 +64,8 @@ class Http1Transport implements Transport {
   readonly port: number;
   readonly timeoutMs: number;
   readonly keepAlive: boolean;
+  /** Keep the socket after a non-2xx (meshload's old model) instead of Fortio's close. */
+  readonly reuseAfterError: boolean;
   readonly insecure: boolean;
   readonly headRequest: boolean;
   /** A bodiless GET, HEAD or OPTIONS: the only requests sent again on a stale keep-alive socket.
@@ -91,6 +93,7 @@ class Http1Transport implements Transport {
     this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
     this.timeoutMs = template.timeoutMs;
     this.keepAlive = template.keepAlive;
+    this.reuseAfterError = template.reuseAfterError === true;
     this.insecure = template.insecure;
     this.headRequest = template.method.toUpperCase() === 'HEAD';
     this.resendable = RESENDABLE_METHODS.has(template.method.toUpperCase()) && template.body.length === 0;
@@ -317,7 +320,8 @@ class Http1Connection implements Connection {
         this.fail('protocol', `unsolicited bytes after response: ${quoteBytes(data, stop, length)}`, false);
         return;
       }
-      this.succeed(!parser.shouldClose && this.transport.keepAlive && !this.reconnectAfterResponse);
+      const t = this.transport;
+      this.succeed(!parser.shouldClose && t.keepAlive && !this.reconnectAfterResponse && (t.reuseAfterError || keepsSocket(parser.status)));
     }
   }
 
@@ -403,6 +407,14 @@ class Http1Connection implements Connection {
     if (deferred) process.nextTick(done, outcome);
     else done(outcome);
   }
+}
+
+/** Statuses after which Fortio's fast client keeps its socket: 2xx and 418, everything else
+ * closes it and the next call opens a new one (fortio/fortio fhttp/http_client.go, codeIsOK and
+ * the end of FastClient.readResponse: `keepAlive && codeIsOK(c.code) && ...`). Against a breaker
+ * this decides how many connections the proxy sees ("Sockets used"). */
+function keepsSocket(status: number): boolean {
+  return (status >= 200 && status <= 299) || status === 418;
 }
 
 /** Only CR and LF bytes: the empty lines RFC 9112 section 2.2 asks recipients to tolerate. */

@@ -14,6 +14,12 @@ export interface RequestTemplate {
   keepAlive: boolean;
   /** TLS: do not verify the server certificate (-k). */
   insecure: boolean;
+  /** HTTP/1.1: keep the socket after a non-2xx response. Absent or false is Fortio's fast
+   * client, which closes it (418 aside), so a breaker's 503s cost a new connection each. */
+  reuseAfterError?: boolean;
+  /** HTTP/2: Connections share sessions, 100 streams to one. Absent or false is Fortio's -h2
+   * (Go's client, one transport per thread): one session per Connection. */
+  h2Multiplex?: boolean;
 }
 
 export interface Outcome {
@@ -45,8 +51,9 @@ export interface Outcome {
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns
- * a socket; over HTTP/2 it is a stream slot on a session shared with other Connections, so a
- * session failure or `reconnect()` also affects its neighbours. */
+ * a socket; over HTTP/2 it owns a session, or with `h2Multiplex` is a stream slot on a session
+ * shared with other Connections, so a session failure or `reconnect()` also affects its
+ * neighbours. */
 export interface Connection {
   /** Sends one request; calls `done` exactly once, asynchronously. Never throws: socket errors
    * become outcomes with status -1. At most one request is in flight per connection. */

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
@@ -576,5 +577,61 @@ describe('over TLS', () => {
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(200));
     expect(connection.socketsOpened).toBe(3);
     expect(server.connections()).toBe(3);
+  });
+});
+
+describe('connection model after a non-2xx (Fortio fast client)', () => {
+  /** Answers `statusOf(n)` to the n-th request (from 1) and counts the TCP connections it accepted. */
+  async function alternating(statusOf: (n: number) => number): Promise<{ url: string; connections: () => number }> {
+    let requests = 0;
+    let connections = 0;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(statusOf(++requests), { 'content-length': '2' }).end('no');
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, connections: () => connections };
+  }
+
+  it('closes the socket after each non-2xx and opens a new one for the next call', async () => {
+    const server = await alternating((n) => (n % 2 === 0 ? 503 : 200));
+    const connection = transport(server.url).newConnection();
+    const outcomes = await sendMany(connection, 10);
+    expect(outcomes.map((o) => o.status)).toEqual([200, 503, 200, 503, 200, 503, 200, 503, 200, 503]);
+    // 5 503s; the last one's close opens nothing: 1 + 4 sockets, as Fortio counts them.
+    expect(connection.socketsOpened).toBe(5);
+    expect(server.connections()).toBe(5);
+  });
+
+  it('keeps the socket after 2xx and 418 (Fortio counts the teapot as OK)', async () => {
+    const server = await alternating((n) => (n % 2 === 0 ? 418 : 204));
+    const connection = transport(server.url).newConnection();
+    await sendMany(connection, 6);
+    expect(connection.socketsOpened).toBe(1);
+  });
+
+  it('keeps the socket whatever the status with reuseAfterError', async () => {
+    const server = await alternating((n) => (n % 2 === 0 ? 503 : 200));
+    const connection = transport(server.url, { reuseAfterError: true }).newConnection();
+    const outcomes = await sendMany(connection, 10);
+    expect(outcomes.filter((o) => o.status === 503)).toHaveLength(5);
+    expect(connection.socketsOpened).toBe(1);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('does not resend a GET on the socket opened after a non-2xx', async () => {
+    const server = await alternating(() => 500);
+    const connection = transport(server.url).newConnection();
+    const outcomes = await sendMany(connection, 3);
+    expect(outcomes.map((o) => o.status)).toEqual([500, 500, 500]);
+    expect(connection.resends).toBe(0);
+    expect(connection.socketsOpened).toBe(3);
   });
 });
