@@ -31,6 +31,12 @@ export interface LoadPlan {
   keepAlive: boolean;
   /** -h2: HTTP/2 (h2c prior knowledge for http://, ALPN for https://). */
   h2: boolean;
+  /** --keep-socket-on-error: HTTP/1.1 keeps its socket after a non-2xx. Absent or false is
+   * Fortio's model: closed after any status but 2xx and 418, a new one for the next call. */
+  reuseAfterError?: boolean;
+  /** --h2-multiplex: -c Connections are streams sharing one session per 100. Absent or false is
+   * Fortio's -h2: one session (TCP connection) per Connection. */
+  h2Multiplex?: boolean;
   /** -k: do not verify TLS certificates. */
   insecure: boolean;
   /** -abort-on: stop at the first response with this code (-1: first socket error). */

@@ -1,8 +1,10 @@
 /** meshload's HTTP/2 transport (-h2) on node:http2: h2c with prior knowledge for http://, TLS
- * with ALPN h2 for https://. Each Connection is one stream at a time; Connections share
- * sessions, 100 to a session (Connection i uses session floor(i/100), opened lazily), so
- * `-c 64 -h2` is 64 concurrent streams on one TCP connection: the load that reaches Envoy's
- * `http2MaxRequests` breaker rather than `maxConnections`.
+ * with ALPN h2 for https://. Each Connection is one stream at a time on a session of its own
+ * (opened lazily), so `-c 10 -h2` is 10 TCP connections, as in Fortio, whose -h2 uses Go's client
+ * with one transport per thread. With `h2Multiplex` Connections share sessions, 100 to a session
+ * (Connection i uses session floor(i/100)), so `-c 64` is 64 concurrent streams on one TCP
+ * connection: the load that reaches Envoy's `http2MaxRequests` breaker rather than
+ * `maxConnections`.
  *
  * Lifecycle, kept simple:
  * - a session that gets GOAWAY, errors or closes takes no new streams: the next send on its
@@ -35,7 +37,7 @@ import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
 
-/** Connections per shared session: Connection i uses session floor(i / 100). */
+/** Connections per shared session with `h2Multiplex`: Connection i uses session floor(i / 100). */
 export const CONNECTIONS_PER_SESSION = 100;
 /** Flow-control windows we advertise: node:http2 defaults to RFC 9113's 64 KiB for the
  * connection and each stream, which throttles large responses on 64 streams of one session to
@@ -297,6 +299,8 @@ class H2Transport implements Transport {
   private readonly sessions = new Set<H2Session>();
   private readonly connections = new Set<H2Connection>();
   private created = 0;
+  /** Connections per slot: CONNECTIONS_PER_SESSION with `h2Multiplex`, else 1. */
+  private readonly perSession: number;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(template: RequestTemplate) {
@@ -316,6 +320,7 @@ class H2Transport implements Transport {
     this.keepAlive = template.keepAlive;
     this.insecure = template.insecure;
     this.headRequest = template.method.toUpperCase() === 'HEAD';
+    this.perSession = template.h2Multiplex === true ? CONNECTIONS_PER_SESSION : 1;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
     if (this.timeoutMs > 0) {
       const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
@@ -325,7 +330,7 @@ class H2Transport implements Transport {
   }
 
   newConnection(): Connection {
-    const slot = Math.floor(this.created++ / CONNECTIONS_PER_SESSION);
+    const slot = Math.floor(this.created++ / this.perSession);
     const connection = new H2Connection(this, slot);
     if (!this.closed) {
       this.connections.add(connection);

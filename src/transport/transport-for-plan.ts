@@ -13,6 +13,8 @@ export function transportForPlan(plan: LoadPlan): Transport {
     timeoutMs: plan.timeoutMs,
     keepAlive: plan.keepAlive,
     insecure: plan.insecure,
+    reuseAfterError: plan.reuseAfterError === true,
+    h2Multiplex: plan.h2Multiplex === true,
   };
   return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
 }

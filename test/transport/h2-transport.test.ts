@@ -14,6 +14,8 @@ import { send, sendMany, template } from '../helpers/transport-harness';
 
 const UA = `meshload/${meshloadVersion()}`;
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+/** meshload's multiplexed mode: Connections as streams sharing a session (the default is Fortio's one session each). */
+const MULTIPLEX = { h2Multiplex: true } as const;
 const OVERFLOW_TEXT = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -157,6 +159,40 @@ describe('transportForPlan', () => {
     expect(await send(t.newConnection())).toMatchObject(ok(200));
     expect(h2.sessions).toBe(1);
   });
+
+  it('opens one session per Connection by default, as Fortio -h2 -c 4 opens 4 connections', async () => {
+    const h2 = await server(routes);
+    const t = transportForPlan(loadPlan({ url: `${h2.url}/status/200`, h2: true }));
+    cleanups.push(() => t.close());
+    const connections = Array.from({ length: 4 }, () => t.newConnection());
+    const results = await Promise.all(connections.map((c) => sendMany(c, 3)));
+    for (const outcome of results.flat()) expect(outcome).toMatchObject(ok(200));
+    expect(h2.sessions).toBe(4);
+    expect(socketsOf(connections)).toBe(4);
+  });
+
+  it('shares one session among the Connections with h2Multiplex (-h2 --h2-multiplex -c 4)', async () => {
+    const h2 = await server(routes);
+    const t = transportForPlan(loadPlan({ url: `${h2.url}/status/200`, h2: true, h2Multiplex: true }));
+    cleanups.push(() => t.close());
+    const connections = Array.from({ length: 4 }, () => t.newConnection());
+    const results = await Promise.all(connections.map((c) => sendMany(c, 3)));
+    for (const outcome of results.flat()) expect(outcome).toMatchObject(ok(200));
+    expect(h2.sessions).toBe(1);
+    expect(socketsOf(connections)).toBe(1);
+  });
+
+  it('closes a Connection\'s own session with the Connection, leaving the others open', async () => {
+    const h2 = await server(routes);
+    const t = transport(`${h2.url}/status/200`);
+    const [first, second] = [t.newConnection(), t.newConnection()];
+    await Promise.all([send(first), send(second)]);
+    first.close();
+    await h2.whenSessionsClosed(1);
+    expect(await send(second)).toMatchObject(ok(200));
+    expect(h2.sessions).toBe(2);
+    expect(second.socketsOpened).toBe(1);
+  });
 });
 
 describe('against a node:http2 cleartext server', () => {
@@ -221,8 +257,8 @@ describe('against a node:http2 cleartext server', () => {
       held.push(stream);
       if (held.length === CONNECTIONS) for (const waiting of held) respond(waiting, 200, 'ok');
     });
-    const gate = transport(`${h2.url}/gate`);
-    const rest = transport(`${h2.url}/`);
+    const gate = transport(`${h2.url}/gate`, MULTIPLEX);
+    const rest = transport(`${h2.url}/`, MULTIPLEX);
     const gated = Array.from({ length: CONNECTIONS }, () => gate.newConnection());
     const first = await Promise.all(gated.map((c) => send(c)));
     for (const outcome of first) expect(outcome).toMatchObject(ok(200, { bodyBytes: 2 }));
@@ -240,7 +276,7 @@ describe('against a node:http2 cleartext server', () => {
 
   it('opens one session per 100 Connections: 150 Connections -> 2 sessions', async () => {
     const h2 = await server(routes);
-    const t = transport(`${h2.url}/status/200`);
+    const t = transport(`${h2.url}/status/200`, MULTIPLEX);
     const connections = Array.from({ length: 150 }, () => t.newConnection());
     const results = await Promise.all(connections.map((c) => sendMany(c, 3)));
     expect(results.flat().every((o) => o.status === 200)).toBe(true);
@@ -332,7 +368,7 @@ describe('against a node:http2 cleartext server', () => {
       }
       respond(stream, 200);
     });
-    const t = transport(`${h2.url}/`);
+    const t = transport(`${h2.url}/`, MULTIPLEX);
     const connections = [t.newConnection(), t.newConnection(), t.newConnection()];
     const outcomes = await Promise.all(connections.map((c) => send(c)));
     for (const outcome of outcomes) {
@@ -377,7 +413,7 @@ describe('against a node:http2 cleartext server', () => {
       stream.session?.goaway(NGHTTP2_NO_ERROR, 1);
       respond(first[0] as http2.ServerHttp2Stream, 200, 'done');
     });
-    const t = transport(`${h2.url}/`);
+    const t = transport(`${h2.url}/`, MULTIPLEX);
     const connections = [t.newConnection(), t.newConnection(), t.newConnection()];
     const outcomes = await Promise.all(connections.map((c) => send(c)));
     expect(outcomes[0]).toMatchObject(ok(200, { bodyBytes: 4 }));
@@ -395,7 +431,7 @@ describe('against a node:http2 cleartext server', () => {
       if (self.sessions > 1) return respond(stream, 200);
       if (self.requests.length === 2) stream.session?.goaway(NGHTTP2_PROTOCOL_ERROR, 0);
     });
-    const t = transport(`${h2.url}/`);
+    const t = transport(`${h2.url}/`, MULTIPLEX);
     const connections = [t.newConnection(), t.newConnection()];
     const outcomes = await Promise.all(connections.map((c) => send(c)));
     for (const outcome of outcomes) expect(outcome).toMatchObject(failed('protocol'));
@@ -408,7 +444,7 @@ describe('against a node:http2 cleartext server', () => {
       if (headers[':path'] === '/hold' && held === undefined) held = stream;
       else respond(stream, 200);
     });
-    const t = transport(`${h2.url}/hold`);
+    const t = transport(`${h2.url}/hold`, MULTIPLEX);
     const holder = t.newConnection();
     const other = t.newConnection();
     const inFlight = send(holder);
@@ -556,7 +592,7 @@ describeTls('over TLS (ALPN h2)', () => {
     expect(strict).toMatchObject(failed('tls'));
     expect(strict.errorMessage).toMatch(/self[- ]signed/i);
 
-    const t = transport(`${h2.url}/envoy-ok`, { insecure: true });
+    const t = transport(`${h2.url}/envoy-ok`, { insecure: true, h2Multiplex: true });
     const connections = Array.from({ length: 4 }, () => t.newConnection());
     const results = await Promise.all(connections.map((c) => sendMany(c, 3)));
     for (const outcome of results.flat()) expect(outcome).toMatchObject(ok(200, { bodyBytes: 4, viaEnvoy: true }));
@@ -609,7 +645,7 @@ describeNginx('against nginx (listen ... http2: cleartext, prior knowledge)', ()
   });
 
   it('answers 200 "ok" over h2, and 10 Connections share one session (one accepted connection)', async () => {
-    const t = transport(`${h2Url}/ok`);
+    const t = transport(`${h2Url}/ok`, MULTIPLEX);
     const connections = Array.from({ length: 10 }, () => t.newConnection());
     const results = await Promise.all(connections.map((c) => sendMany(c, 5)));
     for (const outcome of results.flat()) expect(outcome).toMatchObject(ok(200, { bodyBytes: 2 }));
