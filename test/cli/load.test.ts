@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,10 +137,10 @@ describe('meshload load (Fortio command lines)', () => {
     expect(result.plan.connections).toBe(4);
   });
 
-  it('speaks HTTP/2 with -h2: the connections are streams multiplexed on one socket', async () => {
+  it('speaks HTTP/2 with -h2 --h2-multiplex: the connections are streams multiplexed on one socket', async () => {
     const url = await echo();
     const json = join(tempDir(), 'r.json');
-    const run = await cli('load', '-h2', '-c', '8', '-qps', '0', '-n', '400', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:10`);
+    const run = await cli('load', '-h2', '--h2-multiplex', '-c', '8', '-qps', '0', '-n', '400', '-allow-initial-errors', '-json', json, `${url}/echo?status=503:10`);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^Sockets used: 1 \(for perfect keepalive, would be 8\)$/m);
     const { result } = readResult(json);
@@ -464,5 +465,65 @@ describe('load -json files written before resends and errorSamples existed', () 
     expect(result.resends).toBe(0);
     expect(result.errorSamples).toEqual({});
     expect((await cli('report', old, '-o', join(folder, 'old.html'))).code).toBe(0);
+  });
+});
+
+describe('meshload load connection model (Fortio: new socket after a non-2xx, -h2 -c N is N connections)', () => {
+  /** A server answering 503 to every even-numbered request and 200 to the rest. */
+  async function everyOther503(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+    let requests = 0;
+    let connections = 0;
+    const httpServer = http.createServer((_req, res) => {
+      res.writeHead(++requests % 2 === 0 ? 503 : 200, { 'content-length': '2' }).end('hi');
+    });
+    httpServer.on('connection', () => connections++);
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const close = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        httpServer.closeAllConnections();
+        httpServer.close(() => resolve());
+      });
+    return { url: `http://127.0.0.1:${(httpServer.address() as net.AddressInfo).port}/`, connections: () => connections, close };
+  }
+
+  it('opens a new socket after each 503, counted in Sockets used; --keep-socket-on-error keeps one', async () => {
+    const target = await everyOther503();
+    try {
+      const json = join(tempDir(), 'r.json');
+      const run = await cli('load', '-c', '1', '-qps', '0', '-n', '10', '-json', json, target.url);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^Code 503 : 5 \(50\.0 %\)$/m);
+      // 5 503s, the last one ends the run: 1 + 4 sockets, as Fortio's fast client counts them.
+      expect(readResult(json).result.socketsUsed).toBe(5);
+      expect(run.stderr).toMatch(/^Sockets used: 5 \(for perfect keepalive, would be 1\)$/m);
+      expect(target.connections()).toBe(5);
+
+      const kept = await cli('load', '-c', '1', '-qps', '0', '-n', '10', '--keep-socket-on-error', '-json', json, target.url);
+      expect(kept.code).toBe(0);
+      expect(kept.stderr).toMatch(/^Code 503 : 5 \(50\.0 %\)$/m);
+      expect(readResult(json).result.socketsUsed).toBe(1);
+      expect(target.connections()).toBe(6);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('opens one HTTP/2 connection per -c with -h2, one shared with --h2-multiplex', async () => {
+    const url = await echo();
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-h2', '-c', '4', '-qps', '0', '-n', '40', '-json', json, url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Sockets used: 4 \(for perfect keepalive, would be 4\)$/m);
+    expect(readResult(json).result.plan.h2Multiplex).toBe(false);
+    const shared = await cli('load', '-h2', '--h2-multiplex', '-c', '4', '-qps', '0', '-n', '40', '-json', json, url);
+    expect(shared.code).toBe(0);
+    expect(shared.stderr).toMatch(/^Sockets used: 1 \(for perfect keepalive, would be 4\)$/m);
+    expect(readResult(json).result.plan.h2Multiplex).toBe(true);
+  });
+
+  it('refuses --h2-multiplex without -h2 in one line, exit 2', async () => {
+    const run = await cli('load', '--h2-multiplex', '-n', '1', 'http://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/h2-multiplex only applies to HTTP\/2/);
   });
 });

@@ -73,6 +73,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   if (open !== undefined && qps <= 0) throw usageError('-open needs a rate: arrivals come at -qps', 'add -qps N with N > 0');
   if (flags.maxInflight !== undefined && open === undefined) throw usageError('-max-inflight only applies to the open model', 'add -open, or drop -max-inflight');
   const workers = flags.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : wholeNumber('-workers', flags.workers, 1);
+  if (flags.h2Multiplex === true && flags.h2 !== true) throw usageError('-h2-multiplex only applies to HTTP/2', 'add -h2, or drop -h2-multiplex');
   if (parseLogLevel(flags.loglevel) === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   return {
     url: request.url.href,
@@ -89,6 +90,8 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     timeoutMs: request.timeoutMs,
     keepAlive: flags.keepalive,
     h2: flags.h2 === true,
+    reuseAfterError: flags.keepSocketOnError === true,
+    h2Multiplex: flags.h2Multiplex === true,
     insecure: request.insecure,
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,

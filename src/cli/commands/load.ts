@@ -15,6 +15,8 @@ export interface LoadFlags extends RequestFlags, StatsFlags {
   percentiles: string;
   keepalive: boolean;
   h2?: boolean;
+  keepSocketOnError?: boolean;
+  h2Multiplex?: boolean;
   abortOn?: string;
   allowInitialErrors?: boolean;
   connectionReuse?: string;
@@ -49,7 +51,9 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('-p, --percentiles <list>', 'percentiles to report', LOAD_DEFAULTS.percentiles.join(','));
   addRequestFlags(command)
     .option('--no-keepalive', 'new connection for every request (Go style: -keepalive=false)')
-    .option('--h2', 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://); -c streams share one connection per 100')
+    .option('--h2', 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://); -c connections, as in Fortio')
+    .option('--h2-multiplex', 'with --h2: -c streams share one connection per 100 (meshload\'s model, not Fortio\'s)')
+    .option('--keep-socket-on-error', 'HTTP/1.1: keep the socket after a non-2xx; Fortio closes it (418 aside), so Sockets used counts each')
     .option('--abort-on <code>', 'stop at the first response with this status; -1 for the first socket error')
     .option('--allow-initial-errors', 'run even when a warm-up request fails')
     .option('--connection-reuse <min:max>', 'reconnect after a random number of requests in [min, max]')
