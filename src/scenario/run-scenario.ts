@@ -223,6 +223,8 @@ export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: 
     timeoutMs: load.timeout,
     keepAlive: load.keepAlive,
     h2: load.h2,
+    h2Multiplex: load.h2Multiplex,
+    reuseAfterError: load.keepSocketOnError,
     insecure: load.insecure,
     abortOn: load.abortOn,
     allowInitialErrors: load.allowInitialErrors,

@@ -117,7 +117,9 @@ export const loadSpecSchema = z
       .regex(/^\//, { error: 'expected a path starting with /' })
       .optional()
       .meta({ description: 'appended to target (or the embedded server URL), e.g. /status/503' }),
-    h2: z.boolean().optional().meta({ description: '-h2: HTTP/2' }),
+    h2: z.boolean().optional().meta({ description: '-h2: HTTP/2, one connection per -c' }),
+    h2Multiplex: z.boolean().optional().meta({ description: '--h2-multiplex: with h2, connections are streams sharing one connection per 100' }),
+    keepSocketOnError: z.boolean().optional().meta({ description: '--keep-socket-on-error: HTTP/1.1 keeps its socket after a non-2xx (Fortio closes it)' }),
     insecure: z.boolean().optional().meta({ description: '-k: do not verify TLS certificates' }),
     timeout: positiveDuration.optional().meta({ description: '-timeout: per request (default 3s)' }),
     keepAlive: z.boolean().optional().meta({ description: '-keepalive (default true)' }),
@@ -346,6 +348,8 @@ export interface ResolvedLoad {
   url: string | undefined;
   path: string | undefined;
   h2: boolean;
+  h2Multiplex: boolean;
+  keepSocketOnError: boolean;
   insecure: boolean;
   timeout: number;
   keepAlive: boolean;
@@ -855,6 +859,8 @@ function resolveLoad(defaults: LoadSpec, own: LoadSpec): Omit<ResolvedLoad, 'sec
     url: load.url,
     path: load.path,
     h2: load.h2 ?? false,
+    h2Multiplex: load.h2Multiplex ?? false,
+    keepSocketOnError: load.keepSocketOnError ?? false,
     insecure: load.insecure ?? false,
     timeout: load.timeout ?? LOAD_DEFAULTS.timeoutMs,
     keepAlive: load.keepAlive ?? true,
