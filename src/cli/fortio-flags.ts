@@ -180,6 +180,7 @@ const DAY_PART = /(\d+(?:\.\d*)?|\.\d+)([dw])/g;
 
 /** Fortio's -t (fortio.org/duration): Go's durations plus d (24h) and w (7d), as in `1d2h`. */
 export function parseRunDuration(text: string): number | undefined {
+  if (text.trim() === '') return undefined;
   let extraMs = 0;
   const rest = text.trim().replace(DAY_PART, (_, n: string, unit: string) => {
     extraMs += Number(n) * (unit === 'd' ? 86_400_000 : 604_800_000);

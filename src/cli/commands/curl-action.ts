@@ -129,7 +129,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     const lines = [`HTTP/1.1 ${response.statusCode}${reasonPhrase}`];
     const raw = head.rawHeaders;
     if (raw !== undefined) {
-      for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${printable(String(raw[i]))}: ${printable(String(raw[i + 1]))}`);
+      for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${printable(latin1(raw[i]))}: ${printable(latin1(raw[i + 1]))}`);
     } else {
       for (const [name, value] of Object.entries(response.headers)) {
         for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${printable(v)}`);
@@ -192,6 +192,11 @@ function asError(value: unknown): ErrorLike | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const message = (value as { message?: unknown }).message;
   return typeof message === 'string' ? (value as ErrorLike) : undefined;
+}
+
+/** Header bytes as HTTP defines them (ISO-8859-1), as undici decodes its own header values. */
+function latin1(value: Buffer | undefined): string {
+  return Buffer.isBuffer(value) ? value.toString('latin1') : String(value);
 }
 
 /** A header value for the terminal: control bytes escaped, never interpreted. */
