@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FORTIO_FLAGS, noEffectLine, parseRunDuration, renderFortioFlagsMarkdown, type FortioFlag } from '../../src/cli/fortio-flags';
 import { FORTIO_UNUSED, normalizeGoFlags } from '../../src/cli/go-flags';
-import { buildProgram } from '../../src/cli/main';
+import { buildProgram, runCli } from '../../src/cli/main';
 import { MeshloadError } from '../../src/util/errors';
 import { testIo } from '../helpers/cli';
 
@@ -99,5 +99,22 @@ describe("Fortio's flag table", () => {
 
   it.each(['', '1x', 'd', '5'])('-t %j is not a duration', (text) => {
     expect(parseRunDuration(text)).toBeUndefined();
+  });
+});
+
+describe('meshload server with Fortio client flags', () => {
+  it.each([
+    [[] as string[], true],
+    [['-quiet'], false],
+    [['-loglevel', 'Warning'], false],
+  ])('runs with -c 3 -stdclient %p, naming them once at Info (%p)', async (extra, says) => {
+    const controller = new AbortController();
+    const { io, stderr } = testIo(controller.signal);
+    const exit = runCli(['server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', '-c', '3', '-stdclient', ...extra], io);
+    await stderr.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/);
+    controller.abort();
+    expect(await exit).toBe(0);
+    expect(/^meshload: -stdclient has no effect here: /m.test(stderr.text)).toBe(says);
+    expect(/^meshload: -c has no effect here: only meshload load uses it$/m.test(stderr.text)).toBe(says);
   });
 });

@@ -59,7 +59,8 @@ export function registerServer(program: Command, ctx: CommandContext): void {
   command.addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]));
   command.action(async (flags: ServerFlags) => {
     const config = serverConfig(flags);
-    sayNoEffect(flags.fortioUnused, 'server', !logsAt(config.logLevel, 'Info'), (line) => ctx.io.stderr.write(line));
+    // Fortio's -quiet means -loglevel Warning; here it silences these notes.
+    sayNoEffect(flags.fortioUnused, 'server', !logsAt(config.logLevel, 'Info') || flags.fortioUnused.includes('quiet'), (line) => ctx.io.stderr.write(line));
     const log = (line: string): void => {
       ctx.io.stderr.write(`${line}\n`);
     };
