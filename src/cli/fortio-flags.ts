@@ -142,7 +142,7 @@ export function fortioFlag(name: string): FortioFlag | undefined {
 /** The Info line for a Fortio flag a command accepts and ignores. */
 export function noEffectLine(name: string, command: string): string {
   const flag = BY_NAME.get(name);
-  const why = flag === undefined ? 'not a flag meshload knows' : flag.usedBy.length > 0 && !flag.usedBy.includes(command as MeshloadCommand) ? `only meshload ${flag.usedBy.join(' and ')} ${flag.usedBy.length > 1 ? 'use' : 'uses'} it` : flag.meshload;
+  const why = flag === undefined ? 'only meshload load uses it' : flag.usedBy.length > 0 && !flag.usedBy.includes(command as MeshloadCommand) ? `only meshload ${flag.usedBy.join(' and ')} ${flag.usedBy.length > 1 ? 'use' : 'uses'} it` : flag.meshload;
   return `meshload: -${name} has no effect here: ${why}`;
 }
 

@@ -96,6 +96,14 @@ export function normalizeGoFlags(args: readonly string[], command: Command): str
       out.push(`--${FORTIO_UNUSED}`, name);
       continue;
     }
+    // meshload's own load flags (-workers, -open, ...) ride along too: Fortio's rule is every
+    // flag with every command, and a curl line is often a load line with one word changed.
+    const loadFlag = table.has(FORTIO_UNUSED) && command.name() !== 'load' ? loadFlagInfo(command, name) : undefined;
+    if (loadFlag !== undefined) {
+      if (loadFlag.takesValue && inlineValue === undefined && i + 1 < args.length) i++;
+      out.push(`--${FORTIO_UNUSED}`, name);
+      continue;
+    }
     const candidates = goFlagNames(command).map((n) => `-${n}`);
     const close = suggest(`-${name}`, candidates);
     const where = `meshload ${command.name()}`;
@@ -137,6 +145,14 @@ function booleanToken(
   }
   if (value) return isPositive ? (positive as FlagInfo).token : '';
   return isNegative ? (negative as FlagInfo).token : '';
+}
+
+/** `name` as a flag of the sibling `load` command, if it is one. */
+function loadFlagInfo(command: Command, name: string): FlagInfo | undefined {
+  const load = command.parent?.commands.find((c) => c.name() === 'load');
+  if (load === undefined) return undefined;
+  const table = flagTable(load);
+  return table.get(name) ?? table.get(`no-${name}`);
 }
 
 /** Fortio exits on a malformed value even for a flag it then ignores; so does meshload. */

@@ -72,6 +72,14 @@ describe("Fortio's flag table", () => {
     });
   });
 
+  it("accepts meshload's own load flags on curl and server, without effect", () => {
+    for (const name of ['curl', 'server']) {
+      const out = normalizeGoFlags(['-workers', '2', '-open', '-max-inflight=4', '-keepalive=false', 'u'], commandOf(name));
+      expect(out.filter((token) => token !== `--${FORTIO_UNUSED}`)).toEqual(['workers', 'open', 'max-inflight', 'keepalive', 'u']);
+    }
+    expect(noEffectLine('workers', 'curl')).toBe('meshload: -workers has no effect here: only meshload load uses it');
+  });
+
   it('refuses a malformed value for a flag it ignores, as Fortio does', () => {
     const load = commandOf('load');
     expect(() => normalizeGoFlags(['-r', 'abc', 'u'], load)).toThrow(MeshloadError);
