@@ -7,6 +7,11 @@
 import type { Command, Option } from 'commander';
 import { usageError } from '../util/errors';
 import { suggest } from '../util/suggest';
+import { parseDuration } from '../util/duration';
+import { fortioFlag, parseRunDuration, type FortioFlag } from './fortio-flags';
+
+/** The hidden option through which a command learns which Fortio flags it accepted and ignores. */
+export const FORTIO_UNUSED = 'fortio-unused';
 
 interface FlagInfo {
   option: Option;
@@ -65,7 +70,8 @@ export function normalizeGoFlags(args: readonly string[], command: Command): str
       out.push('--help');
       continue;
     }
-    const flag = table.get(name);
+    const fortio = fortioFlag(name);
+    const flag = table.get(name) ?? (fortio?.alias !== undefined ? table.get(fortio.alias) : undefined);
     if (flag !== undefined && flag.takesValue) {
       if (inlineValue !== undefined) {
         out.push(flag.token, inlineValue);
@@ -76,9 +82,26 @@ export function normalizeGoFlags(args: readonly string[], command: Command): str
       }
       continue;
     }
-    const boolToken = booleanToken(name, inlineValue, table, command);
+    const boolToken = booleanToken(flag !== undefined && fortio?.alias !== undefined && !table.has(name) ? fortio.alias : name, inlineValue, table, command);
     if (boolToken !== undefined) {
       if (boolToken !== '') out.push(boolToken);
+      continue;
+    }
+    // A Fortio flag this command does not act on: accepted (Fortio takes every flag with every
+    // command), its value checked as Fortio would, and passed on so the command can say so.
+    if (fortio !== undefined && table.has(FORTIO_UNUSED)) {
+      let value = inlineValue;
+      if (fortio.type !== 'bool' && value === undefined && i + 1 < args.length) value = args[++i] as string;
+      checkFortioValue(fortio, value, command);
+      out.push(`--${FORTIO_UNUSED}`, name);
+      continue;
+    }
+    // meshload's own load flags (-workers, -open, ...) ride along too: Fortio's rule is every
+    // flag with every command, and a curl line is often a load line with one word changed.
+    const loadFlag = table.has(FORTIO_UNUSED) && command.name() !== 'load' ? loadFlagInfo(command, name) : undefined;
+    if (loadFlag !== undefined) {
+      if (loadFlag.takesValue && inlineValue === undefined && i + 1 < args.length) i++;
+      out.push(`--${FORTIO_UNUSED}`, name);
       continue;
     }
     const candidates = goFlagNames(command).map((n) => `-${n}`);
@@ -122,4 +145,28 @@ function booleanToken(
   }
   if (value) return isPositive ? (positive as FlagInfo).token : '';
   return isNegative ? (negative as FlagInfo).token : '';
+}
+
+/** `name` as a flag of the sibling `load` command, if it is one. */
+function loadFlagInfo(command: Command, name: string): FlagInfo | undefined {
+  const load = command.parent?.commands.find((c) => c.name() === 'load');
+  if (load === undefined) return undefined;
+  const table = flagTable(load);
+  return table.get(name) ?? table.get(`no-${name}`);
+}
+
+/** Fortio exits on a malformed value even for a flag it then ignores; so does meshload. */
+function checkFortioValue(flag: FortioFlag, value: string | undefined, command: Command): void {
+  const where = `flag -${flag.name} of 'meshload ${command.name()}'`;
+  if (flag.type === 'bool') {
+    if (value !== undefined && !GO_TRUE.has(value) && !GO_FALSE.has(value)) throw usageError(`${where} takes true or false, not '${value}'`, `write -${flag.name} or -${flag.name}=false`);
+    return;
+  }
+  if (value === undefined) throw usageError(`${where} needs a value`, `write -${flag.name}=VALUE (Fortio default: '${flag.default}')`);
+  const ok =
+    flag.type === 'int' ? /^[+-]?\d+$/.test(value.trim()) :
+    flag.type === 'float' ? value.trim() !== '' && Number.isFinite(Number(value)) :
+    flag.type === 'duration' ? (flag.name === 't' ? parseRunDuration(value) : parseDuration(value)) !== undefined :
+    true;
+  if (!ok) throw usageError(`${where} takes ${flag.type === 'int' ? 'a whole number' : flag.type === 'float' ? 'a number' : 'a Go duration like 3s'}, not '${value}'`, `Fortio's default is '${flag.default}'`);
 }

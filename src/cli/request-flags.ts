@@ -44,7 +44,7 @@ export function addRequestFlags(command: Command): Command {
 export function requestFromFlags(urlText: string, flags: RequestFlags, command: string): RequestParts {
   let url: URL;
   try {
-    url = new URL(urlText);
+    url = new URL(withScheme(urlText));
   } catch {
     throw usageError(`'${withoutUserinfo(urlText)}' is not a URL`, `give 'meshload ${command}' a URL like http://httpbin:8000/get`);
   }
@@ -89,6 +89,11 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
   return { url, method, headers, payload, timeoutMs, insecure: flags.insecure === true };
+}
+
+/** Fortio's rule: a URL without a scheme means http:// (`httpbin:8000/get`, `localhost:8080`). */
+export function withScheme(urlText: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(urlText) ? urlText : `http://${urlText}`;
 }
 
 /** Text that failed to parse as a URL, without what looks like its user and password. */

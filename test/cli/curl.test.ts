@@ -74,7 +74,7 @@ describe('meshload curl: the body, byte for byte', () => {
     const run = await curl(`${server.url}/bin`);
     expect(run.code).toBe(0);
     expect(run.stdout.equals(ALL_BYTES)).toBe(true);
-    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
   });
 
   it('writes them unchanged through a real process pipe, and exits at once', async () => {
@@ -165,7 +165,7 @@ describe('meshload curl: every failure is one line and exit 1', () => {
     });
     const run = await curl(`${server.url}/`);
     expectOneLineFailure(run, /(ECONNRESET|UND_ERR_SOCKET).* after 7 body bytes$/);
-    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
     expect(run.stdout.toString()).toBe('partial');
   });
 
@@ -188,7 +188,7 @@ describe('meshload curl: every failure is one line and exit 1', () => {
     const server = await raw((socket) => socket.write(Buffer.from('HTTP/1.1 200 OK\r\nX-Evil: a\x85b\r\nContent-Length: 0\r\n\r\n', 'latin1')));
     const run = await curl(`${server.url}/`);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^x-evil: a\\x85b$/m);
+    expect(run.stderr).toMatch(/^X-Evil: a\\x85b$/m);
   });
 
   it('a reader that closes stdout early (| head): one line, exit 1, no crash', async () => {
@@ -289,3 +289,71 @@ function runBin(args: string[], closeStdout = false): Promise<{ code: number | n
     child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
   });
 }
+
+describe('meshload curl: Fortio command lines', () => {
+  async function echoUrl(): Promise<string> {
+    const { startEchoServer } = await import('../../src/server/echo-server');
+    const server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1500, maxPayloadBytes: 256 * 1024 });
+    cleanups.push(() => server.close());
+    return server.echoUrl;
+  }
+
+  it("runs Istio's `fortio curl -quiet URL`: exit 0, `HTTP/1.1 200 OK`, headers and nothing else", async () => {
+    const url = await echoUrl();
+    const run = await curl('-quiet', `${url}/get`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
+    expect(run.stderr).toMatch(/\n\n$/); // the blank line after the headers ends stderr
+    expect(run.stderr).not.toMatch(/^meshload:/m);
+  });
+
+  it('without -quiet, says once at Info which Fortio flags have no effect; -loglevel Warning silences it', async () => {
+    const url = await echoUrl();
+    const loud = await curl('-c', '2', '-qps=0', '-stdclient', '-stdclient', '-httpbufferkb=128', url);
+    expect(loud.code).toBe(0);
+    expect(loud.stderr.match(/^meshload: -stdclient has no effect here: /gm)).toHaveLength(1);
+    expect(loud.stderr).toMatch(/^meshload: -c has no effect here: only meshload load uses it$/m);
+    expect(loud.stderr).toMatch(/^meshload: -httpbufferkb has no effect here: /m);
+    const quiet = await curl('-loglevel', 'Warning', '-stdclient', url);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/^meshload:/m);
+  });
+
+  it('keeps header names as the server wrote them', async () => {
+    const server = await raw((socket) => socket.write('HTTP/1.1 200 OK\r\nX-MiXeD-Case: v\r\nContent-Length: 0\r\n\r\n'));
+    const run = await curl('-quiet', `${server.url}/`);
+    expect(run.stderr).toBe('HTTP/1.1 200 OK\nX-MiXeD-Case: v\nContent-Length: 0\n\n');
+  });
+
+  it('prints the reason phrase as received, not a standard one', async () => {
+    const teapot = await raw((socket) => socket.write('HTTP/1.1 418 I Am A Teapot\r\nContent-Length: 0\r\n\r\n'));
+    const run = await curl('-quiet', `${teapot.url}/`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 418 I Am A Teapot\n/);
+  });
+
+  it('takes a URL without a scheme as http://, as Fortio does', async () => {
+    const url = await echoUrl();
+    const run = await curl('-quiet', url.replace(/^http:\/\//, ''));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
+  });
+
+  it('replaces each {uuid} in the URL with a fresh UUID', async () => {
+    const http = await import('node:http');
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as net.AddressInfo).port;
+    const run = await curl('-quiet', `http://127.0.0.1:${port}/a/{uuid}?id={uuid}`);
+    expect(run.code).toBe(0);
+    const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+    const match = new RegExp(`^/a/(${uuid})\\?id=(${uuid})$`).exec(seen[0] ?? '');
+    expect(match).not.toBeNull();
+    expect(match?.[1]).not.toBe(match?.[2]);
+  });
+});

@@ -288,7 +288,7 @@ describe('meshload curl', () => {
     const run = await cli('curl', '-payload', 'hello', `${url}/echo`);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('hello');
-    expect(run.stderr).toMatch(/^HTTP\/1\.1 200\n/);
+    expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
     expect(run.stderr).toMatch(/content-length: 5/);
     expect(run.stderr).toMatch(/no sign of an Envoy sidecar/);
   });
@@ -525,5 +525,58 @@ describe('meshload load connection model (Fortio: new socket after a non-2xx, -h
     const run = await cli('load', '--h2-multiplex', '-n', '1', 'http://127.0.0.1:1/');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/h2-multiplex only applies to HTTP\/2/);
+  });
+});
+
+describe('meshload load: any Fortio command line (issue 14)', () => {
+  it("runs istio/tools' line with -r=0.001 -httpbufferkb=128 and keeps Fortio's closing line last", async () => {
+    const url = await echo();
+    const run = await cli('load', '-r=0.001', '-httpbufferkb=128', '-c', '2', '-qps', '0', '-n', '10', `${url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^meshload: -r has no effect here: /m);
+    expect(run.stderr).toMatch(/^meshload: -httpbufferkb has no effect here: /m);
+    expect(run.stderr).toMatch(/Code 200 : 10 \(100\.0 %\)/);
+    expect(run.stderr.trimEnd().split('\n').pop()).toMatch(/^All done 10 calls/);
+  });
+
+  it('says nothing about ignored flags under -quiet', async () => {
+    const url = await echo();
+    const run = await cli('load', '-quiet', '-stdclient', '-sequential-warmup', '-log-errors=false', '-runid', '7', '-c', '1', '-qps', '0', '-n', '2', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toMatch(/has no effect here/);
+  });
+
+  it('load -curl URL is curl URL: one request, headers to stderr, body to stdout', async () => {
+    const http = await import('node:http');
+    let requests = 0;
+    const target = http.createServer((_req, res) => {
+      requests += 1;
+      res.end('hello');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (target.address() as { port: number }).port;
+      const run = await cli('load', '-curl', '-quiet', '-c', '8', '-n', '100', `http://127.0.0.1:${port}/`);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
+      expect(run.stderr).not.toMatch(/All done|Starting at/);
+      expect(run.stdout).toBe('hello');
+      expect(requests).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => target.close(() => resolve()));
+    }
+  });
+
+  it('takes a URL without a scheme as http:// (`load localhost:PORT/get`)', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-loglevel', 'Warning', `${url.replace(/^http:\/\/127\.0\.0\.1/, 'localhost')}/get`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/Code 200 : 3 \(100\.0 %\)/);
+  });
+
+  it.each(['1d', '2w', '1d12h'])('accepts -t %s as Fortio does (with -n, which overrides it)', async (t) => {
+    const url = await echo();
+    const run = await cli('load', '-t', t, '-n', '2', '-c', '1', '-qps', '0', '-quiet', url);
+    expect(run.code).toBe(0);
   });
 });

@@ -1,13 +1,17 @@
 /** `meshload curl`: one request whose every failure is one line and exit 1. `-timeout` bounds
  * the whole exchange (connect to last body byte), the body is capped (`--max-body`) and goes to
  * stdout byte for byte, as Buffers. */
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { CliIo } from '../io';
-import type { RequestParts } from '../request-flags';
+import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
+import { sayNoEffect } from '../fortio-flags';
+import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
 
 export const DEFAULT_MAX_BODY = '64MiB';
 
@@ -32,7 +36,52 @@ function emitsErrors(sink: object): sink is ErrorEmitter {
 
 class BodyCapReached extends Error {}
 
-export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo): Promise<ExitCode> {
+/** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
+export interface CurlCommandFlags extends RequestFlags {
+  maxBody: string;
+  quiet?: boolean;
+  loglevel: string;
+  fortioUnused: readonly string[];
+}
+
+/** `meshload curl URL` and `meshload load -curl URL` (Fortio's `load -curl` is its curl). */
+export async function curlCommand(urlText: string, flags: CurlCommandFlags, command: string, io: CliIo): Promise<ExitCode> {
+  const level = parseLogLevel(flags.loglevel);
+  if (level === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  // Fortio replaces each {uuid} with a fresh UUID per request; curl sends one request.
+  const parts = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
+  const quiet = flags.quiet === true || !logsAt(level, 'Info');
+  sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
+  return runCurl(parts, flags.maxBody, io, quiet);
+}
+
+/** The status line and headers as they came off the wire: undici's response lower-cases
+ * header names and drops the reason phrase, and Istio's tests grep `HTTP/1.1 200 OK`. */
+interface WireHead {
+  statusMessage?: string | undefined;
+  rawHeaders?: Buffer[] | undefined;
+}
+
+function captureHead(head: WireHead): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) =>
+    dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, property, receiver): unknown {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function') return value;
+          if (property !== 'onResponseStart') return value.bind(target);
+          return (controller: { rawHeaders?: Buffer[] }, statusCode: number, headers: unknown, statusMessage?: string): unknown => {
+            head.statusMessage = statusMessage;
+            head.rawHeaders = controller.rawHeaders;
+            return value.call(target, controller, statusCode, headers, statusMessage);
+          };
+        },
+      }),
+    );
+}
+
+export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo, quiet = false): Promise<ExitCode> {
   const maxBody = parseMaxBody(maxBodyText, '-max-body');
   const { Agent, request } = await import('undici'); // loaded when used: --version stays fast
   const what = `${parts.method} ${redactUrl(parts.url.href)}`;
@@ -64,7 +113,9 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       controller.abort();
     });
   }
-  const dispatcher = new Agent({ connect: { rejectUnauthorized: !parts.insecure } });
+  const agent = new Agent({ connect: { rejectUnauthorized: !parts.insecure } });
+  const head: WireHead = {};
+  const dispatcher = agent.compose(captureHead(head));
   let written = 0;
   try {
     const response = await request(parts.url, {
@@ -74,9 +125,15 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       signal: controller.signal,
       dispatcher,
     } as Parameters<typeof request>[1]);
-    const lines = [`HTTP/1.1 ${response.statusCode}`];
-    for (const [name, value] of Object.entries(response.headers)) {
-      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${printable(v)}`);
+    const reasonPhrase = head.statusMessage !== undefined && head.statusMessage !== '' ? ` ${printable(head.statusMessage)}` : '';
+    const lines = [`HTTP/1.1 ${response.statusCode}${reasonPhrase}`];
+    const raw = head.rawHeaders;
+    if (raw !== undefined) {
+      for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${printable(latin1(raw[i]))}: ${printable(latin1(raw[i + 1]))}`);
+    } else {
+      for (const [name, value] of Object.entries(response.headers)) {
+        for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${printable(v)}`);
+      }
     }
     io.stderr.write(lines.join('\n') + '\n\n');
     // A HEAD answer, a 204 or a 304 declares a length it does not send.
@@ -92,7 +149,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       written += chunk.length;
       io.stdout.write(chunk);
     }
-    io.stderr.write(`${sidecarEvidence(response.headers)}\n`);
+    if (!quiet) io.stderr.write(`${sidecarEvidence(response.headers)}\n`);
     return response.statusCode === 200 ? EXIT.OK : EXIT.FAILED;
   } catch (error) {
     const cause = stop === 'stdout' ? stdoutError : error;
@@ -102,7 +159,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     clearTimeout(timer);
     io.signal.removeEventListener('abort', onInterrupt);
     // destroy, not close: an endless body or a silent server must not be waited for.
-    await dispatcher.destroy().catch(() => undefined);
+    await agent.destroy().catch(() => undefined);
   }
 }
 
@@ -135,6 +192,11 @@ function asError(value: unknown): ErrorLike | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const message = (value as { message?: unknown }).message;
   return typeof message === 'string' ? (value as ErrorLike) : undefined;
+}
+
+/** Header bytes as HTTP defines them (ISO-8859-1), as undici decodes its own header values. */
+function latin1(value: Buffer | undefined): string {
+  return Buffer.isBuffer(value) ? value.toString('latin1') : String(value);
 }
 
 /** A header value for the terminal: control bytes escaped, never interpreted. */

@@ -1,11 +1,18 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { LOG_LEVELS } from '../../util/log-level';
+import { FORTIO_UNUSED } from '../go-flags';
 import type { CommandContext } from '../command-context';
-import { addRequestFlags, requestFromFlags, type RequestFlags } from '../request-flags';
+import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { DEFAULT_MAX_BODY } from './curl-action';
 
-interface CurlFlags extends RequestFlags {
+export interface CurlFlags extends RequestFlags {
   maxBody: string;
+  quiet?: boolean;
+  loglevel: string;
+  fortioUnused: string[];
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `meshload curl URL`: one request, Fortio-style (status line and headers to stderr, body to
  * stdout, exit 1 unless 200), plus one line on whether the answer crossed an Envoy sidecar. */
@@ -16,9 +23,11 @@ export function registerCurl(program: Command, ctx: CommandContext): void {
     .argument('<url>', 'target URL, http:// or https://');
   addRequestFlags(command)
     .option('--max-body <size>', 'fail once the body exceeds this size (bytes, or like 512KiB, 10MiB)', DEFAULT_MAX_BODY)
+    .option('--quiet', 'only the status line, headers and body: no notes')
+    .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; above Info, no notes`, 'Info')
+    .addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]))
     .action(async (urlText: string, flags: CurlFlags) => {
-      const parts = requestFromFlags(urlText, flags, 'curl');
-      const { runCurl } = await import('./curl-action');
-      ctx.exitCode = await runCurl(parts, flags.maxBody, ctx.io);
+      const { curlCommand } = await import('./curl-action');
+      ctx.exitCode = await curlCommand(urlText, flags, 'curl', ctx.io);
     });
 }

@@ -13,13 +13,13 @@ import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
-import { parseDuration } from '../../util/duration';
 import { MeshloadError, usageError } from '../../util/errors';
 import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
+import { parseRunDuration, sayNoEffect } from '../fortio-flags';
 import { requestFromFlags } from '../request-flags';
 import { statsFromFlags } from '../stats-flags';
 import type { LoadFlags } from './load';
@@ -29,6 +29,11 @@ import type { LoadFlags } from './load';
 const MAX_WAIT_MS = 100_000 * 3_600_000;
 
 export async function loadAction(urlText: string, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
+  // Fortio's `load -curl URL` is its `curl URL`: one request, headers and body.
+  if (flags.curl === true) {
+    const { curlCommand, DEFAULT_MAX_BODY } = await import('./curl-action');
+    return curlCommand(urlText, { ...flags, maxBody: DEFAULT_MAX_BODY }, 'load', ctx.io);
+  }
   const plan = loadPlanFromFlags(urlText, flags);
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
   return runLoadCommand(plan, flags, ctx);
@@ -41,8 +46,8 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   const connections = wholeNumber('-c', flags.connections, 1);
   const qps = Number(flags.qps);
   if (flags.qps.trim() === '' || !Number.isFinite(qps)) throw usageError(`-qps '${flags.qps}' is not a number`, 'use a rate like 100, or 0 for max speed');
-  const durationMs = parseDuration(flags.duration);
-  if (durationMs === undefined || durationMs < 0) throw usageError(`-t '${flags.duration}' is not a duration`, 'use a Go duration like 10s or 1m, or 0 to run until interrupted');
+  const durationMs = parseRunDuration(flags.duration);
+  if (durationMs === undefined || durationMs < 0) throw usageError(`-t '${flags.duration}' is not a duration`, 'use a duration like 10s, 1m or 1d, or 0 to run until interrupted');
   // Long waits are chained timers (util/long-timer), so any finite length runs as asked; only
   // lengths no clock can count to are refused.
   if (durationMs > MAX_WAIT_MS) throw usageError(`-t '${flags.duration}' is over 100000h, the longest meshload schedules`, 'use a shorter -t, or 0 to run until interrupted');
@@ -131,6 +136,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const stats = statsFromFlags(flags); // validated before anything starts
   const level = parseLogLevel(flags.loglevel) ?? 'Info';
   const talk = flags.quiet !== true && logsAt(level, 'Warning');
+  sayNoEffect(flags.fortioUnused, 'load', flags.quiet === true || !logsAt(level, 'Info'), (line) => io.stderr.write(line));
   const schedule = planSchedule(plan);
   if (talk) {
     for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);

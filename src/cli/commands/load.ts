@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { LOAD_DEFAULTS } from '../../engine/load-plan';
 import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
+import { FORTIO_UNUSED } from '../go-flags';
 import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { addStatsFlags, type StatsFlags } from '../stats-flags';
 export interface LoadFlags extends RequestFlags, StatsFlags {
@@ -32,6 +33,8 @@ export interface LoadFlags extends RequestFlags, StatsFlags {
   secretHeader: string[];
   allowUid1337?: boolean;
   verbose?: boolean;
+  curl?: boolean;
+  fortioUnused: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -68,7 +71,9 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--workers <n|auto>', 'worker threads; results are merged exactly', '1')
     .option('--secret-header <name>', 'also write this header\'s value as <redacted> (repeatable); Authorization, Cookie, Proxy-Authorization and names containing token, secret, password, api-key or apikey always are', collect, [])
     .option('--allow-uid-1337', "run even as UID 1337, Istio's proxy user, whose traffic the sidecar does not intercept")
-    .option('-v, --verbose', 'list every proxy stat, not only what moved');
+    .option('-v, --verbose', 'list every proxy stat, not only what moved')
+    .option('--curl', 'send one request and print it as meshload curl does (Fortio: load -curl)')
+    .addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]));
   addStatsFlags(command, true).action(async (urlText: string, flags: LoadFlags) => {
     // The engine, transports and renderers load only when a run starts: `--version` and
     // `--help` stay fast.

@@ -8,6 +8,8 @@ import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
+import { sayNoEffect } from '../fortio-flags';
+import { FORTIO_UNUSED } from '../go-flags';
 
 interface ServerFlags {
   httpPort: string;
@@ -21,7 +23,10 @@ interface ServerFlags {
   redirectPort?: string;
   tcpPort?: string;
   udpPort?: string;
+  fortioUnused: string[];
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Fortio's other servers. Pasted Fortio command lines turn them off with "disabled"; meshload
  * has none of them, so that is the only value it accepts. */
@@ -51,8 +56,11 @@ export function registerServer(program: Command, ctx: CommandContext): void {
   for (const name of FORTIO_ONLY_PORTS) {
     command.addOption(new Option(`--${name} <port>`, 'accepted for Fortio compatibility: only "disabled"').hideHelp());
   }
+  command.addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]));
   command.action(async (flags: ServerFlags) => {
     const config = serverConfig(flags);
+    // Fortio's -quiet means -loglevel Warning; here it silences these notes.
+    sayNoEffect(flags.fortioUnused, 'server', !logsAt(config.logLevel, 'Info') || flags.fortioUnused.includes('quiet'), (line) => ctx.io.stderr.write(line));
     const log = (line: string): void => {
       ctx.io.stderr.write(`${line}\n`);
     };
