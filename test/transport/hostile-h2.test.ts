@@ -21,8 +21,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** Connections share sessions here (meshload's --h2-multiplex): a GOAWAY or reset then reaches
+ * many streams at once, the harder case; Fortio's one session per connection is a special case. */
 function transport(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
-  const created = createH2Transport(template(url, overrides));
+  const created = createH2Transport(template(url, { h2Multiplex: true, ...overrides }));
   cleanups.push(() => created.close());
   return created;
 }
@@ -469,7 +471,7 @@ describe('the meshload CLI (load -h2) against a server that sends GOAWAY and kee
         peer.respond(id);
       },
     });
-    const run = await runCli(['load', '-h2', '-c', '4', '-qps', '0', '-n', '50', '-json', '-', server.url], 10_000);
+    const run = await runCli(['load', '-h2', '--h2-multiplex', '-c', '4', '-qps', '0', '-n', '50', '-json', '-', server.url], 10_000);
     expect(run.code).toBe(0);
     const fortio = JSON.parse(run.stdout) as { RetCodes: Record<string, number>; SocketCount: number };
     expect(fortio.RetCodes).toEqual({ '200': 50 });
@@ -477,6 +479,28 @@ describe('the meshload CLI (load -h2) against a server that sends GOAWAY and kee
     expect(fortio.SocketCount).toBe(server.accepted);
     expect(server.accepted).toBeGreaterThanOrEqual(17);
     expect(server.streams.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it("-c 4 -n 50 with Fortio's one session per connection: every call answered once, and the process exits", async () => {
+    let processed = 0;
+    const seen = new Map<number, number>();
+    const server = await hostile({
+      keepOpen: true,
+      onStream: (peer, id) => {
+        const count = (seen.get(peer.index) ?? 0) + 1;
+        seen.set(peer.index, count);
+        if (count > 3) return;
+        if (count === 3) peer.goaway(id, NGHTTP2_NO_ERROR);
+        processed++;
+        peer.respond(id);
+      },
+    });
+    const run = await runCli(['load', '-h2', '-c', '4', '-qps', '0', '-n', '50', '-json', '-', server.url], 10_000);
+    expect(run.code).toBe(0);
+    const fortio = JSON.parse(run.stdout) as { RetCodes: Record<string, number>; SocketCount: number };
+    expect(fortio.RetCodes).toEqual({ '200': 50 });
+    expect(processed).toBe(50);
+    expect(fortio.SocketCount).toBe(server.accepted);
   });
 
   it('-t 2s: the run ends on time although sessions keep draining, and no stream is processed twice', async () => {
@@ -495,7 +519,7 @@ describe('the meshload CLI (load -h2) against a server that sends GOAWAY and kee
         peer.respond(id);
       },
     });
-    const run = await runCli(['load', '-h2', '-c', '4', '-qps', '200', '-t', '2s', '-timeout', '500ms', '-json', '-', server.url], 10_000);
+    const run = await runCli(['load', '-h2', '--h2-multiplex', '-c', '4', '-qps', '200', '-t', '2s', '-timeout', '500ms', '-json', '-', server.url], 10_000);
     expect(run.code).toBe(0);
     const fortio = JSON.parse(run.stdout) as {
       RetCodes: Record<string, number>;
@@ -511,7 +535,7 @@ describe('the meshload CLI (load -h2) against a server that sends GOAWAY and kee
 
   it('-timeout 300ms against a silent server: every call times out and the process exits', async () => {
     const server = await hostile({ silent: true, keepOpen: true });
-    const run = await runCli(['load', '-h2', '-c', '4', '-qps', '0', '-n', '8', '-timeout', '300ms', '-json', '-', server.url], 10_000);
+    const run = await runCli(['load', '-h2', '--h2-multiplex', '-c', '4', '-qps', '0', '-n', '8', '-timeout', '300ms', '-json', '-', server.url], 10_000);
     const fortio = JSON.parse(run.stdout) as { RetCodes: Record<string, number>; Meshload: { errorsByKind: Record<string, number> } };
     expect(fortio.RetCodes).toEqual({ '-1': 8 });
     expect(fortio.Meshload.errorsByKind).toEqual({ timeout: 8 });
