@@ -319,6 +319,16 @@ class EchoHandler {
     if (close) this.metrics.recordFault('close');
     const gzip = plan.gzipPercent > 0 && this.random() * 100 < plan.gzipPercent && acceptsGzip(req);
     if (clampNotes !== undefined) headers.push('x-meshload-clamped', clampNotes);
+    if (plan.ignored.length > 0) {
+      headers.push('x-meshload-ignored', plan.ignored.join(', '));
+      this.metrics.recordIgnored(plan.ignored);
+    }
+    if (h2 && status > 599) {
+      // Node's HTTP/2 refuses :status past 599 (ERR_HTTP2_STATUS_INVALID); Go's sends it.
+      req.resume();
+      this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: status ${status} cannot be sent over HTTP/2 by this server; use HTTP/1.1\n`, true, h2);
+      return;
+    }
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(status);
     if (delayMs > 0) setTimeout(() => this.writeSafely(req, res, status, headers, size, gzip, close, h2, plan.setsContentType), delayMs);
