@@ -5,7 +5,10 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
+import { hostname } from 'node:os';
 import { createGzip } from 'node:zlib';
+import { meshloadVersion } from '../util/version';
+import { BodySummary, renderDebugPage } from './debug-page';
 import { MeshloadError } from '../util/errors';
 import { httpUrl, type ListenAddress } from '../util/listen-address';
 import { ChaosState } from './chaos-state';
@@ -240,6 +243,7 @@ class EchoHandler {
   private readonly random: () => number;
   /** Headers every echo response carries (the version tag), flat for writeHead. */
   private readonly fixedHeaders: string[];
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly options: EchoServerOptions,
@@ -271,6 +275,11 @@ class EchoHandler {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
     }
+    // Fortio's Serve registers DebugHandler on exactly "/debug" (a ServeMux pattern without '/').
+    if (path === '/debug') {
+      this.debug(req, res, h2);
+      return;
+    }
     if (path === '/headers') {
       this.finishSimple(res, 200, 'application/json', headersJson(req), true, h2, req);
       return;
@@ -283,6 +292,32 @@ class EchoHandler {
       return;
     }
     this.echo(req, res, plan, h2);
+  }
+
+  /** Reads the body keeping only its head and tail, then answers with Fortio's dump. */
+  private debug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean): void {
+    const body = new BodySummary();
+    req.on('data', (chunk: Buffer) => body.add(chunk));
+    req.on('error', ignoreStreamError);
+    req.on('end', () => {
+      try {
+        const page = renderDebugPage({
+          version: meshloadVersion(),
+          uptimeMs: Date.now() - this.startedAt,
+          hostname: hostname(),
+          remoteAddr: goRemoteAddr(req),
+          method: req.method ?? '?',
+          url: req.url ?? '/',
+          proto: `HTTP/${req.httpVersion}`,
+          host: debugHost(req, h2),
+          headers: debugHeaders(req),
+          body,
+        });
+        this.finishSimple(res, 200, 'text/plain; charset=UTF-8', page, true, h2, req);
+      } catch {
+        this.fail(res);
+      }
+    });
   }
 
   private fail(res: http.ServerResponse): void {
@@ -472,6 +507,31 @@ function headersJson(req: http.IncomingMessage): string {
     headers[name] = existing === undefined ? value : `${existing},${value}`;
   }
   return JSON.stringify({ headers }, null, 2) + '\n';
+}
+
+/** Go's r.Host: the HTTP/2 :authority, else the Host header. */
+function debugHost(req: http.IncomingMessage, h2: boolean): string {
+  const authority = h2 ? req.headers[':authority'] : undefined;
+  return typeof authority === 'string' ? authority : (req.headers.host ?? '');
+}
+
+/** Go's RemoteAddr form, brackets around an IPv6 address. */
+function goRemoteAddr(req: http.IncomingMessage): string {
+  const address = req.socket?.remoteAddress ?? '?';
+  const port = req.socket?.remotePort ?? 0;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The request's headers as Go's r.Header holds them: no pseudo-headers, no Host. */
+function debugHeaders(req: http.IncomingMessage): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.startsWith(':') || name.toLowerCase() === 'host') continue;
+    out.push([name, raw[i + 1] as string]);
+  }
+  return out;
 }
 
 function ignoreStreamError(): void {
