@@ -14,7 +14,7 @@ import { httpUrl, type ListenAddress } from '../util/listen-address';
 import { ChaosState } from './chaos-state';
 import { ConnectionRouter } from './connection-router';
 import { isSendableValue, printable } from './echo-header';
-import type { EchoPlan } from './echo-params';
+import { EMPTY_PLAN, type EchoPlan } from './echo-params';
 import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
@@ -277,7 +277,7 @@ class EchoHandler {
     }
     // Fortio's Serve registers DebugHandler on exactly "/debug" (a ServeMux pattern without '/').
     if (path === '/debug') {
-      this.debug(req, res, h2);
+      this.debug(req, res, h2, queryAt < 0 ? undefined : url.slice(queryAt + 1));
       return;
     }
     if (path === '/headers') {
@@ -294,8 +294,12 @@ class EchoHandler {
     this.echo(req, res, plan, h2);
   }
 
-  /** Reads the body keeping only its head and tail, then answers with Fortio's dump. */
-  private debug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean): void {
+  /** Reads the body keeping only its head and tail, then answers with Fortio's dump. Fortio
+   * 1.75's DebugHandler also applies handleCommonArgs (delay, close, header; not status, size or
+   * gzip, and not the server-wide defaults): so does this. */
+  private debug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, query: string | undefined): void {
+    const found = query === undefined ? EMPTY_PLAN : this.chaos.planFor(commonArgsOnly(query));
+    const plan = found instanceof EchoParamError ? EMPTY_PLAN : found;
     const body = new BodySummary();
     req.on('data', (chunk: Buffer) => body.add(chunk));
     req.on('error', ignoreStreamError);
@@ -313,11 +317,46 @@ class EchoHandler {
           headers: debugHeaders(req),
           body,
         });
-        this.finishSimple(res, 200, 'text/plain; charset=UTF-8', page, true, h2, req);
+        const delay = plan.delayMs === undefined ? undefined : drawWeighted(plan.delayMs, this.random() * 100);
+        const delayMs = delay?.value ?? 0;
+        if (delayMs > 0) this.metrics.recordFault('delay');
+        if (delayMs > 0) setTimeout(() => this.writeDebugSafely(req, res, h2, plan, page), delayMs);
+        else this.writeDebug(req, res, h2, plan, page);
       } catch {
         this.fail(res);
       }
     });
+  }
+
+  private writeDebugSafely(...args: Parameters<EchoHandler['writeDebug']>): void {
+    try {
+      this.writeDebug(...args);
+    } catch {
+      this.fail(args[1]);
+    }
+  }
+
+  private writeDebug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, plan: EchoPlan, page: string): void {
+    const headers = [...this.fixedHeaders, ...plan.headers];
+    // Fortio sets its content type only if header= did not (jrpc.SetHeaderIfMissing).
+    if (!plan.setsContentType) headers.push('content-type', 'text/plain; charset=UTF-8');
+    headers.push('content-length', String(Buffer.byteLength(page)));
+    if (plan.ignored.length > 0) {
+      headers.push('x-meshload-ignored', plan.ignored.join(', '));
+      this.metrics.recordIgnored(plan.ignored);
+    }
+    const close = plan.closePercent > 0 && this.random() * 100 < plan.closePercent;
+    if (close) this.metrics.recordFault('close');
+    if (h2) {
+      const session = (req as unknown as http2.Http2ServerRequest).stream.session;
+      if (close && session !== undefined) res.once('finish', () => endSession(session));
+    } else if (close || this.draining) {
+      headers.push('connection', 'close');
+    }
+    addAttemptEcho(req, headers, this.metrics);
+    this.metrics.recordResponse(200);
+    res.writeHead(200, headers);
+    res.end(page);
   }
 
   private fail(res: http.ServerResponse): void {
@@ -507,6 +546,15 @@ function headersJson(req: http.IncomingMessage): string {
     headers[name] = existing === undefined ? value : `${existing},${value}`;
   }
   return JSON.stringify({ headers }, null, 2) + '\n';
+}
+
+/** The query without the parameters Fortio's DebugHandler does not read (it reads only the
+ * ones handleCommonArgs takes), so a bad status= there is no 400. */
+function commonArgsOnly(query: string): string {
+  return query
+    .split('&')
+    .filter((part) => !/^(status|size|gzip)(=|$)/.test(part))
+    .join('&');
 }
 
 /** Go's r.Host: the HTTP/2 :authority, else the Host header. */

@@ -147,6 +147,20 @@ describe('GET /debug on the echo port', () => {
     expect(text.endsWith(`\n\nbody:\n\n2000: ${'z'.repeat(256)}...${'z'.repeat(256)}\n`)).toBe(true);
   });
 
+  it("applies delay, close and header= as Fortio 1.75's handleCommonArgs, but not status or size", async () => {
+    const echoUrl = await start();
+    const started = Date.now();
+    const reply = await fetchReply(`${echoUrl}/debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-set']).toBe('1');
+    expect(reply.headers['connection']).toBe('close');
+    expect(reply.headers['x-meshload-ignored']).toBe('header=broken');
+    expect(reply.text).toContain(' /debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5 HTTP/1.1\n');
+    const typed = await fetchReply(`${echoUrl}/debug?header=Content-Type:text/x-mine`);
+    expect(typed.headers['content-type']).toBe('text/x-mine');
+  });
+
   it('leaves /debug/... and other paths to the echo handler', async () => {
     const echoUrl = await start();
     const reply = await fetchReply(`${echoUrl}/debug/x`, { method: 'POST', body: 'echoed' });
