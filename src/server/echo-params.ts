@@ -38,8 +38,10 @@ export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, 
 
 const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip']);
 
-/** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). */
-export function parseQuery(query: string): Array<[string, string]> {
+/** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). With
+ * `skipped`, a pair with broken percent-encoding is left out and pushed there raw, as
+ * ParseQuery drops it (Fortio's QueryArg ignores the error); without, it throws. */
+export function parseQuery(query: string, skipped?: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (query === '') return pairs;
   for (const part of query.split('&')) {
@@ -47,7 +49,15 @@ export function parseQuery(query: string): Array<[string, string]> {
     const eq = part.indexOf('=');
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
-    pairs.push([decode(rawKey), decode(rawValue)]);
+    if (skipped === undefined) {
+      pairs.push([decode(rawKey), decode(rawValue)]);
+      continue;
+    }
+    try {
+      pairs.push([decode(rawKey), decode(rawValue)]);
+    } catch {
+      skipped.push(part);
+    }
   }
   return pairs;
 }
@@ -72,7 +82,8 @@ const IGNORED_NOTE_MAX = 64;
  * cache-busting or tracing parameters do not break a run. `strict` (server-wide defaults, /chaos)
  * throws EchoParamError for anything wrong: there a typo would silently set no fault. */
 export function parseEchoParams(query: string, limits: EchoLimits, strict = false): EchoPlan {
-  const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query);
+  const skipped: string[] | undefined = strict ? undefined : [];
+  const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query, skipped);
   const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] };
   const seen = new Set<string>();
   const kept: string[] = [];
@@ -94,6 +105,11 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
       kept.pop();
       plan.ignored.push(ignoredNote(key, value));
     }
+  }
+  for (const part of skipped ?? []) {
+    // Reported only for the server's own parameters: the metric's label stays one of six names.
+    const key = part.slice(0, Math.max(0, part.indexOf('=')));
+    if (KNOWN_PARAMS.has(key)) plan.ignored.push(ignoredNote(key, part.slice(key.length + 1)));
   }
   plan.query = kept.join('&');
   return plan;

@@ -188,6 +188,14 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     expect(plan.query).toBe('status=418');
   });
 
+  it('drops a pair with broken percent-encoding as Go url.ParseQuery does, reporting only its own parameters', () => {
+    const plan = parseEchoParams('status=%zz&trace=%zz&delay=10ms', LIMITS);
+    expect(plan.status).toBeUndefined();
+    expect(plan.delayMs?.values).toEqual([{ value: 10 }]);
+    expect(plan.ignored).toEqual(['status=%zz']);
+    expect(() => parseEchoParams('status=%zz', LIMITS, true)).toThrow(EchoParamError);
+  });
+
   it('bounds the note of a long ignored value', () => {
     const plan = parseEchoParams(`delay=${'x'.repeat(5000)}`, LIMITS);
     expect(plan.ignored[0]?.length).toBeLessThanOrEqual(64);
