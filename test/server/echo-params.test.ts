@@ -161,6 +161,11 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     ['close=true:10', { closePercent: 100 }],
     ['gzip=200', { gzipPercent: 100 }],
     ['gzip=-5', { gzipPercent: 0 }],
+    // strconv.ParseFloat fails on a space or hex, so the value counts as true; NaN never rolls.
+    ['close=%2050', { closePercent: 100 }],
+    ['close=0x10', { closePercent: 100 }],
+    ['close=NaN', { closePercent: 0 }],
+    ['close=inf', { closePercent: 100 }],
   ])('accepts %p as Fortio does', (query, expected) => {
     const plan = parseEchoParams(query, LIMITS);
     expect(plan).toMatchObject({ ...expected, ignored: [] });
@@ -172,6 +177,7 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     ['delay=fast', 'delay=fast', 'delayMs'],
     ['delay=1s:60,2s:50', 'delay=1s:60\\x2c2s:50', 'delayMs'],
     ['delay=1s:abc', 'delay=1s:abc', 'delayMs'],
+    ['delay=1s:%2050', 'delay=1s: 50', 'delayMs'],
     // generateSize returns -1 (echo the body) the same way.
     ['size=1k', 'size=1k', 'sizeBytes'],
     ['size=512:80,1024:30', 'size=512:80\\x2c1024:30', 'sizeBytes'],
