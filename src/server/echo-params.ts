@@ -145,7 +145,8 @@ function ignoredNote(key: string, value: string): string {
 
 /** Go's time.ParseDuration, as Fortio's generateDelay; a negative delay there means no delay. */
 function parseDelay(text: string, maxMs: number, strict: boolean): Clamped<number> | string {
-  const ms = parseDuration(text);
+  // Go's ParseDuration takes no surrounding space; parseDuration would trim it.
+  const ms = text === text.trim() ? parseDuration(text) : undefined;
   if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
   if (ms < 0) return strict ? `'${text}' is negative` : { value: 0 };
   // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.

@@ -178,6 +178,7 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     ['delay=1s:60,2s:50', 'delay=1s:60\\x2c2s:50', 'delayMs'],
     ['delay=1s:abc', 'delay=1s:abc', 'delayMs'],
     ['delay=1s:%2050', 'delay=1s: 50', 'delayMs'],
+    ['delay=%201s', 'delay= 1s', 'delayMs'],
     // generateSize returns -1 (echo the body) the same way.
     ['size=1k', 'size=1k', 'sizeBytes'],
     ['size=512:80,1024:30', 'size=512:80\\x2c1024:30', 'sizeBytes'],

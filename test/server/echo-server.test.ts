@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { Agent, Client } from 'undici';
@@ -267,9 +268,27 @@ describe('bad parameters', () => {
     expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="header"}')).toBe(2);
   });
 
-  it('answers a code up to 999, as Go WriteHeader allows', async () => {
+  it('answers a code up to 999, as Go WriteHeader allows; over h2c a code past 599 is a 400 saying why', async () => {
     const { echoUrl } = await start();
     expect((await fetchReply(`${echoUrl}/echo?status=799`)).status).toBe(799);
+    const session = http2.connect(echoUrl);
+    session.on('error', () => undefined);
+    try {
+      const stream = session.request({ ':path': '/echo?status=799' });
+      let status = 0;
+      let text = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+        stream.end();
+      });
+      expect(status).toBe(400);
+      expect(text).toContain('status 799 cannot be sent over HTTP/2');
+    } finally {
+      session.destroy();
+    }
   });
 });
 
