@@ -29,14 +29,19 @@ export interface EchoPlan {
   headers: string[];
   /** A `header=Content-Type:...` replaces the content type the server would send. */
   setsContentType: boolean;
+  /** Parameters Fortio would ignore, as sent ("delay=abc"), escaped and bounded: the server
+   * answers as if they were absent and names them in x-meshload-ignored. */
+  ignored: string[];
 }
 
-export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false }) as EchoPlan;
+export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] }) as EchoPlan;
 
 const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip']);
 
-/** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). */
-export function parseQuery(query: string): Array<[string, string]> {
+/** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). With
+ * `skipped`, a pair with broken percent-encoding is left out and pushed there raw, as
+ * ParseQuery drops it (Fortio's QueryArg ignores the error); without, it throws. */
+export function parseQuery(query: string, skipped?: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (query === '') return pairs;
   for (const part of query.split('&')) {
@@ -44,7 +49,15 @@ export function parseQuery(query: string): Array<[string, string]> {
     const eq = part.indexOf('=');
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
-    pairs.push([decode(rawKey), decode(rawValue)]);
+    if (skipped === undefined) {
+      pairs.push([decode(rawKey), decode(rawValue)]);
+      continue;
+    }
+    try {
+      pairs.push([decode(rawKey), decode(rawValue)]);
+    } catch {
+      skipped.push(part);
+    }
   }
   return pairs;
 }
@@ -59,12 +72,19 @@ function decode(text: string): string {
   }
 }
 
-/** Throws EchoParamError naming the first bad parameter. On a request, unknown parameters are
- * ignored, as in Fortio, so cache-busting or tracing parameters do not break a run. `strict`
- * (server-wide defaults, /chaos) rejects them: there a typo would silently set no fault. */
+/** One ignored value as reported in x-meshload-ignored: escaped, at most this many characters. */
+const IGNORED_NOTE_MAX = 64;
+
+/** On a request, values are read as Fortio's EchoHandler reads them (fortio/fortio
+ * fhttp/http_utils.go): a malformed `delay`, `size` or `header` is ignored (Fortio logs a warning
+ * and goes on) and listed in `plan.ignored`; a malformed `status` is a 400, as Fortio's
+ * generateStatus answers http.StatusBadRequest. Unknown parameters are ignored silently, so
+ * cache-busting or tracing parameters do not break a run. `strict` (server-wide defaults, /chaos)
+ * throws EchoParamError for anything wrong: there a typo would silently set no fault. */
 export function parseEchoParams(query: string, limits: EchoLimits, strict = false): EchoPlan {
-  const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query);
-  const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false };
+  const skipped: string[] | undefined = strict ? undefined : [];
+  const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query, skipped);
+  const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] };
   const seen = new Set<string>();
   const kept: string[] = [];
   for (const [key, value] of pairs) {
@@ -77,51 +97,78 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
     if (key !== 'header' && seen.has(key)) continue;
     seen.add(key);
     kept.push(`${key}=${value}`);
-    switch (key) {
-      case 'delay':
-        plan.delayMs = parseWeightedList(key, value, (t) => parseDelay(t, limits.maxDelayMs), '10ms:50,1s:5');
-        break;
-      case 'status':
-        plan.status = parseWeightedList(key, value, parseStatus, '503:20,429:5');
-        break;
-      case 'size':
-        plan.sizeBytes = parseWeightedList(key, value, (t) => parseSize(t, limits.maxPayloadBytes), '1024:50,65536:10');
-        break;
-      case 'close':
-        plan.closePercent = parsePercentFlag(key, value);
-        break;
-      case 'gzip':
-        plan.gzipPercent = parsePercentFlag(key, value);
-        break;
-      case 'header':
-        addHeader(plan, value);
-        break;
+    try {
+      applyParam(plan, key, value, limits, strict);
+    } catch (error) {
+      // Fortio answers a bad status with 400 (generateStatus); every other bad value it skips.
+      if (strict || key === 'status' || !(error instanceof EchoParamError)) throw error;
+      kept.pop();
+      plan.ignored.push(ignoredNote(key, value));
     }
+  }
+  for (const part of skipped ?? []) {
+    // Reported only for the server's own parameters: the metric's label stays one of six names.
+    const key = part.slice(0, Math.max(0, part.indexOf('=')));
+    if (KNOWN_PARAMS.has(key)) plan.ignored.push(ignoredNote(key, part.slice(key.length + 1)));
   }
   plan.query = kept.join('&');
   return plan;
 }
 
-function parseDelay(text: string, maxMs: number): Clamped<number> | string {
-  const ms = parseDuration(text);
+function applyParam(plan: EchoPlan, key: string, value: string, limits: EchoLimits, strict: boolean): void {
+  switch (key) {
+    case 'delay':
+      plan.delayMs = parseWeightedList(key, value, (t) => parseDelay(t, limits.maxDelayMs, strict), '10ms:50,1s:5');
+      break;
+    case 'status':
+      plan.status = parseWeightedList(key, value, parseStatus, '503:20,429:5');
+      break;
+    case 'size':
+      plan.sizeBytes = parseWeightedList(key, value, (t) => parseSize(t, limits.maxPayloadBytes, strict), '1024:50,65536:10');
+      break;
+    case 'close':
+      plan.closePercent = parsePercentFlag(key, value, strict);
+      break;
+    case 'gzip':
+      plan.gzipPercent = parsePercentFlag(key, value, strict);
+      break;
+    case 'header':
+      addHeader(plan, value);
+      break;
+  }
+}
+
+function ignoredNote(key: string, value: string): string {
+  const note = printable(`${key}=${value}`).replace(/,/g, '\\x2c');
+  return note.length <= IGNORED_NOTE_MAX ? note : `${note.slice(0, IGNORED_NOTE_MAX - 3)}...`;
+}
+
+/** Go's time.ParseDuration, as Fortio's generateDelay; a negative delay there means no delay. */
+function parseDelay(text: string, maxMs: number, strict: boolean): Clamped<number> | string {
+  // Go's ParseDuration takes no surrounding space; parseDuration would trim it.
+  const ms = text === text.trim() ? parseDuration(text) : undefined;
   if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
-  if (ms < 0) return `'${text}' is negative`;
+  if (ms < 0) return strict ? `'${text}' is negative` : { value: 0 };
   // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.
   if (ms > maxMs) return { value: maxMs, clampNote: `delay=${printable(text.trim())}>${formatDuration(maxMs)}` };
   return { value: ms };
 }
 
+/** Fortio's generateStatus takes any strconv.Atoi integer and Go's WriteHeader any code from 100
+ * to 999 (it panics outside). 1xx are interim responses, not something a handler can end with. */
 function parseStatus(text: string): number | string {
-  if (!/^\d{3}$/.test(text)) return `'${text}' is not an HTTP status code`;
+  if (!/^[+-]?\d{1,10}$/.test(text)) return `'${text}' is not an HTTP status code`;
   const code = Number(text);
-  // 1xx are interim responses, not something a handler can answer with.
-  if (code < 200 || code > 599) return `${code} is not a final HTTP status (200-599)`;
+  if (code < 200 || code > 999) return `${code} is not a final HTTP status (200-999)`;
   return code;
 }
 
-function parseSize(text: string, maxBytes: number): Clamped<number> | string {
-  if (!/^\d+$/.test(text)) return `'${text}' is not a byte count`;
+/** Fortio's generateSize: strconv.Atoi, then fnet.ValidatePayloadSize turns a negative size into 0
+ * and caps the rest. */
+function parseSize(text: string, maxBytes: number, strict: boolean): Clamped<number> | string {
+  if (!/^[+-]?\d+$/.test(text)) return `'${text}' is not a byte count`;
   const bytes = Number(text);
+  if (bytes < 0) return strict ? `'${text}' is negative` : { value: 0 };
   if (bytes > maxBytes) return { value: maxBytes, clampNote: `size=${bytes}>${maxBytes}` };
   return { value: bytes };
 }

@@ -5,13 +5,16 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
+import { hostname } from 'node:os';
 import { createGzip } from 'node:zlib';
+import { meshloadVersion } from '../util/version';
+import { BodySummary, renderDebugPage } from './debug-page';
 import { MeshloadError } from '../util/errors';
 import { httpUrl, type ListenAddress } from '../util/listen-address';
 import { ChaosState } from './chaos-state';
 import { ConnectionRouter } from './connection-router';
 import { isSendableValue, printable } from './echo-header';
-import type { EchoPlan } from './echo-params';
+import { EMPTY_PLAN, type EchoPlan } from './echo-params';
 import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
@@ -240,6 +243,7 @@ class EchoHandler {
   private readonly random: () => number;
   /** Headers every echo response carries (the version tag), flat for writeHead. */
   private readonly fixedHeaders: string[];
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly options: EchoServerOptions,
@@ -271,6 +275,11 @@ class EchoHandler {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
     }
+    // Fortio's Serve registers DebugHandler on exactly "/debug" (a ServeMux pattern without '/').
+    if (path === '/debug') {
+      this.debug(req, res, h2, queryAt < 0 ? undefined : url.slice(queryAt + 1));
+      return;
+    }
     if (path === '/headers') {
       this.finishSimple(res, 200, 'application/json', headersJson(req), true, h2, req);
       return;
@@ -283,6 +292,71 @@ class EchoHandler {
       return;
     }
     this.echo(req, res, plan, h2);
+  }
+
+  /** Reads the body keeping only its head and tail, then answers with Fortio's dump. Fortio
+   * 1.75's DebugHandler also applies handleCommonArgs (delay, close, header; not status, size or
+   * gzip, and not the server-wide defaults): so does this. */
+  private debug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, query: string | undefined): void {
+    const found = query === undefined ? EMPTY_PLAN : this.chaos.planFor(commonArgsOnly(query));
+    const plan = found instanceof EchoParamError ? EMPTY_PLAN : found;
+    const body = new BodySummary();
+    req.on('data', (chunk: Buffer) => body.add(chunk));
+    req.on('error', ignoreStreamError);
+    req.on('end', () => {
+      try {
+        const page = renderDebugPage({
+          version: meshloadVersion(),
+          uptimeMs: Date.now() - this.startedAt,
+          hostname: hostname(),
+          remoteAddr: goRemoteAddr(req),
+          method: req.method ?? '?',
+          url: req.url ?? '/',
+          proto: `HTTP/${req.httpVersion}`,
+          host: debugHost(req, h2),
+          headers: debugHeaders(req),
+          body,
+        });
+        const delay = plan.delayMs === undefined ? undefined : drawWeighted(plan.delayMs, this.random() * 100);
+        const delayMs = delay?.value ?? 0;
+        if (delayMs > 0) this.metrics.recordFault('delay');
+        if (delayMs > 0) setTimeout(() => this.writeDebugSafely(req, res, h2, plan, page), delayMs);
+        else this.writeDebug(req, res, h2, plan, page);
+      } catch {
+        this.fail(res);
+      }
+    });
+  }
+
+  private writeDebugSafely(...args: Parameters<EchoHandler['writeDebug']>): void {
+    try {
+      this.writeDebug(...args);
+    } catch {
+      this.fail(args[1]);
+    }
+  }
+
+  private writeDebug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, plan: EchoPlan, page: string): void {
+    const headers = [...this.fixedHeaders, ...plan.headers];
+    // Fortio sets its content type only if header= did not (jrpc.SetHeaderIfMissing).
+    if (!plan.setsContentType) headers.push('content-type', 'text/plain; charset=UTF-8');
+    headers.push('content-length', String(Buffer.byteLength(page)));
+    if (plan.ignored.length > 0) {
+      headers.push('x-meshload-ignored', plan.ignored.join(', '));
+      this.metrics.recordIgnored(plan.ignored);
+    }
+    const close = plan.closePercent > 0 && this.random() * 100 < plan.closePercent;
+    if (close) this.metrics.recordFault('close');
+    if (h2) {
+      const session = (req as unknown as http2.Http2ServerRequest).stream.session;
+      if (close && session !== undefined) res.once('finish', () => endSession(session));
+    } else if (close || this.draining) {
+      headers.push('connection', 'close');
+    }
+    addAttemptEcho(req, headers, this.metrics);
+    this.metrics.recordResponse(200);
+    res.writeHead(200, headers);
+    res.end(page);
   }
 
   private fail(res: http.ServerResponse): void {
@@ -319,6 +393,16 @@ class EchoHandler {
     if (close) this.metrics.recordFault('close');
     const gzip = plan.gzipPercent > 0 && this.random() * 100 < plan.gzipPercent && acceptsGzip(req);
     if (clampNotes !== undefined) headers.push('x-meshload-clamped', clampNotes);
+    if (plan.ignored.length > 0) {
+      headers.push('x-meshload-ignored', plan.ignored.join(', '));
+      this.metrics.recordIgnored(plan.ignored);
+    }
+    if (h2 && status > 599) {
+      // Node's HTTP/2 refuses :status past 599 (ERR_HTTP2_STATUS_INVALID); Go's sends it.
+      req.resume();
+      this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: status ${status} cannot be sent over HTTP/2 by this server; use HTTP/1.1\n`, true, h2);
+      return;
+    }
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(status);
     if (delayMs > 0) setTimeout(() => this.writeSafely(req, res, status, headers, size, gzip, close, h2, plan.setsContentType), delayMs);
@@ -462,6 +546,40 @@ function headersJson(req: http.IncomingMessage): string {
     headers[name] = existing === undefined ? value : `${existing},${value}`;
   }
   return JSON.stringify({ headers }, null, 2) + '\n';
+}
+
+/** The query without the parameters Fortio's DebugHandler does not read (it reads only the
+ * ones handleCommonArgs takes), so a bad status= there is no 400. */
+function commonArgsOnly(query: string): string {
+  return query
+    .split('&')
+    .filter((part) => !/^(status|size|gzip)(=|$)/.test(part))
+    .join('&');
+}
+
+/** Go's r.Host: the HTTP/2 :authority, else the Host header. */
+function debugHost(req: http.IncomingMessage, h2: boolean): string {
+  const authority = h2 ? req.headers[':authority'] : undefined;
+  return typeof authority === 'string' ? authority : (req.headers.host ?? '');
+}
+
+/** Go's RemoteAddr form, brackets around an IPv6 address. */
+function goRemoteAddr(req: http.IncomingMessage): string {
+  const address = req.socket?.remoteAddress ?? '?';
+  const port = req.socket?.remotePort ?? 0;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The request's headers as Go's r.Header holds them: no pseudo-headers, no Host. */
+function debugHeaders(req: http.IncomingMessage): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.startsWith(':') || name.toLowerCase() === 'host') continue;
+    out.push([name, raw[i + 1] as string]);
+  }
+  return out;
 }
 
 function ignoreStreamError(): void {

@@ -8,13 +8,15 @@ const MAX_TRACKED_ATTEMPT = 10;
 const ATTEMPT_BUCKETS = [1, 2, 3, 4, 5, 10];
 
 export class ServerMetrics {
-  private readonly byStatus = new Array<number>(600).fill(0);
+  private readonly byStatus = new Array<number>(1000).fill(0);
   private readonly attempts = new Array<number>(MAX_TRACKED_ATTEMPT + 2).fill(0);
   private attemptSum = 0;
   private attemptOverflow = 0;
   private faultStatus = 0;
   private faultDelay = 0;
   private faultClose = 0;
+  /** By echo parameter name, for values ignored as Fortio ignores them. */
+  private readonly ignored = new Map<string, number>();
   connections = 0;
   chaosChanges = 0;
   /** Responses cut off because writing them threw: a server bug, never a peer's doing. */
@@ -28,6 +30,16 @@ export class ServerMetrics {
     if (kind === 'status') this.faultStatus++;
     else if (kind === 'delay') this.faultDelay++;
     else this.faultClose++;
+  }
+
+  /** `notes` are a plan's ignored values, "delay=abc": counted by the parameter name. Names come
+   * from the server's fixed list, so the map stays small. */
+  recordIgnored(notes: readonly string[]): void {
+    for (const note of notes) {
+      const eq = note.indexOf('=');
+      const param = eq < 0 ? note : note.slice(0, eq);
+      this.ignored.set(param, (this.ignored.get(param) ?? 0) + 1);
+    }
   }
 
   /** `x-envoy-attempt-count` as received: 1 for the first try, 2 for the first retry... */
@@ -77,6 +89,9 @@ export class ServerMetrics {
     lines.push(`meshload_server_request_attempt_bucket{le="+Inf"} ${count}`);
     lines.push(`meshload_server_request_attempt_sum ${this.attemptSum}`);
     lines.push(`meshload_server_request_attempt_count ${count}`);
+    lines.push('# HELP meshload_server_ignored_params_total Echo parameter values ignored as Fortio ignores them (named in x-meshload-ignored).');
+    lines.push('# TYPE meshload_server_ignored_params_total counter');
+    for (const [param, n] of [...this.ignored].sort()) lines.push(`meshload_server_ignored_params_total{param="${param}"} ${n}`);
     lines.push('# HELP meshload_server_connections_total TCP connections accepted on the echo port.');
     lines.push('# TYPE meshload_server_connections_total counter');
     lines.push(`meshload_server_connections_total ${this.connections}`);

@@ -40,9 +40,11 @@ export function parseWeightedList<T>(
     if (colon < 0) {
       throw new EchoParamError(param, `'${entry}' in a list needs a weight in percent, like ${example}`);
     }
-    const weightText = entry.slice(colon + 1);
-    const weight = Number(weightText);
-    if (weightText.trim() === '' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
+    // Fortio's removeTrailingPercent (fhttp/http_utils.go): `503:20%` is `503:20`.
+    const rawWeight = entry.slice(colon + 1);
+    const weightText = rawWeight.endsWith('%') ? rawWeight.slice(0, -1) : rawWeight;
+    const weight = goParseFloat(weightText) ?? NaN;
+    if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
       throw new EchoParamError(param, `weight '${weightText}' must be a percentage from 0 to 100, like ${example}`);
     }
     total += weight;
@@ -71,13 +73,31 @@ export function drawWeighted<T>(list: WeightedList<T>, roll: number): T | undefi
   return undefined;
 }
 
-/** `close` and `gzip`: "true", "false", or a percentage of requests. Returns the percentage. */
-export function parsePercentFlag(param: string, raw: string): number {
+/** `close` and `gzip`: "true", "false", or a percentage of requests. Returns the percentage.
+ * Fortio's generateSingleProbability (fhttp/http_utils.go) reads any other text as true and a
+ * number past 0..100 as never/always; `strict` (server-wide defaults) refuses both as typos. */
+export function parsePercentFlag(param: string, raw: string, strict = true): number {
   if (raw === '' || raw === 'false') return 0;
   if (raw === 'true') return 100;
-  const percent = Number(raw);
+  const percent = goParseFloat(raw) ?? NaN;
+  if (!strict) {
+    if (goParseFloat(raw) === undefined) return 100;
+    // Go's `res <= float32(p)`: NaN is never true.
+    return Number.isNaN(percent) ? 0 : Math.min(100, Math.max(0, percent));
+  }
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
     throw new EchoParamError(param, `'${raw}' must be true, false, or a percentage from 0 to 100`);
   }
   return percent;
+}
+
+/** Go's strconv.ParseFloat for the decimal forms people type: no spaces, no hex; "inf" and
+ * "nan" as Go spells them. Undefined where Go returns an error. */
+export function goParseFloat(text: string): number | undefined {
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Number(text);
+  const lower = text.toLowerCase();
+  if (/^[+]?(inf|infinity)$/.test(lower)) return Infinity;
+  if (/^-(inf|infinity)$/.test(lower)) return -Infinity;
+  if (lower === 'nan') return NaN;
+  return undefined;
 }

@@ -73,8 +73,8 @@ describe('parsePercentFlag', () => {
     expect(parsePercentFlag('close', raw)).toBe(percent);
   });
 
-  it.each(['yes', '150', '-1'])('rejects %p', (raw) => {
-    expect(() => parsePercentFlag('close', raw)).toThrow(/close: .* must be true, false, or a percentage/);
+  it.each(['yes', '150', '-1'])('rejects %p in strict mode', (raw) => {
+    expect(() => parsePercentFlag('close', raw, true)).toThrow(/close: .* must be true, false, or a percentage/);
   });
 });
 
@@ -135,7 +135,88 @@ describe('parseEchoParams', () => {
     ['header=NoColon', /header: 'NoColon' must be Name:Value/],
     ['header=Bad%20Name:x', /header: /],
     ['header=X-A:a%0Db', /header: value of 'X-A' holds a line break/],
-  ])('rejects %p naming the parameter', (query, message) => {
+  ])('rejects %p naming the parameter in strict mode (server-wide defaults, /chaos)', (query, message) => {
+    expect(() => parseEchoParams(query, LIMITS, true)).toThrow(message);
+  });
+});
+
+// What Fortio's EchoHandler does with each value, read from fortio/fortio fhttp/http_utils.go
+// (generateStatus, generateDelay, generateSize, generateSingleProbability) and
+// fhttp/http_server.go (EchoHandler's header= loop).
+describe('parseEchoParams on a request, as Fortio reads the values', () => {
+  it.each([
+    // removeTrailingPercent: a weight may end in %.
+    ['status=503:20%25', { status: { values: [503], cumulative: [20] } }],
+    ['delay=10ms:50%25,1s:5', { delayMs: { values: [{ value: 10 }, { value: 1000 }], cumulative: [50, 55] } }],
+    ['size=512:20%25', { sizeBytes: { values: [{ value: 512 }], cumulative: [20] } }],
+    // strconv.Atoi and Go's WriteHeader: any code up to 999, a sign or leading zero allowed.
+    ['status=999', { status: { values: [999], cumulative: [100] } }],
+    ['status=%2B0503', { status: { values: [503], cumulative: [100] } }],
+    // generateDelay: a negative duration sleeps not at all.
+    ['delay=-1s', { delayMs: { values: [{ value: 0 }], cumulative: [100] } }],
+    // fnet.ValidatePayloadSize: a negative size is 0.
+    ['size=-3', { sizeBytes: { values: [{ value: 0 }], cumulative: [100] } }],
+    // generateSingleProbability: text that is not a number is true; past 0..100 is never/always.
+    ['close=maybe', { closePercent: 100 }],
+    ['close=true:10', { closePercent: 100 }],
+    ['gzip=200', { gzipPercent: 100 }],
+    ['gzip=-5', { gzipPercent: 0 }],
+    // strconv.ParseFloat fails on a space or hex, so the value counts as true; NaN never rolls.
+    ['close=%2050', { closePercent: 100 }],
+    ['close=0x10', { closePercent: 100 }],
+    ['close=NaN', { closePercent: 0 }],
+    ['close=inf', { closePercent: 100 }],
+  ])('accepts %p as Fortio does', (query, expected) => {
+    const plan = parseEchoParams(query, LIMITS);
+    expect(plan).toMatchObject({ ...expected, ignored: [] });
+  });
+
+  it.each([
+    // generateDelay returns -1 (no delay) on a bad value or bad list; weights over 100 too.
+    ['delay=5', 'delay=5', 'delayMs'],
+    ['delay=fast', 'delay=fast', 'delayMs'],
+    ['delay=1s:60,2s:50', 'delay=1s:60\\x2c2s:50', 'delayMs'],
+    ['delay=1s:abc', 'delay=1s:abc', 'delayMs'],
+    ['delay=1s:%2050', 'delay=1s: 50', 'delayMs'],
+    ['delay=%201s', 'delay= 1s', 'delayMs'],
+    // generateSize returns -1 (echo the body) the same way.
+    ['size=1k', 'size=1k', 'sizeBytes'],
+    ['size=512:80,1024:30', 'size=512:80\\x2c1024:30', 'sizeBytes'],
+    // EchoHandler skips a header= without a colon; a name or value Node cannot send is skipped too.
+    ['header=NoColon', 'header=NoColon', 'headers'],
+    ['header=Bad%20Name:x', 'header=Bad Name:x', 'headers'],
+    ['header=X-A:a%0Db', 'header=X-A:a\\x0db', 'headers'],
+  ])('ignores %p and reports it', (query, note, field) => {
+    const plan = parseEchoParams(`${query}&status=418`, LIMITS);
+    expect(plan.ignored).toEqual([note]);
+    expect(plan.status?.values).toEqual([418]);
+    if (field === 'headers') expect(plan.headers).toEqual([]);
+    else expect(plan[field as 'delayMs' | 'sizeBytes']).toBeUndefined();
+    expect(plan.query).toBe('status=418');
+  });
+
+  it('drops a pair with broken percent-encoding as Go url.ParseQuery does, reporting only its own parameters', () => {
+    const plan = parseEchoParams('status=%zz&trace=%zz&delay=10ms', LIMITS);
+    expect(plan.status).toBeUndefined();
+    expect(plan.delayMs?.values).toEqual([{ value: 10 }]);
+    expect(plan.ignored).toEqual(['status=%zz']);
+    expect(() => parseEchoParams('status=%zz', LIMITS, true)).toThrow(EchoParamError);
+  });
+
+  it('bounds the note of a long ignored value', () => {
+    const plan = parseEchoParams(`delay=${'x'.repeat(5000)}`, LIMITS);
+    expect(plan.ignored[0]?.length).toBeLessThanOrEqual(64);
+    expect(plan.ignored[0]).toMatch(/^delay=x+\.\.\.$/);
+  });
+
+  it.each([
+    // generateStatus answers http.StatusBadRequest for these: a 400 here too.
+    ['status=abc', /status: 'abc' is not an HTTP status code/],
+    ['status=503:80,429:30', /status: weights add up to 110%/],
+    ['status=503%25', /status: '503%' is not an HTTP status code/],
+    ['status=150', /status: 150 is not a final HTTP status/],
+    ['status=1000', /status: 1000 is not a final HTTP status/],
+  ])('answers %p with a 400, as generateStatus does', (query, message) => {
     expect(() => parseEchoParams(query, LIMITS)).toThrow(message);
   });
 });

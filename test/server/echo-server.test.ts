@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { Agent, Client } from 'undici';
@@ -240,15 +241,54 @@ describe('bad parameters', () => {
   it.each([
     ['status=abc', "status: 'abc' is not an HTTP status code"],
     ['status=503:80,429:30', 'status: weights add up to 110%, more than 100'],
-    ['delay=fast', "delay: 'fast' is not a duration like 250ms or 1.5s"],
-    ['size=-3', "size: '-3' is not a byte count"],
-    ['close=sometimes', "close: 'sometimes' must be true, false, or a percentage from 0 to 100"],
-    ['header=broken', "header: 'broken' must be Name:Value"],
-  ])('%s gets a one-line 400 naming the parameter', async (query, message) => {
+    ['status=1000', 'status: 1000 is not a final HTTP status (200-999)'],
+  ])('%s gets a one-line 400 naming the parameter, as Fortio answers 400', async (query, message) => {
     const { echoUrl } = await start();
     const reply = await fetchReply(`${echoUrl}/echo?${query}`);
     expect(reply.status).toBe(400);
     expect(reply.text).toBe(`meshload echo: bad parameter ${message}\n`);
+  });
+
+  it('ignores a value Fortio ignores, names it in x-meshload-ignored and counts it in /metrics', async () => {
+    const { echoUrl, adminUrl } = await start();
+    const query = 'delay=fast&size=1k&header=broken&header=X-Ok:1&status=418';
+    for (let i = 0; i < 2; i++) {
+      const reply = await fetchReply(`${echoUrl}/echo?${query}`, { method: 'POST', body: 'hello' });
+      expect(reply.status).toBe(418);
+      expect(reply.text).toBe('hello');
+      expect(reply.headers['x-ok']).toBe('1');
+      expect(reply.headers['x-meshload-ignored']).toBe('delay=fast, size=1k, header=broken');
+    }
+    const clean = await fetchReply(`${echoUrl}/echo?status=200:20%25`);
+    expect(clean.status).toBe(200);
+    expect(clean.headers['x-meshload-ignored']).toBeUndefined();
+    const metrics = (await fetchReply(`${adminUrl}/metrics`)).text;
+    expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="delay"}')).toBe(2);
+    expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="size"}')).toBe(2);
+    expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="header"}')).toBe(2);
+  });
+
+  it('answers a code up to 999, as Go WriteHeader allows; over h2c a code past 599 is a 400 saying why', async () => {
+    const { echoUrl } = await start();
+    expect((await fetchReply(`${echoUrl}/echo?status=799`)).status).toBe(799);
+    const session = http2.connect(echoUrl);
+    session.on('error', () => undefined);
+    try {
+      const stream = session.request({ ':path': '/echo?status=799' });
+      let status = 0;
+      let text = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+        stream.end();
+      });
+      expect(status).toBe(400);
+      expect(text).toContain('status 799 cannot be sent over HTTP/2');
+    } finally {
+      session.destroy();
+    }
   });
 });
 

@@ -1,0 +1,169 @@
+import http2 from 'node:http2';
+import { hostname } from 'node:os';
+import { Client } from 'undici';
+import { BodySummary, canonicalHeaderKey, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
+import { meshloadVersion } from '../../src/util/version';
+import { fetchReply } from '../helpers/http';
+
+// Expected shapes come from fortio/fortio fhttp/http_server.go DebugHandler and fnet's
+// DebugSummary/EscapeBytes (Go's %q without the quotes).
+describe('debug page pieces, as Fortio prints them', () => {
+  it.each([
+    ['x-forwarded-for', 'X-Forwarded-For'],
+    ['USER-AGENT', 'User-Agent'],
+    ['x-b3-traceid', 'X-B3-Traceid'],
+    ['content-md5', 'Content-Md5'],
+    ['bad name', 'bad name'],
+  ])('canonicalHeaderKey(%p) is %p, as textproto.CanonicalMIMEHeaderKey', (name, key) => {
+    expect(canonicalHeaderKey(name)).toBe(key);
+  });
+
+  it.each([
+    ['hi "there"\n', 'hi \\"there\\"\\n'],
+    ['a\\b\tc\x00\x7f', 'a\\\\b\\tc\\x00\\x7f'],
+    ['Φορτίο €', 'Φορτίο €'],
+  ])('goQuote(%p) escapes as %%q', (text, quoted) => {
+    expect(goQuote(Buffer.from(text, 'utf8'))).toBe(quoted);
+  });
+
+  it('goQuote escapes bytes that are not UTF-8 one by one', () => {
+    expect(goQuote(Buffer.from([0x61, 0xff, 0xe2, 0x82, 0x62]))).toBe('a\\xff\\xe2\\x82b');
+  });
+
+  it.each([
+    [0, '0s'],
+    [40, '0s'],
+    [160, '200ms'],
+    [1500, '1.5s'],
+    [12_000, '12s'],
+    [123_400, '2m3.4s'],
+    [3_600_000, '1h0m0s'],
+  ])('goDuration(%p) is %p (RoundDuration then Duration.String)', (ms, text) => {
+    expect(goDuration(ms)).toBe(text);
+  });
+
+  it('keeps a body up to 515 bytes whole and a longer one as length, head...tail', () => {
+    const small = new BodySummary();
+    small.add(Buffer.alloc(515, 'a'));
+    expect(small.render()).toBe('a'.repeat(515));
+    const big = new BodySummary();
+    for (let i = 0; i < 1000; i++) big.add(Buffer.from(i === 0 ? 'H'.repeat(300) : i === 999 ? 'T'.repeat(300) : 'm'.repeat(100)));
+    expect(big.render()).toBe(`${300 + 998 * 100 + 300}: ${'H'.repeat(256)}...${'T'.repeat(256)}`);
+  });
+
+  it('renders the whole page in DebugHandler order, headers sorted and joined by ","', () => {
+    const body = new BodySummary();
+    body.add(Buffer.from('hello'));
+    const page = renderDebugPage({
+      version: '1.2.3',
+      uptimeMs: 1500,
+      hostname: 'box',
+      remoteAddr: '127.0.0.1:4000',
+      method: 'POST',
+      url: '/debug?x=1',
+      proto: 'HTTP/1.1',
+      host: 'svc:8080',
+      headers: [
+        ['x-b', '2'],
+        ['X-A', 'a\x01'],
+        ['x-b', '3'],
+      ],
+      body,
+    });
+    expect(page).toBe(
+      'meshload version 1.2.3 echo debug server up for 1.5s on box - request from 127.0.0.1:4000\n\n' +
+        'POST /debug?x=1 HTTP/1.1\n\nheaders:\n\nHost: svc:8080\nX-A: a\\x01\nX-B: 2,3\n\nbody:\n\nhello\n',
+    );
+  });
+});
+
+describe('GET /debug on the echo port', () => {
+  let server: RunningEchoServer | undefined;
+  let session: http2.ClientHttp2Session | undefined;
+
+  afterEach(async () => {
+    session?.destroy();
+    session = undefined;
+    await server?.close();
+    server = undefined;
+  });
+
+  async function start(): Promise<string> {
+    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, maxDelayMs: 1500, maxPayloadBytes: 256 * 1024 });
+    return server.echoUrl;
+  }
+
+  const FIRST_LINE = new RegExp(`^meshload version ${meshloadVersion().replace(/\./g, '\\.')} echo debug server up for [0-9.]+m?s on ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} - request from 127\\.0\\.0\\.1:\\d+\n\n`);
+
+  it('dumps an HTTP/1.1 request with its headers and body', async () => {
+    const echoUrl = await start();
+    const client = new Client(echoUrl);
+    try {
+      const response = await client.request({
+        method: 'POST',
+        path: '/debug?q=1',
+        headers: { 'x-request-id': 'abc', 'X-Envoy-Attempt-Count': '1', 'content-type': 'text/plain' },
+        body: 'line one\nline "two"',
+      });
+      const text = await response.body.text();
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('text/plain; charset=UTF-8');
+      expect(text).toMatch(FIRST_LINE);
+      const rest = text.replace(FIRST_LINE, '');
+      const [requestLine, , headersTitle, , ...after] = rest.split('\n');
+      expect([requestLine, headersTitle]).toEqual(['POST /debug?q=1 HTTP/1.1', 'headers:']);
+      const headerLines = after.slice(0, after.indexOf(''));
+      expect(headerLines[0]).toBe(`Host: ${new URL(echoUrl).host}`);
+      expect(headerLines).toEqual(expect.arrayContaining(['X-Request-Id: abc', 'X-Envoy-Attempt-Count: 1', 'Content-Type: text/plain', 'Content-Length: 19']));
+      const names = headerLines.slice(1).map((line) => line.slice(0, line.indexOf(':')));
+      expect(names).toEqual([...names].sort());
+      expect(rest.endsWith('\n\nbody:\n\nline one\\nline \\"two\\"\n')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('dumps an h2c request as HTTP/2.0 with :authority as Host and no pseudo-headers', async () => {
+    const echoUrl = await start();
+    session = http2.connect(echoUrl);
+    session.on('error', () => undefined);
+    const stream = session.request({ ':path': '/debug', ':method': 'POST', 'x-b3-sampled': '1', 'x-a': ['1', '2'] });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    stream.end(Buffer.alloc(2000, 'z'));
+    await ended;
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(status).toBe(200);
+    expect(text).toMatch(FIRST_LINE);
+    expect(text).toContain(`\n\nPOST /debug HTTP/2.0\n\nheaders:\n\nHost: ${new URL(echoUrl).host}\nX-A: 1,2\nX-B3-Sampled: 1\n\nbody:\n\n`);
+    expect(text).not.toContain(':path');
+    expect(text.endsWith(`\n\nbody:\n\n2000: ${'z'.repeat(256)}...${'z'.repeat(256)}\n`)).toBe(true);
+  });
+
+  it("applies delay, close and header= as Fortio 1.75's handleCommonArgs, but not status or size", async () => {
+    const echoUrl = await start();
+    const started = Date.now();
+    const reply = await fetchReply(`${echoUrl}/debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-set']).toBe('1');
+    expect(reply.headers['connection']).toBe('close');
+    expect(reply.headers['x-meshload-ignored']).toBe('header=broken');
+    expect(reply.text).toContain(' /debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5 HTTP/1.1\n');
+    const typed = await fetchReply(`${echoUrl}/debug?header=Content-Type:text/x-mine`);
+    expect(typed.headers['content-type']).toBe('text/x-mine');
+  });
+
+  it('leaves /debug/... and other paths to the echo handler', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug/x`, { method: 'POST', body: 'echoed' });
+    expect(reply.text).toBe('echoed');
+  });
+});
