@@ -16,11 +16,9 @@ export interface FortioPercentile {
   Value: number;
 }
 
+/** stats.HistogramData as Fortio's JSON has it: no Offset/Divider (a real Fortio 1.57.3 file,
+ * test/report/fixtures, has none; the run's scale is the top-level `Resolution`/`Offset`). */
 export interface FortioHistogram {
-  /** The scale Fortio bucketed with; recent Fortio exports it (stats_test.go TestHistogramExport1
-   * expects both first), which lets histograms of different scales be merged later. */
-  Offset: number;
-  Divider: number;
   Count: number;
   Min: number;
   Max: number;
@@ -164,8 +162,6 @@ export function toFortioHistogram(
   const points: Array<[number, number]> = [];
   forEachRecorded(d, (from, _to, n) => points.push([scaleValue(Math.max(from, d.min), scale), n]));
   const histogram: FortioHistogram = {
-    Offset: offset,
-    Divider: divider,
     Count: count,
     Min: min,
     Max: max,
@@ -181,4 +177,10 @@ export function toFortioHistogram(
     }));
   }
   return histogram;
+}
+
+/** An empty stats.HistogramData (Count 0, Data null): what Fortio exports for a histogram that
+ * recorded nothing, e.g. ConnectionStats where meshload does not measure connection times. */
+export function emptyFortioHistogram(): FortioHistogram {
+  return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null };
 }

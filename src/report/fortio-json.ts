@@ -4,11 +4,13 @@
 import { redactPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
-import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
+import { emptyFortioHistogram, FORTIO_SCALES, type FortioHistogram, toFortioHistogram } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 
-/** Field order is Go's: RunnerResults' fields, then HTTPRunnerResults' (with HTTPOptions' URL and
- * NumConnections), as json.MarshalIndent writes them. */
+/** Field order is Go's, as json.MarshalIndent writes fhttp.HTTPRunnerResults (fhttp/httprunner.go):
+ * periodic.RunnerResults' fields (periodic/periodic.go), RetCodes, IPCountMap, then the embedded
+ * HTTPOptions (fhttp/http_client.go) flattened, then Sizes .. AbortOn. The key set is checked
+ * against a real Fortio 1.57.3 file (test/report/fixtures/fortio-1.57.3-httpbin.json). */
 export type FortioJsonResult = {
   RunType: 'HTTP';
   Labels: string;
@@ -29,19 +31,58 @@ export type FortioJsonResult = {
   Uniform: boolean;
   NoCatchUp: boolean;
   RunID: number;
+  AccessLoggerInfo: string;
   ID: string;
   RetCodes: Record<string, number>;
+  /** "ip:port" -> connections that used it; meshload knows it only for an IP-literal URL. */
+  IPCountMap: Record<string, number>;
+  // HTTPOptions, embedded (so flattened) in HTTPRunnerResults.
+  Insecure: boolean;
+  MTLS: boolean;
+  CACert: string;
+  Cert: string;
+  Key: string;
+  UnixDomainSocket: string;
   URL: string;
   /** HTTPOptions.NumConnections: connections per thread, 1 for Fortio's (and meshload's) clients. */
   NumConnections: number;
+  Compression: boolean;
+  DisableFastClient: boolean;
+  HTTP10: boolean;
+  H2: boolean;
+  DisableKeepAlive: boolean;
+  AllowHalfClose: boolean;
+  FollowRedirects: boolean;
+  Resolve: string;
+  /** Integer nanoseconds. */
+  HTTPReqTimeOut: number;
+  /** Never written in clear: "" or "<redacted>". */
+  UserCredentials: string;
+  ContentType: string;
+  /** Go's []byte: base64, or null for none. meshload's result keeps only the payload's size. */
+  Payload: string | null;
+  MethodOverride: string;
+  LogErrors: boolean;
+  SequentialWarmup: boolean;
+  ConnReuseRange: [number, number];
+  NoResolveEachConn: boolean;
+  /** Integer nanoseconds (-offset). */
+  Offset: number;
+  /** -r, seconds: the duration histograms' bucket divider. */
+  Resolution: number;
   Sizes: FortioHistogram;
   HeaderSizes: FortioHistogram;
+  /** Sockets per thread; see fortioSockets for what meshload knows. */
+  Sockets: number[];
   SocketCount: number;
+  /** Connection times; meshload does not measure them: an empty histogram. */
+  ConnectionStats: FortioHistogram;
   AbortOn: number;
   Meshload: LoadResult;
 };
 
 const US_TO_S = 1e-6;
+const MS_TO_NS = 1e6;
 
 export function toFortioJson(result: LoadResult): FortioJsonResult {
   // Results are redacted when made; again here, cheaply, for results read from older files.
@@ -56,6 +97,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
   const startTime = new Date(result.startTime);
   const retCodes: Record<string, number> = {};
   for (const code of Object.keys(result.codes).sort((a, b) => Number(a) - Number(b))) retCodes[code] = result.codes[code] ?? 0;
+  const contentType = plan.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
   return {
     RunType: 'HTTP',
     Labels: plan.labels,
@@ -63,7 +105,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     RequestedQPS: shape.requestedQps,
     RequestedDuration: requestedDuration,
     ActualQPS: result.actualQps,
-    ActualDuration: Math.round(result.durationMs * 1e6),
+    ActualDuration: Math.round(result.durationMs * MS_TO_NS),
     NumThreads: shape.threads,
     Version: result.version,
     DurationHistogram: latency,
@@ -73,16 +115,78 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     Uniform: plan.uniform,
     NoCatchUp: plan.noCatchUp,
     RunID: 0,
+    AccessLoggerInfo: '',
     ID: fortioRunId(startTime, plan.labels),
     RetCodes: retCodes,
+    IPCountMap: fortioIpCountMap(plan.url, shape.threads),
+    Insecure: plan.insecure,
+    MTLS: false,
+    CACert: '',
+    Cert: '',
+    Key: '',
+    UnixDomainSocket: '',
     URL: plan.url,
     NumConnections: 1,
+    Compression: false,
+    DisableFastClient: false,
+    HTTP10: false,
+    H2: plan.h2,
+    DisableKeepAlive: !plan.keepAlive,
+    AllowHalfClose: false,
+    FollowRedirects: false,
+    Resolve: '',
+    HTTPReqTimeOut: Math.round(plan.timeoutMs * MS_TO_NS),
+    UserCredentials: '',
+    ContentType: contentType,
+    Payload: null,
+    MethodOverride: methodOverride(plan.method, plan.payloadBytes),
+    LogErrors: false,
+    SequentialWarmup: false,
+    ConnReuseRange: plan.connectionReuse === undefined ? [0, 0] : [plan.connectionReuse.min, plan.connectionReuse.max],
+    NoResolveEachConn: false,
+    Offset: 0,
+    Resolution: FORTIO_SCALES.duration.divider,
     Sizes: toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size'),
     HeaderSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
+    Sockets: fortioSockets(result.socketsUsed, shape.threads),
     SocketCount: result.socketsUsed,
+    ConnectionStats: emptyFortioHistogram(),
     AbortOn: plan.abortOn ?? 0,
     Meshload: { ...result, plan },
   };
+}
+
+/** meshload counts sockets for the whole run, not per connection. Each connection opens at least
+ * one, so the total is split evenly, the remainder going to the first: exact whenever no socket
+ * was replaced (total == threads), a documented estimate otherwise; the sum is always the total. */
+export function fortioSockets(total: number, threads: number): number[] {
+  if (threads <= 0) return [];
+  const each = Math.floor(total / threads);
+  const extra = total - each * threads;
+  return Array.from({ length: threads }, (_, i) => each + (i < extra ? 1 : 0));
+}
+
+/** IPCountMap: each thread's "ip:port", counted. Known without a DNS answer only when the URL's
+ * host is an IP literal; otherwise the empty object (meshload does not keep resolved addresses). */
+export function fortioIpCountMap(url: string, threads: number): Record<string, number> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return {};
+  }
+  const host = parsed.hostname;
+  const isV6 = host.startsWith('[');
+  if (!isV6 && !/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return {};
+  const port = parsed.port !== '' ? parsed.port : parsed.protocol === 'https:' ? '443' : '80';
+  return threads > 0 ? { [`${host}:${port}`]: threads } : {};
+}
+
+/** HTTPOptions.MethodOverride: set only when -X changed the method Fortio would pick (GET, or POST
+ * with a payload). */
+function methodOverride(method: string, payloadBytes: number): string {
+  const natural = payloadBytes > 0 ? 'POST' : 'GET';
+  return method === natural ? '' : method;
 }
 
 /** Go's time.RFC3339Nano (fraction without trailing zeros), in UTC. */

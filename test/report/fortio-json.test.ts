@@ -1,4 +1,6 @@
-import { fortioFileName, fortioRunId, rfc3339Nano, toFortioJson } from '../../src/report/fortio-json';
+import { fortioFileName, fortioIpCountMap, fortioRunId, fortioSockets, rfc3339Nano, toFortioJson } from '../../src/report/fortio-json';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type FixtureCall, fixtureResult } from '../helpers/load-result-fixture';
 
 function calls(): FixtureCall[] {
@@ -8,32 +10,17 @@ function calls(): FixtureCall[] {
   return out;
 }
 
-const FORTIO_FIELDS = [
-  'RunType',
-  'Labels',
-  'StartTime',
-  'RequestedQPS',
-  'RequestedDuration',
-  'ActualQPS',
-  'ActualDuration',
-  'NumThreads',
-  'Version',
-  'DurationHistogram',
-  'ErrorsDurationHistogram',
-  'Exactly',
-  'Jitter',
-  'Uniform',
-  'NoCatchUp',
-  'RunID',
-  'ID',
-  'RetCodes',
-  'URL',
-  'NumConnections',
-  'Sizes',
-  'HeaderSizes',
-  'SocketCount',
-  'AbortOn',
-];
+/** A real Fortio 1.57.3 `-json` file: the golden key sets (and types) meshload's JSON must have. */
+const FORTIO_FILE = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'fortio-1.57.3-httpbin.json'), 'utf8')) as Record<string, unknown>;
+const FORTIO_FIELDS = Object.keys(FORTIO_FILE);
+const HISTOGRAMS = ['DurationHistogram', 'ErrorsDurationHistogram', 'Sizes', 'HeaderSizes', 'ConnectionStats'] as const;
+
+/** JSON's type of a value, with integers told apart from other numbers (Go's int vs float64). */
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
 
 describe('toFortioJson', () => {
   const result = fixtureResult(calls(), {
@@ -44,9 +31,79 @@ describe('toFortioJson', () => {
   });
   const json = toFortioJson(result);
 
-  it("has Fortio's fields, in Go's order, then meshload's result", () => {
+  it("has exactly the real Fortio file's top-level fields, in Go's order, then meshload's result", () => {
     expect(Object.keys(json)).toEqual([...FORTIO_FIELDS, 'Meshload']);
     expect(json.Meshload).toEqual(result);
+  });
+
+  it("gives each Fortio field the real file's JSON type (null Payload aside, a []byte)", () => {
+    const mine = JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
+    for (const key of FORTIO_FIELDS) {
+      const theirs = FORTIO_FILE[key];
+      expect([key, jsonType(mine[key])]).toEqual([key, jsonType(theirs)]);
+    }
+    for (const key of ['ActualDuration', 'HTTPReqTimeOut', 'Offset', 'NumThreads', 'SocketCount', 'RunID', 'AbortOn']) {
+      expect([key, Number.isInteger(mine[key])]).toEqual([key, true]); // Go ints and time.Duration nanoseconds
+    }
+  });
+
+  it("has the real file's histogram keys and bucket keys: no Offset or Divider inside Fortio's objects", () => {
+    for (const name of HISTOGRAMS) {
+      const theirs = FORTIO_FILE[name] as Record<string, unknown>;
+      const h = json[name] as unknown as Record<string, unknown>;
+      // Percentiles is omitempty: present in Fortio's file when it has data and was asked for.
+      const expected = Object.keys(theirs).filter((k) => k !== 'Percentiles');
+      expect([name, Object.keys(h).filter((k) => k !== 'Percentiles')]).toEqual([name, expected]);
+      expect(h).not.toHaveProperty('Offset');
+      expect(h).not.toHaveProperty('Divider');
+    }
+    const bucketKeys = Object.keys((FORTIO_FILE['DurationHistogram'] as { Data: object[] }).Data[0] as object);
+    for (const bucket of json.DurationHistogram.Data ?? []) expect(Object.keys(bucket)).toEqual(bucketKeys);
+    const percentileKeys = Object.keys((FORTIO_FILE['DurationHistogram'] as { Percentiles: object[] }).Percentiles[0] as object);
+    for (const p of json.DurationHistogram.Percentiles ?? []) expect(Object.keys(p)).toEqual(percentileKeys);
+  });
+
+  it('writes the HTTP options as the run had them, durations in integer nanoseconds', () => {
+    expect(json).toMatchObject({
+      HTTPReqTimeOut: 3_000_000_000,
+      Resolution: 0.001,
+      Offset: 0,
+      H2: false,
+      DisableKeepAlive: false,
+      Insecure: false,
+      ConnReuseRange: [0, 0],
+      MethodOverride: '',
+      Payload: null,
+      UserCredentials: '',
+      AccessLoggerInfo: '',
+    });
+    const h2 = toFortioJson(fixtureResult([], { plan: { h2: true, keepAlive: false, insecure: true, timeoutMs: 1500, connectionReuse: { min: 5, max: 9 }, method: 'PUT' } }));
+    expect(h2).toMatchObject({ H2: true, DisableKeepAlive: true, Insecure: true, HTTPReqTimeOut: 1_500_000_000, ConnReuseRange: [5, 9], MethodOverride: 'PUT' });
+  });
+
+  it('splits the socket total over the connections (exact when none was replaced) and leaves connection times empty', () => {
+    expect(json.Sockets).toEqual([5, 5, 5]);
+    expect(json.Sockets.reduce((a, b) => a + b, 0)).toBe(json.SocketCount);
+    expect(fortioSockets(3, 3)).toEqual([1, 1, 1]);
+    expect(fortioSockets(7, 3)).toEqual([3, 2, 2]);
+    expect(fortioSockets(0, 0)).toEqual([]);
+    expect(json.ConnectionStats).toEqual({ Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null });
+  });
+
+  it('fills IPCountMap only for an IP-literal target, which needs no DNS answer', () => {
+    expect(json.IPCountMap).toEqual({}); // localhost: resolved addresses are not kept
+    expect(fortioIpCountMap('http://10.96.108.76/get', 4)).toEqual({ '10.96.108.76:80': 4 });
+    expect(fortioIpCountMap('https://[::1]:8443/', 2)).toEqual({ '[::1]:8443': 2 });
+    expect(fortioIpCountMap('not a url', 2)).toEqual({});
+  });
+
+  it('never writes a secret: no header values, credentials redacted in the URL', () => {
+    const secret = toFortioJson(
+      fixtureResult([], { plan: { url: 'http://user:hunter2@10.0.0.1:8080/x', headers: [['Authorization', 'Bearer hunter2'], ['Content-Type', 'application/json']] } }),
+    );
+    const text = JSON.stringify(secret);
+    expect(text).not.toContain('hunter2');
+    expect(secret.ContentType).toBe('application/json');
   });
 
   it('uses Fortio types: strings for the requested rate and duration, integer nanoseconds', () => {
@@ -81,16 +138,16 @@ describe('toFortioJson', () => {
   });
 
   it('carries corrected latency in seconds, errors, and size histograms', () => {
-    expect(json.DurationHistogram).toMatchObject({ Count: 30, Min: 0.0015, Max: 0.012, Divider: 0.001 });
+    expect(json.DurationHistogram).toMatchObject({ Count: 30, Min: 0.0015, Max: 0.012 });
     expect(json.DurationHistogram.Data).toEqual([
       { Start: 0.0015, End: 0.002, Percent: 60, Count: 18 },
       { Start: 0.011, End: 0.012, Percent: 100, Count: 12 },
     ]);
     expect(json.DurationHistogram.Percentiles?.map((p) => p.Percentile)).toEqual([50, 75, 90, 99, 99.9]);
     expect(json.ErrorsDurationHistogram).toMatchObject({ Count: 12, Min: 0.012, Max: 0.012 });
-    expect(json.Sizes).toMatchObject({ Count: 30, Min: 300, Max: 1200, Sum: 25200, Divider: 100 });
+    expect(json.Sizes).toMatchObject({ Count: 30, Min: 300, Max: 1200, Sum: 25200 });
     expect(json.Sizes.Percentiles).toBeUndefined();
-    expect(json.HeaderSizes).toMatchObject({ Count: 30, Min: 124, Max: 124, Divider: 5 });
+    expect(json.HeaderSizes).toMatchObject({ Count: 30, Min: 124, Max: 124 });
   });
 
   it('names the run as -a does, without .json', () => {
