@@ -20,6 +20,7 @@ export const FORTIO_VERSION_PREFIX = 'fortio ';
 const SPREAD_POINTS = 1000;
 
 const S_TO_US = 1e6;
+const NS_PER_S = 1e9;
 
 type Json = Record<string, unknown>;
 
@@ -134,9 +135,11 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
   const coded = Object.values(codes).reduce((a, b) => a + b, 0);
   if (coded !== latencyJson.count) return fail(`RetCodes add up to ${coded} calls but DurationHistogram.Count is ${latencyJson.count}`);
 
-  // Fortio 1.5x writes the run's -r and -offset at the top level; newer ones also in each histogram.
+  // Fortio writes the run's -r (seconds) and -offset (a Go time.Duration: integer nanoseconds) at
+  // the top level (test/report/fixtures/fortio-1.57.3-httpbin.json); older meshload files wrote
+  // Offset/Divider, in seconds, in each histogram: those win when present, so both still import.
   const divider = latencyJson.divider ?? num('Resolution', FORTIO_SCALES.duration.divider);
-  const offset = latencyJson.offset ?? num('Offset', FORTIO_SCALES.duration.offset);
+  const offset = latencyJson.offset ?? (data['Offset'] === undefined ? FORTIO_SCALES.duration.offset : num('Offset', 0) / NS_PER_S);
   if (!(divider > 0)) return fail('the histogram resolution is not positive');
 
   const startText = str('StartTime', '');

@@ -87,6 +87,27 @@ describe('Fortio 1.57.3 JSON (captured from a real run)', () => {
     expect(bucketOf?.(120_000_000)?.[1]).toBe(Infinity);
   });
 
+  it('reads the scale from the top level: Resolution in seconds, Offset as Go nanoseconds', () => {
+    const data = fixture();
+    data['Resolution'] = 0.0001;
+    data['Offset'] = 2_000_000; // -offset 2ms
+    expect(fromFortioJson(data, FIXTURE).version).toBe('fortio 1.57.3 -r 0.0001 -offset 0.002');
+    expect(fromFortioJson(fixture(), FIXTURE).version).toBe('fortio 1.57.3'); // Offset 0, Resolution 0.001
+  });
+
+  it('still imports older files with Offset/Divider (seconds) in each histogram, which win over the top level', () => {
+    const data = fixture();
+    for (const name of ['DurationHistogram', 'ErrorsDurationHistogram', 'Sizes', 'HeaderSizes']) {
+      const h = data[name] as Record<string, unknown>;
+      data[name] = { Offset: 0, Divider: name === 'Sizes' ? 100 : name === 'HeaderSizes' ? 5 : 0.0005, ...h };
+    }
+    const load = fromFortioJson(data, FIXTURE);
+    expect(load.version).toBe('fortio 1.57.3 -r 0.0005');
+    expect(load.codes).toEqual({ '200': 100 });
+    expect(load.latency.count).toBe(100);
+    expect(load.totalSizes).toMatchObject({ count: 100, min: 413, max: 413, sum: 41300 });
+  });
+
   it.each<[string, (d: Record<string, unknown>) => void, RegExp]>([
     ['a gRPC run', (d) => (d['RunType'] = 'GRPC'), /RunType is "GRPC", meshload reads HTTP runs/],
     ['buckets that do not add up', (d) => ((d['DurationHistogram'] as { Count: number }).Count = 99), /DurationHistogram\.Data holds 100 values but DurationHistogram\.Count is 99/],
@@ -130,7 +151,12 @@ describe('round trip: meshload result -> Fortio JSON without Meshload -> import'
     const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { Meshload: LoadResult };
     const original = written.Meshload;
     delete (written as Record<string, unknown>)['Meshload'];
+    for (const name of ['DurationHistogram', 'ErrorsDurationHistogram', 'Sizes', 'HeaderSizes']) {
+      expect(written[name]).not.toHaveProperty('Offset');
+      expect(written[name]).not.toHaveProperty('Divider');
+    }
     const imported = fromFortioJson(JSON.parse(JSON.stringify(written)), file);
+    expect(imported.version).toMatch(/^fortio \S+$/); // top-level Resolution 0.001, Offset 0: the defaults
 
     expect(imported.codes).toEqual(original.codes);
     for (const key of ['latency', 'errorLatency', 'headerSizes', 'totalSizes'] as const) {
