@@ -2,7 +2,7 @@
  * whole result under `Meshload`. Fortio's UI, Nighthawk's converter and CI greps read the Fortio
  * fields; meshload's own data goes beside them, never instead of them. */
 import { redactPlan } from '../engine/load-plan';
-import type { LoadResult } from '../engine/load-result';
+import { errorSample, type LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
 import { emptyFortioHistogram, FORTIO_SCALES, type FortioHistogram, toFortioHistogram } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
@@ -10,7 +10,8 @@ import { fortioRunShape } from './fortio-run-shape';
 /** Field order is Go's, as json.MarshalIndent writes fhttp.HTTPRunnerResults (fhttp/httprunner.go):
  * periodic.RunnerResults' fields (periodic/periodic.go), RetCodes, IPCountMap, then the embedded
  * HTTPOptions (fhttp/http_client.go) flattened, then Sizes .. AbortOn. The key set is checked
- * against a real Fortio 1.57.3 file (test/report/fixtures/fortio-1.57.3-httpbin.json). */
+ * against a real Fortio 1.57.3 file (test/report/fixtures/fortio-1.57.3-httpbin.json); Fortio 1.75's
+ * structs have the same fields plus the error reply below. */
 export type FortioJsonResult = {
   RunType: 'HTTP';
   Labels: string;
@@ -33,6 +34,13 @@ export type FortioJsonResult = {
   RunID: number;
   AccessLoggerInfo: string;
   ID: string;
+  /** jrpc.ServerReply, embedded in RunnerResults (Fortio 1.75 periodic/periodic.go) and omitted on
+   * success: a run whose warm-up failed (fhttp/httprunner.go NewErrorResult). */
+  error?: true;
+  message?: string;
+  exception?: string;
+  /** Go marshals the error value, whose fields are unexported: `{}`. */
+  exceptionDetails?: Record<string, never>;
   RetCodes: Record<string, number>;
   /** "ip:port" -> connections that used it; meshload knows it only for an IP-literal URL. */
   IPCountMap: Record<string, number>;
@@ -117,6 +125,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     RunID: 0,
     AccessLoggerInfo: '',
     ID: fortioRunId(startTime, plan.labels),
+    ...fortioErrorReply(result),
     RetCodes: retCodes,
     IPCountMap: fortioIpCountMap(plan.url, shape.threads),
     Insecure: plan.insecure,
@@ -154,6 +163,13 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     AbortOn: plan.abortOn ?? 0,
     Meshload: { ...result, plan },
   };
+}
+
+/** Fortio's error fields for a run that never started measuring: its parallel warm-up's message
+ * ("warmup error"), and meshload's one-line reason as the exception. */
+function fortioErrorReply(result: LoadResult): Pick<FortioJsonResult, 'error' | 'message' | 'exception' | 'exceptionDetails'> {
+  if (result.stopReason !== 'warmup-failed') return {};
+  return { error: true, message: 'warmup error', exception: errorSample(result.stopDetail ?? 'warm-up failed'), exceptionDetails: {} };
 }
 
 /** meshload counts sockets for the whole run, not per connection. Each connection opens at least

@@ -90,6 +90,17 @@ describe('toFortioJson', () => {
     expect(json.ConnectionStats).toEqual({ Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null });
   });
 
+  it("writes Fortio 1.75's error fields (jrpc.ServerReply, after ID) only for a run whose warm-up failed", () => {
+    expect(json).not.toHaveProperty('error');
+    expect(json).not.toHaveProperty('message');
+    const failed = toFortioJson(fixtureResult([], { stopReason: 'warmup-failed', stopDetail: 'warm-up request got 503; use -allow-initial-errors to run anyway' }));
+    const keys = Object.keys(failed);
+    expect(keys.slice(keys.indexOf('ID'), keys.indexOf('RetCodes') + 1)).toEqual(['ID', 'error', 'message', 'exception', 'exceptionDetails', 'RetCodes']);
+    expect(failed).toMatchObject({ error: true, message: 'warmup error', exception: 'warm-up request got 503; use -allow-initial-errors to run anyway', exceptionDetails: {} });
+    const interrupted = toFortioJson(fixtureResult(calls(), { stopReason: 'interrupted', stopDetail: 'Ctrl-C' }));
+    expect(interrupted).not.toHaveProperty('error'); // Fortio writes a normal result for an interrupted run
+  });
+
   it('fills IPCountMap only for an IP-literal target, which needs no DNS answer', () => {
     expect(json.IPCountMap).toEqual({}); // localhost: resolved addresses are not kept
     expect(fortioIpCountMap('http://10.96.108.76/get', 4)).toEqual({ '10.96.108.76:80': 4 });
