@@ -150,6 +150,7 @@ describe('round trip: meshload result -> Fortio JSON without Meshload -> import'
     expect(run.code).toBe(0);
     const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { Meshload: LoadResult };
     const original = written.Meshload;
+    expect(Object.keys(written)).toEqual([...Object.keys(fixture()), 'Meshload']); // a real Fortio file's fields
     delete (written as Record<string, unknown>)['Meshload'];
     for (const name of ['DurationHistogram', 'ErrorsDurationHistogram', 'Sizes', 'HeaderSizes']) {
       expect(written[name]).not.toHaveProperty('Offset');
