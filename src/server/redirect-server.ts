@@ -23,6 +23,13 @@ export function redirectLocation(host: string | undefined, target: string | unde
   return `https://${host}${path}`;
 }
 
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+/** As Go's http.Redirect escapes the link in its body. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
 export async function startRedirectServer(listen: ListenAddress): Promise<RunningRedirectServer> {
   const server = http.createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS * 3, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, maxHeaderSize: 16 * 1024 },
@@ -36,7 +43,7 @@ export async function startRedirectServer(listen: ListenAddress): Promise<Runnin
         return;
       }
       res.writeHead(REDIRECT_STATUS, { location, 'content-type': 'text/html; charset=utf-8' });
-      res.end(req.method === 'HEAD' ? undefined : '<a href="' + location.replace(/[<>"&]/g, '') + '">See Other</a>.\n\n');
+      res.end(req.method === 'HEAD' ? undefined : `<a href="${escapeHtml(location)}">See Other</a>.\n\n`);
     },
   );
   server.on('clientError', (_error, socket) => socket.destroy());
