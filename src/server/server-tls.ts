@@ -2,7 +2,7 @@
  * unreadable, too large or not PEM that Node's TLS accepts. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { usageError } from '../util/errors';
+import { MeshloadError, usageError } from '../util/errors';
 
 export interface ServerTls {
   cert: Buffer;
@@ -26,7 +26,8 @@ function readPem(path: string, flag: string): Buffer {
     if (!pem.includes('-----BEGIN ')) throw usageError(`-${flag} '${path}' is not PEM`, 'give a PEM file (-----BEGIN ...)');
     return pem;
   } catch (error) {
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code !== 'E_USAGE') {
+    // Duck-typed: fs errors may come from another realm (jest's vm), where instanceof Error fails.
+    if (!(error instanceof MeshloadError) && typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
       throw usageError(`-${flag} '${path}' cannot be read: ${error.code}`, 'check the path and its permissions');
     }
     throw error;
@@ -41,7 +42,8 @@ export function readServerTls(certPath: string, keyPath: string, caPath?: string
   try {
     createSecureContext(tls); // parses all three now, so a bad file fails at start, not per handshake
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : 'invalid';
+    const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : 'invalid';
+    const reason = message.split('\n')[0] ?? 'invalid';
     throw usageError(`-cert/-key/-cacert: ${reason}`, 'give a PEM certificate and its matching private key');
   }
   return tls;
