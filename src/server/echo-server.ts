@@ -89,6 +89,15 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
   // Over TLS, http's listener reads decrypted sockets from 'secureConnection'; the router then
   // sees the h2 preface after ALPN picked h2, as it does for h2c.
   const h2 = acceptH2c(echoServer, handler, metrics, headersTimeoutMs, options.tls === undefined ? 'connection' : 'secureConnection');
+  // Over TLS a socket mid-handshake is in neither http's tracking nor the router: kept here so
+  // the bounded drain can end it too.
+  const handshaking = new Set<Socket>();
+  if (options.tls !== undefined) {
+    echoServer.on('connection', (socket: Socket) => {
+      handshaking.add(socket);
+      socket.once('close', () => handshaking.delete(socket));
+    });
+  }
   const adminServer =
     options.admin === null ? undefined : boundedHttpServer(headersTimeoutMs, (req, res) => handleAdmin(req, res, chaos, metrics));
 
@@ -113,6 +122,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
       const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS, () => {
         for (const session of h2.sessions) session.destroy();
         h2.router.destroyAll();
+        for (const socket of handshaking) socket.destroy();
       });
       if (adminServer !== undefined) {
         adminServer.close();

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import net from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,20 @@ describe('echo server over TLS', () => {
     await expect(get(server.echoPort, '/echo', strangerCert)).rejects.toThrow();
     // the refusals left the server serving
     expect((await get(server.echoPort, '/echo', clientCert)).status).toBe(200);
+  });
+});
+
+describe('echo server over TLS, closing', () => {
+  it('ends a connection stuck before its handshake within the drain bound', async () => {
+    const running = await start();
+    const socket = net.connect(running.echoPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const started = Date.now();
+    await running.close(); // 1 s -max-echo-delay + 2 s grace, well before the 10 s handshake timeout
+    await closed;
+    expect(Date.now() - started).toBeLessThan(6_000);
   });
 });
 
