@@ -3,6 +3,7 @@
  * port (a Service, a port-forward) never exposes control. */
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { hostname } from 'node:os';
@@ -37,6 +38,8 @@ export interface EchoServerOptions {
   /** Time a connection gets to send its first bytes, and then each request's headers
    * (HEADERS_TIMEOUT_MS by default). */
   headersTimeoutMs?: number;
+  /** The echo port speaks TLS (HTTP/1.1 and h2 by ALPN); with ca, client certificates are required. */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
 }
 
 export interface RunningEchoServer {
@@ -81,9 +84,20 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
     chaos.setDefaults(options.defaultParams); // throws EchoParamError for the CLI to report
   }
   const handler = new EchoHandler(options, chaos, metrics);
-  const echoServer = boundedHttpServer(headersTimeoutMs, (req, res) => handler.handle(req, res));
+  const echoServer = boundedHttpServer(headersTimeoutMs, (req, res) => handler.handle(req, res), options.tls);
   echoServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  const h2 = acceptH2c(echoServer, handler, metrics, headersTimeoutMs);
+  // Over TLS, http's listener reads decrypted sockets from 'secureConnection'; the router then
+  // sees the h2 preface after ALPN picked h2, as it does for h2c.
+  const h2 = acceptH2c(echoServer, handler, metrics, headersTimeoutMs, options.tls === undefined ? 'connection' : 'secureConnection');
+  // Over TLS a socket mid-handshake is in neither http's tracking nor the router: kept here so
+  // the bounded drain can end it too.
+  const handshaking = new Set<Socket>();
+  if (options.tls !== undefined) {
+    echoServer.on('connection', (socket: Socket) => {
+      handshaking.add(socket);
+      socket.once('close', () => handshaking.delete(socket));
+    });
+  }
   const adminServer =
     options.admin === null ? undefined : boundedHttpServer(headersTimeoutMs, (req, res) => handleAdmin(req, res, chaos, metrics));
 
@@ -108,6 +122,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
       const drained = closeGracefully(echoServer, options.maxDelayMs + DRAIN_GRACE_MS, () => {
         for (const session of h2.sessions) session.destroy();
         h2.router.destroyAll();
+        for (const socket of handshaking) socket.destroy();
       });
       if (adminServer !== undefined) {
         adminServer.close();
@@ -119,7 +134,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
   };
 
   return {
-    echoUrl: httpUrl(echoAddress.address, echoAddress.port),
+    echoUrl: (options.tls === undefined ? '' : 'https') + httpUrl(echoAddress.address, echoAddress.port).slice(options.tls === undefined ? 0 : 4),
     echoPort: echoAddress.port,
     adminUrl: adminAddress === undefined ? undefined : httpUrl(adminAddress.address, adminAddress.port),
     adminPort: adminAddress?.port,
@@ -131,15 +146,29 @@ export async function startEchoServer(options: EchoServerOptions): Promise<Runni
 
 /** An http.Server whose headers and request timeouts are checked often enough to matter; a
  * peer's protocol errors and timeouts get Node's default answer (400, 408, 431) and a close. */
-function boundedHttpServer(headersTimeoutMs: number, handle: http.RequestListener): http.Server {
-  return http.createServer(
+function boundedHttpServer(headersTimeoutMs: number, handle: http.RequestListener, tls?: EchoServerOptions['tls']): http.Server {
+  const bounds = {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs),
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  };
+  if (tls === undefined) return http.createServer(bounds, handle);
+  const server = https.createServer(
     {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs),
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      ...bounds,
+      cert: tls.cert,
+      key: tls.key,
+      ALPNProtocols: ['h2', 'http/1.1'],
+      // A handshake is bounded like a request's headers.
+      handshakeTimeout: headersTimeoutMs,
+      ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
     },
     handle,
   );
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  // https.Server has http.Server's connection tracking, timeouts and close methods at runtime;
+  // its typings descend from tls.Server only.
+  return server as unknown as http.Server;
 }
 
 function listen(server: http.Server, address: ListenAddress, what: string, flag: string): Promise<AddressInfo> {
@@ -173,7 +202,7 @@ interface H2c {
  * The http.Server stays the listener (its connection tracking, close() and timeouts keep
  * working); only its 'connection' listener is wrapped. Both protocols share the echo handler
  * through node:http2's compatibility API. */
-function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMetrics, firstBytesTimeoutMs: number): H2c {
+function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMetrics, firstBytesTimeoutMs: number, event: 'connection' | 'secureConnection'): H2c {
   const sessions = new Set<http2.ServerHttp2Session>();
   const h2 = http2.createServer((req, res) => {
     // The compat request/response mirror http1's; the handler only uses their common part.
@@ -194,8 +223,8 @@ function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMet
     });
     session.on('error', ignoreStreamError); // a client going away mid-stream is normal under load
   });
-  const [http1Listener] = server.listeners('connection') as Array<(socket: Socket) => void>;
-  server.removeAllListeners('connection');
+  const [http1Listener] = server.listeners(event) as Array<(socket: Socket) => void>;
+  server.removeAllListeners(event);
   const router = new ConnectionRouter({
     firstBytesTimeoutMs,
     route: (socket, protocol) => {
@@ -209,7 +238,7 @@ function acceptH2c(server: http.Server, handler: EchoHandler, metrics: ServerMet
       socket.resume();
     },
   });
-  server.on('connection', (socket: Socket) => {
+  server.on(event, (socket: Socket) => {
     metrics.connections++;
     router.accept(socket);
   });

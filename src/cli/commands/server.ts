@@ -1,5 +1,8 @@
 import { Option, type Command } from 'commander';
 import { startEchoServer } from '../../server/echo-server';
+import { startRedirectServer, type RunningRedirectServer } from '../../server/redirect-server';
+import { startTcpEchoServer, type RunningTcpEchoServer } from '../../server/tcp-echo-server';
+import { readServerTls, type ServerTls } from '../../server/server-tls';
 import { EchoParamError } from '../../server/weighted-list';
 import { formatDuration, parseDuration } from '../../util/duration';
 import { usageError } from '../../util/errors';
@@ -23,6 +26,10 @@ interface ServerFlags {
   redirectPort?: string;
   tcpPort?: string;
   udpPort?: string;
+  cert?: string;
+  key?: string;
+  cacert?: string;
+  mtls?: boolean;
   fortioUnused: string[];
 }
 
@@ -30,7 +37,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 /** Fortio's other servers. Pasted Fortio command lines turn them off with "disabled"; meshload
  * has none of them, so that is the only value it accepts. */
-const FORTIO_ONLY_PORTS = ['grpc-port', 'redirect-port', 'tcp-port', 'udp-port'] as const;
+const FORTIO_ONLY_PORTS = ['grpc-port', 'udp-port'] as const;
 const DEFAULT_ADMIN_PORT = '8079';
 const MAX_PAYLOAD_KB = 1024 * 1024;
 const MAX_ECHO_DELAY_MS = 24 * 3_600_000;
@@ -52,7 +59,14 @@ export function registerServer(program: Command, ctx: CommandContext): void {
       '',
     )
     .option('--version-tag <tag>', 'add "x-version: <tag>" to every response (tells subsets apart)')
-    .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; Verbose logs every request`, 'Info');
+    .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; Verbose logs every request`, 'Info')
+    // Fortio binds 8078 and 8081 by default; meshload binds only what is asked for.
+    .option('--tcp-port <[host:]port>', 'TCP echo server (bytes back as sent); 0 picks a free one (default: off)')
+    .option('--redirect-port <[host:]port>', 'server answering every request with 303 to https://host/path; 0 picks a free one (default: off)')
+    .option('--cert <file>', 'PEM certificate: the echo port speaks TLS (HTTP/1.1 and h2 by ALPN); needs -key')
+    .option('--key <file>', 'PEM private key for -cert')
+    .option('--cacert <file>', 'PEM CA bundle that client certificates must chain to (with -mtls)')
+    .option('--mtls', 'require a client certificate signed by -cacert', false);
   for (const name of FORTIO_ONLY_PORTS) {
     command.addOption(new Option(`--${name} <port>`, 'accepted for Fortio compatibility: only "disabled"').hideHelp());
   }
@@ -66,8 +80,17 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     };
     const logsRequests = logsAt(config.logLevel, 'Verbose');
     let running;
+    let tcp: RunningTcpEchoServer | undefined;
+    let redirect: RunningRedirectServer | undefined;
     try {
-      running = await startEchoServer({ ...config, ...(logsRequests ? { accessLog: log } : {}) });
+      running = await startEchoServer({ ...config, ...(config.tls !== undefined ? { tls: config.tls } : {}), ...(logsRequests ? { accessLog: log } : {}) });
+      try {
+        if (config.tcp !== null) tcp = await startTcpEchoServer({ listen: config.tcp });
+        if (config.redirect !== null) redirect = await startRedirectServer(config.redirect);
+      } catch (error) {
+        await Promise.all([running.close(), tcp?.close()]);
+        throw error;
+      }
     } catch (error) {
       if (error instanceof EchoParamError) {
         throw usageError(`-echo-server-default-params: ${error.message}`, 'fix the parameter, e.g. "status=503:20&delay=10ms:50"');
@@ -76,13 +99,17 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     }
     // The start line is printed at every -loglevel: it is how users and scripts learn a port picked by 0.
     const admin = running.adminUrl === undefined ? 'admin disabled' : `admin (chaos, metrics) on ${running.adminUrl}`;
-    log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}`);
+    const extras = [
+      ...(tcp !== undefined ? [`; TCP echo on ${hostPort(tcp.address)}`] : []),
+      ...(redirect !== undefined ? [`; https redirect on ${hostPort(redirect.address)}`] : []),
+    ].join('');
+    log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}${extras}`);
     if (logsAt(config.logLevel, 'Info') && config.defaultParams !== '') {
       log(`server-wide echo defaults: ${running.chaos.defaultPlan.query}`);
     }
     await abortedOf(ctx.io.signal);
     // close() stops the listeners before its first await, so "stopping" is true when printed.
-    const closed = running.close();
+    const closed = Promise.all([running.close(), tcp?.close(), redirect?.close()]);
     if (logsAt(config.logLevel, 'Info')) {
       log(`meshload server: stopping; in-flight requests get up to ${formatDuration(config.maxDelayMs)} plus a grace period`);
     }
@@ -100,6 +127,21 @@ interface ServerConfig {
   defaultParams: string;
   versionTag?: string;
   logLevel: NonNullable<ReturnType<typeof parseLogLevel>>;
+  tcp: ListenAddress | null;
+  redirect: ListenAddress | null;
+  tls?: ServerTls;
+}
+
+/** An extra port flag: absent or "disabled" means off. */
+function extraPort(text: string | undefined, flag: string): ListenAddress | null {
+  if (text === undefined) return null;
+  const address = parseListenAddress(text);
+  if (address === undefined) throw usageError(`-${flag} '${text}' is not a port`, 'use a port like 8078, host:port, 0 for a free port, or disabled');
+  return address;
+}
+
+function hostPort(address: { address: string; port: number }): string {
+  return address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
 /** Validates every flag; the first bad one is reported with its fix. */
@@ -140,9 +182,19 @@ function serverConfig(flags: ServerFlags): ServerConfig {
       throw usageError(`-${name} ${value}: meshload server has no such server`, `drop the flag or pass -${name} disabled`);
     }
   }
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw usageError('-cert and -key go together', 'give both, or neither for plain HTTP');
+  }
+  if (flags.mtls === true && (flags.cert === undefined || flags.cacert === undefined)) {
+    throw usageError('-mtls needs -cert, -key and -cacert', 'give the server certificate and the CA that signs client certificates');
+  }
+  const tls = flags.cert !== undefined && flags.key !== undefined ? readServerTls(flags.cert, flags.key, flags.mtls === true ? flags.cacert : undefined) : undefined;
   return {
     echo,
     admin,
+    tcp: extraPort(flags.tcpPort, 'tcp-port'),
+    redirect: extraPort(flags.redirectPort, 'redirect-port'),
+    ...(tls !== undefined ? { tls } : {}),
     maxDelayMs,
     maxPayloadBytes: kb * 1024,
     defaultParams: flags.echoServerDefaultParams,
