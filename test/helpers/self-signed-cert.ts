@@ -83,7 +83,7 @@ export interface OpensslServer {
 export async function startOpensslServer(files: MtlsFiles): Promise<OpensslServer> {
   const child = spawn(
     'openssl',
-    ['s_server', '-accept', '127.0.0.1:0', '-Verify', '1', '-CAfile', files.ca, '-cert', files.serverCert, '-key', files.serverKey, '-www', '-quiet'],
+    ['s_server', '-accept', '127.0.0.1:0', '-Verify', '1', '-CAfile', files.ca, '-cert', files.serverCert, '-key', files.serverKey, '-www'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
