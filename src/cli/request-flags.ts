@@ -1,4 +1,5 @@
 /** Flags that describe the request, shared by `load` and `curl` (Fortio's names). */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
@@ -120,6 +121,7 @@ function tlsFromFlags(flags: RequestFlags, headers: Array<[string, string]>): Tl
   const cert = pem('-cert', flags.cert);
   const key = pem('-key', flags.key);
   const ca = pem('-cacert', flags.cacert);
+  if (ca !== undefined) checkCertificates('-cacert', flags.cacert ?? '', ca);
   try {
     // Parses every PEM and checks that the key matches the certificate.
     createSecureContext({ ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), ...(ca !== undefined ? { ca } : {}) });
@@ -136,6 +138,19 @@ function tlsFromFlags(flags: RequestFlags, headers: Array<[string, string]>): Tl
     ...(ca !== undefined ? { ca } : {}),
     ...(servername !== undefined ? { servername } : {}),
   };
+}
+
+/** Node skips CA blocks it cannot parse, silently: each one must be a certificate. */
+function checkCertificates(flag: string, file: string, text: string): void {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw usageError(`${flag} ${file} holds no CERTIFICATE block`, `give ${flag} PEM certificates`);
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw usageError(`${flag} not usable: certificate ${i + 1} of ${file}: ${oneLineText((error as Error).message)}`, `give ${flag} PEM certificates`);
+    }
+  }
 }
 
 /** `name:8080` -> `name`, `[::1]:443` -> `::1`. */

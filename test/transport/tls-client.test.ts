@@ -29,7 +29,7 @@ afterEach(async () => {
 
 /** What the server saw of each handshake that reached a request. */
 interface Seen {
-  servername: string | false | undefined;
+  servername: string | false | null | undefined;
   clientCn: string | undefined;
 }
 
