@@ -27,6 +27,7 @@ const M = 'cli/fortio_main.go';
 const LC: readonly MeshloadCommand[] = ['load', 'curl'];
 const L: readonly MeshloadCommand[] = ['load'];
 const S: readonly MeshloadCommand[] = ['server'];
+const LCS: readonly MeshloadCommand[] = ['load', 'curl', 'server'];
 const NONE: readonly MeshloadCommand[] = [];
 
 function f(name: string, type: FortioFlagType, dflt: string, source: FortioFlag['source'], usedBy: readonly MeshloadCommand[], meshload: string, alias?: string): FortioFlag {
@@ -53,10 +54,10 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('payload-file', 'string', '', C, LC, 'request body from a file (switches to POST)'),
   f('stream', 'bool', 'false', C, NONE, 'meshload does not stream a body from stdin'),
   f('unix-socket', 'string', '', C, NONE, 'meshload connects over TCP only'),
-  f('cert', 'string', '', C, S, 'server: PEM certificate; the echo port speaks TLS (HTTP/1.1 and h2 by ALPN). Client certificates are not implemented'),
-  f('key', 'string', '', C, S, 'server: PEM private key for -cert. Client certificates are not implemented'),
-  f('cacert', 'string', '', C, S, 'server: with -mtls, the CA client certificates must chain to. Clients: custom CAs are not implemented: the system CAs are used (or -k)'),
-  f('mtls', 'bool', 'false', C, S, 'server: require a client certificate signed by -cacert. Client certificates are not implemented'),
+  f('cert', 'string', '', C, LCS, 'load and curl: client certificate (PEM) presented to the server, with -key. server: the echo port speaks TLS (HTTP/1.1 and h2 by ALPN)'),
+  f('key', 'string', '', C, LCS, 'private key (PEM) of -cert, for the client (load, curl) or the echo port (server)'),
+  f('cacert', 'string', '', C, LCS, 'load and curl: CA bundle (PEM) that verifies the server instead of the system CAs. server: with -mtls, the CA client certificates must chain to'),
+  f('mtls', 'bool', 'false', C, S, 'server: require a client certificate signed by -cacert (load and curl send -cert whenever it is given)'),
   f('log-errors', 'bool', 'true', C, NONE, 'meshload counts non-2xx codes and prints them in the summary, not one by one'),
   f('runid', 'int', '0', C, NONE, 'not implemented: RunID stays 0 in the JSON'),
   f('sequential-warmup', 'bool', 'false', C, NONE, 'meshload warms connections up in parallel'),

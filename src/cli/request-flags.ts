@@ -1,8 +1,12 @@
 /** Flags that describe the request, shared by `load` and `curl` (Fortio's names). */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
+import type { TlsClientOptions } from '../transport/transport';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
+import { readInputFile } from '../util/read-input-file';
 import { redactUrl } from '../util/redact';
 
 export interface RequestFlags {
@@ -14,6 +18,9 @@ export interface RequestFlags {
   method?: string;
   timeout: string;
   insecure?: boolean;
+  cert?: string;
+  key?: string;
+  cacert?: string;
 }
 
 export interface RequestParts {
@@ -23,6 +30,8 @@ export interface RequestParts {
   payload: Buffer;
   timeoutMs: number;
   insecure: boolean;
+  /** -cert/-key/-cacert as PEM text and the SNI name from -H Host; undefined when none applies. */
+  tls: TlsClientOptions | undefined;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -37,7 +46,10 @@ export function addRequestFlags(command: Command): Command {
     .option('--content-type <type>', 'Content-Type of the body (switches to POST)')
     .option('-X, --method <method>', 'HTTP method (default GET, or POST with a payload)')
     .option('--timeout <duration>', 'per-request timeout', '3s')
-    .option('-k, --insecure', 'do not verify TLS certificates');
+    .option('-k, --insecure', 'do not verify TLS certificates')
+    .option('--cert <file>', 'client certificate (PEM) presented to the server (with --key)')
+    .option('--key <file>', 'private key (PEM) of --cert')
+    .option('--cacert <file>', 'CA bundle (PEM) to verify the server with, instead of the system CAs');
 }
 
 /** Validates the URL and request flags; the first problem is a usage error naming its fix. */
@@ -88,7 +100,68 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
   if (timeoutMs === undefined || timeoutMs < 0) {
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
-  return { url, method, headers, payload, timeoutMs, insecure: flags.insecure === true };
+  return { url, method, headers, payload, timeoutMs, insecure: flags.insecure === true, tls: tlsFromFlags(flags, headers) };
+}
+
+/** A PEM file far larger than any certificate chain or CA bundle is a mistake, not a bundle. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/** Reads -cert/-key/-cacert and checks them with Node's own TLS parser, so a bad file is one
+ * line and exit 2 before any connection. SNI follows Fortio: the Host header when given. */
+function tlsFromFlags(flags: RequestFlags, headers: Array<[string, string]>): TlsClientOptions | undefined {
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw usageError(flags.cert === undefined ? '-key needs -cert' : '-cert needs -key', 'give both the client certificate and its key');
+  }
+  const pem = (flag: string, file: string | undefined): string | undefined => {
+    if (file === undefined) return undefined;
+    const text = readInputFile(file, MAX_PEM_BYTES, flag, `give ${flag} a PEM file`);
+    if (!text.includes('-----BEGIN ')) throw usageError(`${flag} ${file} holds no PEM block`, `give ${flag} a PEM file (-----BEGIN ...)`);
+    return text;
+  };
+  const cert = pem('-cert', flags.cert);
+  const key = pem('-key', flags.key);
+  const ca = pem('-cacert', flags.cacert);
+  if (ca !== undefined) checkCertificates('-cacert', flags.cacert ?? '', ca);
+  try {
+    // Parses every PEM and checks that the key matches the certificate.
+    createSecureContext({ ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), ...(ca !== undefined ? { ca } : {}) });
+  } catch (error) {
+    const which = ca !== undefined && cert === undefined ? '-cacert' : '-cert/-key/-cacert';
+    throw usageError(`${which} not usable: ${oneLineText((error as Error).message)}`, 'give PEM files, the key matching the certificate');
+  }
+  const host = headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
+  const servername = host === undefined || host === '' ? undefined : hostWithoutPort(host);
+  if (cert === undefined && ca === undefined && servername === undefined) return undefined;
+  return {
+    ...(cert !== undefined ? { cert } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    ...(servername !== undefined ? { servername } : {}),
+  };
+}
+
+/** Node skips CA blocks it cannot parse, silently: each one must be a certificate. */
+function checkCertificates(flag: string, file: string, text: string): void {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw usageError(`${flag} ${file} holds no CERTIFICATE block`, `give ${flag} PEM certificates`);
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw usageError(`${flag} not usable: certificate ${i + 1} of ${file}: ${oneLineText((error as Error).message)}`, `give ${flag} PEM certificates`);
+    }
+  }
+}
+
+/** `name:8080` -> `name`, `[::1]:443` -> `::1`. */
+function hostWithoutPort(host: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  if (bracketed !== null) return bracketed[1] ?? '';
+  return host.replace(/:\d*$/, '');
+}
+
+function oneLineText(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, 200);
 }
 
 /** Fortio's rule: a URL without a scheme means http:// (`httpbin:8000/get`, `localhost:8080`). */

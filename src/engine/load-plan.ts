@@ -1,5 +1,6 @@
 /** What a load run will do, validated, with every default filled: the output of flag or
  * scenario parsing and the input of the engine. Plain data. */
+import type { TlsClientOptions } from '../transport/transport';
 import { redactCredentialsOf, redactHeaders, redactUrl } from '../util/redact';
 
 export { ALWAYS_SECRET_HEADERS } from '../util/redact';
@@ -39,6 +40,8 @@ export interface LoadPlan {
   h2Multiplex?: boolean;
   /** -k: do not verify TLS certificates. */
   insecure: boolean;
+  /** -cert, -key, -cacert (PEM text) and the SNI name from -H Host; never shown in results. */
+  tls?: TlsClientOptions;
   /** -abort-on: stop at the first response with this code (-1: first socket error). */
   abortOn: number | undefined;
   /** -allow-initial-errors: a failed warm-up does not abort the run. */
@@ -73,8 +76,10 @@ export const LOAD_DEFAULTS = {
 /** A plan as results and logs show it: secret header values, the URL's credentials and secret
  * query values replaced, also in the labels made from the URL. The plan sent is not changed. */
 export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
+  // The client key is a secret and the PEM texts are noise: results show none of -cert/-key/-cacert.
+  const { tls: _tls, ...rest } = plan as P & { tls?: unknown };
   return {
-    ...plan,
+    ...(rest as P),
     url: redactUrl(plan.url),
     headers: redactHeaders(plan.headers, plan.secretHeaders),
     labels: redactCredentialsOf(plan.labels, plan.url),

@@ -35,7 +35,7 @@ import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
+import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
 
 /** Connections per shared session with `h2Multiplex`: Connection i uses session floor(i / 100). */
 export const CONNECTIONS_PER_SESSION = 100;
@@ -285,6 +285,8 @@ class H2Transport implements Transport {
   readonly timeoutMs: number;
   readonly keepAlive: boolean;
   readonly insecure: boolean;
+  /** SNI, verification and client certificate: the same for every session. */
+  private readonly tlsOptions: tls.ConnectionOptions;
   readonly headRequest: boolean;
   /** The address the first session connected to, reused by later ones (one DNS lookup, as
    * Fortio and the HTTP/1.1 transport do). */
@@ -319,6 +321,7 @@ class H2Transport implements Transport {
     this.timeoutMs = template.timeoutMs;
     this.keepAlive = template.keepAlive;
     this.insecure = template.insecure;
+    this.tlsOptions = tlsBaseOptions(this.hostname, template.insecure, template.tls);
     this.headRequest = template.method.toUpperCase() === 'HEAD';
     this.perSession = template.h2Multiplex === true ? CONNECTIONS_PER_SESSION : 1;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
@@ -420,11 +423,9 @@ class H2Transport implements Transport {
     const host = this.address ?? this.hostname;
     if (!this.tls) return net.connect({ host, port: this.port });
     const socket = tls.connect({
+      ...this.tlsOptions,
       host,
       port: this.port,
-      // SNI must be a name (RFC 6066); for an IP literal the certificate is checked against it.
-      ...(net.isIP(this.hostname) === 0 ? { servername: this.hostname } : {}),
-      rejectUnauthorized: !this.insecure,
       // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so,
       // rather than fail it with a no_application_protocol alert.
       ALPNProtocols: ['h2', 'http/1.1'],

@@ -10,7 +10,7 @@ import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
+import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
 
 export { errorKindOf };
 
@@ -67,6 +67,8 @@ class Http1Transport implements Transport {
   /** Keep the socket after a non-2xx (meshload's old model) instead of Fortio's close. */
   readonly reuseAfterError: boolean;
   readonly insecure: boolean;
+  /** SNI, verification and client certificate: the same for every socket. */
+  readonly tlsOptions: tls.ConnectionOptions;
   readonly headRequest: boolean;
   /** A bodiless GET, HEAD or OPTIONS: the only requests sent again on a stale keep-alive socket.
    * A POST resent after a drop would hide a failing upstream and could act twice. */
@@ -95,6 +97,7 @@ class Http1Transport implements Transport {
     this.keepAlive = template.keepAlive;
     this.reuseAfterError = template.reuseAfterError === true;
     this.insecure = template.insecure;
+    this.tlsOptions = tlsBaseOptions(this.hostname, template.insecure, template.tls);
     this.headRequest = template.method.toUpperCase() === 'HEAD';
     this.resendable = RESENDABLE_METHODS.has(template.method.toUpperCase()) && template.body.length === 0;
     this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -251,11 +254,9 @@ class Http1Connection implements Connection {
     let socket: Socket;
     if (t.tls) {
       socket = tls.connect({
+        ...t.tlsOptions,
         host: address,
         port: t.port,
-        // SNI must be a name (RFC 6066); for an IP literal the certificate is checked against it.
-        ...(net.isIP(t.hostname) === 0 ? { servername: t.hostname } : {}),
-        rejectUnauthorized: !t.insecure,
         ALPNProtocols: ['http/1.1'],
         ...(t.session !== undefined ? { session: t.session } : {}),
       });

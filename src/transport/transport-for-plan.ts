@@ -13,6 +13,7 @@ export function transportForPlan(plan: LoadPlan): Transport {
     timeoutMs: plan.timeoutMs,
     keepAlive: plan.keepAlive,
     insecure: plan.insecure,
+    ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
     reuseAfterError: plan.reuseAfterError === true,
     h2Multiplex: plan.h2Multiplex === true,
   };

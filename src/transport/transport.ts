@@ -1,5 +1,6 @@
 /** The one small interface between the engine (which knows nothing of HTTP) and a protocol.
  * Callbacks, not promises: this is the per-request path. */
+import { isIP } from 'node:net';
 import type { ErrorKind } from '../engine/load-result';
 
 export interface RequestTemplate {
@@ -14,12 +15,43 @@ export interface RequestTemplate {
   keepAlive: boolean;
   /** TLS: do not verify the server certificate (-k). */
   insecure: boolean;
+  /** TLS: client certificate, CA bundle and SNI name (-cert, -key, -cacert, -H Host). */
+  tls?: TlsClientOptions;
   /** HTTP/1.1: keep the socket after a non-2xx response. Absent or false is Fortio's fast
    * client, which closes it (418 aside), so a breaker's 503s cost a new connection each. */
   reuseAfterError?: boolean;
   /** HTTP/2: Connections share sessions, 100 streams to one. Absent or false is Fortio's -h2
    * (Go's client, one transport per thread): one session per Connection. */
   h2Multiplex?: boolean;
+}
+
+/** PEM text (strings, so a plan crosses worker threads unchanged) and the SNI name. */
+export interface TlsClientOptions {
+  cert?: string;
+  key?: string;
+  /** Replaces the system CAs for verifying the server. */
+  ca?: string;
+  /** SNI and the name the certificate is checked against; default the URL's host name. */
+  servername?: string;
+}
+
+/** The TLS connect options that do not change per socket, built once per transport. SNI must
+ * be a name (RFC 6066): for an IP literal none is sent and the certificate is checked against it. */
+export function tlsBaseOptions(hostname: string, insecure: boolean, options: TlsClientOptions | undefined): {
+  servername?: string;
+  rejectUnauthorized: boolean;
+  cert?: string;
+  key?: string;
+  ca?: string;
+} {
+  const name = options?.servername ?? hostname;
+  return {
+    ...(isIP(name) === 0 && name !== '' ? { servername: name } : {}),
+    rejectUnauthorized: !insecure,
+    ...(options?.cert !== undefined ? { cert: options.cert } : {}),
+    ...(options?.key !== undefined ? { key: options.key } : {}),
+    ...(options?.ca !== undefined ? { ca: options.ca } : {}),
+  };
 }
 
 export interface Outcome {

@@ -1,13 +1,16 @@
 /** `meshload curl` against hostile upstreams: -timeout bounds the whole exchange, --max-body
  * caps the body, the body reaches stdout byte for byte, and every failure is one line, exit 1. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import https from 'node:https';
 import type net from 'node:net';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { parseMaxBody } from '../../src/cli/commands/curl-action';
 import { startRawServer, writeForever, type RawScript, type RawServer } from '../helpers/raw-http-server';
-import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
+import { haveOpenssl, makeMtlsFiles, makeSelfSignedCert, startOpensslServer, type MtlsFiles } from '../helpers/self-signed-cert';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -355,5 +358,78 @@ describe('meshload curl: Fortio command lines', () => {
     const match = new RegExp(`^/a/(${uuid})\\?id=(${uuid})$`).exec(seen[0] ?? '');
     expect(match).not.toBeNull();
     expect(match?.[1]).not.toBe(match?.[2]);
+  });
+});
+
+describe('meshload curl: client certificates (-cert, -key, -cacert)', () => {
+  let files: MtlsFiles;
+  beforeAll(() => {
+    files = makeMtlsFiles();
+  });
+  afterAll(() => files.remove());
+
+  async function opensslUrl(): Promise<string> {
+    const server = await startOpensslServer(files);
+    cleanups.push(() => server.stop());
+    return `https://127.0.0.1:${server.port}/`;
+  }
+
+  it('talks to openssl s_server -Verify 1 with the client certificate; without it, one line, exit 1', async () => {
+    const url = await opensslUrl();
+    const ok = await curl('-quiet', '-cert', files.clientCert, '-key', files.clientKey, '-cacert', files.ca, url);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/^HTTP\/1\.1 200 ok\n/i);
+    const without = await curl('-quiet', '-cacert', files.ca, url);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(/^meshload: GET https:\/\/127\.0\.0\.1:\d+\/ failed: [^\n]+\n$/);
+  });
+
+  it('a -cacert that did not sign the server fails verification; -https-insecure skips it', async () => {
+    const url = await opensslUrl();
+    const wrong = await curl('-quiet', '-cert', files.clientCert, '-key', files.clientKey, '-cacert', files.otherCa, url);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^meshload: GET https:\/\/127\.0\.0\.1:\d+\/ failed: [^\n]*(certificate|verify)[^\n]*\n$/i);
+    const insecure = await curl('-quiet', '-https-insecure', '-cert', files.clientCert, '-key', files.clientKey, '-cacert', files.otherCa, url);
+    expect(insecure.code).toBe(0);
+  });
+
+  it("sends -H 'Host: name' as SNI and verifies the certificate against it", async () => {
+    const names: Array<string | false | null> = [];
+    const server = https.createServer({ key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert) }, (req, res) => {
+      names.push((req.socket as TLSSocket).servername);
+      res.end('sni');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    server.on('connection', (socket: net.Socket) => cleanups.push(() => void socket.destroy()));
+    const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+    const run = await curl('-quiet', '-cacert', files.ca, '-H', 'Host: server.test:8443', url);
+    expect(run.code).toBe(0);
+    expect(names).toEqual(['server.test']);
+  });
+
+  it('a missing, non-PEM or mismatched file is exit 2 with one line, before any connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshload-pem-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'hello');
+    const badPem = join(dir, 'bad.pem');
+    writeFileSync(badPem, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+    const url = 'https://127.0.0.1:1/';
+    const cases: Array<[string[], RegExp]> = [
+      [['-cert', join(dir, 'missing.pem'), '-key', files.clientKey], /cannot read -cert .*missing\.pem/],
+      [['-cacert', notPem], /-cacert .*not\.pem holds no PEM block/],
+      [['-cacert', badPem], /-cacert not usable/],
+      [['-cert', files.clientCert, '-key', files.serverKey], /-cert\/-key\/-cacert not usable/],
+      [['-cert', files.clientCert], /-cert needs -key/],
+      [['-cacert', dir], /is a directory/],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await curl('-quiet', ...flags, url);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/^\s+at |internal error|PRIVATE KEY/m);
+      expect(run.stderr.trimEnd().split('\n').filter((l) => l.startsWith('meshload:'))).toHaveLength(1);
+    }
   });
 });

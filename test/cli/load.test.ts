@@ -10,6 +10,7 @@ import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-s
 import { cli, testIo } from '../helpers/cli';
 import { startNginx, type RunningNginx } from '../helpers/nginx';
 import { startRawServer, type RawServer } from '../helpers/raw-http-server';
+import { makeMtlsFiles, startOpensslServer, type MtlsFiles, type OpensslServer } from '../helpers/self-signed-cert';
 import { runProcess } from '../helpers/run-process';
 import { MeshloadProcess } from '../helpers/spawn-meshload';
 
@@ -578,5 +579,50 @@ describe('meshload load: any Fortio command line (issue 14)', () => {
     const url = await echo();
     const run = await cli('load', '-t', t, '-n', '2', '-c', '1', '-qps', '0', '-quiet', url);
     expect(run.code).toBe(0);
+  });
+});
+
+describe('meshload load: client certificates (-cert, -key, -cacert)', () => {
+  let files: MtlsFiles;
+  let openssl: OpensslServer | undefined;
+  beforeAll(() => {
+    files = makeMtlsFiles();
+  });
+  afterAll(() => files.remove());
+  afterEach(async () => {
+    await openssl?.stop();
+    openssl = undefined;
+  });
+
+  async function opensslUrl(): Promise<string> {
+    openssl = await startOpensslServer(files);
+    return `https://127.0.0.1:${openssl.port}/`;
+  }
+
+  it('gets 200s from openssl s_server -Verify 1, in one process and across workers; the JSON holds no PEM', async () => {
+    const url = await opensslUrl();
+    const tls = ['-cert', files.clientCert, '-key', files.clientKey, '-cacert', files.ca];
+    const json = join(tempDir(), 'r.json');
+    const run = await cli('load', '-n', '5', '-c', '1', '-qps', '0', ...tls, '-json', json, url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Code 200 : 5 \(100\.0 %\)$/m);
+    expect(readFileSync(json, 'utf8')).not.toMatch(/-----BEGIN/);
+    const workers = await cli('load', '-n', '6', '-c', '2', '-workers', '2', '-qps', '0', ...tls, url);
+    expect(workers.stderr).toMatch(/^Code 200 : 6 \(100\.0 %\)$/m);
+  });
+
+  it('without the client certificate, or with the wrong -cacert, every call is a socket error', async () => {
+    const url = await opensslUrl();
+    const without = await cli('load', '-n', '3', '-c', '1', '-qps', '0', '-allow-initial-errors', '-cacert', files.ca, url);
+    expect(without.stderr).toMatch(/^Code {2}-1 : 3 \(100\.0 %\)$/m);
+    const wrongCa = await cli('load', '-n', '3', '-c', '1', '-qps', '0', '-allow-initial-errors', '-cert', files.clientCert, '-key', files.clientKey, '-cacert', files.otherCa, url);
+    expect(wrongCa.stderr).toMatch(/^Code {2}-1 : 3 \(100\.0 %\)$/m);
+    expect(wrongCa.stderr).toMatch(/^Socket errors: tls 3$/m);
+  });
+
+  it('an unreadable -key is exit 2 with one line', async () => {
+    const run = await cli('load', '-n', '1', '-cert', files.clientCert, '-key', join(files.dir, 'nope.pem'), 'https://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(run.stderr.trimEnd().split('\n').filter((l) => l.startsWith('meshload:'))).toEqual([expect.stringMatching(/cannot read -key .*nope\.pem/)]);
   });
 });

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
+import { tlsBaseOptions } from '../../transport/transport';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
@@ -113,7 +114,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       controller.abort();
     });
   }
-  const agent = new Agent({ connect: { rejectUnauthorized: !parts.insecure } });
+  const agent = new Agent({ connect: tlsBaseOptions(parts.url.hostname.replace(/^\[|\]$/g, ''), parts.insecure, parts.tls) });
   const head: WireHead = {};
   const dispatcher = agent.compose(captureHead(head));
   let written = 0;

@@ -98,6 +98,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     reuseAfterError: flags.keepSocketOnError === true,
     h2Multiplex: flags.h2Multiplex === true,
     insecure: request.insecure,
+    ...(request.tls !== undefined ? { tls: request.tls } : {}),
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
     connectionReuse,
