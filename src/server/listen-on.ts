@@ -18,3 +18,16 @@ export function listenOn(server: Server, address: ListenAddress, what: string, f
     });
   });
 }
+
+/** Closes `server` once, however often it is called: stops accepting, ends its open connections
+ * with `dropConnections`, and resolves when the listener is closed. */
+export function closeOnce(server: Server, dropConnections: () => void): () => Promise<void> {
+  let closed: Promise<void> | undefined;
+  return () => {
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      dropConnections();
+    });
+    return closed;
+  };
+}

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../util/listen-address';
-import { listenOn } from './listen-on';
+import { closeOnce, listenOn } from './listen-on';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
@@ -48,15 +48,8 @@ export async function startRedirectServer(listen: ListenAddress): Promise<Runnin
   );
   server.on('clientError', (_error, socket) => socket.destroy());
   const address = await listenOn(server, listen, 'redirect', '-redirect-port');
-  let closed: Promise<void> | undefined;
   return {
     address,
-    close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: closeOnce(server, () => server.closeAllConnections()),
   };
 }

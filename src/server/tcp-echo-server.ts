@@ -2,7 +2,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../util/listen-address';
-import { listenOn } from './listen-on';
+import { closeOnce, listenOn } from './listen-on';
 
 /** A connection silent this long is closed, so an abandoned peer does not hold a descriptor. */
 export const TCP_IDLE_TIMEOUT_MS = 60_000;
@@ -35,15 +35,10 @@ export async function startTcpEchoServer(options: TcpEchoServerOptions): Promise
   });
   server.maxConnections = options.maxConnections ?? TCP_MAX_CONNECTIONS;
   const address = await listenOn(server, options.listen, 'TCP echo', '-tcp-port');
-  let closed: Promise<void> | undefined;
   return {
     address,
-    close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    close: closeOnce(server, () => {
+      for (const socket of sockets) socket.destroy();
+    }),
   };
 }
