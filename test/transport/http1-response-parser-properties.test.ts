@@ -2,32 +2,9 @@
  * bytes are split, the parse is the same; valid responses parse to what was generated; random
  * or mutated bytes never throw and always end in responses or one bounded protocol error. */
 import fc from 'fast-check';
-import { BODY_PREFIX_BYTES, Http1ResponseParser, type ParsedResponse } from '../../src/transport/http1-response-parser';
+import { BODY_PREFIX_BYTES, type ParsedResponse } from '../../src/transport/http1-response-parser';
+import { parseAll, type Parsed } from '../helpers/parse-all';
 
-type Parsed = ParsedResponse | { error: string };
-
-/** Feeds the chunks in order, each inside a larger buffer of other bytes (as the transport's
- * shared read buffer is), then signals EOF; collects every response and the first error. */
-function parseAll(chunks: Uint8Array[], headRequest = false): Parsed[] {
-  const parser = new Http1ResponseParser();
-  parser.headRequest = headRequest;
-  const results: Parsed[] = [];
-  for (const chunk of chunks) {
-    const framed = Buffer.concat([Buffer.from('JUNK'), chunk, Buffer.from('HTTP/1.1 999 junk\r\n')]);
-    const end = 4 + chunk.length;
-    let at = 4;
-    let rounds = 0;
-    while (at < end) {
-      if (++rounds > chunk.length + 1) throw new Error('parser made no progress');
-      at = parser.execute(framed, at, end);
-      if (parser.error !== undefined) return [...results, { error: parser.error }];
-      if (parser.complete) results.push(parser.response());
-    }
-  }
-  if (parser.finish()) results.push(parser.response());
-  if (parser.error !== undefined) results.push({ error: parser.error });
-  return results;
-}
 
 /** Cuts `bytes` at the given points (any order, repeats and out-of-range points allowed). */
 function split(bytes: Uint8Array, points: number[]): Uint8Array[] {

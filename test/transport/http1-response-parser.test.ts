@@ -1,29 +1,6 @@
 import { Http1ResponseParser, MAX_HEADER_BYTES, type ParsedResponse } from '../../src/transport/http1-response-parser';
+import { parseAll, type Parsed } from '../helpers/parse-all';
 
-type Parsed = ParsedResponse | { error: string };
-
-/** Feeds the chunks in order, each embedded in a larger buffer of garbage (as the transport's
- * shared read buffer is), then signals EOF; collects every response and the first error. */
-function parseAll(chunks: Buffer[], headRequest = false): Parsed[] {
-  const parser = new Http1ResponseParser();
-  parser.headRequest = headRequest;
-  const results: Parsed[] = [];
-  for (const chunk of chunks) {
-    const framed = Buffer.concat([Buffer.from('JUNK'), chunk, Buffer.from('HTTP/1.1 999 junk\r\n')]);
-    const end = 4 + chunk.length;
-    let at = 4;
-    let rounds = 0;
-    while (at < end) {
-      if (++rounds > chunk.length + 1) throw new Error('parser made no progress');
-      at = parser.execute(framed, at, end);
-      if (parser.error !== undefined) return [...results, { error: parser.error }];
-      if (parser.complete) results.push(parser.response());
-    }
-  }
-  if (parser.finish()) results.push(parser.response());
-  if (parser.error !== undefined) results.push({ error: parser.error });
-  return results;
-}
 
 function byteByByte(input: Buffer): Buffer[] {
   return Array.from({ length: input.length }, (_, i) => input.subarray(i, i + 1));
