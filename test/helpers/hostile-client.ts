@@ -143,14 +143,20 @@ export interface H2Reply {
   body: string;
 }
 
-export function h2Get(session: http2.ClientHttp2Session, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<H2Reply> {
+/** One request on an HTTP/2 session: a GET, or a POST of `body`; the whole reply as text. */
+export function h2Request(session: http2.ClientHttp2Session, path: string, headers: http2.OutgoingHttpHeaders = {}, body?: string): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path, ...headers });
+    const stream = session.request({ ':path': path, ':method': body === undefined ? 'GET' : 'POST', ...headers });
     let responseHeaders: http2.IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
     stream.on('response', (h) => (responseHeaders = h));
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks).toString() }));
     stream.on('error', reject);
+    stream.end(body);
   });
+}
+
+export function h2Get(session: http2.ClientHttp2Session, path: string, headers: http2.OutgoingHttpHeaders = {}): Promise<H2Reply> {
+  return h2Request(session, path, headers);
 }

@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { fetchReply, metricValue } from '../helpers/http';
+import { h2Request } from '../helpers/hostile-client';
 
 let server: RunningEchoServer | undefined;
 let sessions: http2.ClientHttp2Session[] = [];
@@ -23,24 +24,6 @@ function connect(url: string): http2.ClientHttp2Session {
   return session;
 }
 
-interface H2Reply {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: string;
-}
-
-function h2Request(session: http2.ClientHttp2Session, path: string, headers: http2.OutgoingHttpHeaders = {}, body?: string): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path, ':method': body === undefined ? 'GET' : 'POST', ...headers });
-    let responseHeaders: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (responseHeaders = h));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks).toString() }));
-    stream.on('error', reject);
-    stream.end(body);
-  });
-}
 
 afterEach(async () => {
   for (const session of sessions) session.destroy();
