@@ -40,7 +40,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('keepalive', 'bool', 'true', C, L, 'same meaning; -keepalive=false opens a connection per request'),
   f('halfclose', 'bool', 'false', C, NONE, 'meshload never half-closes a connection'),
   f('timeout', 'duration', '3s', C, LC, 'per-request timeout (curl: the whole exchange)'),
-  f('stdclient', 'bool', 'false', C, NONE, "meshload has one HTTP/1.1 client (undici); -h2 picks HTTP/2"),
+  f('stdclient', 'bool', 'false', C, NONE, 'meshload has one HTTP/1.1 client (its own; curl uses undici); -h2 picks HTTP/2'),
   f('http1.0', 'bool', 'false', C, NONE, 'meshload speaks HTTP/1.1 and HTTP/2 only'),
   f('h2', 'bool', 'false', C, L, 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://)'),
   f('k', 'bool', 'false', C, LC, 'do not verify TLS certificates', 'insecure'),
