@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The README's test command (`npm run test:all`), and what CI runs: install the real servers and
-# tools the tests drive (HAProxy, nginx, wrk, Chromium) when they are missing, then the
+# tools the tests drive (HAProxy, nginx, wrk, Chromium, nghttp2, openssl) when they are missing, then the
 # dependencies, the lint and every test. Needs Debian/Ubuntu with apt-get, as root or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in haproxy nginx-light wrk chromium; do
+for pkg in haproxy nginx-light wrk chromium nghttp2-client nghttp2-server openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
