@@ -95,9 +95,13 @@ function isThread(value: unknown): value is ThreadSockets {
     typeof addresses === 'object' &&
     addresses !== null &&
     !Array.isArray(addresses) &&
-    Object.values(addresses).every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+    Object.entries(addresses).every(([address, n]) => ADDRESS.test(address) && Number.isSafeInteger(n) && n >= 0)
   );
 }
+
+/** What a peer address looks like ("10.0.0.1:80", "[fe80::1%eth0]:443"): a key of an edited
+ * file that is not one (control characters, escapes) makes the whole field unusable. */
+const ADDRESS = /^[0-9A-Za-z.:[\]%_-]{1,100}$/;
 
 /** The peers of all threads, counted (Fortio's IPCountMap), most used first then by name. */
 export function ipCounts(report: ConnectionsReport): Array<[string, number]> {
