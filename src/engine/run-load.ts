@@ -383,8 +383,11 @@ class VirtualUser implements Caller {
       runner.userFinished();
       return;
     }
+    // Fortio sleeps between calls only: the first call's wait (-uniform's stagger) is no sleep,
+    // and it decides to skip only after a call (runOne), so the first slot is never skipped.
+    const sleeps = this.index > 0;
     let dueMs = runner.t0 + slotMs(this.index);
-    if (dueMs < now && runner.plan.noCatchUp) {
+    if (dueMs < now && runner.plan.noCatchUp && sleeps) {
       // Fortio's -nocatchup: a slot already past is skipped, not sent late.
       while (dueMs < now && (calls === undefined || this.index < calls - 1)) {
         this.index++;
@@ -404,8 +407,6 @@ class VirtualUser implements Caller {
       return;
     }
     const sleepMs = dueMs - now;
-    // Fortio sleeps between calls only: the first call's wait (-uniform's stagger) is no sleep.
-    const sleeps = this.index > 0;
     if (sleepMs <= 0) {
       if (sleeps) runner.recordSleep(sleepMs);
       this.fire(dueMs);
