@@ -90,9 +90,9 @@ describe('load: sockets, peers and connection times, measured', () => {
     expect(fresh.ConnectionStats.Count).toBe(6);
   });
 
-  it('counts and times refused dials too, against the address tried', async () => {
+  it.each([[[]], [['-h2']]])('counts and times refused dials too, against the address tried (%j)', async (extra: string[]) => {
     const port = await freePort();
-    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', '-', `http://127.0.0.1:${port}/`);
+    const run = await cli('load', ...extra, '-c', '1', '-qps', '0', '-n', '3', '-json', '-', `http://127.0.0.1:${port}/`);
     const result = json(run);
     expect(result.RetCodes).toEqual({ '-1': 3 });
     expect(result.Sockets).toEqual([3]);
