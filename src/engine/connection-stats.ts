@@ -17,7 +17,8 @@ export const FALLING_BEHIND_PERCENT = 5;
 export interface ThreadSockets {
   /** Sockets (HTTP/2: sessions) opened, warm-up included. */
   sockets: number;
-  /** Peer "ip:port" -> sockets that went to it (a failed dial counts the address it tried). */
+  /** Peer "ip:port" -> sockets that went to it (HTTP/1.1: a failed dial counts the address it
+   * tried, as Fortio's fast client counts each resolution; HTTP/2: connected dials only). */
   addresses: Record<string, number>;
   /** Dial times of those sockets, in seconds (Fortio's per-thread Counter). */
   connect: FortioCounterData;
@@ -48,11 +49,11 @@ export class ConnectionStats implements SocketWatcher {
     this.sockets++;
   }
 
-  socketDialled(ms: number, address: string): void {
+  socketDialled(ms: number, address: string | undefined): void {
     const s = seconds(Math.max(0, ms));
     recordInCounter(this.connect, s);
     this.runConnectTime.record(s);
-    this.addresses.set(address, (this.addresses.get(address) ?? 0) + 1);
+    if (address !== undefined) this.addresses.set(address, (this.addresses.get(address) ?? 0) + 1);
   }
 
   report(): ThreadSockets {

@@ -416,19 +416,21 @@ class H2Transport implements Transport {
   }
 
   /** Reports the session's dial (TCP, and TLS with ALPN for https: Go's client times the same in
-   * its DialContext) once, when it connects or closes first: per session, never per request. */
+   * its DialContext) once, when it connects or closes first: per session, never per request.
+   * Fortio's std client (its -h2) counts a peer only for a dial that connected (http_client.go
+   * dialCtx: ipAddrUsage.Record when conn != nil), so a failed one has no address. */
   private watchDial(h2: http2.ClientHttp2Session, watcher: SocketWatcher): void {
     const host = this.address ?? this.hostname;
     const startMs = performance.now();
     let pending = true;
-    const ended = (address: string): void => {
+    const ended = (address: string | undefined): void => {
       if (!pending) return;
       pending = false;
       watcher.socketDialled(performance.now() - startMs, address);
     };
     watcher.socketOpened();
     h2.once('connect', (_h2: http2.ClientHttp2Session, socket: net.Socket) => ended(goAddress(socket.remoteAddress ?? host, socket.remotePort ?? this.port)));
-    h2.once('close', () => ended(goAddress(host, this.port)));
+    h2.once('close', () => ended(undefined));
   }
 
   /** Takes a session out of service: the next send on its slot opens a new one. */

@@ -108,8 +108,9 @@ export interface SocketWatcher {
   /** A socket is being dialled. */
   socketOpened(): void;
   /** Its dial ended (TCP connected, and the TLS handshake done for https), or failed: `ms` since
-   * socketOpened, `address` the peer as Go prints a TCP address ("127.0.0.1:80", "[::1]:80"). */
-  socketDialled(ms: number, address: string): void;
+   * socketOpened, `address` the peer as Go prints a TCP address ("127.0.0.1:80", "[::1]:80"), or
+   * undefined for a failed dial the protocol's Fortio client does not count by address. */
+  socketDialled(ms: number, address: string | undefined): void;
 }
 
 /** Go's net.TCPAddr.String(): IPv6 in brackets. */

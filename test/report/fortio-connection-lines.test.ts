@@ -6,7 +6,7 @@ import type { EncodedFortioCounts } from '../../src/metrics/fortio-counts';
 import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
 import { toFortioJson } from '../../src/report/fortio-json';
 import { renderLoadText } from '../../src/report/fortio-text';
-import { fixtureResult } from '../helpers/load-result-fixture';
+import { fixtureResult, type FixtureOverrides } from '../helpers/load-result-fixture';
 
 /** Two connections: the first dialled twice (1 ms and 3 ms), the second once (2 ms) to another peer. */
 function twoConnections(): ConnectionsReport {
@@ -31,8 +31,8 @@ function sleeps(ms: number[]): EncodedFortioCounts {
   return h.encode();
 }
 
-function result(extra: Partial<LoadResult> = {}): LoadResult {
-  return fixtureResult([{ latencyUs: 1000, code: 200 }], { plan: { percentiles: [50, 90] }, ...extra });
+function result(extra: FixtureOverrides = {}): LoadResult {
+  return fixtureResult([{ latencyUs: 1000, code: 200 }], { ...extra, plan: { percentiles: [50, 90], ...extra.plan } });
 }
 
 describe('fortioSocketLines', () => {
