@@ -2,6 +2,8 @@
  * threads and generators. Latency is in microseconds, sizes in bytes. A run that stops early
  * (Ctrl-C, -abort-on, a failed warm-up) still produces one, marked as such. */
 import type { EncodedDistribution } from '../metrics/distribution';
+import type { EncodedFortioCounts } from '../metrics/fortio-counts';
+import type { ConnectionsReport } from './connection-stats';
 import type { FailureCause } from '../stats/failure-cause';
 import type { SidecarReport } from '../stats/sidecar-report';
 import type { LoadPlan } from './load-plan';
@@ -96,6 +98,12 @@ export interface LoadResult {
   timelineStepMs?: number;
   /** What the proxy did (with --stats or --stats-cmd): deltas, gauges, agreement, diagnostics. */
   sidecar?: SidecarReport;
+  /** Fortio's per-connection view, measured: sockets, peer addresses and dial times per
+   * connection (engine/connection-stats.ts). Absent in results of older versions. */
+  connections?: ConnectionsReport;
+  /** Paced runs: every pause of the pacing loop, in seconds, as Fortio's "Sleep times"
+   * histogram (a negative pause is a late slot). Absent at max speed and in the open model. */
+  sleepTimes?: EncodedFortioCounts;
 }
 
 /** The timeline step of a result, 1000 when absent or unusable (a hand-edited file). */

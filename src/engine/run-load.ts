@@ -11,6 +11,7 @@
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
 import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
+import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
@@ -87,6 +88,11 @@ class LoadRunner {
   /** Every caller that may hold a call in flight, for the hard end. */
   readonly callers: Caller[] = [];
   private readonly connections: Connection[] = [];
+  /** Per connection, what its sockets did; and every dial of the run (Fortio's ConnectionStats). */
+  private readonly socketStats: ConnectionStats[] = [];
+  private readonly connectTime = newConnectTime();
+  /** Every pause of the pacing loop (Fortio's "Sleep times"): a bucket increment per sleep. */
+  private readonly sleepTimes = newSleepTimes();
   private readonly timers: LongTimer[] = [];
   private readonly deadline = new LongTimer(() => this.deadlinePassed());
   /** The outcome a call still in flight at the hard end is counted with (one per run). */
@@ -123,7 +129,7 @@ class LoadRunner {
       }
       if (this.options.signal?.aborted === true) onAbort();
       const connectionCount = this.plan.open !== undefined ? 1 : this.schedule.connections.length;
-      for (let i = 0; i < connectionCount; i++) this.connections.push(this.transport.newConnection());
+      for (let i = 0; i < connectionCount; i++) this.newConnection();
       // Fortio warms up only runs by duration: with -n it makes exactly n calls, no more
       // (Istio's circuit breaker task reads "All done 30 calls (plus 0 warmup)").
       const warmupFailure = this.plan.requests === undefined && !this.stopped ? await this.warmUp() : undefined;
@@ -171,9 +177,17 @@ class LoadRunner {
   }
 
   newConnection(): Connection {
-    const connection = this.transport.newConnection();
+    const stats = new ConnectionStats(this.connectTime);
+    this.socketStats.push(stats);
+    const connection = this.transport.newConnection(stats);
     this.connections.push(connection);
     return connection;
+  }
+
+  /** A pause of the pacing loop before a call (negative: the call is late), as Fortio records
+   * it (periodic.go runOne: sleepTimes.Record, after -jitter, not for skipped slots). */
+  recordSleep(ms: number): void {
+    this.sleepTimes.record(sleepSeconds(ms));
   }
 
   /** A timer the run cancels when it stops. */
@@ -287,6 +301,9 @@ class LoadRunner {
       droppedSends: this.droppedSends,
       lateSends: recorder.lateSends,
       fellBehind: this.stopReason === undefined && count > 0 && fellBehind(this.plan, actualQps),
+      connections: { threads: this.socketStats.map((s) => s.report()), connectTime: this.connectTime.encode() },
+      // Fortio has a sleep histogram exactly when it paces its threads (periodic.go: useQPS).
+      ...(this.plan.open === undefined && this.schedule.connections.some((c) => c.slotMs !== undefined) ? { sleepTimes: this.sleepTimes.encode() } : {}),
     };
   }
 }
@@ -366,8 +383,11 @@ class VirtualUser implements Caller {
       runner.userFinished();
       return;
     }
+    // Fortio sleeps between calls only: the first call's wait (-uniform's stagger) is no sleep,
+    // and it decides to skip only after a call (runOne), so the first slot is never skipped.
+    const sleeps = this.index > 0;
     let dueMs = runner.t0 + slotMs(this.index);
-    if (dueMs < now && runner.plan.noCatchUp) {
+    if (dueMs < now && runner.plan.noCatchUp && sleeps) {
       // Fortio's -nocatchup: a slot already past is skipped, not sent late.
       while (dueMs < now && (calls === undefined || this.index < calls - 1)) {
         this.index++;
@@ -388,11 +408,13 @@ class VirtualUser implements Caller {
     }
     const sleepMs = dueMs - now;
     if (sleepMs <= 0) {
+      if (sleeps) runner.recordSleep(sleepMs);
       this.fire(dueMs);
       return;
     }
     // Fortio's -jitter: +/-10% of each pause; the jittered time becomes the due time.
     if (runner.plan.jitter) dueMs += (runner.random() * 2 - 1) * 0.1 * sleepMs;
+    if (sleeps) runner.recordSleep(dueMs - now);
     this.dueMs = dueMs;
     this.timer.start(dueMs - now);
   }

@@ -2,6 +2,7 @@
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock step. Pure. */
 import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../engine/load-result';
+import { mergeSocketFields } from '../engine/connection-stats';
 import { fellBehind, requestedQps } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
 
@@ -59,6 +60,7 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     lateSends: sum(results, (r) => r.lateSends),
     fellBehind: stopped === undefined && latency.count > 0 && results.every((r) => requestedQps(r.plan) > 0) && fellBehind({ qps: askedQps, ramp: undefined }, actualQps),
     ...mergeTimelines(results, startMs),
+    ...mergeSocketFields(results),
   };
 }
 

@@ -5,6 +5,7 @@ import { redactPlan } from '../engine/load-plan';
 import { errorSample, type LoadResult } from '../engine/load-result';
 import { Distribution } from '../metrics/distribution';
 import { emptyFortioHistogram, FORTIO_SCALES, type FortioHistogram, toFortioHistogram } from './fortio-histogram';
+import { fortioConnectionJson } from './fortio-connection-lines';
 import { fortioRunShape } from './fortio-run-shape';
 
 /** Field order is Go's, as json.MarshalIndent writes fhttp.HTTPRunnerResults (fhttp/httprunner.go):
@@ -42,7 +43,7 @@ export type FortioJsonResult = {
   /** Go marshals the error value, whose fields are unexported: `{}`. */
   exceptionDetails?: Record<string, never>;
   RetCodes: Record<string, number>;
-  /** "ip:port" -> connections that used it; meshload knows it only for an IP-literal URL. */
+  /** "ip:port" -> sockets that went to it, measured (older results: guessed from an IP-literal URL). */
   IPCountMap: Record<string, number>;
   // HTTPOptions, embedded (so flattened) in HTTPRunnerResults.
   Insecure: boolean;
@@ -80,10 +81,10 @@ export type FortioJsonResult = {
   Resolution: number;
   Sizes: FortioHistogram;
   HeaderSizes: FortioHistogram;
-  /** Sockets per thread; see fortioSockets for what meshload knows. */
+  /** Sockets per thread, measured (older results: see fortioSockets). */
   Sockets: number[];
   SocketCount: number;
-  /** Connection times; meshload does not measure them: an empty histogram. */
+  /** Time to connect each socket, seconds, with the run's percentiles (older results: empty). */
   ConnectionStats: FortioHistogram;
   AbortOn: number;
   Meshload: LoadResult;
@@ -106,6 +107,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
   const retCodes: Record<string, number> = {};
   for (const code of Object.keys(result.codes).sort((a, b) => Number(a) - Number(b))) retCodes[code] = result.codes[code] ?? 0;
   const contentType = plan.headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  const measured = fortioConnectionJson({ ...result, plan });
   return {
     RunType: 'HTTP',
     Labels: plan.labels,
@@ -127,7 +129,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     ID: fortioRunId(startTime, plan.labels),
     ...fortioErrorReply(result),
     RetCodes: retCodes,
-    IPCountMap: fortioIpCountMap(plan.url, shape.threads),
+    IPCountMap: measured?.IPCountMap ?? fortioIpCountMap(plan.url, shape.threads),
     Insecure: plan.insecure,
     MTLS: false,
     CACert: '',
@@ -157,9 +159,9 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     Resolution: FORTIO_SCALES.duration.divider,
     Sizes: toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size'),
     HeaderSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
-    Sockets: fortioSockets(result.socketsUsed, shape.threads),
+    Sockets: measured?.Sockets ?? fortioSockets(result.socketsUsed, shape.threads),
     SocketCount: result.socketsUsed,
-    ConnectionStats: emptyFortioHistogram(),
+    ConnectionStats: measured?.ConnectionStats ?? emptyFortioHistogram(),
     AbortOn: plan.abortOn ?? 0,
     Meshload: { ...result, plan },
   };
@@ -172,8 +174,8 @@ function fortioErrorReply(result: LoadResult): Pick<FortioJsonResult, 'error' | 
   return { error: true, message: 'warmup error', exception: errorSample(result.stopDetail ?? 'warm-up failed'), exceptionDetails: {} };
 }
 
-/** meshload counts sockets for the whole run, not per connection. Each connection opens at least
- * one, so the total is split evenly, the remainder going to the first: exact whenever no socket
+/** For results of versions that counted sockets for the whole run only: each connection opens at
+ * least one, so the total is split evenly, the remainder going to the first: exact whenever no socket
  * was replaced (total == threads), a documented estimate otherwise; the sum is always the total. */
 export function fortioSockets(total: number, threads: number): number[] {
   if (threads <= 0) return [];

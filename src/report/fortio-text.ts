@@ -10,6 +10,9 @@ import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 import { redactUrl } from '../util/redact';
 import { goDuration, goSprintf } from './go-format';
+import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './fortio-connection-lines';
+import { fortioIpCountMap } from './fortio-json';
+import type { LogLevel } from '../util/log-level';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
 const US_TO_S = 1e-6;
@@ -80,8 +83,8 @@ function percentileList(h: FortioHistogram): string {
  * headline ("Aggregated Function Time"); then meshload's own lines, each only when relevant.
  * Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example leaves out:
  * "Error cases" (periodic.Run) and "Uniform: ..., Jitter: ..., Catchup allowed: ..." (httprunner).
- * Not printed, for lack of data: "Sleep times", per-connection sockets/IPs, connection time. */
-export function renderLoadText(result: LoadResult): string {
+ * The socket, IP and sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
+export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): string {
   const plan = result.plan;
   const shape = fortioRunShape(plan);
   const latency = toFortioHistogram(Distribution.decode(result.latency), US_TO_S, 'duration', plan.percentiles);
@@ -89,10 +92,13 @@ export function renderLoadText(result: LoadResult): string {
   const lines: string[] = [];
 
   lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
+  lines.push(...fortioSleepLines(result, level));
   lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
   lines.push(...fortioHistogramLines('Error cases', errors));
+  lines.push(...fortioSocketLines(result, level));
   lines.push(goSprintf('Sockets used: %d (for perfect keepalive, would be %d)', result.socketsUsed, shape.threads));
   lines.push(goSprintf('Uniform: %t, Jitter: %t, Catchup allowed: %t', plan.uniform, plan.jitter, !plan.noCatchUp));
+  lines.push(...fortioIpLines(result, fortioIpCountMap(plan.url, shape.threads)));
   // sort.Ints on the codes; percentages are of the timed calls (DurationHistogram.Count).
   const codes = Object.keys(result.codes)
     .map(Number)

@@ -35,7 +35,7 @@ import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 /** Connections per shared session with `h2Multiplex`: Connection i uses session floor(i / 100). */
 export const CONNECTIONS_PER_SESSION = 100;
@@ -332,9 +332,9 @@ class H2Transport implements Transport {
     }
   }
 
-  newConnection(): Connection {
+  newConnection(watcher?: SocketWatcher): Connection {
     const slot = Math.floor(this.created++ / this.perSession);
-    const connection = new H2Connection(this, slot);
+    const connection = new H2Connection(this, slot, watcher);
     if (!this.closed) {
       this.connections.add(connection);
       this.members[slot] = (this.members[slot] ?? 0) + 1;
@@ -375,9 +375,9 @@ class H2Transport implements Transport {
     if (left === 0) this.closeShared(slot);
   }
 
-  /** Opens a session for a slot (or -1: unshared). Throws on bad options (a port Node
-   * rejects); socket errors arrive later as events. */
-  open(slot: number): H2Session {
+  /** Opens a session for a slot (or -1: unshared), its dial reported to `watcher`. Throws on bad
+   * options (a port Node rejects); socket errors arrive later as events. */
+  open(slot: number, watcher?: SocketWatcher): H2Session {
     // node:http2 calls createConnection synchronously, inside connect().
     let socket = undefined as net.Socket | undefined;
     const h2 = http2.connect(this.url, {
@@ -385,6 +385,7 @@ class H2Transport implements Transport {
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
     });
     const session = new H2Session(h2, slot, socket);
+    if (watcher !== undefined) this.watchDial(h2, watcher);
     // Every session keeps these listeners for its whole life: an unhandled 'error' would crash,
     // and its streams report the same error themselves.
     h2.on('error', () => this.retire(session));
@@ -412,6 +413,24 @@ class H2Transport implements Transport {
     this.sessions.add(session);
     if (slot >= 0) this.shared[slot] = session;
     return session;
+  }
+
+  /** Reports the session's dial (TCP, and TLS with ALPN for https: Go's client times the same in
+   * its DialContext) once, when it connects or closes first: per session, never per request.
+   * Fortio's std client (its -h2) counts a peer only for a dial that connected (http_client.go
+   * dialCtx: ipAddrUsage.Record when conn != nil), so a failed one has no address. */
+  private watchDial(h2: http2.ClientHttp2Session, watcher: SocketWatcher): void {
+    const host = this.address ?? this.hostname;
+    const startMs = performance.now();
+    let pending = true;
+    const ended = (address: string | undefined): void => {
+      if (!pending) return;
+      pending = false;
+      watcher.socketDialled(performance.now() - startMs, address);
+    };
+    watcher.socketOpened();
+    h2.once('connect', (_h2: http2.ClientHttp2Session, socket: net.Socket) => ended(goAddress(socket.remoteAddress ?? host, socket.remotePort ?? this.port)));
+    h2.once('close', () => ended(undefined));
   }
 
   /** Takes a session out of service: the next send on its slot opens a new one. */
@@ -482,6 +501,7 @@ class H2Connection implements Connection {
   constructor(
     private readonly transport: H2Transport,
     private readonly slot: number,
+    private readonly watcher: SocketWatcher | undefined,
   ) {
     if (transport.closed) this.closed = true;
   }
@@ -703,14 +723,14 @@ class H2Connection implements Connection {
     const t = this.transport;
     if (!t.keepAlive || this.freshSession) {
       this.freshSession = false;
-      const own = t.open(-1);
+      const own = t.open(-1, this.watcher);
       this.own = own;
       this.socketsOpened++;
       return own;
     }
     const shared = t.sharedSession(this.slot);
     if (shared !== undefined) return shared;
-    const opened = t.open(this.slot);
+    const opened = t.open(this.slot, this.watcher);
     this.socketsOpened++;
     return opened;
   }

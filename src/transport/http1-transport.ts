@@ -10,7 +10,7 @@ import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 export { errorKindOf };
 
@@ -109,8 +109,8 @@ class Http1Transport implements Transport {
     }
   }
 
-  newConnection(): Connection {
-    const connection = new Http1Connection(this);
+  newConnection(watcher?: SocketWatcher): Connection {
+    const connection = new Http1Connection(this, watcher);
     if (!this.closed) this.connections.add(connection);
     return connection;
   }
@@ -171,8 +171,14 @@ class Http1Connection implements Connection {
   private unsolicited: string | undefined;
   /** Counts sends, so a late DNS answer for an expired request is ignored. */
   private generation = 0;
+  /** performance.now() when the current socket's dial began, 0 once its end was reported. */
+  private dialStartMs = 0;
+  private dialAddress = '';
 
-  constructor(private readonly transport: Http1Transport) {
+  constructor(
+    private readonly transport: Http1Transport,
+    private readonly watcher: SocketWatcher | undefined,
+  ) {
     this.parser.headRequest = transport.headRequest;
     if (transport.closed) this.closed = true;
   }
@@ -293,6 +299,7 @@ class Http1Connection implements Connection {
     this.socket = socket;
     this.socketServed = false;
     this.socketsOpened++;
+    if (this.watcher !== undefined) this.watchDial(socket, address);
     this.parser.reset();
     // Written before the connect completes: the socket queues it, saving a round of events.
     socket.write(t.request);
@@ -366,9 +373,28 @@ class Http1Connection implements Connection {
     return true;
   }
 
+  /** Reports the socket's dial to the watcher when it ends: one listener per socket, nothing per
+   * request. Fortio times the dial, TLS handshake included (fhttp/http_client.go connect). */
+  private watchDial(socket: Socket, address: string): void {
+    (this.watcher as SocketWatcher).socketOpened();
+    this.dialStartMs = performance.now();
+    this.dialAddress = address;
+    socket.once(this.transport.tls ? 'secureConnect' : 'connect', () => {
+      if (this.socket === socket) this.dialEnded(socket.remoteAddress ?? address, socket.remotePort ?? this.transport.port);
+    });
+  }
+
+  private dialEnded(host: string, port: number): void {
+    const ms = performance.now() - this.dialStartMs;
+    this.dialStartMs = 0;
+    this.watcher?.socketDialled(ms, goAddress(host, port));
+  }
+
   private dropSocket(): void {
     const socket = this.socket;
     if (socket === undefined) return;
+    // A dial that failed or was cut still took its time, as Fortio records it.
+    if (this.dialStartMs !== 0) this.dialEnded(this.dialAddress, this.transport.port);
     this.socket = undefined;
     socket.destroy();
   }

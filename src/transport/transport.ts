@@ -102,8 +102,25 @@ export interface Connection {
   readonly resends: number;
 }
 
+/** Told of each socket (HTTP/2: session) a Connection opens: once per socket, never per request.
+ * Fortio keeps these per thread: "Sockets used", the connection time histogram, IPCountMap. */
+export interface SocketWatcher {
+  /** A socket is being dialled. */
+  socketOpened(): void;
+  /** Its dial ended (TCP connected, and the TLS handshake done for https), or failed: `ms` since
+   * socketOpened, `address` the peer as Go prints a TCP address ("127.0.0.1:80", "[::1]:80"), or
+   * undefined for a failed dial the protocol's Fortio client does not count by address. */
+  socketDialled(ms: number, address: string | undefined): void;
+}
+
+/** Go's net.TCPAddr.String(): IPv6 in brackets. */
+export function goAddress(host: string, port: number | undefined): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port ?? 0}`;
+}
+
 export interface Transport {
-  newConnection(): Connection;
+  /** `watcher` hears of every socket the connection opens, warm-up included. */
+  newConnection(watcher?: SocketWatcher): Connection;
   /** Closes every connection and any timers. */
   close(): void;
 }

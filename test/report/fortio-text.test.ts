@@ -92,6 +92,7 @@ Error cases : count 12 avg 0.0064583333 +/- 0.004684 min 0.0025 max 0.012 sum 0.
 # target 99.9% 0.012
 Sockets used: 3 (for perfect keepalive, would be 3)
 Uniform: false, Jitter: false, Catchup allowed: true
+IP addresses distribution:
 Code 200 : 18 (60.0 %)
 Code 503 : 12 (40.0 %)
 Response Header Sizes : count 30 avg 124 +/- 0 min 124 max 124 sum 3720

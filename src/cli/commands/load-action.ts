@@ -155,7 +155,8 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   }
   if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
-  io.stderr.write(renderLoadText(result));
+  // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
+  io.stderr.write(renderLoadText(result, flags.quiet === true ? 'Error' : level));
   const screen = screenFor(io.stderr, io.env, flags.verbose === true);
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));

@@ -1,0 +1,82 @@
+/** Fortio's lines about sockets and pacing, from what meshload measured (LoadResult.connections
+ * and .sleepTimes), with Fortio's format strings and log levels, and their JSON fields. Pure.
+ * Where they go (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run): the sleep lines
+ * right after "Ended after"; the per-connection lines and connection time after "Error cases";
+ * the IP distribution after "Uniform: ...". */
+import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
+import type { LoadResult } from '../engine/load-result';
+import { checkedCounts, counterAvg, counterStdDev, exportFortioCounts, type FortioCounterData } from '../metrics/fortio-counts';
+import { logsAt, type LogLevel } from '../util/log-level';
+import type { FortioHistogram } from './fortio-histogram';
+import { fortioCounterLine, fortioHistogramLines } from './fortio-text';
+import { goSprintf } from './go-format';
+
+type Measured = Pick<LoadResult, 'connections' | 'sleepTimes'> & { plan: Pick<LoadResult['plan'], 'percentiles'> };
+
+/** periodic.go Run, for paced runs: over 5% of sleeps at -1 ms or less prints the "Aggregated
+ * Sleep Time" histogram (p50) and the WARNING at every level; otherwise the histogram at Verbose,
+ * the "Sleep times" counter at Warning, nothing below. */
+export function fortioSleepLines(result: Pick<LoadResult, 'sleepTimes'>, level: LogLevel): string[] {
+  const sleep = checkedCounts(result.sleepTimes);
+  if (sleep === undefined) return [];
+  const percentNegative = fallingBehindPercent(sleep);
+  if (percentNegative > FALLING_BEHIND_PERCENT) {
+    return [...fortioHistogramLines('Aggregated Sleep Time', exportFortioCounts(sleep, [50])), goSprintf('WARNING %.2f%% of sleep were falling behind', percentNegative)];
+  }
+  if (logsAt(level, 'Verbose')) return fortioHistogramLines('Aggregated Sleep Time', exportFortioCounts(sleep, [50]));
+  if (logsAt(level, 'Warning')) return [fortioCounterLine('Sleep times', exportFortioCounts(sleep))];
+  return [];
+}
+
+/** httprunner.go RunHTTPTest: "# Socket and IP used for each connection:" and one line per
+ * connection at every level; then the run's connection times, as a histogram at Info, as a
+ * counter at Warning, not at all below. Nothing for a result that did not measure them. */
+export function fortioSocketLines(result: Measured, level: LogLevel): string[] {
+  const report = checkedConnections(result.connections);
+  if (report === undefined) return [];
+  const lines = ['# Socket and IP used for each connection:'];
+  report.threads.forEach((thread, i) => {
+    // Fortio prints the Counter on the same line: "[0]   1 socket used, resolved to ..., connection timing : count ...".
+    const head = goSprintf('[%d] %3d socket used, resolved to %s', i, thread.sockets, resolvedTo(thread.addresses));
+    lines.push(head + fortioCounterLine(', connection timing', counterHistogram(thread.connect)));
+  });
+  if (logsAt(level, 'Info')) lines.push(...fortioHistogramLines('Connection time histogram (s)', exportFortioCounts(report.connectTime, result.plan.percentiles)));
+  else if (logsAt(level, 'Warning')) lines.push(fortioCounterLine('Connection time (s)', exportFortioCounts(report.connectTime)));
+  return lines;
+}
+
+/** "IP addresses distribution:" then "ip:port: n", most used first, at every level; `guess` is
+ * used for a result that did not measure them (an older file). */
+export function fortioIpLines(result: Pick<LoadResult, 'connections'>, guess: Record<string, number>): string[] {
+  const report = checkedConnections(result.connections);
+  const counts = report !== undefined ? ipCounts(report) : sortedCounts(guess);
+  return ['IP addresses distribution:', ...counts.map(([address, n]) => `${address}: ${n}`)];
+}
+
+/** stats.Occurrence.AggregateAndToString: one address alone, else "[a (2), b (1)]" (Go's map
+ * order is random; here most used first). */
+function resolvedTo(addresses: Record<string, number>): string {
+  const entries = sortedCounts(addresses);
+  const [only] = entries;
+  if (entries.length === 1 && only !== undefined) return only[0];
+  return `[${entries.map(([address, n]) => `${address} (${n})`).join(', ')}]`;
+}
+
+/** A Counter in the shape fortioCounterLine prints. */
+function counterHistogram(c: FortioCounterData): FortioHistogram {
+  return { Count: c.count, Min: c.min, Max: c.max, Sum: c.sum, Avg: counterAvg(c), StdDev: counterStdDev(c), Data: null };
+}
+
+/** The measured JSON fields, or undefined for a result without measurements (older files). */
+export function fortioConnectionJson(result: Measured): { Sockets: number[]; IPCountMap: Record<string, number>; ConnectionStats: FortioHistogram } | undefined {
+  const report: ConnectionsReport | undefined = checkedConnections(result.connections);
+  if (report === undefined) return undefined;
+  // encoding/json writes a map's keys sorted.
+  const ipCountMap: Record<string, number> = {};
+  for (const [address, n] of ipCounts(report).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) ipCountMap[address] = n;
+  return {
+    Sockets: report.threads.map((t) => t.sockets),
+    IPCountMap: ipCountMap,
+    ConnectionStats: exportFortioCounts(report.connectTime, result.plan.percentiles),
+  };
+}
