@@ -30,17 +30,17 @@ const CLUSTER_DOMAIN = 'svc.cluster.local';
  * (istio/api networking/v1alpha3/destination_rule.proto DestinationRule.host;
  * istio/istio pilot/pkg/model/config.go ResolveShortnameToFQDN); `*` and `*.suffix` are wildcards.
  * rule: 'host.short-name', rule: 'host.wildcard' */
-export function resolveHost(host: string, namespace: string | undefined): Resolved {
+export function resolveHost(host: string, namespace: string | undefined, client = false): Resolved {
   const lower = host.toLowerCase().replace(/\.$/, '');
   if (lower === '*') return { kind: 'wildcard', suffix: '' };
   if (lower.startsWith('*.')) return { kind: 'wildcard', suffix: lower.slice(1) };
   if (!lower.includes('.')) return { kind: 'service', name: lower, namespace };
-  // name.namespace, name.namespace.svc and the FQDN all name a Kubernetes service (the client's
-  // resolv.conf search list); rule: 'host.fqdn'
+  // A rule's dotted host is taken as written unless it is the FQDN; a client also reaches the
+  // service as name.namespace and name.namespace.svc (its resolv.conf search list). rule: 'host.fqdn'
   const labels = lower.split('.');
   const [name, ns] = labels;
   const rest = labels.slice(2).join('.');
-  if (name !== undefined && ns !== undefined && (rest === '' || rest === 'svc' || rest === CLUSTER_DOMAIN)) {
+  if (name !== undefined && ns !== undefined && (rest === CLUSTER_DOMAIN || (client && (rest === '' || rest === 'svc')))) {
     return { kind: 'service', name, namespace: ns };
   }
   return { kind: 'literal', name: lower };
@@ -53,7 +53,7 @@ function matches(resource: Resolved, wanted: Resolved, wantedText: string): bool
     const text = wanted.kind === 'service' && wanted.namespace !== undefined ? `${wanted.name}.${wanted.namespace}.${CLUSTER_DOMAIN}` : wantedText.toLowerCase();
     return text.endsWith(resource.suffix);
   }
-  if (resource.kind === 'literal') return wanted.kind === 'literal' && wanted.name === resource.name;
+  if (resource.kind === 'literal') return resource.name === wantedText.toLowerCase().replace(/\.$/, '');
   // A host without namespace (neither written nor in metadata) is taken to be the wanted one's.
   return wanted.kind === 'service' && resource.name === wanted.name && (resource.namespace === undefined || wanted.namespace === undefined || resource.namespace === wanted.namespace);
 }
@@ -92,7 +92,7 @@ export function selectHost(policies: IstioPolicies, input: { host: string | unde
     if (only !== undefined) return { host: only, by: 'the only host in the files', policies: narrow(policies, () => true), others: [] };
     throw usageError(`the files configure several hosts (${candidates.join(', ')}) and none was chosen`, 'name one with --host, e.g. --host ' + (candidates[0] ?? 'reviews'));
   }
-  const target = resolveHost(wanted.host, undefined);
+  const target = resolveHost(wanted.host, undefined, true);
   const hit = (h: Resolved): boolean => matches(h, target, wanted.host);
   const chosen = resources.filter((r) => r.hosts.some(hit));
   if (chosen.length === 0) {
