@@ -1,0 +1,64 @@
+/** `meshload verify` on files that configure several services, and the field accounting on every
+ * exit path: Bookinfo's canonical flow is no longer refused, ambiguity is one line naming the
+ * candidates, and "nothing to verify" still says what was read. */
+import { join } from 'node:path';
+import { checkExpectation } from '../../src/scenario/expectation';
+import { loadScenario } from '../../src/scenario/scenario-schema';
+import { cli } from '../helpers/cli';
+
+const CORPUS = join(__dirname, '..', 'fixtures', 'istio-corpus');
+const DR_ALL = join(CORPUS, 'bookinfo-destination-rule-all.yaml');
+const REVIEWS_80_20 = join(CORPUS, 'bookinfo-virtual-service-reviews-80-20.yaml');
+const STATS = ['--stats', 'http://localhost:15000/stats'];
+
+describe('meshload verify: one service out of many', () => {
+  it("Bookinfo's destination-rule-all.yaml with the reviews 80/20 route: the URL chooses reviews, the other hosts are listed as not verified", async () => {
+    const run = await cli('verify', '-f', DR_ALL, '-f', REVIEWS_80_20, 'http://reviews:9080/reviews/0', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(0);
+    const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.phases.map((p) => p.name)).toEqual(['weights: traffic split']);
+    expect(run.stdout).toMatch(/^# Host: reviews \(chosen by the URL\)$/m);
+    for (const other of ['productpage', 'ratings', 'details']) {
+      expect(run.stdout).toMatch(new RegExp(`^# {3}.*bookinfo-destination-rule-all\\.yaml: DestinationRule ${other}: not verified \\(spec\\): other host: ${other}`, 'm'));
+    }
+    expect(run.stdout).toMatch(/^# {5}verified: spec\.http\[0\]\.route\[0\]\.weight, spec\.http\[0\]\.route\[1\]\.weight$/m);
+  });
+
+  it('--host chooses when the URL is an address', async () => {
+    const run = await cli('verify', '-f', DR_ALL, '-f', REVIEWS_80_20, 'http://127.0.0.1:9080/', '--host', 'reviews.default.svc.cluster.local', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^# Host: reviews\.default\.svc\.cluster\.local \(chosen by --host\)$/m);
+  });
+
+  it('no choice possible: exit 2 with one line naming the candidate hosts', async () => {
+    const run = await cli('verify', '-f', DR_ALL, 'http://127.0.0.1:9080/', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/the URL names 127\.0\.0\.1, which no DestinationRule or VirtualService in the files configures \(they configure productpage, reviews, ratings, details\) \(pass --host with one of them\)/);
+  });
+});
+
+describe('meshload verify: every field accounted for on every exit path', () => {
+  it('nothing to verify (exit 2): mirror and the route fields are still listed, then the one-line error', async () => {
+    const run = await cli('verify', '-f', join(CORPUS, 'task-mirroring-mirror.yaml'), 'http://httpbin:8000/headers', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^ {4}not verified: spec\.http\[0\]\.mirror: mirrored traffic goes to another upstream/m);
+    expect(run.stderr).toMatch(/^ {4}not verified: spec\.http\[0\]\.mirrorPercent: /m);
+    expect(run.stderr.trim().split('\n').pop()).toMatch(/^meshload: nothing to verify for httpbin: no resilience policy in the files/);
+  });
+
+  it('no DestinationRule or VirtualService (exit 2): each skipped document is listed', async () => {
+    const none = await cli('verify', '-f', join(CORPUS, 'bookinfo-certmanager-gateway.yaml'), 'http://x:1/', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^ {2}.*bookinfo-certmanager-gateway\.yaml: Gateway cert-manager-gateway: not applicable: not a DestinationRule or VirtualService, skipped$/m);
+    expect(none.stderr.trim().split('\n').pop()).toMatch(/the files hold no DestinationRule or VirtualService/);
+  });
+
+  it("the circuit-breaking task's plan names maxRequestsPerConnection and the outlier fields with their reasons", async () => {
+    const run = await cli('verify', '-f', join(CORPUS, 'task-circuit-breaking.yaml'), 'http://httpbin:8000/get', ...STATS, '--dry-run', '--backend', 'httpbin');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^# {5}verified: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections, spec\.trafficPolicy\.connectionPool\.http\.http1MaxPendingRequests$/m);
+    expect(run.stdout).toMatch(/^# {5}not verified: spec\.trafficPolicy\.connectionPool\.http\.maxRequestsPerConnection: not a breaker/m);
+    expect(run.stdout).toMatch(/^# {5}not verified: spec\.trafficPolicy\.outlierDetection\.maxEjectionPercent: outlierDetection not verified: /m);
+  });
+});
