@@ -48,9 +48,11 @@ describe('meshload verify: every field accounted for on every exit path', () => 
   });
 
   it('no DestinationRule or VirtualService (exit 2): each skipped document is listed', async () => {
-    const none = await cli('verify', '-f', join(CORPUS, 'bookinfo-certmanager-gateway.yaml'), 'http://x:1/', ...STATS, '--dry-run', '--backend', 'meshload');
+    const workloads = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests', 'httpbin.yaml');
+    const none = await cli('verify', '-f', workloads, 'http://x:1/', ...STATS, '--dry-run', '--backend', 'meshload');
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^ {2}.*bookinfo-certmanager-gateway\.yaml: Gateway cert-manager-gateway: not applicable: not a DestinationRule or VirtualService, skipped$/m);
+    expect(none.stderr).toMatch(/^ {2}.*httpbin\.yaml: Deployment httpbin: not applicable: not a DestinationRule or VirtualService, skipped$/m);
+    expect(none.stderr).toMatch(/^ {2}.*httpbin\.yaml: Service httpbin: not applicable: not a DestinationRule or VirtualService, skipped$/m);
     expect(none.stderr.trim().split('\n').pop()).toMatch(/the files hold no DestinationRule or VirtualService/);
   });
 
