@@ -107,9 +107,16 @@ function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-/** `covering` is `path` or an ancestor of it. */
-function covers(covering: string, path: string): boolean {
-  return covering === '' || covering === path || path.startsWith(`${covering}.`) || path.startsWith(`${covering}[`);
+/** `path` and each of its ancestors up to the document (''): `a.b[0]`, `a.b`, `a`, ''. Lookups
+ * go through these so the checks stay linear in the size of the file. */
+export function ancestors(path: string): string[] {
+  const out = [path];
+  for (let i = path.length - 1; i > 0; i--) {
+    const c = path[i];
+    if (c === '.' || (c === '[' && path[i - 1] !== '.')) out.push(path.slice(0, i));
+  }
+  if (path !== '') out.push('');
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,16 +360,16 @@ export function accountFields(input: AccountingInput): Accounting {
   const docKey = (file: string, document: number): string => `${document}\u0000${file}`;
   // Records come in reading order: a whole-subtree decision (other host, skipped route) hides the
   // records beneath it, which the reader also made.
-  const wholes: Array<{ key: string; path: string }> = [];
+  const wholes = new Set<string>();
   for (const record of input.records) {
     const key = docKey(record.file, record.document);
     const at = (p: string): string => (record.prefix === '' ? p : p === '' ? record.prefix.replace(/\.$/, '') : `${record.prefix}${p}`);
-    if (wholes.some((w) => w.key === key && w.path !== at(record.path) && covers(w.path, at(record.path)))) continue;
+    if (ancestors(at(record.path)).slice(1).some((a) => wholes.has(`${key}\u0000${a}`))) continue;
     const decision = rules.decide(record);
     if (decision.container === true) continue;
     const path = at(decision.at ?? record.path);
     const account: FieldAccount = { file: record.file, document: record.document, resource: record.resource, path, class: decision.class, reason: decision.reason, rule: decision.rule };
-    if (decision.whole === true || record.disposition === 'skipped') wholes.push({ key, path });
+    if (decision.whole === true || record.disposition === 'skipped') wholes.add(`${key}\u0000${path}`);
     accounts.push(account);
     const list = byDocument.get(key) ?? [];
     list.push(account);
@@ -371,9 +378,10 @@ export function accountFields(input: AccountingInput): Accounting {
   const unaccounted: string[] = [];
   const doubled: string[] = [];
   for (const doc of input.leaves) {
-    const mine = byDocument.get(docKey(doc.file, doc.document)) ?? [];
+    const mine = new Map<string, number>();
+    for (const a of byDocument.get(docKey(doc.file, doc.document)) ?? []) mine.set(a.path, (mine.get(a.path) ?? 0) + 1);
     for (const leaf of doc.paths) {
-      const count = mine.filter((a) => covers(a.path, leaf)).length;
+      const count = ancestors(leaf).reduce((n, a) => n + (mine.get(a) ?? 0), 0);
       const where = `${doc.file}#${doc.document}: ${leaf === '' ? '(document)' : leaf}`;
       if (count === 0) {
         unaccounted.push(where);

@@ -75,6 +75,21 @@ describe('field accounting: fields the reader used to drop', () => {
   });
 });
 
+describe('field accounting: hostile sizes', () => {
+  it('thousands of resources of other hosts are accounted for in linear time', () => {
+    const others = Array.from({ length: 4000 }, (_, i) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d${i}}\nspec:\n  host: h${i}\n  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, loadBalancer: {simple: RANDOM}}\n`);
+    const text = [...others, `${VS_HEAD}  - route: [{destination: {host: svc}}]\n    timeout: 1s\n`].join('---\n');
+    const read = readIstioManifestsAccounted([{ file: 'big.yaml', text }]);
+    const choice = selectHost(read.policies, { host: 'svc', cluster: undefined, url: OPTIONS.target });
+    const started = performance.now();
+    const result = accountVerification(read, choice, { failed: 'test' });
+    // Quadratic matching would take minutes here; linear takes well under a second.
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect({ unaccounted: result.unaccounted.length, doubled: result.doubled.length }).toEqual({ unaccounted: 0, doubled: 0 });
+    expect(result.accounts.filter((a) => a.rule === 'field.other-host')).toHaveLength(4000);
+  });
+});
+
 describe('field accounting: the exactly-once check', () => {
   const base: Omit<AccountingInput, 'records' | 'leaves'> = { chosen: new Set(), otherHost: new Map(), destinationRules: [], virtualServices: [], plan: { failed: 'test' } };
   const rec = (path: string, disposition: 'unverified' | 'read'): AccountingInput['records'][number] => ({ file: 'f', document: 1, prefix: '', path, disposition, message: undefined, origin: undefined, resource: 'X x', value: undefined, empty: false });

@@ -8,7 +8,7 @@ import { parsePercentage } from '../../util/percent';
 import { redactUrl } from '../../util/redact';
 import { parseDuration } from '../../util/duration';
 import { MeshloadError } from '../../util/errors';
-import { accountVerification, formatAccounts, type Accounting, type DocumentLeaves, type FieldRecord } from '../../verify/field-accounting';
+import { accountVerification, ancestors, formatAccounts, type Accounting, type DocumentLeaves, type FieldRecord } from '../../verify/field-accounting';
 import { selectHost, type HostChoice } from '../../verify/host-selection';
 import { formatNote, ManifestError, readIstioManifestsAccounted } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
@@ -104,9 +104,9 @@ function advisoryNotes(policies: IstioPolicies, accounting: Accounting): string[
   const accounted = new Set(accounting.accounts.map((a) => `${a.file}\u0000${a.resource}\u0000${a.path}`));
   // A known field under an account of its whole part (another host's spec, a skipped route) adds
   // nothing; a typo there still earns its did-you-mean.
-  const covered = (n: IstioPolicies['notes'][number]): boolean =>
-    n.message === 'not verified by meshload' && accounting.accounts.some((a) => a.file === n.origin.file && a.resource === `${n.origin.kind} ${n.origin.name}` && (n.path.startsWith(`${a.path}.`) || n.path.startsWith(`${a.path}[`)));
-  return policies.notes.filter((n) => !accounted.has(`${n.origin.file}\u0000${n.origin.kind} ${n.origin.name}\u0000${n.path}`) && !covered(n)).map(formatNote);
+  const key = (n: IstioPolicies['notes'][number], path: string): string => `${n.origin.file}\u0000${n.origin.kind} ${n.origin.name}\u0000${path}`;
+  const covered = (n: IstioPolicies['notes'][number]): boolean => n.message === 'not verified by meshload' && ancestors(n.path).some((a) => accounted.has(key(n, a)));
+  return policies.notes.filter((n) => !accounted.has(key(n, n.path)) && !covered(n)).map(formatNote);
 }
 
 function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): { policies: IstioPolicies; options: VerifyOptions; read: Read; choice: HostChoice } {
