@@ -12,7 +12,7 @@ function account(text: string): { fields: string[]; unaccounted: string[]; doubl
   const read = readIstioManifestsAccounted([{ file: 'm.yaml', text }]);
   const choice = selectHost(read.policies, { host: undefined, cluster: undefined, url: OPTIONS.target });
   const draft = draftVerification(choice.policies, OPTIONS);
-  const plan: AccountingInput['plan'] = draft.scenario.phases.length > 0 ? { policies: draft.policies, phases: draft.scenario.phases.map((p) => p.name) } : { failed: 'nothing to verify' };
+  const plan: AccountingInput['plan'] = { policies: draft.policies, phases: draft.scenario.phases.map((p) => p.name) };
   const result = accountVerification(read, choice, plan);
   return { fields: result.accounts.map((a) => `${a.path}: ${a.class}: ${a.reason}`), unaccounted: result.unaccounted, doubled: result.doubled };
 }

@@ -54,7 +54,8 @@ function summarise(name: string, input: Input): { summary: Summary; unaccounted:
     const draft = draftVerification(choice.policies, options(input.url));
     phases = draft.scenario.phases.map((p) => p.name);
     policies = draft.policies.map((p) => `${p.policy} (${p.subject}): ${p.skipped === undefined ? p.phases.join('; ') : `not verified: ${p.skipped}`}`);
-    plan = draft.scenario.phases.length > 0 ? { policies: draft.policies, phases } : { failed: 'nothing to verify' };
+    // With no phases verify exits 2, but each field still gets the planner's own reason.
+    plan = { policies: draft.policies, phases };
   } catch (e) {
     if (!(e instanceof MeshloadError)) throw e;
     error = e.oneLine();

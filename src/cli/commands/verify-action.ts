@@ -89,7 +89,8 @@ function planOrAccount(input: { read: Read; choice: HostChoice; policies: IstioP
   try {
     return planVerification(input.policies, options);
   } catch (error) {
-    if (error instanceof MeshloadError) writeAccounting(ctx, accountVerification(input.read, input.choice, { failed: error.message }), input.read.policies);
+    // Each field with the planner's own reason (a delay the backend cannot give, a match route...).
+    if (error instanceof MeshloadError) writeAccounting(ctx, accountVerification(input.read, input.choice, { policies: draft.policies, phases: [] }), input.read.policies);
     throw error;
   }
 }
