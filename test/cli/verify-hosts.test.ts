@@ -1,7 +1,10 @@
 /** `meshload verify` on files that configure several services, and the field accounting on every
  * exit path: Bookinfo's canonical flow is no longer refused, ambiguity is one line naming the
  * candidates, and "nothing to verify" still says what was read. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { checkExpectation } from '../../src/scenario/expectation';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { cli } from '../helpers/cli';
@@ -10,6 +13,15 @@ const CORPUS = join(__dirname, '..', 'fixtures', 'istio-corpus');
 const DR_ALL = join(CORPUS, 'bookinfo-destination-rule-all.yaml');
 const REVIEWS_80_20 = join(CORPUS, 'bookinfo-virtual-service-reviews-80-20.yaml');
 const STATS = ['--stats', 'http://localhost:15000/stats'];
+let server: RunningEchoServer | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
 
 describe('meshload verify: one service out of many', () => {
   it("Bookinfo's destination-rule-all.yaml with the reviews 80/20 route: the URL chooses reviews, the other hosts are listed as not verified", async () => {
@@ -62,5 +74,23 @@ describe('meshload verify: every field accounted for on every exit path', () => 
     expect(run.stdout).toMatch(/^# {5}verified: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections, spec\.trafficPolicy\.connectionPool\.http\.http1MaxPendingRequests$/m);
     expect(run.stdout).toMatch(/^# {5}not verified: spec\.trafficPolicy\.connectionPool\.http\.maxRequestsPerConnection: not a breaker/m);
     expect(run.stdout).toMatch(/^# {5}not verified: spec\.trafficPolicy\.outlierDetection\.maxEjectionPercent: outlierDetection not verified: /m);
+  });
+});
+
+describe('meshload verify: a run (not a dry run) on files for several hosts', () => {
+  it('says the host chosen and lists every field before the phases run', async () => {
+    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 5000, maxPayloadBytes: 1024 });
+    dir = mkdtempSync(join(tmpdir(), 'meshload-verify-hosts-'));
+    const route = join(dir, 'reviews-vs.yaml');
+    writeFileSync(route, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - route: [{destination: {host: reviews}}]\n    timeout: 300ms\n    corsPolicy: {allowOrigins: [{exact: x}]}\n');
+    const stats = join(dir, 'stats.txt');
+    writeFileSync(stats, 'cluster.reviews.upstream_rq_timeout: 0\ncluster.reviews.upstream_rq_total: 0\n');
+    const run = await cli('verify', '-f', DR_ALL, '-f', route, `http://127.0.0.1:${server.echoPort}/echo`, '--host', 'reviews', '--stats-cmd', `cat ${stats}`, '--backend', 'meshload', '--max-echo-delay', '5s', '--no-report');
+    expect(run.stderr).toMatch(/^== verify http:\/\/127\.0\.0\.1:\d+\/echo: host reviews \(chosen by --host\): 1 policy, 2 phases$/m);
+    expect(run.stderr).toMatch(/^ {4}.*bookinfo-destination-rule-all\.yaml: DestinationRule ratings: not verified \(spec\): other host: ratings/m);
+    expect(run.stderr).toMatch(/^ {6}verified: spec\.http\[0\]\.timeout$/m);
+    expect(run.stderr).toMatch(/^ {6}not verified: spec\.http\[0\]\.corsPolicy: CORS applies to browser preflight requests/m);
+    // The phases ran against the echo server (the stats file never moves, so the verdict is not the point here).
+    expect(run.stderr).toMatch(/phase timeout: upstream slower than 300ms/);
   });
 });
