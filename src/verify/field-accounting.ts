@@ -417,8 +417,19 @@ export function accountVerification(
   });
 }
 
+/** Keys come from the file: a newline or an escape sequence in one must not break a plan file's
+ * comment into YAML, nor paint a terminal. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Lines for people: per resource, what was verified, what not and why, and what does not apply. */
 export function formatAccounts(accounts: readonly FieldAccount[]): string[] {
+  return formatGroups(accounts).map(printable);
+}
+
+function formatGroups(accounts: readonly FieldAccount[]): string[] {
   const lines: string[] = [];
   const groups = new Map<string, FieldAccount[]>();
   for (const account of accounts) {

@@ -115,7 +115,8 @@ export function selectHost(policies: IstioPolicies, input: { host: string | unde
 
 function wantedHost(input: { host: string | undefined; cluster: string | undefined; url: string }): Wanted | undefined {
   if (input.host !== undefined && input.host !== '') return { host: input.host, by: '--host' };
-  if (input.cluster !== undefined && input.cluster !== '') return { host: hostOfCluster(input.cluster), by: '--cluster' };
+  const fromCluster = input.cluster === undefined ? '' : hostOfCluster(input.cluster);
+  if (fromCluster !== '') return { host: fromCluster, by: '--cluster' };
   let hostname: string;
   try {
     hostname = new URL(input.url).hostname;

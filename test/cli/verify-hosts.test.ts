@@ -77,6 +77,20 @@ describe('meshload verify: every field accounted for on every exit path', () => 
   });
 });
 
+describe('meshload verify: hostile keys in the accounting', () => {
+  it('a key holding a newline or an escape sequence is escaped: the plan file keeps its phases and no terminal is painted', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshload-verify-hosts-'));
+    const evil = join(dir, 'evil.yaml');
+    writeFileSync(evil, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: svc}\nspec:\n  hosts: [svc]\n  http:\n  - route: [{destination: {host: svc}}]\n    timeout: 1s\n    "x\\nphases: []\\e[31m": 1\n');
+    const run = await cli('verify', '-f', evil, 'http://svc/', ...STATS, '--dry-run', '--backend', 'meshload');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('not verified: spec.http[0].x\\x0aphases: []\\x1b[31m: unknown field (typo?), ignored');
+    expect(run.stdout).not.toContain('\u001b');
+    const scenario = loadScenario(run.stdout, 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.phases).toHaveLength(2);
+  });
+});
+
 describe('meshload verify: a run (not a dry run) on files for several hosts', () => {
   it('says the host chosen and lists every field before the phases run', async () => {
     server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 5000, maxPayloadBytes: 1024 });

@@ -8,7 +8,7 @@ import { parsePercentage } from '../../util/percent';
 import { redactUrl } from '../../util/redact';
 import { parseDuration } from '../../util/duration';
 import { MeshloadError } from '../../util/errors';
-import { accountVerification, ancestors, formatAccounts, type Accounting, type DocumentLeaves, type FieldRecord } from '../../verify/field-accounting';
+import { accountVerification, ancestors, formatAccounts, printable, type Accounting, type DocumentLeaves, type FieldRecord } from '../../verify/field-accounting';
 import { selectHost, type HostChoice } from '../../verify/host-selection';
 import { formatNote, ManifestError, readIstioManifestsAccounted } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
@@ -107,7 +107,7 @@ function advisoryNotes(policies: IstioPolicies, accounting: Accounting): string[
   // nothing; a typo there still earns its did-you-mean.
   const key = (n: IstioPolicies['notes'][number], path: string): string => `${n.origin.file}\u0000${n.origin.kind} ${n.origin.name}\u0000${path}`;
   const covered = (n: IstioPolicies['notes'][number]): boolean => n.message === 'not verified by meshload' && ancestors(n.path).some((a) => accounted.has(key(n, a)));
-  return policies.notes.filter((n) => !accounted.has(key(n, n.path)) && !covered(n)).map(formatNote);
+  return policies.notes.filter((n) => !accounted.has(key(n, n.path)) && !covered(n)).map((n) => printable(formatNote(n)));
 }
 
 function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): { policies: IstioPolicies; options: VerifyOptions; read: Read; choice: HostChoice } {
