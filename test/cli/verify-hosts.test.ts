@@ -40,6 +40,7 @@ describe('meshload verify: one service out of many', () => {
     const run = await cli('verify', '-f', DR_ALL, '-f', REVIEWS_80_20, 'http://127.0.0.1:9080/', '--host', 'reviews.default.svc.cluster.local', ...STATS, '--dry-run', '--backend', 'meshload');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^# Host: reviews\.default\.svc\.cluster\.local \(chosen by --host\)$/m);
+    expect(run.stdout).toMatch(/^# Derived by: meshload verify -f .* http:\/\/127\.0\.0\.1:9080\/ --host reviews\.default\.svc\.cluster\.local --dry-run$/m);
   });
 
   it('no choice possible: exit 2 with one line naming the candidate hosts', async () => {

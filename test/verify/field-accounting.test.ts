@@ -1,6 +1,6 @@
 /** Every field accounted for exactly once: the fields the issue found dropped are named with
  * their reason, and the leaf walk catches a field no rule covers or two rules cover. */
-import { accountFields, accountVerification, type AccountingInput } from '../../src/verify/field-accounting';
+import { accountFields, accountVerification, MAX_LEAVES, type AccountingInput } from '../../src/verify/field-accounting';
 import { selectHost } from '../../src/verify/host-selection';
 import { readIstioManifestsAccounted } from '../../src/verify/istio-manifests';
 import { draftVerification, type VerifyOptions } from '../../src/verify/plan-verification';
@@ -87,6 +87,20 @@ describe('field accounting: hostile sizes', () => {
     expect(performance.now() - started).toBeLessThan(5000);
     expect({ unaccounted: result.unaccounted.length, doubled: result.doubled.length }).toEqual({ unaccounted: 0, doubled: 0 });
     expect(result.accounts.filter((a) => a.rule === 'field.other-host')).toHaveLength(4000);
+  });
+});
+
+describe('field accounting: aliases', () => {
+  it('a mapping repeated by aliases is walked at most MAX_LEAVES leaves deep, and says the rest are not listed', () => {
+    const big = `{${Array.from({ length: 1000 }, (_, i) => `k${i}: ${i}`).join(', ')}}`;
+    const aliases = Array.from({ length: 99 }, (_, i) => `  y${i}: *a\n`).join('');
+    const text = `${DR_HEAD}  x: &a ${big}\n${aliases}`;
+    const read = readIstioManifestsAccounted([{ file: 'm.yaml', text }]);
+    expect(read.leaves[0]?.truncated).toBe(true);
+    expect(read.leaves[0]?.paths).toHaveLength(MAX_LEAVES);
+    const result = accountVerification(read, selectHost(read.policies, { host: undefined, cluster: undefined, url: OPTIONS.target }), { failed: 'test' });
+    expect(result.accounts.map((a) => a.reason)).toContain(`more than ${MAX_LEAVES} fields: the rest are not listed`);
+    expect(result.unaccounted).toEqual([]);
   });
 });
 

@@ -62,7 +62,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     plan = planOrAccount(input, options, ctx);
   }
   const accounting = accountVerification(input.read, input.choice, { policies: plan.policies, phases: plan.scenario.phases.map((p) => p.name) });
-  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})`, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
+  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
   const text = renderPlan(plan, flags.filename, backendLine, shown);
   if (flags.dryRun === true) {
     ctx.io.stdout.write(text);
@@ -156,10 +156,10 @@ function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): {
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
  * descriptions, so the file can be reviewed, edited and committed. */
-export function renderPlan(plan: VerificationPlan, files: readonly string[], backend?: string, shown?: { host: string; fields: string[]; notes: string[] }): string {
+export function renderPlan(plan: VerificationPlan, files: readonly string[], backend?: string, shown?: { host: string; hostFlag: string | undefined; fields: string[]; notes: string[] }): string {
   const notes = shown?.notes ?? plan.notes;
   const lines = [
-    `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target} --dry-run`,
+    `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target}${shown?.hostFlag === undefined ? '' : ` --host ${printable(shown.hostFlag)}`} --dry-run`,
     '# Run it with: meshload run THIS_FILE',
     ...(backend === undefined ? [] : [`# Backend: ${backend}`]),
     ...(shown === undefined ? [] : [`# Host: ${shown.host}`]),
