@@ -6,6 +6,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit,
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
+import { collectLeaves, type Disposition, type DocumentLeaves, type FieldRecord } from './field-accounting';
 import type {
   ConnectionPool,
   DestinationRule,
@@ -113,6 +114,11 @@ interface Ctx {
   fileIndex: number;
   problems: Positioned<string>[];
   notes: Positioned<PolicyNote>[];
+  /** 1-based document number in the file, and `items[i].` inside a kubectl List. */
+  document: number;
+  prefix: string;
+  /** What happened to every key met, for the field accounting. */
+  records: FieldRecord[];
 }
 
 /** Problems and notes are found in reading order (a mapping's keys before its children's);
@@ -145,6 +151,24 @@ function problem(ctx: Ctx, line: number, path: string, text: string, fix: string
 
 function note(ctx: Ctx, line: number, path: string, message: string): void {
   ctx.notes.push({ fileIndex: ctx.fileIndex, line, value: { origin: ctx.origin, path, message } });
+}
+
+/** Records what happened to the key at `path` (see field-accounting). */
+function record(ctx: Ctx, path: string, disposition: Disposition, value: unknown, message?: string): void {
+  const origin = ctx.origin.kind === 'DestinationRule' || ctx.origin.kind === 'VirtualService' ? (ctx.origin as Origin) : undefined;
+  const empty = isNull(value) || ((isMap(value) || isSeq(value)) && value.items.length === 0);
+  ctx.records.push({
+    file: ctx.file,
+    document: ctx.document,
+    prefix: ctx.prefix,
+    path,
+    disposition,
+    message,
+    origin,
+    resource: `${ctx.origin.kind} ${ctx.origin.name}`,
+    value: isScalar(value) ? value.value : undefined,
+    empty,
+  });
 }
 
 /** Aliases one document may hold: a handful is reuse, more is a resource exhaustion attack. */
@@ -197,16 +221,21 @@ function entries(ctx: Ctx, node: unknown, line: number, path: string, shape: Sha
       continue;
     }
     const here = join(path, key);
+    const value = resolve(ctx, pair.value);
     if (shape.read.includes(key)) {
-      const value = resolve(ctx, pair.value);
+      record(ctx, here, 'read', value);
       if (!isNull(value)) out.set(key, { node: value, line: keyLine });
     } else if (shape.unverified.includes(key)) {
+      record(ctx, here, 'unverified', value);
       note(ctx, keyLine, here, 'not verified by meshload');
     } else if (shape.unsupported?.includes(key) === true) {
-      out.set(key, { node: resolve(ctx, pair.value), line: keyLine });
+      record(ctx, here, 'unsupported', value, `unsupported by meshload: the ${path.split('.').pop() ?? 'part'} is not verified`);
+      out.set(key, { node: value, line: keyLine });
     } else {
       const guess = suggest(key, [...shape.read, ...shape.unverified, ...(shape.unsupported ?? [])]);
-      note(ctx, keyLine, here, guess === undefined ? 'unknown field (typo?), ignored' : `unknown field (typo?), ignored: did you mean ${guess}?`);
+      const message = guess === undefined ? 'unknown field (typo?), ignored' : `unknown field (typo?), ignored: did you mean ${guess}?`;
+      record(ctx, here, 'unknown', value, message);
+      note(ctx, keyLine, here, message);
     }
   }
   return out;
@@ -300,7 +329,14 @@ function readSeq(ctx: Ctx, entry: Entry | undefined, path: string, example: stri
 /** Parses every file and returns the policies, or throws one ManifestError listing every
  * problem of every file. */
 export function readIstioManifests(files: readonly { file: string; text: string }[]): IstioPolicies {
+  return readIstioManifestsAccounted(files).policies;
+}
+
+/** The policies, and for the field accounting what happened to every key and every leaf. */
+export function readIstioManifestsAccounted(files: readonly { file: string; text: string }[]): { policies: IstioPolicies; records: FieldRecord[]; leaves: DocumentLeaves[] } {
   const out: IstioPolicies = { destinationRules: [], virtualServices: [], notes: [] };
+  const records: FieldRecord[] = [];
+  const leaves: DocumentLeaves[] = [];
   const problems: Positioned<string>[] = [];
   const notes: Positioned<PolicyNote>[] = [];
   const subsetRefs: SubsetRef[] = [];
@@ -310,7 +346,7 @@ export function readIstioManifests(files: readonly { file: string; text: string 
     docs.forEach((doc, i) => {
       const where = `document ${i + 1}`;
       const origin = { file, kind: 'document', name: String(i + 1), namespace: undefined };
-      const ctx: Ctx = { file, doc, lines, where, origin, fileIndex, problems, notes };
+      const ctx: Ctx = { file, doc, lines, where, origin, fileIndex, problems, notes, document: i + 1, prefix: '', records };
       if (doc.errors.length > 0) {
         // A syntax error leaves the tree unreliable: reading it would only add noise.
         for (const error of doc.errors) {
@@ -327,13 +363,14 @@ export function readIstioManifests(files: readonly { file: string; text: string 
       const contents = resolve(ctx, doc.contents);
       // Empty documents (a trailing `---`, a comment-only file) are ordinary YAML.
       if (isNull(contents)) return;
+      leaves.push(collectLeaves(contents, (n) => resolve(ctx, n), file, i + 1));
       readResource(ctx, contents, out, subsetRefs);
     });
   });
   checkSubsets(out.destinationRules, subsetRefs, notes);
   if (problems.length > 0) throw new ManifestError(inFileOrder(problems));
   out.notes = inFileOrder(notes);
-  return out;
+  return { policies: out, records, leaves };
 }
 
 interface SubsetRef {
@@ -366,7 +403,10 @@ function readResource(ctx: Ctx, node: unknown, out: IstioPolicies, subsetRefs: S
   if (kind === 'List' || (kind.endsWith('List') && items !== undefined)) {
     // `kubectl get destinationrules,virtualservices -o yaml` prints `kind: List` with `items`.
     const list = readSeq(ctx, items, 'items', 'items: [...]') ?? [];
-    list.forEach((item, i) => readResource({ ...ctx, where: `${ctx.where} items[${i}]` }, item.node, out, subsetRefs));
+    for (const pair of node.items) {
+      if (isScalar(pair.key)) record(ctx, String(pair.key.value), 'list', resolve(ctx, pair.value));
+    }
+    list.forEach((item, i) => readResource({ ...ctx, where: `${ctx.where} items[${i}]`, prefix: `${ctx.prefix}items[${i}].` }, item.node, out, subsetRefs));
     return;
   }
   const metadata = top.get('metadata');
@@ -382,6 +422,7 @@ function readResource(ctx: Ctx, node: unknown, out: IstioPolicies, subsetRefs: S
     const origin = { file: ctx.file, kind, name: name ?? '(no name)', namespace: namespaceValue };
     const message = isIstioKind ? `apiVersion ${apiVersion} is not ${ISTIO_GROUP}, skipped` : 'not a DestinationRule or VirtualService, skipped';
     ctx.notes.push({ fileIndex: ctx.fileIndex, line: first, value: { origin, path: '', message } });
+    record({ ...ctx, origin }, '', 'skipped', node, message);
     return;
   }
   if (!ISTIO_VERSIONS.includes(version)) {

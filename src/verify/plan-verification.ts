@@ -376,7 +376,13 @@ function planVirtualService(ctx: PlanContext, vs: VirtualService, rules: readonl
   for (const route of vs.http) {
     const subject = `VirtualService ${vs.origin.name} ${route.name}`;
     if (route.hasMatch) {
-      ctx.skip('retries', subject, 'a route with match conditions', 'routes with match conditions are not verified: the generated load may not match them');
+      // Labelled by what the route carries (a fault route is a fault not verified), not all 'retries'.
+      const carried: PolicyKind[] = [];
+      if (route.faultAbort !== undefined || route.faultDelay !== undefined) carried.push('fault');
+      if (route.retries !== undefined) carried.push('retries');
+      if (route.timeoutMs !== undefined) carried.push('timeout');
+      if (route.destinations.length > 1) carried.push('weights');
+      for (const kind of carried) ctx.skip(kind, subject, 'a route with match conditions', 'routes with match conditions are not verified: the generated load may not match them');
       continue;
     }
     if (route.faultAbort !== undefined || route.faultDelay !== undefined) planFault(ctx, subject, route);

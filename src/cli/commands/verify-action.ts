@@ -7,9 +7,12 @@ import { readInputFile } from '../../util/read-input-file';
 import { parsePercentage } from '../../util/percent';
 import { redactUrl } from '../../util/redact';
 import { parseDuration } from '../../util/duration';
-import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
+import { MeshloadError } from '../../util/errors';
+import { accountVerification, ancestors, formatAccounts, printable, type Accounting, type DocumentLeaves, type FieldRecord } from '../../verify/field-accounting';
+import { selectHost, type HostChoice } from '../../verify/host-selection';
+import { formatNote, ManifestError, readIstioManifestsAccounted } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
-import { draftVerification, planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
+import { draftVerification, planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
 import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
@@ -20,10 +23,17 @@ import type { VerifyFlags } from './verify';
 const BACKENDS: readonly Backend[] = ['meshload', 'httpbin', 'fortio', 'unknown'];
 const PROXIES: readonly ProxyKind[] = ['envoy', 'haproxy'];
 
+/** What was read, for the field accounting. */
+interface Read {
+  records: FieldRecord[];
+  leaves: DocumentLeaves[];
+  policies: IstioPolicies;
+}
+
 export async function verifyAction(url: string, flags: VerifyFlags, ctx: CommandContext): Promise<void> {
-  let input: { policies: IstioPolicies; options: VerifyOptions };
+  let input: { policies: IstioPolicies; options: VerifyOptions; read: Read; choice: HostChoice };
   try {
-    input = inputFromFlags(url, flags);
+    input = inputFromFlags(url, flags, ctx);
   } catch (error) {
     if (!(error instanceof ManifestError) || error.problems.length < 2) throw error;
     // Every problem of every file, one per line, as `meshload run` reports a scenario.
@@ -34,7 +44,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   let plan: VerificationPlan;
   let backendLine = `${input.options.backend} (--backend)`;
   if (flags.backend !== undefined) {
-    plan = planVerification(input.policies, input.options);
+    plan = planOrAccount(input, input.options, ctx);
   } else {
     // Said, not asked: flags are checked first, so bad input never costs a request.
     const probe = await probeBackend(url);
@@ -49,26 +59,58 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
       backendLine += `; ${cap.evidence}`;
       if (cap.capMs !== undefined) options = { ...options, maxDelayMs: cap.capMs };
     }
-    plan = planVerification(input.policies, options);
+    plan = planOrAccount(input, options, ctx);
   }
-  const text = renderPlan(plan, flags.filename, backendLine);
+  const accounting = accountVerification(input.read, input.choice, { policies: plan.policies, phases: plan.scenario.phases.map((p) => p.name) });
+  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
+  const text = renderPlan(plan, flags.filename, backendLine, shown);
   if (flags.dryRun === true) {
     ctx.io.stdout.write(text);
     return;
   }
   const stderr = ctx.io.stderr;
   const screen = screenFor(stderr, ctx.io.env);
-  stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
+  stderr.write(`== verify ${redactUrl(url)}: host ${shown.host}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
   for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? `${policy.model}${unshownText(policy)}` : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}
 `);
-  for (const note of plan.notes) stderr.write(`  note: ${note}
+  stderr.write(`  fields:\n${shown.fields.map((line) => `    ${line}\n`).join('')}`);
+  for (const note of shown.notes) stderr.write(`  note: ${note}
 `);
   await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
     policyVerdicts(plan.policies, r, on),
   );
 }
 
-function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolicies; options: VerifyOptions } {
+/** The plan; when nothing in it can run, every field's account goes to stderr before the
+ * one-line error, so "no resilience policy" still says what was read and why it is not verified. */
+function planOrAccount(input: { read: Read; choice: HostChoice; policies: IstioPolicies }, options: VerifyOptions, ctx: CommandContext): VerificationPlan {
+  const draft = draftVerification(input.policies, options);
+  if (draft.scenario.phases.length > 0) return draft;
+  try {
+    return planVerification(input.policies, options);
+  } catch (error) {
+    // Each field with the planner's own reason (a delay the backend cannot give, a match route...).
+    if (error instanceof MeshloadError) writeAccounting(ctx, accountVerification(input.read, input.choice, { policies: draft.policies, phases: [] }), input.read.policies);
+    throw error;
+  }
+}
+
+function writeAccounting(ctx: CommandContext, accounting: Accounting, policies: IstioPolicies): void {
+  const lines = [...formatAccounts(accounting.accounts), ...advisoryNotes(policies, accounting).map((n) => `note: ${n}`)];
+  ctx.io.stderr.write(`verify: fields read:\n${lines.map((line) => `  ${line}\n`).join('')}`);
+}
+
+/** The reader's notes that are not already a field's account (deprecations, missing subsets). */
+function advisoryNotes(policies: IstioPolicies, accounting: Accounting): string[] {
+  const accounted = new Set(accounting.accounts.map((a) => `${a.file}\u0000${a.resource}\u0000${a.path}`));
+  // A known field under an account of its whole part (another host's spec, a skipped route) adds
+  // nothing; a typo there still earns its did-you-mean.
+  const key = (n: IstioPolicies['notes'][number], path: string): string => `${n.origin.file}\u0000${n.origin.kind} ${n.origin.name}\u0000${path}`;
+  const covered = (n: IstioPolicies['notes'][number]): boolean => n.message === 'not verified by meshload' && ancestors(n.path).some((a) => accounted.has(key(n, a)));
+  return policies.notes.filter((n) => !accounted.has(key(n, n.path)) && !covered(n)).map((n) => printable(formatNote(n)));
+}
+
+function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): { policies: IstioPolicies; options: VerifyOptions; read: Read; choice: HostChoice } {
   if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${redactUrl(url)}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
   const backend = (flags.backend ?? 'unknown') as Backend;
   if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend ?? ''}' is not a backend`, `use ${BACKENDS.join(', ')}, or leave it out to probe the target`);
@@ -98,22 +140,34 @@ function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolic
   };
   // Bounded like every input file: a FIFO or a wrong path to a huge file is a usage error.
   const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
-  const policies = readIstioManifests(files);
-  verifiedHost(policies);
-  return { policies, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
+  const read = readIstioManifestsAccounted(files);
+  let choice: HostChoice;
+  try {
+    choice = selectHost(read.policies, { host: flags.host, cluster: flags.cluster, url });
+  } catch (error) {
+    // Nothing to choose from: say what the files held. Several hosts and no choice: one line.
+    if (error instanceof MeshloadError && read.policies.destinationRules.length + read.policies.virtualServices.length === 0) {
+      writeAccounting(ctx, accountVerification(read, undefined, { failed: error.message }), read.policies);
+    }
+    throw error;
+  }
+  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
  * descriptions, so the file can be reviewed, edited and committed. */
-export function renderPlan(plan: VerificationPlan, files: readonly string[], backend?: string): string {
+export function renderPlan(plan: VerificationPlan, files: readonly string[], backend?: string, shown?: { host: string; hostFlag: string | undefined; fields: string[]; notes: string[] }): string {
+  const notes = shown?.notes ?? plan.notes;
   const lines = [
-    `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target} --dry-run`,
+    `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target}${shown?.hostFlag === undefined ? '' : ` --host ${printable(shown.hostFlag)}`} --dry-run`,
     '# Run it with: meshload run THIS_FILE',
     ...(backend === undefined ? [] : [`# Backend: ${backend}`]),
+    ...(shown === undefined ? [] : [`# Host: ${shown.host}`]),
     '#',
     '# Policies:',
     ...plan.policies.map((p) => `#   ${p.policy} (${p.subject}): ${p.skipped === undefined ? `${p.model} Phases: ${p.phases.join('; ')}.${unshownText(p)}` : `NOT VERIFIED: ${p.skipped}.`}`),
-    ...(plan.notes.length > 0 ? ['#', '# Read but not verified:', ...plan.notes.map((n) => `#   ${n}`)] : []),
+    ...(shown === undefined ? [] : ['#', '# Fields (each once: verified, not verified with the reason, or not applicable):', ...shown.fields.map((f) => `#   ${f}`)]),
+    ...(notes.length > 0 ? ['#', shown === undefined ? '# Read but not verified:' : '# Notes:', ...notes.map((n) => `#   ${n}`)] : []),
     '',
   ];
   return `${lines.join('\n')}${stringify(plan.scenario, { lineWidth: 0 })}`;

@@ -11,6 +11,7 @@ export interface VerifyFlags extends StatsFlags {
   confidence: string;
   maxRequests: string;
   ejectAdmin?: string;
+  host?: string;
   reportDir: string;
   report: boolean;
 }
@@ -29,6 +30,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .option('--proxy <kind>', 'whose semantics and stats to expect: envoy (the Istio sidecar) or haproxy (a local proof)', 'envoy')
     .option('--confidence <percent>', 'confidence of the statistical checks', '99.9%')
     .option('--max-requests <n>', 'cap on the calls of one phase', '2000')
+    .option('--host <host>', 'the service to verify when the files configure several: reviews, reviews.default or reviews.default.svc.cluster.local (default: the service --cluster or the URL names)')
     .option('--eject-admin <url>', "outlier detection: the admin URL of ONE endpoint's meshload server, told to fail")
     .option('--report-dir <dir>', 'where the run writes its report directory', 'reports')
     .option('--no-report', 'write no report files');
