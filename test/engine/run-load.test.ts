@@ -52,14 +52,14 @@ describe('runLoad closed loop', () => {
     const stopped = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100 }), new FakeTransport(failing));
     expect(stopped.warmupRequests).toBe(2);
     expect(stopped.stopReason).toBe('warmup-failed');
-    expect(stopped.stopDetail).toMatch(/warm-up request got status 503; use -allow-initial-errors/);
+    expect(stopped.stopDetail).toBe('error 503 for http://127.0.0.1:1/ (110 bytes); use -allow-initial-errors to run anyway');
     expect(stopped.latency.count).toBe(0);
     const allowed = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100, allowInitialErrors: true }), new FakeTransport(failing));
     expect(allowed.stopReason).toBeUndefined();
     expect(allowed.codes['200']).toBeGreaterThan(0);
     expect(allowed.codes['503']).toBeUndefined(); // the warm-up is not part of the result
     const hinted = await runLoad(loadPlan({ qps: 0, connections: 1, durationMs: 100 }), new FakeTransport(failing), { allowInitialErrorsHint: 'set allowInitialErrors: true' });
-    expect(hinted.stopDetail).toBe('warm-up request got status 503; set allowInitialErrors: true to run anyway');
+    expect(hinted.stopDetail).toBe('error 503 for http://127.0.0.1:1/ (110 bytes); set allowInitialErrors: true to run anyway');
   });
 
   it('returns a partial result marked interrupted when the signal aborts', async () => {
