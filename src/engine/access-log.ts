@@ -49,8 +49,8 @@ export class AccessLog implements CallObserver {
   constructor(
     readonly path: string,
     readonly format: AccessLogFormat,
-    /** performance.timeOrigin of this thread: sent times are performance.now() values. */
-    private readonly timeOriginMs: number = performance.timeOrigin,
+    /** Bytes waiting for the disk beyond which lines are dropped. */
+    private readonly maxBufferedBytes: number = MAX_BUFFERED_BYTES,
   ) {
     const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o644);
     try {
@@ -71,12 +71,12 @@ export class AccessLog implements CallObserver {
 
   observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void {
     if (iter < 0) return; // Fortio logs from its run loop only: no warm-up calls
-    if (this.error !== undefined || this.stream.writableLength >= MAX_BUFFERED_BYTES) {
+    if (this.error !== undefined || this.stream.writableLength >= this.maxBufferedBytes) {
       this.dropped++;
       return;
     }
     this.accepted++;
-    this.stream.write(accessLogLine(this.format, outcome.status, thread, iter, this.timeOriginMs + sentMs, endMs - sentMs), this.onWritten);
+    this.stream.write(accessLogLine(this.format, outcome.status, thread, iter, performance.timeOrigin + sentMs, endMs - sentMs), this.onWritten);
   }
 
   /** Flushes and closes, waiting at most CLOSE_TIMEOUT_MS; never throws. */
