@@ -59,6 +59,14 @@ describe('load -log-errors', () => {
     expect(clean.stderr).not.toMatch(/Non ok|suppressed/);
   });
 
+  it('says once that worker threads print no per-call lines, and prints none', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '2', '-qps', '0', '-n', '20', '-workers', '2', `${url}/echo?status=503`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^meshload: with -workers 2, Fortio's per-call log lines are not printed; the summary counts every code$/m);
+    expect(nonOk(run.stderr)).toEqual([]);
+  });
+
   it('logs a socket error at Error even with -log-errors=false, as Fortio', async () => {
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '2', '-log-errors=false', 'http://127.0.0.1:1/');
     expect(run.code).toBe(0);
@@ -116,6 +124,14 @@ describe('load -access-log-file', () => {
     const lines = readFileSync(influx, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(5);
     for (const line of lines) expect(line).toMatch(/^latency,thread=0,ok=true value=\d+\.\d{6},details="200" \d{19}$/);
+  });
+
+  it('reports the lines a failing disk lost, after the run, without failing it', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '-access-log-file', '/dev/full', `${url}/echo`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^meshload: access log \/dev\/full: .*ENOSPC.*: \d+ lines? not written \(0 written\)$/m);
+    expect(run.stderr).toMatch(/^All done 5 calls/m);
   });
 
   it.each([

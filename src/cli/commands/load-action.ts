@@ -166,7 +166,9 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const accessLog = openAccessLog(flags);
   sayNoEffect(flags.fortioUnused, 'load', !logsAt(level, 'Info'), (line) => io.stderr.write(line));
   const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(text) });
-  const observer = plan.workers > 1 ? undefined : callObserver([callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2 }), accessLog]);
+  // Below Error nothing per call is logged: then the engine gets no logger to call.
+  const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2 }) : undefined;
+  const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
   if (talk) {
     for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
@@ -185,10 +187,12 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     } finally {
       ticker?.stop();
     }
-    io.stderr.write(log.closingLine());
+    const closing = log.closingLine();
+    if (closing !== '') io.stderr.write(closing);
     if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   } finally {
-    if (accessLog !== undefined) io.stderr.write(accessLogProblems(accessLog, await accessLog.close()));
+    const problems = accessLog === undefined ? '' : accessLogProblems(accessLog, await accessLog.close());
+    if (problems !== '') io.stderr.write(problems);
   }
   if (result.stopReason === 'warmup-failed') {
     // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
