@@ -140,6 +140,8 @@ describe('load -access-log-file', () => {
     [['-access-log-file', 'x.log', '-workers', '2'], /-access-log-file needs the calls on one thread/],
     [['-runid', 'abc'], /-runid 'abc' is not an integer/],
     [['-runid', '99999999999999999999'], /-runid '99999999999999999999' is not an integer/],
+    [['-runid', '09'], /-runid '09' is not an integer/],
+    [['-runid', '1.5'], /-runid '1.5' is not an integer/],
     [['-calc-qps'], /can't use `-calc-qps` without also specifying `-n` and `-t`/],
     [['-calc-qps', '-n', '10', '-t', '0'], /can't use `-calc-qps` without also specifying `-n` and `-t`/],
   ])('%p exits 2 with one line before anything starts', async (argv, pattern) => {
@@ -164,6 +166,17 @@ describe('load -runid and -calc-qps', () => {
     const json = JSON.parse(readFileSync(join(data, files[0] as string), 'utf8')) as { RunID: number; ID: string };
     expect(json.RunID).toBe(42);
     expect(`${json.ID}.json`).toBe(files[0]);
+  });
+
+  it("reads -runid as Go's flag.Int64 does: signs, 0x, 0o, 0b and a leading 0 for octal", async () => {
+    const url = await echo();
+    const base = tempDir();
+    for (const [text, value] of [['0x2a', 42], ['052', 42], ['0o52', 42], ['0b101010', 42], ['-7', -7], ['+3', 3], ['0', 0]] as const) {
+      const json = join(base, `${text}.json`);
+      const run = await cli('load', '-c', '1', '-qps', '0', '-n', '1', '-runid', text, '-json', json, `${url}/echo`);
+      expect(run.code).toBe(0);
+      expect((JSON.parse(readFileSync(json, 'utf8')) as { RunID: number }).RunID).toBe(value);
+    }
   });
 
   it('-calc-qps makes -qps n / t and paces the n calls over t', async () => {

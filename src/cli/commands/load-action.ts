@@ -144,10 +144,14 @@ function defaultLabels(urlText: string): string {
   return `${urlText.replace(/^https?:\/\//, '')} , ${hostname().split('.')[0] ?? ''}`;
 }
 
-/** -runid: Go's flag.Int64 takes any signed integer; meshload those a double holds exactly. */
+/** -runid: Go's flag.Int64 (strconv.ParseInt base 0: 42, -7, 0x2a, 0o52, 052, 0b101010), within
+ * the integers a double holds exactly. */
 function parseRunId(text: string): number {
-  const runId = Number(text.trim());
-  if (!/^[+-]?\d+$/.test(text.trim()) || !Number.isSafeInteger(runId)) throw usageError(`-runid '${text}' is not an integer`, 'give -runid a whole number like 42 (at most 2^53-1)');
+  const match = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9]\d*)$/.exec(text.trim());
+  const digits = match?.[2];
+  const magnitude = digits === undefined ? NaN : Number(BigInt(/^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits));
+  const runId = match?.[1] === '-' ? -magnitude : magnitude;
+  if (!Number.isSafeInteger(runId)) throw usageError(`-runid '${text}' is not an integer`, 'give -runid a whole number like 42 (at most 2^53-1)');
   return runId;
 }
 
