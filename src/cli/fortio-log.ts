@@ -54,14 +54,25 @@ export class FortioLog {
     return logsAt(this.options.level, level);
   }
 
-  log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
-    if (!this.logs(level)) return;
+  /** Whether a line at `level` is printed now; one over the bound is counted instead. A caller
+   * that gets true must print() the line: so a suppressed line costs no allocation. */
+  admit(level: LogLevel): boolean {
+    if (!this.logs(level)) return false;
     if (this.printed >= this.max) {
       this.suppressed++;
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** Prints a line admit() let through. */
+  print(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
     this.printed++;
     this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+  }
+
+  log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
+    if (this.admit(level)) this.print(level, msg, attrs);
   }
 
   /** The closing line when the bound dropped lines, else ''. */
@@ -127,22 +138,22 @@ class CallLog implements CallObserver {
     if (isOk(status)) return;
     const run = this.options.runId;
     if (status !== -1) {
-      if (!this.options.logErrors || !this.log.logs('Warning')) return;
+      if (!this.options.logErrors || !this.log.admit('Warning')) return;
       // http_client.go:1159 (fast client) adds the status line start; :567 (std client) does not.
-      if (this.options.h2) this.log.log('Warning', 'Non ok http code', [['code', status], ['thread', thread], ['run', run]]);
-      else this.log.log('Warning', 'Non ok http code', [['code', status], ['status', `HTTP/1.1 ${status}`], ['thread', thread], ['run', run]]);
+      if (this.options.h2) this.log.print('Warning', 'Non ok http code', [['code', status], ['thread', thread], ['run', run]]);
+      else this.log.print('Warning', 'Non ok http code', [['code', status], ['status', `HTTP/1.1 ${status}`], ['thread', thread], ['run', run]]);
       return;
     }
-    if (!this.log.logs('Error')) return;
+    if (!this.log.admit('Error')) return;
     const err = outcome.errorMessage ?? outcome.errorKind ?? 'error';
     if (this.options.h2) {
       // http_client.go:535, Go's client: every failure is one "Unable to send request".
-      this.log.log('Error', 'Unable to send request', [['method', this.options.method], ['url', this.url], ['err', err], ['thread', thread], ['run', run]]);
+      this.log.print('Error', 'Unable to send request', [['method', this.options.method], ['url', this.url], ['err', err], ['thread', thread], ['run', run]]);
       return;
     }
     const [msg, where] = fastClientError(outcome.errorKind ?? 'other');
     const place: LogAttr = where === 'hostname' ? ['hostname', this.host.replace(/:\d+$/, '')] : ['dest', this.host];
-    this.log.log('Error', msg, [place, ['err', err], ['thread', thread], ['run', run]]);
+    this.log.print('Error', msg, [place, ['err', err], ['thread', thread], ['run', run]]);
   }
 }
 

@@ -97,6 +97,16 @@ describe("load's per-call lines (fhttp/http_client.go)", () => {
     expect(lines.join('')).not.toMatch(/secret|abc/);
   });
 
+  it('shares one bound between codes and socket errors', () => {
+    const { log, lines } = capture('Info', 3);
+    const logger = callLogger(log, options);
+    for (let i = 0; i < 5; i++) logger.observe(answered(503), 0, i, 0, 0);
+    for (let i = 0; i < 5; i++) logger.observe(failure('reset', 'x'), 0, i, 0, 0);
+    logger.observe(answered(200), 0, 0, 0, 0);
+    expect(lines).toHaveLength(3);
+    expect(log.suppressed).toBe(7);
+  });
+
   it('-log-errors=false silences the codes but not the socket errors, as in Fortio', () => {
     const { log, lines } = capture();
     const logger = callLogger(log, { ...options, logErrors: false });
