@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { cli } from '../helpers/cli';
+import { runCli } from '../../src/cli/main';
+import { cli, testIo } from '../helpers/cli';
 import { runProcess } from '../helpers/run-process';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'meshload.js');
@@ -57,6 +58,19 @@ describe('load -log-errors', () => {
     }
     const clean = await cli('load', '-c', '1', '-qps', '0', '-n', '20', `${url}/echo`);
     expect(clean.stderr).not.toMatch(/Non ok|suppressed/);
+  });
+
+  it("prints Fortio's console form on a colour terminal, erasing the progress line first", async () => {
+    const url = await echo();
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    expect(await runCli(['load', '-c', '1', '-qps', '0', '-n', '3', `${url}/echo?status=503`], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const text = stderr.text.replace(/\x1b\[\d+m/g, '');
+    // eslint-disable-next-line no-control-regex
+    const lines = text.match(/\r\x1b\[K\d\d:\d\d:\d\d\.\d{3} \[WRN\]> Non ok http code, code=503, status="HTTP\/1\.1 503", thread=0, run=0\n/g);
+    expect(lines).toHaveLength(3);
+    expect(stderr.text).not.toMatch(/"msg":/);
   });
 
   it('says once that worker threads print no per-call lines, and prints none', async () => {

@@ -169,7 +169,10 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // Opened before anything starts: a bad path is bad input (exit 2), not a failed run.
   const accessLog = openAccessLog(flags);
   sayNoEffect(flags.fortioUnused, 'load', !logsAt(level, 'Info'), (line) => io.stderr.write(line));
-  const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(text) });
+  // On a terminal the progress line is drawn in place: a log line first erases it (as the
+  // progress line's own redraw does), so the next redraw lands below the log line.
+  const progressDrawn = talk && io.stderr.isTTY === true;
+  const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2 }) : undefined;
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
@@ -185,7 +188,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
     if (watch?.startFailure !== undefined) io.stderr.write(`meshload: proxy stats unavailable, running without them: ${watch.startFailure}\n`);
     const progress = newProgress();
-    const ticker = talk && io.stderr.isTTY === true ? startProgress(progress, io.stderr) : undefined;
+    const ticker = progressDrawn ? startProgress(progress, io.stderr) : undefined;
     try {
       result = await runPlan(plan, { signal: io.signal, progress, ...(observer !== undefined ? { observer } : {}) });
     } finally {
