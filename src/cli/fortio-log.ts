@@ -117,6 +117,8 @@ export interface CallLogOptions {
   method: string;
   /** -h2: Fortio's std client, whose lines differ from its fast HTTP/1.1 client's. */
   h2: boolean;
+  /** -abort-on: the code whose call is logged at Info as it stops the run. */
+  abortOn?: number | undefined;
 }
 
 /** Fortio's per-call Warning and Error lines for `load`, bounded by `log`. */
@@ -133,9 +135,19 @@ class CallLog implements CallObserver {
     private readonly host: string,
   ) {}
 
-  observe(outcome: Outcome, thread: number): void {
+  observe(outcome: Outcome, thread: number, iter: number): void {
     const status = outcome.status;
-    if (isOk(status)) return;
+    if (!isOk(status)) this.notOk(outcome, thread);
+    // httprunner.go:71, Run (timed calls only): the call that aborts the run. Its size is what
+    // the client read: everything over HTTP/1.1 (fast client), the body over -h2 (Go's client).
+    if (status === this.options.abortOn && iter >= 0 && this.log.admit('Info')) {
+      const size = this.options.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
+      this.log.print('Info', 'Aborted run because of http code', [['run', this.options.runId], ['code', status], ['size', size]]);
+    }
+  }
+
+  private notOk(outcome: Outcome, thread: number): void {
+    const status = outcome.status;
     const run = this.options.runId;
     if (status !== -1) {
       if (!this.options.logErrors || !this.log.admit('Warning')) return;

@@ -107,6 +107,21 @@ describe("load's per-call lines (fhttp/http_client.go)", () => {
     expect(log.suppressed).toBe(7);
   });
 
+  it('logs the timed call that -abort-on stops the run on at Info, after its own line; not a warm-up', () => {
+    const { log, lines } = capture();
+    const logger = callLogger(log, { ...options, abortOn: 503 });
+    logger.observe(answered(503), 0, -1, 0, 0);
+    expect(lines).toHaveLength(1);
+    logger.observe(answered(503), 1, 4, 0, 0);
+    expect(lines.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { ts: 1719837296.789012, level: 'warn', msg: 'Non ok http code', code: 503, status: 'HTTP/1.1 503', thread: 1, run: 42 },
+      { ts: 1719837296.789012, level: 'info', msg: 'Aborted run because of http code', run: 42, code: 503, size: 110 },
+    ]);
+    const quiet = capture('Warning');
+    callLogger(quiet.log, { ...options, abortOn: 200 }).observe(answered(200), 0, 0, 0, 0);
+    expect(quiet.lines).toEqual([]);
+  });
+
   it('-log-errors=false silences the codes but not the socket errors, as in Fortio', () => {
     const { log, lines } = capture();
     const logger = callLogger(log, { ...options, logErrors: false });

@@ -174,7 +174,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const progressDrawn = talk && io.stderr.isTTY === true;
   const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
-  const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2 }) : undefined;
+  const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
   if (talk) {
