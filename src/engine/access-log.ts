@@ -26,8 +26,8 @@ export interface AccessLogSummary {
   written: number;
   /** Lines not written because the disk was behind by MAX_BUFFERED_BYTES. */
   dropped: number;
-  /** Lines handed to the stream that never reached the file (a write error, or a close that
-   * timed out). */
+  /** Lines that never reached the file because of `error`: handed to the stream and failed, or
+   * not handed to it once it had failed (or a close that timed out). */
   lost: number;
   /** The write error, if one happened. */
   error: string | undefined;
@@ -40,6 +40,7 @@ export class AccessLog implements CallObserver {
   private accepted = 0;
   private written = 0;
   private dropped = 0;
+  private afterError = 0;
   private error: string | undefined;
   /** One callback for every write: a line costs no closure. */
   private readonly onWritten: (error?: Error | null) => void;
@@ -71,7 +72,11 @@ export class AccessLog implements CallObserver {
 
   observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void {
     if (iter < 0) return; // Fortio logs from its run loop only: no warm-up calls
-    if (this.error !== undefined || this.stream.writableLength >= this.maxBufferedBytes) {
+    if (this.error !== undefined) {
+      this.afterError++;
+      return;
+    }
+    if (this.stream.writableLength >= this.maxBufferedBytes) {
       this.dropped++;
       return;
     }
@@ -84,7 +89,7 @@ export class AccessLog implements CallObserver {
     return new Promise<AccessLogSummary>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        resolve({ written: this.written, dropped: this.dropped, lost: this.accepted - this.written, error: this.error });
+        resolve({ written: this.written, dropped: this.dropped, lost: this.accepted - this.written + this.afterError, error: this.error });
       };
       const timer = setTimeout(() => {
         this.error ??= `the disk took more than ${timeoutMs / 1000}s to take the last lines`;
