@@ -46,6 +46,11 @@ export interface LoadPlan {
   abortOn: number | undefined;
   /** -allow-initial-errors: a failed warm-up does not abort the run. */
   allowInitialErrors: boolean;
+  /** -sequential-warmup: warm-up calls one connection after another, stopping at the first
+   * failure (unless errors are allowed); absent or false warms all connections at once. */
+  sequentialWarmup?: boolean;
+  /** -runid: Fortio's RunID, echoed in the JSON and its ID (and -a's file name) when not 0. */
+  runId?: number;
   /** -connection-reuse MIN:MAX: reconnect after a random number of requests in [min, max]. */
   connectionReuse: { min: number; max: number } | undefined;
   /** A rate changing linearly from `from` to `to` qps over `durationMs` (scenario `ramp:`);

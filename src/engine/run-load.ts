@@ -14,6 +14,7 @@ import type { Connection, Outcome, Transport } from '../transport/transport';
 import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
+import { redactUrl } from '../util/redact';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
@@ -38,6 +39,16 @@ export interface RunOptions {
   /** How the user allows initial errors where they are, for a failed warm-up's advice: load's
    * flag by default, a scenario's key in a scenario. */
   allowInitialErrorsHint?: string;
+  /** Told of every answered call (warm-up included) on this thread; not passed to worker
+   * threads (a function cannot cross them). Absent, the per-call path pays one check. */
+  observer?: CallObserver;
+}
+
+/** Sees each answered call as it completes: Fortio's per-call log lines and access log. */
+export interface CallObserver {
+  /** `thread` is the connection's index (Fortio's thread id); `iter` the call's index on it, or
+   * -1 for its warm-up call; `sentMs` and `endMs` are performance.now() (0 for a warm-up). */
+  observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void;
 }
 
 export function newProgress(): LoadProgress {
@@ -138,13 +149,14 @@ class LoadRunner {
       this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan));
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
-        this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; ${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`);
+        const hint = `${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`;
+        this.stop('warmup-failed', `${warmupError(this.plan, warmupFailure.outcome, warmupFailure.thread)}; ${hint}`);
       } else {
         if (byDuration) this.endAtMs = Math.min(this.t0 + this.plan.durationMs, this.hardEndMs);
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           if (this.plan.open !== undefined) new OpenArrivals(this, this.plan.open.maxInflight).start();
-          else this.schedule.connections.forEach((s, i) => new VirtualUser(this, this.connections[i] as Connection, s).start());
+          else this.schedule.connections.forEach((s, i) => new VirtualUser(this, this.connections[i] as Connection, s, i).start());
           this.checkFinished();
         });
       }
@@ -156,21 +168,42 @@ class LoadRunner {
     }
   }
 
-  /** One untimed call per connection; resolves with the first failure, or early (undefined)
-   * when the run stops meanwhile. */
-  private warmUp(): Promise<Outcome | undefined> {
-    this.warmupRequests = this.connections.length;
-    return new Promise<Outcome | undefined>((resolve) => {
-      let pending = this.connections.length;
-      let failure: Outcome | undefined;
+  /** One untimed call per connection (httprunner.go RunHTTPTest): all at once, or with
+   * -sequential-warmup one connection after another, ending at the first failure unless initial
+   * errors are allowed. Resolves with the first failure, or early (undefined) when the run stops. */
+  private warmUp(): Promise<WarmupFailure | undefined> {
+    const connections = this.connections;
+    const observer = this.options.observer;
+    return new Promise<WarmupFailure | undefined>((resolve) => {
+      let failure: WarmupFailure | undefined;
       this.wake = () => resolve(undefined);
-      for (const connection of this.connections) {
+      if (this.plan.sequentialWarmup === true) {
+        const sendFrom = (thread: number): void => {
+          this.warmupRequests++;
+          (connections[thread] as Connection).send((outcome) => {
+            if (this.stopped) return;
+            observer?.observe(outcome, thread, -1, 0, 0);
+            if (failure === undefined && !isOk(outcome.status)) {
+              failure = { outcome, thread };
+              if (!this.plan.allowInitialErrors) return resolve(failure);
+            }
+            if (thread + 1 < connections.length) sendFrom(thread + 1);
+            else resolve(failure);
+          });
+        };
+        sendFrom(0);
+        return;
+      }
+      this.warmupRequests = connections.length;
+      let pending = connections.length;
+      connections.forEach((connection, thread) => {
         connection.send((outcome) => {
           if (this.stopped) return;
-          if (failure === undefined && !isOk(outcome.status)) failure = outcome;
+          observer?.observe(outcome, thread, -1, 0, 0);
+          if (failure === undefined && !isOk(outcome.status)) failure = { outcome, thread };
           if (--pending === 0) resolve(failure);
         });
-      }
+      });
     }).finally(() => {
       this.wake = undefined;
     });
@@ -210,13 +243,16 @@ class LoadRunner {
     this.inflight++;
   }
 
-  /** Records one completed timed call; returns false once the run is stopping. */
-  completed(outcome: Outcome, intendedMs: number, sentMs: number, endMs: number): boolean {
+  /** Records one completed timed call (the `iter`th of connection `thread`); returns false once
+   * the run is stopping. */
+  completed(outcome: Outcome, thread: number, iter: number, intendedMs: number, sentMs: number, endMs: number): boolean {
     this.inflight--;
     if (this.stopped) {
       this.checkFinished();
       return false;
     }
+    // Before -abort-on acts: Fortio logs the call that aborts the run too.
+    this.options.observer?.observe(outcome, thread, iter, sentMs, endMs);
     const recorder = this.recorder as RunRecorder;
     recorder.record(outcome, intendedMs, sentMs, endMs);
     this.progress.completed++;
@@ -327,6 +363,7 @@ class VirtualUser implements Caller {
     private readonly runner: LoadRunner,
     private readonly connection: Connection,
     private readonly schedule: ConnectionSchedule,
+    private readonly thread: number,
   ) {
     this.untilReconnect = this.drawReuse();
     this.onDone = (outcome) => {
@@ -335,7 +372,7 @@ class VirtualUser implements Caller {
       this.busy = false;
       // One clock read per completion: it ends this call and schedules the next.
       const now = performance.now();
-      if (!this.runner.completed(outcome, this.intendedMs, this.sentMs, now)) {
+      if (!this.runner.completed(outcome, this.thread, this.index, this.intendedMs, this.sentMs, now)) {
         this.runner.userFinished();
         return;
       }
@@ -450,12 +487,16 @@ class OpenSlot implements Caller {
   busy = false;
   intendedMs = 0;
   sentMs = 0;
+  /** The arrival it carries: the call's index for the observer. */
+  arrival = 0;
   readonly onDone: (outcome: Outcome) => void;
 
   constructor(
     private readonly runner: LoadRunner,
     arrivals: OpenArrivals,
     readonly connection: Connection,
+    /** Its place in the pool, in order of creation: the observer's thread. */
+    readonly id: number,
   ) {
     this.onDone = (outcome) => {
       // Already counted at the hard end: the answer to its close is not counted again.
@@ -482,6 +523,8 @@ class OpenArrivals {
   private readonly total: number | undefined;
   private readonly timer: LongTimer;
   private inflight = 0;
+  /** Slots made so far. */
+  private slots = 0;
   /** No more arrivals will be sent; the run ends when the last in-flight call answers. */
   private closing = false;
   private reported = false;
@@ -510,7 +553,7 @@ class OpenArrivals {
 
   completed(slot: OpenSlot, outcome: Outcome): void {
     this.inflight--;
-    const recorded = this.runner.completed(outcome, slot.intendedMs, slot.sentMs, performance.now());
+    const recorded = this.runner.completed(outcome, slot.id, slot.arrival, slot.intendedMs, slot.sentMs, performance.now());
     this.idle.push(slot);
     if (!recorded || this.closing) this.finish();
   }
@@ -534,14 +577,15 @@ class OpenArrivals {
         continue;
       }
       runner.recorder?.recordLag(now - dueMs);
-      this.send(dueMs, now);
+      this.send(dueMs, now, this.arrival - 1);
     }
   }
 
-  private send(intendedMs: number, sentMs: number): void {
-    const slot = this.idle.pop() ?? new OpenSlot(this.runner, this, this.runner.newConnection());
+  private send(intendedMs: number, sentMs: number, arrival: number): void {
+    const slot = this.idle.pop() ?? new OpenSlot(this.runner, this, this.runner.newConnection(), this.slots++);
     slot.intendedMs = intendedMs;
     slot.sentMs = sentMs;
+    slot.arrival = arrival;
     slot.busy = true;
     this.inflight++;
     this.runner.sent();
@@ -554,6 +598,24 @@ class OpenArrivals {
     this.reported = true;
     this.runner.userFinished();
   }
+}
+
+interface WarmupFailure {
+  outcome: Outcome;
+  thread: number;
+}
+
+/** httprunner.go RunHTTPTest's warm-up error, which Fortio prints after "Aborting because of ":
+ * parallel `error %d for %s (%d bytes)`, sequential `error %d for %s (%d body bytes), thread# %d`.
+ * The bytes are what Fortio's client read: status line, headers and body over HTTP/1.1 (its fast
+ * client), the body over HTTP/2 (Go's client). A socket error adds its reason, which Fortio logs
+ * on a line of its own. The URL is redacted, as everywhere meshload writes it. */
+export function warmupError(plan: Pick<LoadPlan, 'url' | 'h2' | 'sequentialWarmup'>, outcome: Outcome, thread: number): string {
+  const bytes = plan.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
+  const url = redactUrl(plan.url);
+  let text = plan.sequentialWarmup === true ? `error ${outcome.status} for ${url} (${bytes} body bytes), thread# ${thread}` : `error ${outcome.status} for ${url} (${bytes} bytes)`;
+  if (outcome.status === -1) text += `: ${describe(outcome)}`;
+  return text;
 }
 
 function describe(outcome: Outcome): string {

@@ -124,9 +124,9 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     Jitter: plan.jitter,
     Uniform: plan.uniform,
     NoCatchUp: plan.noCatchUp,
-    RunID: 0,
+    RunID: plan.runId ?? 0,
     AccessLoggerInfo: '',
-    ID: fortioRunId(startTime, plan.labels),
+    ID: fortioRunId(startTime, plan.labels, plan.runId ?? 0),
     ...fortioErrorReply(result),
     RetCodes: retCodes,
     IPCountMap: measured?.IPCountMap ?? fortioIpCountMap(plan.url, shape.threads),
@@ -244,6 +244,6 @@ export function fortioRunId(startTime: Date, labels: string, runId = 0): string 
 }
 
 /** The file `-a` saves into -data-dir: the run ID plus ".json". */
-export function fortioFileName(startTime: Date, labels: string): string {
-  return `${fortioRunId(startTime, labels)}.json`;
+export function fortioFileName(startTime: Date, labels: string, runId = 0): string {
+  return `${fortioRunId(startTime, labels, runId)}.json`;
 }

@@ -169,7 +169,7 @@ describe('meshload load (Fortio command lines)', () => {
 
     const strict = await cli('load', '-c', '1', '-qps', '0', '-t', '1s', url);
     expect(strict.code).toBe(1);
-    expect(strict.stderr).toMatch(/warm-up request got a socket error \(refused/);
+    expect(strict.stderr).toMatch(/^Aborting because of error -1 for http:\/\/127\.0\.0\.1:\d+\/ \(0 bytes\): a socket error \(refused/m);
 
     const run = await cli('load', '-c', '2', '-qps', '0', '-n', '10', '-allow-initial-errors', url);
     expect(run.code).toBe(0);
@@ -385,7 +385,7 @@ describe('meshload load against a target that stops answering (issue 12)', () =>
     const { result } = readResult(json);
     expect(result.stopReason).toBe('warmup-failed');
     expect(result.stopDetail).toMatch(/^warm-up request still in flight when -t 1s \(plus 1s grace\) ended/);
-    expect(run.stderr).toMatch(/^Stopped early \(warmup-failed\)/m);
+    expect(run.stderr).toMatch(/^Aborting because of warm-up request still in flight when -t 1s \(plus 1s grace\) ended/m);
   });
 
   it('stops on the first Ctrl-C during a hanging warm-up: exit 130 and the JSON marked interrupted', async () => {

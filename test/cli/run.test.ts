@@ -185,7 +185,7 @@ describe('meshload run on a terminal', () => {
     );
     const run = await cli('run', file, '--no-report');
     expect(run.code).toBe(3);
-    const advice = /warm-up request got a socket error \(refused: [^)]*\); set allowInitialErrors: true in this phase's load \(or in defaults\) to run anyway/g;
+    const advice = /error -1 for http:\/\/127\.0\.0\.1:\d+\/ \(0 bytes\): a socket error \(refused: [^)]*\); set allowInitialErrors: true in this phase's load \(or in defaults\) to run anyway/g;
     // Each phase's load line and its check's reason.
     expect(run.stderr.match(advice)).toHaveLength(4);
     expect(run.stderr).not.toMatch(/-allow-initial-errors/);

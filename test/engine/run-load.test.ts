@@ -1,5 +1,6 @@
 import { ERROR_SAMPLE_CHARS } from '../../src/engine/load-result';
-import { runLoad } from '../../src/engine/run-load';
+import { runLoad, warmupError } from '../../src/engine/run-load';
+import type { Connection, Transport } from '../../src/transport/transport';
 import { Distribution } from '../../src/metrics/distribution';
 import { renderLoadText } from '../../src/report/fortio-text';
 import { FakeTransport } from '../helpers/fake-transport';
@@ -52,14 +53,14 @@ describe('runLoad closed loop', () => {
     const stopped = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100 }), new FakeTransport(failing));
     expect(stopped.warmupRequests).toBe(2);
     expect(stopped.stopReason).toBe('warmup-failed');
-    expect(stopped.stopDetail).toMatch(/warm-up request got status 503; use -allow-initial-errors/);
+    expect(stopped.stopDetail).toBe('error 503 for http://127.0.0.1:1/ (110 bytes); use -allow-initial-errors to run anyway');
     expect(stopped.latency.count).toBe(0);
     const allowed = await runLoad(loadPlan({ qps: 0, connections: 2, durationMs: 100, allowInitialErrors: true }), new FakeTransport(failing));
     expect(allowed.stopReason).toBeUndefined();
     expect(allowed.codes['200']).toBeGreaterThan(0);
     expect(allowed.codes['503']).toBeUndefined(); // the warm-up is not part of the result
     const hinted = await runLoad(loadPlan({ qps: 0, connections: 1, durationMs: 100 }), new FakeTransport(failing), { allowInitialErrorsHint: 'set allowInitialErrors: true' });
-    expect(hinted.stopDetail).toBe('warm-up request got status 503; set allowInitialErrors: true to run anyway');
+    expect(hinted.stopDetail).toBe('error 503 for http://127.0.0.1:1/ (110 bytes); set allowInitialErrors: true to run anyway');
   });
 
   it('returns a partial result marked interrupted when the signal aborts', async () => {
@@ -312,5 +313,96 @@ describe('runLoad resends and error samples', () => {
     expect(result.resends).toBe(0);
     expect(result.errorSamples).toEqual({});
     expect(renderLoadText(result)).not.toMatch(/Resent|Errors /);
+  });
+});
+
+/** Wraps a transport to record how many calls were in flight at most while the first `first`
+ * calls (the warm-ups) were sent. */
+class InFlight implements Transport {
+  now = 0;
+  max = 0;
+  sends = 0;
+  constructor(
+    private readonly inner: Transport,
+    private readonly first: number,
+  ) {}
+  newConnection(): Connection {
+    const inner = this.inner.newConnection();
+    const sent = (): void => {
+      this.now++;
+      if (++this.sends <= this.first) this.max = Math.max(this.max, this.now);
+    };
+    const answered = (): void => {
+      this.now--;
+    };
+    return {
+      get socketsOpened() {
+        return inner.socketsOpened;
+      },
+      get resends() {
+        return inner.resends;
+      },
+      send(done) {
+        sent();
+        inner.send((outcome) => {
+          answered();
+          done(outcome);
+        });
+      },
+      reconnect: () => inner.reconnect(),
+      close: () => inner.close(),
+    };
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+describe('runLoad warm-up modes (httprunner.go RunHTTPTest)', () => {
+  it('warms all connections at once by default, one after another with -sequential-warmup', async () => {
+    const parallel = new InFlight(new FakeTransport(() => ({ status: 200, delayMs: 5 })), 3);
+    expect((await runLoad(loadPlan({ qps: 0, connections: 3, durationMs: 50 }), parallel)).warmupRequests).toBe(3);
+    expect(parallel.max).toBe(3);
+    const sequential = new InFlight(new FakeTransport(() => ({ status: 200, delayMs: 5 })), 3);
+    expect((await runLoad(loadPlan({ qps: 0, connections: 3, durationMs: 50, sequentialWarmup: true }), sequential)).warmupRequests).toBe(3);
+    expect(sequential.max).toBe(1);
+  });
+
+  it('stops a sequential warm-up at the first failure, with the thread in the message', async () => {
+    const transport = new FakeTransport((call) => ({ status: call === 1 ? 503 : 200 }));
+    const result = await runLoad(loadPlan({ qps: 0, connections: 3, durationMs: 100, sequentialWarmup: true }), transport);
+    expect(result.stopReason).toBe('warmup-failed');
+    expect(result.warmupRequests).toBe(2);
+    expect(transport.calls).toBe(2);
+    expect(result.stopDetail).toBe('error 503 for http://127.0.0.1:1/ (110 body bytes), thread# 1; use -allow-initial-errors to run anyway');
+    const allowed = new FakeTransport((call) => ({ status: call === 1 ? 503 : 200 }));
+    const run = await runLoad(loadPlan({ qps: 0, connections: 3, durationMs: 100, sequentialWarmup: true, allowInitialErrors: true }), allowed);
+    expect(run.stopReason).toBeUndefined();
+    expect(run.warmupRequests).toBe(3);
+  });
+
+  it("words a failed warm-up as Fortio: body bytes only over -h2, a socket error's reason, the URL redacted", () => {
+    const outcome = { status: 503, errorKind: undefined, errorMessage: undefined, headerBytes: 100, bodyBytes: 10, viaEnvoy: false, envoyOverloaded: false, bodyPrefix: undefined, version: undefined, attempt: 1 };
+    expect(warmupError({ url: 'http://u:pw@h/p', h2: true }, outcome, 0)).toBe('error 503 for http://<redacted>@h/p (10 bytes)');
+    expect(warmupError({ url: 'http://h/p', h2: false }, { ...outcome, status: -1, errorKind: 'refused', errorMessage: 'connect ECONNREFUSED', headerBytes: 0, bodyBytes: 0 }, 2)).toBe(
+      'error -1 for http://h/p (0 bytes): a socket error (refused: connect ECONNREFUSED)',
+    );
+  });
+});
+
+describe('runLoad observer', () => {
+  it('sees every warm-up (iter -1) and timed call with its thread and index, the one that aborts the run included', async () => {
+    const seen: Array<[number, number, number]> = [];
+    const observer = { observe: (o: { status: number }, thread: number, iter: number, sentMs: number, endMs: number) => {
+      if (iter >= 0) expect(endMs).toBeGreaterThanOrEqual(sentMs);
+      seen.push([o.status, thread, iter]);
+    } };
+    await runLoad(loadPlan({ qps: 0, connections: 2, requests: 6 }), new FakeTransport(), { observer });
+    expect(seen.filter(([, t]) => t === 0).map(([, , i]) => i)).toEqual([0, 1, 2]);
+    expect(seen.filter(([, t]) => t === 1).map(([, , i]) => i)).toEqual([0, 1, 2]);
+    seen.length = 0;
+    const result = await runLoad(loadPlan({ qps: 0, connections: 1, durationMs: 5000, abortOn: 503 }), new FakeTransport((call) => ({ status: call === 3 ? 503 : 200 })), { observer });
+    expect(result.stopReason).toBe('abort-on');
+    expect(seen).toEqual([[200, 0, -1], [200, 0, 0], [200, 0, 1], [503, 0, 2]]);
   });
 });

@@ -2,9 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
+import { AccessLog, MAX_BUFFERED_BYTES, parseAccessLogFormat, type AccessLogFormat } from '../../engine/access-log';
 import type { LoadPlan } from '../../engine/load-plan';
 import type { LoadResult } from '../../engine/load-result';
-import { newProgress } from '../../engine/run-load';
+import { newProgress, type CallObserver } from '../../engine/run-load';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
@@ -14,15 +15,18 @@ import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
 import { MeshloadError, usageError } from '../../util/errors';
-import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
+import { LOG_LEVELS, logsAt, parseLogLevel, type LogLevel } from '../../util/log-level';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
+import { callLogger, FortioLog } from '../fortio-log';
 import { requestFromFlags } from '../request-flags';
 import { statsFromFlags } from '../stats-flags';
 import type { LoadFlags } from './load';
+
+const ACCESS_LOG_BUFFER_MB = MAX_BUFFERED_BYTES / (1024 * 1024);
 
 /** The longest -t, -timeout or pause between paced calls: 100000 h (11 years). Longer values
  * are typos; Infinity ("1e400h") would make no schedule at all. */
@@ -44,15 +48,20 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
   if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
-  const qps = Number(flags.qps);
+  let qps = Number(flags.qps);
   if (flags.qps.trim() === '' || !Number.isFinite(qps)) throw usageError(`-qps '${flags.qps}' is not a number`, 'use a rate like 100, or 0 for max speed');
   const durationMs = parseRunDuration(flags.duration);
   if (durationMs === undefined || durationMs < 0) throw usageError(`-t '${flags.duration}' is not a duration`, 'use a duration like 10s, 1m or 1d, or 0 to run until interrupted');
   // Long waits are chained timers (util/long-timer), so any finite length runs as asked; only
   // lengths no clock can count to are refused.
   if (durationMs > MAX_WAIT_MS) throw usageError(`-t '${flags.duration}' is over 100000h, the longest meshload schedules`, 'use a shorter -t, or 0 to run until interrupted');
-  if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is over 100000h, the longest pause meshload schedules`, 'use a rate of at least 3e-9, or 0 for max speed');
   const requests = flags.requests === undefined ? undefined : wholeNumber('-n', flags.requests, 1);
+  if (flags.calcQps === true) {
+    // cli/fortio_main.go fortioLoad: -calc-qps needs -n and -t > 0, and replaces -qps by n / t.
+    if (requests === undefined || durationMs <= 0) throw usageError("can't use `-calc-qps` without also specifying `-n` and `-t`", 'add -n N and -t DURATION (n calls spread over it), or drop -calc-qps');
+    qps = requests / (durationMs / 1000);
+  }
+  if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is over 100000h, the longest pause meshload schedules`, 'use a rate of at least 3e-9, or 0 for max speed');
   const percentiles = flags.percentiles.split(',').map((p) => Number(p.trim()));
   if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
     throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers from 0 to 100, like 50,90,99.9');
@@ -80,6 +89,12 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
   const workers = flags.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : wholeNumber('-workers', flags.workers, 1);
   if (flags.h2Multiplex === true && flags.h2 !== true) throw usageError('-h2-multiplex only applies to HTTP/2', 'add -h2, or drop -h2-multiplex');
   if (parseLogLevel(flags.loglevel) === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  const runId = parseRunId(flags.runid);
+  if (flags.accessLogFile !== undefined && flags.accessLogFile !== '') {
+    // periodic.go NewFileAccessLogger's message, checked only when there is a file (as Fortio).
+    if (parseAccessLogFormat(flags.accessLogFormat) === undefined) throw usageError(`invalid format ${JSON.stringify(flags.accessLogFormat)}, should be "json" or "influx"`, 'use -access-log-format json or influx');
+    if (workers > 1) throw usageError('-access-log-file needs the calls on one thread', 'drop -workers, or drop -access-log-file');
+  }
   return {
     url: request.url.href,
     method: request.method,
@@ -101,6 +116,8 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     ...(request.tls !== undefined ? { tls: request.tls } : {}),
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
+    sequentialWarmup: flags.sequentialWarmup === true,
+    runId,
     connectionReuse,
     ramp: undefined,
     open,
@@ -127,6 +144,17 @@ function defaultLabels(urlText: string): string {
   return `${urlText.replace(/^https?:\/\//, '')} , ${hostname().split('.')[0] ?? ''}`;
 }
 
+/** -runid: Go's flag.Int64 (strconv.ParseInt base 0: 42, -7, 0x2a, 0o52, 052, 0b101010), within
+ * the integers a double holds exactly. */
+function parseRunId(text: string): number {
+  const match = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9]\d*)$/.exec(text.trim());
+  const digits = match?.[2];
+  const magnitude = digits === undefined ? NaN : Number(BigInt(/^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits));
+  const runId = match?.[1] === '-' ? -magnitude : magnitude;
+  if (!Number.isSafeInteger(runId)) throw usageError(`-runid '${text}' is not an integer`, 'give -runid a whole number like 42 (at most 2^53-1)');
+  return runId;
+}
+
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw usageError(`${flag} '${text}' is not a whole number of at least ${min}`, `give ${flag} a number like ${Math.max(min, 4)}`);
   return Number(text);
@@ -135,35 +163,98 @@ function wholeNumber(flag: string, text: string, min: number): number {
 async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandContext): Promise<ExitCode> {
   const { io } = ctx;
   const stats = statsFromFlags(flags); // validated before anything starts
-  const level = parseLogLevel(flags.loglevel) ?? 'Info';
-  const talk = flags.quiet !== true && logsAt(level, 'Warning');
-  sayNoEffect(flags.fortioUnused, 'load', flags.quiet === true || !logsAt(level, 'Info'), (line) => io.stderr.write(line));
+  const level = logLevelOf(flags);
+  const talk = logsAt(level, 'Warning');
+  const screen = screenFor(io.stderr, io.env, flags.verbose === true);
+  // Opened before anything starts: a bad path is bad input (exit 2), not a failed run.
+  const accessLog = openAccessLog(flags);
+  sayNoEffect(flags.fortioUnused, 'load', !logsAt(level, 'Info'), (line) => io.stderr.write(line));
+  // On a terminal the progress line is drawn in place: a log line first erases it (as the
+  // progress line's own redraw does), so the next redraw lands below the log line.
+  const progressDrawn = talk && io.stderr.isTTY === true;
+  const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
+  // Below Error nothing per call is logged: then the engine gets no logger to call.
+  const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
+  const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
   if (talk) {
     for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
-    io.stderr.write(renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers }));
+    const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
+    io.stderr.write(accessLog === undefined ? start : withStartExtra(start, ` with access logger ${accessLog.info}`));
+    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call log lines are not printed; the summary counts every code\n`);
   }
-  const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
-  if (watch?.startFailure !== undefined) io.stderr.write(`meshload: proxy stats unavailable, running without them: ${watch.startFailure}\n`);
-  const progress = newProgress();
-  const ticker = talk && io.stderr.isTTY === true ? startProgress(progress, io.stderr) : undefined;
   let result: LoadResult;
   try {
-    result = await runPlan(plan, { signal: io.signal, progress });
+    const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
+    if (watch?.startFailure !== undefined) io.stderr.write(`meshload: proxy stats unavailable, running without them: ${watch.startFailure}\n`);
+    const progress = newProgress();
+    const ticker = progressDrawn ? startProgress(progress, io.stderr) : undefined;
+    try {
+      result = await runPlan(plan, { signal: io.signal, progress, ...(observer !== undefined ? { observer } : {}) });
+    } finally {
+      ticker?.stop();
+    }
+    const closing = log.closingLine();
+    if (closing !== '') io.stderr.write(closing);
+    if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   } finally {
-    ticker?.stop();
+    const problems = accessLog === undefined ? '' : accessLogProblems(accessLog, await accessLog.close());
+    if (problems !== '') io.stderr.write(problems);
   }
-  if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
+  if (result.stopReason === 'warmup-failed') {
+    // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
+    io.stderr.write(`Aborting because of ${result.stopDetail ?? 'a failed warm-up'}\n`);
+    writeJsonOutputs(result, flags, ctx);
+    return EXIT.FAILED;
+  }
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
-  io.stderr.write(renderLoadText(result, flags.quiet === true ? 'Error' : level));
-  const screen = screenFor(io.stderr, io.env, flags.verbose === true);
+  io.stderr.write(renderLoadText(result, level));
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
-  if (result.stopReason === 'warmup-failed') return EXIT.FAILED;
   return EXIT.OK;
+}
+
+/** -loglevel, raised to Error by -quiet (fortio.org/cli: quiet is loglevel Error). */
+function logLevelOf(flags: LoadFlags): LogLevel {
+  const level = parseLogLevel(flags.loglevel) ?? 'Info';
+  return flags.quiet === true && !logsAt('Error', level) ? 'Error' : level;
+}
+
+function openAccessLog(flags: LoadFlags): AccessLog | undefined {
+  if (flags.accessLogFile === undefined || flags.accessLogFile === '') return undefined;
+  try {
+    return new AccessLog(flags.accessLogFile, parseAccessLogFormat(flags.accessLogFormat) as AccessLogFormat);
+  } catch (error) {
+    // periodic.go: "Unable to open access log %s: %v".
+    throw usageError(`Unable to open access log ${flags.accessLogFile}: ${(error as Error).message}`, 'give -access-log-file a writable file path');
+  }
+}
+
+/** The one observer the engine takes, from those present. */
+function callObserver(observers: Array<CallObserver | undefined>): CallObserver | undefined {
+  const present = observers.filter((o): o is CallObserver => o !== undefined);
+  if (present.length <= 1) return present[0];
+  return {
+    observe(outcome, thread, iter, sentMs, endMs): void {
+      for (const observer of present) observer.observe(outcome, thread, iter, sentMs, endMs);
+    },
+  };
+}
+
+/** periodic.go runQPSSetup/runMaxQPSSetup end the "Starting at" line with the access logger. */
+function withStartExtra(startLines: string, extra: string): string {
+  return startLines.replace(/^(Starting at [^\n]*)$/m, `$1${extra}`);
+}
+
+/** What the access log could not write, in one line each; '' when it wrote every line. */
+function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog['close']>>): string {
+  let text = '';
+  if (summary.dropped > 0) text += `meshload: access log ${log.path}: ${summary.dropped} line${summary.dropped === 1 ? '' : 's'} dropped: the disk fell more than ${ACCESS_LOG_BUFFER_MB} MiB behind the calls (${summary.written} written)\n`;
+  if (summary.error !== undefined) text += `meshload: access log ${log.path}: ${summary.error}: ${summary.lost} line${summary.lost === 1 ? '' : 's'} not written (${summary.written} written)\n`;
+  return text;
 }
 
 /** -json and -a. A run that stopped early still writes what it measured. */
@@ -172,7 +263,7 @@ function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandCont
   const json = JSON.stringify(toFortioJson(result), null, 2) + '\n';
   const targets: string[] = [];
   if (flags.json !== undefined) targets.push(flags.json);
-  if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels)));
+  if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)));
   for (const target of targets) {
     if (target === '-') {
       ctx.io.stdout.write(json);

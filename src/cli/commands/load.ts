@@ -20,6 +20,12 @@ export interface LoadFlags extends RequestFlags, StatsFlags {
   h2Multiplex?: boolean;
   abortOn?: string;
   allowInitialErrors?: boolean;
+  sequentialWarmup?: boolean;
+  logErrors: boolean;
+  accessLogFile?: string;
+  accessLogFormat: string;
+  runid: string;
+  calcQps?: boolean;
   connectionReuse?: string;
   json?: string;
   save?: boolean;
@@ -59,6 +65,12 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--keep-socket-on-error', 'HTTP/1.1: keep the socket after a non-2xx; Fortio closes it (418 aside), so Sockets used counts each')
     .option('--abort-on <code>', 'stop at the first response with this status; -1 for the first socket error')
     .option('--allow-initial-errors', 'run even when a warm-up request fails')
+    .option('--sequential-warmup', 'warm connections up one after another, stopping at the first failure, instead of all at once')
+    .option('--no-log-errors', "do not log non-2xx/418 codes as they occur (Go style: -log-errors=false)")
+    .option('--access-log-file <path>', 'append one line per call to this file (Fortio\'s access log)')
+    .option('--access-log-format <format>', 'json|influx', 'json')
+    .option('--runid <n>', 'RunID in the JSON and in the -a file name when not 0', '0')
+    .option('--calc-qps', '-qps from -n and -t: n calls spread over t')
     .option('--connection-reuse <min:max>', 'reconnect after a random number of requests in [min, max]')
     .option('--json <path>', 'write the result as Fortio-shaped JSON; - for stdout')
     .option('-a, --save', 'save the JSON result in -data-dir under Fortio\'s file naming')

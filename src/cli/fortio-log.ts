@@ -1,0 +1,196 @@
+/** Fortio's per-call log lines on stderr, as fortio.org/log v1.18 prints `log.S(level, msg,
+ * attrs...)`: JSON when stderr is not a colour terminal (what scripts and `kubectl exec` see),
+ * coloured text on one. Without Fortio's caller file:line and goroutine id: its documented
+ * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
+ * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
+import type { ErrorKind } from '../engine/load-result';
+import type { CallObserver } from '../engine/run-load';
+import { isOk } from '../engine/schedule';
+import type { Outcome } from '../transport/transport';
+import { paint, type Paint, type Screen } from '../report/screen';
+import { logsAt, type LogLevel } from '../util/log-level';
+import { redactUrl } from '../util/redact';
+
+/** One attribute: strings are written quoted, numbers and booleans bare (log.ValueType.String). */
+export type LogAttr = readonly [key: string, value: string | number | boolean];
+
+/** Lines printed before the rest are only counted: Fortio prints every one, which a breaker
+ * test answering 10^5 503s turns into a flood. */
+export const DEFAULT_MAX_LOG_LINES = 100;
+
+/** logger.go LevelToJSON, without the quotes. */
+const JSON_LEVEL: Record<LogLevel, string> = { Debug: 'dbug', Verbose: 'trace', Info: 'info', Warning: 'warn', Error: 'err', Critical: 'crit', Fatal: 'fatal' };
+/** console_logging.go LevelToText. */
+const TEXT_LEVEL: Record<LogLevel, string> = { Debug: 'DBG', Verbose: 'VRB', Info: 'INF', Warning: 'WRN', Error: 'ERR', Critical: 'CRI', Fatal: 'FTL' };
+/** console_logging.go LevelToColor, in the colours screen.ts has. */
+const LEVEL_PAINT: Record<LogLevel, Paint> = { Debug: 'dim', Verbose: 'dim', Info: 'green', Warning: 'yellow', Error: 'red', Critical: 'magenta', Fatal: 'red' };
+
+export interface FortioLogOptions {
+  /** The least severe level printed: -loglevel, or Error under -quiet (fortio.org/cli). */
+  level: LogLevel;
+  /** Colour text when the screen has colour (Fortio: a console), JSON otherwise. */
+  screen: Screen;
+  write: (text: string) => void;
+  /** Milliseconds since the epoch, with a fraction. */
+  now?: () => number;
+  max?: number;
+}
+
+export class FortioLog {
+  /** Lines dropped by the bound (not those below -loglevel). */
+  suppressed = 0;
+  private printed = 0;
+  private readonly max: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: FortioLogOptions) {
+    this.max = options.max ?? DEFAULT_MAX_LOG_LINES;
+    // Microseconds, as Fortio's timestamps: Date.now() has only milliseconds.
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+  }
+
+  /** Whether a line at `level` would be printed (fortio.org/log Log()). */
+  logs(level: LogLevel): boolean {
+    return logsAt(this.options.level, level);
+  }
+
+  /** Whether a line at `level` is printed now; one over the bound is counted instead. A caller
+   * that gets true must print() the line: so a suppressed line costs no allocation. */
+  admit(level: LogLevel): boolean {
+    if (!this.logs(level)) return false;
+    if (this.printed >= this.max) {
+      this.suppressed++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Prints a line admit() let through. */
+  print(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
+    this.printed++;
+    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+  }
+
+  log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
+    if (this.admit(level)) this.print(level, msg, attrs);
+  }
+
+  /** The closing line when the bound dropped lines, else ''. */
+  closingLine(): string {
+    if (this.suppressed === 0) return '';
+    return `meshload: ${this.suppressed} further log line${this.suppressed === 1 ? '' : 's'} suppressed after the first ${this.max} (Fortio prints every one)\n`;
+  }
+}
+
+/** One line as fortio.org/log's s() writes it with no caller and no goroutine id. */
+export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen): string {
+  if (!screen.color) {
+    // jsonTimestamp(): seconds with microseconds (truncated, TimeToTS), %.6f.
+    const us = Math.floor(epochMs * 1000);
+    let line = `{"ts":${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')},"level":"${JSON_LEVEL[level]}","msg":${JSON.stringify(msg)}`;
+    for (const [key, value] of attrs) line += `,${JSON.stringify(key)}:${attrValue(value)}`;
+    return `${line}}\n`;
+  }
+  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the prefix "> ", then msg and ", key=value".
+  const time = new Date(epochMs);
+  const stamp = `${pad(time.getHours(), 2)}:${pad(time.getMinutes(), 2)}:${pad(time.getSeconds(), 2)}.${pad(time.getMilliseconds(), 3)} `;
+  let body = msg;
+  for (const [key, value] of attrs) body += `, ${key}=${attrValue(value)}`;
+  const style = LEVEL_PAINT[level];
+  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]> ${paint(screen, style, body)}\n`;
+}
+
+function attrValue(value: string | number | boolean): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** What `load` logs per call, where Fortio's HTTP clients log it (fhttp/http_client.go). */
+export interface CallLogOptions {
+  /** -log-errors: non-OK codes at Warning. Socket errors are logged at Error regardless. */
+  logErrors: boolean;
+  runId: number;
+  url: string;
+  method: string;
+  /** -h2: Fortio's std client, whose lines differ from its fast HTTP/1.1 client's. */
+  h2: boolean;
+  /** -abort-on: the code whose call is logged at Info as it stops the run. */
+  abortOn?: number | undefined;
+}
+
+/** Fortio's per-call Warning and Error lines for `load`, bounded by `log`. */
+export function callLogger(log: FortioLog, options: CallLogOptions): CallObserver {
+  const url = redactUrl(options.url);
+  return new CallLog(log, options, url, hostOf(url));
+}
+
+class CallLog implements CallObserver {
+  constructor(
+    private readonly log: FortioLog,
+    private readonly options: CallLogOptions,
+    private readonly url: string,
+    private readonly host: string,
+  ) {}
+
+  observe(outcome: Outcome, thread: number, iter: number): void {
+    const status = outcome.status;
+    if (!isOk(status)) this.notOk(outcome, thread);
+    // httprunner.go:71, Run (timed calls only): the call that aborts the run. Its size is what
+    // the client read: everything over HTTP/1.1 (fast client), the body over -h2 (Go's client).
+    if (status === this.options.abortOn && iter >= 0 && this.log.admit('Info')) {
+      const size = this.options.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
+      this.log.print('Info', 'Aborted run because of http code', [['run', this.options.runId], ['code', status], ['size', size]]);
+    }
+  }
+
+  private notOk(outcome: Outcome, thread: number): void {
+    const status = outcome.status;
+    const run = this.options.runId;
+    if (status !== -1) {
+      if (!this.options.logErrors || !this.log.admit('Warning')) return;
+      // http_client.go:1159 (fast client) adds the status line start; :567 (std client) does not.
+      if (this.options.h2) this.log.print('Warning', 'Non ok http code', [['code', status], ['thread', thread], ['run', run]]);
+      else this.log.print('Warning', 'Non ok http code', [['code', status], ['status', `HTTP/1.1 ${status}`], ['thread', thread], ['run', run]]);
+      return;
+    }
+    if (!this.log.admit('Error')) return;
+    const err = outcome.errorMessage ?? outcome.errorKind ?? 'error';
+    if (this.options.h2) {
+      // http_client.go:535, Go's client: every failure is one "Unable to send request".
+      this.log.print('Error', 'Unable to send request', [['method', this.options.method], ['url', this.url], ['err', err], ['thread', thread], ['run', run]]);
+      return;
+    }
+    const [msg, where] = fastClientError(outcome.errorKind ?? 'other');
+    const place: LogAttr = where === 'hostname' ? ['hostname', this.host.replace(/:\d+$/, '')] : ['dest', this.host];
+    this.log.print('Error', msg, [place, ['err', err], ['thread', thread], ['run', run]]);
+  }
+}
+
+/** The fast client's message for each kind of socket error (http_client.go connect() and
+ * readResponse()); `dest` is host:port where Fortio logs the resolved address. */
+function fastClientError(kind: ErrorKind): [string, 'dest' | 'hostname'] {
+  switch (kind) {
+    case 'refused':
+      return ['Unable to connect', 'dest'];
+    case 'dns':
+      return ['Unable to resolve hostname', 'hostname'];
+    case 'tls':
+      return ['Unable to TLS connect', 'dest'];
+    case 'timeout':
+      return ['Timeout error (incomplete/invalid response)', 'dest'];
+    default:
+      return ['Read error', 'dest'];
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.port !== '' ? parsed.host : `${parsed.hostname}:${parsed.protocol === 'https:' ? 443 : 80}`;
+  } catch {
+    return url;
+  }
+}
