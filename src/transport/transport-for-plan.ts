@@ -16,6 +16,9 @@ export function transportForPlan(plan: LoadPlan): Transport {
     ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
     reuseAfterError: plan.reuseAfterError === true,
     h2Multiplex: plan.h2Multiplex === true,
+    ...(plan.resolve !== undefined ? { resolve: plan.resolve } : {}),
+    ...(plan.unixSocket !== undefined ? { unixSocket: plan.unixSocket } : {}),
+    ...(plan.http10 === true ? { http10: true } : {}),
   };
   return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
 }
