@@ -20,7 +20,7 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
-import { requestFromFlags } from '../request-flags';
+import { connectFields, requestFromFlags } from '../request-flags';
 import { statsFromFlags } from '../stats-flags';
 import type { LoadFlags } from './load';
 
@@ -34,14 +34,18 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     const { curlCommand, DEFAULT_MAX_BODY } = await import('./curl-action');
     return curlCommand(urlText, { ...flags, maxBody: DEFAULT_MAX_BODY }, 'load', ctx.io);
   }
-  const plan = loadPlanFromFlags(urlText, flags);
+  const notes: string[] = [];
+  const plan = loadPlanFromFlags(urlText, flags, notes);
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
+  if (flags.quiet !== true) for (const note of notes) ctx.io.stderr.write(`meshload: ${note}\n`);
   return runLoadCommand(plan, flags, ctx);
 }
 
 /** Flags -> a validated LoadPlan; every bad value is a usage error naming its fix. */
-function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
+function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
+  notes.push(...request.notes);
+  if (request.http10 && flags.h2 === true) throw usageError('-http1.0 and -h2 exclude each other', 'give one HTTP version');
   if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
   const qps = Number(flags.qps);
@@ -99,6 +103,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     h2Multiplex: flags.h2Multiplex === true,
     insecure: request.insecure,
     ...(request.tls !== undefined ? { tls: request.tls } : {}),
+    ...connectFields(request),
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
     connectionReuse,
