@@ -135,10 +135,6 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
   if (timeoutMs === undefined || timeoutMs < 0) {
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
-  if (flags.followRedirects === true && command === 'load') {
-    // Fortio's load -L switches to Go's client, which follows (bincommon/commonflags.go:214-216).
-    notes.push("-L follows redirects in curl only: load counts each 3xx as the answer it is (Fortio's help: do not use -L for load tests)");
-  }
   return {
     url,
     method,

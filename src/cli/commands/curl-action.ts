@@ -2,8 +2,10 @@
  * the whole exchange (connect to last body byte), the body is capped (`--max-body`) and goes to
  * stdout byte for byte, as Buffers. */
 import { randomUUID } from 'node:crypto';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
+import { MAX_REDIRECTS, nextHop, REDIRECT_STATUSES, type Hop } from '../../transport/redirect-hop';
 import { tlsBaseOptions } from '../../transport/transport';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
@@ -37,6 +39,9 @@ function emitsErrors(sink: object): sink is ErrorEmitter {
 
 class BodyCapReached extends Error {}
 
+/** A redirect -L would not follow (too many, or a Location that is no http(s) URL). */
+class RedirectRefused extends Error {}
+
 /** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
 export interface CurlCommandFlags extends RequestFlags {
   maxBody: string;
@@ -53,6 +58,7 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   const parts = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
+  if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
   return runCurl(parts, flags.maxBody, io, quiet);
 }
 
@@ -114,18 +120,33 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       controller.abort();
     });
   }
-  const agent = new Agent({ connect: tlsBaseOptions(parts.url.hostname.replace(/^\[|\]$/g, ''), parts.insecure, parts.tls) });
+  let agent: InstanceType<typeof Agent> | undefined;
   const head: WireHead = {};
-  const dispatcher = agent.compose(captureHead(head));
   let written = 0;
+  let hop: Hop = { url: parts.url, method: parts.method, headers: parts.headers, body: parts.payload };
   try {
-    const response = await request(parts.url, {
-      method: parts.method as 'GET',
-      headers: Object.fromEntries(parts.headers),
-      ...(parts.payload.length > 0 || parts.method === 'POST' ? { body: parts.payload } : {}),
-      signal: controller.signal,
-      dispatcher,
-    } as Parameters<typeof request>[1]);
+    let response: Awaited<ReturnType<typeof request>>;
+    for (let redirects = 0; ; redirects++) {
+      // One agent per hop: a redirect to another host needs that host's SNI.
+      await agent?.destroy().catch(() => undefined);
+      agent = new Agent({ connect: connectOptions(parts, hop.url) });
+      response = await request(hop.url, {
+        method: hop.method as 'GET',
+        headers: Object.fromEntries(hop.headers),
+        ...(hop.body.length > 0 || hop.method === 'POST' ? { body: hop.body } : {}),
+        signal: controller.signal,
+        dispatcher: agent.compose(captureHead(head)),
+      } as Parameters<typeof request>[1]);
+      const location = response.headers.location;
+      if (!parts.followRedirects || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') break;
+      // Go's client reads the redirect's body away before the next hop; none of it is shown.
+      await response.body.dump();
+      if (redirects === MAX_REDIRECTS) throw new RedirectRefused(`stopped after ${MAX_REDIRECTS} redirects (-L)`);
+      const next = nextHop(hop, response.statusCode, location, parts.url);
+      if (typeof next === 'string') throw new RedirectRefused(`${next} (-L)`);
+      if (!quiet) io.stderr.write(`meshload: ${response.statusCode} redirect to ${next.method} ${redactUrl(next.url.href)}\n`);
+      hop = next;
+    }
     const reasonPhrase = head.statusMessage !== undefined && head.statusMessage !== '' ? ` ${printable(head.statusMessage)}` : '';
     const lines = [`HTTP/1.1 ${response.statusCode}${reasonPhrase}`];
     const raw = head.rawHeaders;
@@ -138,7 +159,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     }
     io.stderr.write(lines.join('\n') + '\n\n');
     // A HEAD answer, a 204 or a 304 declares a length it does not send.
-    const bodiless = parts.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
+    const bodiless = hop.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
     const declared = bodiless ? 0 : Number(response.headers['content-length']);
     if (declared > maxBody) throw new BodyCapReached(`body of ${declared} bytes (Content-Length) exceeds -max-body ${maxBodyText}`);
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
@@ -160,8 +181,31 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     clearTimeout(timer);
     io.signal.removeEventListener('abort', onInterrupt);
     // destroy, not close: an endless body or a silent server must not be waited for.
-    await agent.destroy().catch(() => undefined);
+    await agent?.destroy().catch(() => undefined);
   }
+}
+
+/** How undici connects for `url`: TLS settings with the SNI of that URL's host (-H Host's only on
+ * the first host), and -unix-socket or -resolve, which Fortio applies to every hop. */
+function connectOptions(parts: RequestParts, url: URL): Record<string, unknown> {
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const sameHost = url.hostname === parts.url.hostname;
+  const tls = sameHost || parts.tls === undefined ? parts.tls : { ...parts.tls, servername: hostname };
+  return {
+    ...tlsBaseOptions(hostname, parts.insecure, tls),
+    ...(parts.unixSocket !== undefined ? { socketPath: parts.unixSocket } : {}),
+    ...(parts.resolve !== undefined && parts.unixSocket === undefined ? { lookup: fixedLookup(parts.resolve) } : {}),
+  };
+}
+
+/** A resolver that answers every name with `ip` (-resolve). Node asks for all addresses when it
+ * may try several families (autoSelectFamily), one otherwise. */
+function fixedLookup(ip: string): LookupFunction {
+  const family = isIP(ip);
+  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
+    if (options.all === true) callback(null, [{ address: ip, family }]);
+    else callback(null, ip, family);
+  }) as LookupFunction;
 }
 
 /** The one-line reason, with the error's code and its cause's (undici wraps socket errors). */
@@ -169,7 +213,7 @@ function reason(error: unknown, stop: Stop, timeoutMs: number, written: number):
   if (stop === 'timeout') return `no complete response within ${timeoutMs}ms (-timeout)${written > 0 ? ` after ${written} body bytes` : ''}`;
   if (stop === 'interrupted') return 'interrupted';
   if (stop === 'stdout') return oneLine(`cannot write the body to stdout: ${asError(error)?.message ?? String(error)}`);
-  if (error instanceof BodyCapReached) return error.message;
+  if (error instanceof BodyCapReached || error instanceof RedirectRefused) return error.message;
   const top = asError(error);
   if (top === undefined) return oneLine(String(error));
   const codes: string[] = [];

@@ -1,0 +1,234 @@
+/** Fortio's client flags through `meshload load` and `meshload curl`, in-process, against real
+ * servers on loopback and on a unix socket: -resolve, -unix-socket, -user, -http1.0, -L and
+ * `{uuid}`. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from '../helpers/cli';
+
+interface Seen {
+  method: string;
+  url: string;
+  host: string | undefined;
+  authorization: string | undefined;
+  body: string;
+  httpVersion: string;
+}
+
+interface Server {
+  url: string;
+  port: number;
+  seen: Seen[];
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+type Route = (req: http.IncomingMessage, res: http.ServerResponse, seen: Seen) => void;
+
+/** A node:http server recording each request; `route` answers (default: 200 "ok"). */
+async function serve(route: Route = (_req, res) => res.end('ok'), path?: string): Promise<Server> {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host, authorization: req.headers.authorization, body: Buffer.concat(chunks).toString(), httpVersion: req.httpVersion };
+      seen.push(entry);
+      route(req, res, entry);
+    });
+  });
+  await new Promise<void>((resolve) => (path === undefined ? server.listen(0, '127.0.0.1', resolve) : server.listen(path, resolve)));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const port = path === undefined ? (server.address() as net.AddressInfo).port : 0;
+  return { url: `http://127.0.0.1:${port}`, port, seen };
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshload-client-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function oneLine(stderr: string): string[] {
+  return stderr.trimEnd().split('\n');
+}
+
+describe('meshload load', () => {
+  it('-resolve 127.0.0.1 loads a name nobody resolves, with the Host header of the URL', async () => {
+    const server = await serve();
+    const run = await cli('load', '-qps', '0', '-c', '2', '-n', '6', '-resolve', '127.0.0.1', '-json', '-', `http://localhost-ish.example:${server.port}/x`);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout) as { RetCodes: Record<string, number>; Resolve: string };
+    expect(json.RetCodes).toEqual({ 200: 6 });
+    expect(json.Resolve).toBe('127.0.0.1');
+    expect(new Set(server.seen.map((s) => s.host))).toEqual(new Set([`localhost-ish.example:${server.port}`]));
+  });
+
+  it.each([
+    [['-resolve', 'not-an-ip'], /-resolve 'not-an-ip' is not an IP address/],
+    [['-http1.0', '-h2'], /-http1\.0 and -h2 exclude each other/],
+    [['-user', 'nocolon'], /-user has no ':' between user and password/],
+  ])('%p exits 2 with one line', async (args, pattern) => {
+    const run = await cli('load', '-n', '1', ...args, 'http://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(pattern);
+  });
+
+  it('-user sends basic auth and no output holds the password or its base64', async () => {
+    const server = await serve();
+    const run = await cli('load', '-qps', '0', '-c', '1', '-n', '2', '-user', 'alice:s3cr3t-pw', '-json', '-', `${server.url}/`);
+    expect(run.code).toBe(0);
+    const encoded = Buffer.from('alice:s3cr3t-pw').toString('base64');
+    expect(server.seen.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(server.seen.map((s) => s.authorization))).toEqual(new Set([`Basic ${encoded}`]));
+    for (const text of [run.stdout, run.stderr]) {
+      expect(text).not.toContain('s3cr3t-pw');
+      expect(text).not.toContain(encoded);
+    }
+    expect(run.stdout).toContain('"Authorization",\n');
+  });
+
+  it('-unix-socket loads over the socket; a missing socket is counted as -1, not a crash', async () => {
+    const dir = tempDir();
+    const server = await serve(undefined, join(dir, 'up.sock'));
+    const run = await cli('load', '-qps', '0', '-c', '2', '-n', '4', '-unix-socket', join(dir, 'up.sock'), '-json', '-', 'http://svc.example/get');
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { RetCodes: unknown; UnixDomainSocket: string }).RetCodes).toEqual({ 200: 4 });
+    expect(server.seen.every((s) => s.host === 'svc.example')).toBe(true);
+    const missing = await cli('load', '-qps', '0', '-c', '1', '-n', '3', '-allow-initial-errors', '-unix-socket', join(dir, 'none.sock'), '-json', '-', 'http://svc.example/');
+    expect(missing.code).toBe(0);
+    expect((JSON.parse(missing.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ '-1': 3 });
+  });
+
+  it('-http1.0 sends HTTP/1.0 and a new socket per request', async () => {
+    const server = await serve();
+    const run = await cli('load', '-qps', '0', '-c', '1', '-n', '3', '-http1.0', '-json', '-', `${server.url}/`);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout) as { RetCodes: unknown; SocketCount: number; HTTP10: boolean };
+    expect(json).toMatchObject({ RetCodes: { 200: 3 }, HTTP10: true });
+    // Every request (warm-up included) on its own socket.
+    expect(json.SocketCount).toBe(server.seen.length);
+    expect(server.seen.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(server.seen.map((s) => s.httpVersion))).toEqual(new Set(['1.0']));
+  });
+
+  it('{uuid} is a fresh UUID in every request', async () => {
+    const server = await serve();
+    const run = await cli('load', '-qps', '0', '-c', '2', '-n', '10', '-payload', 'id={uuid}', `${server.url}/item/{uuid}`);
+    expect(run.code).toBe(0);
+    expect(server.seen.length).toBeGreaterThanOrEqual(10);
+    const ids = server.seen.map((s) => /^\/item\/([0-9a-f-]{36})$/.exec(s.url)?.[1]);
+    expect(ids.every((id) => id !== undefined)).toBe(true);
+    expect(new Set(ids).size).toBe(server.seen.length);
+    expect(server.seen.every((s) => /^id=[0-9a-f-]{36}$/.test(s.body))).toBe(true);
+  });
+
+  it('-L says it follows in curl only, and load counts the 3xx', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: '/elsewhere' }).end();
+    });
+    const run = await cli('load', '-qps', '0', '-c', '1', '-n', '2', '-L', '-allow-initial-errors', '-json', '-', `${server.url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/meshload: -L follows redirects in curl only/);
+    expect((JSON.parse(run.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 302: 2 });
+  });
+});
+
+describe('meshload curl', () => {
+  it('-resolve and -unix-socket reach the server with the URL host as Host', async () => {
+    const server = await serve();
+    const run = await cli('curl', '-resolve', '127.0.0.1', `http://localhost-ish.example:${server.port}/r`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('ok');
+    expect(server.seen[0]?.host).toBe(`localhost-ish.example:${server.port}`);
+    const dir = tempDir();
+    const uds = await serve(undefined, join(dir, 'c.sock'));
+    const overSocket = await cli('curl', '-unix-socket', join(dir, 'c.sock'), 'http://svc.example/u');
+    expect(overSocket.code).toBe(0);
+    expect(uds.seen.map((s) => [s.host, s.url])).toEqual([['svc.example', '/u']]);
+  });
+
+  it('-user sends basic auth', async () => {
+    const server = await serve();
+    const run = await cli('curl', '-user', 'bob:pw', `${server.url}/`);
+    expect(run.code).toBe(0);
+    expect(server.seen[0]?.authorization).toBe(`Basic ${Buffer.from('bob:pw').toString('base64')}`);
+  });
+
+  describe('-L', () => {
+    /** /to/CODE/TARGET redirects with CODE to TARGET (path-encoded); /final answers. */
+    const route: Route = (req, res, seen) => {
+      const match = /^\/to\/(\d{3})\/(.*)$/.exec(req.url ?? '');
+      if (match !== null) {
+        res.writeHead(Number(match[1]), { location: decodeURIComponent(match[2] ?? '') }).end('moved');
+        return;
+      }
+      res.end(`final ${seen.method} ${seen.body}`);
+    };
+
+    it('without -L prints the 3xx and exits 1', async () => {
+      const server = await serve(route);
+      const run = await cli('curl', `${server.url}/to/302/%2Ffinal`);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^HTTP\/1\.1 302 Found/);
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it.each([
+      [301, 'GET', ''],
+      [302, 'GET', ''],
+      [303, 'GET', ''],
+      [307, 'POST', 'data'],
+      [308, 'POST', 'data'],
+    ])('follows %d: the next request is %s with body %p', async (code, method, body) => {
+      const server = await serve(route);
+      const run = await cli('curl', '-L', '-payload', 'data', `${server.url}/to/${code}/%2Ffinal`);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`final ${method} ${body}`);
+      expect(run.stderr).toMatch(new RegExp(`^meshload: ${code} redirect to ${method} http://127\\.0\\.0\\.1:\\d+/final\nHTTP/1\\.1 200 OK\n`));
+      expect(run.stderr).not.toMatch(/HTTP\/1\.1 3/);
+      expect(server.seen.map((s) => s.url)).toEqual([`/to/${code}/%2Ffinal`, '/final']);
+    });
+
+    it('stops after 10 redirects with one line, exit 1', async () => {
+      const server = await serve((req, res) => {
+        const n = Number(/n=(\d+)/.exec(req.url ?? '')?.[1] ?? '0');
+        res.writeHead(302, { location: `/loop?n=${n + 1}` }).end();
+      });
+      const run = await cli('curl', '-L', `${server.url}/loop?n=0`);
+      expect(run.code).toBe(1);
+      expect(oneLine(run.stderr).pop()).toMatch(/^meshload: GET .* failed: stopped after 10 redirects \(-L\)$/);
+      expect(server.seen).toHaveLength(11);
+    });
+
+    it('drops Authorization when the redirect leaves the host', async () => {
+      const other = await serve();
+      const server = await serve(route);
+      const target = encodeURIComponent(`http://localhost:${other.port}/away`);
+      const run = await cli('curl', '-L', '-user', 'u:p', `${server.url}/to/302/${target}`);
+      expect(run.code).toBe(0);
+      expect(server.seen[0]?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+      expect(other.seen.map((s) => [s.url, s.authorization])).toEqual([['/away', undefined]]);
+    });
+
+    it('refuses a redirect to another scheme with one line', async () => {
+      const server = await serve(route);
+      const run = await cli('curl', '-L', `${server.url}/to/302/${encodeURIComponent('ftp://example.com/')}`);
+      expect(run.code).toBe(1);
+      expect(oneLine(run.stderr).pop()).toMatch(/302 redirect to unsupported protocol scheme ftp: \(-L\)$/);
+    });
+  });
+});
