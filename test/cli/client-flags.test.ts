@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli';
+import { startRawServer, writeForever, type RawScript, type RawServer } from '../helpers/raw-http-server';
 
 interface Seen {
   method: string;
@@ -53,6 +54,12 @@ async function serve(route: Route = (_req, res) => res.end('ok'), path?: string)
   );
   const port = path === undefined ? (server.address() as net.AddressInfo).port : 0;
   return { url: `http://127.0.0.1:${port}`, port, seen };
+}
+
+async function raw(script: RawScript): Promise<RawServer> {
+  const server = await startRawServer(script);
+  cleanups.push(() => server.close());
+  return server;
 }
 
 function tempDir(): string {
@@ -230,5 +237,50 @@ describe('meshload curl', () => {
       expect(run.code).toBe(1);
       expect(oneLine(run.stderr).pop()).toMatch(/302 redirect to unsupported protocol scheme ftp: \(-L\)$/);
     });
+  });
+});
+
+describe('meshload curl -http1.0', () => {
+  it("sends Fortio's HTTP/1.0 request and reads a close-delimited answer", async () => {
+    const server = await raw((socket) => {
+      socket.end('HTTP/1.0 200 OK\r\nX-A: b\r\n\r\nbody until close');
+    });
+    const run = await cli('curl', '-http1.0', `${server.url}/p`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('body until close');
+    expect(run.stderr).toMatch(/^HTTP\/1\.0 200 OK\nX-A: b\n\n/);
+    expect(server.requests[0]?.head).toMatch(/^GET \/p HTTP\/1\.0\r\nUser-Agent: meshload\/[^\r]+$/);
+  });
+
+  it("stops at Content-Length, against node's server, and over a unix socket", async () => {
+    const dir = tempDir();
+    const server = await serve(undefined, join(dir, 'ten.sock'));
+    const run = await cli('curl', '-http1.0', '-unix-socket', join(dir, 'ten.sock'), '-H', 'Host: svc.example', 'http://ignored.example/x');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('ok');
+    expect(server.seen.map((s) => [s.httpVersion, s.host])).toEqual([['1.0', 'svc.example']]);
+  });
+
+  it('follows a redirect with -L', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/old') res.writeHead(301, { location: '/new' }).end();
+      else res.end('new');
+    });
+    const run = await cli('curl', '-http1.0', '-L', `${server.url}/old`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('new');
+    expect(server.seen.map((s) => s.url)).toEqual(['/old', '/new']);
+  });
+
+  it.each([
+    ['an endless head', (socket: net.Socket) => void writeForever(socket, `HTTP/1.0 200 OK\r\nX-Pad: ${'a'.repeat(4000)}\r\n`), /response head over 65536 bytes/],
+    ['no status line', (socket: net.Socket) => void socket.end('SSH-2.0-OpenSSH\r\n\r\n'), /not an HTTP\/1\.x status line/],
+    ['a short body', (socket: net.Socket) => void socket.end('HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nabc'), /connection closed after 3 of 10 body bytes/],
+    ['silence', () => undefined, /no complete response within 300ms/],
+  ])('%s is one line and exit 1', async (_what, script, message) => {
+    const server = await raw((socket) => script(socket));
+    const run = await cli('curl', '-http1.0', '-timeout', '300ms', `${server.url}/`);
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr).pop()).toMatch(message);
   });
 });

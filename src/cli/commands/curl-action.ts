@@ -6,7 +6,8 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
 import { MAX_REDIRECTS, nextHop, REDIRECT_STATUSES, type Hop } from '../../transport/redirect-hop';
-import { tlsBaseOptions } from '../../transport/transport';
+import { http10Exchange, type Http10Response } from '../../transport/http10-exchange';
+import { tlsBaseOptions, type RequestTemplate } from '../../transport/transport';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
@@ -67,6 +68,17 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
 interface WireHead {
   statusMessage?: string | undefined;
   rawHeaders?: Buffer[] | undefined;
+  /** The server's HTTP version when meshload read the head itself (-http1.0). */
+  version?: string | undefined;
+}
+
+/** What the curl loop needs of a response, from undici or from the HTTP/1.0 exchange. */
+interface CurlResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Buffer>;
+  /** Reads a redirect's body away (undici) or drops its socket (HTTP/1.0). */
+  discard(): Promise<void>;
 }
 
 function captureHead(head: WireHead): Dispatcher.DispatcherComposeInterceptor {
@@ -121,26 +133,37 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     });
   }
   let agent: InstanceType<typeof Agent> | undefined;
+  let http10: Http10Response | undefined;
   const head: WireHead = {};
   let written = 0;
   let hop: Hop = { url: parts.url, method: parts.method, headers: parts.headers, body: parts.payload };
   try {
-    let response: Awaited<ReturnType<typeof request>>;
+    let response: CurlResponse;
     for (let redirects = 0; ; redirects++) {
-      // One agent per hop: a redirect to another host needs that host's SNI.
-      await agent?.destroy().catch(() => undefined);
-      agent = new Agent({ connect: connectOptions(parts, hop.url) });
-      response = await request(hop.url, {
-        method: hop.method as 'GET',
-        headers: Object.fromEntries(hop.headers),
-        ...(hop.body.length > 0 || hop.method === 'POST' ? { body: hop.body } : {}),
-        signal: controller.signal,
-        dispatcher: agent.compose(captureHead(head)),
-      } as Parameters<typeof request>[1]);
+      if (parts.http10) {
+        http10?.close();
+        const exchange = await http10Exchange(hopTemplate(parts, hop), controller.signal);
+        http10 = exchange;
+        Object.assign(head, { statusMessage: exchange.statusMessage, rawHeaders: exchange.rawHeaders, version: exchange.version });
+        response = { statusCode: exchange.statusCode, headers: exchange.headers, body: exchange.body, discard: async () => exchange.close() };
+      } else {
+        // One agent per hop: a redirect to another host needs that host's SNI.
+        await agent?.destroy().catch(() => undefined);
+        const hopAgent = new Agent({ connect: connectOptions(parts, hop.url) });
+        agent = hopAgent;
+        const answer = await request(hop.url, {
+          method: hop.method as 'GET',
+          headers: Object.fromEntries(hop.headers),
+          ...(hop.body.length > 0 || hop.method === 'POST' ? { body: hop.body } : {}),
+          signal: controller.signal,
+          dispatcher: hopAgent.compose(captureHead(head)),
+        } as Parameters<typeof request>[1]);
+        response = { statusCode: answer.statusCode, headers: answer.headers, body: answer.body as AsyncIterable<Buffer>, discard: async () => void (await answer.body.dump()) };
+      }
       const location = response.headers.location;
       if (!parts.followRedirects || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') break;
       // Go's client reads the redirect's body away before the next hop; none of it is shown.
-      await response.body.dump();
+      await response.discard();
       if (redirects === MAX_REDIRECTS) throw new RedirectRefused(`stopped after ${MAX_REDIRECTS} redirects (-L)`);
       const next = nextHop(hop, response.statusCode, location, parts.url);
       if (typeof next === 'string') throw new RedirectRefused(`${next} (-L)`);
@@ -148,7 +171,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       hop = next;
     }
     const reasonPhrase = head.statusMessage !== undefined && head.statusMessage !== '' ? ` ${printable(head.statusMessage)}` : '';
-    const lines = [`HTTP/1.1 ${response.statusCode}${reasonPhrase}`];
+    const lines = [`${head.version ?? 'HTTP/1.1'} ${response.statusCode}${reasonPhrase}`];
     const raw = head.rawHeaders;
     if (raw !== undefined) {
       for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${printable(latin1(raw[i]))}: ${printable(latin1(raw[i + 1]))}`);
@@ -162,7 +185,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     const bodiless = hop.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
     const declared = bodiless ? 0 : Number(response.headers['content-length']);
     if (declared > maxBody) throw new BodyCapReached(`body of ${declared} bytes (Content-Length) exceeds -max-body ${maxBodyText}`);
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    for await (const chunk of response.body) {
       if (written + chunk.length > maxBody) {
         io.stdout.write(chunk.subarray(0, maxBody - written));
         written = maxBody;
@@ -182,7 +205,27 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     io.signal.removeEventListener('abort', onInterrupt);
     // destroy, not close: an endless body or a silent server must not be waited for.
     await agent?.destroy().catch(() => undefined);
+    http10?.close();
   }
+}
+
+/** A hop as the HTTP/1.0 exchange takes it: the hop's request with the connect options. */
+function hopTemplate(parts: RequestParts, hop: Hop): RequestTemplate {
+  const sameHost = hop.url.hostname === parts.url.hostname;
+  const tls = sameHost || parts.tls === undefined ? parts.tls : { ...parts.tls, servername: hop.url.hostname.replace(/^\[|\]$/g, '') };
+  return {
+    url: hop.url,
+    method: hop.method,
+    headers: hop.headers,
+    body: hop.body,
+    timeoutMs: 0,
+    keepAlive: false,
+    insecure: parts.insecure,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(parts.resolve !== undefined ? { resolve: parts.resolve } : {}),
+    ...(parts.unixSocket !== undefined ? { unixSocket: parts.unixSocket } : {}),
+    http10: true,
+  };
 }
 
 /** How undici connects for `url`: TLS settings with the SNI of that URL's host (-H Host's only on
