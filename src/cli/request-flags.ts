@@ -1,13 +1,13 @@
 /** Flags that describe the request, shared by `load` and `curl` (Fortio's names). */
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
 import type { LoadPlan } from '../engine/load-plan';
 import type { TlsClientOptions } from '../transport/transport';
 import { parseDuration } from '../util/duration';
-import { usageError } from '../util/errors';
+import { MeshloadError, usageError } from '../util/errors';
 import { readInputFile } from '../util/read-input-file';
 import { redactUrl } from '../util/redact';
 
@@ -164,13 +164,7 @@ export function connectFields(request: RequestParts): Pick<LoadPlan, 'resolve' |
  * GeneratePayload). The size is clamped to 0..256 KiB with a warning (fnet ValidatePayloadSize)
  * and the bytes are random, to defeat compression (fnet ChangeMaxPayloadSize). */
 function payloadFromFlags(flags: RequestFlags, notes: string[]): Buffer {
-  if (flags.payloadFile !== undefined && flags.payloadFile !== '') {
-    try {
-      return readFileSync(flags.payloadFile);
-    } catch (error) {
-      throw usageError(`cannot read -payload-file ${flags.payloadFile}: ${(error as Error).message}`, 'check the path');
-    }
-  }
+  if (flags.payloadFile !== undefined && flags.payloadFile !== '') return readPayloadFile(flags.payloadFile);
   if (flags.payloadSize !== undefined) {
     if (!/^[+-]?\d+$/.test(flags.payloadSize.trim())) throw usageError(`-payload-size '${flags.payloadSize}' is not a byte count`, 'use a whole number like 1024');
     let size = Number(flags.payloadSize);
@@ -187,6 +181,37 @@ function payloadFromFlags(flags: RequestFlags, notes: string[]): Buffer {
 /** Removes every header named `lower` (lower case), in place. */
 function dropHeader(headers: Array<[string, string]>, lower: string): void {
   for (let i = headers.length - 1; i >= 0; i--) if (headers[i]?.[0].toLowerCase() === lower) headers.splice(i, 1);
+}
+
+/** The largest -payload-file: a body this size is a mistake, and /dev/zero must not hang. */
+export const MAX_PAYLOAD_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A -payload-file's bytes, bounded: a regular file up to MAX_PAYLOAD_FILE_BYTES. Fortio reads
+ * `-` as stdin (fnet ReadFileForPayload); meshload refuses it in one line rather than block. */
+function readPayloadFile(file: string): Buffer {
+  const hint = 'give -payload-file a regular file';
+  if (file === '-') throw usageError('-payload-file - (standard input) is not supported', 'save the body to a file and give its path');
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO with no writer would otherwise block the open.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw usageError(`cannot read -payload-file ${file}: ${(error as Error).message}`, 'check the path');
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw usageError(`-payload-file ${file} is not a regular file`, hint);
+    if (stat.size > MAX_PAYLOAD_FILE_BYTES) throw usageError(`-payload-file ${file} is ${stat.size} bytes, more than the ${MAX_PAYLOAD_FILE_BYTES} allowed`, hint);
+    const buffer = Buffer.alloc(stat.size);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof MeshloadError) throw error;
+    throw usageError(`cannot read -payload-file ${file}: ${(error as Error).message}`, 'check the path');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** -resolve takes an IP (v4, v6, or v6 in brackets); a name would need a resolver of its own. */

@@ -40,6 +40,18 @@ describe('payload (fnet/network.go GeneratePayload: file, else size > 0, else -p
     expect(p.method).toBe('POST');
   });
 
+  it.each([
+    ['/dev/zero', /-payload-file \/dev\/zero is not a regular file/],
+    ['-', /-payload-file - \(standard input\) is not supported/],
+    ['/nonexistent/body', /cannot read -payload-file \/nonexistent\/body/],
+  ])('-payload-file %s is exit 2 in one line, never a hang', (file, message) => {
+    expect(usage({ payloadFile: file }).message).toMatch(message);
+  });
+
+  it('-payload-file reads a directory as an error', () => {
+    expect(usage({ payloadFile: dir }).message).toMatch(/is not a regular file/);
+  });
+
   it('-payload-size > 0 wins over -payload, with random bytes of that length', () => {
     const a = parts({ payloadSize: '1000', payload: 'text' }).payload;
     const b = parts({ payloadSize: '1000' }).payload;
