@@ -1,13 +1,16 @@
 /** Fortio's client flags through `meshload load` and `meshload curl`, in-process, against real
  * servers on loopback and on a unix socket: -resolve, -unix-socket, -user, -http1.0, -L and
  * `{uuid}`. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli';
 import { startRawServer, writeForever, type RawScript, type RawServer } from '../helpers/raw-http-server';
+import { haveOpenssl, makeMtlsFiles, type MtlsFiles } from '../helpers/self-signed-cert';
 
 interface Seen {
   method: string;
@@ -282,5 +285,34 @@ describe('meshload curl -http1.0', () => {
     const run = await cli('curl', '-http1.0', '-timeout', '300ms', `${server.url}/`);
     expect(run.code).toBe(1);
     expect(oneLine(run.stderr).pop()).toMatch(message);
+  });
+});
+
+describe('-resolve over TLS keeps the URL host as SNI', () => {
+  let files: MtlsFiles;
+  beforeAll(() => {
+    if (!haveOpenssl) throw new Error('these tests need the openssl CLI: install openssl');
+    files = makeMtlsFiles();
+  });
+  afterAll(() => files?.remove());
+
+  it.each([
+    ['curl', ['curl']],
+    ['curl -http1.0', ['curl', '-http1.0']],
+    ['load', ['load', '-n', '2', '-qps', '0', '-c', '1']],
+  ])('%s', async (_name, command) => {
+    const names: Array<string | false> = [];
+    const server = https.createServer({ key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert) }, (_req, res) => res.end('ok'));
+    server.on('secureConnection', (socket: TLSSocket) => names.push(socket.servername ?? false));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }));
+    const port = (server.address() as net.AddressInfo).port;
+    const run = await cli(...command, '-resolve', '127.0.0.1', '-cacert', files.ca, `https://server.test:${port}/`);
+    expect(run.code).toBe(0);
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names)).toEqual(new Set(['server.test']));
   });
 });
