@@ -37,7 +37,8 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
   const notes: string[] = [];
   const plan = loadPlanFromFlags(urlText, flags, notes);
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
-  if (flags.quiet !== true) for (const note of notes) ctx.io.stderr.write(`meshload: ${note}\n`);
+  // Fortio logs these as warnings: silent under -quiet or -loglevel Error.
+  if (flags.quiet !== true && logsAt(parseLogLevel(flags.loglevel) ?? 'Info', 'Warning')) for (const note of notes) ctx.io.stderr.write(`meshload: ${note}\n`);
   return runLoadCommand(plan, flags, ctx);
 }
 
