@@ -34,8 +34,8 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
-import { errorKindOf, failure, refusedSend } from './outcome';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
+import { errorKindOf, failure, refusedSend } from './outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
 
 /** Connections per shared session with `h2Multiplex`: Connection i uses session floor(i / 100). */

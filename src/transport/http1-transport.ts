@@ -9,8 +9,8 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
-import { errorKindOf, failure, refusedSend } from './outcome';
 import { markerOffsets, markUuids, newUuidMarker, withFreshUuids } from './uuid-request';
+import { errorKindOf, failure, refusedSend } from './outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
 
 export { errorKindOf };
@@ -19,6 +19,8 @@ export { errorKindOf };
  * runs synchronously per read and the parser copies what it keeps, so no Buffer is allocated
  * per read (net's `onread`). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/** A connection's request before its first send. */
+const NO_REQUEST = Buffer.alloc(0);
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
 
@@ -179,17 +181,16 @@ class Http1Connection implements Connection {
   /** The socket has served at least one response. */
   private socketServed = false;
   private reconnectAfterResponse = false;
+  /** The current request's bytes, set by send: the transport's, or a copy with fresh UUIDs. */
+  private request: Buffer = NO_REQUEST;
   private closed = false;
   /** Bytes the server sent while no request was in flight, quoted: the next send reports them
    * (a protocol error) instead of being answered by a stream that can no longer be trusted. */
   private unsolicited: string | undefined;
   /** Counts sends, so a late DNS answer for an expired request is ignored. */
   private generation = 0;
-  /** The current request's bytes: the transport's, or a copy with fresh UUIDs. */
-  private request: Buffer;
 
   constructor(private readonly transport: Http1Transport) {
-    this.request = transport.request;
     this.parser.headRequest = transport.headRequest;
     if (transport.closed) this.closed = true;
   }
@@ -203,7 +204,7 @@ class Http1Connection implements Connection {
     }
     this.done = done;
     const t = this.transport;
-    if (t.uuidOffsets !== undefined) this.request = withFreshUuids(t.request, t.uuidOffsets);
+    this.request = t.uuidOffsets === undefined ? t.request : withFreshUuids(t.request, t.uuidOffsets);
     this.generation++;
     this.received = 0;
     this.retried = false;
