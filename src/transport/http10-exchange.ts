@@ -69,6 +69,9 @@ export async function http10Exchange(template: RequestTemplate, signal: AbortSig
       if (lower === 'set-cookie') headers[lower] = [...(Array.isArray(before) ? before : before === undefined ? [] : [before]), value];
       else headers[lower] = before === undefined ? value : `${String(before)}, ${value}`;
     }
+    // RFC 9112 6.1: no Transfer-Encoding in an answer to an HTTP/1.0 request; its framing
+    // would reach stdout as body bytes.
+    if (headers['transfer-encoding'] !== undefined) throw new Error('Transfer-Encoding in an answer to an HTTP/1.0 request');
     const statusCode = Number(status[2]);
     const bodiless = template.method === 'HEAD' || statusCode === 204 || statusCode === 304 || (statusCode >= 100 && statusCode < 200);
     const lengthText = headers['content-length'];

@@ -278,6 +278,7 @@ describe('meshload curl -http1.0', () => {
   it.each([
     ['an endless head', (socket: net.Socket) => void writeForever(socket, `HTTP/1.0 200 OK\r\nX-Pad: ${'a'.repeat(4000)}\r\n`), /response head over 65536 bytes/],
     ['no status line', (socket: net.Socket) => void socket.end('SSH-2.0-OpenSSH\r\n\r\n'), /not an HTTP\/1\.x status line/],
+    ['a chunked answer', (socket: net.Socket) => void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'), /Transfer-Encoding in an answer to an HTTP\/1\.0 request/],
     ['a short body', (socket: net.Socket) => void socket.end('HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nabc'), /connection closed after 3 of 10 body bytes/],
     ['silence', () => undefined, /no complete response within 300ms/],
   ])('%s is one line and exit 1', async (_what, script, message) => {
