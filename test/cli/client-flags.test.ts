@@ -171,6 +171,16 @@ describe('meshload curl', () => {
     expect(uds.seen.map((s) => [s.host, s.url])).toEqual([['svc.example', '/u']]);
   });
 
+  it('{uuid} in the payload is a fresh UUID, as in the URL', async () => {
+    const server = await serve((_req, res, seen) => res.end(seen.body));
+    const run = await cli('curl', '-payload', '{"a":"{uuid}","b":"{uuid}"}', `${server.url}/{uuid}`);
+    expect(run.code).toBe(0);
+    const match = /^\{"a":"([0-9a-f-]{36})","b":"([0-9a-f-]{36})"\}$/.exec(run.stdout);
+    expect(match).not.toBeNull();
+    expect(match?.[1]).not.toBe(match?.[2]);
+    expect(server.seen[0]?.url).toMatch(/^\/[0-9a-f-]{36}$/);
+  });
+
   it('-user sends basic auth', async () => {
     const server = await serve();
     const run = await cli('curl', '-user', 'bob:pw', `${server.url}/`);

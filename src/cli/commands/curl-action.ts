@@ -55,8 +55,10 @@ export interface CurlCommandFlags extends RequestFlags {
 export async function curlCommand(urlText: string, flags: CurlCommandFlags, command: string, io: CliIo): Promise<ExitCode> {
   const level = parseLogLevel(flags.loglevel);
   if (level === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
-  // Fortio replaces each {uuid} with a fresh UUID per request; curl sends one request.
-  const parts = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
+  // Fortio replaces each {uuid} in the URL and the payload with a fresh UUID per request
+  // (fhttp/http_client.go NewFastClient); curl sends one request.
+  const parsed = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
+  const parts = parsed.payload.includes('{uuid}') ? { ...parsed, payload: Buffer.from(parsed.payload.toString('latin1').replace(/\{uuid\}/g, () => randomUUID()), 'latin1') } : parsed;
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
   if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
