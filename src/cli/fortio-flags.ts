@@ -46,7 +46,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('k', 'bool', 'false', C, LC, 'do not verify TLS certificates', 'insecure'),
   f('https-insecure', 'bool', 'false', C, LC, 'long form of -k', 'insecure'),
   f('resolve', 'string', '', C, LC, "connect to this IP instead of resolving the URL's host; Host and TLS SNI stay the URL's (an IP only: a name is exit 2)"),
-  f('L', 'bool', 'false', C, LC, 'curl: follow 301, 302, 303, 307 and 308, at most 10 (Go\'s rules: 301-303 turn into a bodiless GET). load: no effect, each 3xx is counted as it comes', 'follow-redirects'),
+  f('L', 'bool', 'false', C, LC, 'follow 301, 302, 303, 307 and 308, at most 10, by Go\'s rules (301-303 turn into a bodiless GET). load: as Fortio, a client like Go\'s (keep-alive whatever the status), slower: not for load tests; not with -h2 or -http1.0', 'follow-redirects'),
   f('user', 'string', '', C, LC, 'user:password: a basic Authorization header (replaces -H Authorization), redacted in every output'),
   f('content-type', 'string', '', C, LC, 'Content-Type of the body (switches to POST, as -H Content-Type does); wins over -H Content-Type'),
   f('payload-size', 'int', '0', C, LC, 'body of this many random bytes, at most 256 KiB (switches to POST); wins over -payload, loses to -payload-file'),

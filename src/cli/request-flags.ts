@@ -151,12 +151,13 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
   };
 }
 
-/** The plan fields for -resolve, -unix-socket and -http1.0, absent when not given. */
-export function connectFields(request: RequestParts): Pick<LoadPlan, 'resolve' | 'unixSocket' | 'http10'> {
+/** The plan fields for -resolve, -unix-socket, -http1.0 and -L, absent when not given. */
+export function connectFields(request: RequestParts): Pick<LoadPlan, 'resolve' | 'unixSocket' | 'http10' | 'followRedirects'> {
   return {
     ...(request.resolve !== undefined ? { resolve: request.resolve } : {}),
     ...(request.unixSocket !== undefined ? { unixSocket: request.unixSocket } : {}),
     ...(request.http10 ? { http10: true } : {}),
+    ...(request.followRedirects ? { followRedirects: true } : {}),
   };
 }
 

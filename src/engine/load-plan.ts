@@ -44,6 +44,8 @@ export interface LoadPlan {
   unixSocket?: string;
   /** -http1.0: HTTP/1.0 requests, a new connection for each (Fortio's fast client). */
   http10?: boolean;
+  /** -L: Fortio's std client, which follows redirects; the final answer is counted. */
+  followRedirects?: boolean;
   /** -k: do not verify TLS certificates. */
   insecure: boolean;
   /** -cert, -key, -cacert (PEM text) and the SNI name from -H Host; never shown in results. */

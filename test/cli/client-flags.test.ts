@@ -146,14 +146,55 @@ describe('meshload load', () => {
     expect(server.seen.every((s) => /^id=[0-9a-f-]{36}$/.test(s.body))).toBe(true);
   });
 
-  it('-L says it follows in curl only, and load counts the 3xx', async () => {
-    const server = await serve((_req, res) => {
-      res.writeHead(302, { location: '/elsewhere' }).end();
+  describe('-L (Go\'s client, as Fortio switches to it)', () => {
+    it('follows each call\'s redirects and counts the final answer, on one socket per connection', async () => {
+      const server = await serve((req, res) => {
+        if (req.url === '/start') res.writeHead(302, { location: '/elsewhere' }).end();
+        else res.end('final');
+      });
+      const run = await cli('load', '-qps', '0', '-c', '2', '-n', '6', '-L', '-json', '-', `${server.url}/start`);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/meshload: -L: Go's client as in Fortio/);
+      const json = JSON.parse(run.stdout) as { RetCodes: unknown; SocketCount: number; FollowRedirects: boolean };
+      expect(json).toMatchObject({ RetCodes: { 200: 6 }, FollowRedirects: true, SocketCount: 2 });
+      expect(server.seen.filter((s) => s.url === '/start')).toHaveLength(6);
+      expect(server.seen.filter((s) => s.url === '/elsewhere')).toHaveLength(6);
     });
-    const run = await cli('load', '-qps', '0', '-c', '1', '-n', '2', '-L', '-allow-initial-errors', '-json', '-', `${server.url}/`);
-    expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/meshload: -L follows redirects in curl only/);
-    expect((JSON.parse(run.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 302: 2 });
+
+    it('counts a redirect loop as -1 after 10 redirects, and -timeout bounds the whole chain', async () => {
+      const server = await serve((req, res) => {
+        if (req.url?.startsWith('/slow') === true) return; // never answers
+        res.writeHead(307, { location: req.url === '/loop' ? '/loop' : '/slow' }).end();
+      });
+      const loop = await cli('load', '-qps', '0', '-c', '1', '-n', '2', '-L', '-allow-initial-errors', '-json', '-', `${server.url}/loop`);
+      expect(loop.code).toBe(0);
+      expect((JSON.parse(loop.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ '-1': 2 });
+      expect(server.seen.filter((s) => s.url === '/loop')).toHaveLength(22);
+      const started = performance.now();
+      const slow = await cli('load', '-qps', '0', '-c', '1', '-n', '1', '-L', '-timeout', '300ms', '-allow-initial-errors', '-json', '-', `${server.url}/to-slow`);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect((JSON.parse(slow.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ '-1': 1 });
+      expect(slow.stderr).toMatch(/timeout 1/);
+    });
+
+    it('keeps -resolve and -user, and drops the credentials when a redirect leaves the host', async () => {
+      const other = await serve();
+      const server = await serve((_req, res) => res.writeHead(301, { location: `http://localhost:${other.port}/away` }).end());
+      const run = await cli('load', '-qps', '0', '-c', '1', '-n', '1', '-L', '-user', 'u:p', '-json', '-', `${server.url}/`);
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 200: 1 });
+      expect(server.seen[0]?.authorization).toBe('Basic dTpw');
+      expect(other.seen.map((s) => s.authorization)).toEqual([undefined]);
+      const resolved = await cli('load', '-qps', '0', '-c', '1', '-n', '1', '-L', '-resolve', '127.0.0.1', '-json', '-', `http://localhost-ish.example:${other.port}/r`);
+      expect((JSON.parse(resolved.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 200: 1 });
+      expect(other.seen.at(-1)?.host).toBe(`localhost-ish.example:${other.port}`);
+    });
+
+    it.each([['-h2'], ['-http1.0']])('with %s is exit 2 in one line', async (flag) => {
+      const run = await cli('load', '-n', '1', '-L', flag, 'http://127.0.0.1:1/');
+      expect(run.code).toBe(2);
+      expect(oneLine(run.stderr)).toEqual([expect.stringMatching(/-L in load is HTTP\/1\.1 only/)]);
+    });
   });
 });
 

@@ -158,9 +158,9 @@ describe('-resolve, -unix-socket, -http1.0, -L', () => {
     expect(connectFields(parts({ resolve: '', unixSocket: '' }))).toEqual({});
   });
 
-  it('-L is carried, without notes (load says it has no effect there)', () => {
+  it('-L is carried into the plan, without notes', () => {
     const p = parts({ followRedirects: true }, 'curl');
     expect(p.notes).toEqual([]);
-    expect(p.followRedirects).toBe(true);
+    expect(connectFields(p)).toEqual({ followRedirects: true });
   });
 });

@@ -2,12 +2,12 @@
  * the whole exchange (connect to last body byte), the body is capped (`--max-body`) and goes to
  * stdout byte for byte, as Buffers. */
 import { randomUUID } from 'node:crypto';
-import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
 import { MAX_REDIRECTS, nextHop, REDIRECT_STATUSES, type Hop } from '../../transport/redirect-hop';
 import { http10Exchange, type Http10Response } from '../../transport/http10-exchange';
-import { tlsBaseOptions, type RequestTemplate } from '../../transport/transport';
+import type { RequestTemplate } from '../../transport/transport';
+import { connectOptions } from '../../transport/undici-connect';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
@@ -151,7 +151,7 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       } else {
         // One agent per hop: a redirect to another host needs that host's SNI.
         await agent?.destroy().catch(() => undefined);
-        const hopAgent = new Agent({ connect: connectOptions(parts, hop.url) });
+        const hopAgent = new Agent({ connect: connectOptions({ first: parts.url, insecure: parts.insecure, tls: parts.tls, resolve: parts.resolve, unixSocket: parts.unixSocket }, hop.url) });
         agent = hopAgent;
         const answer = await request(hop.url, {
           method: hop.method as 'GET',
@@ -228,29 +228,6 @@ function hopTemplate(parts: RequestParts, hop: Hop): RequestTemplate {
     ...(parts.unixSocket !== undefined ? { unixSocket: parts.unixSocket } : {}),
     http10: true,
   };
-}
-
-/** How undici connects for `url`: TLS settings with the SNI of that URL's host (-H Host's only on
- * the first host), and -unix-socket or -resolve, which Fortio applies to every hop. */
-function connectOptions(parts: RequestParts, url: URL): Record<string, unknown> {
-  const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  const sameHost = url.hostname === parts.url.hostname;
-  const tls = sameHost || parts.tls === undefined ? parts.tls : { ...parts.tls, servername: hostname };
-  return {
-    ...tlsBaseOptions(hostname, parts.insecure, tls),
-    ...(parts.unixSocket !== undefined ? { socketPath: parts.unixSocket } : {}),
-    ...(parts.resolve !== undefined && parts.unixSocket === undefined ? { lookup: fixedLookup(parts.resolve) } : {}),
-  };
-}
-
-/** A resolver that answers every name with `ip` (-resolve). Node asks for all addresses when it
- * may try several families (autoSelectFamily), one otherwise. */
-function fixedLookup(ip: string): LookupFunction {
-  const family = isIP(ip);
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
-    if (options.all === true) callback(null, [{ address: ip, family }]);
-    else callback(null, ip, family);
-  }) as LookupFunction;
 }
 
 /** The one-line reason, with the error's code and its cause's (undici wraps socket errors). */

@@ -46,9 +46,10 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
 function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
   notes.push(...request.notes);
-  // Fortio's load -L switches to Go's client, which follows (bincommon/commonflags.go:214-216).
-  if (request.followRedirects) notes.push("-L follows redirects in curl only: load counts each 3xx as it comes (Fortio's help: do not use -L for load tests)");
   if (request.http10 && flags.h2 === true) throw usageError('-http1.0 and -h2 exclude each other', 'give one HTTP version');
+  if (request.followRedirects && (flags.h2 === true || request.http10)) throw usageError(`-L in load is HTTP/1.1 only, not with ${request.http10 ? '-http1.0' : '-h2'}`, 'drop -L, or the other flag');
+  // Fortio's -L switches to Go's client, which follows (bincommon/commonflags.go:214-216).
+  if (request.followRedirects) notes.push("-L: Go's client as in Fortio, following redirects; slower than the default client, do not use it for load tests");
   if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
   const qps = Number(flags.qps);
