@@ -110,6 +110,8 @@ class RedirectConnection implements Connection {
         headers: hop.headers.flat(),
         ...(hop.body.length > 0 || hop.method === 'POST' ? { body: hop.body } : {}),
         signal,
+        // -keepalive=false: Go's DisableKeepAlives, a new socket per request.
+        ...(template.keepAlive ? {} : { reset: true }),
         dispatcher: this.agentFor(),
       });
       const location = response.headers.location;

@@ -159,6 +159,8 @@ describe('meshload load', () => {
       expect(json).toMatchObject({ RetCodes: { 200: 6 }, FollowRedirects: true, SocketCount: 2 });
       expect(server.seen.filter((s) => s.url === '/start')).toHaveLength(6);
       expect(server.seen.filter((s) => s.url === '/elsewhere')).toHaveLength(6);
+      const noKeepAlive = await cli('load', '-qps', '0', '-c', '1', '-n', '3', '-L', '-keepalive=false', '-json', '-', `${server.url}/start`);
+      expect(JSON.parse(noKeepAlive.stdout)).toMatchObject({ RetCodes: { 200: 3 }, SocketCount: 6 });
     });
 
     it('counts a redirect loop as -1 after 10 redirects, and -timeout bounds the whole chain', async () => {
