@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport, serialiseRequest } from '../../src/transport/http1-transport';
+import { createRedirectTransport } from '../../src/transport/redirect-transport';
 import type { RequestTemplate, Transport } from '../../src/transport/transport';
 import { meshloadVersion } from '../../src/util/version';
 import { startRawServer, type RawScript, type RawServer } from '../helpers/raw-http-server';
@@ -233,5 +234,37 @@ describe('{uuid}', () => {
     expect(lines).toHaveLength(3);
     expect(lines[1]).toBe(lines[2]);
     expect(lines[0]).not.toBe(lines[1]);
+  });
+});
+
+describe('-L in load (Go\'s client on undici)', () => {
+  function follow(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
+    const created = createRedirectTransport(template(url, overrides));
+    cleanups.push(() => created.close());
+    return created;
+  }
+
+  it('answers socket failures as -1 with their kind: refused, timeout, closed by meshload', async () => {
+    const free = await raw(() => undefined);
+    const port = free.port;
+    await free.close();
+    expect(await send(follow(`http://127.0.0.1:${port}/`).newConnection())).toMatchObject({ status: -1, errorKind: 'refused' });
+    const silent = await raw(() => undefined);
+    expect(await send(follow(`${silent.url}/`, { timeoutMs: 200 }).newConnection())).toMatchObject({ status: -1, errorKind: 'timeout' });
+    const connection = follow(`${silent.url}/`, { timeoutMs: 0 }).newConnection();
+    const pending = send(connection);
+    await silent.whenRequests(2);
+    connection.close();
+    expect(await pending).toMatchObject({ status: -1, errorKind: 'closed' });
+  });
+
+  it("reads Envoy's signs and an error body's first bytes from the final answer", async () => {
+    const server = await raw((socket, request) => {
+      if (request.head.startsWith('GET /a ')) socket.write('HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n');
+      else socket.write('HTTP/1.1 503 Service Unavailable\r\nserver: envoy\r\nx-envoy-overloaded: true\r\nContent-Length: 19\r\n\r\nno healthy upstream');
+    });
+    const outcome = await send(follow(`${server.url}/a`).newConnection());
+    expect(outcome).toMatchObject({ status: 503, viaEnvoy: true, envoyOverloaded: true, bodyPrefix: 'no healthy upstream', bodyBytes: 19 });
+    expect(outcome.headerBytes).toBeGreaterThan(40);
   });
 });
