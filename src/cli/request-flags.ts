@@ -52,6 +52,8 @@ export interface RequestParts {
   followRedirects: boolean;
   /** Warnings Fortio would log (a clamped -payload-size), for the command to print. */
   notes: string[];
+  /** The load plan fields for -resolve, -unix-socket, -http1.0 and -L, absent when not given. */
+  planFields: Pick<LoadPlan, 'resolve' | 'unixSocket' | 'http10' | 'followRedirects'>;
 }
 
 /** Fortio's -payload-size cap: -maxpayloadsizekb's default, 256 KiB (fnet/network.go MaxPayloadSize). */
@@ -135,6 +137,10 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
   if (timeoutMs === undefined || timeoutMs < 0) {
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
+  const resolve = resolveFromFlag(flags.resolve);
+  const unixSocket = flags.unixSocket !== undefined && flags.unixSocket !== '' ? flags.unixSocket : undefined;
+  const http10 = flags['http1.0'] === true;
+  const followRedirects = flags.followRedirects === true;
   return {
     url,
     method,
@@ -143,21 +149,17 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
     timeoutMs,
     insecure: flags.insecure === true,
     tls: tlsFromFlags(flags, headers),
-    resolve: resolveFromFlag(flags.resolve),
-    unixSocket: flags.unixSocket !== undefined && flags.unixSocket !== '' ? flags.unixSocket : undefined,
-    http10: flags['http1.0'] === true,
-    followRedirects: flags.followRedirects === true,
+    resolve,
+    unixSocket,
+    http10,
+    followRedirects,
     notes,
-  };
-}
-
-/** The plan fields for -resolve, -unix-socket, -http1.0 and -L, absent when not given. */
-export function connectFields(request: RequestParts): Pick<LoadPlan, 'resolve' | 'unixSocket' | 'http10' | 'followRedirects'> {
-  return {
-    ...(request.resolve !== undefined ? { resolve: request.resolve } : {}),
-    ...(request.unixSocket !== undefined ? { unixSocket: request.unixSocket } : {}),
-    ...(request.http10 ? { http10: true } : {}),
-    ...(request.followRedirects ? { followRedirects: true } : {}),
+    planFields: {
+      ...(resolve !== undefined ? { resolve } : {}),
+      ...(unixSocket !== undefined ? { unixSocket } : {}),
+      ...(http10 ? { http10: true } : {}),
+      ...(followRedirects ? { followRedirects: true } : {}),
+    },
   };
 }
 

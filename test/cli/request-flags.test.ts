@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectFields, MAX_PAYLOAD_SIZE, requestFromFlags, type RequestFlags } from '../../src/cli/request-flags';
+import { MAX_PAYLOAD_SIZE, requestFromFlags, type RequestFlags } from '../../src/cli/request-flags';
 import { MeshloadError } from '../../src/util/errors';
 
 const URL_TEXT = 'http://127.0.0.1:8080/echo';
@@ -145,7 +145,7 @@ describe('-resolve, -unix-socket, -http1.0, -L', () => {
     ['::1', '::1'],
     ['[::1]', '::1'],
   ])('-resolve %s connects to %s', (given, ip) => {
-    expect(connectFields(parts({ resolve: given }))).toEqual({ resolve: ip });
+    expect(parts({ resolve: given }).planFields).toEqual({ resolve: ip });
   });
 
   it.each(['example.com', '1.2.3', '10.0.0.1:80', ' 10.0.0.1'])('-resolve %p is not an IP: exit 2', (given) => {
@@ -153,14 +153,14 @@ describe('-resolve, -unix-socket, -http1.0, -L', () => {
   });
 
   it('carries -unix-socket and -http1.0 into the plan, and nothing when not given', () => {
-    expect(connectFields(parts({ unixSocket: '/tmp/x.sock', 'http1.0': true }))).toEqual({ unixSocket: '/tmp/x.sock', http10: true });
-    expect(connectFields(parts({}))).toEqual({});
-    expect(connectFields(parts({ resolve: '', unixSocket: '' }))).toEqual({});
+    expect(parts({ unixSocket: '/tmp/x.sock', 'http1.0': true }).planFields).toEqual({ unixSocket: '/tmp/x.sock', http10: true });
+    expect(parts({}).planFields).toEqual({});
+    expect(parts({ resolve: '', unixSocket: '' }).planFields).toEqual({});
   });
 
   it('-L is carried into the plan, without notes', () => {
     const p = parts({ followRedirects: true }, 'curl');
     expect(p.notes).toEqual([]);
-    expect(connectFields(p)).toEqual({ followRedirects: true });
+    expect(p.planFields).toEqual({ followRedirects: true });
   });
 });

@@ -20,7 +20,7 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
-import { connectFields, requestFromFlags } from '../request-flags';
+import { requestFromFlags } from '../request-flags';
 import { statsFromFlags } from '../stats-flags';
 import type { LoadFlags } from './load';
 
@@ -107,7 +107,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
     h2Multiplex: flags.h2Multiplex === true,
     insecure: request.insecure,
     ...(request.tls !== undefined ? { tls: request.tls } : {}),
-    ...connectFields(request),
+    ...request.planFields,
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
     connectionReuse,
