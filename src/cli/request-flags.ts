@@ -1,11 +1,13 @@
 /** Flags that describe the request, shared by `load` and `curl` (Fortio's names). */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
+import type { LoadPlan } from '../engine/load-plan';
 import type { TlsClientOptions } from '../transport/transport';
 import { parseDuration } from '../util/duration';
-import { usageError } from '../util/errors';
+import { MeshloadError, usageError } from '../util/errors';
 import { readInputFile } from '../util/read-input-file';
 import { redactUrl } from '../util/redact';
 
@@ -21,6 +23,14 @@ export interface RequestFlags {
   cert?: string;
   key?: string;
   cacert?: string;
+  /** -resolve IP: connect there instead of resolving the URL's host. */
+  resolve?: string;
+  /** -L: follow redirects (curl). */
+  followRedirects?: boolean;
+  /** -user user:password: basic authentication. */
+  user?: string;
+  'http1.0'?: boolean;
+  unixSocket?: string;
 }
 
 export interface RequestParts {
@@ -32,7 +42,22 @@ export interface RequestParts {
   insecure: boolean;
   /** -cert/-key/-cacert as PEM text and the SNI name from -H Host; undefined when none applies. */
   tls: TlsClientOptions | undefined;
+  /** -resolve: the IP to connect to (Host header and SNI stay the URL's host). */
+  resolve: string | undefined;
+  /** -unix-socket: the socket path to connect to instead of TCP. */
+  unixSocket: string | undefined;
+  /** -http1.0: HTTP/1.0 requests, no keep-alive. */
+  http10: boolean;
+  /** -L: follow redirects. */
+  followRedirects: boolean;
+  /** Warnings Fortio would log (a clamped -payload-size), for the command to print. */
+  notes: string[];
+  /** The load plan fields for -resolve, -unix-socket, -http1.0 and -L, absent when not given. */
+  planFields: Pick<LoadPlan, 'resolve' | 'unixSocket' | 'http10' | 'followRedirects'>;
 }
+
+/** Fortio's -payload-size cap: -maxpayloadsizekb's default, 256 KiB (fnet/network.go MaxPayloadSize). */
+export const MAX_PAYLOAD_SIZE = 256 * 1024;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -49,7 +74,12 @@ export function addRequestFlags(command: Command): Command {
     .option('-k, --insecure', 'do not verify TLS certificates')
     .option('--cert <file>', 'client certificate (PEM) presented to the server (with --key)')
     .option('--key <file>', 'private key (PEM) of --cert')
-    .option('--cacert <file>', 'CA bundle (PEM) to verify the server with, instead of the system CAs');
+    .option('--cacert <file>', 'CA bundle (PEM) to verify the server with, instead of the system CAs')
+    .option('--resolve <ip>', "connect to this IP instead of resolving the URL's host (Host and TLS SNI stay the URL's)")
+    .option('--unix-socket <path>', 'connect over this unix domain socket instead of TCP')
+    .option('--user <user:password>', 'basic authentication (an Authorization header, redacted in every output)')
+    .option('--http1.0', 'send HTTP/1.0 requests: no Host unless -H Host, a new connection per request')
+    .option('-L, --follow-redirects', 'curl: follow 301, 302, 303, 307 and 308 redirects, at most 10');
 }
 
 /** Validates the URL and request flags; the first problem is a usage error naming its fix. */
@@ -75,32 +105,124 @@ export function requestFromFlags(urlText: string, flags: RequestFlags, command: 
     if (/[\r\n]/.test(header)) throw usageError(`-H '${name}: ...' holds a line break`, 'give the value on one line');
     headers.push([name, header.slice(colon + 1).trim()]);
   }
-  const sources = [flags.payload, flags.payloadFile, flags.payloadSize].filter((v) => v !== undefined).length;
-  if (sources > 1) throw usageError('-payload, -payload-file and -payload-size exclude each other', 'give only one');
-  let payload = Buffer.alloc(0);
-  if (flags.payload !== undefined) payload = Buffer.from(flags.payload);
-  if (flags.payloadFile !== undefined) {
-    try {
-      payload = readFileSync(flags.payloadFile);
-    } catch (error) {
-      throw usageError(`cannot read -payload-file ${flags.payloadFile}: ${(error as Error).message}`, 'check the path');
+  const notes: string[] = [];
+  const payload = payloadFromFlags(flags, notes);
+  // -content-type wins over -H Content-Type, and either one switches to POST (fortio
+  // bincommon/commonflags.go SharedHTTPOptions and fhttp/http_client.go AddAndValidateExtraHeader).
+  let contentType = flags.contentType !== undefined && flags.contentType !== '' ? flags.contentType : undefined;
+  if (contentType !== undefined) {
+    dropHeader(headers, 'content-type');
+  } else {
+    contentType = headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1];
+    // An empty -H Content-Type: is no type at all (Fortio keeps it in a field, never sends it empty).
+    if (contentType === '') {
+      contentType = undefined;
+      dropHeader(headers, 'content-type');
     }
   }
-  if (flags.payloadSize !== undefined) {
-    if (!/^\d+$/.test(flags.payloadSize)) throw usageError(`-payload-size '${flags.payloadSize}' is not a byte count`, 'use a whole number like 1024');
-    payload = Buffer.alloc(Number(flags.payloadSize), 'x');
+  // A payload without a type is sent as application/octet-stream (fhttp/http_client.go GenerateHeaders).
+  if (contentType === undefined && payload.length > 0) contentType = 'application/octet-stream';
+  if (contentType !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', contentType]);
+  if (flags.user !== undefined && flags.user !== '') {
+    // The value is never quoted: it holds a password.
+    if (!flags.user.includes(':')) throw usageError('-user has no \':\' between user and password', 'write -user user:password');
+    // Replaces any -H Authorization, as Fortio's headers.Set does (fhttp/http_client.go ValidateAndAddBasicAuthentication).
+    dropHeader(headers, 'authorization');
+    headers.push(['Authorization', `Basic ${Buffer.from(flags.user).toString('base64')}`]);
   }
-  const hasBody = sources > 0 || flags.contentType !== undefined;
-  if (flags.contentType !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
-    headers.push(['Content-Type', flags.contentType]);
-  }
-  const method = (flags.method ?? (hasBody ? 'POST' : 'GET')).toUpperCase();
+  // POST with a body or a Content-Type, unless -X (fhttp/http_client.go Method).
+  const method = (flags.method ?? (payload.length > 0 || contentType !== undefined ? 'POST' : 'GET')).toUpperCase();
   if (!HEADER_NAME.test(method)) throw usageError(`-X '${flags.method ?? ''}' is not an HTTP method`, 'use GET, POST, PUT...');
   const timeoutMs = parseDuration(flags.timeout);
   if (timeoutMs === undefined || timeoutMs < 0) {
     throw usageError(`-timeout '${flags.timeout}' is not a duration`, 'use a Go duration like 3s or 500ms');
   }
-  return { url, method, headers, payload, timeoutMs, insecure: flags.insecure === true, tls: tlsFromFlags(flags, headers) };
+  const resolve = resolveFromFlag(flags.resolve);
+  const unixSocket = flags.unixSocket !== undefined && flags.unixSocket !== '' ? flags.unixSocket : undefined;
+  const http10 = flags['http1.0'] === true;
+  const followRedirects = flags.followRedirects === true;
+  return {
+    url,
+    method,
+    headers,
+    payload,
+    timeoutMs,
+    insecure: flags.insecure === true,
+    tls: tlsFromFlags(flags, headers),
+    resolve,
+    unixSocket,
+    http10,
+    followRedirects,
+    notes,
+    planFields: {
+      ...(resolve !== undefined ? { resolve } : {}),
+      ...(unixSocket !== undefined ? { unixSocket } : {}),
+      ...(http10 ? { http10: true } : {}),
+      ...(followRedirects ? { followRedirects: true } : {}),
+    },
+  };
+}
+
+/** Fortio's order: -payload-file, else -payload-size when > 0, else -payload (fnet/network.go
+ * GeneratePayload). The size is clamped to 0..256 KiB with a warning (fnet ValidatePayloadSize)
+ * and the bytes are random, to defeat compression (fnet ChangeMaxPayloadSize). */
+function payloadFromFlags(flags: RequestFlags, notes: string[]): Buffer {
+  if (flags.payloadFile !== undefined && flags.payloadFile !== '') return readPayloadFile(flags.payloadFile);
+  if (flags.payloadSize !== undefined) {
+    if (!/^[+-]?\d+$/.test(flags.payloadSize.trim())) throw usageError(`-payload-size '${flags.payloadSize}' is not a byte count`, 'use a whole number like 1024');
+    let size = Number(flags.payloadSize);
+    if (size < 0) notes.push(`-payload-size ${flags.payloadSize} is negative; sending no generated payload`);
+    if (size > MAX_PAYLOAD_SIZE) {
+      notes.push(`-payload-size ${flags.payloadSize} is over the ${MAX_PAYLOAD_SIZE} bytes Fortio allows; sending ${MAX_PAYLOAD_SIZE}`);
+      size = MAX_PAYLOAD_SIZE;
+    }
+    if (size > 0) return randomBytes(size);
+  }
+  return Buffer.from(flags.payload ?? '');
+}
+
+/** Removes every header named `lower` (lower case), in place. */
+function dropHeader(headers: Array<[string, string]>, lower: string): void {
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]?.[0].toLowerCase() === lower) headers.splice(i, 1);
+}
+
+/** The largest -payload-file: a body this size is a mistake, and /dev/zero must not hang. */
+export const MAX_PAYLOAD_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A -payload-file's bytes, bounded: a regular file up to MAX_PAYLOAD_FILE_BYTES. Fortio reads
+ * `-` as stdin (fnet ReadFileForPayload); meshload refuses it in one line rather than block. */
+function readPayloadFile(file: string): Buffer {
+  const hint = 'give -payload-file a regular file';
+  if (file === '-') throw usageError('-payload-file - (standard input) is not supported', 'save the body to a file and give its path');
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO with no writer would otherwise block the open.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw usageError(`cannot read -payload-file ${file}: ${(error as Error).message}`, 'check the path');
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw usageError(`-payload-file ${file} is not a regular file`, hint);
+    if (stat.size > MAX_PAYLOAD_FILE_BYTES) throw usageError(`-payload-file ${file} is ${stat.size} bytes, more than the ${MAX_PAYLOAD_FILE_BYTES} allowed`, hint);
+    const buffer = Buffer.alloc(stat.size);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof MeshloadError) throw error;
+    throw usageError(`cannot read -payload-file ${file}: ${(error as Error).message}`, 'check the path');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** -resolve takes an IP (v4, v6, or v6 in brackets); a name would need a resolver of its own. */
+function resolveFromFlag(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  const bare = /^\[(.*)\]$/.exec(text)?.[1] ?? text;
+  if (isIP(bare) === 0) throw usageError(`-resolve '${text.slice(0, 60)}' is not an IP address`, 'give the IP to connect to, like -resolve 10.0.0.7 or -resolve ::1');
+  return bare;
 }
 
 /** A PEM file far larger than any certificate chain or CA bundle is a mistake, not a bundle. */

@@ -38,6 +38,14 @@ export interface LoadPlan {
   /** --h2-multiplex: -c Connections are streams sharing one session per 100. Absent or false is
    * Fortio's -h2: one session (TCP connection) per Connection. */
   h2Multiplex?: boolean;
+  /** -resolve: connect to this IP instead of resolving the URL's host (Host and SNI unchanged). */
+  resolve?: string;
+  /** -unix-socket: connect over this unix domain socket instead of TCP. */
+  unixSocket?: string;
+  /** -http1.0: HTTP/1.0 requests, a new connection for each (Fortio's fast client). */
+  http10?: boolean;
+  /** -L: Fortio's std client, which follows redirects; the final answer is counted. */
+  followRedirects?: boolean;
   /** -k: do not verify TLS certificates. */
   insecure: boolean;
   /** -cert, -key, -cacert (PEM text) and the SNI name from -H Host; never shown in results. */

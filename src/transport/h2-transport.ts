@@ -34,6 +34,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
+import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
@@ -278,6 +279,8 @@ class H2Transport implements Transport {
   readonly headers: http2.OutgoingHttpHeaders;
   readonly requestOptions: http2.ClientSessionRequestOptions;
   readonly body: Buffer;
+  /** `{uuid}` placeholders, replaced per request; undefined when there are none. */
+  readonly uuids: { marker: string; path: string; bodyOffsets: number[] } | undefined;
   readonly url: URL;
   readonly tls: boolean;
   readonly hostname: string;
@@ -291,6 +294,8 @@ class H2Transport implements Transport {
   /** The address the first session connected to, reused by later ones (one DNS lookup, as
    * Fortio and the HTTP/1.1 transport do). */
   address: string | undefined;
+  /** -unix-socket: every session connects to this path. */
+  readonly unixSocket: string | undefined;
   /** TLS session to resume on the next handshake. */
   tlsSession: Buffer | undefined;
   closed = false;
@@ -310,8 +315,11 @@ class H2Transport implements Transport {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw usageError(`unsupported URL scheme ${url.protocol} in ${url.href}`, 'use http:// or https://');
     }
-    this.headers = h2RequestHeaders(template);
-    this.body = template.body;
+    const marker = newUuidMarker();
+    const marked = markUuids(template, marker);
+    this.headers = h2RequestHeaders(marked ?? template);
+    this.body = (marked ?? template).body;
+    this.uuids = marked === undefined ? undefined : { marker, path: String(this.headers[':path']), bodyOffsets: markerOffsets(this.body, marker) };
     // An empty body rides as END_STREAM on HEADERS.
     this.requestOptions = { endStream: template.body.length === 0 };
     this.url = url;
@@ -325,6 +333,8 @@ class H2Transport implements Transport {
     this.headRequest = template.method.toUpperCase() === 'HEAD';
     this.perSession = template.h2Multiplex === true ? CONNECTIONS_PER_SESSION : 1;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
+    if (template.resolve !== undefined) this.address = template.resolve;
+    this.unixSocket = template.unixSocket;
     if (this.timeoutMs > 0) {
       const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
       this.sweeper = setInterval(() => this.sweep(), every);
@@ -439,12 +449,11 @@ class H2Transport implements Transport {
   }
 
   private connectSocket(): net.Socket {
-    const host = this.address ?? this.hostname;
-    if (!this.tls) return net.connect({ host, port: this.port });
+    const target = this.unixSocket !== undefined ? { path: this.unixSocket } : { host: this.address ?? this.hostname, port: this.port };
+    if (!this.tls) return net.connect(target);
     const socket = tls.connect({
       ...this.tlsOptions,
-      host,
-      port: this.port,
+      ...target,
       // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so,
       // rather than fail it with a no_application_protocol alert.
       ALPNProtocols: ['h2', 'http/1.1'],
@@ -498,11 +507,17 @@ class H2Connection implements Connection {
   private freshSession = false;
   private closed = false;
 
+  /** This call's headers and body: the transport's, or copies with fresh UUIDs. */
+  private headers: http2.OutgoingHttpHeaders;
+  private body: Buffer;
+
   constructor(
     private readonly transport: H2Transport,
     private readonly slot: number,
     private readonly watcher: SocketWatcher | undefined,
   ) {
+    this.headers = transport.headers;
+    this.body = transport.body;
     if (transport.closed) this.closed = true;
   }
 
@@ -512,6 +527,7 @@ class H2Connection implements Connection {
     this.done = done;
     this.resent = 0;
     this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
+    if (t.uuids !== undefined) this.freshUuids(t.uuids);
     this.start();
   }
 
@@ -532,7 +548,7 @@ class H2Connection implements Connection {
     try {
       const session = this.acquireSession();
       this.session = session;
-      stream = session.h2.request(t.headers, t.requestOptions);
+      stream = session.h2.request(this.headers, t.requestOptions);
     } catch (error) {
       // Synchronous throws (bad options, a session closing under us); `done` stays async.
       this.fail(kindOfError(error, undefined), messageOf(error), true);
@@ -545,7 +561,13 @@ class H2Connection implements Connection {
     stream.on('end', onStreamEnd);
     stream.on('error', onStreamError);
     stream.on('close', onStreamClose);
-    if (!t.requestOptions.endStream) stream.end(t.body);
+    if (!t.requestOptions.endStream) stream.end(this.body);
+  }
+
+  /** New UUIDs for this call's `{uuid}` placeholders; a resend keeps them. */
+  private freshUuids(uuids: { marker: string; path: string; bodyOffsets: number[] }): void {
+    this.headers = { ...this.transport.headers, ':path': uuidsInText(uuids.path, uuids.marker) };
+    if (uuids.bodyOffsets.length > 0) this.body = withFreshUuids(this.transport.body, uuids.bodyOffsets);
   }
 
   /** Closes the slot's shared session gracefully: streams in flight on it finish, and every

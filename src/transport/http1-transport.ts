@@ -9,6 +9,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
+import { markerOffsets, markUuids, newUuidMarker, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
@@ -18,6 +19,8 @@ export { errorKindOf };
  * runs synchronously per read and the parser copies what it keeps, so no Buffer is allocated
  * per read (net's `onread`). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/** A connection's request before its first send. */
+const NO_REQUEST = Buffer.alloc(0);
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
 
@@ -36,8 +39,11 @@ export function serialiseRequest(template: RequestTemplate): Buffer {
     }
   }
   const has = (name: string): boolean => headers.some(([n]) => n.toLowerCase() === name);
-  let head = `${method} ${url.pathname || '/'}${url.search} HTTP/1.1\r\n`;
-  if (!has('host')) head += `Host: ${url.host}\r\n`;
+  // HTTP/1.0 as Fortio writes it: no Host unless -H Host, no Connection header, as 1.0 closes
+  // by default (fhttp/http_client.go NewFastClient, `if !bc.http10 || customHostHeader`).
+  const http10 = template.http10 === true;
+  let head = `${method} ${url.pathname || '/'}${url.search} HTTP/${http10 ? '1.0' : '1.1'}\r\n`;
+  if (!has('host') && !http10) head += `Host: ${url.host}\r\n`;
   if (!has('user-agent')) head += `User-Agent: meshload/${meshloadVersion()}\r\n`;
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
   const upper = method.toUpperCase();
@@ -45,7 +51,7 @@ export function serialiseRequest(template: RequestTemplate): Buffer {
   if (!has('content-length') && !has('transfer-encoding') && (body.length > 0 || bodyMethod)) {
     head += `Content-Length: ${body.length}\r\n`;
   }
-  if (!template.keepAlive && !has('connection')) head += 'Connection: close\r\n';
+  if (!template.keepAlive && !http10 && !has('connection')) head += 'Connection: close\r\n';
   head += '\r\n';
   // latin1: header values are bytes on the wire; utf8 would change their length.
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
@@ -59,6 +65,10 @@ type Socket = net.Socket | tls.TLSSocket;
 
 class Http1Transport implements Transport {
   readonly request: Buffer;
+  /** Where `{uuid}` placeholders sit in `request`; undefined when it has none (the usual case). */
+  readonly uuidOffsets: number[] | undefined;
+  /** -unix-socket: every socket connects to this path. */
+  readonly unixSocket: string | undefined;
   readonly tls: boolean;
   readonly hostname: string;
   readonly port: number;
@@ -88,13 +98,18 @@ class Http1Transport implements Transport {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw usageError(`unsupported URL scheme ${url.protocol} in ${url.href}`, 'use http:// or https://');
     }
-    this.request = serialiseRequest(template);
+    const marker = newUuidMarker();
+    const marked = markUuids(template, marker);
+    this.request = serialiseRequest(marked ?? template);
+    this.uuidOffsets = marked === undefined ? undefined : markerOffsets(this.request, marker);
+    this.unixSocket = template.unixSocket;
     this.tls = url.protocol === 'https:';
     // URL keeps IPv6 literals in brackets; sockets want them bare.
     this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
     this.timeoutMs = template.timeoutMs;
-    this.keepAlive = template.keepAlive;
+    // HTTP/1.0 has no keep-alive in Fortio's client: a socket per request.
+    this.keepAlive = template.keepAlive && template.http10 !== true;
     this.reuseAfterError = template.reuseAfterError === true;
     this.insecure = template.insecure;
     this.tlsOptions = tlsBaseOptions(this.hostname, template.insecure, template.tls);
@@ -102,6 +117,7 @@ class Http1Transport implements Transport {
     this.resendable = RESENDABLE_METHODS.has(template.method.toUpperCase()) && template.body.length === 0;
     this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
+    if (template.resolve !== undefined) this.address = template.resolve;
     if (this.timeoutMs > 0) {
       const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
       this.sweeper = setInterval(() => this.sweep(), every);
@@ -165,6 +181,8 @@ class Http1Connection implements Connection {
   /** The socket has served at least one response. */
   private socketServed = false;
   private reconnectAfterResponse = false;
+  /** The current request's bytes, set by send: the transport's, or a copy with fresh UUIDs. */
+  private request: Buffer = NO_REQUEST;
   private closed = false;
   /** Bytes the server sent while no request was in flight, quoted: the next send reports them
    * (a protocol error) instead of being answered by a stream that can no longer be trusted. */
@@ -191,6 +209,8 @@ class Http1Connection implements Connection {
       return;
     }
     this.done = done;
+    const t = this.transport;
+    this.request = t.uuidOffsets === undefined ? t.request : withFreshUuids(t.request, t.uuidOffsets);
     this.generation++;
     this.received = 0;
     this.retried = false;
@@ -228,13 +248,13 @@ class Http1Connection implements Connection {
     const socket = this.socket;
     if (socket !== undefined && socket.writable) {
       this.reused = this.socketServed;
-      socket.write(this.transport.request);
+      socket.write(this.request);
       return;
     }
     if (socket !== undefined) this.dropSocket();
     this.reused = false;
-    if (this.transport.address !== undefined) {
-      this.open(this.transport.address);
+    if (this.transport.address !== undefined || this.transport.unixSocket !== undefined) {
+      this.open(this.transport.address ?? '');
       return;
     }
     const generation = this.generation;
@@ -255,14 +275,15 @@ class Http1Connection implements Connection {
     }
   }
 
+  /** `address` is ignored with -unix-socket. */
   private connect(address: string): void {
     const t = this.transport;
+    const path = t.unixSocket;
     let socket: Socket;
     if (t.tls) {
       socket = tls.connect({
         ...t.tlsOptions,
-        host: address,
-        port: t.port,
+        ...(path !== undefined ? { path } : { host: address, port: t.port }),
         ALPNProtocols: ['http/1.1'],
         ...(t.session !== undefined ? { session: t.session } : {}),
       });
@@ -274,8 +295,7 @@ class Http1Connection implements Connection {
       });
     } else {
       socket = net.connect({
-        host: address,
-        port: t.port,
+        ...(path !== undefined ? { path } : { host: address, port: t.port }),
         onread: {
           buffer: t.readBuffer,
           callback: (length: number, buffer: Uint8Array): boolean => {
@@ -302,7 +322,7 @@ class Http1Connection implements Connection {
     if (this.watcher !== undefined) this.watchDial(socket, address);
     this.parser.reset();
     // Written before the connect completes: the socket queues it, saving a round of events.
-    socket.write(t.request);
+    socket.write(this.request);
   }
 
   private onBytes(data: Uint8Array, length: number): void {

@@ -2,6 +2,7 @@
 import type { LoadPlan } from '../engine/load-plan';
 import { createH2Transport } from './h2-transport';
 import { createHttp1Transport } from './http1-transport';
+import { createRedirectTransport } from './redirect-transport';
 import type { RequestTemplate, Transport } from './transport';
 
 export function transportForPlan(plan: LoadPlan): Transport {
@@ -16,6 +17,12 @@ export function transportForPlan(plan: LoadPlan): Transport {
     ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
     reuseAfterError: plan.reuseAfterError === true,
     h2Multiplex: plan.h2Multiplex === true,
+    ...(plan.resolve !== undefined ? { resolve: plan.resolve } : {}),
+    ...(plan.unixSocket !== undefined ? { unixSocket: plan.unixSocket } : {}),
+    ...(plan.http10 === true ? { http10: true } : {}),
   };
+  // -L is Fortio's switch to Go's client (bincommon/commonflags.go:214-216); load-action
+  // refuses it with -h2 and -http1.0.
+  if (plan.followRedirects === true) return createRedirectTransport(template);
   return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
 }

@@ -4,7 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { oneLine } from '../../transport/outcome';
-import { tlsBaseOptions } from '../../transport/transport';
+import { MAX_REDIRECTS, nextHop, REDIRECT_STATUSES, type Hop } from '../../transport/redirect-hop';
+import { http10Exchange, type Http10Response } from '../../transport/http10-exchange';
+import type { RequestTemplate } from '../../transport/transport';
+import { connectOptions } from '../../transport/undici-connect';
 import { parseByteSize } from '../../util/byte-size';
 import { usageError } from '../../util/errors';
 import { redactUrl } from '../../util/redact';
@@ -37,6 +40,9 @@ function emitsErrors(sink: object): sink is ErrorEmitter {
 
 class BodyCapReached extends Error {}
 
+/** A redirect -L would not follow (too many, or a Location that is no http(s) URL). */
+class RedirectRefused extends Error {}
+
 /** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
 export interface CurlCommandFlags extends RequestFlags {
   maxBody: string;
@@ -49,10 +55,13 @@ export interface CurlCommandFlags extends RequestFlags {
 export async function curlCommand(urlText: string, flags: CurlCommandFlags, command: string, io: CliIo): Promise<ExitCode> {
   const level = parseLogLevel(flags.loglevel);
   if (level === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
-  // Fortio replaces each {uuid} with a fresh UUID per request; curl sends one request.
-  const parts = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
+  // Fortio replaces each {uuid} in the URL and the payload with a fresh UUID per request
+  // (fhttp/http_client.go NewFastClient); curl sends one request.
+  const parsed = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
+  const parts = parsed.payload.includes('{uuid}') ? { ...parsed, payload: Buffer.from(parsed.payload.toString('latin1').replace(/\{uuid\}/g, () => randomUUID()), 'latin1') } : parsed;
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
+  if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
   return runCurl(parts, flags.maxBody, io, quiet);
 }
 
@@ -61,6 +70,17 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
 interface WireHead {
   statusMessage?: string | undefined;
   rawHeaders?: Buffer[] | undefined;
+  /** The server's HTTP version when meshload read the head itself (-http1.0). */
+  version?: string | undefined;
+}
+
+/** What the curl loop needs of a response, from undici or from the HTTP/1.0 exchange. */
+interface CurlResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Buffer>;
+  /** Reads a redirect's body away (undici) or drops its socket (HTTP/1.0). */
+  discard(): Promise<void>;
 }
 
 function captureHead(head: WireHead): Dispatcher.DispatcherComposeInterceptor {
@@ -114,20 +134,46 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       controller.abort();
     });
   }
-  const agent = new Agent({ connect: tlsBaseOptions(parts.url.hostname.replace(/^\[|\]$/g, ''), parts.insecure, parts.tls) });
+  let agent: InstanceType<typeof Agent> | undefined;
+  let http10: Http10Response | undefined;
   const head: WireHead = {};
-  const dispatcher = agent.compose(captureHead(head));
   let written = 0;
+  let hop: Hop = { url: parts.url, method: parts.method, headers: parts.headers, body: parts.payload };
   try {
-    const response = await request(parts.url, {
-      method: parts.method as 'GET',
-      headers: Object.fromEntries(parts.headers),
-      ...(parts.payload.length > 0 || parts.method === 'POST' ? { body: parts.payload } : {}),
-      signal: controller.signal,
-      dispatcher,
-    } as Parameters<typeof request>[1]);
+    let response: CurlResponse;
+    for (let redirects = 0; ; redirects++) {
+      if (parts.http10) {
+        http10?.close();
+        const exchange = await http10Exchange(hopTemplate(parts, hop), controller.signal);
+        http10 = exchange;
+        Object.assign(head, { statusMessage: exchange.statusMessage, rawHeaders: exchange.rawHeaders, version: exchange.version });
+        response = { statusCode: exchange.statusCode, headers: exchange.headers, body: exchange.body, discard: async () => exchange.close() };
+      } else {
+        // One agent per hop: a redirect to another host needs that host's SNI.
+        await agent?.destroy().catch(() => undefined);
+        const hopAgent = new Agent({ connect: connectOptions({ first: parts.url, insecure: parts.insecure, tls: parts.tls, resolve: parts.resolve, unixSocket: parts.unixSocket }, hop.url) });
+        agent = hopAgent;
+        const answer = await request(hop.url, {
+          method: hop.method as 'GET',
+          headers: Object.fromEntries(hop.headers),
+          ...(hop.body.length > 0 || hop.method === 'POST' ? { body: hop.body } : {}),
+          signal: controller.signal,
+          dispatcher: hopAgent.compose(captureHead(head)),
+        } as Parameters<typeof request>[1]);
+        response = { statusCode: answer.statusCode, headers: answer.headers, body: answer.body as AsyncIterable<Buffer>, discard: async () => void (await answer.body.dump()) };
+      }
+      const location = response.headers.location;
+      if (!parts.followRedirects || !REDIRECT_STATUSES.has(response.statusCode) || typeof location !== 'string') break;
+      // Go's client reads the redirect's body away before the next hop; none of it is shown.
+      await response.discard();
+      if (redirects === MAX_REDIRECTS) throw new RedirectRefused(`stopped after ${MAX_REDIRECTS} redirects (-L)`);
+      const next = nextHop(hop, response.statusCode, location, parts.url);
+      if (typeof next === 'string') throw new RedirectRefused(`${next} (-L)`);
+      if (!quiet) io.stderr.write(`meshload: ${response.statusCode} redirect to ${next.method} ${redactUrl(next.url.href)}\n`);
+      hop = next;
+    }
     const reasonPhrase = head.statusMessage !== undefined && head.statusMessage !== '' ? ` ${printable(head.statusMessage)}` : '';
-    const lines = [`HTTP/1.1 ${response.statusCode}${reasonPhrase}`];
+    const lines = [`${head.version ?? 'HTTP/1.1'} ${response.statusCode}${reasonPhrase}`];
     const raw = head.rawHeaders;
     if (raw !== undefined) {
       for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${printable(latin1(raw[i]))}: ${printable(latin1(raw[i + 1]))}`);
@@ -138,10 +184,10 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     }
     io.stderr.write(lines.join('\n') + '\n\n');
     // A HEAD answer, a 204 or a 304 declares a length it does not send.
-    const bodiless = parts.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
+    const bodiless = hop.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
     const declared = bodiless ? 0 : Number(response.headers['content-length']);
     if (declared > maxBody) throw new BodyCapReached(`body of ${declared} bytes (Content-Length) exceeds -max-body ${maxBodyText}`);
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    for await (const chunk of response.body) {
       if (written + chunk.length > maxBody) {
         io.stdout.write(chunk.subarray(0, maxBody - written));
         written = maxBody;
@@ -160,8 +206,28 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
     clearTimeout(timer);
     io.signal.removeEventListener('abort', onInterrupt);
     // destroy, not close: an endless body or a silent server must not be waited for.
-    await agent.destroy().catch(() => undefined);
+    await agent?.destroy().catch(() => undefined);
+    http10?.close();
   }
+}
+
+/** A hop as the HTTP/1.0 exchange takes it: the hop's request with the connect options. */
+function hopTemplate(parts: RequestParts, hop: Hop): RequestTemplate {
+  const sameHost = hop.url.hostname === parts.url.hostname;
+  const tls = sameHost || parts.tls === undefined ? parts.tls : { ...parts.tls, servername: hop.url.hostname.replace(/^\[|\]$/g, '') };
+  return {
+    url: hop.url,
+    method: hop.method,
+    headers: hop.headers,
+    body: hop.body,
+    timeoutMs: 0,
+    keepAlive: false,
+    insecure: parts.insecure,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(parts.resolve !== undefined ? { resolve: parts.resolve } : {}),
+    ...(parts.unixSocket !== undefined ? { unixSocket: parts.unixSocket } : {}),
+    http10: true,
+  };
 }
 
 /** The one-line reason, with the error's code and its cause's (undici wraps socket errors). */
@@ -169,7 +235,7 @@ function reason(error: unknown, stop: Stop, timeoutMs: number, written: number):
   if (stop === 'timeout') return `no complete response within ${timeoutMs}ms (-timeout)${written > 0 ? ` after ${written} body bytes` : ''}`;
   if (stop === 'interrupted') return 'interrupted';
   if (stop === 'stdout') return oneLine(`cannot write the body to stdout: ${asError(error)?.message ?? String(error)}`);
-  if (error instanceof BodyCapReached) return error.message;
+  if (error instanceof BodyCapReached || error instanceof RedirectRefused) return error.message;
   const top = asError(error);
   if (top === undefined) return oneLine(String(error));
   const codes: string[] = [];

@@ -38,14 +38,22 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     const { curlCommand, DEFAULT_MAX_BODY } = await import('./curl-action');
     return curlCommand(urlText, { ...flags, maxBody: DEFAULT_MAX_BODY }, 'load', ctx.io);
   }
-  const plan = loadPlanFromFlags(urlText, flags);
+  const notes: string[] = [];
+  const plan = loadPlanFromFlags(urlText, flags, notes);
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
+  // Fortio logs these as warnings: silent under -quiet or -loglevel Error.
+  if (flags.quiet !== true && logsAt(parseLogLevel(flags.loglevel) ?? 'Info', 'Warning')) for (const note of notes) ctx.io.stderr.write(`meshload: ${note}\n`);
   return runLoadCommand(plan, flags, ctx);
 }
 
 /** Flags -> a validated LoadPlan; every bad value is a usage error naming its fix. */
-function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
+function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): LoadPlan {
   const request = requestFromFlags(urlText, flags, 'load');
+  notes.push(...request.notes);
+  if (request.http10 && flags.h2 === true) throw usageError('-http1.0 and -h2 exclude each other', 'give one HTTP version');
+  if (request.followRedirects && (flags.h2 === true || request.http10)) throw usageError(`-L in load is HTTP/1.1 only, not with ${request.http10 ? '-http1.0' : '-h2'}`, 'drop -L, or the other flag');
+  // Fortio's -L switches to Go's client, which follows (bincommon/commonflags.go:214-216).
+  if (request.followRedirects) notes.push("-L: Go's client as in Fortio, following redirects; slower than the default client, do not use it for load tests");
   if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
   let qps = Number(flags.qps);
@@ -114,6 +122,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags): LoadPlan {
     h2Multiplex: flags.h2Multiplex === true,
     insecure: request.insecure,
     ...(request.tls !== undefined ? { tls: request.tls } : {}),
+    ...request.planFields,
     abortOn,
     allowInitialErrors: flags.allowInitialErrors === true,
     sequentialWarmup: flags.sequentialWarmup === true,
