@@ -439,7 +439,7 @@ class H2Transport implements Transport {
       watcher.socketDialled(performance.now() - startMs, address);
     };
     watcher.socketOpened();
-    h2.once('connect', (_h2: http2.ClientHttp2Session, socket: net.Socket) => ended(goAddress(socket.remoteAddress ?? host, socket.remotePort ?? this.port)));
+    h2.once('connect', (_h2: http2.ClientHttp2Session, socket: net.Socket) => ended(this.unixSocket ?? goAddress(socket.remoteAddress ?? host, socket.remotePort ?? this.port)));
     h2.once('close', () => ended(undefined));
   }
 

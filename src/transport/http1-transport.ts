@@ -407,7 +407,8 @@ class Http1Connection implements Connection {
   private dialEnded(host: string, port: number): void {
     const ms = performance.now() - this.dialStartMs;
     this.dialStartMs = 0;
-    this.watcher?.socketDialled(ms, goAddress(host, port));
+    // Go's net.UnixAddr.String() is the socket's path: Fortio's IP lines show it for -unix-socket.
+    this.watcher?.socketDialled(ms, this.transport.unixSocket ?? goAddress(host, port));
   }
 
   private dropSocket(): void {

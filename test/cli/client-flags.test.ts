@@ -116,7 +116,10 @@ describe('meshload load', () => {
     const server = await serve(undefined, join(dir, 'up.sock'));
     const run = await cli('load', '-qps', '0', '-c', '2', '-n', '4', '-unix-socket', join(dir, 'up.sock'), '-json', '-', 'http://svc.example/get');
     expect(run.code).toBe(0);
-    expect((JSON.parse(run.stdout) as { RetCodes: unknown; UnixDomainSocket: string }).RetCodes).toEqual({ 200: 4 });
+    const fortio = JSON.parse(run.stdout) as { RetCodes: unknown; IPCountMap: unknown };
+    expect(fortio.RetCodes).toEqual({ 200: 4 });
+    // Go's UnixAddr.String() is the path, so that is the "IP" Fortio counts for the socket.
+    expect(fortio.IPCountMap).toEqual({ [join(dir, 'up.sock')]: 2 });
     expect(server.seen.every((s) => s.host === 'svc.example')).toBe(true);
     const missing = await cli('load', '-qps', '0', '-c', '1', '-n', '3', '-allow-initial-errors', '-unix-socket', join(dir, 'none.sock'), '-json', '-', 'http://svc.example/');
     expect(missing.code).toBe(0);
