@@ -16,7 +16,7 @@ import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
-import { RunRecorder, timelineStepFor } from './run-recorder';
+import { fortioDurationScale, RunRecorder, timelineStepFor } from './run-recorder';
 import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */
@@ -129,7 +129,7 @@ class LoadRunner {
       const warmupFailure = this.plan.requests === undefined && !this.stopped ? await this.warmUp() : undefined;
       if (this.stopped) return this.result(performance.now());
       this.t0 = performance.now();
-      this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan));
+      this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan), fortioDurationScale(this.plan));
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
         this.stop('warmup-failed', `warm-up request got ${describe(warmupFailure)}; ${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`);
@@ -259,7 +259,7 @@ class LoadRunner {
   private result(endMs: number): LoadResult {
     // Stopped before the timed run began: it lasted nothing and measured nothing.
     if (this.recorder === undefined) this.t0 = endMs;
-    const recorder = this.recorder ?? new RunRecorder(endMs);
+    const recorder = this.recorder ?? new RunRecorder(endMs, 1000, fortioDurationScale(this.plan));
     const recorded = recorder.finish(endMs);
     const durationMs = Math.max(0, endMs - this.t0);
     const count = recorder.count;

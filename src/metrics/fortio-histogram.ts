@@ -94,6 +94,17 @@ export const FORTIO_SCALES = {
 
 export type FortioHistogramKind = keyof typeof FORTIO_SCALES;
 
+/** Fortio's latency histogram scale for a plan: -offset and -r (periodic.go Normalize: a
+ * resolution of 0 or less is the default 0.001 s). */
+export function fortioDurationScale(plan: { histogramOffset?: number | undefined; histogramResolution?: number | undefined }): FortioScale {
+  const resolution = plan.histogramResolution;
+  const offset = plan.histogramOffset;
+  return {
+    offset: offset !== undefined && Number.isFinite(offset) ? offset : FORTIO_SCALES.duration.offset,
+    divider: resolution !== undefined && Number.isFinite(resolution) && resolution > 0 ? resolution : FORTIO_SCALES.duration.divider,
+  };
+}
+
 /** The serialisable form kept in meshload's results: the scale, the counter, and the count of
  * every bucket (FORTIO_BUCKET_COUNT numbers, most of them 0). */
 export interface EncodedFortioHistogram extends FortioScale {

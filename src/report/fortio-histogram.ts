@@ -2,8 +2,12 @@
  * carry no Fortio histogram of their own (written before meshload recorded one, or imported):
  * exact counter stats, HDR ranges re-bucketed into Fortio's fixed bucket edges, percentiles by
  * Fortio's CalcPercentile over those buckets. Results that have one use it as is. */
-import { forEachRecorded, type Distribution } from '../metrics/distribution';
-import { calcPercentiles, FORTIO_SCALES, FortioCounts, type FortioHistogram, type FortioHistogramKind } from '../metrics/fortio-histogram';
+import type { LoadResult } from '../engine/load-result';
+import { Distribution, forEachRecorded } from '../metrics/distribution';
+import { calcPercentiles, FORTIO_SCALES, FortioCounts, fortioDurationScale, type FortioHistogram, type FortioHistogramKind, type FortioScale } from '../metrics/fortio-histogram';
+
+/** Microseconds (how meshload's distributions keep latency) to seconds (Fortio's unit). */
+const US_TO_S = 1e-6;
 
 export {
   calcPercentile,
@@ -14,6 +18,7 @@ export {
   type FortioHistogram,
   type FortioHistogramKind,
   type FortioPercentile,
+  type FortioScale,
 } from '../metrics/fortio-histogram';
 
 export interface CounterStats {
@@ -89,4 +94,45 @@ export function toFortioHistogram(
  * recorded nothing, e.g. ConnectionStats where meshload does not measure connection times. */
 export function emptyFortioHistogram(): FortioHistogram {
   return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null };
+}
+
+/** The Fortio histograms a Fortio-shaped renderer prints, with the latency scale they were
+ * bucketed at. */
+export interface FortioView {
+  /** DurationHistogram: latency from the actual send, seconds. */
+  duration: FortioHistogram;
+  /** ErrorsDurationHistogram. */
+  errors: FortioHistogram;
+  sizes: FortioHistogram;
+  headerSizes: FortioHistogram;
+  scale: FortioScale;
+}
+
+/** A result's Fortio histograms: the ones recorded during the run when it has them (exactly
+ * Fortio's), else rebuilt from its HDR distributions: latency from the actual send; errors from
+ * the corrected error latency (older results kept no other; the same for a closed loop at max
+ * speed); sizes of the calls that got a response. */
+export function fortioViewOf(result: Pick<LoadResult, 'fortio' | 'plan' | 'latencyUncorrected' | 'errorLatency' | 'totalSizes' | 'headerSizes'>): FortioView {
+  const percentiles = result.plan.percentiles;
+  const duration = FortioCounts.decode(result.fortio?.duration);
+  const errors = FortioCounts.decode(result.fortio?.errors);
+  const sizes = FortioCounts.decode(result.fortio?.sizes);
+  const headerSizes = FortioCounts.decode(result.fortio?.headerSizes);
+  if (duration !== undefined && errors !== undefined && sizes !== undefined && headerSizes !== undefined) {
+    return {
+      duration: duration.export(percentiles),
+      errors: errors.export(percentiles),
+      sizes: sizes.export(),
+      headerSizes: headerSizes.export(),
+      scale: { offset: duration.offset, divider: duration.divider },
+    };
+  }
+  const scale = fortioDurationScale(result.plan);
+  return {
+    duration: toFortioHistogram(Distribution.decode(result.latencyUncorrected), US_TO_S, 'duration', percentiles, scale),
+    errors: toFortioHistogram(Distribution.decode(result.errorLatency), US_TO_S, 'duration', percentiles, scale),
+    sizes: toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size'),
+    headerSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
+    scale,
+  };
 }
