@@ -2,7 +2,7 @@
  * however long the run (no per-request arrays: the timeline grows by one entry per step: a
  * second, or 100 ms for a run planned to last at most 10 s). */
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
-import { FORTIO_SCALES, FortioCounts, type FortioScale } from '../metrics/fortio-histogram';
+import { FORTIO_SCALES, FortioCounts, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
 
 export { fortioDurationScale } from '../metrics/fortio-histogram';
 import { classifyFailure, type FailureCause } from '../stats/failure-cause';
@@ -104,8 +104,8 @@ export class RunRecorder {
     const ok = isOk(status);
     this.latency.record(correctedUs);
     this.latencyUncorrected.record((endMs - sentMs) * 1000);
-    // Fortio's float seconds from the send, unrounded: its sums and Min/Max print from them.
-    const fromSendS = (endMs - sentMs) / 1000;
+    // Fortio's seconds from the send (periodic.go runOne: time.Since(fStart).Seconds()).
+    const fromSendS = goSeconds(endMs - sentMs);
     this.fortioDuration.record(fromSendS);
     if (!ok) this.fortioErrors.record(fromSendS);
     this.fortioSizes.record(outcome.headerBytes + outcome.bodyBytes);

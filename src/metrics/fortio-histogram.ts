@@ -46,6 +46,16 @@ export function fortioBucketIndex(scaled: number): number {
   return i;
 }
 
+/** Go's time.Duration.Seconds() of a duration given in milliseconds (performance.now() units):
+ * whole nanoseconds, as Go keeps them, so Min/Max/Sum print as Fortio's do (0.050059955, not
+ * 0.05005995499999995). */
+export function goSeconds(ms: number): number {
+  const ns = Math.round(ms * 1e6);
+  if (ns < 1e9) return ns / 1e9;
+  const whole = Math.floor(ns / 1e9);
+  return whole + (ns - whole * 1e9) / 1e9;
+}
+
 /** stats.Bucket. */
 export interface FortioBucket {
   Start: number;

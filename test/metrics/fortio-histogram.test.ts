@@ -1,6 +1,6 @@
 /** Fortio's own expectations for stats.Histogram (fortio/fortio stats/stats_test.go at 45e1871),
  * run against meshload's recorder: Record, RecordN, Transfer, Export, CalcPercentile, Print. */
-import { calcPercentile, FORTIO_BUCKET_EDGES, FortioCounts, fortioBucketIndex } from '../../src/metrics/fortio-histogram';
+import { calcPercentile, FORTIO_BUCKET_EDGES, FortioCounts, fortioBucketIndex, goSeconds } from '../../src/metrics/fortio-histogram';
 import { fortioHistogramLines } from '../../src/report/fortio-text';
 
 function histogram(offset: number, divider: number, values: readonly number[] = []): FortioCounts {
@@ -207,5 +207,14 @@ describe('FortioCounts encode/decode', () => {
 
   it('refuses a zero divider when made', () => {
     expect(() => new FortioCounts({ offset: 0, divider: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('goSeconds', () => {
+  it("is Go's Duration.Seconds of whole nanoseconds", () => {
+    expect(goSeconds(50.059954999999995)).toBe(0.050059955);
+    expect(goSeconds(1500.0000004)).toBe(1.5);
+    expect(goSeconds(2_000.000_001)).toBe(2.000000001); // 2 + 1/1e9, as Go adds them
+    expect(goSeconds(0)).toBe(0);
   });
 });
