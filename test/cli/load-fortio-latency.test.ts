@@ -1,7 +1,7 @@
 /** Fortio's latency meaning in `meshload load`'s Fortio-shaped output (issue 14): a spawned run
  * against meshload's own server prints Fortio's numbers (from the actual send), meshload's
  * corrected latency in a line of its own, and honours -r and -offset. Needs `npm run build`. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from '../../src/engine/load-result';
@@ -87,6 +87,29 @@ describe("meshload load keeps Fortio's latency meaning", () => {
     const data = (run.json['DurationHistogram'] as { Data: Array<{ End: number }> }).Data;
     if (data.length > 1) expect(data[0]?.End).toBeCloseTo(0.0001 * (FORTIO_BUCKET_EDGES[index] ?? NaN) + 0.04, 12);
     expect(run.stderr).toContain(`>= ${String(Number(min.toPrecision(6)))} <= `); // %.6g
+  });
+
+  it("merges Fortio's histograms exactly across worker threads and in `merge`: buckets add up", async () => {
+    const a = await load('-c', '2', '-qps', '0', '-n', '40', '-workers', '2', '-allow-initial-errors', `${server.echoUrl}/echo?status=503:25&delay=1ms:50`);
+    const b = await load('-c', '1', '-qps', '0', '-n', '15', '-allow-initial-errors', `${server.echoUrl}/echo?delay=3ms`);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const parts = [a.json.Meshload, b.json.Meshload];
+    // Worker threads: the merged run holds every call in Fortio's buckets, errors apart.
+    expect(a.json.Meshload.fortio?.duration.count).toBe(40);
+    expect(a.json.Meshload.fortio?.duration.buckets.reduce((n, c) => n + c, 0)).toBe(40);
+    expect(a.json.Meshload.fortio?.errors.count).toBe(a.json.Meshload.codes['503'] ?? 0);
+    const files = parts.map((_, i) => join(dir, `merge-part-${i}.json`));
+    files.forEach((file, i) => writeFileSync(file, JSON.stringify({ Meshload: parts[i] })));
+    const out = join(dir, 'merged.json');
+    const run = await runProcess(process.execPath, [BIN, 'merge', ...files, '-o', out]);
+    expect(run.code).toBe(0);
+    const merged = (JSON.parse(readFileSync(out, 'utf8')) as { Meshload: LoadResult }).Meshload.fortio;
+    const sumOf = (key: 'duration' | 'errors' | 'sizes' | 'headerSizes'): number[] =>
+      (parts[0]?.fortio?.[key].buckets ?? []).map((n, i) => n + (parts[1]?.fortio?.[key].buckets[i] ?? 0));
+    for (const key of ['duration', 'errors', 'sizes', 'headerSizes'] as const) expect({ key, buckets: merged?.[key].buckets }).toEqual({ key, buckets: sumOf(key) });
+    // The text merge prints is Fortio's, from those buckets: the avg of both runs' calls.
+    const avgMs = ((parts[0]?.fortio?.duration.sum ?? 0) + (parts[1]?.fortio?.duration.sum ?? 0)) / 55 * 1000;
+    expect(allDoneMs(run.stderr)).toBeCloseTo(avgMs, 2);
   });
 
   it.each([
