@@ -188,6 +188,22 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
     expect(lines.slice(-2)).toEqual(['All done 2 calls (plus 1 warmup) 3.000 ms avg, 0.4 qps', '']);
   });
 
+  it('falls back the same way when the Fortio histograms of a file are not valid (hand-edited or hostile)', () => {
+    const calls: FixtureCall[] = [{ latencyUs: 2000, code: 200 }, { latencyUs: 4000, code: 200 }];
+    const good = fixtureResult(calls);
+    const { fortio: _drop, ...none } = good;
+    const duration = good.fortio?.duration;
+    expect(duration).toBeDefined();
+    for (const fortio of [
+      { duration: { ...duration, buckets: [1e9] } },
+      { ...good.fortio, duration: { ...duration, count: 3 } },
+      { ...good.fortio, errors: 'x' },
+      null,
+    ]) {
+      expect(renderLoadText({ ...good, fortio: fortio as never })).toBe(renderLoadText(none));
+    }
+  });
+
   it('reports dropped sends of the open model', () => {
     const text = renderLoadText(fixtureResult([{ latencyUs: 1000, code: 200 }], { droppedSends: 7, plan: { open: { maxInflight: 10 } } }));
     expect(text).toContain('\nDropped sends (in-flight cap full) : 7\n');
