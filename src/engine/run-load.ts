@@ -9,6 +9,7 @@
  * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
  * counted from before the warm-up. Calls still in flight then are closed and counted once each
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
+import { fortioDurationScale } from '../metrics/fortio-histogram';
 import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
 import { formatDuration } from '../util/duration';
@@ -16,7 +17,7 @@ import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from './load-plan';
 import type { LoadResult } from './load-result';
-import { fortioDurationScale, RunRecorder, timelineStepFor } from './run-recorder';
+import { RunRecorder, timelineStepFor } from './run-recorder';
 import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */

@@ -3,8 +3,6 @@
  * second, or 100 ms for a run planned to last at most 10 s). */
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { FORTIO_SCALES, FortioCounts, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
-
-export { fortioDurationScale } from '../metrics/fortio-histogram';
 import { classifyFailure, type FailureCause } from '../stats/failure-cause';
 import type { Outcome } from '../transport/transport';
 import type { LoadPlan } from './load-plan';

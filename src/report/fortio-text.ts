@@ -6,7 +6,7 @@ import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result
 import { fellBehindText } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
-import { type FortioHistogram, fortioViewOf } from './fortio-histogram';
+import { type FortioHistogram, fortioViewOf, scaleValue } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 import { redactUrl } from '../util/redact';
 import { goDuration, goSprintf } from './go-format';
@@ -75,7 +75,7 @@ function sameDistribution(a: EncodedDistribution, b: EncodedDistribution): boole
 /** meshload's percentiles of a distribution (HDR, microseconds), in seconds, clamped to its
  * exact [min, max]: "p50 0.0521, p99 0.0534". */
 function percentileList(d: Distribution, percentiles: readonly number[]): string {
-  return percentiles.map((p) => goSprintf('p%g %.6g', p, Math.min(d.max, Math.max(d.min, d.percentile(p))) * US_TO_S)).join(', ');
+  return percentiles.map((p) => goSprintf('p%g %.6g', p, scaleValue(Math.min(d.max, Math.max(d.min, d.percentile(p))), US_TO_S))).join(', ');
 }
 
 /** From "Ended after" through "All done", in Fortio's order and with Fortio's meaning: latency
@@ -125,13 +125,13 @@ function meshloadLines(result: LoadResult): string[] {
         'Latency corrected for coordinated omission (from intended send; the Fortio lines measure from actual send) : avg %.8g, %s, max %g',
         d.mean() * US_TO_S,
         percentileList(d, plan.percentiles),
-        d.max * US_TO_S,
+        scaleValue(d.max, US_TO_S),
       ),
     );
   }
   if (result.scheduleLag.count > 0) {
     const d = Distribution.decode(result.scheduleLag);
-    lines.push(goSprintf('Schedule lag (actual send after intended send) : %s, max %g', percentileList(d, [50, 99]), d.max * US_TO_S));
+    lines.push(goSprintf('Schedule lag (actual send after intended send) : %s, max %g', percentileList(d, [50, 99]), scaleValue(d.max, US_TO_S)));
   }
   if (result.skippedSlots > 0) lines.push(goSprintf('Skipped slots (-nocatchup) : %d', result.skippedSlots));
   if (result.droppedSends > 0) lines.push(goSprintf('Dropped sends (in-flight cap full) : %d', result.droppedSends));
