@@ -70,6 +70,10 @@ export interface LoadPlan {
   workers: number;
   /** -p: percentiles to report. */
   percentiles: number[];
+  /** -r: the bucket width of Fortio's latency histograms, in seconds (absent: 0.001). */
+  histogramResolution?: number;
+  /** -offset: where Fortio's latency buckets start, in seconds (absent: 0). */
+  histogramOffset?: number;
   /** -labels: free text naming the run. */
   labels: string;
   /** Header names whose values are written as <redacted> in results and logs, beyond those

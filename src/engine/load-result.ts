@@ -4,6 +4,7 @@
 import type { EncodedDistribution } from '../metrics/distribution';
 import type { EncodedFortioCounts } from '../metrics/fortio-counts';
 import type { ConnectionsReport } from './connection-stats';
+import type { EncodedFortioHistogram } from '../metrics/fortio-histogram';
 import type { FailureCause } from '../stats/failure-cause';
 import type { SidecarReport } from '../stats/sidecar-report';
 import type { LoadPlan } from './load-plan';
@@ -73,6 +74,10 @@ export interface LoadResult {
   latency: EncodedDistribution;
   /** Every timed call, from its actual send time: what Fortio reports. */
   latencyUncorrected: EncodedDistribution;
+  /** Fortio's own histograms, recorded call by call as Fortio records them (see
+   * FortioRecorded); the Fortio-shaped text and JSON come from these. Absent in results written
+   * before meshload kept them, and in merges with such results. */
+  fortio?: FortioRecorded;
   /** Corrected latency per status code. */
   latencyByCode: Record<string, EncodedDistribution>;
   /** Corrected latency of calls that were not OK (not 2xx, or -1): Fortio's ErrorsDurationHistogram. */
@@ -104,6 +109,21 @@ export interface LoadResult {
   /** Paced runs: every pause of the pacing loop, in seconds, as Fortio's "Sleep times"
    * histogram (a negative pause is a late slot). Absent at max speed and in the open model. */
   sleepTimes?: EncodedFortioCounts;
+}
+
+/** Fortio's stats.Histogram of each thing Fortio measures, kept exactly as Fortio keeps them, so
+ * Fortio-shaped output compares with Fortio's own: latency from the actual send (periodic.go
+ * runOne: time.Since(fStart) around Run), in seconds, at -r and -offset; sizes in bytes, every
+ * call counted (httprunner.go Run records them whatever the code). */
+export interface FortioRecorded {
+  /** DurationHistogram: every timed call. */
+  duration: EncodedFortioHistogram;
+  /** ErrorsDurationHistogram: calls that were not OK (not 2xx or 418, or -1). */
+  errors: EncodedFortioHistogram;
+  /** Sizes: response bytes, headers and body (NewHistogram(0, 100)). */
+  sizes: EncodedFortioHistogram;
+  /** HeaderSizes: response header bytes (NewHistogram(0, 5)). */
+  headerSizes: EncodedFortioHistogram;
 }
 
 /** The timeline step of a result, 1000 when absent or unusable (a hand-edited file). */

@@ -9,6 +9,7 @@
  * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
  * counted from before the warm-up. Calls still in flight then are closed and counted once each
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
+import { fortioDurationScale } from '../metrics/fortio-histogram';
 import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
 import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
@@ -146,7 +147,7 @@ class LoadRunner {
       const warmupFailure = this.plan.requests === undefined && !this.stopped ? await this.warmUp() : undefined;
       if (this.stopped) return this.result(performance.now());
       this.t0 = performance.now();
-      this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan));
+      this.recorder = new RunRecorder(this.t0, timelineStepFor(this.plan), fortioDurationScale(this.plan));
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
         const hint = `${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`;
@@ -309,7 +310,7 @@ class LoadRunner {
   private result(endMs: number): LoadResult {
     // Stopped before the timed run began: it lasted nothing and measured nothing.
     if (this.recorder === undefined) this.t0 = endMs;
-    const recorder = this.recorder ?? new RunRecorder(endMs);
+    const recorder = this.recorder ?? new RunRecorder(endMs, 1000, fortioDurationScale(this.plan));
     const recorded = recorder.finish(endMs);
     const durationMs = Math.max(0, endMs - this.t0);
     const count = recorder.count;

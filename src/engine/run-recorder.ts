@@ -2,6 +2,7 @@
  * however long the run (no per-request arrays: the timeline grows by one entry per step: a
  * second, or 100 ms for a run planned to last at most 10 s). */
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import { FORTIO_SCALES, FortioCounts, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
 import { classifyFailure, type FailureCause } from '../stats/failure-cause';
 import type { Outcome } from '../transport/transport';
 import type { LoadPlan } from './load-plan';
@@ -41,6 +42,7 @@ export type RecordedRun = Pick<
   | 'clamped'
   | 'latency'
   | 'latencyUncorrected'
+  | 'fortio'
   | 'latencyByCode'
   | 'errorLatency'
   | 'headerSizes'
@@ -57,6 +59,11 @@ export class RunRecorder {
   readonly headerSizes = new Distribution(SIZE_RANGE);
   readonly totalSizes = new Distribution(SIZE_RANGE);
   readonly scheduleLag = new Distribution();
+  /** Fortio's histograms (LoadResult.fortio): a bucket lookup each, no allocation. */
+  readonly fortioDuration: FortioCounts;
+  readonly fortioErrors: FortioCounts;
+  readonly fortioSizes = new FortioCounts(FORTIO_SCALES.size);
+  readonly fortioHeaderSizes = new FortioCounts(FORTIO_SCALES['header-size']);
   private readonly byCode = new Map<number, Distribution>();
   private readonly codeCounts = new Map<number, number>();
   private readonly errorKinds = new Map<ErrorKind, number>();
@@ -73,11 +80,16 @@ export class RunRecorder {
   private readonly secondLatency = new Distribution();
 
   /** `startMs` is the run's time origin (performance.now() units); `stepMs` the timeline's
-   * step (see timelineStepFor). */
+   * step (see timelineStepFor); `durationScale` the -offset and -r of Fortio's latency
+   * histograms (fortioDurationScale). */
   constructor(
     private readonly startMs: number,
     private stepMs = 1000,
-  ) {}
+    durationScale: FortioScale = FORTIO_SCALES.duration,
+  ) {
+    this.fortioDuration = new FortioCounts(durationScale);
+    this.fortioErrors = new FortioCounts(durationScale);
+  }
 
   get count(): number {
     return this.latency.count;
@@ -87,8 +99,15 @@ export class RunRecorder {
   record(outcome: Outcome, intendedMs: number, sentMs: number, endMs: number): void {
     const status = outcome.status;
     const correctedUs = (endMs - intendedMs) * 1000;
+    const ok = isOk(status);
     this.latency.record(correctedUs);
     this.latencyUncorrected.record((endMs - sentMs) * 1000);
+    // Fortio's seconds from the send (periodic.go runOne: time.Since(fStart).Seconds()).
+    const fromSendS = goSeconds(endMs - sentMs);
+    this.fortioDuration.record(fromSendS);
+    if (!ok) this.fortioErrors.record(fromSendS);
+    this.fortioSizes.record(outcome.headerBytes + outcome.bodyBytes);
+    this.fortioHeaderSizes.record(outcome.headerBytes);
     let codeLatency = this.byCode.get(status);
     if (codeLatency === undefined) {
       codeLatency = new Distribution();
@@ -96,7 +115,7 @@ export class RunRecorder {
     }
     codeLatency.record(correctedUs);
     this.codeCounts.set(status, (this.codeCounts.get(status) ?? 0) + 1);
-    if (!isOk(status)) {
+    if (!ok) {
       // Only failures are classified: an OK response costs nothing here.
       this.errorLatency.record(correctedUs);
       const cause = classifyFailure(outcome);
@@ -201,6 +220,12 @@ export class RunRecorder {
       clamped: this.clampedCount,
       latency: this.latency.encode(),
       latencyUncorrected: this.latencyUncorrected.encode(),
+      fortio: {
+        duration: this.fortioDuration.encode(),
+        errors: this.fortioErrors.encode(),
+        sizes: this.fortioSizes.encode(),
+        headerSizes: this.fortioHeaderSizes.encode(),
+      },
       latencyByCode,
       errorLatency: this.errorLatency.encode(),
       headerSizes: this.headerSizes.encode(),

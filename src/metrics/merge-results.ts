@@ -1,10 +1,11 @@
 /** Merges load results of generators that ran side by side (worker threads, Kubernetes Jobs)
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock step. Pure. */
-import { ERROR_KINDS, type ErrorKind, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../engine/load-result';
+import { ERROR_KINDS, type ErrorKind, type FortioRecorded, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../engine/load-result';
 import { mergeSocketFields } from '../engine/connection-stats';
 import { fellBehind, requestedQps } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from './distribution';
+import { type EncodedFortioHistogram, FortioCounts } from './fortio-histogram';
 
 /** Parts may come from files an older meshload wrote: fields it lacked read as none. */
 export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
@@ -30,8 +31,11 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     ramp: first.plan.ramp === undefined ? undefined : { from: sum(results, (r) => r.plan.ramp?.from ?? 0), to: sum(results, (r) => r.plan.ramp?.to ?? 0) },
     requests: first.plan.requests === undefined ? undefined : sum(results, (r) => r.plan.requests ?? 0),
   };
+  const { fortio: _firstFortio, ...firstRest } = first;
+  const fortio = mergeFortio(results);
   return {
-    ...first,
+    ...firstRest,
+    ...(fortio === undefined ? {} : { fortio }),
     plan,
     startTime: new Date(startMs).toISOString(),
     durationMs,
@@ -92,6 +96,26 @@ export function mergeDistributions(parts: readonly EncodedDistribution[]): Encod
   const merged = new Distribution();
   for (const part of parts) if (part.count > 0) merged.add(Distribution.decode(part));
   return merged.encode();
+}
+
+/** Fortio's histograms of all parts, merged as Fortio's Transfer merges threads; undefined when
+ * a part lacks them (an older file) or they are not valid, so the whole is never partial. */
+function mergeFortio(results: readonly LoadResult[]): FortioRecorded | undefined {
+  const keys = ['duration', 'errors', 'sizes', 'headerSizes'] as const;
+  const merged: Partial<Record<(typeof keys)[number], EncodedFortioHistogram>> = {};
+  for (const key of keys) {
+    let total: FortioCounts | undefined;
+    for (const r of results) {
+      const part = FortioCounts.decode(r.fortio?.[key]);
+      if (part === undefined) return undefined;
+      // The first part's scale (-offset, -r) is the plan's: all parts of a run share it.
+      if (total === undefined) total = new FortioCounts(part);
+      total.add(part);
+    }
+    if (total === undefined) return undefined;
+    merged[key] = total.encode();
+  }
+  return merged as FortioRecorded;
 }
 
 function mergeKeyed(parts: ReadonlyArray<Record<string, EncodedDistribution>>): Record<string, EncodedDistribution> {

@@ -1,78 +1,25 @@
-/** Fortio's histogram JSON (stats.HistogramData) from a meshload Distribution: exact counter
- * stats, HDR ranges re-bucketed into Fortio's fixed bucket edges, and percentiles from HDR.
- * Fortio's report UI and Nighthawk's converter read this shape. */
-import { forEachRecorded, type Distribution } from '../metrics/distribution';
+/** Fortio's histogram JSON (stats.HistogramData) from a meshload Distribution, for results that
+ * carry no Fortio histogram of their own (written before meshload recorded one, or imported):
+ * exact counter stats, HDR ranges re-bucketed into Fortio's fixed bucket edges, percentiles by
+ * Fortio's CalcPercentile over those buckets. Results that have one use it as is. */
+import type { LoadResult } from '../engine/load-result';
+import { Distribution, forEachRecorded } from '../metrics/distribution';
+import { calcPercentiles, FORTIO_SCALES, FortioCounts, fortioDurationScale, type FortioHistogram, type FortioHistogramKind, type FortioScale } from '../metrics/fortio-histogram';
 
-export interface FortioBucket {
-  Start: number;
-  End: number;
-  /** Cumulative percentage of the count up to and including this bucket. */
-  Percent: number;
-  Count: number;
-}
+/** Microseconds (how meshload's distributions keep latency) to seconds (Fortio's unit). */
+const US_TO_S = 1e-6;
 
-export interface FortioPercentile {
-  Percentile: number;
-  Value: number;
-}
-
-/** stats.HistogramData as Fortio's JSON has it: no Offset/Divider (a real Fortio 1.57.3 file,
- * test/report/fixtures, has none; the run's scale is the top-level `Resolution`/`Offset`). */
-export interface FortioHistogram {
-  Count: number;
-  Min: number;
-  Max: number;
-  Sum: number;
-  Avg: number;
-  StdDev: number;
-  /** null when empty: Go marshals Fortio's nil slice that way. */
-  Data: FortioBucket[] | null;
-  /** Absent when empty or not asked for (Fortio's `json:",omitempty"`; size histograms have none). */
-  Percentiles?: FortioPercentile[];
-}
-
-/** stats.histogramBucketValues: bucket i holds ]edge[i-1], edge[i]] of (value - Offset) / Divider;
- * one extra bucket below (<= 0) and one above (> 100000). */
-export const FORTIO_BUCKET_EDGES: readonly number[] = [
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 120, 140, 160, 180, 200,
-  250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000, 2000, 3000, 4000, 5000, 7500, 10000, 20000, 30000, 40000, 50000, 75000,
-  100000,
-];
-
-const NUM_VALUES = FORTIO_BUCKET_EDGES.length;
-const LAST_VALUE = FORTIO_BUCKET_EDGES[NUM_VALUES - 1] as number;
-
-/** What each kind of Fortio histogram is recorded with (offset, divider), in Fortio's unit. */
-export const FORTIO_SCALES = {
-  /** periodic: NewHistogram(Offset, Resolution), -r default 0.001 s: 1 ms resolution. */
-  duration: { offset: 0, divider: 0.001 },
-  /** httprunner: sizes = NewHistogram(0, 100). */
-  size: { offset: 0, divider: 100 },
-  /** httprunner: headerSizes = NewHistogram(0, 5). */
-  'header-size': { offset: 0, divider: 5 },
-} as const;
-
-export type FortioHistogramKind = keyof typeof FORTIO_SCALES;
-
-/** Fortio's bucket index for an already scaled value ((v - Offset) / Divider). Intervals are open
- * on the left: a value exactly on an edge belongs to the bucket below, and Fortio treats anything
- * within 1e-12 above an integer as on it (float noise from the division). */
-export function fortioBucketIndex(scaled: number): number {
-  if (scaled <= 0) return 0;
-  if (scaled > LAST_VALUE) return NUM_VALUES;
-  let whole = Math.trunc(scaled);
-  if (scaled - whole < 1e-12) whole--;
-  if (whole < 0) whole = 0; // Go would index -1 (panic) for 0 < scaled < 1e-12: ]0,1] is right
-  // First edge strictly above `whole`.
-  let lo = 0;
-  let hi = NUM_VALUES - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((FORTIO_BUCKET_EDGES[mid] as number) > whole) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
+export {
+  calcPercentile,
+  FORTIO_BUCKET_EDGES,
+  FORTIO_SCALES,
+  fortioBucketIndex,
+  type FortioBucket,
+  type FortioHistogram,
+  type FortioHistogramKind,
+  type FortioPercentile,
+  type FortioScale,
+} from '../metrics/fortio-histogram';
 
 export interface CounterStats {
   count: number;
@@ -80,53 +27,22 @@ export interface CounterStats {
   max: number;
 }
 
-/** stats.Histogram.Export's Data: buckets in order, empty ones skipped; the first starts at Min,
- * the last ends at Max, and the overflow bucket (> 100000) starts at its lower edge even when it
- * is the only one, as Fortio does. `points` are values in Fortio's unit with their counts. */
+/** stats.Histogram.Export's Data for `points` (values in Fortio's unit with their counts) whose
+ * counter is `stats`: buckets in order, empty ones skipped; the first starts at Min, the last
+ * ends at Max. */
 export function fortioBuckets(
   points: Iterable<readonly [value: number, count: number]>,
   offset: number,
   divider: number,
   stats: CounterStats,
-): FortioBucket[] | null {
-  const counts = new Array<number>(NUM_VALUES + 1).fill(0);
-  for (const [value, count] of points) {
-    const index = fortioBucketIndex((value - offset) / divider);
-    counts[index] = (counts[index] as number) + count;
-  }
-  let lastIndex = -1;
-  for (let i = NUM_VALUES; i >= 0; i--) {
-    if ((counts[i] as number) > 0) {
-      lastIndex = i;
-      break;
-    }
-  }
-  if (lastIndex < 0) return null;
-  const data: FortioBucket[] = [];
-  let prev = FORTIO_BUCKET_EDGES[0] as number;
-  let total = 0;
-  for (let i = 0; i <= lastIndex; i++) {
-    const count = counts[i] as number;
-    if (count === 0) {
-      if (i < NUM_VALUES) prev = FORTIO_BUCKET_EDGES[i] as number;
-      continue;
-    }
-    total += count;
-    // Same float expressions as Fortio (divider * edge + offset), so JSON edges print the same.
-    let start = data.length === 0 ? stats.min : divider * prev + offset;
-    let end: number;
-    if (i < NUM_VALUES) {
-      const current = FORTIO_BUCKET_EDGES[i] as number;
-      end = divider * current + offset;
-      prev = current;
-    } else {
-      start = divider * prev + offset;
-      end = stats.max;
-    }
-    data.push({ Start: start, End: end, Percent: (100 * total) / stats.count, Count: count });
-  }
-  (data[data.length - 1] as FortioBucket).End = stats.max;
-  return data;
+): FortioHistogram['Data'] {
+  const h = new FortioCounts({ offset, divider });
+  for (const [value, count] of points) h.recordN(value, count);
+  // The counter is the caller's: only the buckets came from the points.
+  h.count = stats.count;
+  h.min = stats.min;
+  h.max = stats.max;
+  return h.export().Data;
 }
 
 /** Multiplies by `scale`, dividing by its inverse when that is an integer (1e-6 -> / 1e6): 52549 /
@@ -142,15 +58,16 @@ export function scaleValue(value: number, scale: number): number {
 /** Fortio's histogram of `d` (values recorded in meshload units, `scale` converting them to
  * Fortio's: 1e-6 for microseconds -> seconds, 1 for bytes), bucketed as Fortio buckets `kind`.
  * Count/Min/Max/Sum/Avg/StdDev are exact. Each HDR range is placed by its lowest value (raised to
- * Min for the range holding it, so the first bucket never starts after it ends). Percentiles come
- * from HDR, clamped to [Min, Max] since those are known exactly. */
+ * Min for the range holding it, so the first bucket never starts after it ends), so a bucket
+ * may hold a value up to 0.1% (HDR's precision) above its edge. Percentiles are Fortio's
+ * CalcPercentile over those buckets. */
 export function toFortioHistogram(
   d: Distribution,
   scale: number,
   kind: FortioHistogramKind,
   percentiles: readonly number[] = [],
+  fortioScale: { offset: number; divider: number } = FORTIO_SCALES[kind],
 ): FortioHistogram {
-  const { offset, divider } = FORTIO_SCALES[kind];
   const count = d.count;
   const min = scaleValue(d.min, scale);
   const max = scaleValue(d.max, scale);
@@ -168,19 +85,54 @@ export function toFortioHistogram(
     Sum: sum,
     Avg: avg,
     StdDev: variance > 0 ? Math.sqrt(variance) : 0,
-    Data: fortioBuckets(points, offset, divider, { count, min, max }),
+    Data: count === 0 ? null : fortioBuckets(points, fortioScale.offset, fortioScale.divider, { count, min, max }),
   };
-  if (count > 0 && percentiles.length > 0) {
-    histogram.Percentiles = percentiles.map((p) => ({
-      Percentile: p,
-      Value: scaleValue(Math.min(d.max, Math.max(d.min, d.percentile(p))), scale),
-    }));
-  }
-  return histogram;
+  return calcPercentiles(histogram, percentiles);
 }
 
 /** An empty stats.HistogramData (Count 0, Data null): what Fortio exports for a histogram that
  * recorded nothing, e.g. ConnectionStats where meshload does not measure connection times. */
 export function emptyFortioHistogram(): FortioHistogram {
   return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null };
+}
+
+/** The Fortio histograms a Fortio-shaped renderer prints, with the latency scale they were
+ * bucketed at. */
+export interface FortioView {
+  /** DurationHistogram: latency from the actual send, seconds. */
+  duration: FortioHistogram;
+  /** ErrorsDurationHistogram. */
+  errors: FortioHistogram;
+  sizes: FortioHistogram;
+  headerSizes: FortioHistogram;
+  scale: FortioScale;
+}
+
+/** A result's Fortio histograms: the ones recorded during the run when it has them (exactly
+ * Fortio's), else rebuilt from its HDR distributions: latency from the actual send; errors from
+ * the corrected error latency (older results kept no other; the same for a closed loop at max
+ * speed); sizes of the calls that got a response. */
+export function fortioViewOf(result: Pick<LoadResult, 'fortio' | 'plan' | 'latencyUncorrected' | 'errorLatency' | 'totalSizes' | 'headerSizes'>): FortioView {
+  const percentiles = result.plan.percentiles;
+  const duration = FortioCounts.decode(result.fortio?.duration);
+  const errors = FortioCounts.decode(result.fortio?.errors);
+  const sizes = FortioCounts.decode(result.fortio?.sizes);
+  const headerSizes = FortioCounts.decode(result.fortio?.headerSizes);
+  if (duration !== undefined && errors !== undefined && sizes !== undefined && headerSizes !== undefined) {
+    return {
+      duration: duration.export(percentiles),
+      errors: errors.export(percentiles),
+      sizes: sizes.export(),
+      headerSizes: headerSizes.export(),
+      scale: { offset: duration.offset, divider: duration.divider },
+    };
+  }
+  const scale = fortioDurationScale(result.plan);
+  return {
+    duration: toFortioHistogram(Distribution.decode(result.latencyUncorrected), US_TO_S, 'duration', percentiles, scale),
+    errors: toFortioHistogram(Distribution.decode(result.errorLatency), US_TO_S, 'duration', percentiles, scale),
+    sizes: toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size'),
+    headerSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
+    scale,
+  };
 }

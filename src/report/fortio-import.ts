@@ -3,10 +3,11 @@
  * distribution is rebuilt by spreading a bucket's count evenly over the bucket: count, min, max and
  * sum stay exact (to the nanosecond), percentiles are approximate within a Fortio bucket. The
  * result says so: its `version` is `fortio <Version>` (see isFortioImport, importNote). Pure. */
-import type { ErrorKind, LoadResult } from '../engine/load-result';
+import type { ErrorKind, FortioRecorded, LoadResult } from '../engine/load-result';
 import { LOAD_DEFAULTS } from '../engine/load-plan';
 import { fellBehind, notOkCalls } from '../engine/schedule';
 import { Distribution } from '../metrics/distribution';
+import { type EncodedFortioHistogram, FortioCounts, type FortioScale } from '../metrics/fortio-histogram';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { redactUrl } from '../util/redact';
@@ -224,6 +225,7 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
     // Fortio measures from the actual send: there is no corrected latency to tell apart.
     latency: encodedLatency,
     latencyUncorrected: encodedLatency,
+    fortio: fortioRecorded(latencyJson, errorsJson, sizesJson, headerSizesJson, { offset, divider }),
     // Per-code latency is known only when every call got the same code.
     latencyByCode: codeList.length === 1 ? { [codeList[0] as string]: encodedLatency } : {},
     errorLatency: errorLatency.encode(),
@@ -278,6 +280,41 @@ function parseHistogram(value: unknown, name: string, fail: (what: string) => ne
     offset: value['Offset'] === undefined ? undefined : field('Offset'),
     divider: value['Divider'] === undefined ? undefined : field('Divider'),
   };
+}
+
+/** Fortio's histograms back from its JSON, so `report` prints Fortio's lines as Fortio did: each
+ * exported bucket's count goes back into the bucket holding its mid point (as Fortio's own
+ * copyHDataFrom re-records one), the counter from Count/Min/Max/Sum, the sum of squares from
+ * StdDev. A missing histogram is an empty one. */
+function fortioRecorded(
+  latency: ParsedHistogram,
+  errors: ParsedHistogram | undefined,
+  sizes: ParsedHistogram | undefined,
+  headerSizes: ParsedHistogram | undefined,
+  scale: FortioScale,
+): FortioRecorded {
+  return {
+    duration: countsOf(latency, scale),
+    errors: countsOf(errors, scale),
+    sizes: countsOf(sizes, FORTIO_SCALES.size),
+    headerSizes: countsOf(headerSizes, FORTIO_SCALES['header-size']),
+  };
+}
+
+function countsOf(h: ParsedHistogram | undefined, scale: FortioScale): EncodedFortioHistogram {
+  const counts = new FortioCounts(scale);
+  if (h === undefined || h.count === 0) return counts.encode();
+  for (const b of h.buckets) {
+    if (b.count === 0) continue;
+    const index = fortioBucketIndex(((b.start + b.end) / 2 - scale.offset) / scale.divider);
+    counts.buckets[index] = (counts.buckets[index] as number) + b.count;
+  }
+  counts.count = h.count;
+  counts.min = h.min;
+  counts.max = h.max;
+  counts.sum = h.sum;
+  counts.sumSq = h.count * h.stdDev * h.stdDev + (h.sum * h.sum) / h.count;
+  return counts.encode();
 }
 
 /** Seconds to microseconds keeping what Fortio wrote: to the nanosecond (0.052549 s is 52549 us,

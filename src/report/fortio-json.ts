@@ -3,8 +3,7 @@
  * fields; meshload's own data goes beside them, never instead of them. */
 import { redactPlan } from '../engine/load-plan';
 import { errorSample, type LoadResult } from '../engine/load-result';
-import { Distribution } from '../metrics/distribution';
-import { emptyFortioHistogram, FORTIO_SCALES, type FortioHistogram, toFortioHistogram } from './fortio-histogram';
+import { emptyFortioHistogram, type FortioHistogram, fortioViewOf } from './fortio-histogram';
 import { fortioConnectionJson } from './fortio-connection-lines';
 import { fortioRunShape } from './fortio-run-shape';
 
@@ -25,7 +24,8 @@ export type FortioJsonResult = {
   ActualDuration: number;
   NumThreads: number;
   Version: string;
-  /** Corrected latency, seconds. */
+  /** Latency from each call's actual send, seconds, as Fortio measures it (meshload's corrected
+   * latency is under Meshload.latency). */
   DurationHistogram: FortioHistogram;
   ErrorsDurationHistogram: FortioHistogram;
   Exactly: number;
@@ -90,15 +90,15 @@ export type FortioJsonResult = {
   Meshload: LoadResult;
 };
 
-const US_TO_S = 1e-6;
 const MS_TO_NS = 1e6;
+const S_TO_NS = 1e9;
 
 export function toFortioJson(result: LoadResult): FortioJsonResult {
   // Results are redacted when made; again here, cheaply, for results read from older files.
   const plan = redactPlan(result.plan);
   const shape = fortioRunShape(plan);
-  const percentiles = plan.percentiles;
-  const latency = toFortioHistogram(Distribution.decode(result.latency), US_TO_S, 'duration', percentiles);
+  const fortio = fortioViewOf({ ...result, plan });
+  const latency = fortio.duration;
   const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
   let requestedDuration = shape.requestedDuration;
   // periodic.Run: an -n run that stopped short says so in RequestedDuration.
@@ -119,7 +119,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     NumThreads: shape.threads,
     Version: result.version,
     DurationHistogram: latency,
-    ErrorsDurationHistogram: toFortioHistogram(Distribution.decode(result.errorLatency), US_TO_S, 'duration', percentiles),
+    ErrorsDurationHistogram: fortio.errors,
     Exactly: exactly,
     Jitter: plan.jitter,
     Uniform: plan.uniform,
@@ -155,10 +155,10 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     SequentialWarmup: false,
     ConnReuseRange: plan.connectionReuse === undefined ? [0, 0] : [plan.connectionReuse.min, plan.connectionReuse.max],
     NoResolveEachConn: false,
-    Offset: 0,
-    Resolution: FORTIO_SCALES.duration.divider,
-    Sizes: toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size'),
-    HeaderSizes: toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size'),
+    Offset: Math.round(fortio.scale.offset * S_TO_NS),
+    Resolution: fortio.scale.divider,
+    Sizes: fortio.sizes,
+    HeaderSizes: fortio.headerSizes,
     Sockets: measured?.Sockets ?? fortioSockets(result.socketsUsed, shape.threads),
     SocketCount: result.socketsUsed,
     ConnectionStats: measured?.ConnectionStats ?? emptyFortioHistogram(),

@@ -1,12 +1,12 @@
-/** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), then
- * meshload's own lines after "All done". Pure: result in, string out. Format strings are Fortio's,
- * verbatim, run through goSprintf. */
+/** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), with
+ * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
+ * out. Format strings are Fortio's, verbatim, run through goSprintf. */
 import type { LoadPlan } from '../engine/load-plan';
 import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result';
 import { fellBehindText } from '../engine/schedule';
 import { Distribution, type EncodedDistribution } from '../metrics/distribution';
 import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
-import { type FortioHistogram, toFortioHistogram } from './fortio-histogram';
+import { type FortioHistogram, fortioViewOf, scaleValue } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 import { redactUrl } from '../util/redact';
 import { goDuration, goSprintf } from './go-format';
@@ -75,26 +75,32 @@ function sameDistribution(a: EncodedDistribution, b: EncodedDistribution): boole
   return a.count === b.count && a.sum === b.sum && a.sumSq === b.sumSq && a.min === b.min && a.max === b.max && a.hdr === b.hdr;
 }
 
-function percentileList(h: FortioHistogram): string {
-  return (h.Percentiles ?? []).map((p) => goSprintf('p%g %.6g', p.Percentile, p.Value)).join(', ');
+/** meshload's percentiles of a distribution (HDR, microseconds), in seconds, clamped to its
+ * exact [min, max]: "p50 0.0521, p99 0.0534". */
+function percentileList(d: Distribution, percentiles: readonly number[]): string {
+  return percentiles.map((p) => goSprintf('p%g %.6g', p, scaleValue(Math.min(d.max, Math.max(d.min, d.percentile(p))), US_TO_S))).join(', ');
 }
 
-/** From "Ended after" through "All done", in Fortio's order, with the corrected latency as the
- * headline ("Aggregated Function Time"); then meshload's own lines, each only when relevant.
- * Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example leaves out:
- * "Error cases" (periodic.Run) and "Uniform: ..., Jitter: ..., Catchup allowed: ..." (httprunner).
- * The socket, IP and sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
+/** From "Ended after" through "All done", in Fortio's order and with Fortio's meaning: latency
+ * from each call's actual send, in Fortio's buckets, percentiles by its CalcPercentile. meshload's
+ * own lines (the latency corrected for coordinated omission, pacing, causes, why a run stopped)
+ * go right after "Ended after", where Fortio logs "Run ended": never between two lines Fortio
+ * prints one after the other, and "All done" stays the last line, as scripts reading the tail
+ * expect. Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example
+ * leaves out: "Error cases" (periodic.Run) and "Uniform: ..." (httprunner). The socket, IP and
+ * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
 export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): string {
   const plan = result.plan;
   const shape = fortioRunShape(plan);
-  const latency = toFortioHistogram(Distribution.decode(result.latency), US_TO_S, 'duration', plan.percentiles);
-  const errors = toFortioHistogram(Distribution.decode(result.errorLatency), US_TO_S, 'duration', plan.percentiles);
+  const fortio = fortioViewOf(result);
+  const latency = fortio.duration;
   const lines: string[] = [];
 
   lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
+  lines.push(...meshloadLines(result));
   lines.push(...fortioSleepLines(result, level));
   lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
-  lines.push(...fortioHistogramLines('Error cases', errors));
+  lines.push(...fortioHistogramLines('Error cases', fortio.errors));
   lines.push(...fortioSocketLines(result, level));
   lines.push(goSprintf('Sockets used: %d (for perfect keepalive, would be %d)', result.socketsUsed, shape.threads));
   lines.push(goSprintf('Uniform: %t, Jitter: %t, Catchup allowed: %t', plan.uniform, plan.jitter, !plan.noCatchUp));
@@ -107,11 +113,9 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
     const n = result.codes[String(code)] ?? 0;
     lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
   }
-  lines.push(fortioCounterLine('Response Header Sizes', toFortioHistogram(Distribution.decode(result.headerSizes), 1, 'header-size')));
-  lines.push(fortioCounterLine('Response Body/Total Sizes', toFortioHistogram(Distribution.decode(result.totalSizes), 1, 'size')));
+  lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
+  lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
   lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
-
-  lines.push(...meshloadLines(result));
   return lines.join('\n') + '\n';
 }
 
@@ -119,13 +123,22 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
 function meshloadLines(result: LoadResult): string[] {
   const plan = result.plan;
   const lines: string[] = [];
-  if (result.latencyUncorrected.count > 0 && !sameDistribution(result.latency, result.latencyUncorrected)) {
-    const h = toFortioHistogram(Distribution.decode(result.latencyUncorrected), US_TO_S, 'duration', plan.percentiles);
-    lines.push(goSprintf('Uncorrected latency (from actual send, as Fortio measures) : avg %.8g, %s, max %g', h.Avg, percentileList(h), h.Max));
+  // Only when it differs from the latency from the send (paced and open runs): a closed loop at
+  // max speed sends each call when it is due.
+  if (result.latency.count > 0 && !sameDistribution(result.latency, result.latencyUncorrected)) {
+    const d = Distribution.decode(result.latency);
+    lines.push(
+      goSprintf(
+        'Latency corrected for coordinated omission (from intended send; the Fortio lines measure from actual send) : avg %.8g, %s, max %g',
+        d.mean() * US_TO_S,
+        percentileList(d, plan.percentiles),
+        scaleValue(d.max, US_TO_S),
+      ),
+    );
   }
   if (result.scheduleLag.count > 0) {
-    const h = toFortioHistogram(Distribution.decode(result.scheduleLag), US_TO_S, 'duration', [50, 99]);
-    lines.push(goSprintf('Schedule lag : %s, max %g', percentileList(h), h.Max));
+    const d = Distribution.decode(result.scheduleLag);
+    lines.push(goSprintf('Schedule lag (actual send after intended send) : %s, max %g', percentileList(d, [50, 99]), scaleValue(d.max, US_TO_S)));
   }
   if (result.skippedSlots > 0) lines.push(goSprintf('Skipped slots (-nocatchup) : %d', result.skippedSlots));
   if (result.droppedSends > 0) lines.push(goSprintf('Dropped sends (in-flight cap full) : %d', result.droppedSends));

@@ -11,11 +11,12 @@ export function renderScenarioMarkdown(result: ScenarioResult): string {
   const verdict = result.interrupted ? 'interrupted' : MARK[result.verdict];
   lines.push(`## meshload: ${cell(result.name)}: ${verdict}`, '');
   lines.push(`\`${cell(result.file)}\`, started ${result.startTime}, ${(result.durationMs / 1000).toFixed(1)}s`, '');
-  lines.push('| phase | calls | rps | p50 | p99 | codes | verdict |', '|---|---:|---:|---:|---:|---|---|');
+  lines.push('| phase | calls | rps | p50 (corrected) | p99 (corrected) | codes | verdict |', '|---|---:|---:|---:|---:|---|---|');
   for (const phase of result.phases) {
     const load = phase.load;
     lines.push(`| ${cell(phase.name)} | ${load === undefined ? '' : load.latency.count} | ${load === undefined ? '' : load.actualQps.toFixed(1)} | ${latency(load, 50)} | ${latency(load, 99)} | ${load === undefined ? '' : codes(load)} | ${MARK[phase.verdict]} |`);
   }
+  lines.push('', "Latency here and in the checks is corrected for coordinated omission: from each call's intended send. Fortio's view (from the actual send) is in each load's Fortio-shaped output.");
   const checks = result.phases.flatMap((phase) => phase.checks.map((check) => ({ phase: phase.name, check })));
   if (checks.length > 0) {
     lines.push('', '| phase | check | expected | observed | verdict |', '|---|---|---|---|---|');

@@ -48,7 +48,8 @@ export function loadLine(load: LoadResult, screen: Screen = PLAIN): string {
   const warning = extra.length > 0 ? `; ${paint(screen, 'yellow', extra.join('; '))}` : '';
   return (
     `  load: ${load.latency.count} calls in ${(load.durationMs / 1000).toFixed(1)}s, ${load.actualQps.toFixed(1)} rps, ` +
-    `p50 ${ms(d.percentile(50))}, p99 ${ms(d.percentile(99))}, max ${ms(d.max)}; codes ${codes || 'none'}` +
+    // Corrected for coordinated omission, as the checks use it; Fortio's from-send view is in the load's own text.
+    `corrected latency p50 ${ms(d.percentile(50))}, p99 ${ms(d.percentile(99))}, max ${ms(d.max)}; codes ${codes || 'none'}` +
     `${causes !== '' ? `; causes ${causes}` : ''}${warning}\n`
   );
 }

@@ -82,14 +82,16 @@ describe("Fortio's flag table", () => {
 
   it('refuses a malformed value for a flag it ignores, as Fortio does', () => {
     const load = commandOf('load');
-    expect(() => normalizeGoFlags(['-r', 'abc', 'u'], load)).toThrow(MeshloadError);
+    expect(() => normalizeGoFlags(['-r', 'abc', 'u'], commandOf('curl'))).toThrow(MeshloadError);
     expect(() => normalizeGoFlags(['-httpbufferkb=lots', 'u'], load)).toThrow(/takes a whole number, not 'lots'/);
     expect(() => normalizeGoFlags(['-stdclient=maybe', 'u'], load)).toThrow(/takes true or false/);
     expect(() => normalizeGoFlags(['-bogus', 'u'], load)).toThrow(/unknown flag '-bogus'/);
   });
 
   it('passes an ignored flag on to the command, and names it in one line', () => {
-    expect(normalizeGoFlags(['-stdclient', '-r=0.001', 'u'], commandOf('load'))).toEqual([`--${FORTIO_UNUSED}`, 'stdclient', `--${FORTIO_UNUSED}`, 'r', 'u']);
+    expect(normalizeGoFlags(['-stdclient', '-gomaxprocs=2', 'u'], commandOf('load'))).toEqual([`--${FORTIO_UNUSED}`, 'stdclient', `--${FORTIO_UNUSED}`, 'gomaxprocs', 'u']);
+    // -r and -offset act on load's Fortio histograms, so load takes them as its own options.
+    expect(normalizeGoFlags(['-r=0.0001', '-offset', '-2ms', 'u'], commandOf('load'))).toEqual(['-r', '0.0001', '--offset', '-2ms', 'u']);
     expect(noEffectLine('stdclient', 'load')).toMatch(/^meshload: -stdclient has no effect here: /);
     expect(noEffectLine('c', 'curl')).toBe('meshload: -c has no effect here: only meshload load uses it');
   });

@@ -64,7 +64,7 @@ describe('meshload report PATH', () => {
     const page = join(runA, 'report.html');
     expect(run.stdout).toBe(`${page}\n`);
     expect(readFileSync(page, 'utf8')).toContain('report-alpha');
-    expect(run.stderr).toMatch(/^== baseline\n {2}load: 200 calls in [\d.]+s, [\d.]+ rps, p50 [\d.]+ms, p99 [\d.]+ms, max [\d.]+ms; codes 200: 200\n {2}PASS {9}status\(200\) == 100%/m);
+    expect(run.stderr).toMatch(/^== baseline\n {2}load: 200 calls in [\d.]+s, [\d.]+ rps, corrected latency p50 [\d.]+ms, p99 [\d.]+ms, max [\d.]+ms; codes 200: 200\n {2}PASS {9}status\(200\) == 100%/m);
     expect(run.stderr).toMatch(/^ {2}phase chaos: PASS$/m);
     expect(run.stderr).toMatch(/^== report-alpha: PASS \(2 passed, 0 failed, 0 without data, 0 inconclusive; 2 phases run in [\d.]+s\)$/m);
   });

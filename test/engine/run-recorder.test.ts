@@ -128,3 +128,28 @@ describe('RunRecorder timeline step', () => {
     expect(run.timeline.map((s) => s.second)).toEqual([0, 1]);
   });
 });
+
+describe("RunRecorder's Fortio histograms", () => {
+  it('records latency from the actual send (not the intended one) in Go seconds, errors apart, sizes of every call', () => {
+    const recorder = new RunRecorder(0);
+    // Due at 0 but sent at 400 (a late slot): Fortio's clock starts at the send.
+    recorder.record(outcome(200, undefined, 0), 0, 400, 452.5);
+    recorder.record(outcome(503, undefined, 0), 500, 500, 551.25);
+    recorder.record({ ...outcome(-1, undefined, 0), headerBytes: 0, bodyBytes: 0 }, 600, 600, 603);
+    const run = recorder.finish(700);
+    expect(run.fortio?.duration).toMatchObject({ offset: 0, divider: 0.001, count: 3, min: 0.003, max: 0.05250, sum: 0.0525 + 0.05125 + 0.003 });
+    expect(run.fortio?.errors).toMatchObject({ count: 2, min: 0.003, max: 0.05125 });
+    // httprunner.go Run records sizes whatever the code: the socket error's 0 bytes count too.
+    expect(run.fortio?.sizes).toMatchObject({ count: 3, min: 0, max: 110 });
+    expect(run.fortio?.headerSizes).toMatchObject({ count: 3, min: 0, max: 100, divider: 5 });
+    // meshload's corrected latency runs from the intended send.
+    expect(run.latency.max).toBe(452_500);
+  });
+
+  it('buckets at the scale it is given (-offset, -r)', () => {
+    const recorder = new RunRecorder(0, 1000, { offset: 0.05, divider: 0.0001 });
+    recorder.record(outcome(200, undefined, 0), 0, 0, 50.5); // (0.0505 - 0.05) / 0.0001 = 5: ]4, 5]
+    const buckets = recorder.finish(100).fortio?.duration.buckets ?? [];
+    expect(buckets.findIndex((n) => n > 0)).toBe(5);
+  });
+});

@@ -2,6 +2,7 @@
  * engine records them, so renderers can be tested against golden text. */
 import type { LoadResult } from '../../src/engine/load-result';
 import { Distribution } from '../../src/metrics/distribution';
+import { FORTIO_SCALES, FortioCounts } from '../../src/metrics/fortio-histogram';
 import { loadPlan } from './load-plan';
 
 export interface FixtureCall {
@@ -40,10 +41,22 @@ export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureO
   const lag = new Distribution();
   const byCode = new Map<string, Distribution>();
   const codes: Record<string, number> = {};
+  // Fortio's histograms, as RunRecorder keeps them: from the actual send, in seconds.
+  const fortio = {
+    duration: new FortioCounts(FORTIO_SCALES.duration),
+    errors: new FortioCounts(FORTIO_SCALES.duration),
+    sizes: new FortioCounts(FORTIO_SCALES.size),
+    headerSizes: new FortioCounts(FORTIO_SCALES['header-size']),
+  };
   for (const call of calls) {
     const code = String(call.code);
     latency.record(call.latencyUs);
     uncorrected.record(call.uncorrectedUs ?? call.latencyUs);
+    const fromSendS = (call.uncorrectedUs ?? call.latencyUs) / 1e6;
+    fortio.duration.record(fromSendS);
+    if (!isOk(call.code)) fortio.errors.record(fromSendS);
+    fortio.sizes.record(call.totalBytes ?? 0);
+    fortio.headerSizes.record(call.headerBytes ?? 0);
     if (!isOk(call.code)) errors.record(call.latencyUs);
     headerSizes.record(call.headerBytes ?? 0);
     totalSizes.record(call.totalBytes ?? 0);
@@ -76,6 +89,7 @@ export function fixtureResult(calls: readonly FixtureCall[], overrides: FixtureO
     errorSamples: {},
     latency: latency.encode(),
     latencyUncorrected: uncorrected.encode(),
+    fortio: { duration: fortio.duration.encode(), errors: fortio.errors.encode(), sizes: fortio.sizes.encode(), headerSizes: fortio.headerSizes.encode() },
     latencyByCode: Object.fromEntries([...byCode].map(([code, d]) => [code, d.encode()])),
     errorLatency: errors.encode(),
     headerSizes: headerSizes.encode(),

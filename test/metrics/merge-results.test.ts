@@ -25,6 +25,23 @@ describe('mergeResults', () => {
     expect(merged.latencyByCode['503']?.count).toBe((a.latencyByCode['503']?.count ?? 0) + (b.latencyByCode['503']?.count ?? 0));
   });
 
+  it("merges Fortio's histograms as Fortio's Transfer merges threads: the same as one recorder", () => {
+    const all = taggedOutcomes(['v1', 'v2']);
+    const whole = recorded(all);
+    const merged = mergeResults([recorded(all.slice(0, 25)), recorded(all.slice(25))]);
+    for (const key of ['duration', 'errors', 'sizes', 'headerSizes'] as const) {
+      expect({ key, buckets: merged.fortio?.[key].buckets, count: merged.fortio?.[key].count }).toEqual({ key, buckets: whole.fortio?.[key].buckets, count: whole.fortio?.[key].count });
+    }
+    expect(merged.fortio?.errors.count).toBe(all.filter((o) => o.status === 503).length);
+  });
+
+  it("drops Fortio's histograms when a part has none (an older file): renderers then fall back on HDR", () => {
+    const { fortio: _none, ...old } = recorded(taggedOutcomes(['v1']));
+    const merged = mergeResults([recorded(taggedOutcomes(['v2'])), old]);
+    expect(merged).not.toHaveProperty('fortio');
+    expect(merged.latency.count).toBe(120);
+  });
+
   it('returns a single result unchanged', async () => {
     const a = await runLoad(loadPlan({ qps: 0, connections: 1, requests: 3 }), new FakeTransport());
     expect(mergeResults([a])).toBe(a);

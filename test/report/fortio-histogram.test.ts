@@ -178,12 +178,11 @@ describe('toFortioHistogram', () => {
       { Start: 0.003, End: 0.004, Percent: (100 * 26) / 31, Count: 5 },
       { Start: 0.011, End: 0.012, Percent: 100, Count: 5 },
     ]);
-    // HDR: the 16th value is 2500, whose 3-digit range is [2500, 2501]; p90 is in 12000's
-    // [12000, 12007], clamped to the exact max.
-    expect(h.Percentiles).toEqual([
-      { Percentile: 50, Value: 0.002501 },
-      { Percentile: 90, Value: 0.012 },
-    ]);
+    // stats.go CalcPercentile over these buckets: p50 is 14.5/32.3 of the way through ]2, 3] ms,
+    // p90 6.1/16.1 of the way through ]11, 12] ms.
+    expect(h.Percentiles?.map((p) => p.Percentile)).toEqual([50, 90]);
+    expect(h.Percentiles?.[0]?.Value).toBeCloseTo(0.002 + ((50 - 1100 / 31) / (2100 / 31 - 1100 / 31)) * 0.001, 15);
+    expect(h.Percentiles?.[1]?.Value).toBeCloseTo(0.011 + ((90 - 2600 / 31) / (100 - 2600 / 31)) * 0.001, 15);
   });
 
   it('keeps exact stats: avg and population stddev as Fortio computes them', () => {
@@ -199,9 +198,12 @@ describe('toFortioHistogram', () => {
     expect(h.Data).toEqual([{ Start: 0.010003, End: 0.010500, Percent: 100, Count: 2 }]);
   });
 
-  it('uses the overflow bucket past 100 s, starting at its edge', () => {
-    const h = toFortioHistogram(distribution([150_000_000]), 1e-6, 'duration');
-    expect(h.Data).toEqual([{ Start: 100, End: 150, Percent: 100, Count: 1 }]);
+  it('uses the overflow bucket past 100 s, starting at Min when it is the first (stats.go Export)', () => {
+    expect(toFortioHistogram(distribution([150_000_000]), 1e-6, 'duration').Data).toEqual([{ Start: 150, End: 150, Percent: 100, Count: 1 }]);
+    expect(toFortioHistogram(distribution([1000, 150_000_000]), 1e-6, 'duration').Data).toEqual([
+      { Start: 0.001, End: 0.001, Percent: 50, Count: 1 },
+      { Start: 100, End: 150, Percent: 100, Count: 1 },
+    ]);
   });
 
   it('puts a 0 value in the <= 0 bucket', () => {

@@ -148,7 +148,37 @@ describe('toFortioJson', () => {
     expect(text).toContain('"503": 12');
   });
 
-  it('carries corrected latency in seconds, errors, and size histograms', () => {
+  it("carries Fortio's latency (from the actual send), with CalcPercentile's percentiles; the corrected one only under Meshload", () => {
+    const paced = fixtureResult(
+      [
+        { latencyUs: 52_000, uncorrectedUs: 50_500, code: 200 },
+        { latencyUs: 402_000, uncorrectedUs: 51_500, code: 200 },
+        { latencyUs: 750_000, uncorrectedUs: 52_500, code: 503 },
+      ],
+      { plan: { qps: 100, connections: 1, percentiles: [50, 90] } },
+    );
+    const j = toFortioJson(paced);
+    expect(j.DurationHistogram).toMatchObject({ Count: 3, Min: 0.0505, Max: 0.0525, Sum: 0.0505 + 0.0515 + 0.0525 });
+    expect(j.DurationHistogram.Data).toEqual([{ Start: 0.0505, End: 0.0525, Percent: 100, Count: 3 }]);
+    // stats.go CalcPercentile: Min up to 1/3, then linear over ]50, 60] ms clamped to [Min, Max].
+    expect(j.DurationHistogram.Percentiles?.[0]?.Value).toBeCloseTo(0.0505 + ((50 - 100 / 3) / (100 - 100 / 3)) * 0.002, 15);
+    expect(j.ErrorsDurationHistogram).toMatchObject({ Count: 1, Min: 0.0525, Max: 0.0525 });
+    expect(j.Meshload.latency.max).toBe(750_000);
+  });
+
+  it('buckets latency at -offset and -r, and says so in Offset (ns) and Resolution (s)', () => {
+    const fine = fixtureResult([], { plan: { histogramResolution: 0.0001, histogramOffset: 0.05 } });
+    const { fortio: _f, ...old } = fixtureResult([{ latencyUs: 52_000, code: 200 }, { latencyUs: 52_550, code: 200 }], { plan: { histogramResolution: 0.0001, histogramOffset: 0.05 } });
+    expect(toFortioJson(fine)).toMatchObject({ Offset: 0, Resolution: 0.001 }); // the fixture records at Fortio's defaults
+    const j = toFortioJson(old); // rebuilt from HDR: at the plan's scale
+    expect(j).toMatchObject({ Offset: 50_000_000, Resolution: 0.0001 });
+    // Edges are divider * edge + offset in floats, as Fortio computes them: 0.052000000000000005.
+    const edges = (j.DurationHistogram.Data ?? []).flatMap((b) => [b.Start, b.End]);
+    [0.052, 0.052, 0.0525, 0.05255].forEach((edge, i) => expect(edges[i]).toBeCloseTo(edge, 15));
+    expect(edges).toHaveLength(4);
+  });
+
+  it('carries latency in seconds, errors, and size histograms', () => {
     expect(json.DurationHistogram).toMatchObject({ Count: 30, Min: 0.0015, Max: 0.012 });
     expect(json.DurationHistogram.Data).toEqual([
       { Start: 0.0015, End: 0.002, Percent: 60, Count: 18 },

@@ -61,7 +61,9 @@ function circuitBreakerRun(): FixtureCall[] {
 }
 
 describe('renderLoadText', () => {
-  it('prints the Fortio block exactly, headline = corrected latency', () => {
+  // Percentiles by stats.go CalcPercentile: p75 is half way through ]3, 4] ms (66.67% -> 83.33%),
+  // the errors' p50 5/6 of the way from Min (1/12 of the calls) to 58.33% in [2.5, 3] ms.
+  it('prints the Fortio block exactly, from the recorded Fortio histograms', () => {
     const result = fixtureResult(circuitBreakerRun(), {
       durationMs: 37.5,
       actualQps: 800,
@@ -76,20 +78,20 @@ Aggregated Function Time : count 30 avg 0.004 +/- 0.003674 min 0.0015 max 0.012 
 > 0.002 <= 0.003 , 0.0025 , 66.67, 10
 > 0.003 <= 0.004 , 0.0035 , 83.33, 5
 > 0.011 <= 0.012 , 0.0115 , 100.00, 5
-# target 50% 0.002501
-# target 75% 0.004001
-# target 90% 0.012
-# target 99% 0.012
-# target 99.9% 0.012
+# target 50% 0.0025
+# target 75% 0.0035
+# target 90% 0.0114
+# target 99% 0.01194
+# target 99.9% 0.011994
 Error cases : count 12 avg 0.0064583333 +/- 0.004684 min 0.0025 max 0.012 sum 0.0775
 # range, mid point, percentile, count
 >= 0.0025 <= 0.003 , 0.00275 , 58.33, 7
 > 0.011 <= 0.012 , 0.0115 , 100.00, 5
-# target 50% 0.002501
-# target 75% 0.012
-# target 90% 0.012
-# target 99% 0.012
-# target 99.9% 0.012
+# target 50% 0.00291667
+# target 75% 0.0114
+# target 90% 0.01176
+# target 99% 0.011976
+# target 99.9% 0.0119976
 Sockets used: 3 (for perfect keepalive, would be 3)
 Uniform: false, Jitter: false, Catchup allowed: true
 IP addresses distribution:
@@ -119,12 +121,13 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
     expect(text).toContain('\nAll done 0 calls (plus 4 warmup) 0.000 ms avg, 0.0 qps\n');
   });
 
-  it('adds nothing after "All done" for a clean closed-loop run', () => {
+  it('adds nothing after "All done", and no meshload line, for a clean closed-loop run', () => {
     const text = renderLoadText(fixtureResult([{ latencyUs: 1000, code: 200 }]));
+    expect(text.startsWith('Ended after 5s : 1 calls. qps=0.2\nAggregated Function Time : count 1 ')).toBe(true);
     expect(text.endsWith('All done 1 calls (plus 4 warmup) 1.000 ms avg, 0.2 qps\n')).toBe(true);
   });
 
-  it("adds meshload's own lines after the Fortio block, each when relevant", () => {
+  it("keeps Fortio's meaning when meshload's corrected latency differs; meshload's lines go where Fortio logs, after \"Ended after\"", () => {
     // Paced at 100 qps, the server stalls: intended-send latency grows beyond actual-send latency.
     const calls: FixtureCall[] = [
       { latencyUs: 2000, uncorrectedUs: 2000, code: 200, lagUs: 0 },
@@ -142,27 +145,64 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
       stopReason: 'interrupted',
       stopDetail: 'Ctrl-C after 1.2s',
     });
-    const text = renderLoadText(result);
-    const tail = text.slice(text.indexOf('All done')).split('\n');
-    expect(tail).toEqual([
-      'All done 4 calls (plus 1 warmup) 9.750 ms avg, 81.2 qps', // 81.25: Go rounds the tie to even
-      'Uncorrected latency (from actual send, as Fortio measures) : avg 0.00225, p50 0.002, p99 0.003, max 0.003',
-      'Schedule lag : p50 0.001, p99 0.02, max 0.02',
+    const lines = renderLoadText(result).split('\n');
+    const fortioStart = lines.findIndex((l) => l.startsWith('Aggregated Function Time'));
+    expect(lines.slice(0, fortioStart)).toEqual([
+      'Ended after 1s : 4 calls. qps=81.25',
+      // HDR percentiles of the corrected latency (3 significant digits: 3000 us reads 3001), clamped to its exact max.
+      'Latency corrected for coordinated omission (from intended send; the Fortio lines measure from actual send) : avg 0.00975, p50 0.003001, p99 0.022, max 0.022',
+      'Schedule lag (actual send after intended send) : p50 0.001, p99 0.02, max 0.02',
       'Skipped slots (-nocatchup) : 12',
       'WARNING the generator fell behind: 81.3 of 100 requested calls/s (81%)',
       'Socket errors: refused 3, timeout 1',
       'Stopped early (interrupted): Ctrl-C after 1.2s',
-      '',
     ]);
-    expect(text).toContain('\nUniform: false, Jitter: false, Catchup allowed: false\n');
-    expect(text).toContain('\nCode  -1 : 1 (25.0 %)\n');
+    expect(lines.slice(fortioStart, fortioStart + 6)).toEqual([
+      'Aggregated Function Time : count 4 avg 0.00225 +/- 0.000433 min 0.002 max 0.003 sum 0.009',
+      '# range, mid point, percentile, count',
+      '>= 0.002 <= 0.002 , 0.002 , 75.00, 3',
+      '> 0.002 <= 0.003 , 0.0025 , 100.00, 1',
+      '# target 50% 0.002',
+      '# target 99% 0.00296',
+    ]);
+    expect(lines.slice(-2)).toEqual(['All done 4 calls (plus 1 warmup) 2.250 ms avg, 81.2 qps', '']); // 81.25: Go rounds the tie to even
+    expect(lines).toContain('Uniform: false, Jitter: false, Catchup allowed: false');
+    expect(lines).toContain('Code  -1 : 1 (25.0 %)');
   });
 
-  it('names each stop reason, with or without detail', () => {
-    const last = (overrides: Parameters<typeof fixtureResult>[1]): string => renderLoadText(fixtureResult([{ latencyUs: 1000, code: 503 }], overrides)).trimEnd().split('\n').pop() ?? '';
-    expect(last({ stopReason: 'abort-on', stopDetail: '-abort-on 503: got 503' })).toBe('Stopped early (abort-on): -abort-on 503: got 503');
-    expect(last({ stopReason: 'warmup-failed', stopDetail: 'error 503 for http://localhost:8080/echo' })).toBe('Stopped early (warmup-failed): error 503 for http://localhost:8080/echo');
-    expect(last({ stopReason: 'interrupted', stopDetail: undefined })).toBe('Stopped early (interrupted)');
+  it('names each stop reason, with or without detail, before the Fortio block', () => {
+    const stopLine = (overrides: Parameters<typeof fixtureResult>[1]): string => renderLoadText(fixtureResult([{ latencyUs: 1000, code: 503 }], overrides)).split('\n')[1] ?? '';
+    expect(stopLine({ stopReason: 'abort-on', stopDetail: '-abort-on 503: got 503' })).toBe('Stopped early (abort-on): -abort-on 503: got 503');
+    expect(stopLine({ stopReason: 'warmup-failed', stopDetail: 'error 503 for http://localhost:8080/echo' })).toBe('Stopped early (warmup-failed): error 503 for http://localhost:8080/echo');
+    expect(stopLine({ stopReason: 'interrupted', stopDetail: undefined })).toBe('Stopped early (interrupted)');
+  });
+
+  it("falls back to the HDR distributions for a result without Fortio histograms (an older file): still from the actual send", () => {
+    const calls: FixtureCall[] = [
+      { latencyUs: 40000, uncorrectedUs: 2000, code: 200 },
+      { latencyUs: 20000, uncorrectedUs: 4000, code: 200 },
+    ];
+    const { fortio: _fortio, ...old } = fixtureResult(calls, { plan: { qps: 100, connections: 1, percentiles: [50] } });
+    const lines = renderLoadText(old).split('\n');
+    expect(lines).toContain('Aggregated Function Time : count 2 avg 0.003 +/- 0.001 min 0.002 max 0.004 sum 0.006');
+    expect(lines).toContain('# target 50% 0.002');
+    expect(lines.slice(-2)).toEqual(['All done 2 calls (plus 1 warmup) 3.000 ms avg, 0.4 qps', '']);
+  });
+
+  it('falls back the same way when the Fortio histograms of a file are not valid (hand-edited or hostile)', () => {
+    const calls: FixtureCall[] = [{ latencyUs: 2000, code: 200 }, { latencyUs: 4000, code: 200 }];
+    const good = fixtureResult(calls);
+    const { fortio: _drop, ...none } = good;
+    const duration = good.fortio?.duration;
+    expect(duration).toBeDefined();
+    for (const fortio of [
+      { duration: { ...duration, buckets: [1e9] } },
+      { ...good.fortio, duration: { ...duration, count: 3 } },
+      { ...good.fortio, errors: 'x' },
+      null,
+    ]) {
+      expect(renderLoadText({ ...good, fortio: fortio as never })).toBe(renderLoadText(none));
+    }
   });
 
   it('reports dropped sends of the open model', () => {

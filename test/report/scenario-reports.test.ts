@@ -81,6 +81,12 @@ describe('renderScenarioMarkdown', () => {
     expect(md).toContain('- overload: `run` kubectl apply -f dr.yaml: exit 1');
     expect(md).not.toContain('cleanup | tee'); // passing steps are not listed
   });
+
+  it('names the latency its numbers are: corrected for coordinated omission, as the checks use it', () => {
+    const md = renderScenarioMarkdown(scenario());
+    expect(md).toContain('| phase | calls | rps | p50 (corrected) | p99 (corrected) | codes | verdict |');
+    expect(md).toMatch(/^Latency here and in the checks is corrected for coordinated omission: from each call's intended send\./m);
+  });
 });
 
 describe('a step stopped by a signal', () => {

@@ -14,6 +14,8 @@ import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
 import { SidecarWatch } from '../../stats/sidecar-watch';
+import { FORTIO_SCALES } from '../../metrics/fortio-histogram';
+import { parseDuration } from '../../util/duration';
 import { MeshloadError, usageError } from '../../util/errors';
 import { LOG_LEVELS, logsAt, parseLogLevel, type LogLevel } from '../../util/log-level';
 import { meshloadVersion } from '../../util/version';
@@ -74,6 +76,11 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
   if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
     throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers from 0 to 100, like 50,90,99.9');
   }
+  // periodic.go Normalize: a resolution of 0 or less is the default; only a non-number is bad.
+  const resolution = Number(flags.resolution);
+  if (flags.resolution.trim() === '' || !Number.isFinite(resolution)) throw usageError(`-r '${flags.resolution}' is not a number`, 'use a bucket width in seconds, like 0.001 (1 ms) or 0.0001');
+  const offsetMs = parseDuration(flags.offset);
+  if (offsetMs === undefined || !Number.isFinite(offsetMs)) throw usageError(`-offset '${flags.offset}' is not a duration`, 'use a Go duration like 0s, 5ms or -1ms');
   let abortOn: number | undefined;
   if (flags.abortOn !== undefined) {
     abortOn = Number(flags.abortOn);
@@ -132,6 +139,8 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
     open,
     workers,
     percentiles,
+    histogramResolution: resolution > 0 ? resolution : FORTIO_SCALES.duration.divider,
+    histogramOffset: offsetMs / 1000,
     labels: flags.labels !== '' ? flags.labels : defaultLabels(urlText),
     secretHeaders: flags.secretHeader.map((h) => h.toLowerCase()),
   };

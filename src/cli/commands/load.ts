@@ -14,6 +14,8 @@ export interface LoadFlags extends RequestFlags, StatsFlags {
   jitter?: boolean;
   nocatchup?: boolean;
   percentiles: string;
+  resolution: string;
+  offset: string;
   keepalive: boolean;
   h2?: boolean;
   keepSocketOnError?: boolean;
@@ -57,7 +59,9 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('--uniform', 'stagger connection start times evenly over one period')
     .option('--jitter', 'add +/-10% noise to each pause')
     .option('--nocatchup', 'skip slots already late instead of sending them in a burst')
-    .option('-p, --percentiles <list>', 'percentiles to report', LOAD_DEFAULTS.percentiles.join(','));
+    .option('-p, --percentiles <list>', 'percentiles to report', LOAD_DEFAULTS.percentiles.join(','))
+    .option('-r, --resolution <seconds>', "bucket width of Fortio's latency histogram (text and -json); 0 or less is 0.001", '0.001')
+    .option('--offset <duration>', "where Fortio's latency buckets start: latencies at or below it share the first", '0s');
   addRequestFlags(command)
     .option('--no-keepalive', 'new connection for every request (Go style: -keepalive=false)')
     .option('--h2', 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://); -c connections, as in Fortio')

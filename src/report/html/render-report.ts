@@ -104,7 +104,7 @@ function header(model: ReportModel, version: string): string {
   const phases =
     model.phases.length === 0
       ? noData('no phase ran')
-      : `<table class="wide"><thead><tr><th>phase</th><th>verdict</th><th class="num">calls</th><th class="num">rps</th><th class="num">errors</th><th class="num">p50</th><th class="num">p99</th><th class="num">load time</th><th>note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+      : `<table class="wide"><thead><tr><th>phase</th><th>verdict</th><th class="num">calls</th><th class="num">rps</th><th class="num">errors</th><th class="num" title="corrected for coordinated omission: from each call's intended send">p50 corrected</th><th class="num" title="corrected for coordinated omission: from each call's intended send">p99 corrected</th><th class="num">load time</th><th>note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   return `<header id="summary">
 <h1>${e(model.title)} ${badge(model.shownVerdict, true)}${model.interrupted ? ' <span class="verdict interrupted big" id="interrupted">interrupted</span>' : ''}</h1>
 <p class="meta"><span>${model.run.how.label === 'command' ? 'load' : 'scenario'} <b>${e(model.name)}</b></span>${model.run.how.label === 'command' ? `<span>file <code>${e(model.file)}</code></span>` : ''}${model.source !== undefined ? `<span>from <code>${e(model.source)}</code></span>` : ''}</p>
@@ -136,9 +136,9 @@ function latencySection(model: ReportModel, charts: Charts, baselineFile: string
     if (l === undefined) return `${title}${noData('no calls were made')}`;
     const s = l.summary;
     const table =
-      '<table><thead><tr><th class="num">calls</th><th class="num">min</th><th class="num">mean</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th></tr></thead>' +
+      '<table><caption>corrected latency (from intended send)</caption><thead><tr><th class="num">calls</th><th class="num">min</th><th class="num">mean</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">p99.9</th><th class="num">max</th></tr></thead>' +
       `<tbody><tr><td class="num">${formatCount(s.count)}</td>${[s.minMs, s.meanMs, s.p50Ms, s.p90Ms, s.p99Ms, s.p999Ms, s.maxMs].map((v) => `<td class="num">${formatMs(v)}</td>`).join('')}</tr></tbody></table>`;
-    const histogram = charts.add(`latency-histogram-${p.index}`, { kind: 'histogram', title: `${p.name}: latency histogram`, edgesMs: l.histogram.edgesMs, counts: l.histogram.counts });
+    const histogram = charts.add(`latency-histogram-${p.index}`, { kind: 'histogram', title: `${p.name}: latency histogram (corrected)`, edgesMs: l.histogram.edgesMs, counts: l.histogram.counts });
     const curve = charts.add(`latency-percentiles-${p.index}`, {
       kind: 'percentiles',
       title: `${p.name}: latency by percentile`,
@@ -205,7 +205,7 @@ function codesSection(model: ReportModel): string {
     const codes =
       codeRows.length === 0
         ? noData('no calls')
-        : `<table class="codes"><thead><tr><th>code</th><th class="num">count</th><th class="num">share</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody>${codeRows.join('')}</tbody></table>`;
+        : `<table class="codes"><caption>latency by code: corrected (from intended send)</caption><thead><tr><th>code</th><th class="num">count</th><th class="num">share</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody>${codeRows.join('')}</tbody></table>`;
     const causes =
       p.causes.length === 0
         ? `<p class="muted">No failed call${calls === 0 ? '' : ': every call was OK (2xx or 418)'}.</p>`

@@ -126,7 +126,7 @@ describe('renderReportHtml', () => {
     expect(page.match(/<\/script>/g)).toHaveLength(3);
     // The data block round-trips the name intact for the canvas (drawn as text, never as HTML).
     const data = reportData(page);
-    expect((data.charts['latency-histogram-0'] as { title: string }).title).toBe(`${HOSTILE}: latency histogram`);
+    expect((data.charts['latency-histogram-0'] as { title: string }).title).toBe(`${HOSTILE}: latency histogram (corrected)`);
     expect(jsonForScript({ a: '</script><!--' })).toBe('{"a":"\\u003c/script>\\u003c!--"}');
   });
 
