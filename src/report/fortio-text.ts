@@ -84,9 +84,8 @@ function percentileList(d: Distribution, percentiles: readonly number[]): string
 /** From "Ended after" through "All done", in Fortio's order and with Fortio's meaning: latency
  * from each call's actual send, in Fortio's buckets, percentiles by its CalcPercentile. meshload's
  * own lines (the latency corrected for coordinated omission, pacing, causes, why a run stopped)
- * go right after "Ended after", where Fortio logs "Run ended": never between two lines Fortio
- * prints one after the other, and "All done" stays the last line, as scripts reading the tail
- * expect. Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example
+ * come first, where Fortio logs its per-thread "ended after" lines: Fortio's summary from "Ended
+ * after" to "All done" stays whole, with "All done" last, as scripts reading the tail expect. Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example
  * leaves out: "Error cases" (periodic.Run) and "Uniform: ..." (httprunner). The socket, IP and
  * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
 export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): string {
@@ -96,8 +95,8 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
   const latency = fortio.duration;
   const lines: string[] = [];
 
-  lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
   lines.push(...meshloadLines(result));
+  lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
   lines.push(...fortioSleepLines(result, level));
   lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
   lines.push(...fortioHistogramLines('Error cases', fortio.errors));

@@ -127,7 +127,7 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
     expect(text.endsWith('All done 1 calls (plus 4 warmup) 1.000 ms avg, 0.2 qps\n')).toBe(true);
   });
 
-  it("keeps Fortio's meaning when meshload's corrected latency differs; meshload's lines go where Fortio logs, after \"Ended after\"", () => {
+  it("keeps Fortio's meaning when meshload's corrected latency differs; meshload's lines go where Fortio logs, before \"Ended after\"", () => {
     // Paced at 100 qps, the server stalls: intended-send latency grows beyond actual-send latency.
     const calls: FixtureCall[] = [
       { latencyUs: 2000, uncorrectedUs: 2000, code: 200, lagUs: 0 },
@@ -146,9 +146,10 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
       stopDetail: 'Ctrl-C after 1.2s',
     });
     const lines = renderLoadText(result).split('\n');
-    const fortioStart = lines.findIndex((l) => l.startsWith('Aggregated Function Time'));
+    const fortioStart = lines.findIndex((l) => l.startsWith('Ended after'));
+    expect(lines[fortioStart]).toBe('Ended after 1s : 4 calls. qps=81.25');
+    expect(lines[fortioStart + 1]).toMatch(/^Aggregated Function Time /);
     expect(lines.slice(0, fortioStart)).toEqual([
-      'Ended after 1s : 4 calls. qps=81.25',
       // HDR percentiles of the corrected latency (3 significant digits: 3000 us reads 3001), clamped to its exact max.
       'Latency corrected for coordinated omission (from intended send; the Fortio lines measure from actual send) : avg 0.00975, p50 0.003001, p99 0.022, max 0.022',
       'Schedule lag (actual send after intended send) : p50 0.001, p99 0.02, max 0.02',
@@ -157,7 +158,7 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
       'Socket errors: refused 3, timeout 1',
       'Stopped early (interrupted): Ctrl-C after 1.2s',
     ]);
-    expect(lines.slice(fortioStart, fortioStart + 6)).toEqual([
+    expect(lines.slice(fortioStart + 1, fortioStart + 7)).toEqual([
       'Aggregated Function Time : count 4 avg 0.00225 +/- 0.000433 min 0.002 max 0.003 sum 0.009',
       '# range, mid point, percentile, count',
       '>= 0.002 <= 0.002 , 0.002 , 75.00, 3',
@@ -171,7 +172,7 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
   });
 
   it('names each stop reason, with or without detail, before the Fortio block', () => {
-    const stopLine = (overrides: Parameters<typeof fixtureResult>[1]): string => renderLoadText(fixtureResult([{ latencyUs: 1000, code: 503 }], overrides)).split('\n')[1] ?? '';
+    const stopLine = (overrides: Parameters<typeof fixtureResult>[1]): string => renderLoadText(fixtureResult([{ latencyUs: 1000, code: 503 }], overrides)).split('\n')[0] ?? '';
     expect(stopLine({ stopReason: 'abort-on', stopDetail: '-abort-on 503: got 503' })).toBe('Stopped early (abort-on): -abort-on 503: got 503');
     expect(stopLine({ stopReason: 'warmup-failed', stopDetail: 'error 503 for http://localhost:8080/echo' })).toBe('Stopped early (warmup-failed): error 503 for http://localhost:8080/echo');
     expect(stopLine({ stopReason: 'interrupted', stopDetail: undefined })).toBe('Stopped early (interrupted)');
@@ -207,6 +208,6 @@ All done 30 calls (plus 0 warmup) 4.000 ms avg, 800.0 qps
 
   it('reports dropped sends of the open model', () => {
     const text = renderLoadText(fixtureResult([{ latencyUs: 1000, code: 200 }], { droppedSends: 7, plan: { open: { maxInflight: 10 } } }));
-    expect(text).toContain('\nDropped sends (in-flight cap full) : 7\n');
+    expect(text).toMatch(/^Dropped sends \(in-flight cap full\) : 7\n/m);
   });
 });
