@@ -10,7 +10,9 @@ import { goodnessOfFitSampleSize, proportionSampleSize } from '../metrics/statis
 import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
 import { usageError } from '../util/errors';
 import { formatNote } from './istio-manifests';
-import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, OutlierDetection, VirtualService } from './istio-policy';
+import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, VirtualService } from './istio-policy';
+import { defaultRetriesRetry503, formatVersion, type IstioVersion, type VersionRule } from './istio-version';
+import { describeValues, ejectionLastsMs, endpointsToEjectOne, errorsToEject, outlierModel, runProbability, type OutlierModel, type OutlierRule } from './outlier-model';
 
 /** How faults and delays are asked of the upstream: the meshload server and Fortio read echo
  * parameters from the query (`?status=503:50&delay=600ms`), httpbin has paths (`/status/200,503`,
@@ -35,6 +37,9 @@ export interface VerifyOptions {
   sidecar: Record<string, unknown>;
   /** Admin URL of ONE endpoint's meshload server, made to fail for outlier detection. */
   ejectAdmin: string | undefined;
+  /** The mesh's Istio (--istio-version or detected); undefined: the newest behaviour is assumed
+   * and checks that would flip with the version are inconclusive. */
+  istioVersion?: IstioVersion | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -79,6 +84,10 @@ export interface VerificationPlan {
   notes: string[];
   /** The largest delay a phase wanted and the backend's cap refused; 0 when none was refused. */
   refusedDelayMs: number;
+  /** Version-dependent defaults the plan relies on, each with the version assumed. */
+  assumptions: string[];
+  /** Ids of the rules (docs/verify-rules-outlier.md) the plan applied. */
+  rules: string[];
 }
 
 /** A fault the backend can be asked for, or why it cannot. */
@@ -93,8 +102,12 @@ const HTTPBIN_MAX_DELAY_MS = 10_000;
 const RETRY_FAULT = 0.5;
 /** Istio's mesh default when a route has no retries block. */
 const DEFAULT_ATTEMPTS = 2;
-/** retryOn values that retry an app's 503 (Istio's default does not). */
-const RETRY_ON_503 = ['5xx', 'gateway-error', '503', 'retriable-status-codes'];
+/** retryOn values that retry an app's 503. `retriable-status-codes` alone does not: Istio takes
+ * the codes only from numbers in retryOn (retry.go parseRetryOn). */
+const RETRY_ON_503 = ['5xx', 'gateway-error', '503'];
+/** Per-try failure shares the retry phase may ask for, largest first: with outlier detection in
+ * force a smaller share keeps a run of consecutive 5xx (an ejection) improbable. */
+const RETRY_FAULTS = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05];
 /** One generator's reasonable connection count; a limit above it needs several generators. */
 const MAX_CONNECTIONS = 200;
 /** The upstream holds each call this long in breaker phases, so concurrency is real. */
@@ -132,15 +145,22 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   // A breaker in the DestinationRule limits every phase, not only its own: the other policies'
   // phases stay at or under its concurrency, or their 503s would be overflow, not their policy.
   const pools = policies.destinationRules.map((d) => d.trafficPolicy?.connectionPool).filter((p): p is ConnectionPool => p !== undefined);
-  const ctx = new PlanContext(options, minDefined(...pools.flatMap((p) => [p.maxConnections, p.http2MaxRequests])));
+  // Outlier detection on the service shapes every phase that makes 5xx: an ejection would turn
+  // its later calls into `no healthy upstream` (issue 15), so those phases stay under it.
+  const withOutlier = policies.destinationRules.map((d) => ({ d, od: d.trafficPolicy?.outlierDetection })).find((x) => x.od !== undefined);
+  const outlier = withOutlier?.od === undefined ? undefined : { model: outlierModel(withOutlier.od), subject: `DestinationRule ${withOutlier.d.origin.name}` };
+  const ctx = new PlanContext(options, minDefined(...pools.flatMap((p) => [p.maxConnections, p.http2MaxRequests])), outlier);
+  if (outlier !== undefined) for (const r of outlier.model.rules) ctx.rule(r);
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
+  // Phases that eject on purpose run last: nothing after them can meet the ejected endpoint.
+  ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
   const sidecar = { cluster: host, ...options.sidecar };
   return {
     scenario: {
       name: `verify ${host}`,
-      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence.`,
+      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence. Istio version: ${formatVersion(options.istioVersion)}.${ctx.assumptions.length > 0 ? ` Assumed: ${ctx.assumptions.join(' ')}` : ''}`,
       target: options.target,
       sidecar,
       defaults: { qps: 0, allowInitialErrors: true },
@@ -150,20 +170,53 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
     policies: ctx.policies,
     notes,
     refusedDelayMs: ctx.refusedDelayMs,
+    assumptions: ctx.assumptions,
+    rules: [...ctx.rules].sort(),
   };
 }
 
 class PlanContext {
   readonly phases: PlannedPhase[] = [];
+  /** Phases that run after all others (the ejection phases). */
+  readonly late: PlannedPhase[] = [];
   readonly policies: PlannedPolicy[] = [];
   readonly always: Array<Record<string, unknown>> = [];
+  readonly assumptions: string[] = [];
+  readonly rules = new Set<string>();
   refusedDelayMs = 0;
 
   constructor(
     readonly options: VerifyOptions,
     /** At most this many calls in flight outside the breaker's own phases. */
     readonly concurrencyLimit: number | undefined,
+    /** The service's outlier detection, as Envoy runs it. */
+    readonly outlier: { model: OutlierModel; subject: string } | undefined,
   ) {}
+
+  rule(id: OutlierRule | VersionRule): void {
+    this.rules.add(id);
+  }
+
+  /** A version-dependent default the plan relies on, said once. */
+  assume(text: string): void {
+    if (!this.assumptions.includes(text)) this.assumptions.push(text);
+  }
+
+  /** The most 5xx in a row one phase may cause without risking an ejection; undefined when
+   * nothing ejects on them. `local`: the proxy's own timeouts. */
+  ejectionBudget(local = false): number | undefined {
+    if (this.outlier === undefined) return undefined;
+    const k = errorsToEject(this.outlier.model, local);
+    return k === undefined ? undefined : k - 1;
+  }
+
+  /** Why a phase is held under the outlier threshold, for its description. */
+  get ejectionWhy(): string {
+    const o = this.outlier;
+    if (o === undefined) return '';
+    const k = errorsToEject(o.model) ?? 0;
+    return `${o.subject} ejects an endpoint after ${k} consecutive 5xx (504 timeouts included), and an ejected endpoint would fail later calls as no healthy upstream`;
+  }
 
   /** `wanted` connections, within the DestinationRule's limits. */
   connections(wanted: number): number {
@@ -183,9 +236,9 @@ class PlanContext {
     this.policies.push({ policy, subject, phases: [], model, skipped: reason });
   }
 
-  add(policy: PolicyKind, subject: string, model: string, phases: PlannedPhase[], unshown: string[] = []): void {
+  add(policy: PolicyKind, subject: string, model: string, phases: PlannedPhase[], unshown: string[] = [], late = false): void {
     const named = phases.map((p) => ({ ...p, name: `${policy}: ${p.name}` }));
-    this.phases.push(...named);
+    (late ? this.late : this.phases).push(...named);
     this.policies.push({ policy, subject, phases: named.map((p) => p.name), model, skipped: undefined, ...(unshown.length > 0 ? { unshown } : {}) });
   }
 
@@ -261,8 +314,7 @@ function planDestinationRule(ctx: PlanContext, dr: DestinationRule): void {
   const subject = `DestinationRule ${dr.origin.name}`;
   const pool = dr.trafficPolicy?.connectionPool;
   if (pool !== undefined) planConnectionPool(ctx, subject, pool);
-  const outlier = dr.trafficPolicy?.outlierDetection;
-  if (outlier !== undefined) planOutlierDetection(ctx, subject, outlier);
+  if (dr.trafficPolicy?.outlierDetection !== undefined) planOutlierDetection(ctx, subject);
   for (const subset of dr.subsets) {
     if (subset.trafficPolicy !== undefined) {
       ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', 'subset-level traffic policies are not verified yet: load the subset through a route to it and check by hand');
@@ -337,35 +389,60 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   );
 }
 
-function planOutlierDetection(ctx: PlanContext, subject: string, outlier: OutlierDetection): void {
-  const consecutive = outlier.consecutive5xxErrors ?? outlier.consecutiveGatewayErrors;
-  const which = outlier.consecutive5xxErrors !== undefined ? 'consecutive5xxErrors' : 'consecutiveGatewayErrors';
-  if (consecutive === undefined || consecutive === 0) {
-    ctx.skip('outlierDetection', subject, 'outlier detection without a consecutive-error threshold', `${which} is 0 or unset: nothing ejects on errors`);
+function planOutlierDetection(ctx: PlanContext, subject: string): void {
+  const o = ctx.outlier;
+  if (o === undefined || o.subject !== subject) {
+    ctx.skip('outlierDetection', subject, 'a second outlierDetection for the same service', 'only the first DestinationRule with outlierDetection is modelled');
     return;
   }
-  const model = `${which} ${consecutive}: an endpoint answering ${consecutive} errors in a row is ejected, and traffic leaves it for the others.`;
+  const m = o.model;
+  const values = describeValues(m);
+  const k = errorsToEject(m);
+  if (k === undefined) {
+    ctx.skip('outlierDetection', subject, `${values}: both consecutive-error detectors are off`, 'consecutive5xxErrors is 0 and consecutiveGatewayErrors is off: no detector that errors trigger (success-rate ejection is off in Istio)');
+    return;
+  }
+  const fewest = endpointsToEjectOne(m);
+  const lasts = ejectionLastsMs(m, 1);
+  const model =
+    `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
+    `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
+    `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, so with fewer than ${fewest} endpoints nothing is ejected.` +
+    `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.`;
   const admin = ctx.options.ejectAdmin;
   if (admin === undefined) {
-    ctx.skip('outlierDetection', subject, model, "needs one failing endpoint: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)");
+    ctx.skip('outlierDetection', subject, model, `needs one failing endpoint among at least ${Math.max(2, fewest)}: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)`);
     return;
   }
-  const calls = Math.max(50, 20 * consecutive);
-  ctx.add('outlierDetection', subject, model, [
+  const unshown: string[] = [];
+  if (m.minHealthPercent > 0) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know`);
+  const calls = Math.max(50, 20 * k);
+  // Margin over the sweep: the proxy's timer and the stats interval are not exact.
+  const wait = lasts + Math.max(1000, m.intervalMs / 2);
+  const phases: PlannedPhase[] = [
     {
       name: 'one endpoint fails',
-      description: `The endpoint behind ${admin} answers 503 to everything; after ${consecutive} in a row the proxy ejects it.`,
+      description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (if the service has at least ${fewest} endpoints), and its ejection counter moves.`,
       steps: [{ chaos: { set: 'status=503', admin } }],
       load: { connections: 1, requests: calls },
       expect: ['ejections.enforced > 0'],
     },
     {
       name: 'traffic left it',
-      description: 'Still inside the ejection time: the failing endpoint gets no traffic, so no call fails.',
+      description: `Still inside the ejection time (${formatDuration(m.baseEjectionMs)}): the failing endpoint gets no traffic, so no call fails.`,
       load: { connections: 1, requests: calls },
       expect: ['status(503) == 0'],
     },
-  ]);
+    {
+      name: 'after the ejection time',
+      description: `The endpoint is healed and verify waits ${formatDuration(wait)} (baseEjectionTime ${formatDuration(m.baseEjectionMs)} + interval ${formatDuration(m.intervalMs)} + margin): the endpoint is back, nothing is ejected and every call answers 200, so the ejection poisons nothing after it.`,
+      steps: [{ chaos: { clear: true, admin } }, { sleep: formatDuration(wait) }],
+      load: { connections: 1, requests: calls },
+      expect: ctx.envoy ? ['status(200) == 100%', 'ejections.active == 0'] : ['status(200) == 100%'],
+    },
+  ];
+  // Last in the scenario: an ejection cannot reach another policy's phase.
+  ctx.add('outlierDetection', subject, model, phases, unshown, true);
   ctx.always.push({ chaos: { clear: true, admin } });
 }
 
@@ -388,6 +465,31 @@ function planVirtualService(ctx: PlanContext, vs: VirtualService, rules: readonl
   }
 }
 
+/** What a route's retry policy does with an app's 503, on the version assumed. */
+interface RetryReading {
+  /** This route retries an app's 503. */
+  covered: boolean;
+  /** A mesh without this route's retries (Istio's default policy: 2 retries) retries 503. */
+  defaultRetries503: boolean;
+  /** Set when the answer flips with the Istio version and the version is unknown. */
+  flips: string | undefined;
+}
+
+function readRetries(ctx: PlanContext, attempts: number, retryOn: readonly string[] | undefined): RetryReading {
+  ctx.rule('version.default-retry-503');
+  const known = defaultRetriesRetry503(ctx.options.istioVersion);
+  const defaultRetries503 = known ?? false;
+  if (known === undefined) ctx.assume('Istio >= 1.24: the default retry policy does not retry 503 (EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY, istio/istio#50506); it did up to 1.23.');
+  else ctx.assume(`Istio ${ctx.options.istioVersion?.major ?? 1}.${ctx.options.istioVersion?.minor ?? 0}: the default retry policy ${known ? 'retries' : 'does not retry'} an app's 503.`);
+  if (retryOn !== undefined) ctx.rule('version.retry-on-codes');
+  if (attempts === 0) return { covered: false, defaultRetries503, flips: known === undefined ? 'on Istio <= 1.23 a mesh without this route retries 503 twice, so attempts 0 would show there; on >= 1.24 it looks the same as no route' : undefined };
+  if (retryOn === undefined) {
+    ctx.rule('version.retry-block-default-retry-on');
+    return { covered: defaultRetries503, defaultRetries503, flips: known === undefined ? 'without retryOn the default applies, which retries 503 on Istio <= 1.23 and not on >= 1.24' : undefined };
+  }
+  return { covered: retryOn.some((r) => RETRY_ON_503.includes(r)), defaultRetries503, flips: undefined };
+}
+
 function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules: readonly DestinationRule[]): void {
   const retries = route.retries;
   // No retries block: the team promised nothing about retries (the mesh default applies).
@@ -398,48 +500,102 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
   }
   const attempts = retries.attempts;
   const retryOn = retries.retryOn;
-  const covered = attempts > 0 && retryOn !== undefined && retryOn.some((r) => RETRY_ON_503.includes(r));
-  const p = RETRY_FAULT;
-  const expected = covered ? p ** (attempts + 1) : p;
-  const alternative = covered ? p : p ** (Math.max(attempts, DEFAULT_ATTEMPTS) + 1);
-  const written = `attempts ${attempts}, retryOn ${retryOn?.join(',') ?? '(default: connect-failure,refused-stream,unavailable,cancelled)'}`;
+  const reading = readRetries(ctx, attempts, retryOn);
+  const { covered } = reading;
+  const tries = covered ? attempts + 1 : 1;
+  // Without this route's retries: Istio's default policy, 2 retries, which retry 503 only on old Istio.
+  const triesWithout = reading.defaultRetries503 ? DEFAULT_ATTEMPTS + 1 : 1;
+  const unshown: string[] = [];
+  if (reading.flips !== undefined) unshown.push(`the Istio version: ${reading.flips}; pass --istio-version`);
+  if (tries === triesWithout) {
+    unshown.push(
+      `a mesh without this retries block ${triesWithout === 1 ? "does not retry an app's 503 either" : `retries 503 ${DEFAULT_ATTEMPTS} times too`} (Istio's default policy on the version assumed), so the 503 share cannot tell whether the block is in force`,
+    );
+  }
+  // When the two look the same, the check still says what the block promises against the
+  // retrying (or not retrying) alternative, and the verdict stays inconclusive (unshown above).
+  const altTries = tries !== triesWithout ? triesWithout : tries === 1 ? Math.max(attempts, DEFAULT_ATTEMPTS) + 1 : 1;
+
+  // The per-try timeout phase: each call times out at every try (504s the outlier detector
+  // counts as local-origin errors).
+  const perTry = retries.perTryTimeoutMs;
+  const retriesTimeouts = attempts > 0 && retryOn !== undefined && retryOn.some((r) => r === '5xx' || r === 'gateway-error');
+  const slowBudget = ctx.ejectionBudget(true);
+  let slowCalls = 4;
+  const slowTries = retriesTimeouts ? attempts + 1 : 1;
+  if (slowBudget !== undefined) slowCalls = Math.min(slowCalls, Math.floor(slowBudget / slowTries));
+
+  // The largest per-try failure share that decides within --max-requests and keeps an ejection
+  // improbable (a run of k 5xx among all tries, counting the 504 run of the per-try phase after).
+  const budget = ctx.ejectionBudget();
+  const risk = 1 - ctx.options.confidence;
+  let chosen: { p: number; expected: number; alternative: number; size: { requests: number; why: string } } | undefined;
+  let ejectRisk = 0;
+  for (const p of budget === undefined ? [RETRY_FAULT] : RETRY_FAULTS) {
+    const expected = p ** tries;
+    const alternative = p ** altTries;
+    const size = ctx.sized(proportionSampleSize(expected, alternative, ctx.options.confidence), 20);
+    if (budget !== undefined) {
+      const meanTries = tries === 1 ? 1 : (1 - p ** tries) / (1 - p);
+      const carry = perTry !== undefined && slowCalls > 0 ? slowCalls * slowTries : 0;
+      ejectRisk = runProbability(p, budget + 1 - carry, Math.ceil(size.requests * meanTries));
+      if (ejectRisk > risk) continue;
+    }
+    if (chosen === undefined || !/capped/.test(size.why)) chosen = { p, expected, alternative, size };
+    if (!/capped/.test(size.why)) break;
+  }
+  const written = `attempts ${attempts}, retryOn ${retryOn?.join(',') ?? "(default: connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes)"}`;
+  if (chosen === undefined) {
+    ctx.skip(
+      'retries',
+      subject,
+      `${written}: ${covered ? `a call fails only when all ${tries} tries fail` : "an app's 503 is not retried"}`,
+      `${ctx.ejectionWhy}: every per-try failure share that shows the retries would eject an endpoint with probability over ${pct(risk)} (unless the service has fewer than ${endpointsToEjectOne(ctx.outlier?.model as OutlierModel)} endpoints); verify retries on a DestinationRule with a higher outlier threshold`,
+    );
+    return;
+  }
+  const { p, expected, alternative, size } = chosen;
   const model = covered
-    ? `${written}: a call fails only when all ${attempts + 1} tries fail, so with each try failing at ${pct(p)} about ${pct(expected)} of calls fail, not ${pct(p)}.`
-    : `${written}: an app's 503 is ${attempts === 0 ? 'never retried (attempts 0)' : 'not retried (retryOn does not name 5xx, gateway-error or 503)'}, so about ${pct(p)} of calls fail, not ${pct(alternative)}.`;
-  const size = ctx.sized(proportionSampleSize(expected, alternative, ctx.options.confidence), 20);
+    ? `${written}: a call fails only when all ${tries} tries fail, so with each try failing at ${pct(p)} about ${pct(expected)} of calls fail, not ${pct(alternative)}.`
+    : `${written}: an app's 503 is ${attempts === 0 ? 'never retried (attempts 0)' : retryOn === undefined ? 'not retried (the default retryOn has no 503 on the version assumed)' : 'not retried (retryOn names no 5xx, gateway-error or 503)'}, so about ${pct(p)} of calls fail, not ${pct(alternative)}.`;
   const maxRetries = rules.map((d) => d.trafficPolicy?.connectionPool?.maxRetries).find((m) => m !== undefined);
   // Concurrent retries beyond maxRetries overflow the retry breaker: stay under it.
   const connections = ctx.connections(maxRetries === undefined ? 2 : Math.max(1, Math.min(2, maxRetries)));
   const expect = [`status(503) ~ ${pct(expected)} vs ${pct(alternative)}${ctx.at}`, covered ? 'retries.attempted > 0' : 'retries.attempted == 0'];
   if (ctx.envoy && ctx.options.backend === 'meshload' && covered) expect.push('agree(retries)');
+  // Under the retry breaker, none overflows (Envoy counts upstream_rq_retry_overflow).
+  if (ctx.envoy && covered && maxRetries !== undefined) expect.push('retries.overflowed == 0');
+  // An ejected endpoint's 503 reads `no healthy upstream`: none may be among the app's 503s.
+  if (ctx.envoy && budget !== undefined) expect.push('cause(no_healthy) == 0');
   const failing = ctx.fault({ status: 503, statusShare: p });
   if (failing.url === undefined) {
     ctx.skip('retries', subject, model, failing.reason);
     return;
   }
+  const held = budget !== undefined ? ` ${pct(p)}, not 50%: ${ctx.ejectionWhy}; a run of ${budget + 1} failed tries is this unlikely: ${ejectRisk.toExponential(1)}.` : '';
   const phases: PlannedPhase[] = [
     {
       name: `each try fails at ${pct(p)}`,
-      description: `The upstream answers 503 to ${pct(p)} of tries. ${size.why}.`,
+      description: `The upstream answers 503 to ${pct(p)} of tries.${held} ${size.why}.`,
       load: { connections, requests: size.requests, url: failing.url },
       expect,
     },
   ];
-  const unshown: string[] = [];
-  const perTry = retries.perTryTimeoutMs;
   if (perTry !== undefined && covered && ctx.envoy) {
     const routeTimeout = route.timeoutMs;
     // Slower than perTryTimeout by a margin the proxy's timer cannot blur.
     const margin = Math.max(perTry / 10, 50);
     const slow = ctx.delayOver(perTry, perTry + Math.max(perTry / 2, 100), margin);
-    if (slow.delayMs === undefined) {
+    if (slowCalls < 1) {
+      unshown.push(`perTryTimeout ${formatDuration(perTry)}: ${ctx.ejectionWhy}, and one call's ${slowTries} timed-out tries would reach it`);
+    } else if (slow.delayMs === undefined) {
       unshown.push(`perTryTimeout ${formatDuration(perTry)}: ${slow.reason}`);
     } else {
       const delay = slow.delayMs;
       phases.push({
         name: 'every try is too slow',
-        description: `The upstream takes ${formatDuration(delay)}, over perTryTimeout ${formatDuration(perTry)}: each try times out and is retried, and the call ends in 504${routeTimeout === undefined ? '' : ` (or the route timeout ${formatDuration(routeTimeout)} ends it first)`}.`,
-        load: { connections: ctx.connections(2), requests: 4, url: slow.url, timeout: formatDuration(clientTimeout((attempts + 1) * delay)) },
+        description: `The upstream takes ${formatDuration(delay)}, over perTryTimeout ${formatDuration(perTry)}: each try times out and is ${retriesTimeouts ? 'retried' : 'not retried'}, and the call ends in 504${routeTimeout === undefined ? '' : ` (or the route timeout ${formatDuration(routeTimeout)} ends it first)`}.${slowCalls < 4 ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : ''}`,
+        load: { connections: ctx.connections(Math.min(2, slowCalls)), requests: slowCalls, url: slow.url, timeout: formatDuration(clientTimeout((attempts + 1) * delay)) },
         expect: ['status(504) == 100%', 'timeouts.per_try > 0', `min >= ${formatDuration(Math.min(perTry, routeTimeout ?? perTry))}`],
       });
     }
@@ -453,11 +609,36 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
     ctx.skip('timeout', subject, 'timeout 0s', 'timeout 0s disables the route timeout: nothing to show');
     return;
   }
-  const perTry = route.retries?.perTryTimeoutMs;
+  // HAProxy's translation has no per-try timeout (test/helpers/istio-to-haproxy.ts).
+  const perTry = ctx.envoy ? route.retries?.perTryTimeoutMs : undefined;
+  const attempts = route.retries?.attempts ?? 0;
+  const retryOn = route.retries?.retryOn;
+  // A per-try timeout is retried when retryOn names 5xx or gateway-error (Envoy router): the call
+  // then ends after (attempts + 1) per-try timeouts, and before the route timeout when that is shorter.
+  const retriesTimeouts = attempts > 0 && retryOn !== undefined && retryOn.some((r) => r === '5xx' || r === 'gateway-error');
+  const tries = perTry !== undefined && perTry < t ? (retriesTimeouts ? attempts + 1 : 1) : 1;
+  // Envoy's retry back-off: 25ms base, at most 10 x base between tries.
+  const backoff = (tries - 1) * 250;
+  const perTryEnd = perTry !== undefined && perTry < t ? tries * perTry : undefined;
+  const endsAt = perTryEnd !== undefined && perTryEnd + backoff < t ? perTryEnd : t;
+  const byPerTry = endsAt !== t;
   const fast = Math.min(t, perTry ?? t) / 2;
-  const connections = ctx.connections(4);
-  const model = `timeout ${formatDuration(t)}: an upstream slower than that is cut off with 504 "upstream request timeout" at about ${formatDuration(t)}; a faster one answers normally.`;
-  const slowDelay = ctx.delayOver(t, t + Math.max(t / 2, 200), Math.max(t / 10, 100));
+  const model = byPerTry
+    ? `timeout ${formatDuration(t)} with perTryTimeout ${formatDuration(perTry ?? 0)} x ${tries} ${tries === 1 ? 'try' : 'tries'} = ${formatDuration(perTryEnd ?? 0)}, shorter: a slow upstream is cut off with 504 by the per-try timeouts at about ${formatDuration(endsAt)}${backoff > 0 ? ` (plus up to ${formatDuration(backoff)} of retry back-off)` : ''}, before the route timeout; a faster one answers normally.`
+    : `timeout ${formatDuration(t)}: an upstream slower than that is cut off with 504 "upstream request timeout" at about ${formatDuration(t)}; a faster one answers normally.`;
+  // Every slow call is a 504 the outlier detector charges to the endpoint: stay under it.
+  let connections = ctx.connections(4);
+  let slowCalls = 2 * connections;
+  const budget = ctx.ejectionBudget(true);
+  if (budget !== undefined) {
+    slowCalls = Math.min(slowCalls, Math.floor(budget / tries));
+    if (slowCalls < 1) {
+      ctx.skip('timeout', subject, model, `${ctx.ejectionWhy}, and a single timed-out call (${tries} ${tries === 1 ? 'try' : 'tries'}) reaches that: verify the timeout on a DestinationRule with a higher outlier threshold`);
+      return;
+    }
+    connections = Math.min(connections, slowCalls);
+  }
+  const slowDelay = ctx.delayOver(endsAt, endsAt + backoff + Math.max(t / 2, 200), Math.max(t / 10, 100) + backoff);
   const fastUrl = ctx.fault({ delayMs: fast });
   if (slowDelay.url === undefined || fastUrl.url === undefined) {
     ctx.skip('timeout', subject, model, slowDelay.reason ?? fastUrl.reason ?? '');
@@ -466,19 +647,23 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
   const slow = slowDelay.delayMs;
   // The proxy's timer fires at T and the answer reaches the client a little later, well before
   // the upstream's own answer would.
-  const slack = (slow - t) / 2;
+  const slack = (slow - endsAt - backoff) / 2;
+  const upper = endsAt + backoff + slack;
+  const slowExpect = ['status(504) == 100%', 'cause(timeout) == 100%', `p(50) in [${formatDuration(endsAt * 0.95)}, ${formatDuration(upper)}]`];
+  slowExpect.push(byPerTry ? (ctx.envoy ? 'timeouts.per_try > 0' : 'timeouts.route > 0') : 'timeouts.route > 0');
+  const held = budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : '';
   ctx.add('timeout', subject, model, [
     {
-      name: `upstream slower than ${formatDuration(t)}`,
-      description: `The upstream takes ${formatDuration(slow)}: every call ends in 504 after about ${formatDuration(t)}. Deterministic.`,
-      load: { connections, requests: 2 * connections, url: slowDelay.url, timeout: formatDuration(clientTimeout(slow)) },
-      expect: ['status(504) == 100%', 'cause(timeout) == 100%', `p(50) in [${formatDuration(t * 0.95)}, ${formatDuration(t + slack)}]`, 'timeouts.route > 0'],
-    },
-    {
       name: `upstream faster than ${formatDuration(t)}`,
-      description: `The upstream takes ${formatDuration(fast)}: every call answers 200. Deterministic.`,
+      description: `The upstream takes ${formatDuration(fast)}: every call answers 200. Deterministic. First, so that its 200s also clear any run of 5xx an earlier phase left.`,
       load: { connections, requests: 2 * connections, url: fastUrl.url, timeout: formatDuration(clientTimeout(slow)) },
       expect: ['status(200) == 100%', 'timeouts.route == 0'],
+    },
+    {
+      name: `upstream slower than ${formatDuration(t)}`,
+      description: `The upstream takes ${formatDuration(slow)}: every call ends in 504 after about ${formatDuration(endsAt)}${byPerTry ? ' (per-try timeouts)' : ''}. Deterministic.${held}`,
+      load: { connections, requests: slowCalls, url: slowDelay.url, timeout: formatDuration(clientTimeout(slow * tries)) },
+      expect: slowExpect,
     },
   ]);
 }
