@@ -10,7 +10,8 @@ import { parseDuration } from '../../util/duration';
 import { ManifestError, readIstioManifests } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
 import { draftVerification, planVerification, verifiedHost, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
-import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
+import { parseIstioVersion } from '../../verify/istio-version';
+import { probeBackend, probeDelayCap, probeIstioVersion } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { statsFromFlags } from '../stats-flags';
@@ -30,6 +31,12 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     ctx.io.stderr.write(`meshload: ${error.problems.length} problems in the manifests:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
     ctx.exitCode = EXIT.USAGE;
     return;
+  }
+  if (input.options.istioVersion === undefined && flags.stats !== undefined && flags.dryRun !== true) {
+    // Asked of the proxy only when the run talks to the mesh anyway (not for an offline dry run).
+    const found = await probeIstioVersion(flags.stats);
+    ctx.io.stderr.write(`verify: Istio version: ${found.evidence}\n`);
+    input = { ...input, options: { ...input.options, istioVersion: found.version } };
   }
   let plan: VerificationPlan;
   let backendLine = `${input.options.backend} (--backend)`;
@@ -100,7 +107,7 @@ function inputFromFlags(url: string, flags: VerifyFlags): { policies: IstioPolic
   const files = flags.filename.map((file) => ({ file, text: readInputFile(file, 16 * 1024 * 1024, '', 'check the path given with -f') }));
   const policies = readIstioManifests(files);
   verifiedHost(policies);
-  return { policies, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
+  return { policies, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
