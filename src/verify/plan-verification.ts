@@ -153,7 +153,11 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   if (outlier !== undefined) for (const r of outlier.model.rules) ctx.rule(r);
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
-  // Phases that eject on purpose run last: nothing after them can meet the ejected endpoint.
+  // Planned after the others: it knows the ejections they may have caused (Envoy's ejection
+  // time grows with each), and its phases run last, so no later phase meets the ejected endpoint.
+  for (const dr of policies.destinationRules) {
+    if (dr.trafficPolicy?.outlierDetection !== undefined) planOutlierDetection(ctx, `DestinationRule ${dr.origin.name}`);
+  }
   ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
   const sidecar = { cluster: host, ...options.sidecar };
@@ -184,6 +188,10 @@ class PlanContext {
   readonly assumptions: string[] = [];
   readonly rules = new Set<string>();
   refusedDelayMs = 0;
+  /** Ejections the phases so far may have caused: Envoy's ejection time grows with each. */
+  ejections = 0;
+  /** A wait the next phase starts with: an earlier phase may have left an endpoint ejected. */
+  pendingWaitMs = 0;
 
   constructor(
     readonly options: VerifyOptions,
@@ -197,6 +205,14 @@ class PlanContext {
     this.rules.add(id);
   }
 
+  /** The phase just added may eject an endpoint: the next one waits the ejection out. */
+  mayEject(): void {
+    if (this.outlier === undefined) return;
+    this.ejections++;
+    // Margin over the sweep: the proxy's timer and the stats interval are not exact.
+    this.pendingWaitMs = ejectionLastsMs(this.outlier.model, this.ejections) + Math.max(1000, this.outlier.model.intervalMs / 2);
+  }
+
   /** A version-dependent default the plan relies on, said once. */
   assume(text: string): void {
     if (!this.assumptions.includes(text)) this.assumptions.push(text);
@@ -208,6 +224,12 @@ class PlanContext {
     if (this.outlier === undefined) return undefined;
     const k = errorsToEject(this.outlier.model, local);
     return k === undefined ? undefined : k - 1;
+  }
+
+  /** ` (unless ...)`: when maxEjectionPercent keeps small services from ejecting at all. */
+  get ejectsNone(): string {
+    const fewest = this.outlier === undefined ? 1 : endpointsToEjectOne(this.outlier.model);
+    return fewest > 1 ? ` (unless the service has fewer than ${fewest} endpoints: then maxEjectionPercent ${this.outlier?.model.maxEjectionPercent ?? 0}% lets none be ejected)` : '';
   }
 
   /** Why a phase is held under the outlier threshold, for its description. */
@@ -238,6 +260,16 @@ class PlanContext {
 
   add(policy: PolicyKind, subject: string, model: string, phases: PlannedPhase[], unshown: string[] = [], late = false): void {
     const named = phases.map((p) => ({ ...p, name: `${policy}: ${p.name}` }));
+    const first = named[0];
+    if (first !== undefined && this.pendingWaitMs > 0) {
+      // An earlier phase may have ejected an endpoint: wait until it is back.
+      named[0] = {
+        ...first,
+        description: `${first.description} It starts after ${formatDuration(this.pendingWaitMs)}: the ejection an earlier phase may have caused is over by then.`,
+        steps: [{ sleep: formatDuration(this.pendingWaitMs) }, ...(first.steps ?? [])],
+      };
+      this.pendingWaitMs = 0;
+    }
     (late ? this.late : this.phases).push(...named);
     this.policies.push({ policy, subject, phases: named.map((p) => p.name), model, skipped: undefined, ...(unshown.length > 0 ? { unshown } : {}) });
   }
@@ -314,7 +346,6 @@ function planDestinationRule(ctx: PlanContext, dr: DestinationRule): void {
   const subject = `DestinationRule ${dr.origin.name}`;
   const pool = dr.trafficPolicy?.connectionPool;
   if (pool !== undefined) planConnectionPool(ctx, subject, pool);
-  if (dr.trafficPolicy?.outlierDetection !== undefined) planOutlierDetection(ctx, subject);
   for (const subset of dr.subsets) {
     if (subset.trafficPolicy !== undefined) {
       ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', 'subset-level traffic policies are not verified yet: load the subset through a route to it and check by hand');
@@ -403,11 +434,12 @@ function planOutlierDetection(ctx: PlanContext, subject: string): void {
     return;
   }
   const fewest = endpointsToEjectOne(m);
-  const lasts = ejectionLastsMs(m, 1);
+  // This endpoint may already have been ejected by an earlier phase: the next ejection lasts longer.
+  const lasts = ejectionLastsMs(m, ctx.ejections + 1);
   const model =
     `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
     `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
-    `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, so with fewer than ${fewest} endpoints nothing is ejected.` +
+    `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.`;
   const admin = ctx.options.ejectAdmin;
   if (admin === undefined) {
@@ -422,20 +454,20 @@ function planOutlierDetection(ctx: PlanContext, subject: string): void {
   const phases: PlannedPhase[] = [
     {
       name: 'one endpoint fails',
-      description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (if the service has at least ${fewest} endpoints), and its ejection counter moves.`,
+      description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
       steps: [{ chaos: { set: 'status=503', admin } }],
       load: { connections: 1, requests: calls },
       expect: ['ejections.enforced > 0'],
     },
     {
       name: 'traffic left it',
-      description: `Still inside the ejection time (${formatDuration(m.baseEjectionMs)}): the failing endpoint gets no traffic, so no call fails.`,
+      description: `Still inside the ejection time (${formatDuration(Math.min(m.baseEjectionMs * (ctx.ejections + 1), m.maxEjectionMs))}): the failing endpoint gets no traffic, so no call fails.`,
       load: { connections: 1, requests: calls },
       expect: ['status(503) == 0'],
     },
     {
       name: 'after the ejection time',
-      description: `The endpoint is healed and verify waits ${formatDuration(wait)} (baseEjectionTime ${formatDuration(m.baseEjectionMs)} + interval ${formatDuration(m.intervalMs)} + margin): the endpoint is back, nothing is ejected and every call answers 200, so the ejection poisons nothing after it.`,
+      description: `The endpoint is healed and verify waits ${formatDuration(wait)} (the ejection time, ${ctx.ejections === 0 ? 'baseEjectionTime' : `baseEjectionTime x ${ctx.ejections + 1}, earlier phases may have ejected it already,`} + interval ${formatDuration(m.intervalMs)} + margin): every call answers 200${ctx.envoy ? ' and the proxy holds no endpoint ejected' : ''}, so the ejection poisons nothing after it.`,
       steps: [{ chaos: { clear: true, admin } }, { sleep: formatDuration(wait) }],
       load: { connections: 1, requests: calls },
       expect: ctx.envoy ? ['status(200) == 100%', 'ejections.active == 0'] : ['status(200) == 100%'],
@@ -550,7 +582,7 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
       'retries',
       subject,
       `${written}: ${covered ? `a call fails only when all ${tries} tries fail` : "an app's 503 is not retried"}`,
-      `${ctx.ejectionWhy}: every per-try failure share that shows the retries would eject an endpoint with probability over ${pct(risk)} (unless the service has fewer than ${endpointsToEjectOne(ctx.outlier?.model as OutlierModel)} endpoints); verify retries on a DestinationRule with a higher outlier threshold`,
+      `${ctx.ejectionWhy}: every per-try failure share that shows the retries would eject an endpoint with probability over ${pct(risk)}${ctx.ejectsNone}; verify retries on a DestinationRule with a higher outlier threshold`,
     );
     return;
   }
@@ -627,14 +659,21 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
     ? `timeout ${formatDuration(t)} with perTryTimeout ${formatDuration(perTry ?? 0)} x ${tries} ${tries === 1 ? 'try' : 'tries'} = ${formatDuration(perTryEnd ?? 0)}, shorter: a slow upstream is cut off with 504 by the per-try timeouts at about ${formatDuration(endsAt)}${backoff > 0 ? ` (plus up to ${formatDuration(backoff)} of retry back-off)` : ''}, before the route timeout; a faster one answers normally.`
     : `timeout ${formatDuration(t)}: an upstream slower than that is cut off with 504 "upstream request timeout" at about ${formatDuration(t)}; a faster one answers normally.`;
   // Every slow call is a 504 the outlier detector charges to the endpoint: stay under it.
-  let connections = ctx.connections(4);
+  const fastConnections = ctx.connections(4);
+  let connections = fastConnections;
   let slowCalls = 2 * connections;
+  let ejects = false;
   const budget = ctx.ejectionBudget(true);
   if (budget !== undefined) {
     slowCalls = Math.min(slowCalls, Math.floor(budget / tries));
-    if (slowCalls < 1) {
-      ctx.skip('timeout', subject, model, `${ctx.ejectionWhy}, and a single timed-out call (${tries} ${tries === 1 ? 'try' : 'tries'}) reaches that: verify the timeout on a DestinationRule with a higher outlier threshold`);
+    if (slowCalls < 1 && tries > 1) {
+      ctx.skip('timeout', subject, model, `${ctx.ejectionWhy}, and a single timed-out call (${tries} tries) reaches that, its later tries then failing as no healthy upstream: verify the timeout on a DestinationRule with a higher outlier threshold`);
       return;
+    }
+    // One call of one try still shows the timeout; its 504 may eject, which the next phase waits out.
+    if (slowCalls < 1) {
+      slowCalls = 1;
+      ejects = true;
     }
     connections = Math.min(connections, slowCalls);
   }
@@ -651,12 +690,14 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
   const upper = endsAt + backoff + slack;
   const slowExpect = ['status(504) == 100%', 'cause(timeout) == 100%', `p(50) in [${formatDuration(endsAt * 0.95)}, ${formatDuration(upper)}]`];
   slowExpect.push(byPerTry ? (ctx.envoy ? 'timeouts.per_try > 0' : 'timeouts.route > 0') : 'timeouts.route > 0');
-  const held = budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : '';
+  const held = ejects
+    ? ` One call: ${ctx.ejectionWhy}; this one 504 may eject it, and the next phase waits that out.`
+    : budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : '';
   ctx.add('timeout', subject, model, [
     {
       name: `upstream faster than ${formatDuration(t)}`,
       description: `The upstream takes ${formatDuration(fast)}: every call answers 200. Deterministic. First, so that its 200s also clear any run of 5xx an earlier phase left.`,
-      load: { connections, requests: 2 * connections, url: fastUrl.url, timeout: formatDuration(clientTimeout(slow)) },
+      load: { connections: fastConnections, requests: 2 * fastConnections, url: fastUrl.url, timeout: formatDuration(clientTimeout(slow)) },
       expect: ['status(200) == 100%', 'timeouts.route == 0'],
     },
     {
@@ -666,6 +707,7 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
       expect: slowExpect,
     },
   ]);
+  if (ejects) ctx.mayEject();
 }
 
 function planFault(ctx: PlanContext, subject: string, route: HttpRoute): void {
