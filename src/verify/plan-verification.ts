@@ -558,7 +558,7 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
   if (slowBudget !== undefined) slowCalls = Math.min(slowCalls, Math.floor(slowBudget / slowTries));
 
   // The largest per-try failure share that decides within --max-requests and keeps an ejection
-  // improbable (a run of k 5xx among all tries, counting the 504 run of the per-try phase after).
+  // improbable (a run of k 5xx among all tries; a phase of 200s after it clears what it leaves).
   const budget = ctx.ejectionBudget();
   const risk = 1 - ctx.options.confidence;
   let chosen: { p: number; expected: number; alternative: number; size: { requests: number; why: string } } | undefined;
@@ -569,8 +569,7 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
     const size = ctx.sized(proportionSampleSize(expected, alternative, ctx.options.confidence), 20);
     if (budget !== undefined) {
       const meanTries = tries === 1 ? 1 : (1 - p ** tries) / (1 - p);
-      const carry = perTry !== undefined && slowCalls > 0 ? slowCalls * slowTries : 0;
-      ejectRisk = runProbability(p, budget + 1 - carry, Math.ceil(size.requests * meanTries));
+      ejectRisk = runProbability(p, budget + 1, Math.ceil(size.requests * meanTries));
       if (ejectRisk > risk) continue;
     }
     if (chosen === undefined || !/capped/.test(size.why)) chosen = { p, expected, alternative, size };
@@ -624,9 +623,18 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
       unshown.push(`perTryTimeout ${formatDuration(perTry)}: ${slow.reason}`);
     } else {
       const delay = slow.delayMs;
+      if (budget !== undefined) {
+        // The failing phase may end in a run of 503s: 200s clear it before the 504s add to it.
+        phases.push({
+          name: 'the upstream answers',
+          description: 'A healthy upstream: every call answers 200 at the first try. It shows nothing is retried without a failure, and clears the run of failed tries the phase before may have left, before the next phase\'s timeouts.',
+          load: { connections, requests: 10 },
+          expect: ['status(200) == 100%', ...(ctx.envoy ? ['retries.attempted == 0'] : [])],
+        });
+      }
       phases.push({
         name: 'every try is too slow',
-        description: `The upstream takes ${formatDuration(delay)}, over perTryTimeout ${formatDuration(perTry)}: each try times out and is ${retriesTimeouts ? 'retried' : 'not retried'}, and the call ends in 504${routeTimeout === undefined ? '' : ` (or the route timeout ${formatDuration(routeTimeout)} ends it first)`}.${slowCalls < 4 ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : ''}`,
+        description: `The upstream takes ${formatDuration(delay)}, over perTryTimeout ${formatDuration(perTry)}: each try times out and is ${retriesTimeouts ? 'retried' : 'not retried'}, and the call ends in 504${routeTimeout === undefined ? '' : ` (or the route timeout ${formatDuration(routeTimeout)} ends it first)`}.${slowCalls < 4 ? ` ${plural(slowCalls, 'call')}: ${ctx.ejectionWhy}.` : ''}`,
         load: { connections: ctx.connections(Math.min(2, slowCalls)), requests: slowCalls, url: slow.url, timeout: formatDuration(clientTimeout((attempts + 1) * delay)) },
         expect: ['status(504) == 100%', 'timeouts.per_try > 0', `min >= ${formatDuration(Math.min(perTry, routeTimeout ?? perTry))}`],
       });
@@ -692,7 +700,7 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
   slowExpect.push(byPerTry ? (ctx.envoy ? 'timeouts.per_try > 0' : 'timeouts.route > 0') : 'timeouts.route > 0');
   const held = ejects
     ? ` One call: ${ctx.ejectionWhy}; this one 504 may eject it, and the next phase waits that out.`
-    : budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${slowCalls} calls: ${ctx.ejectionWhy}.` : '';
+    : budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${plural(slowCalls, 'call')}: ${ctx.ejectionWhy}.` : '';
   ctx.add('timeout', subject, model, [
     {
       name: `upstream faster than ${formatDuration(t)}`,
