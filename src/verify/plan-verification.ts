@@ -107,7 +107,7 @@ const DEFAULT_ATTEMPTS = 2;
 const RETRY_ON_503 = ['5xx', 'gateway-error', '503'];
 /** Per-try failure shares the retry phase may ask for, largest first: with outlier detection in
  * force a smaller share keeps a run of consecutive 5xx (an ejection) improbable. */
-const RETRY_FAULTS = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05];
+const RETRY_FAULTS = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01];
 /** One generator's reasonable connection count; a limit above it needs several generators. */
 const MAX_CONNECTIONS = 200;
 /** The upstream holds each call this long in breaker phases, so concurrency is real. */

@@ -147,16 +147,39 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     const h = await proxyFor('outlier.yaml', { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` });
     const run = await verify('outlier.yaml', h, '--eject-admin', failing.adminUrl as string);
     expect(run.policies).toEqual({ outlierDetection: 'behaves as configured' });
+    // Ejected, traffic left it, and after the ejection time every call answered again.
+    expect(run.stderr).toMatch(/outlierDetection \(DestinationRule meshload-server\): behaves as configured: ejections\.enforced > 0: \d+; status\(503\) == 0: [^;]+; status\(200\) == 100%/);
     // always: cleared the failing endpoint's chaos.
     expect(failing.chaos.defaultPlan).toBe(healthy.chaos.defaultPlan);
     expect(run.code).toBe(0);
   }, 60_000);
 
+  it('outlier detection with retries and a timeout: no phase ejects by accident, the ejection poisons nothing after it', async () => {
+    const failing = await echo();
+    const healthy = await echo();
+    const upstreams = { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` };
+    const h = await proxyFor('outlier-and-retries.yaml', upstreams);
+    const run = await verify('outlier-and-retries.yaml', h, '--eject-admin', failing.adminUrl as string);
+    expect(run.policies).toEqual({ retries: 'behaves as configured', timeout: 'behaves as configured', outlierDetection: 'behaves as configured' });
+    // The retry phase asked for fewer failures than 50%, so that five in a row stay improbable.
+    expect(run.stderr).toMatch(/retries: each try fails at (?!50%)\d+%/);
+    expect(run.code).toBe(0);
+    await h.stop();
+
+    // Negative control: the same proxy without outlier detection; the retries and the timeout
+    // still behave, the outlier detection does not.
+    const without = await proxyFor('outlier-and-retries.yaml', upstreams, { noOutlier: true });
+    const bad = await verify('outlier-and-retries.yaml', without, '--eject-admin', failing.adminUrl as string);
+    expect(bad.policies).toEqual({ retries: 'behaves as configured', timeout: 'behaves as configured', outlierDetection: 'does not behave as configured' });
+    expect(bad.stderr).toMatch(/outlierDetection \(DestinationRule meshload-server\): does not behave as configured: outlierDetection: one endpoint fails: ejections\.enforced > 0: observed 0/);
+    expect(bad.code).toBe(1);
+  }, 120_000);
+
   it('without --eject-admin, says why outlier detection is not verified and runs nothing', async () => {
     const server = await echo();
     const h = await proxyFor('outlier.yaml', { '': `127.0.0.1:${server.echoPort}` });
     const run = await verify('outlier.yaml', h);
-    expect(run.stderr).toMatch(/nothing to verify for meshload-server: outlierDetection: needs one failing endpoint among at least 10: pass --eject-admin/);
+    expect(run.stderr).toMatch(/nothing to verify for meshload-server: outlierDetection: needs one failing endpoint among at least 2: pass --eject-admin/);
     expect(run.code).toBe(2);
   }, 30_000);
 });
