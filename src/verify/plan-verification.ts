@@ -40,6 +40,9 @@ export interface VerifyOptions {
   /** The mesh's Istio (--istio-version or detected); undefined: the newest behaviour is assumed
    * and checks that would flip with the version are inconclusive. */
   istioVersion?: IstioVersion | undefined;
+  /** Client proxies the plan's load goes through (the scenario run as N shards, one client pod
+   * each): breakers are per client proxy, so N of them let N times the limits in. Default 1. */
+  clientProxies?: number | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -242,7 +245,12 @@ class PlanContext {
 
   /** `wanted` connections, within the DestinationRule's limits. */
   connections(wanted: number): number {
-    return Math.max(1, Math.min(wanted, this.concurrencyLimit ?? wanted));
+    return Math.max(1, Math.min(wanted, this.concurrencyLimit === undefined ? wanted : this.concurrencyLimit * this.proxies));
+  }
+
+  /** Client proxies the load goes through (shards): each has its own breakers and ejections. */
+  get proxies(): number {
+    return Math.max(1, Math.floor(this.options.clientProxies ?? 1));
   }
 
   get envoy(): boolean {
@@ -370,28 +378,34 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
     }
     return;
   }
-  const under = Math.max(1, minDefined(c, r) ?? 1);
+  // Breakers are per client proxy (MESH-FACTS): N proxies (shards) let N times the limits in,
+  // and the load is divided among them, so every count below is per proxy, times N.
+  const n = ctx.proxies;
+  const perProxy = n === 1 ? '' : ` per client proxy (${n} proxies, one per shard: the phase's load is ${n} times one proxy's)`;
+  const under = Math.max(1, minDefined(c, r) ?? 1) * n;
   // The upstream holds each call so that concurrency is real; a backend that cannot hold gets
   // the plain target and the text does not claim a hold.
   const delayed = ctx.fault({ delayMs: BREAKER_DELAY_MS });
   const target = delayed.url ?? ctx.options.target;
   const hold = delayed.url !== undefined ? ` and the upstream holds each call ${BREAKER_DELAY_MS}ms` : '';
+  // maxConnections and http1MaxPendingRequests bite only on HTTP/1.1 upstreams (MESH-FACTS).
+  if (c !== undefined || p !== undefined) ctx.assume('an HTTP/1.1 upstream: on HTTP/2 (h2UpgradePolicy UPGRADE, gRPC) requests multiplex and never queue, so only http2MaxRequests bites.');
   const underPhase: PlannedPhase = {
     name: `under the limit (${plural(under, 'connection')})`,
-    description: `${plural(under, 'connection')} keep${under === 1 ? 's' : ''} at most ${plural(under, 'call')} in flight${hold}: within ${limits.join(', ')} nothing waits for a connection, so nothing is rejected. Deterministic: one rejection fails it.`,
+    description: `${plural(under, 'connection')} keep${under === 1 ? 's' : ''} at most ${plural(under, 'call')} in flight${hold}: within ${limits.join(', ')}${perProxy} nothing waits for a connection, so nothing is rejected. Deterministic: one rejection fails it.`,
     load: { connections: under, requests: Math.max(20, 10 * under), url: target },
     expect: ['cause(breaker) == 0', 'breaker.rejected == 0'],
   };
   if (rejectAt === undefined) {
     // Only maxConnections: on HTTP/1.1 requests queue without bound (MESH-FACTS): no 503s.
-    const over = Math.min(MAX_CONNECTIONS, 3 * (c ?? 1));
+    const over = Math.min(MAX_CONNECTIONS, 3 * (c ?? 1)) * n;
     const expect = ['cause(breaker) == 0'];
     if (ctx.envoy) expect.push('breaker.connection > 0');
-    ctx.add('connectionPool', subject, `maxConnections ${c ?? ''} without a pending limit: extra requests queue (upstream_cx_overflow counts them), none is rejected.`, [
+    ctx.add('connectionPool', subject, `maxConnections ${c ?? ''}${perProxy} without a pending limit: extra requests queue (upstream_cx_overflow counts them), none is rejected.`, [
       underPhase,
       {
         name: `over the connection limit (${over} connections)`,
-        description: `${over} connections against maxConnections ${c ?? ''}: requests wait for a connection; without http1MaxPendingRequests the queue is unbounded, so no 503 is expected${ctx.envoy ? ', and the connection breaker counts the waits' : ''}.`,
+        description: `${over} connections against maxConnections ${c ?? ''}${perProxy}: requests wait for a connection; without http1MaxPendingRequests the queue is unbounded, so no 503 is expected${ctx.envoy ? ', and the connection breaker counts the waits' : ''}.`,
         load: { connections: over, requests: Math.max(30, 10 * over), url: target },
         expect,
       },
@@ -400,20 +414,27 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   }
   const over = 3 * rejectAt;
   if (over > MAX_CONNECTIONS) {
-    ctx.skip('connectionPool', subject, `rejections above ${rejectAt} calls in flight`, `the limit ${rejectAt} is too high to exceed from one generator (${MAX_CONNECTIONS} connections): fan out with several client pods`);
+    ctx.skip('connectionPool', subject, `rejections above ${rejectAt} calls in flight${perProxy}`, `the limit ${rejectAt} is too high to exceed from one generator (${MAX_CONNECTIONS} connections): fan out with several client pods`);
     return;
   }
-  const expect = ['breaker.rejected > 0', 'cause(breaker) > 0', 'agree(breaker)'];
+  // The two kinds of overflow: a full pending queue (upstream_rq_pending_overflow) and too many
+  // active requests (http2MaxRequests), which Envoy < 1.38 counts as pending overflow too and
+  // >= 1.38 as upstream_rq_active_overflow (MESH-FACTS): that check sums both.
+  const queueBinds = queueLimit !== undefined && (r === undefined || queueLimit <= r);
+  const expect = [queueBinds ? 'breaker.pending > 0' : 'breaker.rejected > 0', 'cause(breaker) > 0', 'agree(breaker)'];
+  const which = queueBinds
+    ? 'the pending queue overflows (upstream_rq_pending_overflow)'
+    : 'http2MaxRequests rejects (counted as pending overflow before Envoy 1.38, as upstream_rq_active_overflow from 1.38: the check sums both)';
   ctx.add(
     'connectionPool',
     subject,
-    `${limits.join(', ')}: at most ${rejectAt} calls in flight (connections + pending${r === undefined ? '' : ', or active requests'}); more are rejected with 503 overflow.`,
+    `${limits.join(', ')}${perProxy}: at most ${rejectAt} calls in flight (connections + pending${r === undefined ? '' : ', or active requests'}); more are rejected with 503 overflow: ${which}.`,
     [
       underPhase,
       {
-        name: `over the limit (${over} connections)`,
-        description: `${over} connections, three times the ${rejectAt} calls the limits let in${hold}: calls beyond it are rejected with 503 marked as overflow, and the proxy's overflow counter moves by as many.`,
-        load: { connections: over, requests: Math.max(30, 10 * over), url: target },
+        name: `over the limit (${over * n} connections)`,
+        description: `${over * n} connections, three times the ${rejectAt} calls the limits let in${perProxy}${hold}: calls beyond it are rejected with 503 marked as overflow, and the proxy's overflow counter moves by as many.`,
+        load: { connections: over * n, requests: Math.max(30, 10 * over) * n, url: target },
         expect,
       },
     ],

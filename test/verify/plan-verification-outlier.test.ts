@@ -182,3 +182,27 @@ describe('the rules table', () => {
     }
   });
 });
+
+describe('breakers', () => {
+  const pool = (http: string): string =>
+    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: svc}\nspec:\n  host: meshload-server\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 2}\n      http: ${http}\n`;
+  const over = (p: ReturnType<typeof planVerification>): ReturnType<typeof planVerification>['scenario']['phases'][number] | undefined =>
+    p.scenario.phases.find((ph) => /^connectionPool: over/.test(ph.name));
+
+  it('keeps the two kinds of overflow apart: a full queue counts as pending, http2MaxRequests as either', () => {
+    expect(over(plan(pool('{http1MaxPendingRequests: 1}')))?.expect[0]).toBe('breaker.pending > 0');
+    const active = plan(pool('{http1MaxPendingRequests: 5, http2MaxRequests: 3}'));
+    expect(over(active)?.expect[0]).toBe('breaker.rejected > 0');
+    expect(active.policies[0]?.model).toMatch(/http2MaxRequests rejects \(counted as pending overflow before Envoy 1\.38, as upstream_rq_active_overflow from 1\.38/);
+    expect(active.assumptions).toContain('an HTTP/1.1 upstream: on HTTP/2 (h2UpgradePolicy UPGRADE, gRPC) requests multiplex and never queue, so only http2MaxRequests bites.');
+  });
+
+  it('N client proxies (shards) let N times the limits in: the breaker phases carry N times the load', () => {
+    const one = plan(pool('{http1MaxPendingRequests: 1}'));
+    const three = plan(pool('{http1MaxPendingRequests: 1}'), { clientProxies: 3 });
+    expect(over(one)?.load.connections).toBe(9);
+    expect(over(three)?.load.connections).toBe(27);
+    expect(three.scenario.phases[0]?.load.connections).toBe(6);
+    expect(three.policies[0]?.model).toMatch(/per client proxy \(3 proxies, one per shard/);
+  });
+});

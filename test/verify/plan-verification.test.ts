@@ -85,7 +85,8 @@ describe('planVerification', () => {
     const p = plan(yaml);
     expect(phase(p, /^connectionPool: under/).load.connections).toBe(2);
     expect(phase(p, /^connectionPool: over/).load.connections).toBe(9);
-    expect(phase(p, /^connectionPool: over/).expect).toEqual(['breaker.rejected > 0', 'cause(breaker) > 0', 'agree(breaker)']);
+    // The pending queue binds (2 + 1 < unlimited active requests): its own overflow counter.
+    expect(phase(p, /^connectionPool: over/).expect).toEqual(['breaker.pending > 0', 'cause(breaker) > 0', 'agree(breaker)']);
     expect(phase(p, /^timeout: upstream slower/).load.connections).toBe(2);
     expect(phase(p, /^retries:/).load.connections).toBe(2);
   });

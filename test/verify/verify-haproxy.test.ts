@@ -109,7 +109,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
       retries: 'does not behave as configured',
       timeout: 'does not behave as configured',
     });
-    expect(run.stderr).toMatch(/connectionPool \(DestinationRule meshload-server\): does not behave as configured: connectionPool: over the limit \(6 connections\): breaker\.rejected > 0: observed 0/);
+    expect(run.stderr).toMatch(/connectionPool \(DestinationRule meshload-server\): does not behave as configured: connectionPool: over the limit \(6 connections\): breaker\.pending > 0: observed 0/);
     expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(503\) ~ 6\.25% vs 50% at 99\.99%.*excludes the expected 6\.25%/);
     expect(run.stderr).toMatch(/timeout \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(504\) == 100%: observed 0\.0%/);
     expect(run.code).toBe(1);
