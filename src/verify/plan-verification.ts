@@ -96,6 +96,17 @@ export interface VerificationPlan {
 /** A fault the backend can be asked for, or why it cannot. */
 type FaultUrl = { url: string; reason?: undefined } | { url?: undefined; reason: string };
 
+/** The planner's own rules on breakers and timeouts (rows of docs/verify-rules-outlier.md). */
+export const PLAN_RULES = {
+  'breaker.overflow-kinds': 'MESH-FACTS counters table: upstream_rq_pending_overflow (queue full; before Envoy 1.38 also max_requests), upstream_rq_active_overflow (Envoy >= 1.38)',
+  'breaker.http1-limits': 'MESH-FACTS "Semantics that change by version": HTTP/2 upstreams never queue, only http2MaxRequests bites',
+  'breaker.per-proxy': 'MESH-FACTS "Breakers are per client proxy"; src/engine/split-plan.ts shardPlan divides a phase load among shards',
+  'retry.breaker': 'envoy api/envoy/config/cluster/v3/circuit_breaker.proto max_retries; stat upstream_rq_retry_overflow (MESH-FACTS)',
+  'timeout.per-try': 'envoy api/envoy/config/route/v3/route_components.proto RetryPolicy.per_try_timeout (a per-try timeout is retried under 5xx / gateway-error) and retry_back_off (25ms base, 10 x base at most)',
+} as const;
+
+export type PlanRule = keyof typeof PLAN_RULES;
+
 /** Echo servers cap delay= at -max-echo-delay, 1.5s by default (meshload and Fortio alike). */
 const ECHO_DEFAULT_MAX_DELAY_MS = 1500;
 /** httpbin's /delay/{n} stops at 10 seconds. */
@@ -204,7 +215,7 @@ class PlanContext {
     readonly outlier: { model: OutlierModel; subject: string } | undefined,
   ) {}
 
-  rule(id: OutlierRule | VersionRule): void {
+  rule(id: OutlierRule | VersionRule | PlanRule): void {
     this.rules.add(id);
   }
 
@@ -389,6 +400,8 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   const target = delayed.url ?? ctx.options.target;
   const hold = delayed.url !== undefined ? ` and the upstream holds each call ${BREAKER_DELAY_MS}ms` : '';
   // maxConnections and http1MaxPendingRequests bite only on HTTP/1.1 upstreams (MESH-FACTS).
+  if (n > 1) ctx.rule('breaker.per-proxy');
+  if (c !== undefined || p !== undefined) ctx.rule('breaker.http1-limits');
   if (c !== undefined || p !== undefined) ctx.assume('an HTTP/1.1 upstream: on HTTP/2 (h2UpgradePolicy UPGRADE, gRPC) requests multiplex and never queue, so only http2MaxRequests bites.');
   const underPhase: PlannedPhase = {
     name: `under the limit (${plural(under, 'connection')})`,
@@ -421,6 +434,7 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   // active requests (http2MaxRequests), which Envoy < 1.38 counts as pending overflow too and
   // >= 1.38 as upstream_rq_active_overflow (MESH-FACTS): that check sums both.
   const queueBinds = queueLimit !== undefined && (r === undefined || queueLimit <= r);
+  ctx.rule('breaker.overflow-kinds');
   const expect = [queueBinds ? 'breaker.pending > 0' : 'breaker.rejected > 0', 'cause(breaker) > 0', 'agree(breaker)'];
   const which = queueBinds
     ? 'the pending queue overflows (upstream_rq_pending_overflow)'
@@ -661,7 +675,32 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
       });
     }
   }
+  if (maxRetries !== undefined && covered) {
+    const retryBreaker = planRetryBreaker(ctx, maxRetries);
+    if (typeof retryBreaker === 'string') unshown.push(`maxRetries ${maxRetries}: ${retryBreaker}`);
+    else phases.push(retryBreaker);
+  }
   ctx.add('retries', subject, model, phases, unshown);
+}
+
+/** The retry breaker: more concurrent retries than maxRetries (per client proxy) are refused and
+ * counted in upstream_rq_retry_overflow; or why it cannot be shown here. */
+function planRetryBreaker(ctx: PlanContext, maxRetries: number): PlannedPhase | string {
+  ctx.rule('retry.breaker');
+  if (!ctx.envoy) return 'HAProxy has no retry breaker to compare with';
+  if (ctx.ejectionBudget() !== undefined) return `showing it takes every try failing, and ${ctx.ejectionWhy}`;
+  const wanted = 3 * (maxRetries + 1) * ctx.proxies;
+  if (wanted > MAX_CONNECTIONS * ctx.proxies) return `more than ${MAX_CONNECTIONS} calls in flight from one generator would be needed`;
+  const connections = ctx.connections(wanted);
+  if (connections <= maxRetries * ctx.proxies) return "the connection pool's limits keep fewer calls in flight than maxRetries retries";
+  const failing = ctx.fault({ status: 503, statusShare: 1, delayMs: BREAKER_DELAY_MS });
+  if (failing.url === undefined) return failing.reason;
+  return {
+    name: `more retries in flight than maxRetries ${maxRetries}`,
+    description: `${connections} connections, every try answered 503 after ${BREAKER_DELAY_MS}ms: more than ${maxRetries} retries would be in flight at once${ctx.proxies > 1 ? ' per client proxy' : ''}, so the retry breaker refuses some (upstream_rq_retry_overflow). Every call still ends in 503.`,
+    load: { connections, requests: 10 * connections, url: failing.url },
+    expect: ['status(503) == 100%', 'retries.overflowed > 0'],
+  };
 }
 
 function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void {
@@ -683,6 +722,7 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
   const perTryEnd = perTry !== undefined && perTry < t ? tries * perTry : undefined;
   const endsAt = perTryEnd !== undefined && perTryEnd + backoff < t ? perTryEnd : t;
   const byPerTry = endsAt !== t;
+  if (perTryEnd !== undefined) ctx.rule('timeout.per-try');
   const fast = Math.min(t, perTry ?? t) / 2;
   const model = byPerTry
     ? `timeout ${formatDuration(t)} with perTryTimeout ${formatDuration(perTry ?? 0)} x ${tries} ${tries === 1 ? 'try' : 'tries'} = ${formatDuration(perTryEnd ?? 0)}, shorter: a slow upstream is cut off with 504 by the per-try timeouts at about ${formatDuration(endsAt)}${backoff > 0 ? ` (plus up to ${formatDuration(backoff)} of retry back-off)` : ''}, before the route timeout; a faster one answers normally.`

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { VERSION_RULES } from '../../src/verify/istio-version';
 import { describeValues, ejectableEndpoints, ejectionLastsMs, endpointsToEjectOne, errorsToEject, OUTLIER_RULES, outlierModel, runProbability } from '../../src/verify/outlier-model';
-import { planVerification, type VerifyOptions } from '../../src/verify/plan-verification';
+import { PLAN_RULES, planVerification, type VerifyOptions } from '../../src/verify/plan-verification';
 
 const OPTIONS: VerifyOptions = {
   target: 'http://meshload-server:8080/echo',
@@ -174,7 +174,7 @@ describe('plans that outlier detection cannot poison', () => {
 describe('the rules table', () => {
   it('names every rule the model and the version module encode, with a source', () => {
     const table = readFileSync(join(__dirname, '..', '..', 'docs', 'verify-rules-outlier.md'), 'utf8');
-    for (const id of [...Object.keys(OUTLIER_RULES), ...Object.keys(VERSION_RULES)]) {
+    for (const id of [...Object.keys(OUTLIER_RULES), ...Object.keys(VERSION_RULES), ...Object.keys(PLAN_RULES)]) {
       const row = table.split('\n').find((line) => line.startsWith(`| \`${id}\` |`));
       expect({ id, row: row !== undefined }).toEqual({ id, row: true });
       // rule | what meshload does | source | versions
@@ -204,5 +204,24 @@ describe('breakers', () => {
     expect(over(three)?.load.connections).toBe(27);
     expect(three.scenario.phases[0]?.load.connections).toBe(6);
     expect(three.policies[0]?.model).toMatch(/per client proxy \(3 proxies, one per shard/);
+  });
+});
+
+describe('the retry breaker', () => {
+  const withMaxRetries = (outlier: string): string =>
+    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: svc}\nspec:\n  host: meshload-server\n  trafficPolicy:\n    connectionPool: {http: {maxRetries: 2}}\n${outlier}---\n${vs('    retries: {attempts: 2, retryOn: 5xx}\n')}`;
+
+  it('maxRetries: the retry phase stays under it, and a phase over it shows upstream_rq_retry_overflow', () => {
+    const p = plan(withMaxRetries(''));
+    expect(p.scenario.phases[0]?.expect).toContain('retries.overflowed == 0');
+    const over = p.scenario.phases.find((ph) => /more retries in flight than maxRetries 2/.test(ph.name));
+    expect(over?.load).toEqual({ connections: 9, requests: 90, url: 'http://meshload-server:8080/echo?status=503&delay=50ms' });
+    expect(over?.expect).toEqual(['status(503) == 100%', 'retries.overflowed > 0']);
+  });
+
+  it('with outlier detection every-try failures would eject: not shown, and the verdict says so', () => {
+    const p = plan(withMaxRetries('    outlierDetection: {consecutive5xxErrors: 5}\n'));
+    expect(p.scenario.phases.some((ph) => /maxRetries/.test(ph.name))).toBe(false);
+    expect(p.policies.find((x) => x.policy === 'retries')?.unshown).toEqual([expect.stringMatching(/^maxRetries 2: showing it takes every try failing, and DestinationRule svc ejects an endpoint after 5 consecutive 5xx/)]);
   });
 });
