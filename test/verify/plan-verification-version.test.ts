@@ -1,6 +1,10 @@
 /** The Istio version in plans: parsed from --istio-version or the proxy's istio_build metric, and
  * the version-dependent retry default named, never guessed (issue 15, istio/istio#50506). */
+import * as http from 'node:http';
+import { join } from 'node:path';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
+import { probeIstioVersion } from '../../src/verify/probe-backend';
+import { cli } from '../helpers/cli';
 import { detectIstioVersion, parseIstioVersion } from '../../src/verify/istio-version';
 import { planVerification, type VerifyOptions } from '../../src/verify/plan-verification';
 
@@ -116,5 +120,45 @@ describe('per-try timeouts against the route timeout', () => {
   it('per-try timeouts not retried (retryOn without 5xx or gateway-error): one try, ended at perTryTimeout', () => {
     const p = plan('    timeout: 2s\n    retries: {attempts: 2, retryOn: connect-failure, perTryTimeout: 500ms}\n', { istioVersion: v('1.24'), maxDelayMs: 10_000 });
     expect(p.policies.find((x) => x.policy === 'timeout')?.model).toMatch(/perTryTimeout 500ms x 1 try = 500ms, shorter/);
+  });
+});
+
+describe('meshload verify --istio-version, and the version from the proxy', () => {
+  const FIXTURE = join(__dirname, '..', 'fixtures', 'verify', 'resilience.yaml');
+  let server: http.Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+    server = undefined;
+  });
+
+  async function serve(body: string): Promise<string> {
+    server = http.createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return `http://127.0.0.1:${address.port}/stats/prometheus`;
+  }
+
+  it('a bad --istio-version is a usage error: exit 2, one line, before any request', async () => {
+    const run = await cli('verify', '-f', FIXTURE, 'http://127.0.0.1:9/echo', '--backend', 'meshload', '--stats', 'http://127.0.0.1:9/stats', '--istio-version', 'newest', '--dry-run');
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual(["meshload: --istio-version 'newest' is not a version (give the mesh's Istio version as X.Y, e.g. --istio-version 1.24)"]);
+  });
+
+  it('the dry run names the version given and what it assumes', async () => {
+    const run = await cli('verify', '-f', FIXTURE, 'http://127.0.0.1:9/echo', '--backend', 'meshload', '--stats', 'http://127.0.0.1:9/stats', '--istio-version', '1.23', '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Istio version: 1\.23 \(--istio-version\)\. Assumed: .*Istio 1\.23: the default retry policy retries an app's 503\./);
+    // On 1.23 a mesh without the VirtualService retries 503 twice: the alternative is 12.5%, not 50%.
+    expect(run.stdout).toMatch(/status\(503\) ~ 6\.25% vs 12\.5%/);
+  });
+
+  it("reads the proxy's istio_build from the stats URL, and says so when there is none", async () => {
+    const url = await serve('# TYPE istio_build gauge\nistio_build{component="proxy",tag="1.22.3"} 1\n');
+    expect(await probeIstioVersion(url)).toEqual({ version: { major: 1, minor: 22, source: 'istio_build tag="1.22.3"' }, evidence: 'the proxy reports istio_build tag="1.22.3"' });
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    const plain = await serve('cluster.outbound|8000||httpbin.default.svc.cluster.local;.upstream_rq_total: 3\n');
+    expect(await probeIstioVersion(plain)).toEqual({ version: undefined, evidence: 'the stats (200) carry no istio_build metric of the proxy: pass --istio-version' });
+    expect((await probeIstioVersion('http://127.0.0.1:9/stats', 2000)).evidence).toMatch(/^the stats GET http:\/\/127\.0\.0\.1:9\/stats failed: /);
   });
 });
