@@ -765,20 +765,21 @@ function planTimeout(ctx: PlanContext, subject: string, route: HttpRoute): void 
   const held = ejects
     ? ` One call: ${ctx.ejectionWhy}; this one 504 may eject it, and the next phase waits that out.`
     : budget !== undefined && slowCalls < 2 * ctx.connections(4) ? ` ${plural(slowCalls, 'call')}: ${ctx.ejectionWhy}.` : '';
-  ctx.add('timeout', subject, model, [
-    {
-      name: `upstream faster than ${formatDuration(t)}`,
-      description: `The upstream takes ${formatDuration(fast)}: every call answers 200. Deterministic. First, so that its 200s also clear any run of 5xx an earlier phase left.`,
-      load: { connections: fastConnections, requests: 2 * fastConnections, url: fastUrl.url, timeout: formatDuration(clientTimeout(slow)) },
-      expect: ['status(200) == 100%', 'timeouts.route == 0'],
-    },
-    {
-      name: `upstream slower than ${formatDuration(t)}`,
-      description: `The upstream takes ${formatDuration(slow)}: every call ends in 504 after about ${formatDuration(endsAt)}${byPerTry ? ' (per-try timeouts)' : ''}. Deterministic.${held}`,
-      load: { connections, requests: slowCalls, url: slowDelay.url, timeout: formatDuration(clientTimeout(slow * tries)) },
-      expect: slowExpect,
-    },
-  ]);
+  const fastPhase: PlannedPhase = {
+    name: `upstream faster than ${formatDuration(t)}`,
+    description: `The upstream takes ${formatDuration(fast)}: every call answers 200. Deterministic.${budget !== undefined ? ' First, so that its 200s also clear any run of 5xx an earlier phase left.' : ''}`,
+    load: { connections: fastConnections, requests: 2 * fastConnections, url: fastUrl.url, timeout: formatDuration(clientTimeout(slow)) },
+    expect: ['status(200) == 100%', 'timeouts.route == 0'],
+  };
+  const slowPhase: PlannedPhase = {
+    name: `upstream slower than ${formatDuration(t)}`,
+    description: `The upstream takes ${formatDuration(slow)}: every call ends in 504 after about ${formatDuration(endsAt)}${byPerTry ? ' (per-try timeouts)' : ''}. Deterministic.${held}`,
+    load: { connections, requests: slowCalls, url: slowDelay.url, timeout: formatDuration(clientTimeout(slow * tries)) },
+    expect: slowExpect,
+  };
+  // With outlier detection the 200s go first: they reset the consecutive-error counts the
+  // 504s then add to.
+  ctx.add('timeout', subject, model, budget !== undefined ? [fastPhase, slowPhase] : [slowPhase, fastPhase]);
   if (ejects) ctx.mayEject();
 }
 
