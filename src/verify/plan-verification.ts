@@ -161,16 +161,24 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   const pools = policies.destinationRules.map((d) => d.trafficPolicy?.connectionPool).filter((p): p is ConnectionPool => p !== undefined);
   // Outlier detection on the service shapes every phase that makes 5xx: an ejection would turn
   // its later calls into `no healthy upstream` (issue 15), so those phases stay under it.
-  const withOutlier = policies.destinationRules.map((d) => ({ d, od: d.trafficPolicy?.outlierDetection })).find((x) => x.od !== undefined);
-  const outlier = withOutlier?.od === undefined ? undefined : { model: outlierModel(withOutlier.od), subject: `DestinationRule ${withOutlier.d.origin.name}` };
+  // The strictest detector among the service's and its subsets' (a subset's replaces the
+  // service's for its traffic): every phase stays under the first threshold any endpoint meets.
+  const detectors = policies.destinationRules.flatMap((d) => [
+    ...(d.trafficPolicy?.outlierDetection === undefined ? [] : [{ model: outlierModel(d.trafficPolicy.outlierDetection), subject: `DestinationRule ${d.origin.name}` }]),
+    ...d.subsets.flatMap((sub) => (sub.trafficPolicy?.outlierDetection === undefined ? [] : [{ model: outlierModel(sub.trafficPolicy.outlierDetection), subject: `DestinationRule ${d.origin.name} subset ${sub.name}` }])),
+  ]);
+  const strictness = (m: OutlierModel): number => Math.min(errorsToEject(m) ?? Infinity, errorsToEject(m, true) ?? Infinity);
+  const outlier = detectors.reduce<(typeof detectors)[number] | undefined>((a, b) => (a === undefined || strictness(b.model) < strictness(a.model) ? b : a), undefined);
   const ctx = new PlanContext(options, minDefined(...pools.flatMap((p) => [p.maxConnections, p.http2MaxRequests])), outlier);
   if (outlier !== undefined) for (const r of outlier.model.rules) ctx.rule(r);
+  if (outlier !== undefined && pools.length > 0) ctx.rule('outlier.overflow-not-charged');
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
   // Planned after the others: it knows the ejections they may have caused (Envoy's ejection
   // time grows with each), and its phases run last, so no later phase meets the ejected endpoint.
   for (const dr of policies.destinationRules) {
-    if (dr.trafficPolicy?.outlierDetection !== undefined) planOutlierDetection(ctx, `DestinationRule ${dr.origin.name}`);
+    const od = dr.trafficPolicy?.outlierDetection;
+    if (od !== undefined) planOutlierDetection(ctx, `DestinationRule ${dr.origin.name}`, outlierModel(od));
   }
   ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
@@ -455,13 +463,9 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   );
 }
 
-function planOutlierDetection(ctx: PlanContext, subject: string): void {
-  const o = ctx.outlier;
-  if (o === undefined || o.subject !== subject) {
-    ctx.skip('outlierDetection', subject, 'a second outlierDetection for the same service', 'only the first DestinationRule with outlierDetection is modelled');
-    return;
-  }
-  const m = o.model;
+function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel): void {
+  for (const r of m.rules) ctx.rule(r);
+  ctx.rule('outlier.per-proxy');
   const values = describeValues(m);
   const k = errorsToEject(m);
   if (k === undefined) {
@@ -482,6 +486,8 @@ function planOutlierDetection(ctx: PlanContext, subject: string): void {
     return;
   }
   const unshown: string[] = [];
+  // The second phase must end inside the ejection: a very short one may end first.
+  if (m.baseEjectionMs < 2000) unshown.push(`baseEjectionTime ${formatDuration(m.baseEjectionMs)}: the "traffic left it" phase may outlast the ejection, and the endpoint's 503s come back`);
   if (m.minHealthPercent > 0) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know`);
   const calls = Math.max(50, 20 * k);
   // Margin over the sweep: the proxy's timer and the stats interval are not exact.

@@ -153,6 +153,15 @@ describe('plans that outlier detection cannot poison', () => {
     expect(p.scenario.phases.some((ph) => ph.steps?.some((s) => 'sleep' in s && ph.name !== 'outlierDetection: after the ejection time'))).toBe(false);
   });
 
+  it("a subset's stricter detector holds the phases too; a short ejection time makes the ejection check at best inconclusive", () => {
+    const subset = `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: svc}\nspec:\n  host: meshload-server\n  trafficPolicy:\n    outlierDetection: {consecutive5xxErrors: 7, baseEjectionTime: 1s}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy:\n      outlierDetection: {consecutive5xxErrors: 3}\n---\n${vs('    timeout: 500ms\n')}`;
+    const p = plan(subset, { ejectAdmin: 'http://10.0.0.5:9081' });
+    expect(p.scenario.phases.find((ph) => /slower than 500ms/.test(ph.name))?.load.requests).toBe(2);
+    const od = p.policies.find((x) => x.policy === 'outlierDetection' && x.skipped === undefined);
+    expect(od?.model).toMatch(/^consecutive5xxErrors 7, .*baseEjectionTime 1s/);
+    expect(od?.unshown).toEqual(['baseEjectionTime 1s: the "traffic left it" phase may outlast the ejection, and the endpoint\'s 503s come back']);
+  });
+
   it('without thresholds the block still ejects (Envoy default 5), and says what the endpoint count must be', () => {
     const p = plan(dr('{}'), { ejectAdmin: 'http://10.0.0.5:9081' });
     expect(p.policies[0]?.model).toMatch(/^consecutive5xxErrors 5 \(default\).*An endpoint answering 5 5xx in a row/);
