@@ -490,6 +490,11 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   if (m.baseEjectionMs < 2000) unshown.push(`baseEjectionTime ${formatDuration(m.baseEjectionMs)}: the "traffic left it" phase may outlast the ejection, and the endpoint's 503s come back`);
   if (m.minHealthPercent > 0) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know`);
   const calls = Math.max(50, 20 * k);
+  // Which detector ejects the 503s: the one with the lower threshold (Envoy checks both on each
+  // 5xx); its own enforced counter shows the detector the manifest configured is the one at work.
+  const c5 = m.consecutive5xx > 0 ? m.consecutive5xx : Infinity;
+  const gw = m.consecutiveGateway > 0 ? m.consecutiveGateway : Infinity;
+  const detectorCheck = !ctx.envoy || c5 === gw ? [] : [`delta(outlier_detection.ejections_enforced_${c5 < gw ? 'consecutive_5xx' : 'consecutive_gateway_failure'}) > 0`];
   // Margin over the sweep: the proxy's timer and the stats interval are not exact.
   const wait = lasts + Math.max(1000, m.intervalMs / 2);
   const phases: PlannedPhase[] = [
@@ -498,7 +503,7 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
       description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
       steps: [{ chaos: { set: 'status=503', admin } }],
       load: { connections: 1, requests: calls },
-      expect: ['ejections.enforced > 0'],
+      expect: ['ejections.enforced > 0', ...detectorCheck],
     },
     {
       name: 'traffic left it',

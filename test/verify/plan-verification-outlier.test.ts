@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { renderPlan } from '../../src/cli/commands/verify-action';
+import { checkExpectation } from '../../src/scenario/expectation';
+import { loadScenario } from '../../src/scenario/scenario-schema';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { VERSION_RULES } from '../../src/verify/istio-version';
 import { describeValues, ejectableEndpoints, ejectionLastsMs, endpointsToEjectOne, errorsToEject, OUTLIER_RULES, outlierModel, runProbability } from '../../src/verify/outlier-model';
@@ -166,6 +169,13 @@ describe('plans that outlier detection cannot poison', () => {
     const p = plan(dr('{}'), { ejectAdmin: 'http://10.0.0.5:9081' });
     expect(p.policies[0]?.model).toMatch(/^consecutive5xxErrors 5 \(default\).*An endpoint answering 5 5xx in a row/);
     expect(p.scenario.phases[0]?.description).toMatch(/the service needs at least 10 endpoints: maxEjectionPercent 10%/);
+    // The 5xx detector ejects (the gateway one is off): its own counter says so.
+    expect(p.scenario.phases[0]?.expect).toEqual(['ejections.enforced > 0', 'delta(outlier_detection.ejections_enforced_consecutive_5xx) > 0']);
+    const gateway = plan(dr('{consecutiveGatewayErrors: 2}'), { ejectAdmin: 'http://10.0.0.5:9081' });
+    expect(gateway.scenario.phases[0]?.expect[1]).toBe('delta(outlier_detection.ejections_enforced_consecutive_gateway_failure) > 0');
+    // What meshload run reads back: every check parses, the sleeps and chaos steps too.
+    const scenario = loadScenario(renderPlan(gateway, ['m.yaml']), 'plan.yaml', { checkExpression: checkExpectation });
+    expect(scenario.phases.map((ph) => ph.expect.length)).toEqual([2, 1, 2]);
     expect(p.rules).toEqual(expect.arrayContaining(['outlier.consecutive-5xx-default', 'outlier.max-ejection-percent', 'outlier.ejection-time']));
   });
 
