@@ -407,8 +407,8 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   const delayed = ctx.fault({ delayMs: BREAKER_DELAY_MS });
   const target = delayed.url ?? ctx.options.target;
   const hold = delayed.url !== undefined ? ` and the upstream holds each call ${BREAKER_DELAY_MS}ms` : '';
-  // maxConnections and http1MaxPendingRequests bite only on HTTP/1.1 upstreams (MESH-FACTS).
   if (n > 1) ctx.rule('breaker.per-proxy');
+  // maxConnections and http1MaxPendingRequests bite only on HTTP/1.1 upstreams (MESH-FACTS).
   if (c !== undefined || p !== undefined) ctx.rule('breaker.http1-limits');
   if (c !== undefined || p !== undefined) ctx.assume('an HTTP/1.1 upstream: on HTTP/2 (h2UpgradePolicy UPGRADE, gRPC) requests multiplex and never queue, so only http2MaxRequests bites.');
   const underPhase: PlannedPhase = {
