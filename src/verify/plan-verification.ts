@@ -590,9 +590,16 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
       `a mesh without this retries block ${triesWithout === 1 ? "does not retry an app's 503 either" : `retries 503 ${DEFAULT_ATTEMPTS} times too`} (Istio's default policy on the version assumed), so the 503 share cannot tell whether the block is in force`,
     );
   }
-  // When the two look the same, the check still says what the block promises against the
-  // retrying (or not retrying) alternative, and the verdict stays inconclusive (unshown above).
-  const altTries = tries !== triesWithout ? triesWithout : tries === 1 ? Math.max(attempts, DEFAULT_ATTEMPTS) + 1 : 1;
+  // Without a version, both defaults are possible (explicit retryOn): the check must rule out
+  // the one nearer to what the block promises, and cannot when one of them looks the same.
+  const families = ctx.options.istioVersion !== undefined || reading.flips !== undefined ? [triesWithout] : [1, DEFAULT_ATTEMPTS + 1];
+  if (tries !== triesWithout && families.includes(tries)) {
+    unshown.push(`the Istio version: on Istio <= 1.23 a mesh without this retries block retries 503 ${DEFAULT_ATTEMPTS} times too, so it would pass there without the block; pass --istio-version`);
+  }
+  const candidates = families.filter((f) => f !== tries).sort((a, b) => Math.abs(a - tries) - Math.abs(b - tries));
+  // When every alternative looks the same, the check still says what the block promises against
+  // the retrying (or not retrying) one, and the verdict stays inconclusive (unshown above).
+  const altTries = candidates[0] ?? (tries === 1 ? Math.max(attempts, DEFAULT_ATTEMPTS) + 1 : 1);
 
   // The per-try timeout phase: each call times out at every try (504s the outlier detector
   // counts as local-origin errors).
@@ -612,7 +619,14 @@ function planRetries(ctx: PlanContext, subject: string, route: HttpRoute, rules:
   for (const p of budget === undefined ? [RETRY_FAULT] : RETRY_FAULTS) {
     const expected = p ** tries;
     const alternative = p ** altTries;
-    const size = ctx.sized(proportionSampleSize(expected, alternative, ctx.options.confidence), 20);
+    let needed: number;
+    try {
+      needed = proportionSampleSize(expected, alternative, ctx.options.confidence);
+    } catch {
+      // Rates this small cannot be told apart in any number of calls meshload would send.
+      continue;
+    }
+    const size = ctx.sized(needed, 20);
     if (budget !== undefined) {
       const meanTries = tries === 1 ? 1 : (1 - p ** tries) / (1 - p);
       ejectRisk = runProbability(p, budget + 1, Math.ceil(size.requests * meanTries));

@@ -241,6 +241,6 @@ describe('the retry breaker', () => {
   it('with outlier detection every-try failures would eject: not shown, and the verdict says so', () => {
     const p = plan(withMaxRetries('    outlierDetection: {consecutive5xxErrors: 5}\n'));
     expect(p.scenario.phases.some((ph) => /maxRetries/.test(ph.name))).toBe(false);
-    expect(p.policies.find((x) => x.policy === 'retries')?.unshown).toEqual([expect.stringMatching(/^maxRetries 2: showing it takes every try failing, and DestinationRule svc ejects an endpoint after 5 consecutive 5xx/)]);
+    expect(p.policies.find((x) => x.policy === 'retries')?.unshown).toEqual([expect.stringMatching(/^the Istio version: on Istio <= 1\.23/), expect.stringMatching(/^maxRetries 2: showing it takes every try failing, and DestinationRule svc ejects an endpoint after 5 consecutive 5xx/)]);
   });
 });
