@@ -166,6 +166,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     expect(run.policies).toEqual({ retries: 'behaves as configured', timeout: 'behaves as configured', outlierDetection: 'behaves as configured' });
     // The retry phase asked for fewer failures than 50%, so that five in a row stay improbable.
     expect(run.stderr).toMatch(/retries: each try fails at (?!50%)\d+%/);
+    expect(run.stderr).toMatch(/^ {2}assumed: Istio 1\.24: the default retry policy does not retry an app's 503\.$/m);
     expect(run.code).toBe(0);
     await h.stop();
 

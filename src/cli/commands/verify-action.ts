@@ -68,6 +68,8 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   stderr.write(`== verify ${redactUrl(url)}: ${plan.policies.length} ${plan.policies.length === 1 ? 'policy' : 'policies'}, ${plan.scenario.phases.length} phases\n`);
   for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? `${policy.model}${unshownText(policy)}` : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}
 `);
+  // What the verdicts rest on that the manifests do not say (the Istio version's defaults).
+  for (const assumed of plan.assumptions) stderr.write(`  assumed: ${assumed}\n`);
   for (const note of plan.notes) stderr.write(`  note: ${note}
 `);
   await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
