@@ -179,6 +179,17 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     expect(bad.code).toBe(1);
   }, 120_000);
 
+  it('one 5xx ejects: retries are not verified (said why), the timeout runs one slow call and the next phase waits its ejection out', async () => {
+    const failing = await echo();
+    const healthy = await echo();
+    const h = await proxyFor('outlier-threshold-1.yaml', { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` });
+    const run = await verify('outlier-threshold-1.yaml', h, '--eject-admin', failing.adminUrl as string);
+    expect(run.policies).toEqual({ retries: 'not verified', timeout: 'behaves as configured', outlierDetection: 'behaves as configured' });
+    expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): not verified: DestinationRule meshload-server ejects an endpoint after 1 consecutive 5xx/);
+    expect(run.stderr).toMatch(/step sleep: 4000 ms ok/);
+    expect(run.code).toBe(0);
+  }, 60_000);
+
   it('without --eject-admin, says why outlier detection is not verified and runs nothing', async () => {
     const server = await echo();
     const h = await proxyFor('outlier.yaml', { '': `127.0.0.1:${server.echoPort}` });
