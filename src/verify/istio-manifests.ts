@@ -66,8 +66,8 @@ const HTTP_SETTINGS: Shape = {
   unverified: ['idleTimeout', 'h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams'],
 };
 const OUTLIER_DETECTION: Shape = {
-  read: ['consecutive5xxErrors', 'consecutiveGatewayErrors', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent'],
-  unverified: ['minHealthPercent', 'splitExternalLocalOriginErrors', 'consecutiveLocalOriginFailures'],
+  read: ['consecutive5xxErrors', 'consecutiveGatewayErrors', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'minHealthPercent', 'splitExternalLocalOriginErrors', 'consecutiveLocalOriginFailures'],
+  unverified: [],
 };
 const SUBSET: Shape = { read: ['name', 'labels', 'trafficPolicy'], unverified: [] };
 const VS_SPEC: Shape = { read: ['hosts', 'http'], unverified: ['gateways', 'tcp', 'tls', 'exportTo'] };
@@ -546,23 +546,27 @@ function readOutlierDetection(ctx: Ctx, entry: Entry | undefined, path: string):
   const fields = entries(ctx, entry.node, entry.line, path, OUTLIER_DETECTION);
   if (fields === undefined) return undefined;
   const legacy = readInt(ctx, fields.get('consecutiveErrors'), `${path}.consecutiveErrors`);
-  let gateway = readInt(ctx, fields.get('consecutiveGatewayErrors'), `${path}.consecutiveGatewayErrors`);
   if (fields.has('consecutiveErrors')) {
-    // Istio maps the deprecated field to Envoy's consecutive_gateway_failure (and turns off
-    // consecutive_5xx enforcement); an explicit consecutiveGatewayErrors wins.
-    const wins = fields.has('consecutiveGatewayErrors');
-    note(ctx, fields.get('consecutiveErrors')?.line ?? entry.line, `${path}.consecutiveErrors`, wins
-      ? 'deprecated and overridden by consecutiveGatewayErrors: remove it'
-      : 'deprecated: treated as consecutiveGatewayErrors (502/503/504 only); write consecutiveGatewayErrors or consecutive5xxErrors instead');
-    if (!wins) gateway = legacy;
+    // Current Istio ignores the deprecated field (applyOutlierDetection reads no consecutiveErrors):
+    // Envoy's consecutive_5xx default applies (see ./outlier-model.ts).
+    note(ctx, fields.get('consecutiveErrors')?.line ?? entry.line, `${path}.consecutiveErrors`, 'deprecated and ignored by current Istio: write consecutive5xxErrors or consecutiveGatewayErrors instead');
+  }
+  const split = fields.get('splitExternalLocalOriginErrors');
+  const splitValue = split !== undefined && isScalar(split.node) ? split.node.value : undefined;
+  if (split !== undefined && typeof splitValue !== 'boolean') {
+    problem(ctx, lineOf(ctx, split.node, split.line), `${path}.splitExternalLocalOriginErrors`, `expected true or false, got ${describeNode(split.node)}`, 'write true or false without quotes');
   }
   return {
     // 0 is kept: in Istio `consecutive5xxErrors: 0` disables 5xx ejection, the planner decides.
     consecutive5xxErrors: readInt(ctx, fields.get('consecutive5xxErrors'), `${path}.consecutive5xxErrors`),
-    consecutiveGatewayErrors: gateway,
+    consecutiveGatewayErrors: readInt(ctx, fields.get('consecutiveGatewayErrors'), `${path}.consecutiveGatewayErrors`),
     intervalMs: readDuration(ctx, fields.get('interval'), `${path}.interval`, 1),
     baseEjectionTimeMs: readDuration(ctx, fields.get('baseEjectionTime'), `${path}.baseEjectionTime`, 1),
     maxEjectionPercent: readInt(ctx, fields.get('maxEjectionPercent'), `${path}.maxEjectionPercent`, { min: 0, max: 100 }),
+    consecutiveErrors: legacy,
+    minHealthPercent: readInt(ctx, fields.get('minHealthPercent'), `${path}.minHealthPercent`, { min: 0, max: 100 }),
+    splitExternalLocalOriginErrors: typeof splitValue === 'boolean' ? splitValue : undefined,
+    consecutiveLocalOriginFailures: readInt(ctx, fields.get('consecutiveLocalOriginFailures'), `${path}.consecutiveLocalOriginFailures`),
   };
 }
 

@@ -30,6 +30,13 @@ export interface OutlierDetection {
   intervalMs: number | undefined;
   baseEjectionTimeMs: number | undefined;
   maxEjectionPercent: number | undefined;
+  // Read for the outlier model (./outlier-model.ts), which names them in the plan.
+  /** The deprecated field, as written: current Istio ignores it (the model says so). */
+  consecutiveErrors?: number | undefined;
+  /** Istio's healthy_panic_threshold. */
+  minHealthPercent?: number | undefined;
+  splitExternalLocalOriginErrors?: boolean | undefined;
+  consecutiveLocalOriginFailures?: number | undefined;
 }
 
 export interface TrafficPolicy {

@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import { printable } from '../server/echo-header';
 import { formatDuration, parseDuration } from '../util/duration';
 import { redactUrl } from '../util/redact';
+import { detectIstioVersion, type IstioVersion } from './istio-version';
 import type { Backend } from './plan-verification';
 
 /** A probe answer's body, at most: enough for httpbin's /get JSON and an error line. */
@@ -20,6 +21,9 @@ const MAX_DELAY_PROBE_MS = 30_000;
 /** Probe requests at most, when the answers are 5xx: an injected abort of 50% still leaves the
  * probe a 97% chance of an answer from the server itself. */
 const PROBE_TRIES = 5;
+/** Stats text read to find the proxy's Istio version, at most (a full sidecar dump is larger:
+ * the version line is looked for in what arrived). */
+const MAX_STATS_BODY = 4 * 1024 * 1024;
 /** The response header a meshload or Fortio echo server sets because the probe asks it to. */
 const PROBE_HEADER = 'x-meshload-probe';
 
@@ -98,7 +102,27 @@ export async function probeDelayCap(target: string, delayMs: number): Promise<De
   return { capMs: undefined, evidence: `the delay probe answered ${answer.status} without x-meshload-clamped (a proxy timeout on the way?), so the cap is unknown` };
 }
 
-function get(url: URL, timeoutMs: number): Promise<ProbeAnswer> {
+export interface VersionProbe {
+  version: IstioVersion | undefined;
+  evidence: string;
+}
+
+/** The proxy's Istio version from its stats URL (one GET): Istio's merged Prometheus output
+ * (`:15020/stats/prometheus`) carries `istio_build{component="proxy",tag=...}`; Envoy's own
+ * admin /stats does not, and then the version stays unknown. */
+export async function probeIstioVersion(statsUrl: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<VersionProbe> {
+  let answer: ProbeAnswer;
+  try {
+    answer = await get(new URL(statsUrl), timeoutMs, MAX_STATS_BODY);
+  } catch (error) {
+    return { version: undefined, evidence: `the stats GET ${redactUrl(statsUrl)} failed: ${reason(error)}` };
+  }
+  const version = answer.status === 200 ? detectIstioVersion(answer.body) : undefined;
+  if (version === undefined) return { version, evidence: `the stats (${answer.status}) carry no istio_build metric of the proxy: pass --istio-version` };
+  return { version, evidence: `the proxy reports ${version.source}` };
+}
+
+function get(url: URL, timeoutMs: number, maxBody = MAX_PROBE_BODY): Promise<ProbeAnswer> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const req = client.get(url, { timeout: timeoutMs, headers: { 'user-agent': 'meshload-verify-probe' } }, (res) => {
@@ -107,10 +131,10 @@ function get(url: URL, timeoutMs: number): Promise<ProbeAnswer> {
       const done = (): void => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
       res.on('data', (chunk: Buffer) => {
         // Bounded: an endless body is cut at the cap and judged on what arrived.
-        const room = MAX_PROBE_BODY - bytes;
+        const room = maxBody - bytes;
         chunks.push(chunk.subarray(0, room));
         bytes += Math.min(room, chunk.length);
-        if (bytes >= MAX_PROBE_BODY) {
+        if (bytes >= maxBody) {
           res.destroy();
           done();
         }

@@ -17,9 +17,10 @@
  * | `fault.abort` a% with status S | `http-request return status S ... if { rand(100000) lt a*1000 }` with Envoy's body `fault filter abort` | a draw per request, as Envoy's |
  * | `fault.delay` q% of D | `http-request set-query delay=D&%[query] if { rand(...) }`: the meshload server behind sleeps | the delay happens upstream, not in the proxy, so the server must allow it (-max-echo-delay) |
  * | `route[].weight` | one server per subset, `weight W`, `balance random` | a weighted random draw per request, as Envoy's weighted clusters |
- * | `outlierDetection.consecutive5xxErrors` k | `observe layer7 error-limit k on-error mark-down` with health checks | the server is marked DOWN (counted in `check_up_down_total`) until `rise` checks pass, instead of Envoy's ejection time |
+ * | `outlierDetection` ejecting after k consecutive 5xx (src/verify/outlier-model.ts: defaults, 0 disables one detector) | `observe layer7 error-limit k on-error mark-down` on every server, with health checks `inter`/`fastinter`/`downinter` = baseEjectionTime, `rise 1` | the server is marked DOWN (counted in `check_up_down_total`); mark-down forces the next check to `fastinter`, so it is back about one `baseEjectionTime` later, instead of Envoy's ejection time (base x ejections) ended at an `interval` sweep; HAProxy has no `maxEjectionPercent` (the fixtures use values that let Envoy eject one of their endpoints) and its health checks, answered by the failing server too, keep it DOWN while it fails |
  */
 import type { DestinationRule, IstioPolicies, VirtualService } from '../../src/verify/istio-policy';
+import { errorsToEject, outlierModel } from '../../src/verify/outlier-model';
 import { metricsFrontend } from './haproxy';
 
 export interface Upstreams {
@@ -37,6 +38,8 @@ export interface Misconfiguration {
   noFaults?: boolean;
   /** Equal weights whatever the route says. */
   evenWeights?: boolean;
+  /** Health checks kept, but errors never mark a server down: no outlier detection. */
+  noOutlier?: boolean;
 }
 
 const RAND = 100_000;
@@ -79,8 +82,9 @@ export function haproxyFromIstio(policies: IstioPolicies, upstreams: Upstreams, 
   if (pool?.http1MaxPendingRequests !== undefined && wrong.higherLimits !== true) backend.push('  timeout queue 10ms');
   const weighted = route !== undefined && route.destinations.length > 1;
   backend.push(`  balance ${weighted ? 'random' : 'roundrobin'}`);
-  const consecutive = outlier?.consecutive5xxErrors ?? outlier?.consecutiveGatewayErrors;
-  const observe = consecutive !== undefined && consecutive > 0;
+  const model = outlier === undefined ? undefined : outlierModel(outlier);
+  const consecutive = model === undefined ? undefined : errorsToEject(model);
+  const observe = consecutive !== undefined;
   if (observe) backend.push('  option httpchk GET /healthz');
   const servers = weighted
     ? route.destinations.map((d) => ({ name: d.subset ?? d.host, weight: wrong.evenWeights === true ? 1 : (d.weight ?? 0) }))
@@ -90,8 +94,10 @@ export function haproxyFromIstio(policies: IstioPolicies, upstreams: Upstreams, 
     if (address === undefined) throw new Error(`no upstream for subset ${server.name}`);
     const line = [`  server ${server.name} ${address}`, `weight ${server.weight}`];
     if (maxconn !== undefined) line.push(`maxconn ${maxconn}`);
-    // Down for at least rise x inter once errors mark it: the plan's second phase fits inside.
-    if (observe) line.push(`check inter 10s rise 3 observe layer7 error-limit ${consecutive} on-error mark-down`);
+    // on-error mark-down forces the next check to fastinter: back up (rise 1) one baseEjectionTime
+    // after the mark-down, as Envoy keeps an ejected endpoint out for its ejection time.
+    const base = model?.baseEjectionMs ?? 30_000;
+    if (observe) line.push(`check inter ${base}ms fastinter ${base}ms downinter ${base}ms rise 1${wrong.noOutlier === true ? '' : ` observe layer7 error-limit ${consecutive} on-error mark-down`}`);
     backend.push(line.join(' '));
   }
   return [

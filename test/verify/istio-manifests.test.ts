@@ -274,13 +274,16 @@ describe('readIstioManifests: mapping', () => {
     });
   });
 
-  it('maps the deprecated consecutiveErrors to consecutiveGatewayErrors with a note', () => {
-    const text = `${DR_HEAD}  trafficPolicy:\n    outlierDetection: {consecutiveErrors: 7}\n`;
+  it('keeps the deprecated consecutiveErrors apart, with a note: current Istio ignores it', () => {
+    const text = `${DR_HEAD}  trafficPolicy:\n    outlierDetection: {consecutiveErrors: 7, minHealthPercent: 50, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2}\n`;
     const policies = read(text);
-    expect(policies.destinationRules[0]?.trafficPolicy?.outlierDetection?.consecutiveGatewayErrors).toBe(7);
-    expect(policies.destinationRules[0]?.trafficPolicy?.outlierDetection?.consecutive5xxErrors).toBeUndefined();
+    const od = policies.destinationRules[0]?.trafficPolicy?.outlierDetection;
+    expect(od?.consecutiveGatewayErrors).toBeUndefined();
+    expect(od?.consecutive5xxErrors).toBeUndefined();
+    expect(od?.consecutiveErrors).toBe(7);
+    expect([od?.minHealthPercent, od?.splitExternalLocalOriginErrors, od?.consecutiveLocalOriginFailures]).toEqual([50, true, 2]);
     expect(policies.notes).toEqual([
-      expect.objectContaining({ path: 'spec.trafficPolicy.outlierDetection.consecutiveErrors', message: expect.stringContaining('deprecated: treated as consecutiveGatewayErrors') }),
+      expect.objectContaining({ path: 'spec.trafficPolicy.outlierDetection.consecutiveErrors', message: expect.stringContaining('deprecated and ignored by current Istio') }),
     ]);
   });
 
@@ -381,9 +384,6 @@ ${VS_HEAD}  - route:
       'spec.trafficPolicy.connectionPool.tcp.tcpKeepalive',
       'spec.trafficPolicy.connectionPool.http.idleTimeout',
       'spec.trafficPolicy.connectionPool.http.h2UpgradePolicy',
-      'spec.trafficPolicy.outlierDetection.minHealthPercent',
-      'spec.trafficPolicy.outlierDetection.splitExternalLocalOriginErrors',
-      'spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures',
       'spec.http[0].route[0].headers',
       'spec.http[0].mirror',
       'spec.http[0].headers',

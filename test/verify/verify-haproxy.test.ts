@@ -78,6 +78,9 @@ async function verify(fixture: string, h: RunningHaproxy, ...flags: string[]): P
     '99.99%',
     '--report-dir',
     dir,
+    // HAProxy without a VirtualService's retries retries nothing: Istio >= 1.24's default.
+    '--istio-version',
+    '1.24',
     ...flags,
   );
   if (process.env.DEBUG_VERIFY !== undefined) process.stdout.write(run.stderr);
@@ -109,7 +112,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
       retries: 'does not behave as configured',
       timeout: 'does not behave as configured',
     });
-    expect(run.stderr).toMatch(/connectionPool \(DestinationRule meshload-server\): does not behave as configured: connectionPool: over the limit \(6 connections\): breaker\.rejected > 0: observed 0/);
+    expect(run.stderr).toMatch(/connectionPool \(DestinationRule meshload-server\): does not behave as configured: connectionPool: over the limit \(6 connections\): breaker\.pending > 0: observed 0/);
     expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(503\) ~ 6\.25% vs 50% at 99\.99%.*excludes the expected 6\.25%/);
     expect(run.stderr).toMatch(/timeout \(VirtualService meshload-server http\[0\]\): does not behave as configured: .*status\(504\) == 100%: observed 0\.0%/);
     expect(run.code).toBe(1);
@@ -147,8 +150,43 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     const h = await proxyFor('outlier.yaml', { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` });
     const run = await verify('outlier.yaml', h, '--eject-admin', failing.adminUrl as string);
     expect(run.policies).toEqual({ outlierDetection: 'behaves as configured' });
+    // Ejected, traffic left it, and after the ejection time every call answered again.
+    expect(run.stderr).toMatch(/outlierDetection \(DestinationRule meshload-server\): behaves as configured: ejections\.enforced > 0: \d+; status\(503\) == 0: [^;]+; status\(200\) == 100%/);
     // always: cleared the failing endpoint's chaos.
     expect(failing.chaos.defaultPlan).toBe(healthy.chaos.defaultPlan);
+    expect(run.code).toBe(0);
+  }, 60_000);
+
+  it('outlier detection with retries and a timeout: no phase ejects by accident, the ejection poisons nothing after it', async () => {
+    const failing = await echo();
+    const healthy = await echo();
+    const upstreams = { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` };
+    const h = await proxyFor('outlier-and-retries.yaml', upstreams);
+    const run = await verify('outlier-and-retries.yaml', h, '--eject-admin', failing.adminUrl as string);
+    expect(run.policies).toEqual({ retries: 'behaves as configured', timeout: 'behaves as configured', outlierDetection: 'behaves as configured' });
+    // The retry phase asked for fewer failures than 50%, so that five in a row stay improbable.
+    expect(run.stderr).toMatch(/retries: each try fails at (?!50%)\d+%/);
+    expect(run.stderr).toMatch(/^ {2}assumed: Istio 1\.24: the default retry policy does not retry an app's 503\.$/m);
+    expect(run.code).toBe(0);
+    await h.stop();
+
+    // Negative control: the same proxy without outlier detection; the retries and the timeout
+    // still behave, the outlier detection does not.
+    const without = await proxyFor('outlier-and-retries.yaml', upstreams, { noOutlier: true });
+    const bad = await verify('outlier-and-retries.yaml', without, '--eject-admin', failing.adminUrl as string);
+    expect(bad.policies).toEqual({ retries: 'behaves as configured', timeout: 'behaves as configured', outlierDetection: 'does not behave as configured' });
+    expect(bad.stderr).toMatch(/outlierDetection \(DestinationRule meshload-server\): does not behave as configured: outlierDetection: one endpoint fails: ejections\.enforced > 0: observed 0/);
+    expect(bad.code).toBe(1);
+  }, 120_000);
+
+  it('one 5xx ejects: retries are not verified (said why), the timeout runs one slow call and the next phase waits its ejection out', async () => {
+    const failing = await echo();
+    const healthy = await echo();
+    const h = await proxyFor('outlier-threshold-1.yaml', { s1: `127.0.0.1:${failing.echoPort}`, s2: `127.0.0.1:${healthy.echoPort}` });
+    const run = await verify('outlier-threshold-1.yaml', h, '--eject-admin', failing.adminUrl as string);
+    expect(run.policies).toEqual({ retries: 'not verified', timeout: 'behaves as configured', outlierDetection: 'behaves as configured' });
+    expect(run.stderr).toMatch(/retries \(VirtualService meshload-server http\[0\]\): not verified: DestinationRule meshload-server ejects an endpoint after 1 consecutive 5xx/);
+    expect(run.stderr).toMatch(/step sleep: 4000 ms ok/);
     expect(run.code).toBe(0);
   }, 60_000);
 
@@ -156,7 +194,7 @@ describe('meshload verify against HAProxy configured from the manifests', () => 
     const server = await echo();
     const h = await proxyFor('outlier.yaml', { '': `127.0.0.1:${server.echoPort}` });
     const run = await verify('outlier.yaml', h);
-    expect(run.stderr).toMatch(/nothing to verify for meshload-server: outlierDetection: needs one failing endpoint: pass --eject-admin/);
+    expect(run.stderr).toMatch(/nothing to verify for meshload-server: outlierDetection: needs one failing endpoint among at least 2: pass --eject-admin/);
     expect(run.code).toBe(2);
   }, 30_000);
 });

@@ -13,7 +13,8 @@ import { selectHost, type HostChoice } from '../../verify/host-selection';
 import { formatNote, ManifestError, readIstioManifestsAccounted } from '../../verify/istio-manifests';
 import type { IstioPolicies } from '../../verify/istio-policy';
 import { draftVerification, planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
-import { probeBackend, probeDelayCap } from '../../verify/probe-backend';
+import { parseIstioVersion } from '../../verify/istio-version';
+import { probeBackend, probeDelayCap, probeIstioVersion } from '../../verify/probe-backend';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { statsFromFlags } from '../stats-flags';
@@ -40,6 +41,12 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     ctx.io.stderr.write(`meshload: ${error.problems.length} problems in the manifests:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
     ctx.exitCode = EXIT.USAGE;
     return;
+  }
+  if (input.options.istioVersion === undefined && flags.stats !== undefined && flags.dryRun !== true) {
+    // Asked of the proxy only when the run talks to the mesh anyway (not for an offline dry run).
+    const found = await probeIstioVersion(flags.stats);
+    ctx.io.stderr.write(`verify: Istio version: ${found.evidence}\n`);
+    input = { ...input, options: { ...input.options, istioVersion: found.version } };
   }
   let plan: VerificationPlan;
   let backendLine = `${input.options.backend} (--backend)`;
@@ -74,6 +81,8 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   for (const policy of plan.policies) stderr.write(`  ${policy.policy} (${policy.subject}): ${policy.skipped === undefined ? `${policy.model}${unshownText(policy)}` : `${paint(screen, 'yellow', 'not verified')}: ${policy.skipped}`}
 `);
   stderr.write(`  fields:\n${shown.fields.map((line) => `    ${line}\n`).join('')}`);
+  // What the verdicts rest on that the manifests do not say (the Istio version's defaults).
+  for (const assumed of plan.assumptions) stderr.write(`  assumed: ${assumed}\n`);
   for (const note of shown.notes) stderr.write(`  note: ${note}
 `);
   await runScenarioText(text, `verify of ${flags.filename.join(', ')}`, { reportDir: flags.reportDir, report: flags.report, tolerance: '10%' }, ctx, (r, on) =>
@@ -151,7 +160,7 @@ function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): {
     }
     throw error;
   }
-  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin } };
+  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
