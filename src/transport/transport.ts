@@ -80,6 +80,9 @@ export interface Outcome {
   attempt: number;
   /** `x-meshload-clamped` was present: the meshload server capped an asked-for delay or size. */
   clamped?: boolean;
+  /** gRPC calls only: the call's gRPC status (0 OK); `status` then holds the HTTP status it
+   * stands for (google/rpc/code.proto), never 2xx unless this is 0. */
+  grpcStatus?: number;
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns
