@@ -40,11 +40,12 @@ export class MessageReader {
     private readonly maxMessageBytes: number,
     private readonly keep: boolean,
     /** The response's grpc-encoding: a compressed message needs one we can decode. */
-    private readonly encoding: string | undefined,
+    private encoding: string | undefined,
   ) {}
 
   /** Resets for another call (the reader is reused per connection). */
-  reset(): void {
+  reset(encoding: string | undefined): void {
+    this.encoding = encoding;
     this.messages = 0;
     this.kept.length = 0;
     this.error = undefined;

@@ -56,7 +56,7 @@ export class GrpcReply {
   private clamped = false;
   /** For a non-200 HTTP answer without grpc-status: the first body bytes (Envoy's own text). */
   private bodyPrefix: string | undefined;
-  private reader: MessageReader;
+  private readonly reader: MessageReader;
 
   constructor(
     private readonly unary: boolean,
@@ -64,6 +64,24 @@ export class GrpcReply {
     private readonly keep = false,
   ) {
     this.reader = new MessageReader(maxMessageBytes, keep, undefined);
+  }
+
+  /** Clears everything for the next call (a Connection reuses its reply). */
+  reset(): void {
+    this.httpStatus = 0;
+    this.grpcStatus = undefined;
+    this.grpcMessage = undefined;
+    this.headerBytes = 0;
+    this.bodyBytes = 0;
+    this.trailersSeen = false;
+    this.contentType = undefined;
+    this.viaEnvoy = false;
+    this.envoyOverloaded = false;
+    this.version = undefined;
+    this.attempt = 0;
+    this.clamped = false;
+    this.bodyPrefix = undefined;
+    this.reader.reset(undefined);
   }
 
   /** The messages received, when the reply keeps them (curl, reflection). */
@@ -86,7 +104,7 @@ export class GrpcReply {
     if (attempt !== undefined && /^\d{1,6}$/.test(attempt)) this.attempt = Number(attempt);
     this.clamped = headers['x-meshload-clamped'] !== undefined;
     const encoding = single(headers['grpc-encoding']);
-    this.reader = new MessageReader(this.maxMessageBytes, this.keep, encoding === undefined || encoding === 'identity' ? undefined : encoding);
+    this.reader.reset(encoding === undefined || encoding === 'identity' ? undefined : encoding);
     // Trailers-only: grpc-status rides in the headers.
     this.readStatus(headers);
     if (this.httpStatus !== 200 && this.grpcStatus === undefined) this.bodyPrefix = '';
@@ -127,12 +145,12 @@ export class GrpcReply {
     } else if (type === undefined || !(type === 'application/grpc' || type.startsWith('application/grpc+') || type.startsWith('application/grpc;'))) {
       code = GRPC_UNKNOWN;
       message = `HTTP 200 with content-type ${type === undefined ? '(none)' : JSON.stringify(type.slice(0, 60))}: not a gRPC response`;
-    } else if (this.grpcStatus === undefined) {
-      code = GRPC_INTERNAL;
-      message = 'the server closed the stream without sending grpc-status (no trailers)';
     } else if (this.reader.error !== undefined) {
       code = GRPC_INTERNAL;
       message = this.reader.error;
+    } else if (this.grpcStatus === undefined) {
+      code = GRPC_INTERNAL;
+      message = 'the server closed the stream without sending grpc-status (no trailers)';
     } else if (!this.reader.atBoundary()) {
       code = GRPC_INTERNAL;
       message = 'the response ended inside a gRPC message (truncated)';
@@ -160,12 +178,13 @@ export class GrpcReply {
     };
   }
 
-  /** The outcome of a stream reset (RST_STREAM) before it ended: a socket-level failure,
-   * with the status a gRPC client reports for it (grpc-go: REFUSED_STREAM is Unavailable,
-   * CANCEL is Canceled, any other code Internal). */
+  /** The outcome of a stream reset (RST_STREAM) or a connection failure (`rstCode` -1) before
+   * the call ended: a socket-level failure, with the status a gRPC client reports for it
+   * (grpc-go: REFUSED_STREAM and transport failures are Unavailable, CANCEL is Canceled, any
+   * other code Internal). */
   resetOutcome(rstCode: number, kind: ErrorKind, message: string): Outcome {
     const outcome = failure(kind, message);
-    outcome.grpcStatus = rstCode === REFUSED_STREAM ? GRPC_UNAVAILABLE : rstCode === CANCEL ? GRPC_CANCELLED : GRPC_INTERNAL;
+    outcome.grpcStatus = rstCode === REFUSED_STREAM || rstCode === -1 ? GRPC_UNAVAILABLE : rstCode === CANCEL ? GRPC_CANCELLED : GRPC_INTERNAL;
     outcome.headerBytes = this.headerBytes;
     outcome.bodyBytes = this.bodyBytes;
     return outcome;
