@@ -1,5 +1,6 @@
 /** What a load run will do, validated, with every default filled: the output of flag or
  * scenario parsing and the input of the engine. Plain data. */
+import type { GrpcLoadPlan } from '../grpc/grpc-load';
 import type { TlsClientOptions } from '../transport/transport';
 import { redactCredentialsOf, redactHeaders, redactUrl } from '../util/redact';
 
@@ -62,6 +63,8 @@ export interface LoadPlan {
   /** Header names whose values are written as <redacted> in results and logs, beyond those
    * util/redact always hides (lower case). */
   secretHeaders: string[];
+  /** -grpc: unary gRPC calls to `url` (http:// h2c or https://) instead of HTTP requests. */
+  grpc?: GrpcLoadPlan;
 }
 
 /** Fortio's defaults (-c 4 -qps 8 -t 5s -timeout 3s -p "50,75,90,99,99.9"). */

@@ -175,6 +175,7 @@ export class GrpcReply {
       attempt: this.attempt,
       clamped: this.clamped,
       grpcStatus: code,
+      grpcName: grpcStatusName(code),
     };
   }
 
@@ -185,6 +186,7 @@ export class GrpcReply {
   resetOutcome(rstCode: number, kind: ErrorKind, message: string): Outcome {
     const outcome = failure(kind, message);
     outcome.grpcStatus = rstCode === REFUSED_STREAM || rstCode === -1 ? GRPC_UNAVAILABLE : rstCode === CANCEL ? GRPC_CANCELLED : GRPC_INTERNAL;
+    outcome.grpcName = grpcStatusName(outcome.grpcStatus);
     outcome.headerBytes = this.headerBytes;
     outcome.bodyBytes = this.bodyBytes;
     return outcome;

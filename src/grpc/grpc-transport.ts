@@ -16,8 +16,9 @@ import { tlsBaseOptions, type Connection, type Outcome, type TlsClientOptions, t
 import { meshloadVersion } from '../util/version';
 import { usageError } from '../util/errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
+import { decodeHealthResponse, HEALTH_SERVING, healthStatusName } from './builtin-messages';
 import { GrpcReply } from './grpc-reply';
-import { GRPC_DEADLINE_EXCEEDED } from './grpc-status';
+import { GRPC_DEADLINE_EXCEEDED, grpcStatusName } from './grpc-status';
 
 /** What every call of a run sends. Plain data: crosses worker threads. */
 export interface GrpcCallTemplate {
@@ -40,6 +41,8 @@ export interface GrpcCallTemplate {
   tls?: TlsClientOptions;
   /** Largest response message accepted; default 4 MiB as grpc-go. */
   maxMessageBytes?: number;
+  /** A grpc.health.v1 Check: OK only when the response says SERVING. */
+  health?: boolean;
 }
 
 /** Metadata a user cannot set: HTTP/2 pseudo-headers, connection headers and the gRPC
@@ -150,6 +153,7 @@ class GrpcTransport implements Transport {
   readonly port: number;
   readonly timeoutMs: number;
   readonly maxMessageBytes: number;
+  readonly health: boolean;
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly perSession: number;
   private readonly shared: Array<GrpcSession | undefined> = [];
@@ -170,6 +174,7 @@ class GrpcTransport implements Transport {
     this.body = frameMessage(template.message, template.compression);
     this.timeoutMs = template.timeoutMs;
     this.maxMessageBytes = template.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.health = template.health === true;
     this.tlsOptions = tlsBaseOptions(this.hostname, template.insecure, template.tls);
     this.perSession = Math.max(1, Math.floor(template.streams));
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
@@ -279,7 +284,7 @@ class GrpcConnection implements Connection {
     private readonly transport: GrpcTransport,
     private readonly slot: number,
   ) {
-    this.reply = new GrpcReply(true, transport.maxMessageBytes);
+    this.reply = new GrpcReply(true, transport.maxMessageBytes, transport.health);
     if (transport.closed) this.closed = true;
   }
 
@@ -297,7 +302,7 @@ class GrpcConnection implements Connection {
       this.session = session;
       stream = session.h2.request(t.headers, { endStream: false });
     } catch (error) {
-      this.finish(failure(kindOf(error), oneLine(messageOf(error))), true);
+      this.finish(this.reply.resetOutcome(-1, kindOf(error), oneLine(messageOf(error))), true);
       return;
     }
     stream[OWNER] = this;
@@ -321,7 +326,7 @@ class GrpcConnection implements Connection {
     this.transport.forget(this);
     if (this.done !== undefined) {
       this.cancel();
-      this.finish(failure('closed', 'connection closed by meshload while the call was in flight'), true);
+      this.finish(this.reply.resetOutcome(NGHTTP2_CANCEL, 'closed', 'connection closed by meshload while the call was in flight'), true);
     }
   }
 
@@ -332,6 +337,7 @@ class GrpcConnection implements Connection {
     // DEADLINE_EXCEEDED the way gRPC clients report a local deadline.
     const outcome = failure('timeout', `no gRPC status within ${this.transport.timeoutMs}ms`);
     outcome.grpcStatus = GRPC_DEADLINE_EXCEEDED;
+    outcome.grpcName = grpcStatusName(GRPC_DEADLINE_EXCEEDED);
     this.finish(outcome, false);
   }
 
@@ -354,7 +360,7 @@ class GrpcConnection implements Connection {
 
   onEnd(): void {
     // END_STREAM with a status (trailers, or trailers-only headers): the call is complete.
-    if (this.reply.grpcStatus !== undefined) this.finish(this.reply.outcome(), false);
+    if (this.reply.grpcStatus !== undefined) this.finish(this.completed(), false);
   }
 
   onError(error: unknown): void {
@@ -366,7 +372,7 @@ class GrpcConnection implements Connection {
     const rst = stream.rstCode;
     if (this.error === undefined && (rst === undefined || rst === NGHTTP2_NO_ERROR) && this.session?.h2.destroyed !== true && this.reply.httpStatus !== 0) {
       // Ended without grpc-status: the reply says Internal.
-      this.finish(this.reply.outcome(), false);
+      this.finish(this.completed(), false);
       return;
     }
     const cut = this.reply.httpStatus === 0 ? 'before the response headers' : 'before grpc-status';
@@ -379,6 +385,25 @@ class GrpcConnection implements Connection {
       return;
     }
     this.finish(this.reply.resetOutcome(-1, 'closed', `the connection closed ${cut}`), false);
+  }
+
+  /** The reply's outcome; a health check must also say SERVING (Fortio's grpcrunner.go Run
+   * counts NOT_SERVING and the others apart, as failures). */
+  private completed(): Outcome {
+    const outcome = this.reply.outcome();
+    if (!this.transport.health || outcome.grpcStatus !== 0) return outcome;
+    let serving: number;
+    try {
+      serving = decodeHealthResponse(this.reply.messages[0] ?? new Uint8Array(0));
+    } catch {
+      serving = -1;
+    }
+    if (serving === HEALTH_SERVING) return outcome;
+    const name = serving < 0 ? 'ERROR' : healthStatusName(serving);
+    outcome.status = 503;
+    outcome.grpcName = name;
+    outcome.bodyPrefix = serving < 0 ? 'health check response is not a HealthCheckResponse' : `health status ${name}`;
+    return outcome;
   }
 
   private cancel(): void {

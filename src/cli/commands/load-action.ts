@@ -7,6 +7,7 @@ import type { LoadResult } from '../../engine/load-result';
 import { newProgress } from '../../engine/run-load';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
+import { grpcPlanFromFlags, isGrpcLoad, renderGrpcRetCodes, toFortioGrpcJson } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
@@ -34,7 +35,12 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     const { curlCommand, DEFAULT_MAX_BODY } = await import('./curl-action');
     return curlCommand(urlText, { ...flags, maxBody: DEFAULT_MAX_BODY }, 'load', ctx.io);
   }
-  const plan = loadPlanFromFlags(urlText, flags);
+  let plan = loadPlanFromFlags(urlText, flags);
+  if (isGrpcLoad(flags)) {
+    // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
+    const { grpc, url } = grpcPlanFromFlags(urlText, flags, plan.payload, flags.cacert !== undefined);
+    plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
+  }
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
   return runLoadCommand(plan, flags, ctx);
 }
@@ -156,6 +162,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   io.stderr.write(renderLoadText(result));
+  if (plan.grpc !== undefined) io.stderr.write(renderGrpcRetCodes(result, plan.grpc, plan.jitter));
   const screen = screenFor(io.stderr, io.env, flags.verbose === true);
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
@@ -168,7 +175,9 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
 /** -json and -a. A run that stopped early still writes what it measured. */
 function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext): void {
   if (flags.json === undefined && flags.save !== true) return;
-  const json = JSON.stringify(toFortioJson(result), null, 2) + '\n';
+  const grpc = result.plan.grpc;
+  const fortio = toFortioJson(result);
+  const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
   const targets: string[] = [];
   if (flags.json !== undefined) targets.push(flags.json);
   if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels)));

@@ -1,0 +1,181 @@
+/** `load -grpc`: Fortio's gRPC load flags (cli/fortio_main.go) -> the gRPC part of a LoadPlan,
+ * the call template the transport runs, and Fortio's gRPC output (fgrpc/grpcrunner.go
+ * RunGRPCTest: RunType, RetCodes keyed SERVING / ERROR, "Ping SERVING : N" lines). */
+import type { Command } from 'commander';
+import type { LoadPlan } from '../engine/load-plan';
+import type { LoadResult } from '../engine/load-result';
+import { formatDuration, parseDuration } from '../util/duration';
+import { usageError } from '../util/errors';
+import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from './builtin-messages';
+import type { GrpcCallTemplate } from './grpc-transport';
+import { parseGrpcTarget } from './grpc-target';
+
+export interface GrpcFlags {
+  grpc?: boolean;
+  ping?: boolean;
+  healthservice?: string;
+  grpcPingDelay?: string;
+  streams?: string;
+  grpcMethod?: string;
+  grpcCompression?: boolean;
+}
+
+/** The gRPC part of a plan: plain data (crosses worker threads, echoed in results). */
+export interface GrpcLoadPlan {
+  kind: 'health' | 'ping' | 'method';
+  /** "/package.Service/Method". */
+  path: string;
+  /** The request message, protobuf-encoded, base64. */
+  messageBase64: string;
+  /** -s: calls in flight per HTTP/2 connection; the plan's `connections` is -c times this. */
+  streams: number;
+  compression: boolean;
+  /** Fortio's RunType ("GRPC Ping Delay=10ms PayloadLength=5"). */
+  runType: string;
+  /** The destination as given (Fortio's JSON Destination). */
+  destination: string;
+}
+
+export function addGrpcLoadFlags(command: Command): Command {
+  return command
+    .option('--grpc', 'gRPC load: grpc.health.v1 Check by default, -ping for fgrpc.PingServer, -grpc-method for any unary method')
+    .option('--ping', 'with -grpc: call fgrpc.PingServer/Ping (Fortio\'s ping server, meshload server -grpc-port)')
+    .option('--healthservice <name>', 'with -grpc: the service name the health check asks about', '')
+    .option('--grpc-ping-delay <duration>', 'with -ping: ask the server to delay each reply this long', '0s')
+    .option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1')
+    .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method (not yet: needs reflection or --proto)')
+    .option('--grpc-compression', 'with -grpc: gzip the request messages');
+}
+
+/** True when the flags ask for gRPC: -grpc. The gRPC-only flags without it are refused. */
+export function isGrpcLoad(flags: GrpcFlags): boolean {
+  if (flags.grpc === true) return true;
+  const stray = [
+    flags.ping === true ? '-ping' : undefined,
+    flags.grpcMethod !== undefined ? '-grpc-method' : undefined,
+    flags.grpcCompression === true ? '-grpc-compression' : undefined,
+    flags.streams !== undefined && flags.streams !== '1' ? '-s' : undefined,
+  ].filter((f) => f !== undefined);
+  if (stray.length > 0) throw usageError(`${stray.join(', ')} only apply to gRPC load`, 'add -grpc');
+  return false;
+}
+
+/** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */
+export function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, cacertGiven: boolean): { grpc: GrpcLoadPlan; url: string } {
+  const target = parseGrpcTarget(destination, cacertGiven);
+  const streamsText = flags.streams ?? '1';
+  if (!/^\d{1,6}$/.test(streamsText.trim()) || Number(streamsText) < 1) throw usageError(`-s '${streamsText}' is not a whole number of at least 1`, 'give -s a number of streams per connection, like 4');
+  const streams = Number(streamsText);
+  const delayMs = parseDuration(flags.grpcPingDelay ?? '0s');
+  if (delayMs === undefined || delayMs < 0) throw usageError(`-grpc-ping-delay '${flags.grpcPingDelay ?? ''}' is not a duration`, 'use a duration like 10ms');
+  if (flags.grpcMethod !== undefined) {
+    throw usageError('-grpc-method is not implemented yet in meshload', 'use -ping or the health check (-grpc alone)');
+  }
+  const text = payload.toString('utf8');
+  const suffix = text.length > 0 ? ` PayloadLength=${Buffer.byteLength(text)}` : '';
+  let grpc: GrpcLoadPlan;
+  if (flags.ping === true) {
+    // grpcrunner.go: Seq is the thread number and Ts the start; one message for all calls here.
+    const message = encodePing({ seq: 0, ts: Date.now() * 1e6, payload: text, delayNanos: Math.round(delayMs * 1e6) });
+    grpc = {
+      kind: 'ping',
+      path: PING_PATH,
+      messageBase64: Buffer.from(message).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `GRPC Ping${delayMs > 0 ? ` Delay=${formatDuration(delayMs)}` : ''}${suffix}`,
+      destination,
+    };
+  } else {
+    const service = flags.healthservice ?? '';
+    grpc = {
+      kind: 'health',
+      path: HEALTH_CHECK_PATH,
+      messageBase64: Buffer.from(encodeHealthRequest(service)).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `GRPC Health for '${service}'${suffix}`,
+      destination,
+    };
+  }
+  return { grpc, url: target.url.href };
+}
+
+/** Fortio's httpHeader2grpcMetadata: -H as metadata, minus content-length and content-type. */
+export function grpcMetadata(headers: ReadonlyArray<[string, string]>): Array<[string, string]> {
+  return headers.filter(([name]) => !/^content-(length|type)$/i.test(name)).map(([name, value]) => [name.toLowerCase(), value]);
+}
+
+/** What the transport sends for a plan with `grpc`. */
+export function grpcTemplateFor(plan: LoadPlan, grpc: GrpcLoadPlan): GrpcCallTemplate {
+  return {
+    url: plan.url,
+    path: grpc.path,
+    message: Buffer.from(grpc.messageBase64, 'base64'),
+    metadata: grpcMetadata(plan.headers),
+    timeoutMs: plan.timeoutMs,
+    compression: grpc.compression,
+    streams: grpc.streams,
+    insecure: plan.insecure,
+    ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
+    health: grpc.kind === 'health',
+  };
+}
+
+/** Fortio's RetCodes: "SERVING" for every OK call (ping and health alike), health statuses by
+ * name, "ERROR" for every failed call (grpcrunner.go Run). */
+export function fortioGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(result.grpcStatuses ?? {})) {
+    const key = name === 'OK' ? 'SERVING' : /^[A-Z_]+$/.test(name) ? name : 'ERROR';
+    out[key] = (out[key] ?? 0) + n;
+  }
+  return out;
+}
+
+/** The lines RunGRPCTest prints after the run: "Jitter: false", then "Ping SERVING : 10". */
+export function renderGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>, grpc: GrpcLoadPlan, jitter: boolean): string {
+  const which = grpc.kind === 'ping' ? 'Ping' : grpc.kind === 'method' ? 'Custom gRPC Method' : 'Health';
+  let text = `Jitter: ${jitter}\n`;
+  for (const [key, n] of Object.entries(fortioGrpcRetCodes(result))) text += `${which} ${key} : ${n}\n`;
+  return text;
+}
+
+/** RunnerResults' fields of Fortio's JSON (periodic.go), then GRPCRunnerResults' own. */
+const RUNNER_KEYS = [
+  'RunType',
+  'Labels',
+  'StartTime',
+  'RequestedQPS',
+  'RequestedDuration',
+  'ActualQPS',
+  'ActualDuration',
+  'NumThreads',
+  'Version',
+  'DurationHistogram',
+  'ErrorsDurationHistogram',
+  'Exactly',
+  'Jitter',
+  'Uniform',
+  'NoCatchUp',
+  'RunID',
+  'AccessLoggerInfo',
+  'ID',
+] as const;
+
+/** Fortio's gRPC JSON from the HTTP-shaped one: RunType, RetCodes, Destination, Streams, Ping. */
+export function toFortioGrpcJson(httpJson: Readonly<Record<string, unknown>>, result: Pick<LoadResult, 'grpcStatuses'>, grpc: GrpcLoadPlan, headers: ReadonlyArray<[string, string]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of RUNNER_KEYS) if (key in httpJson) out[key] = httpJson[key];
+  out.RunType = grpc.runType;
+  out.RetCodes = fortioGrpcRetCodes(result);
+  out.Destination = grpc.destination;
+  out.Streams = grpc.streams;
+  out.Ping = grpc.kind === 'ping';
+  const metadata: Record<string, string[]> = {};
+  for (const [name, value] of grpcMetadata(headers)) (metadata[name] ??= []).push(value);
+  out.Metadata = Object.keys(metadata).length > 0 ? metadata : null;
+  // meshload's own counts by gRPC status name, beside Fortio's.
+  out.GrpcStatuses = result.grpcStatuses ?? {};
+  return out;
+}
