@@ -28,6 +28,7 @@ const LC: readonly MeshloadCommand[] = ['load', 'curl'];
 const L: readonly MeshloadCommand[] = ['load'];
 const S: readonly MeshloadCommand[] = ['server'];
 const LCS: readonly MeshloadCommand[] = ['load', 'curl', 'server'];
+const LS: readonly MeshloadCommand[] = ['load', 'server'];
 const NONE: readonly MeshloadCommand[] = [];
 
 function f(name: string, type: FortioFlagType, dflt: string, source: FortioFlag['source'], usedBy: readonly MeshloadCommand[], meshload: string, alias?: string): FortioFlag {
@@ -83,13 +84,13 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('offset', 'duration', '0s', M, NONE, 'not implemented: histograms start at 0'),
   f('gomaxprocs', 'int', '0', M, NONE, 'a Go runtime setting; meshload scales with -workers'),
   f('profile', 'string', '', M, NONE, "a Go profiler; use node's --cpu-prof"),
-  f('grpc', 'bool', 'false', M, NONE, 'gRPC load is not implemented'),
-  f('grpc-compression', 'bool', 'false', M, NONE, 'gRPC is not implemented'),
+  f('grpc', 'bool', 'false', M, L, 'gRPC load: grpc.health.v1 Check, or fgrpc Ping with -ping; host:port, http:// (h2c) or https:// (TLS) destination'),
+  f('grpc-compression', 'bool', 'false', M, L, 'with -grpc: gzip the request messages (grpc-encoding: gzip)'),
   f('http-port', 'string', '8080', M, S, 'echo port; 0 picks a free one'),
   f('tcp-port', 'string', '8078', M, S, 'TCP echo server ([host:]port, 0 for a free one); off unless given, "disabled" accepted'),
   f('udp-port', 'string', '8078', M, NONE, 'meshload has no UDP echo server'),
   f('udp-async', 'bool', 'false', M, NONE, 'meshload has no UDP echo server'),
-  f('grpc-port', 'string', '8079', M, NONE, 'meshload has no gRPC server'),
+  f('grpc-port', 'string', '8079', M, S, 'gRPC server: fgrpc.PingServer, grpc.health.v1, reflection, chaos; off unless given (8079 is the admin port), "disabled" accepted'),
   f('echo-debug-path', 'string', '/debug', M, NONE, 'meshload has no debug page'),
   f('json', 'string', '', M, L, 'write the result as Fortio-shaped JSON; - for stdout'),
   f('ui-path', 'string', '/fortio/', M, NONE, 'meshload has no web UI'),
@@ -106,13 +107,13 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('sync-interval', 'duration', '0s', M, NONE, 'meshload has no result store to sync'),
   f('base-url', 'string', '', M, NONE, 'meshload has no result store'),
   f('maxpayloadsizekb', 'int', '256', M, S, 'cap on size=, in KiB'),
-  f('health', 'bool', 'false', M, NONE, 'gRPC is not implemented'),
-  f('ping', 'bool', 'false', M, NONE, 'gRPC is not implemented'),
-  f('healthservice', 'string', '', M, NONE, 'gRPC is not implemented'),
-  f('grpc-ping-delay', 'duration', '0s', M, NONE, 'gRPC is not implemented'),
-  f('s', 'int', '1', M, NONE, 'gRPC is not implemented'),
-  f('grpc-method', 'string', '', M, NONE, 'gRPC is not implemented'),
-  f('grpc-max-streams', 'int', '0', M, NONE, 'gRPC is not implemented'),
+  f('health', 'bool', 'false', M, NONE, "meshload has no grpcping command: use load -grpc -n 1"),
+  f('ping', 'bool', 'false', M, L, 'with -grpc: call fgrpc.PingServer/Ping instead of the health check'),
+  f('healthservice', 'string', '', M, LS, 'load: the service the health check asks about. server: the service reported SERVING (default ping; name_down NOT_SERVING)'),
+  f('grpc-ping-delay', 'duration', '0s', M, L, 'with -ping: the delay each Ping asks the server for'),
+  f('s', 'int', '1', M, L, 'with -grpc: calls in flight per HTTP/2 connection (-c*s calls at once)'),
+  f('grpc-method', 'string', '', M, NONE, 'not implemented yet: meshload calls health and Ping only'),
+  f('grpc-max-streams', 'int', '0', M, NONE, 'meshload server -grpc-port allows 1000 streams per connection'),
   f('jitter', 'bool', 'false', M, L, '+/-10% noise on each pause'),
   f('uniform', 'bool', 'false', M, L, 'stagger connection start times'),
   f('nocatchup', 'bool', 'false', M, L, 'skip late slots instead of bursting'),

@@ -7,7 +7,7 @@ import type { LoadResult } from '../engine/load-result';
 import { formatDuration, parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from './builtin-messages';
-import type { GrpcCallTemplate } from './grpc-transport';
+import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
 import { parseGrpcTarget } from './grpc-target';
 
 export interface GrpcFlags {
@@ -56,13 +56,15 @@ export function isGrpcLoad(flags: GrpcFlags): boolean {
     flags.grpcCompression === true ? '-grpc-compression' : undefined,
     flags.streams !== undefined && flags.streams !== '1' ? '-s' : undefined,
   ].filter((f) => f !== undefined);
-  if (stray.length > 0) throw usageError(`${stray.join(', ')} only apply to gRPC load`, 'add -grpc');
+  if (stray.length > 0) throw usageError(`${stray.join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} only to gRPC load`, 'add -grpc');
   return false;
 }
 
 /** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */
-export function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, cacertGiven: boolean): { grpc: GrpcLoadPlan; url: string } {
+export function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, headers: ReadonlyArray<[string, string]>, cacertGiven: boolean): { grpc: GrpcLoadPlan; url: string } {
   const target = parseGrpcTarget(destination, cacertGiven);
+  // Bad or reserved metadata is a usage error now, not a failure of every call later.
+  grpcRequestHeaders({ path: '/', metadata: grpcMetadata(headers), compression: false }, target.url);
   const streamsText = flags.streams ?? '1';
   if (!/^\d{1,6}$/.test(streamsText.trim()) || Number(streamsText) < 1) throw usageError(`-s '${streamsText}' is not a whole number of at least 1`, 'give -s a number of streams per connection, like 4');
   const streams = Number(streamsText);

@@ -54,7 +54,7 @@ const MAX_SWEEP_MS = 50;
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
 /** The request headers, built once per transport. */
-export function grpcRequestHeaders(template: GrpcCallTemplate, url: URL): http2.OutgoingHttpHeaders {
+export function grpcRequestHeaders(template: Pick<GrpcCallTemplate, 'path' | 'metadata' | 'compression'>, url: URL): http2.OutgoingHttpHeaders {
   const headers: http2.OutgoingHttpHeaders = {
     ':method': 'POST',
     ':scheme': url.protocol.slice(0, -1),

@@ -1,0 +1,92 @@
+/** `meshload load -grpc` and `meshload server -grpc-port`, in-process, as a Fortio user types them. */
+import { runCli } from '../../src/cli/main';
+import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
+import { cli, testIo } from '../helpers/cli';
+
+let server: RunningGrpcServer | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function grpcServer(): Promise<string> {
+  server = await startGrpcServer({ listen: { host: '127.0.0.1', port: 0 }, healthService: 'ping', maxDelayMs: 1500, versionTag: 'v1' });
+  return `127.0.0.1:${server.port}`;
+}
+
+describe('load -grpc', () => {
+  test('-ping: Fortio RunType and RetCodes in the JSON, "Ping SERVING : N" in the text, calls by gRPC status name', async () => {
+    const target = await grpcServer();
+    const run = await cli('load', '-grpc', '-ping', '-payload', 'hello', '-grpc-ping-delay', '1ms', '-c', '2', '-s', '2', '-qps', '0', '-n', '20', '-json', '-', target);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(json.RunType).toBe('GRPC Ping Delay=1ms PayloadLength=5');
+    expect(json.RetCodes).toEqual({ SERVING: 20 });
+    expect(json.GrpcStatuses).toEqual({ OK: 20 });
+    expect(json.Destination).toBe(target);
+    expect(json.Streams).toBe(2);
+    expect(json.Ping).toBe(true);
+    expect(json.NumThreads).toBe(4);
+    expect(run.stderr).toMatch(/^Ping SERVING : 20$/m);
+  });
+
+  test('health (the default): NOT_SERVING calls fail and are counted as such', async () => {
+    const target = await grpcServer();
+    const ok = await cli('load', '-grpc', '-n', '4', '-qps', '0', '-c', '1', '-json', '-', target);
+    const okJson = JSON.parse(ok.stdout) as Record<string, unknown>;
+    expect(okJson.RunType).toBe("GRPC Health for ''");
+    expect(okJson.RetCodes).toEqual({ SERVING: 4 });
+    const down = await cli('load', '-grpc', '-healthservice', 'ping_down', '-allow-initial-errors', '-n', '4', '-qps', '0', '-c', '1', '-json', '-', target);
+    const downJson = JSON.parse(down.stdout) as Record<string, unknown>;
+    expect(downJson.RetCodes).toEqual({ NOT_SERVING: 4 });
+    expect(down.stderr).toMatch(/^Health NOT_SERVING : 4$/m);
+  });
+
+  test('per-call chaos through -H metadata: a breaker-like UNAVAILABLE share is counted by name and never as OK', async () => {
+    const target = await grpcServer();
+    const run = await cli('load', '-grpc', '-ping', '-H', 'x-meshload-grpc-status: 14:50', '-allow-initial-errors', '-n', '200', '-qps', '0', '-c', '2', '-json', '-', target);
+    const json = JSON.parse(run.stdout) as { GrpcStatuses: Record<string, number>; RetCodes: Record<string, number> };
+    const unavailable = json.GrpcStatuses.Unavailable ?? 0;
+    expect(unavailable).toBeGreaterThan(40);
+    expect(unavailable).toBeLessThan(160);
+    expect((json.GrpcStatuses.OK ?? 0) + unavailable).toBe(200);
+    expect(json.RetCodes.ERROR).toBe(unavailable);
+  });
+
+  test('bad input is one line and exit 2', async () => {
+    for (const args of [
+      ['load', '-grpc', '-s', '0', '127.0.0.1:1'],
+      ['load', '-ping', '127.0.0.1:1'],
+      ['load', '-grpc', 'host:port:bad'],
+      ['load', '-grpc', '-grpc-ping-delay', 'soon', '127.0.0.1:1'],
+      ['load', '-grpc', '-H', 'grpc-status: 0', '-n', '1', '127.0.0.1:1'],
+    ]) {
+      const run = await cli(...args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe('server -grpc-port', () => {
+  test('serves Ping next to the echo port; PUT /chaos status=503 turns calls UNAVAILABLE', async () => {
+    const controller = new AbortController();
+    const { io, stderr } = testIo(controller.signal);
+    const running = runCli(['server', '-http-port', '0', '-grpc-port', '127.0.0.1:0', '-loglevel', 'Warning'], io);
+    const match = await stderr.waitFor(/admin \(chaos, metrics\) on (http:\/\/\S+); gRPC on (\S+)/);
+    const admin = match[1] as string;
+    const grpc = match[2] as string;
+    try {
+      const before = await cli('load', '-grpc', '-ping', '-n', '5', '-qps', '0', '-c', '1', '-json', '-', grpc);
+      expect((JSON.parse(before.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ SERVING: 5 });
+      const put = await fetch(`${admin}/chaos?status=503`, { method: 'PUT' });
+      expect(put.status).toBe(200);
+      const after = await cli('load', '-grpc', '-ping', '-allow-initial-errors', '-n', '5', '-qps', '0', '-c', '1', '-json', '-', grpc);
+      expect((JSON.parse(after.stdout) as { GrpcStatuses: unknown }).GrpcStatuses).toEqual({ Unavailable: 5 });
+    } finally {
+      controller.abort();
+      expect(await running).toBe(0);
+    }
+  });
+});
