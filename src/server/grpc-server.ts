@@ -123,6 +123,8 @@ class GrpcServer {
             key: options.tls.key,
             ...(options.tls.ca !== undefined ? { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
           });
+    // Replies are small frames (headers, message, trailers): no Nagle delay between them.
+    this.h2.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.on('error', () => undefined);
