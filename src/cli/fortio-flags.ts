@@ -112,7 +112,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('healthservice', 'string', '', M, LS, 'load: the service the health check asks about. server: the service reported SERVING (default ping; name_down NOT_SERVING)'),
   f('grpc-ping-delay', 'duration', '0s', M, L, 'with -ping: the delay each Ping asks the server for'),
   f('s', 'int', '1', M, L, 'with -grpc: calls in flight per HTTP/2 connection (-c*s calls at once)'),
-  f('grpc-method', 'string', '', M, NONE, 'not implemented yet: meshload calls health and Ping only'),
+  f('grpc-method', 'string', '', M, L, 'with -grpc: unary Service/Method with -payload as JSON, through server reflection (v1, v1alpha) or --proto FILE'),
   f('grpc-max-streams', 'int', '0', M, NONE, 'meshload server -grpc-port allows 1000 streams per connection'),
   f('jitter', 'bool', 'false', M, L, '+/-10% noise on each pause'),
   f('uniform', 'bool', 'false', M, L, 'stagger connection start times'),

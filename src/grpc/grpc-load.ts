@@ -7,7 +7,9 @@ import type { LoadResult } from '../engine/load-result';
 import { formatDuration, parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from './builtin-messages';
+import type { TlsClientOptions } from '../transport/transport';
 import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
+import { requestFromJson, resolveByReflection, resolveFromProtos } from './method-resolver';
 import { parseGrpcTarget } from './grpc-target';
 
 export interface GrpcFlags {
@@ -18,6 +20,8 @@ export interface GrpcFlags {
   streams?: string;
   grpcMethod?: string;
   grpcCompression?: boolean;
+  proto?: string[];
+  importPath?: string[];
 }
 
 /** The gRPC part of a plan: plain data (crosses worker threads, echoed in results). */
@@ -43,8 +47,20 @@ export function addGrpcLoadFlags(command: Command): Command {
     .option('--healthservice <name>', 'with -grpc: the service name the health check asks about', '')
     .option('--grpc-ping-delay <duration>', 'with -ping: ask the server to delay each reply this long', '0s')
     .option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1')
-    .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method (not yet: needs reflection or --proto)')
-    .option('--grpc-compression', 'with -grpc: gzip the request messages');
+    .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method with -payload as JSON, its types found by server reflection or --proto')
+    .option('--grpc-compression', 'with -grpc: gzip the request messages')
+    .option('--proto <file>', 'with -grpc-method: the .proto defining it, for servers without reflection (repeatable)', collect, [])
+    .option('--import-path <dir>', 'with --proto: a directory imports are found in (repeatable)', collect, []);
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** How -grpc-method reaches the server for reflection: the run's target, metadata and TLS. */
+export interface GrpcResolveContext {
+  headers: ReadonlyArray<[string, string]>;
+  timeoutMs: number;
+  insecure: boolean;
+  tls?: TlsClientOptions;
 }
 
 /** True when the flags ask for gRPC: -grpc. The gRPC-only flags without it are refused. */
@@ -54,6 +70,7 @@ export function isGrpcLoad(flags: GrpcFlags): boolean {
     flags.ping === true ? '-ping' : undefined,
     flags.grpcMethod !== undefined ? '-grpc-method' : undefined,
     flags.grpcCompression === true ? '-grpc-compression' : undefined,
+    (flags.proto ?? []).length > 0 ? '--proto' : undefined,
     flags.streams !== undefined && flags.streams !== '1' ? '-s' : undefined,
   ].filter((f) => f !== undefined);
   if (stray.length > 0) throw usageError(`${stray.join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} only to gRPC load`, 'add -grpc');
@@ -61,22 +78,41 @@ export function isGrpcLoad(flags: GrpcFlags): boolean {
 }
 
 /** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */
-export function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, headers: ReadonlyArray<[string, string]>, cacertGiven: boolean): { grpc: GrpcLoadPlan; url: string } {
+export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, context: GrpcResolveContext, cacertGiven: boolean): Promise<{ grpc: GrpcLoadPlan; url: string }> {
   const target = parseGrpcTarget(destination, cacertGiven);
+  const metadata = grpcMetadata(context.headers);
   // Bad or reserved metadata is a usage error now, not a failure of every call later.
-  grpcRequestHeaders({ path: '/', metadata: grpcMetadata(headers), compression: false }, target.url);
+  grpcRequestHeaders({ path: '/', metadata, compression: false }, target.url);
   const streamsText = flags.streams ?? '1';
   if (!/^\d{1,6}$/.test(streamsText.trim()) || Number(streamsText) < 1) throw usageError(`-s '${streamsText}' is not a whole number of at least 1`, 'give -s a number of streams per connection, like 4');
   const streams = Number(streamsText);
   const delayMs = parseDuration(flags.grpcPingDelay ?? '0s');
   if (delayMs === undefined || delayMs < 0) throw usageError(`-grpc-ping-delay '${flags.grpcPingDelay ?? ''}' is not a duration`, 'use a duration like 10ms');
-  if (flags.grpcMethod !== undefined) {
-    throw usageError('-grpc-method is not implemented yet in meshload', 'use -ping or the health check (-grpc alone)');
-  }
+  const protos = flags.proto ?? [];
+  if (protos.length === 0 && (flags.importPath ?? []).length > 0) throw usageError('--import-path only applies with --proto', 'add --proto FILE');
+  if (protos.length > 0 && flags.grpcMethod === undefined) throw usageError('--proto only applies with -grpc-method', 'add -grpc-method Service/Method');
   const text = payload.toString('utf8');
   const suffix = text.length > 0 ? ` PayloadLength=${Buffer.byteLength(text)}` : '';
   let grpc: GrpcLoadPlan;
-  if (flags.ping === true) {
+  if (flags.grpcMethod !== undefined) {
+    if (flags.ping === true) throw usageError('-ping and -grpc-method exclude each other', 'give one');
+    const resolved =
+      protos.length > 0
+        ? resolveFromProtos(protos, flags.importPath ?? [], flags.grpcMethod)
+        : await resolveByReflection(
+            { url: target.url.href, metadata, timeoutMs: context.timeoutMs > 0 ? context.timeoutMs : 10_000, insecure: context.insecure, ...(context.tls !== undefined ? { tls: context.tls } : {}) },
+            flags.grpcMethod,
+          );
+    grpc = {
+      kind: 'method',
+      path: resolved.path,
+      messageBase64: Buffer.from(requestFromJson(resolved, text)).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `Custom GRPC Method ${flags.grpcMethod} and Payload ${text}${suffix}`,
+      destination,
+    };
+  } else if (flags.ping === true) {
     // grpcrunner.go: Seq is the thread number and Ts the start; one message for all calls here.
     const message = encodePing({ seq: 0, ts: Date.now() * 1e6, payload: text, delayNanos: Math.round(delayMs * 1e6) });
     grpc = {

@@ -38,7 +38,7 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
   let plan = loadPlanFromFlags(urlText, flags);
   if (isGrpcLoad(flags)) {
     // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
-    const { grpc, url } = grpcPlanFromFlags(urlText, flags, plan.payload, plan.headers, flags.cacert !== undefined);
+    const { grpc, url } = await grpcPlanFromFlags(urlText, flags, plan.payload, plan, flags.cacert !== undefined);
     plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
   }
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
