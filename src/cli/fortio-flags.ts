@@ -28,7 +28,6 @@ const LC: readonly MeshloadCommand[] = ['load', 'curl'];
 const L: readonly MeshloadCommand[] = ['load'];
 const S: readonly MeshloadCommand[] = ['server'];
 const LCS: readonly MeshloadCommand[] = ['load', 'curl', 'server'];
-const LS: readonly MeshloadCommand[] = ['load', 'server'];
 const NONE: readonly MeshloadCommand[] = [];
 
 function f(name: string, type: FortioFlagType, dflt: string, source: FortioFlag['source'], usedBy: readonly MeshloadCommand[], meshload: string, alias?: string): FortioFlag {
@@ -84,8 +83,8 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('offset', 'duration', '0s', M, NONE, 'not implemented: histograms start at 0'),
   f('gomaxprocs', 'int', '0', M, NONE, 'a Go runtime setting; meshload scales with -workers'),
   f('profile', 'string', '', M, NONE, "a Go profiler; use node's --cpu-prof"),
-  f('grpc', 'bool', 'false', M, L, 'gRPC load: grpc.health.v1 Check, or fgrpc Ping with -ping; host:port, http:// (h2c) or https:// (TLS) destination'),
-  f('grpc-compression', 'bool', 'false', M, L, 'with -grpc: gzip the request messages (grpc-encoding: gzip)'),
+  f('grpc', 'bool', 'false', M, LC, 'gRPC (load: many calls, curl: one): grpc.health.v1 Check, or fgrpc Ping with -ping; host:port, http:// (h2c) or https:// (TLS) destination'),
+  f('grpc-compression', 'bool', 'false', M, LC, 'with -grpc: gzip the request messages (grpc-encoding: gzip)'),
   f('http-port', 'string', '8080', M, S, 'echo port; 0 picks a free one'),
   f('tcp-port', 'string', '8078', M, S, 'TCP echo server ([host:]port, 0 for a free one); off unless given, "disabled" accepted'),
   f('udp-port', 'string', '8078', M, NONE, 'meshload has no UDP echo server'),
@@ -108,11 +107,11 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('base-url', 'string', '', M, NONE, 'meshload has no result store'),
   f('maxpayloadsizekb', 'int', '256', M, S, 'cap on size=, in KiB'),
   f('health', 'bool', 'false', M, NONE, "meshload has no grpcping command: use load -grpc -n 1"),
-  f('ping', 'bool', 'false', M, L, 'with -grpc: call fgrpc.PingServer/Ping instead of the health check'),
-  f('healthservice', 'string', '', M, LS, 'load: the service the health check asks about. server: the service reported SERVING (default ping; name_down NOT_SERVING)'),
-  f('grpc-ping-delay', 'duration', '0s', M, L, 'with -ping: the delay each Ping asks the server for'),
+  f('ping', 'bool', 'false', M, LC, 'with -grpc: call fgrpc.PingServer/Ping instead of the health check'),
+  f('healthservice', 'string', '', M, LCS, 'load and curl: the service the health check asks about. server: the service reported SERVING (default ping; name_down NOT_SERVING)'),
+  f('grpc-ping-delay', 'duration', '0s', M, LC, 'with -ping: the delay each Ping asks the server for'),
   f('s', 'int', '1', M, L, 'with -grpc: calls in flight per HTTP/2 connection (-c*s calls at once)'),
-  f('grpc-method', 'string', '', M, L, 'with -grpc: unary Service/Method with -payload as JSON, through server reflection (v1, v1alpha) or --proto FILE'),
+  f('grpc-method', 'string', '', M, LC, 'with -grpc: unary Service/Method with -payload as JSON, through server reflection (v1, v1alpha) or --proto FILE'),
   f('grpc-max-streams', 'int', '0', M, NONE, 'meshload server -grpc-port allows 1000 streams per connection'),
   f('jitter', 'bool', 'false', M, L, '+/-10% noise on each pause'),
   f('uniform', 'bool', 'false', M, L, 'stagger connection start times'),

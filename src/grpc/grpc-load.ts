@@ -6,7 +6,7 @@ import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { formatDuration, parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
-import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from './builtin-messages';
+import { decodeHealthResponse, decodePing, encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, healthStatusName, PING_PATH } from './builtin-messages';
 import type { TlsClientOptions } from '../transport/transport';
 import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
 import { requestFromJson, resolveByReflection, resolveFromProtos } from './method-resolver';
@@ -40,17 +40,21 @@ export interface GrpcLoadPlan {
   destination: string;
 }
 
-export function addGrpcLoadFlags(command: Command): Command {
+/** The flags of one gRPC call, for `load` and `curl`. */
+export function addGrpcCallFlags(command: Command): Command {
   return command
     .option('--grpc', 'gRPC load: grpc.health.v1 Check by default, -ping for fgrpc.PingServer, -grpc-method for any unary method')
     .option('--ping', 'with -grpc: call fgrpc.PingServer/Ping (Fortio\'s ping server, meshload server -grpc-port)')
     .option('--healthservice <name>', 'with -grpc: the service name the health check asks about', '')
     .option('--grpc-ping-delay <duration>', 'with -ping: ask the server to delay each reply this long', '0s')
-    .option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1')
     .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method with -payload as JSON, its types found by server reflection or --proto')
     .option('--grpc-compression', 'with -grpc: gzip the request messages')
     .option('--proto <file>', 'with -grpc-method: the .proto defining it, for servers without reflection (repeatable)', collect, [])
     .option('--import-path <dir>', 'with --proto: a directory imports are found in (repeatable)', collect, []);
+}
+
+export function addGrpcLoadFlags(command: Command): Command {
+  return addGrpcCallFlags(command).option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1');
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -78,7 +82,7 @@ export function isGrpcLoad(flags: GrpcFlags): boolean {
 }
 
 /** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */
-export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, context: GrpcResolveContext, cacertGiven: boolean): Promise<{ grpc: GrpcLoadPlan; url: string }> {
+export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, context: GrpcResolveContext, cacertGiven: boolean): Promise<{ grpc: GrpcLoadPlan; url: string; decode: (reply: Uint8Array) => unknown }> {
   const target = parseGrpcTarget(destination, cacertGiven);
   const metadata = grpcMetadata(context.headers);
   // Bad or reserved metadata is a usage error now, not a failure of every call later.
@@ -94,6 +98,7 @@ export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, p
   const text = payload.toString('utf8');
   const suffix = text.length > 0 ? ` PayloadLength=${Buffer.byteLength(text)}` : '';
   let grpc: GrpcLoadPlan;
+  let decode: (reply: Uint8Array) => unknown;
   if (flags.grpcMethod !== undefined) {
     if (flags.ping === true) throw usageError('-ping and -grpc-method exclude each other', 'give one');
     const resolved =
@@ -112,6 +117,7 @@ export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, p
       runType: `Custom GRPC Method ${flags.grpcMethod} and Payload ${text}${suffix}`,
       destination,
     };
+    decode = (reply) => resolved.responseType.toObject(resolved.responseType.decode(reply), { longs: String, enums: String, defaults: true });
   } else if (flags.ping === true) {
     // grpcrunner.go: Seq is the thread number and Ts the start; one message for all calls here.
     const message = encodePing({ seq: 0, ts: Date.now() * 1e6, payload: text, delayNanos: Math.round(delayMs * 1e6) });
@@ -124,6 +130,7 @@ export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, p
       runType: `GRPC Ping${delayMs > 0 ? ` Delay=${formatDuration(delayMs)}` : ''}${suffix}`,
       destination,
     };
+    decode = decodePing;
   } else {
     const service = flags.healthservice ?? '';
     grpc = {
@@ -135,8 +142,9 @@ export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, p
       runType: `GRPC Health for '${service}'${suffix}`,
       destination,
     };
+    decode = (reply) => ({ status: healthStatusName(decodeHealthResponse(reply)) });
   }
-  return { grpc, url: target.url.href };
+  return { grpc, url: target.url.href, decode };
 }
 
 /** Fortio's httpHeader2grpcMetadata: -H as metadata, minus content-length and content-type. */

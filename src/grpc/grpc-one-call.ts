@@ -4,11 +4,11 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { errorKindOf, oneLine } from '../transport/outcome';
+import { oneLine } from '../transport/outcome';
 import { tlsBaseOptions, type Outcome, type TlsClientOptions } from '../transport/transport';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
 import { GrpcReply } from './grpc-reply';
-import { grpcRequestHeaders } from './grpc-transport';
+import { grpcRequestHeaders, kindOf, messageOf } from './grpc-transport';
 
 export interface OneCallOptions {
   /** http://host:port or https://host:port. */
@@ -64,7 +64,7 @@ export function oneGrpcCall(options: OneCallOptions): Promise<OneCallResult> {
     }, options.timeoutMs > 0 ? options.timeoutMs : 2_147_483_647);
     session.on('error', (e: unknown) => {
       error = e;
-      fail(errorKindOf(e as NodeJS.ErrnoException), (e as Error).message);
+      fail(kindOf(e), messageOf(e));
     });
     session.on('connect', () => {
       if (isTls && session.alpnProtocol !== 'h2') fail('protocol', `the server does not speak HTTP/2 over TLS (ALPN ${String(session.alpnProtocol)}): gRPC needs h2`);
@@ -96,9 +96,10 @@ export function oneGrpcCall(options: OneCallOptions): Promise<OneCallResult> {
     });
     stream.on('close', () => {
       const rst = stream.rstCode;
+      const streamError = error !== undefined && (error as { code?: unknown }).code === 'ERR_HTTP2_STREAM_ERROR';
       if (reply.httpStatus !== 0 && (rst === undefined || rst === http2.constants.NGHTTP2_NO_ERROR) && error === undefined) settle(reply.outcome());
-      else if (rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR) fail('reset', `stream reset by the server (RST_STREAM code ${rst})`, rst);
-      else fail(error === undefined ? 'closed' : errorKindOf(error as NodeJS.ErrnoException), error === undefined ? 'the connection closed before grpc-status' : String((error as Error).message));
+      else if (rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR && (error === undefined || streamError)) fail('reset', `stream reset by the server (RST_STREAM code ${rst})`, rst);
+      else fail(error === undefined ? 'closed' : kindOf(error), error === undefined ? 'the connection closed before grpc-status' : messageOf(error));
     });
     for (const message of options.messages) stream.write(frameMessage(message, options.compression));
     stream.end();

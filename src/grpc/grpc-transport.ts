@@ -106,7 +106,8 @@ interface NodeError {
   cause?: unknown;
 }
 
-function kindOf(error: unknown): ErrorKind {
+/** The kind a stream or session error counts as. */
+export function kindOf(error: unknown): ErrorKind {
   if (error instanceof GrpcFailure) return error.kind;
   if (typeof error !== 'object' || error === null) return 'other';
   const e = error as NodeError;
@@ -118,7 +119,8 @@ function kindOf(error: unknown): ErrorKind {
   return errorKindOf(e as NodeJS.ErrnoException);
 }
 
-function messageOf(error: unknown): string {
+/** An error's message, unwrapping node:http2's stream cancel to the session's cause. */
+export function messageOf(error: unknown): string {
   if (typeof error !== 'object' || error === null) return String(error);
   const e = error as NodeError;
   if (e.code === 'ERR_HTTP2_STREAM_CANCEL' && typeof e.cause === 'object' && e.cause !== null) return messageOf(e.cause);

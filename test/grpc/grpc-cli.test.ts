@@ -90,3 +90,43 @@ describe('server -grpc-port', () => {
     }
   });
 });
+
+describe('curl -grpc', () => {
+  test('ping: the reply as JSON on stdout, metadata and the status on stderr, exit 0', async () => {
+    const target = await grpcServer();
+    const run = await cli('curl', '-grpc', '-ping', '-payload', 'hey', target);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ payload: 'hey' });
+    expect(run.stderr).toMatch(/^x-version: v1$/m);
+    expect(run.stderr).toMatch(/^grpc-status: 0$/m);
+  });
+
+  test("health: SERVING is exit 0; NOT_SERVING and a chaos UNAVAILABLE are exit 1 with one line naming the status", async () => {
+    const target = await grpcServer();
+    const ok = await cli('curl', '-grpc', target);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ status: 'SERVING' });
+    const down = await cli('curl', '-grpc', '-healthservice', 'ping_down', target);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/health status NOT_SERVING/);
+    const chaos = await cli('curl', '-grpc', '-ping', '-H', 'x-meshload-grpc-status: 14', target);
+    expect(chaos.code).toBe(1);
+    expect(chaos.stderr).toMatch(/^meshload: gRPC status 14 Unavailable: meshload chaos: grpc-status 14 \[app\]$/m);
+  });
+
+  test('-grpc-method through reflection, the reply decoded by its type', async () => {
+    const target = await grpcServer();
+    const run = await cli('curl', '-grpc', '-grpc-method', 'grpc.health.v1.Health/Check', '-payload', '{"service":"ping_down"}', target);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'NOT_SERVING' });
+  });
+
+  test('a refused port is exit 1 with one line', async () => {
+    const target = await grpcServer();
+    await server?.close();
+    server = undefined;
+    const run = await cli('curl', '-grpc', '-ping', target);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^meshload: gRPC status 14 Unavailable: .*ECONNREFUSED/m);
+  });
+});

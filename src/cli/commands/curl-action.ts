@@ -12,6 +12,7 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import type { CliIo } from '../io';
 import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { sayNoEffect } from '../fortio-flags';
+import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
 
 export const DEFAULT_MAX_BODY = '64MiB';
@@ -38,7 +39,7 @@ function emitsErrors(sink: object): sink is ErrorEmitter {
 class BodyCapReached extends Error {}
 
 /** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
-export interface CurlCommandFlags extends RequestFlags {
+export interface CurlCommandFlags extends RequestFlags, GrpcFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
@@ -53,6 +54,10 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   const parts = requestFromFlags(urlText.replace(/\{uuid\}/g, () => randomUUID()), flags, command);
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
+  if (isGrpcLoad(flags)) {
+    const { grpcCurl } = await import('../../grpc/grpc-curl');
+    return grpcCurl(urlText, flags, command, io, quiet);
+  }
   return runCurl(parts, flags.maxBody, io, quiet);
 }
 
