@@ -106,7 +106,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('sync-interval', 'duration', '0s', M, NONE, 'meshload has no result store to sync'),
   f('base-url', 'string', '', M, NONE, 'meshload has no result store'),
   f('maxpayloadsizekb', 'int', '256', M, S, 'cap on size=, in KiB'),
-  f('health', 'bool', 'false', M, NONE, "meshload has no grpcping command: use load -grpc -n 1"),
+  f('health', 'bool', 'false', M, NONE, "Fortio's grpcping client mode; meshload has no grpcping: use curl -grpc"),
   f('ping', 'bool', 'false', M, LC, 'with -grpc: call fgrpc.PingServer/Ping instead of the health check'),
   f('healthservice', 'string', '', M, LCS, 'load and curl: the service the health check asks about. server: the service reported SERVING (default ping; name_down NOT_SERVING)'),
   f('grpc-ping-delay', 'duration', '0s', M, LC, 'with -ping: the delay each Ping asks the server for'),

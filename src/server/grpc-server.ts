@@ -16,7 +16,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodeHealthRequest, decodePing, encodeHealthResponse, encodePing, HEALTH_CHECK_PATH, PING_PATH } from '../grpc/builtin-messages';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage, MessageReader } from '../grpc/grpc-frame';
-import { GRPC_INTERNAL, GRPC_UNIMPLEMENTED, encodeGrpcMessage, grpcStatusFromHttp, parseGrpcStatus } from '../grpc/grpc-status';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, GRPC_UNIMPLEMENTED, encodeGrpcMessage, grpcStatusFromHttp, parseGrpcStatus } from '../grpc/grpc-status';
 import { ReflectionSession, REFLECTION_PATHS } from '../grpc/reflection-service';
 import { parseDuration } from '../util/duration';
 import type { ListenAddress } from '../util/listen-address';
@@ -70,6 +70,8 @@ class GrpcServerCall {
   readonly meta: Record<string, string> = {};
   answered = false;
   timer: NodeJS.Timeout | undefined;
+  /** The client's grpc-timeout in ms; Infinity without one. */
+  deadlineMs = Infinity;
 
   constructor(
     readonly stream: http2.ServerHttp2Stream,
@@ -164,6 +166,7 @@ class GrpcServer {
     if (this.options.versionTag !== undefined) call.meta['x-version'] = this.options.versionTag;
     const attempt = headers['x-envoy-attempt-count'];
     if (typeof attempt === 'string' && /^\d{1,6}$/.test(attempt)) call.meta['x-envoy-attempt-count'] = attempt;
+    call.deadlineMs = parseGrpcTimeout(headers['grpc-timeout']);
     stream.setTimeout(IDLE_STREAM_MS, () => stream.close(http2.constants.NGHTTP2_CANCEL));
     stream.on('close', () => {
       if (call.timer !== undefined) {
@@ -236,12 +239,16 @@ class GrpcServer {
     else act();
   }
 
+  /** Runs `run` after `ms`, unless the call's grpc-timeout comes first: then the call ends with
+   * DEADLINE_EXCEEDED at its deadline, as a gRPC server whose handler overran it. */
   private later(call: GrpcServerCall, ms: number, run: () => void): void {
+    const overrun = ms >= call.deadlineMs;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       call.timer = undefined;
-      run();
-    }, ms);
+      if (overrun) call.fail(GRPC_DEADLINE_EXCEEDED, 'deadline exceeded (grpc-timeout) before the reply was ready');
+      else run();
+    }, overrun ? call.deadlineMs : ms);
     this.timers.add(timer);
     call.timer = timer;
   }
@@ -326,6 +333,17 @@ class GrpcServer {
 /** Reads and drops what a peer sends on a stream we already answered. */
 function drain(stream: http2.ServerHttp2Stream): void {
   stream.resume();
+}
+
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** grpc-timeout (PROTOCOL-HTTP2.md: 1 to 8 digits and a unit, H M S m u n); Infinity when absent
+ * or malformed (grpc-go answers a malformed one with INTERNAL; serving on is kinder to a test). */
+export function parseGrpcTimeout(value: string | string[] | undefined): number {
+  if (typeof value !== 'string') return Infinity;
+  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (match === null) return Infinity;
+  return Number(match[1]) * (TIMEOUT_UNIT_MS[match[2] as string] as number);
 }
 
 function parseStatusValue(text: string): number | string {

@@ -2,10 +2,12 @@
  * Fortio's ping.proto and grpc.health.v1's health.proto. */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from '../../src/grpc/builtin-messages';
+import { frameMessage } from '../../src/grpc/grpc-frame';
 import { createGrpcTransport, type GrpcCallTemplate } from '../../src/grpc/grpc-transport';
-import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
+import { parseGrpcTimeout, startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import type { Outcome, Transport } from '../../src/transport/transport';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'grpc');
@@ -172,5 +174,26 @@ describe('meshload client against the meshload server', () => {
     const outcomes = await Promise.all(connections.map((c) => new Promise<Outcome>((resolve) => c.send(resolve))));
     expect(outcomes.map((o) => o.grpcName)).toEqual(Array(6).fill('OK'));
     expect(connections.reduce((n, c) => n + c.socketsOpened, 0)).toBe(2);
+  });
+});
+
+describe('deadlines', () => {
+  test('grpc-timeout shorter than the asked delay: the meshload server itself answers DEADLINE_EXCEEDED at the deadline', async () => {
+    ours = await startGrpcServer({ listen: { host: '127.0.0.1', port: 0 }, healthService: 'ping', maxDelayMs: 1500 });
+    const session = http2.connect(`http://127.0.0.1:${ours.port}`);
+    const started = Date.now();
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => {
+      const stream = session.request({ ':method': 'POST', ':path': PING_PATH, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '100m' });
+      stream.on('response', resolve);
+      stream.end(frameMessage(encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 1e9 })));
+    });
+    session.destroy();
+    expect(headers['grpc-status']).toBe('4');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  test('grpc-timeout parsing', () => {
+    expect(['100m', '2S', '1H', '5u', '123456789m', '10x', undefined].map((v) => parseGrpcTimeout(v))).toEqual([100, 2000, 3_600_000, 0.005, Infinity, Infinity, Infinity]);
   });
 });
