@@ -52,6 +52,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const STREAM_WINDOW_BYTES = 1 << 20;
 const MAX_SWEEP_MS = 50;
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+/** Every call has a request message: HEADERS without END_STREAM, then the DATA. */
+const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
 
 /** The request headers, built once per transport. */
 export function grpcRequestHeaders(template: Pick<GrpcCallTemplate, 'path' | 'metadata' | 'compression'>, url: URL): http2.OutgoingHttpHeaders {
@@ -208,11 +210,10 @@ class GrpcTransport implements Transport {
     this.connections.delete(connection);
   }
 
-  /** The slot's session, opened when there is none usable; `opened` tells the caller. */
-  session(slot: number): { session: GrpcSession; opened: boolean } {
+  /** The slot's session if it can take a stream; undefined means open one. */
+  usableSession(slot: number): GrpcSession | undefined {
     const existing = this.shared[slot];
-    if (existing !== undefined && existing.usable()) return { session: existing, opened: false };
-    return { session: this.open(slot), opened: true };
+    return existing !== undefined && existing.usable() ? existing : undefined;
   }
 
   /** Closes a slot's session gracefully (-connection-reuse): calls in flight finish. */
@@ -223,7 +224,7 @@ class GrpcTransport implements Transport {
     session.h2.close();
   }
 
-  private open(slot: number): GrpcSession {
+  open(slot: number): GrpcSession {
     let socket = undefined as net.Socket | undefined;
     const h2 = http2.connect(this.url, {
       createConnection: () => (socket = this.connectSocket()),
@@ -303,10 +304,13 @@ class GrpcConnection implements Connection {
     this.reply.reset();
     let stream: OwnedStream;
     try {
-      const { session, opened } = t.session(this.slot);
-      if (opened) this.socketsOpened++;
+      let session = t.usableSession(this.slot);
+      if (session === undefined) {
+        session = t.open(this.slot);
+        this.socketsOpened++;
+      }
       this.session = session;
-      stream = session.h2.request(t.headers, { endStream: false });
+      stream = session.h2.request(t.headers, REQUEST_OPTIONS);
     } catch (error) {
       this.finish(this.reply.resetOutcome(-1, kindOf(error), oneLine(messageOf(error))), true);
       return;
