@@ -8,7 +8,7 @@ import { oneLine } from '../transport/outcome';
 import { tlsBaseOptions, type Outcome, type TlsClientOptions } from '../transport/transport';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
 import { GrpcReply } from './grpc-reply';
-import { grpcRequestHeaders, kindOf, messageOf } from './grpc-transport';
+import { END_STREAM_FLAG, grpcRequestHeaders, kindOf, messageOf } from './grpc-transport';
 
 export interface OneCallOptions {
   /** http://host:port or https://host:port. */
@@ -76,9 +76,9 @@ export function oneGrpcCall(options: OneCallOptions): Promise<OneCallResult> {
       fail('other', (e as Error).message);
       return;
     }
-    stream.on('response', (h: http2.IncomingHttpHeaders, _flags: number, raw?: string[]) => {
+    stream.on('response', (h: http2.IncomingHttpHeaders, flags: number, raw?: string[]) => {
       headers = h;
-      reply.onHeaders(h, raw?.reduce((n, s) => n + s.length + 2, 0) ?? 0);
+      reply.onHeaders(h, raw?.reduce((n, s) => n + s.length + 2, 0) ?? 0, (flags & END_STREAM_FLAG) !== 0);
     });
     stream.on('data', (chunk: Buffer) => {
       reply.onData(chunk);

@@ -89,8 +89,10 @@ export class GrpcReply {
     return this.reader.kept;
   }
 
-  /** Response headers. `bytes` is their size as the HTTP/2 layer measured it. */
-  onHeaders(headers: ReplyHeaders, bytes: number): void {
+  /** Response headers. `bytes` is their size as the HTTP/2 layer measured it; `endStream`: the
+   * HEADERS frame ended the stream (a trailers-only response), the only case where grpc-status
+   * in the headers counts (grpc-go's operateHeaders). */
+  onHeaders(headers: ReplyHeaders, bytes: number, endStream: boolean): void {
     this.headerBytes = bytes;
     const status = Number(headers[':status']);
     this.httpStatus = Number.isInteger(status) ? status : 0;
@@ -105,8 +107,9 @@ export class GrpcReply {
     this.clamped = headers['x-meshload-clamped'] !== undefined;
     const encoding = single(headers['grpc-encoding']);
     this.reader.reset(encoding === undefined || encoding === 'identity' ? undefined : encoding);
-    // Trailers-only: grpc-status rides in the headers.
-    this.readStatus(headers);
+    // Trailers-only: grpc-status rides in the headers. Elsewhere it would let a server skip its
+    // trailers and still look OK.
+    if (endStream) this.readStatus(headers);
     if (this.httpStatus !== 200 && this.grpcStatus === undefined) this.bodyPrefix = '';
   }
 

@@ -52,6 +52,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const STREAM_WINDOW_BYTES = 1 << 20;
 const MAX_SWEEP_MS = 50;
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+/** RFC 9113 END_STREAM on the HEADERS frame that carried the response headers. */
+export const END_STREAM_FLAG = 0x1;
 /** Every call has a request message: HEADERS without END_STREAM, then the DATA. */
 const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
 
@@ -351,8 +353,8 @@ class GrpcConnection implements Connection {
     this.finish(outcome, false);
   }
 
-  onResponse(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, raw: string[] | undefined): void {
-    this.reply.onHeaders(headers, rawBytes(headers, raw));
+  onResponse(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, raw: string[] | undefined): void {
+    this.reply.onHeaders(headers, rawBytes(headers, raw), (flags & END_STREAM_FLAG) !== 0);
   }
 
   onData(chunk: Buffer): void {
@@ -451,8 +453,8 @@ function ownerOf(stream: OwnedStream): GrpcConnection | undefined {
   return owner !== undefined && owner.stream === stream ? owner : undefined;
 }
 
-function onStreamResponse(this: OwnedStream, headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, _flags: number, raw?: string[]): void {
-  ownerOf(this)?.onResponse(headers, raw);
+function onStreamResponse(this: OwnedStream, headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, raw?: string[]): void {
+  ownerOf(this)?.onResponse(headers, flags, raw);
 }
 
 function onStreamData(this: OwnedStream, chunk: Buffer): void {

@@ -8,7 +8,8 @@ const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
 
 function reply(headers: Record<string, string | number>, data: Buffer[] = [], trailers?: Record<string, string>, unary = true) {
   const r = new GrpcReply(unary, 1024);
-  r.onHeaders(headers, 10);
+  // Headers with grpc-status and nothing after them are a trailers-only response.
+  r.onHeaders(headers, 10, data.length === 0 && trailers === undefined);
   for (const chunk of data) r.onData(chunk);
   if (trailers !== undefined) r.onTrailers(trailers, 5);
   return r.outcome();
@@ -80,6 +81,10 @@ describe('gRPC status truth', () => {
     expect(reply(GRPC, [whole, whole], { 'grpc-status': '0' }).grpcStatus).toBe(13);
     // A streaming reply may carry any number.
     expect(reply(GRPC, [whole, whole], { 'grpc-status': '0' }, false).grpcStatus).toBe(0);
+  });
+
+  test('grpc-status in headers that did not end the stream does not count: no trailers is Internal', () => {
+    expect(reply({ ...GRPC, 'grpc-status': '0' }, [frameMessage(Buffer.from('x'))]).grpcStatus).toBe(13);
   });
 
   test('grpc-status that is not a number is Unknown; grpc-message is percent-decoded and one line', () => {

@@ -194,3 +194,15 @@ async function serveAgainAndCall(handler: Handler, overrides: Partial<GrpcCallTe
   const url = await serve(handler);
   return call(url, overrides);
 }
+
+describe('gRPC transport: grpc-status only where the protocol puts it', () => {
+  test('grpc-status 0 in headers that do not end the stream, then a message and no trailers, is Internal', async () => {
+    const url = await serve((stream, _h, body) => {
+      stream.respond({ ...GRPC_HEADERS, 'grpc-status': '0' });
+      stream.end(frameMessage(body.subarray(5)));
+    });
+    const outcome = await call(url);
+    expect(outcome.grpcStatus).toBe(13);
+    expect(outcome.bodyPrefix).toMatch(/without sending grpc-status/);
+  });
+});
