@@ -51,7 +51,9 @@ const RESERVED = /^(:|connection$|keep-alive$|proxy-connection$|transfer-encodin
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const STREAM_WINDOW_BYTES = 1 << 20;
 const MAX_SWEEP_MS = 50;
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+/** Resends of one call the server did not process, before it fails (as the HTTP/2 transport). */
+export const MAX_RESENDS = 2;
 /** RFC 9113 END_STREAM on the HEADERS frame that carried the response headers. */
 export const END_STREAM_FLAG = 0x1;
 /** Every call has a request message: HEADERS without END_STREAM, then the DATA. */
@@ -143,6 +145,7 @@ class GrpcSession {
   }
 
   goaway = false;
+  goawayLastStreamId = 0;
 
   release(): void {
     this.h2.destroy();
@@ -237,8 +240,9 @@ class GrpcTransport implements Transport {
       if (this.shared[slot] === session) this.shared[slot] = undefined;
     };
     h2.on('error', retire);
-    h2.on('goaway', () => {
+    h2.on('goaway', (_code: number, lastStreamId: number) => {
       session.goaway = true;
+      session.goawayLastStreamId = lastStreamId;
       retire();
     });
     h2.on('close', () => {
@@ -286,6 +290,8 @@ class GrpcConnection implements Connection {
   private done: ((outcome: Outcome) => void) | undefined;
   private deadline = 0;
   private error: unknown;
+  /** Resends of the call in flight. */
+  private resent = 0;
   private readonly reply: GrpcReply;
   private closed = false;
 
@@ -301,8 +307,15 @@ class GrpcConnection implements Connection {
     if (refusedSend(this.done !== undefined, this.closed, done)) return;
     const t = this.transport;
     this.done = done;
-    this.error = undefined;
+    this.resent = 0;
     this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
+    this.start();
+  }
+
+  /** Opens the call's stream: its first try, or a resend of one the server did not process. */
+  private start(): void {
+    const t = this.transport;
+    this.error = undefined;
     this.reply.reset();
     let stream: OwnedStream;
     try {
@@ -380,7 +393,7 @@ class GrpcConnection implements Connection {
   }
 
   onClose(stream: OwnedStream): void {
-    if (this.done === undefined) return;
+    if (this.done === undefined || this.resentUnprocessed(stream)) return;
     const rst = stream.rstCode;
     if (this.error === undefined && (rst === undefined || rst === NGHTTP2_NO_ERROR) && this.session?.h2.destroyed !== true && this.reply.httpStatus !== 0) {
       // Ended without grpc-status: the reply says Internal.
@@ -389,7 +402,8 @@ class GrpcConnection implements Connection {
     }
     const cut = this.reply.httpStatus === 0 ? 'before the response headers' : 'before grpc-status';
     if (rst !== undefined && rst !== NGHTTP2_NO_ERROR && (this.error === undefined || (this.error as NodeError).code === 'ERR_HTTP2_STREAM_ERROR')) {
-      this.finish(this.reply.resetOutcome(rst, 'reset', `stream reset by the server (RST_STREAM code ${rst}) ${cut}`), false);
+      const resent = this.resent > 0 ? ` after ${this.resent} resends` : '';
+      this.finish(this.reply.resetOutcome(rst, 'reset', `stream reset by the server (RST_STREAM code ${rst}) ${cut}${resent}`), false);
       return;
     }
     if (this.error !== undefined) {
@@ -416,6 +430,23 @@ class GrpcConnection implements Connection {
     outcome.grpcName = name;
     outcome.bodyPrefix = serving < 0 ? 'health check response is not a HealthCheckResponse' : `health status ${name}`;
     return outcome;
+  }
+
+  /** Sends the call again when the server did not process its stream (RFC 9113 section 8.7:
+   * RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id) before any response, at most
+   * MAX_RESENDS times: grpc-go retries these transparently, so a Fortio user behind a draining
+   * Envoy sees no error, and neither must meshload's. Counted in `resends`. */
+  private resentUnprocessed(stream: OwnedStream): boolean {
+    if (this.reply.httpStatus !== 0 || this.resent >= MAX_RESENDS) return false;
+    const session = this.session;
+    const id = stream.id;
+    const aboveGoaway = session?.goaway === true && id !== undefined && id > session.goawayLastStreamId;
+    if (!aboveGoaway && stream.rstCode !== NGHTTP2_REFUSED_STREAM) return false;
+    this.resent++;
+    this.resends++;
+    this.stream = undefined;
+    this.start();
+    return true;
   }
 
   private cancel(): void {

@@ -7,6 +7,7 @@ import { frameMessage, MessageReader } from '../../src/grpc/grpc-frame';
 import { createGrpcTransport, type GrpcCallTemplate } from '../../src/grpc/grpc-transport';
 import { classifyFailure } from '../../src/stats/failure-cause';
 import type { Outcome, Transport } from '../../src/transport/transport';
+import { FRAME, startHostileH2Server } from '../helpers/hostile-h2-server';
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 
@@ -204,5 +205,62 @@ describe('gRPC transport: grpc-status only where the protocol puts it', () => {
     const outcome = await call(url);
     expect(outcome.grpcStatus).toBe(13);
     expect(outcome.bodyPrefix).toMatch(/without sending grpc-status/);
+  });
+});
+
+describe('gRPC transport: streams the server did not process are sent again, as grpc-go does', () => {
+  test('REFUSED_STREAM once, then an answer: OK, one resend', async () => {
+    let seen = 0;
+    const url = await serve((stream, _h, body) => {
+      if (seen++ === 0) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      else answer(stream, [frameMessage(body.subarray(5))], { 'grpc-status': '0' });
+    });
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    expect(outcome.grpcStatus).toBe(0);
+    expect(connection.resends).toBe(1);
+  });
+
+  test('REFUSED_STREAM every time: Unavailable after MAX_RESENDS resends, never a loop', async () => {
+    let seen = 0;
+    const url = await serve((stream) => {
+      seen++;
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    });
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    expect(outcome.grpcStatus).toBe(14);
+    expect(outcome.errorMessage).toMatch(/after 2 resends/);
+    expect(connection.resends).toBe(2);
+    expect(seen).toBe(3);
+  });
+
+  test('GOAWAY with last stream 0 (a draining server): the call goes out again on a new connection', async () => {
+    const hostile = await startHostileH2Server({
+      onStream(peer, streamId) {
+        if (peer.index === 0) {
+          peer.goaway(0, 0);
+          return;
+        }
+        // HPACK: :status 200 (indexed), then literal fields without indexing, new names.
+        const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+        peer.frame(FRAME.HEADERS, 0x1 | 0x4, streamId, Buffer.concat([Buffer.from([0x88]), literal('content-type', 'application/grpc'), literal('grpc-status', '14'), literal('grpc-message', 'second connection')]));
+      },
+    });
+    try {
+      transport = createGrpcTransport({ url: hostile.url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+      const connection = transport.newConnection();
+      const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(outcome.grpcStatus).toBe(14);
+      expect(outcome.bodyPrefix).toBe('second connection');
+      expect(connection.resends).toBe(1);
+      expect(hostile.accepted).toBe(2);
+    } finally {
+      transport?.close();
+      transport = undefined;
+      await hostile.close();
+    }
   });
 });
