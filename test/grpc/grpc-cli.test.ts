@@ -1,4 +1,6 @@
 /** `meshload load -grpc` and `meshload server -grpc-port`, in-process, as a Fortio user types them. */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { runCli } from '../../src/cli/main';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import { cli, testIo } from '../helpers/cli';
@@ -65,6 +67,45 @@ describe('load -grpc', () => {
       const run = await cli(...args);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe('load -grpc against an Envoy breaker', () => {
+  test('HTTP 200 + grpc-status 14 + x-envoy-overloaded: every call failed, cause breaker, none OK', async () => {
+    const envoy = http2.createServer();
+    envoy.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.on('end', () =>
+        stream.respond(
+          {
+            ':status': 200,
+            'content-type': 'application/grpc',
+            'grpc-status': '14',
+            'grpc-message': 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+            'x-envoy-overloaded': 'true',
+            server: 'envoy',
+          },
+          { endStream: true },
+        ),
+      );
+    });
+    const sessions = new Set<http2.ServerHttp2Session>();
+    envoy.on('session', (session) => sessions.add(session));
+    await new Promise<void>((resolve) => envoy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (envoy.address() as AddressInfo).port;
+      const run = await cli('load', '-grpc', '-ping', '-allow-initial-errors', '-n', '20', '-qps', '0', '-c', '2', '-json', '-', `127.0.0.1:${port}`);
+      const json = JSON.parse(run.stdout) as { RetCodes: unknown; GrpcStatuses: unknown };
+      expect(json.RetCodes).toEqual({ ERROR: 20 });
+      expect(json.GrpcStatuses).toEqual({ Unavailable: 20 });
+      expect(run.stderr).toMatch(/^Cause breaker : 20 \(100\.0 %\)/m);
+      expect(run.stderr).toMatch(/^Ping ERROR : 20$/m);
+      expect(run.stderr).not.toMatch(/^Code 200/m);
+    } finally {
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((resolve) => envoy.close(() => resolve()));
     }
   });
 });
