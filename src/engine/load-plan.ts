@@ -81,8 +81,11 @@ export const LOAD_DEFAULTS = {
 export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
   // The client key is a secret and the PEM texts are noise: results show none of -cert/-key/-cacert.
   const { tls: _tls, ...rest } = plan as P & { tls?: unknown };
+  // Like the HTTP payload, a gRPC request message is not kept in results (its size is in RunType).
+  const grpc = (plan as { grpc?: LoadPlan['grpc'] }).grpc;
   return {
     ...(rest as P),
+    ...(grpc !== undefined ? { grpc: { ...grpc, messageBase64: '' } } : {}),
     url: redactUrl(plan.url),
     headers: redactHeaders(plan.headers, plan.secretHeaders),
     labels: redactCredentialsOf(plan.labels, plan.url),

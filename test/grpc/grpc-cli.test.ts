@@ -171,3 +171,17 @@ describe('curl -grpc', () => {
     expect(run.stderr).toMatch(/^meshload: gRPC status 14 Unavailable: .*ECONNREFUSED/m);
   });
 });
+
+describe('gRPC results', () => {
+  test("the request message is not kept in meshload's result plan, like an HTTP payload", async () => {
+    const { runPlan } = await import('../../src/engine/run-plan');
+    server = await startGrpcServer({ listen: { host: '127.0.0.1', port: 0 }, healthService: 'ping', maxDelayMs: 100 });
+    const { grpcPlanFromFlags } = await import('../../src/grpc/grpc-load');
+    const { grpc, url } = await grpcPlanFromFlags(`127.0.0.1:${server.port}`, { grpc: true, ping: true }, Buffer.from('secret-ish payload'), { headers: [], timeoutMs: 1000, insecure: false }, false);
+    const { loadPlan } = await import('../helpers/load-plan');
+    const result = await runPlan(loadPlan({ url, connections: 1, qps: 0, requests: 2, grpc }), {});
+    expect(result.grpcStatuses).toEqual({ OK: 2 });
+    expect(result.plan.grpc?.messageBase64).toBe('');
+    expect(JSON.stringify(result)).not.toContain(Buffer.from('secret-ish payload').toString('base64').slice(0, 12));
+  });
+});
