@@ -2,7 +2,7 @@
  * v1alpha, as grpc-go's grpcreflect.NewClientAuto does) or from .proto files (--proto,
  * --import-path), and turns the -payload JSON into the request message. Every failure is a
  * usage error naming its fix. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import protobuf from 'protobufjs';
 import { FileDescriptorProto } from 'protobufjs/ext/descriptor';
@@ -27,6 +27,8 @@ export interface ReflectionTarget {
   tls?: TlsClientOptions;
 }
 
+/** Largest .proto file read: service definitions are kilobytes. */
+const MAX_PROTO_BYTES = 4 * 1024 * 1024;
 /** Most descriptor files one resolution fetches (a method's file and its imports). */
 const MAX_FILES = 64;
 const REFLECTION_VERSIONS = ['grpc.reflection.v1', 'grpc.reflection.v1alpha'] as const;
@@ -44,7 +46,7 @@ export function parseMethodName(text: string): { service: string; method: string
 export function resolveFromProtos(files: readonly string[], importPaths: readonly string[], methodText: string): ResolvedMethod {
   const { service, method } = parseMethodName(methodText);
   const root = new protobuf.Root();
-  root.resolvePath = (origin: string, target: string): string => {
+  const find = (origin: string, target: string): string => {
     if (isAbsolute(target)) return target;
     for (const dir of importPaths) {
       const candidate = join(dir, target);
@@ -52,10 +54,24 @@ export function resolveFromProtos(files: readonly string[], importPaths: readonl
     }
     return origin === '' ? resolvePath(target) : join(origin.replace(/[^/]*$/, ''), target);
   };
+  // protobufjs reads each file whole: only regular files of a sane size (not /dev/zero, a FIFO).
+  root.resolvePath = (origin: string, target: string): string => {
+    const path = find(origin, target);
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      return path; // protobufjs reports the missing file, or skips google/protobuf built-ins
+    }
+    if (!stats.isFile()) throw usageError(`--proto: ${path.slice(0, 200)} is not a regular file`, 'give .proto files');
+    if (stats.size > MAX_PROTO_BYTES) throw usageError(`--proto: ${path.slice(0, 200)} is larger than ${MAX_PROTO_BYTES / 1024 / 1024} MiB`, 'give .proto files');
+    return path;
+  };
   try {
     root.loadSync(files.map((f) => resolvePath(f)), { keepCase: true });
     root.resolveAll();
   } catch (error) {
+    if (error instanceof MeshloadError) throw error;
     throw usageError(`--proto: ${(error as Error).message.split('\n')[0]?.slice(0, 300) ?? 'cannot load'}`, 'check the file and give the directories of its imports with --import-path');
   }
   return findMethod(root, service, method, '--proto files');

@@ -68,6 +68,7 @@ describe('-grpc-method', () => {
       [['-grpc-method', 'demo.v1.Greeter/Nope', ...proto], /has no method Nope/],
       [['-grpc-method', 'nope', ...proto], /is not Service\/Method/],
       [['-grpc-method', 'demo.v1.Greeter/SayHello', '--proto', '/nonexistent.proto'], /--proto/],
+      [['-grpc-method', 'demo.v1.Greeter/SayHello', '--proto', '/dev/zero'], /--proto: \/dev\/zero is not a regular file/],
     ];
     for (const [args, pattern] of cases) {
       const run = await cli('load', '-grpc', ...args, '-n', '1', target);
