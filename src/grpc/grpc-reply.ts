@@ -121,6 +121,9 @@ export class GrpcReply {
       return;
     }
     this.reader.push(chunk);
+    // A unary reply with a second message is broken whatever follows (grpc-go fails it at once):
+    // a server streaming messages forever must not hold the call open.
+    if (this.unary && this.reader.messages > 1 && this.reader.error === undefined) this.reader.error = `a unary call got more than one response message`;
   }
 
   onTrailers(trailers: ReplyHeaders, bytes: number): void {

@@ -264,3 +264,21 @@ describe('gRPC transport: streams the server did not process are sent again, as 
     }
   });
 });
+
+describe('gRPC transport: a unary reply that never ends', () => {
+  test('endless messages: the call ends at the second one as Internal, without a timeout', async () => {
+    const url = await serve((stream) => {
+      stream.respond(GRPC_HEADERS);
+      const one = frameMessage(Buffer.from('x'));
+      // Writes until the client resets the stream; never ends it.
+      const pump = (): void => {
+        while (!stream.destroyed && stream.write(one));
+        if (!stream.destroyed) stream.once('drain', pump);
+      };
+      pump();
+    });
+    const outcome = await call(url, { timeoutMs: 0 });
+    expect(outcome.grpcStatus).toBe(13);
+    expect(outcome.bodyPrefix).toMatch(/more than one response message/);
+  });
+});
