@@ -185,10 +185,15 @@ class GrpcServer {
       return;
     }
     stream.on('data', (chunk: Buffer) => {
+      if (call.answered) return;
       call.reader.push(chunk);
       if (call.reader.error !== undefined) {
         const oversized = call.reader.error.includes('over the');
         call.fail(oversized ? RESOURCE_EXHAUSTED : GRPC_INTERNAL, call.reader.error);
+        stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      } else if (call.reader.messages > 1) {
+        // A unary call's second message: answered now, so endless messages cannot pile up.
+        call.fail(GRPC_INTERNAL, 'a unary call needs exactly one request message, got more');
         stream.close(http2.constants.NGHTTP2_NO_ERROR);
       }
     });

@@ -98,6 +98,25 @@ describe('the gRPC server against hostile clients', () => {
     expect((await raw(url, {}, message)).headers[':status']).toBe(200);
   });
 
+  test('endless request messages on a unary call: answered INTERNAL at the second, nothing piles up', async () => {
+    const url = await start();
+    const session = http2.connect(url);
+    session.on('error', () => undefined);
+    const status = await new Promise<unknown>((resolve) => {
+      const stream = session.request({ ':method': 'POST', ':path': PING_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => undefined);
+      stream.on('response', (h) => resolve(h['grpc-status']));
+      const one = frameMessage(encodePing({ seq: 0, ts: 0, payload: 'x', delayNanos: 0 }));
+      const pump = (): void => {
+        while (!stream.destroyed && stream.write(one));
+        if (!stream.destroyed) stream.once('drain', pump);
+      };
+      pump();
+    });
+    session.destroy();
+    expect(status).toBe('13');
+  });
+
   test('a non-gRPC request is HTTP 415; a delay asked beyond -max-echo-delay is clamped and marked', async () => {
     const url = await start();
     expect((await raw(url, { 'content-type': 'text/plain' }, Buffer.alloc(0))).headers[':status']).toBe(415);
