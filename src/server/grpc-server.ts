@@ -38,6 +38,9 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** Uniform in [0, 1): tests pass a fixed one. */
   random?: () => number;
+  /** A connection must send its HTTP/2 preface and SETTINGS within this (default 10 s, as the
+   * echo port's headers timeout). */
+  prefaceTimeoutMs?: number;
 }
 
 export interface RunningGrpcServer {
@@ -52,6 +55,9 @@ const RESOURCE_EXHAUSTED = 8;
 const HEALTH_SERVING = 1;
 const HEALTH_NOT_SERVING = 2;
 const IDLE_STREAM_MS = 60_000;
+/** A connection without any frame for this long is closed (the echo port's keep-alive). */
+const IDLE_SESSION_MS = 3_600_000;
+const PREFACE_TIMEOUT_MS = 10_000;
 const MAX_STREAMS = 1000;
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Parsed per-call chaos lists, by header value: a load test repeats one; a scan is bounded. */
@@ -127,8 +133,13 @@ class GrpcServer {
           });
     // Replies are small frames (headers, message, trailers): no Nagle delay between them.
     this.h2.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
+    const prefaceMs = options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
+      // A peer that never speaks HTTP/2 holds a descriptor for nothing; a client that did may
+      // idle between loads (Fortio warms up, then waits), up to the echo port's keep-alive.
+      session.setTimeout(prefaceMs, () => session.destroy());
+      session.once('remoteSettings', () => session.setTimeout(IDLE_SESSION_MS, () => session.destroy()));
       session.on('error', () => undefined);
       session.on('close', () => this.sessions.delete(session));
     });

@@ -2,6 +2,7 @@
  * against hostile clients. */
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
 import { frameMessage } from '../../src/grpc/grpc-frame';
 import { oneGrpcCall } from '../../src/grpc/grpc-one-call';
@@ -115,6 +116,16 @@ describe('the gRPC server against hostile clients', () => {
     });
     session.destroy();
     expect(status).toBe('13');
+  });
+
+  test('a connection that never sends the HTTP/2 preface is closed at the preface timeout', async () => {
+    server = await startGrpcServer({ listen: { host: '127.0.0.1', port: 0 }, healthService: 'ping', maxDelayMs: 200, prefaceTimeoutMs: 200 });
+    const started = Date.now();
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   test('a non-gRPC request is HTTP 415; a delay asked beyond -max-echo-delay is clamped and marked', async () => {
