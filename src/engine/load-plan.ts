@@ -1,5 +1,6 @@
 /** What a load run will do, validated, with every default filled: the output of flag or
  * scenario parsing and the input of the engine. Plain data. */
+import type { GrpcLoadPlan } from '../grpc/grpc-load';
 import type { TlsClientOptions } from '../transport/transport';
 import { redactCredentialsOf, redactHeaders, redactUrl } from '../util/redact';
 
@@ -79,6 +80,8 @@ export interface LoadPlan {
   /** Header names whose values are written as <redacted> in results and logs, beyond those
    * util/redact always hides (lower case). */
   secretHeaders: string[];
+  /** -grpc: unary gRPC calls to `url` (http:// h2c or https://) instead of HTTP requests. */
+  grpc?: GrpcLoadPlan;
 }
 
 /** Fortio's defaults (-c 4 -qps 8 -t 5s -timeout 3s -p "50,75,90,99,99.9"). */
@@ -95,8 +98,11 @@ export const LOAD_DEFAULTS = {
 export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
   // The client key is a secret and the PEM texts are noise: results show none of -cert/-key/-cacert.
   const { tls: _tls, ...rest } = plan as P & { tls?: unknown };
+  // Like the HTTP payload, a gRPC request message is not kept in results (its size is in RunType).
+  const grpc = (plan as { grpc?: LoadPlan['grpc'] }).grpc;
   return {
     ...(rest as P),
+    ...(grpc !== undefined ? { grpc: { ...grpc, messageBase64: '' } } : {}),
     url: redactUrl(plan.url),
     headers: redactHeaders(plan.headers, plan.secretHeaders),
     labels: redactCredentialsOf(plan.labels, plan.url),

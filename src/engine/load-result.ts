@@ -69,6 +69,9 @@ export interface LoadResult {
   /** Responses carrying `x-meshload-clamped`: the meshload server capped the delay or size the
    * call asked for, so the upstream was not what the plan asked. Absent in older results. */
   clamped?: number;
+  /** gRPC runs only: calls by gRPC status name ("OK", "Unavailable", "DeadlineExceeded"), and
+   * health checks answered but not SERVING by their serving status ("NOT_SERVING"). */
+  grpcStatuses?: Record<string, number>;
   /** Every timed call, from its intended send time (coordinated omission corrected). For
    * closed-loop runs at max speed intended and actual send are the same instant. */
   latency: EncodedDistribution;

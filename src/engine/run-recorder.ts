@@ -40,6 +40,7 @@ export type RecordedRun = Pick<
   | 'versions'
   | 'attempts'
   | 'clamped'
+  | 'grpcStatuses'
   | 'latency'
   | 'latencyUncorrected'
   | 'fortio'
@@ -72,6 +73,7 @@ export class RunRecorder {
   private readonly versionCounts = new Map<string, number>();
   private readonly attemptCounts = new Map<number, number>();
   private clampedCount = 0;
+  private readonly grpcCounts = new Map<string, number>();
   private timeline: TimelineSecond[] = [];
   /** The timeline step being filled, counted in steps from the start. */
   private second = 0;
@@ -125,6 +127,9 @@ export class RunRecorder {
     if (outcome.version !== undefined) this.versionCounts.set(outcome.version, (this.versionCounts.get(outcome.version) ?? 0) + 1);
     if (outcome.attempt > 0) this.attemptCounts.set(outcome.attempt, (this.attemptCounts.get(outcome.attempt) ?? 0) + 1);
     if (outcome.clamped === true) this.clampedCount++;
+    // gRPC calls only; the name is a constant string from the transport's tables.
+    const grpcName = outcome.grpcName;
+    if (grpcName !== undefined) this.grpcCounts.set(grpcName, (this.grpcCounts.get(grpcName) ?? 0) + 1);
     if (status === -1) {
       const kind = outcome.errorKind ?? 'other';
       const seen = this.errorKinds.get(kind);
@@ -218,6 +223,7 @@ export class RunRecorder {
       versions,
       attempts: codeObject(this.attemptCounts),
       clamped: this.clampedCount,
+      ...(this.grpcCounts.size > 0 ? { grpcStatuses: Object.fromEntries([...this.grpcCounts].sort((a, b) => a[0].localeCompare(b[0]))) } : {}),
       latency: this.latency.encode(),
       latencyUncorrected: this.latencyUncorrected.encode(),
       fortio: {

@@ -52,6 +52,7 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     versions: addCounts(results.map((r) => r.versions)),
     attempts: addCounts(results.map((r) => r.attempts)),
     clamped: sum(results, (r) => r.clamped ?? 0),
+    ...(results.some((r) => r.grpcStatuses !== undefined) ? { grpcStatuses: addCounts(results.map((r) => r.grpcStatuses ?? {})) } : {}),
     latency,
     latencyUncorrected: mergeDistributions(results.map((r) => r.latencyUncorrected)),
     latencyByCode: mergeKeyed(results.map((r) => r.latencyByCode)),

@@ -4,6 +4,9 @@
 import { isOk } from '../engine/schedule';
 import type { Outcome } from '../transport/transport';
 
+/** gRPC's DEADLINE_EXCEEDED (grpc/grpc doc/statuscodes.md). */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
 export type FailureCause = 'breaker' | 'timeout' | 'fault' | 'no_healthy' | 'reset' | 'app' | 'client_timeout' | 'socket';
 
 /** In the order reports list them: proxy decisions first, then the app, then the client side. */
@@ -50,13 +53,21 @@ export function classifyFailure(outcome: Outcome): FailureCause | undefined {
   if (isOk(status)) return undefined;
   if (outcome.envoyOverloaded) return 'breaker';
   const body = outcome.bodyPrefix;
-  if (body === undefined || body.length === 0) return 'app';
+  if (body === undefined || body.length === 0) return grpcOwnCause(outcome);
   if (body.startsWith(ENVOY_RESET)) return resetReasonIsOverflow(body) ? 'breaker' : 'reset';
   if (body.startsWith(ENVOY_TIMEOUT)) return 'timeout';
   if (body.startsWith(ENVOY_FAULT)) return 'fault';
   if (body.startsWith(ENVOY_NO_HEALTHY)) return 'no_healthy';
   if (body.startsWith(HAPROXY_PAGE)) return haproxyCause(status, body);
-  return 'app';
+  return grpcOwnCause(outcome);
+}
+
+/** A gRPC call that failed without an Envoy marker: DEADLINE_EXCEEDED sent by the server (or a
+ * proxy) is a timeout on that side, told apart from the client's own (status -1, timeout);
+ * other statuses are the app's. For gRPC, `bodyPrefix` holds grpc-message, where Envoy keeps its
+ * local reply's text (MESH-FACTS "gRPC through Envoy"). */
+function grpcOwnCause(outcome: Outcome): FailureCause {
+  return outcome.grpcStatus === GRPC_DEADLINE_EXCEEDED ? 'timeout' : 'app';
 }
 
 /** `... reset reason: overflow` and `... retried and the latest reset reason: overflow`; other

@@ -1,11 +1,14 @@
 /** Picks and builds the transport a plan asks for; the one place a new protocol plugs in. */
 import type { LoadPlan } from '../engine/load-plan';
+import { grpcTemplateFor } from '../grpc/grpc-load';
+import { createGrpcTransport } from '../grpc/grpc-transport';
 import { createH2Transport } from './h2-transport';
 import { createHttp1Transport } from './http1-transport';
 import { createRedirectTransport } from './redirect-transport';
 import type { RequestTemplate, Transport } from './transport';
 
 export function transportForPlan(plan: LoadPlan): Transport {
+  if (plan.grpc !== undefined) return createGrpcTransport(grpcTemplateFor(plan, plan.grpc));
   const template: RequestTemplate = {
     url: new URL(plan.url),
     method: plan.method,

@@ -86,6 +86,12 @@ export interface Outcome {
   attempt: number;
   /** `x-meshload-clamped` was present: the meshload server capped an asked-for delay or size. */
   clamped?: boolean;
+  /** gRPC calls only: the call's gRPC status (0 OK); `status` then holds the HTTP status it
+   * stands for (google/rpc/code.proto), never 2xx unless this is 0. */
+  grpcStatus?: number;
+  /** gRPC calls only: the name the call is counted under: the status's name ("OK",
+   * "Unavailable"), or a health check's serving status when not SERVING ("NOT_SERVING"). */
+  grpcName?: string;
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns

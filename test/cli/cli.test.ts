@@ -72,7 +72,8 @@ describe('meshload CLI skeleton', () => {
     [['-loglevel', 'chatty'], /-loglevel 'chatty' is not a log level \(use one of Debug, Verbose/],
     [['-version-tag', 'v 2'], /-version-tag 'v 2' is not a valid header value/],
     [['-echo-server-default-params', 'status=503:120'], /-echo-server-default-params: status: weight '120'/],
-    [['-grpc-port', '8079'], /-grpc-port 8079: meshload server has no such server \(drop the flag or pass -grpc-port disabled\)/],
+    [['-grpc-port', 'eighty'], /-grpc-port 'eighty' is not a port \(use a port like 8078, host:port, 0 for a free port, or disabled\)/],
+    [['-udp-port', '8078'], /-udp-port 8078: meshload server has no such server \(drop the flag or pass -udp-port disabled\)/],
   ])('server %p is a usage error, exit 2', async (args, pattern) => {
     const run = await cli('server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', ...args);
     expect(run.code).toBe(2);

@@ -15,6 +15,7 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import type { CliIo } from '../io';
 import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { sayNoEffect } from '../fortio-flags';
+import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
 
 export const DEFAULT_MAX_BODY = '64MiB';
@@ -44,7 +45,7 @@ class BodyCapReached extends Error {}
 class RedirectRefused extends Error {}
 
 /** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
-export interface CurlCommandFlags extends RequestFlags {
+export interface CurlCommandFlags extends RequestFlags, GrpcFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
@@ -62,6 +63,10 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
   if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
+  if (isGrpcLoad(flags)) {
+    const { grpcCurl } = await import('../../grpc/grpc-curl');
+    return grpcCurl(urlText, flags, command, io, quiet);
+  }
   return runCurl(parts, flags.maxBody, io, quiet);
 }
 

@@ -2,10 +2,11 @@ import { Option, type Command } from 'commander';
 import { LOG_LEVELS } from '../../util/log-level';
 import { FORTIO_UNUSED } from '../go-flags';
 import type { CommandContext } from '../command-context';
+import { addGrpcCallFlags, type GrpcFlags } from '../../grpc/grpc-load';
 import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { DEFAULT_MAX_BODY } from './curl-action';
 
-export interface CurlFlags extends RequestFlags {
+export interface CurlFlags extends RequestFlags, GrpcFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
@@ -21,7 +22,7 @@ export function registerCurl(program: Command, ctx: CommandContext): void {
     .command('curl')
     .description('send one request: headers to stderr, body to stdout, exit 1 unless 200')
     .argument('<url>', 'target URL, http:// or https://');
-  addRequestFlags(command)
+  addGrpcCallFlags(addRequestFlags(command))
     .option('--max-body <size>', 'fail once the body exceeds this size (bytes, or like 512KiB, 10MiB)', DEFAULT_MAX_BODY)
     .option('--quiet', 'only the status line, headers and body: no notes')
     .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; above Info, no notes`, 'Info')

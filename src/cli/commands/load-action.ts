@@ -8,6 +8,7 @@ import type { LoadResult } from '../../engine/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-load';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
+import { grpcPlanFromFlags, isGrpcLoad, renderGrpcRetCodes, toFortioGrpcJson } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
@@ -41,7 +42,12 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     return curlCommand(urlText, { ...flags, maxBody: DEFAULT_MAX_BODY }, 'load', ctx.io);
   }
   const notes: string[] = [];
-  const plan = loadPlanFromFlags(urlText, flags, notes);
+  let plan = loadPlanFromFlags(urlText, flags, notes);
+  if (isGrpcLoad(flags)) {
+    // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
+    const { grpc, url } = await grpcPlanFromFlags(urlText, flags, plan.payload, plan, flags.cacert !== undefined);
+    plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
+  }
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
   // Fortio logs these as warnings: silent under -quiet or -loglevel Error.
   if (flags.quiet !== true && logsAt(parseLogLevel(flags.loglevel) ?? 'Info', 'Warning')) for (const note of notes) ctx.io.stderr.write(`meshload: ${note}\n`);
@@ -228,6 +234,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
   io.stderr.write(renderLoadText(result, level));
+  if (plan.grpc !== undefined) io.stderr.write(renderGrpcRetCodes(result, plan.grpc, plan.jitter));
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   writeJsonOutputs(result, flags, ctx);
@@ -278,7 +285,9 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 /** -json and -a. A run that stopped early still writes what it measured. */
 function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext): void {
   if (flags.json === undefined && flags.save !== true) return;
-  const json = JSON.stringify(toFortioJson(result), null, 2) + '\n';
+  const grpc = result.plan.grpc;
+  const fortio = toFortioJson(result);
+  const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
   const targets: string[] = [];
   if (flags.json !== undefined) targets.push(flags.json);
   if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)));

@@ -3,9 +3,10 @@ import { LOAD_DEFAULTS } from '../../engine/load-plan';
 import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
 import { FORTIO_UNUSED } from '../go-flags';
+import { addGrpcLoadFlags, type GrpcFlags } from '../../grpc/grpc-load';
 import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { addStatsFlags, type StatsFlags } from '../stats-flags';
-export interface LoadFlags extends RequestFlags, StatsFlags {
+export interface LoadFlags extends RequestFlags, StatsFlags, GrpcFlags {
   connections: string;
   qps: string;
   duration: string;
@@ -90,7 +91,7 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('-v, --verbose', 'list every proxy stat, not only what moved')
     .option('--curl', 'send one request and print it as meshload curl does (Fortio: load -curl)')
     .addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]));
-  addStatsFlags(command, true).action(async (urlText: string, flags: LoadFlags) => {
+  addStatsFlags(addGrpcLoadFlags(command), true).action(async (urlText: string, flags: LoadFlags) => {
     // The engine, transports and renderers load only when a run starts: `--version` and
     // `--help` stay fast.
     const { loadAction } = await import('./load-action');

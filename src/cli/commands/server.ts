@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { startEchoServer } from '../../server/echo-server';
+import { startGrpcServer, type RunningGrpcServer } from '../../server/grpc-server';
 import { startRedirectServer, type RunningRedirectServer } from '../../server/redirect-server';
 import { startTcpEchoServer, type RunningTcpEchoServer } from '../../server/tcp-echo-server';
 import { readServerTls, type ServerTls } from '../../server/server-tls';
@@ -23,6 +24,7 @@ interface ServerFlags {
   versionTag?: string;
   loglevel: string;
   grpcPort?: string;
+  healthservice?: string;
   redirectPort?: string;
   tcpPort?: string;
   udpPort?: string;
@@ -37,7 +39,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 /** Fortio's other servers. Pasted Fortio command lines turn them off with "disabled"; meshload
  * has none of them, so that is the only value it accepts. */
-const FORTIO_ONLY_PORTS = ['grpc-port', 'udp-port'] as const;
+const FORTIO_ONLY_PORTS = ['udp-port'] as const;
 const DEFAULT_ADMIN_PORT = '8079';
 const MAX_PAYLOAD_KB = 1024 * 1024;
 const MAX_ECHO_DELAY_MS = 24 * 3_600_000;
@@ -63,6 +65,9 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     // Fortio binds 8078 and 8081 by default; meshload binds only what is asked for.
     .option('--tcp-port <[host:]port>', 'TCP echo server (bytes back as sent); 0 picks a free one (default: off)')
     .option('--redirect-port <[host:]port>', 'server answering every request with 303 to https://host/path; 0 picks a free one (default: off)')
+    // Fortio binds 8079 for gRPC by default; meshload's admin port has it, so gRPC is off unless asked.
+    .option('--grpc-port <[host:]port>', 'gRPC server: fgrpc.PingServer, grpc.health.v1, reflection, chaos by metadata; 0 picks a free one (default: off)')
+    .option('--healthservice <name>', 'gRPC health: this service is SERVING and <name>_down NOT_SERVING (default: ping)')
     .option('--cert <file>', 'PEM certificate: the echo port speaks TLS (HTTP/1.1 and h2 by ALPN); needs -key')
     .option('--key <file>', 'PEM private key for -cert')
     .option('--cacert <file>', 'PEM CA bundle that client certificates must chain to (with -mtls)')
@@ -82,13 +87,25 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     let running;
     let tcp: RunningTcpEchoServer | undefined;
     let redirect: RunningRedirectServer | undefined;
+    let grpc: RunningGrpcServer | undefined;
     try {
       running = await startEchoServer({ ...config, ...(config.tls !== undefined ? { tls: config.tls } : {}), ...(logsRequests ? { accessLog: log } : {}) });
       try {
         if (config.tcp !== null) tcp = await startTcpEchoServer({ listen: config.tcp });
         if (config.redirect !== null) redirect = await startRedirectServer(config.redirect);
+        if (config.grpc !== null) {
+          grpc = await startGrpcServer({
+            listen: config.grpc,
+            // fgrpc.PingServer: an empty name is DefaultHealthServiceName, "ping".
+            healthService: flags.healthservice === undefined || flags.healthservice === '' ? 'ping' : flags.healthservice,
+            maxDelayMs: config.maxDelayMs,
+            chaos: running.chaos,
+            ...(config.versionTag !== undefined ? { versionTag: config.versionTag } : {}),
+            ...(config.tls !== undefined ? { tls: config.tls } : {}),
+          });
+        }
       } catch (error) {
-        await Promise.all([running.close(), tcp?.close()]);
+        await Promise.all([running.close(), tcp?.close(), redirect?.close()]);
         throw error;
       }
     } catch (error) {
@@ -102,6 +119,7 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     const extras = [
       ...(tcp !== undefined ? [`; TCP echo on ${hostPort(tcp.address)}`] : []),
       ...(redirect !== undefined ? [`; https redirect on ${hostPort(redirect.address)}`] : []),
+      ...(grpc !== undefined ? [`; gRPC on ${hostPort(grpc.address)}`] : []),
     ].join('');
     log(`meshload ${meshloadVersion()} echo server listening on ${running.echoUrl}; ${admin}${extras}`);
     if (logsAt(config.logLevel, 'Info') && config.defaultParams !== '') {
@@ -109,7 +127,7 @@ export function registerServer(program: Command, ctx: CommandContext): void {
     }
     await abortedOf(ctx.io.signal);
     // close() stops the listeners before its first await, so "stopping" is true when printed.
-    const closed = Promise.all([running.close(), tcp?.close(), redirect?.close()]);
+    const closed = Promise.all([running.close(), tcp?.close(), redirect?.close(), grpc?.close()]);
     if (logsAt(config.logLevel, 'Info')) {
       log(`meshload server: stopping; in-flight requests get up to ${formatDuration(config.maxDelayMs)} plus a grace period`);
     }
@@ -129,6 +147,7 @@ interface ServerConfig {
   logLevel: NonNullable<ReturnType<typeof parseLogLevel>>;
   tcp: ListenAddress | null;
   redirect: ListenAddress | null;
+  grpc: ListenAddress | null;
   tls?: ServerTls;
 }
 
@@ -194,6 +213,7 @@ function serverConfig(flags: ServerFlags): ServerConfig {
     admin,
     tcp: extraPort(flags.tcpPort, 'tcp-port'),
     redirect: extraPort(flags.redirectPort, 'redirect-port'),
+    grpc: extraPort(flags.grpcPort, 'grpc-port'),
     ...(tls !== undefined ? { tls } : {}),
     maxDelayMs,
     maxPayloadBytes: kb * 1024,

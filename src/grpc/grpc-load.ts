@@ -1,0 +1,227 @@
+/** `load -grpc`: Fortio's gRPC load flags (cli/fortio_main.go) -> the gRPC part of a LoadPlan,
+ * the call template the transport runs, and Fortio's gRPC output (fgrpc/grpcrunner.go
+ * RunGRPCTest: RunType, RetCodes keyed SERVING / ERROR, "Ping SERVING : N" lines). */
+import type { Command } from 'commander';
+import type { LoadPlan } from '../engine/load-plan';
+import type { LoadResult } from '../engine/load-result';
+import { formatDuration, parseDuration } from '../util/duration';
+import { usageError } from '../util/errors';
+import { decodeHealthResponse, decodePing, encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, healthStatusName, PING_PATH } from './builtin-messages';
+import type { TlsClientOptions } from '../transport/transport';
+import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
+import { requestFromJson, resolveByReflection, resolveFromProtos } from './method-resolver';
+import { parseGrpcTarget } from './grpc-target';
+
+export interface GrpcFlags {
+  grpc?: boolean;
+  ping?: boolean;
+  healthservice?: string;
+  grpcPingDelay?: string;
+  streams?: string;
+  grpcMethod?: string;
+  grpcCompression?: boolean;
+  proto?: string[];
+  importPath?: string[];
+}
+
+/** The gRPC part of a plan: plain data (crosses worker threads, echoed in results). */
+export interface GrpcLoadPlan {
+  kind: 'health' | 'ping' | 'method';
+  /** "/package.Service/Method". */
+  path: string;
+  /** The request message, protobuf-encoded, base64. */
+  messageBase64: string;
+  /** -s: calls in flight per HTTP/2 connection; the plan's `connections` is -c times this. */
+  streams: number;
+  compression: boolean;
+  /** Fortio's RunType ("GRPC Ping Delay=10ms PayloadLength=5"). */
+  runType: string;
+  /** The destination as given (Fortio's JSON Destination). */
+  destination: string;
+}
+
+/** The flags of one gRPC call, for `load` and `curl`. */
+export function addGrpcCallFlags(command: Command): Command {
+  return command
+    .option('--grpc', 'gRPC load: grpc.health.v1 Check by default, -ping for fgrpc.PingServer, -grpc-method for any unary method')
+    .option('--ping', 'with -grpc: call fgrpc.PingServer/Ping (Fortio\'s ping server, meshload server -grpc-port)')
+    .option('--healthservice <name>', 'with -grpc: the service name the health check asks about', '')
+    .option('--grpc-ping-delay <duration>', 'with -ping: ask the server to delay each reply this long', '0s')
+    .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method with -payload as JSON, its types found by server reflection or --proto')
+    .option('--grpc-compression', 'with -grpc: gzip the request messages')
+    .option('--proto <file>', 'with -grpc-method: the .proto defining it, for servers without reflection (repeatable)', collect, [])
+    .option('--import-path <dir>', 'with --proto: a directory imports are found in (repeatable)', collect, []);
+}
+
+export function addGrpcLoadFlags(command: Command): Command {
+  return addGrpcCallFlags(command).option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1');
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** How -grpc-method reaches the server for reflection: the run's target, metadata and TLS. */
+export interface GrpcResolveContext {
+  headers: ReadonlyArray<[string, string]>;
+  timeoutMs: number;
+  insecure: boolean;
+  tls?: TlsClientOptions;
+}
+
+/** True when the flags ask for gRPC: -grpc. The gRPC-only flags without it are refused. */
+export function isGrpcLoad(flags: GrpcFlags): boolean {
+  if (flags.grpc === true) return true;
+  const stray = [
+    flags.ping === true ? '-ping' : undefined,
+    flags.grpcMethod !== undefined ? '-grpc-method' : undefined,
+    flags.grpcCompression === true ? '-grpc-compression' : undefined,
+    (flags.proto ?? []).length > 0 ? '--proto' : undefined,
+    flags.streams !== undefined && flags.streams !== '1' ? '-s' : undefined,
+  ].filter((f) => f !== undefined);
+  if (stray.length > 0) throw usageError(`${stray.join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} only to gRPC load`, 'add -grpc');
+  return false;
+}
+
+/** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */
+export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, payload: Buffer, context: GrpcResolveContext, cacertGiven: boolean): Promise<{ grpc: GrpcLoadPlan; url: string; decode: (reply: Uint8Array) => unknown }> {
+  const target = parseGrpcTarget(destination, cacertGiven);
+  const metadata = grpcMetadata(context.headers);
+  // Bad or reserved metadata is a usage error now, not a failure of every call later.
+  grpcRequestHeaders({ path: '/', metadata, compression: false }, target.url);
+  const streamsText = flags.streams ?? '1';
+  if (!/^\d{1,6}$/.test(streamsText.trim()) || Number(streamsText) < 1) throw usageError(`-s '${streamsText}' is not a whole number of at least 1`, 'give -s a number of streams per connection, like 4');
+  const streams = Number(streamsText);
+  const delayMs = parseDuration(flags.grpcPingDelay ?? '0s');
+  if (delayMs === undefined || delayMs < 0) throw usageError(`-grpc-ping-delay '${flags.grpcPingDelay ?? ''}' is not a duration`, 'use a duration like 10ms');
+  const protos = flags.proto ?? [];
+  if (protos.length === 0 && (flags.importPath ?? []).length > 0) throw usageError('--import-path only applies with --proto', 'add --proto FILE');
+  if (protos.length > 0 && flags.grpcMethod === undefined) throw usageError('--proto only applies with -grpc-method', 'add -grpc-method Service/Method');
+  const text = payload.toString('utf8');
+  const suffix = text.length > 0 ? ` PayloadLength=${Buffer.byteLength(text)}` : '';
+  let grpc: GrpcLoadPlan;
+  let decode: (reply: Uint8Array) => unknown;
+  if (flags.grpcMethod !== undefined) {
+    if (flags.ping === true) throw usageError('-ping and -grpc-method exclude each other', 'give one');
+    const resolved =
+      protos.length > 0
+        ? resolveFromProtos(protos, flags.importPath ?? [], flags.grpcMethod)
+        : await resolveByReflection(
+            { url: target.url.href, metadata, timeoutMs: context.timeoutMs > 0 ? context.timeoutMs : 10_000, insecure: context.insecure, ...(context.tls !== undefined ? { tls: context.tls } : {}) },
+            flags.grpcMethod,
+          );
+    grpc = {
+      kind: 'method',
+      path: resolved.path,
+      messageBase64: Buffer.from(requestFromJson(resolved, text)).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `Custom GRPC Method ${flags.grpcMethod} and Payload ${text}${suffix}`,
+      destination,
+    };
+    decode = (reply) => resolved.responseType.toObject(resolved.responseType.decode(reply), { longs: String, enums: String, defaults: true });
+  } else if (flags.ping === true) {
+    // grpcrunner.go: Seq is the thread number and Ts the start; one message for all calls here.
+    const message = encodePing({ seq: 0, ts: Date.now() * 1e6, payload: text, delayNanos: Math.round(delayMs * 1e6) });
+    grpc = {
+      kind: 'ping',
+      path: PING_PATH,
+      messageBase64: Buffer.from(message).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `GRPC Ping${delayMs > 0 ? ` Delay=${formatDuration(delayMs)}` : ''}${suffix}`,
+      destination,
+    };
+    decode = decodePing;
+  } else {
+    const service = flags.healthservice ?? '';
+    grpc = {
+      kind: 'health',
+      path: HEALTH_CHECK_PATH,
+      messageBase64: Buffer.from(encodeHealthRequest(service)).toString('base64'),
+      streams,
+      compression: flags.grpcCompression === true,
+      runType: `GRPC Health for '${service}'${suffix}`,
+      destination,
+    };
+    decode = (reply) => ({ status: healthStatusName(decodeHealthResponse(reply)) });
+  }
+  return { grpc, url: target.url.href, decode };
+}
+
+/** Fortio's httpHeader2grpcMetadata: -H as metadata, minus content-length and content-type. */
+export function grpcMetadata(headers: ReadonlyArray<[string, string]>): Array<[string, string]> {
+  return headers.filter(([name]) => !/^content-(length|type)$/i.test(name)).map(([name, value]) => [name.toLowerCase(), value]);
+}
+
+/** What the transport sends for a plan with `grpc`. */
+export function grpcTemplateFor(plan: LoadPlan, grpc: GrpcLoadPlan): GrpcCallTemplate {
+  return {
+    url: plan.url,
+    path: grpc.path,
+    message: Buffer.from(grpc.messageBase64, 'base64'),
+    metadata: grpcMetadata(plan.headers),
+    timeoutMs: plan.timeoutMs,
+    compression: grpc.compression,
+    streams: grpc.streams,
+    insecure: plan.insecure,
+    ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
+    health: grpc.kind === 'health',
+  };
+}
+
+/** Fortio's RetCodes: "SERVING" for every OK call (ping and health alike), health statuses by
+ * name, "ERROR" for every failed call (grpcrunner.go Run). */
+export function fortioGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(result.grpcStatuses ?? {})) {
+    const key = name === 'OK' ? 'SERVING' : /^[A-Z_]+$/.test(name) ? name : 'ERROR';
+    out[key] = (out[key] ?? 0) + n;
+  }
+  return out;
+}
+
+/** The lines RunGRPCTest prints after the run: "Jitter: false", then "Ping SERVING : 10". */
+export function renderGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>, grpc: GrpcLoadPlan, jitter: boolean): string {
+  const which = grpc.kind === 'ping' ? 'Ping' : grpc.kind === 'method' ? 'Custom gRPC Method' : 'Health';
+  let text = `Jitter: ${jitter}\n`;
+  for (const [key, n] of Object.entries(fortioGrpcRetCodes(result))) text += `${which} ${key} : ${n}\n`;
+  return text;
+}
+
+/** RunnerResults' fields of Fortio's JSON (periodic.go), then GRPCRunnerResults' own. */
+const RUNNER_KEYS = [
+  'RunType',
+  'Labels',
+  'StartTime',
+  'RequestedQPS',
+  'RequestedDuration',
+  'ActualQPS',
+  'ActualDuration',
+  'NumThreads',
+  'Version',
+  'DurationHistogram',
+  'ErrorsDurationHistogram',
+  'Exactly',
+  'Jitter',
+  'Uniform',
+  'NoCatchUp',
+  'RunID',
+  'AccessLoggerInfo',
+  'ID',
+] as const;
+
+/** Fortio's gRPC JSON from the HTTP-shaped one: RunType, RetCodes, Destination, Streams, Ping. */
+export function toFortioGrpcJson(httpJson: Readonly<Record<string, unknown>>, result: Pick<LoadResult, 'grpcStatuses'>, grpc: GrpcLoadPlan, headers: ReadonlyArray<[string, string]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of RUNNER_KEYS) if (key in httpJson) out[key] = httpJson[key];
+  out.RunType = grpc.runType;
+  out.RetCodes = fortioGrpcRetCodes(result);
+  out.Destination = grpc.destination;
+  out.Streams = grpc.streams;
+  out.Ping = grpc.kind === 'ping';
+  const metadata: Record<string, string[]> = {};
+  for (const [name, value] of grpcMetadata(headers)) (metadata[name] ??= []).push(value);
+  out.Metadata = Object.keys(metadata).length > 0 ? metadata : null;
+  // meshload's own counts by gRPC status name, beside Fortio's.
+  out.GrpcStatuses = result.grpcStatuses ?? {};
+  return out;
+}
