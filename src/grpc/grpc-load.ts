@@ -11,6 +11,7 @@ import type { TlsClientOptions } from '../transport/transport';
 import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
 import { requestFromJson, resolveByReflection, resolveFromProtos } from './method-resolver';
 import { parseGrpcTarget } from './grpc-target';
+import { fortioGrpcRetCodes } from '../report/fortio-grpc-text';
 
 export interface GrpcFlags {
   grpc?: boolean;
@@ -166,25 +167,6 @@ export function grpcTemplateFor(plan: LoadPlan, grpc: GrpcLoadPlan): GrpcCallTem
     ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
     health: grpc.kind === 'health',
   };
-}
-
-/** Fortio's RetCodes: "SERVING" for every OK call (ping and health alike), health statuses by
- * name, "ERROR" for every failed call (grpcrunner.go Run). */
-export function fortioGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, n] of Object.entries(result.grpcStatuses ?? {})) {
-    const key = name === 'OK' ? 'SERVING' : /^[A-Z_]+$/.test(name) ? name : 'ERROR';
-    out[key] = (out[key] ?? 0) + n;
-  }
-  return out;
-}
-
-/** The lines RunGRPCTest prints after the run: "Jitter: false", then "Ping SERVING : 10". */
-export function renderGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>, grpc: GrpcLoadPlan, jitter: boolean): string {
-  const which = grpc.kind === 'ping' ? 'Ping' : grpc.kind === 'method' ? 'Custom gRPC Method' : 'Health';
-  let text = `Jitter: ${jitter}\n`;
-  for (const [key, n] of Object.entries(fortioGrpcRetCodes(result))) text += `${which} ${key} : ${n}\n`;
-  return text;
 }
 
 /** RunnerResults' fields of Fortio's JSON (periodic.go), then GRPCRunnerResults' own. */

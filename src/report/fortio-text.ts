@@ -1,6 +1,7 @@
 /** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), with
  * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
  * out. Format strings are Fortio's, verbatim, run through goSprintf. */
+import { fortioGrpcLines } from './fortio-grpc-text';
 import type { LoadPlan } from '../engine/load-plan';
 import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result';
 import { fellBehindText } from '../engine/schedule';
@@ -100,20 +101,25 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
   lines.push(...fortioSleepLines(result, level));
   lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
   lines.push(...fortioHistogramLines('Error cases', fortio.errors));
-  lines.push(...fortioSocketLines(result, level));
-  lines.push(goSprintf('Sockets used: %d (for perfect keepalive, would be %d)', result.socketsUsed, shape.threads));
-  lines.push(goSprintf('Uniform: %t, Jitter: %t, Catchup allowed: %t', plan.uniform, plan.jitter, !plan.noCatchUp));
-  lines.push(...fortioIpLines(result, fortioIpCountMap(plan.url, shape.threads)));
-  // sort.Ints on the codes; percentages are of the timed calls (DurationHistogram.Count).
-  const codes = Object.keys(result.codes)
-    .map(Number)
-    .sort((a, b) => a - b);
-  for (const code of codes) {
-    const n = result.codes[String(code)] ?? 0;
-    lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
+  if (plan.grpc !== undefined) {
+    // Fortio's gRPC runner has no socket, IP, code or size lines: its ret codes by gRPC name.
+    lines.push(...fortioGrpcLines(result, plan.grpc.kind, plan.jitter));
+  } else {
+    lines.push(...fortioSocketLines(result, level));
+    lines.push(goSprintf('Sockets used: %d (for perfect keepalive, would be %d)', result.socketsUsed, shape.threads));
+    lines.push(goSprintf('Uniform: %t, Jitter: %t, Catchup allowed: %t', plan.uniform, plan.jitter, !plan.noCatchUp));
+    lines.push(...fortioIpLines(result, fortioIpCountMap(plan.url, shape.threads)));
+    // sort.Ints on the codes; percentages are of the timed calls (DurationHistogram.Count).
+    const codes = Object.keys(result.codes)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const code of codes) {
+      const n = result.codes[String(code)] ?? 0;
+      lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
+    }
+    lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
+    lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
   }
-  lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
-  lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
   lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
   return lines.join('\n') + '\n';
 }
@@ -160,6 +166,10 @@ function meshloadLines(result: LoadResult): string[] {
   for (const cause of FAILURE_CAUSES) {
     const n = result.causes[cause] ?? 0;
     if (n > 0) lines.push(goSprintf('Cause %s : %d (%.1f %%) %s', cause, n, (100 * n) / calls, describeCause(cause)));
+  }
+  // Fortio says only SERVING or ERROR for gRPC; meshload names every status.
+  for (const [name, n] of Object.entries(result.grpcStatuses ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(goSprintf('gRPC %s : %d (%.1f %%)', name, n, (100 * n) / calls));
   }
   if (result.stopReason !== undefined) {
     const detail = result.stopDetail === undefined || result.stopDetail === '' ? '' : `: ${result.stopDetail}`;

@@ -8,7 +8,7 @@ import type { LoadResult } from '../../engine/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-load';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
-import { grpcPlanFromFlags, isGrpcLoad, renderGrpcRetCodes, toFortioGrpcJson } from '../../grpc/grpc-load';
+import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { renderPercentileTable } from '../../report/percentile-table';
@@ -234,7 +234,6 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
   io.stderr.write(renderLoadText(result, level));
-  if (plan.grpc !== undefined) io.stderr.write(renderGrpcRetCodes(result, plan.grpc, plan.jitter));
   if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   writeJsonOutputs(result, flags, ctx);
