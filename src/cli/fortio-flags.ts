@@ -40,7 +40,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('keepalive', 'bool', 'true', C, L, 'same meaning; -keepalive=false opens a connection per request'),
   f('halfclose', 'bool', 'false', C, NONE, 'meshload never half-closes a connection'),
   f('timeout', 'duration', '3s', C, LC, 'per-request timeout (curl: the whole exchange)'),
-  f('stdclient', 'bool', 'false', C, NONE, 'meshload has one HTTP/1.1 client (its own; curl uses undici); -h2 picks HTTP/2'),
+  f('stdclient', 'bool', 'false', C, NONE, "meshload's own HTTP/1.1 client is the fast one; -L and -http1.0 pick their own clients, -h2 picks HTTP/2"),
   f('http1.0', 'bool', 'false', C, LC, "HTTP/1.0 requests as Fortio's fast client writes them: no Host unless -H Host, a new connection per request; responses are parsed (Fortio counts every 1.0 answer as 200), bodies end at Content-Length or the close"),
   f('h2', 'bool', 'false', C, L, 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://)'),
   f('k', 'bool', 'false', C, LC, 'do not verify TLS certificates', 'insecure'),

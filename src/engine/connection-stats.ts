@@ -102,7 +102,7 @@ function isThread(value: unknown): value is ThreadSockets {
 
 /** What a peer address looks like ("10.0.0.1:80", "[fe80::1%eth0]:443", or a -unix-socket path):
  * a key of an edited file with control characters or escapes makes the whole field unusable. */
-const ADDRESS = /^[^\x00-\x1f\x7f]{1,256}$/;
+const ADDRESS = /^\P{Cc}{1,256}$/u;
 
 /** The peers of all threads, counted (Fortio's IPCountMap), most used first then by name. */
 export function ipCounts(report: ConnectionsReport): Array<[string, number]> {

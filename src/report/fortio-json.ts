@@ -152,7 +152,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     Payload: null,
     MethodOverride: methodOverride(plan.method, plan.payloadBytes),
     LogErrors: false,
-    SequentialWarmup: false,
+    SequentialWarmup: plan.sequentialWarmup === true,
     ConnReuseRange: plan.connectionReuse === undefined ? [0, 0] : [plan.connectionReuse.min, plan.connectionReuse.max],
     NoResolveEachConn: false,
     Offset: Math.round(fortio.scale.offset * S_TO_NS),

@@ -109,7 +109,7 @@ describe('load warm-up (httprunner.go)', () => {
     expect(run.stderr).toMatch(/^Aborting because of error 503 for \S+ \(\d+ body bytes\), thread# 0; use -allow-initial-errors to run anyway$/m);
     expect(nonOk(run.stderr)).toHaveLength(1);
     // A failed run still writes its result.
-    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ Meshload: { stopReason: 'warmup-failed', warmupRequests: 1 } });
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ SequentialWarmup: true, Meshload: { stopReason: 'warmup-failed', warmupRequests: 1 } });
   });
 
   it('-allow-initial-errors runs anyway; the warm-up codes are logged but not counted', async () => {
