@@ -137,6 +137,11 @@ class CallLog implements CallObserver {
 
   observe(outcome: Outcome, thread: number, iter: number): void {
     const status = outcome.status;
+    if (outcome.grpcStatus !== undefined) {
+      // grpcrunner.go Run: every failed call is a Warning, whatever -log-errors says.
+      if (outcome.grpcStatus !== 0 && this.log.admit('Warning')) this.log.print('Warning', `Error making grpc call: ${goGrpcError(outcome)}`, [['thread', thread], ['run', this.options.runId]]);
+      return;
+    }
     if (!isOk(status)) this.notOk(outcome, thread);
     // httprunner.go:71, Run (timed calls only): the call that aborts the run. Its size is what
     // the client read: everything over HTTP/1.1 (fast client), the body over -h2 (Go's client).
@@ -193,4 +198,9 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** grpc-go's status error text, `rpc error: code = Unavailable desc = ...`, which Fortio logs. */
+export function goGrpcError(outcome: Pick<Outcome, 'grpcStatus' | 'grpcName' | 'errorMessage'>): string {
+  return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus ?? -1})`} desc = ${outcome.errorMessage ?? ''}`;
 }

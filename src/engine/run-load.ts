@@ -612,6 +612,8 @@ interface WarmupFailure {
  * client), the body over HTTP/2 (Go's client). A socket error adds its reason, which Fortio logs
  * on a line of its own. The URL is redacted, as everywhere meshload writes it. */
 export function warmupError(plan: Pick<LoadPlan, 'url' | 'h2' | 'sequentialWarmup'>, outcome: Outcome, thread: number): string {
+  // grpcrunner.go RunGRPCTest returns the first call's gRPC error itself.
+  if (outcome.grpcStatus !== undefined) return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus})`} desc = ${outcome.errorMessage ?? ''}`;
   const bytes = plan.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
   const url = redactUrl(plan.url);
   let text = plan.sequentialWarmup === true ? `error ${outcome.status} for ${url} (${bytes} body bytes), thread# ${thread}` : `error ${outcome.status} for ${url} (${bytes} bytes)`;

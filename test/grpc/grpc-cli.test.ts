@@ -54,6 +54,17 @@ describe('load -grpc', () => {
     expect(unavailable).toBeLessThan(160);
     expect((json.GrpcStatuses.OK ?? 0) + unavailable).toBe(200);
     expect(json.RetCodes.ERROR).toBe(unavailable);
+    // grpcrunner.go: each failed call is Fortio's Warning with grpc-go's error text (JSON off a terminal).
+    const warnings = run.stderr.split('\n').filter((line) => line.includes('Error making grpc call'));
+    expect(warnings.length).toBe(Math.min(unavailable, 100));
+    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 'warn', msg: 'Error making grpc call: rpc error: code = Unavailable desc = ' });
+  });
+
+  test("a failed warm-up aborts with the gRPC error, as Fortio's RunGRPCTest returns it", async () => {
+    const target = await grpcServer();
+    const run = await cli('load', '-grpc', '-ping', '-H', 'x-meshload-grpc-status: 14', '-t', '1s', '-c', '1', target);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^Aborting because of rpc error: code = Unavailable desc = ; use -allow-initial-errors to run anyway$/m);
   });
 
   test('bad input is one line and exit 2', async () => {
