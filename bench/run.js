@@ -7,6 +7,7 @@ const suites = {
   server: () => require('./server-bench.js').run(),
   load: () => require('./load-bench.js').run(),
   stats: () => require('./stats-bench.js').run(),
+  h2: () => require('./h2-bench.js').run(),
 };
 
 async function main() {
