@@ -1,6 +1,6 @@
 /** Picks and builds the transport a plan asks for; the one place a new protocol plugs in. */
 import type { LoadPlan } from '../engine/load-plan';
-import { createH2Transport } from './h2-transport';
+import { createFastH2Transport } from './h2-fast-transport';
 import { createHttp1Transport } from './http1-transport';
 import type { RequestTemplate, Transport } from './transport';
 
@@ -17,5 +17,6 @@ export function transportForPlan(plan: LoadPlan): Transport {
     reuseAfterError: plan.reuseAfterError === true,
     h2Multiplex: plan.h2Multiplex === true,
   };
-  return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
+  // -h2 (both models) rides on meshload's own framing: node:http2 cost most of the CPU (issue 16).
+  return plan.h2 ? createFastH2Transport(template) : createHttp1Transport(template);
 }

@@ -150,24 +150,24 @@ export class HpackDecoder {
   /** Decodes a complete block (HEADERS + CONTINUATION payloads joined); throws HpackError.
    * Every field reaches `sink`; the caller bounds the list by `listSize` afterwards (the
    * dynamic table must be updated whatever the size, so the block is always decoded whole). */
-  decode(block: Buffer, sink: HeaderSink): void {
+  decode(block: Buffer, sink: HeaderSink, start = 0, end = block.length): void {
     const table = this.table;
-    let at = 0;
+    let at = start;
     let listSize = 0;
     let fieldSeen = false;
-    while (at < block.length) {
+    while (at < end) {
       const first = block[at] as number;
       let name: string;
       let value: string;
       if (first & 0x80) {
         // Indexed field (6.1).
-        const [index, next] = readInteger(block, at, 7);
+        const [index, next] = readInteger(block, at, 7, end);
         at = next;
         name = this.name(index);
         value = this.value(index);
       } else if ((first & 0xe0) === 0x20) {
         // Dynamic table size update (6.3): only before the first field.
-        const [size, next] = readInteger(block, at, 5);
+        const [size, next] = readInteger(block, at, 5, end);
         at = next;
         if (fieldSeen) throw new HpackError('dynamic table size update after a header field');
         if (size > this.maxTableSize) throw new HpackError(`dynamic table size update to ${size} above the ${this.maxTableSize} allowed`);
@@ -177,14 +177,14 @@ export class HpackDecoder {
         // Literal with incremental indexing (6.2.1, 6 bits), without indexing or never
         // indexed (6.2.2, 6.2.3, 4 bits).
         const indexing = (first & 0xc0) === 0x40;
-        const [index, next] = readInteger(block, at, indexing ? 6 : 4);
+        const [index, next] = readInteger(block, at, indexing ? 6 : 4, end);
         at = next;
         if (index === 0) {
-          [name, at] = readString(block, at);
+          [name, at] = readString(block, at, end);
         } else {
           name = this.name(index);
         }
-        [value, at] = readString(block, at);
+        [value, at] = readString(block, at, end);
         if (indexing) table.add(name, value);
       }
       fieldSeen = true;
@@ -213,14 +213,14 @@ export class HpackDecoder {
 const MAX_INTEGER = 2 ** 31;
 
 /** Reads a prefixed integer (RFC 7541 5.1) at `at`: [value, next offset]. */
-export function readInteger(block: Buffer, at: number, prefixBits: number): [number, number] {
+export function readInteger(block: Buffer, at: number, prefixBits: number, end = block.length): [number, number] {
   const mask = (1 << prefixBits) - 1;
   let value = (block[at] as number) & mask;
   at++;
   if (value < mask) return [value, at];
   let shift = 1;
   for (;;) {
-    if (at >= block.length) throw new HpackError('header block ends inside an integer');
+    if (at >= end) throw new HpackError('header block ends inside an integer');
     const byte = block[at++] as number;
     value += (byte & 0x7f) * shift;
     if (value > MAX_INTEGER) throw new HpackError('integer in header block too large');
@@ -229,12 +229,12 @@ export function readInteger(block: Buffer, at: number, prefixBits: number): [num
   }
 }
 
-function readString(block: Buffer, at: number): [string, number] {
-  if (at >= block.length) throw new HpackError('header block ends before a string');
+function readString(block: Buffer, at: number, blockEnd: number): [string, number] {
+  if (at >= blockEnd) throw new HpackError('header block ends before a string');
   const huffman = ((block[at] as number) & 0x80) !== 0;
-  const [length, start] = readInteger(block, at, 7);
+  const [length, start] = readInteger(block, at, 7, blockEnd);
   const end = start + length;
-  if (end > block.length) throw new HpackError('string longer than the header block');
+  if (end > blockEnd) throw new HpackError('string longer than the header block');
   if (!huffman) return [block.toString('latin1', start, end), end];
   const text = huffmanDecode(block, start, end);
   if (text === 'eos') throw new HpackError('Huffman string holds EOS');
