@@ -80,10 +80,14 @@ STATIC_TABLE.forEach(([name, value], i) => {
 export const ENTRY_OVERHEAD = 32;
 export const DEFAULT_TABLE_SIZE = 4096;
 
-/** The dynamic table: newest first, evicting the oldest to stay within `maxSize`. */
+/** The dynamic table: newest first (index 0), evicting the oldest to stay within `maxSize`. A
+ * ring, so adding is O(1): servers such as nginx index a fresh Date with every response. */
 export class DynamicTable {
-  readonly names: string[] = [];
-  readonly values: string[] = [];
+  private ringNames: string[] = [];
+  private ringValues: string[] = [];
+  /** Ring slot of the newest entry, and the entry count. */
+  private head = 0;
+  private count = 0;
   size = 0;
   /** Bumped on every change: an encoded block that only references entries stays valid while
    * this is unchanged. */
@@ -92,7 +96,25 @@ export class DynamicTable {
   constructor(public maxSize = DEFAULT_TABLE_SIZE) {}
 
   get length(): number {
-    return this.names.length;
+    return this.count;
+  }
+
+  /** Entry i (0: newest), or undefined. */
+  nameAt(i: number): string | undefined {
+    return i >= 0 && i < this.count ? this.ringNames[(this.head + i) % this.ringNames.length] : undefined;
+  }
+
+  valueAt(i: number): string | undefined {
+    return i >= 0 && i < this.count ? this.ringValues[(this.head + i) % this.ringValues.length] : undefined;
+  }
+
+  /** Newest first, for tests and the encoder's look-ups. */
+  get names(): string[] {
+    return Array.from({ length: this.count }, (_, i) => this.nameAt(i) as string);
+  }
+
+  get values(): string[] {
+    return Array.from({ length: this.count }, (_, i) => this.valueAt(i) as string);
   }
 
   add(name: string, value: string): void {
@@ -100,15 +122,20 @@ export class DynamicTable {
     this.version++;
     // An entry larger than the table empties it and is not added (RFC 7541 4.4).
     if (size > this.maxSize) {
-      this.names.length = 0;
-      this.values.length = 0;
+      this.count = 0;
       this.size = 0;
       return;
     }
+    this.evict(this.maxSize - size);
+    // Every entry takes at least 32 bytes, so maxSize / 32 slots always suffice.
+    const capacity = Math.floor(this.maxSize / ENTRY_OVERHEAD) + 1;
+    if (this.ringNames.length < capacity) this.grow(capacity);
+    const slots = this.ringNames.length;
+    this.head = (this.head - 1 + slots) % slots;
+    this.ringNames[this.head] = name;
+    this.ringValues[this.head] = value;
+    this.count++;
     this.size += size;
-    this.evict(this.maxSize);
-    this.names.unshift(name);
-    this.values.unshift(value);
   }
 
   resize(maxSize: number): void {
@@ -117,11 +144,23 @@ export class DynamicTable {
     this.evict(maxSize);
   }
 
+  private grow(capacity: number): void {
+    const names = this.names;
+    const values = this.values;
+    this.ringNames = new Array<string>(capacity);
+    this.ringValues = new Array<string>(capacity);
+    for (let i = 0; i < names.length; i++) {
+      this.ringNames[i] = names[i] as string;
+      this.ringValues[i] = values[i] as string;
+    }
+    this.head = 0;
+  }
+
   private evict(limit: number): void {
-    while (this.size > limit && this.names.length > 0) {
-      const name = this.names.pop() as string;
-      const value = this.values.pop() as string;
-      this.size -= name.length + value.length + ENTRY_OVERHEAD;
+    while (this.size > limit && this.count > 0) {
+      const last = (this.head + this.count - 1) % this.ringNames.length;
+      this.size -= (this.ringNames[last] as string).length + (this.ringValues[last] as string).length + ENTRY_OVERHEAD;
+      this.count--;
     }
   }
 }
@@ -161,14 +200,14 @@ export class HpackDecoder {
       let value: string;
       if (first & 0x80) {
         // Indexed field (6.1).
-        const [index, next] = readInteger(block, at, 7, end);
-        at = next;
+        const index = readInt(block, at, 7, end);
+        at = cursor;
         name = this.name(index);
         value = this.value(index);
       } else if ((first & 0xe0) === 0x20) {
         // Dynamic table size update (6.3): only before the first field.
-        const [size, next] = readInteger(block, at, 5, end);
-        at = next;
+        const size = readInt(block, at, 5, end);
+        at = cursor;
         if (fieldSeen) throw new HpackError('dynamic table size update after a header field');
         if (size > this.maxTableSize) throw new HpackError(`dynamic table size update to ${size} above the ${this.maxTableSize} allowed`);
         table.resize(size);
@@ -177,14 +216,16 @@ export class HpackDecoder {
         // Literal with incremental indexing (6.2.1, 6 bits), without indexing or never
         // indexed (6.2.2, 6.2.3, 4 bits).
         const indexing = (first & 0xc0) === 0x40;
-        const [index, next] = readInteger(block, at, indexing ? 6 : 4, end);
-        at = next;
+        const index = readInt(block, at, indexing ? 6 : 4, end);
+        at = cursor;
         if (index === 0) {
-          [name, at] = readString(block, at, end);
+          name = readString(block, at, end);
+          at = cursor;
         } else {
           name = this.name(index);
         }
-        [value, at] = readString(block, at, end);
+        value = readString(block, at, end);
+        at = cursor;
         if (indexing) table.add(name, value);
       }
       fieldSeen = true;
@@ -196,14 +237,14 @@ export class HpackDecoder {
 
   private name(index: number): string {
     if (index >= 1 && index <= STATIC_COUNT) return (STATIC_TABLE[index - 1] as readonly [string, string])[0];
-    const name = this.table.names[index - STATIC_COUNT - 1];
+    const name = this.table.nameAt(index - STATIC_COUNT - 1);
     if (name === undefined) throw new HpackError(`header index ${index} is not in the table`);
     return name;
   }
 
   private value(index: number): string {
     if (index >= 1 && index <= STATIC_COUNT) return (STATIC_TABLE[index - 1] as readonly [string, string])[1];
-    const value = this.table.values[index - STATIC_COUNT - 1];
+    const value = this.table.valueAt(index - STATIC_COUNT - 1);
     if (value === undefined) throw new HpackError(`header index ${index} is not in the table`);
     return value;
   }
@@ -212,34 +253,50 @@ export class HpackDecoder {
 /** Integers above this are refused: no header block needs them, and they stay exact. */
 const MAX_INTEGER = 2 ** 31;
 
+/** Where the last readInt or readString stopped: the decoder's cursor without a tuple per read. */
+let cursor = 0;
+
 /** Reads a prefixed integer (RFC 7541 5.1) at `at`: [value, next offset]. */
 export function readInteger(block: Buffer, at: number, prefixBits: number, end = block.length): [number, number] {
+  const value = readInt(block, at, prefixBits, end);
+  return [value, cursor];
+}
+
+function readInt(block: Buffer, at: number, prefixBits: number, end: number): number {
   const mask = (1 << prefixBits) - 1;
   let value = (block[at] as number) & mask;
   at++;
-  if (value < mask) return [value, at];
+  if (value < mask) {
+    cursor = at;
+    return value;
+  }
   let shift = 1;
   for (;;) {
     if (at >= end) throw new HpackError('header block ends inside an integer');
     const byte = block[at++] as number;
     value += (byte & 0x7f) * shift;
     if (value > MAX_INTEGER) throw new HpackError('integer in header block too large');
-    if ((byte & 0x80) === 0) return [value, at];
+    if ((byte & 0x80) === 0) {
+      cursor = at;
+      return value;
+    }
     shift *= 128;
   }
 }
 
-function readString(block: Buffer, at: number, blockEnd: number): [string, number] {
+function readString(block: Buffer, at: number, blockEnd: number): string {
   if (at >= blockEnd) throw new HpackError('header block ends before a string');
   const huffman = ((block[at] as number) & 0x80) !== 0;
-  const [length, start] = readInteger(block, at, 7, blockEnd);
+  const length = readInt(block, at, 7, blockEnd);
+  const start = cursor;
   const end = start + length;
   if (end > blockEnd) throw new HpackError('string longer than the header block');
-  if (!huffman) return [block.toString('latin1', start, end), end];
+  cursor = end;
+  if (!huffman) return block.toString('latin1', start, end);
   const text = huffmanDecode(block, start, end);
   if (text === 'eos') throw new HpackError('Huffman string holds EOS');
   if (text === 'padding') throw new HpackError('Huffman string badly padded');
-  return [text, end];
+  return text;
 }
 
 /** How the encoder represents one field (RFC 7541 6.2). */
@@ -301,14 +358,15 @@ export class HpackEncoder {
   }
 
   private dynamicIndex(name: string, value: string): number | undefined {
-    const { names, values } = this.table;
-    for (let i = 0; i < names.length; i++) if (names[i] === name && values[i] === value) return STATIC_COUNT + 1 + i;
+    const table = this.table;
+    for (let i = 0; i < table.length; i++) if (table.nameAt(i) === name && table.valueAt(i) === value) return STATIC_COUNT + 1 + i;
     return undefined;
   }
 
   private dynamicNameIndex(name: string): number | undefined {
-    const i = this.table.names.indexOf(name);
-    return i < 0 ? undefined : STATIC_COUNT + 1 + i;
+    const table = this.table;
+    for (let i = 0; i < table.length; i++) if (table.nameAt(i) === name) return STATIC_COUNT + 1 + i;
+    return undefined;
   }
 
   private string(text: string): Buffer {

@@ -12,18 +12,11 @@ const LENGTHS = [
   27, 28, 27, 27, 27, 27, 27, 26, 30,
 ];
 const EOS = 256;
-const MAX_BITS = 30;
 
 /** Code of each symbol, right-aligned. */
 const CODES = new Uint32Array(257);
-/** Canonical decoding: per length, the first code, the number of codes, and where that length's
- * symbols start in SYMBOLS (sorted by length, then symbol). */
-const FIRST_CODE = new Float64Array(MAX_BITS + 2);
-const COUNT = new Uint16Array(MAX_BITS + 2);
-const OFFSET = new Uint16Array(MAX_BITS + 2);
-const SYMBOLS = new Uint16Array(257);
 
-(function build(): void {
+(function assignCodes(): void {
   const order = Array.from({ length: 257 }, (_, s) => s).sort((a, b) => (LENGTHS[a] as number) - (LENGTHS[b] as number) || a - b);
   let code = 0;
   let previous = LENGTHS[order[0] as number] as number;
@@ -32,13 +25,61 @@ const SYMBOLS = new Uint16Array(257);
     if (i > 0) code = (code + 1) * 2 ** (length - previous);
     previous = length;
     CODES[symbol] = code;
-    SYMBOLS[i] = symbol;
-    if (COUNT[length] === 0) {
-      FIRST_CODE[length] = code;
-      OFFSET[length] = i;
-    }
-    COUNT[length] = (COUNT[length] as number) + 1;
   });
+})();
+
+/** Decoding reads 4 bits at a time through a state machine over the code tree's 256 inner
+ * nodes (as nghttp2 does): each (state, nibble) gives the next state and at most one symbol,
+ * since no code is shorter than 5 bits. Entry: next state | (symbol + 1) << 8 | FAIL. */
+const FAIL = 1 << 20;
+const TRANSITIONS = new Int32Array(256 * 16);
+/** A state where the string may end: the bits since the last symbol are at most 7 ones. */
+const ACCEPTING = new Uint8Array(256);
+
+(function buildDecoder(): void {
+  // The tree: inner nodes 0..255 (0 is the root), children as node ids or ~symbol for leaves.
+  const children: Array<[number, number]> = [[0, 0]];
+  const depth = [0];
+  const allOnes = [true];
+  for (let symbol = 0; symbol < 257; symbol++) {
+    const length = LENGTHS[symbol] as number;
+    const code = CODES[symbol] as number;
+    let node = 0;
+    for (let bit = length - 1; bit >= 0; bit--) {
+      const b = Math.floor(code / 2 ** bit) & 1;
+      const pair = children[node] as [number, number];
+      if (bit === 0) {
+        pair[b] = ~symbol;
+      } else {
+        if (pair[b] === 0) {
+          children.push([0, 0]);
+          depth.push((depth[node] as number) + 1);
+          allOnes.push((allOnes[node] as boolean) && b === 1);
+          pair[b] = children.length - 1;
+        }
+        node = pair[b] as number;
+      }
+    }
+  }
+  for (let state = 0; state < children.length; state++) {
+    ACCEPTING[state] = (depth[state] as number) <= 7 && (allOnes[state] as boolean) ? 1 : 0;
+    for (let nibble = 0; nibble < 16; nibble++) {
+      let node = state;
+      let entry = 0;
+      for (let bit = 3; bit >= 0; bit--) {
+        const next = (children[node] as [number, number])[(nibble >> bit) & 1] as number;
+        if (next < 0) {
+          const symbol = ~next;
+          if (symbol === EOS) entry |= FAIL;
+          else entry |= (symbol + 1) << 8;
+          node = 0;
+        } else {
+          node = next;
+        }
+      }
+      TRANSITIONS[state * 16 + nibble] = entry | node;
+    }
+  }
 })();
 
 /** Bytes the Huffman encoding of `text` (latin1) takes. */
@@ -85,27 +126,18 @@ export function huffmanDecode(input: Buffer, start: number, end: number): string
   if (scratch.length < most) scratch = Buffer.allocUnsafe(most);
   const out = scratch;
   let n = 0;
-  let code = 0;
-  let length = 0;
+  let state = 0;
   for (let i = start; i < end; i++) {
     const byte = input[i] as number;
-    for (let bit = 7; bit >= 0; bit--) {
-      code = code * 2 + ((byte >> bit) & 1);
-      length++;
-      if (length < 5) continue;
-      const index = code - (FIRST_CODE[length] as number);
-      if (index < (COUNT[length] as number) && index >= 0) {
-        const symbol = SYMBOLS[(OFFSET[length] as number) + index] as number;
-        if (symbol === EOS) return 'eos';
-        out[n++] = symbol;
-        code = 0;
-        length = 0;
-      } else if (length >= MAX_BITS) {
-        return 'eos';
-      }
-    }
+    let entry = TRANSITIONS[state * 16 + (byte >> 4)] as number;
+    if (entry & FAIL) return 'eos';
+    if (entry & 0x1ff00) out[n++] = ((entry >> 8) & 0x1ff) - 1;
+    state = entry & 0xff;
+    entry = TRANSITIONS[state * 16 + (byte & 0x0f)] as number;
+    if (entry & FAIL) return 'eos';
+    if (entry & 0x1ff00) out[n++] = ((entry >> 8) & 0x1ff) - 1;
+    state = entry & 0xff;
   }
-  // What is left must be a prefix of EOS: at most 7 bits, all ones.
-  if (length > 7 || code !== 2 ** length - 1) return 'padding';
+  if (ACCEPTING[state] !== 1) return 'padding';
   return out.toString('latin1', 0, n);
 }
