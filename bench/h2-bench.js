@@ -28,7 +28,7 @@ async function startNginxH2c(cpu) {
   fs.writeFileSync(
     conf,
     `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 4096; }\n` +
-      `http { access_log off; keepalive_requests 100000000; keepalive_timeout 3600s; http2_max_requests 100000000;\n` +
+      `http { access_log off; keepalive_requests 100000000; keepalive_timeout 3600s;\n` +
       `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};\n` +
       `  server { listen 127.0.0.1:${port} http2; root ${dir}; location / { } } }\n`,
   );

@@ -288,10 +288,10 @@ class FastH2Connection implements Connection, StreamHandler {
     this.cancelStream();
     this.fail('timeout', message, false);
     if (session === undefined || session.destroyed) return;
-    // A session that never connected, or whose server never sent SETTINGS (silent, or not
-    // HTTP/2 at all), serves nobody: drop it so the next send dials again.
-    if (!session.ready || !session.settingsReceived) {
-      const state = !session.ready ? 'session not connected' : 'no SETTINGS from the server';
+    // A session that never connected, or whose server never acknowledged our SETTINGS (silent,
+    // or not HTTP/2 at all), serves nobody: drop it so the next send dials again.
+    if (!session.ready || !session.settingsAcked) {
+      const state = !session.ready ? 'session not connected' : 'no SETTINGS acknowledgement from the server';
       session.destroy('timeout', `${state}: ${message}`);
     } else {
       session.probe(Math.max(this.transport.timeoutMs, MIN_PROBE_MS));
