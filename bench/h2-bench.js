@@ -76,7 +76,8 @@ async function run() {
   try {
     const url = nginx.url;
     console.log(
-      `bench h2: ${ROUNDS} alternating rounds of ${SECONDS}s against nginx h2c (1 worker), -c ${CONNECTIONS}, one stream per connection, ` +
+      `bench h2: ${ROUNDS} alternating rounds of ${SECONDS}s against nginx h2c (1 worker), -c ${CONNECTIONS}, ` +
+        `${EXTRA.length > 0 ? `meshload ${EXTRA.join(' ')}` : 'one stream per connection'}, ` +
         (canPin() ? 'nginx on CPU 0, client on CPU 1' : 'not pinned (no taskset or one core)'),
     );
     const tools = { meshload: meshloadRate, h2load: h2loadRate };

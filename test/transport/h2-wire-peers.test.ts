@@ -231,3 +231,18 @@ describe('the stream API (for gRPC and other streaming callers)', () => {
     expect(recorder.failed).toMatchObject({ end: 'closed', kind: 'closed' });
   });
 });
+
+describe('request headers above the frame size', () => {
+  it('go out as HEADERS + CONTINUATION, which node:http2 reassembles', async () => {
+    const big = 'h'.repeat(40_000);
+    const server = await startH2Server((stream, headers) => {
+      stream.respond({ ':status': 200 });
+      stream.end(String(String(headers['x-big']).length));
+    });
+    cleanups.push(() => server.close());
+    const t = transport(server.url, { headers: [['x-big', big]] });
+    const outcomes = await sendMany(t.newConnection(), 3);
+    for (const outcome of outcomes) expect(outcome).toMatchObject(ok(5));
+    expect(server.requests.map((r) => String(r['x-big']).length)).toEqual([40_000, 40_000, 40_000]);
+  });
+});

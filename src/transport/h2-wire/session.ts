@@ -745,10 +745,7 @@ export class H2WireSession {
   private clearTimers(): void {
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
-    if (this.linger !== undefined && this.destroyed) {
-      clearTimeout(this.linger);
-      this.linger = undefined;
-    }
+    if (this.linger !== undefined) clearTimeout(this.linger);
   }
 }
 
