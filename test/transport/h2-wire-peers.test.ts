@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ErrorKind } from '../../src/engine/load-result';
 import { createFastH2Transport, type ConnectionInfo } from '../../src/transport/h2-fast-transport';
+import { openWireSession } from '../../src/transport/h2-wire/connect';
 import { H2Stream, H2WireSession, type StreamEnd, type StreamHandler } from '../../src/transport/h2-wire/session';
 import type { Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { startH2Server } from '../helpers/h2-server';
 import { nginxBinary, startNginx } from '../helpers/nginx';
+import { makeSelfSignedCert } from '../helpers/self-signed-cert';
 import { findBinary, freePort, stopChild } from '../helpers/server-process';
 import { send, sendMany, template } from '../helpers/transport-harness';
 
@@ -217,6 +219,29 @@ describe('the stream API (for gRPC and other streaming callers)', () => {
     ]);
     expect(Buffer.concat(recorder.data).toString()).toBe('first,second!');
     expect(server.requests[0]).toMatchObject({ ':path': '/pkg.Service/Method', te: 'trailers' });
+  });
+
+  it('openWireSession speaks h2 over TLS (ALPN), and a GET ends on its HEADERS', async () => {
+    const server = await startH2Server((stream) => {
+      stream.respond({ ':status': 204 });
+      stream.end();
+    }, makeSelfSignedCert());
+    cleanups.push(() => server.close());
+    const url = new URL(server.url);
+    const owner = { onSessionRetired: (): void => undefined, onSessionClosed: (): void => undefined };
+    const strict = openWireSession(url, owner);
+    cleanups.push(() => strict.destroy());
+    const refused = new Recorder();
+    strict.request(new H2Stream(refused), [[':method', 'GET'], [':scheme', 'https'], [':path', '/'], [':authority', url.host]], undefined, true);
+    await refused.done();
+    expect(refused.failed).toMatchObject({ end: 'error', kind: 'tls' });
+    const session = openWireSession(url, owner, { insecure: true });
+    cleanups.push(() => session.destroy());
+    const recorder = new Recorder();
+    session.request(new H2Stream(recorder), [[':method', 'GET'], [':scheme', 'https'], [':path', '/'], [':authority', url.host]], undefined, true);
+    await recorder.done();
+    expect(recorder.failed).toBeUndefined();
+    expect(recorder.blocks[0]).toContainEqual([':status', '204']);
   });
 
   it('tells a stream the session failed under it, once', async () => {
