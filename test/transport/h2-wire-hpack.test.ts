@@ -3,8 +3,10 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import fc from 'fast-check';
+import { openWireSession } from '../../src/transport/h2-wire/connect';
 import { DynamicTable, HpackDecoder, HpackEncoder, HpackError, integer, readInteger, type HuffmanPolicy, type Indexing } from '../../src/transport/h2-wire/hpack';
 import { huffmanDecode, huffmanEncode, huffmanLength } from '../../src/transport/h2-wire/huffman';
+import { H2Stream, type StreamHandler } from '../../src/transport/h2-wire/session';
 
 type Fields = Array<[string, string]>;
 
@@ -269,6 +271,50 @@ describe('round trip through a real node:http2 server', () => {
       expect(received).toEqual(sent);
     } finally {
       socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  it('we decode exactly what node:http2 encodes, response after response on one connection', async () => {
+    const samples = fc.sample(fc.uniqueArray(fc.tuple(name, value), { minLength: 1, maxLength: 8, selector: ([n]) => n }), { numRuns: 60, seed: 7 });
+    let next = 0;
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      const fields = samples[next++] ?? [];
+      stream.respond({ ':status': 200, ...Object.fromEntries(fields) }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const owner = { onSessionRetired: (): void => undefined, onSessionClosed: (): void => undefined };
+    const session = openWireSession(new URL(`http://127.0.0.1:${port}/`), owner);
+    try {
+      const received: Array<Record<string, string>> = [];
+      for (let i = 0; i < samples.length; i++) {
+        const fields: Record<string, string> = {};
+        let failed = '';
+        await new Promise<void>((resolve) => {
+          const handler: StreamHandler = {
+            onField: (n, v) => {
+              if (n.startsWith('x-')) fields[n] = v;
+            },
+            onHeaders: (_stream, end) => {
+              if (end) resolve();
+            },
+            onData: (_stream, _data, _start, _end, end) => {
+              if (end) resolve();
+            },
+            onFailed: (_stream, _end, _code, _kind, message) => {
+              failed = message;
+              resolve();
+            },
+          };
+          session.request(new H2Stream(handler), [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'localhost']], undefined, true);
+        });
+        expect(failed).toBe('');
+        received.push(fields);
+      }
+      expect(received).toEqual(samples.map((sample) => Object.fromEntries(sample)));
+    } finally {
+      session.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
   });
