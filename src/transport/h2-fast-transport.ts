@@ -25,6 +25,7 @@ import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { failure, refusedSend } from './outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
 
+const READ_BUFFER_BYTES = 64 * 1024;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
 /** A session whose request timed out must acknowledge a PING within the timeout, and at
@@ -54,6 +55,11 @@ export function h2RequestFields(template: RequestTemplate): Array<[string, strin
   return fields;
 }
 
+/** Where a socket's reads go, set once the session exists (the socket is made first). */
+interface ReadTarget {
+  session: H2WireSession | undefined;
+}
+
 export function createFastH2Transport(template: RequestTemplate, hooks: FastH2Hooks = {}): Transport {
   return new FastH2Transport(template, hooks);
 }
@@ -80,6 +86,9 @@ class FastH2Transport implements Transport, SessionOwner {
   private created = 0;
   private readonly perSession: number;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Reads of plain sockets land here, one buffer for all the transport's sockets: each read is
+   * parsed synchronously and what outlives it is copied, so no Buffer is allocated per read. */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   constructor(
     template: RequestTemplate,
@@ -150,7 +159,9 @@ class FastH2Transport implements Transport, SessionOwner {
   /** Opens a session for a slot (or -1: unshared). Throws on options Node rejects (a bad
    * port); socket errors arrive as stream failures. */
   open(slot: number): H2WireSession {
-    const session = new H2WireSession(this.connectSocket(), this, { tls: this.tls });
+    const reader: ReadTarget = { session: undefined };
+    const session = new H2WireSession(this.connectSocket(reader), this, { tls: this.tls, readsFed: !this.tls });
+    reader.session = session;
     this.slots.set(session, slot);
     if (slot >= 0) this.shared[slot] = session;
     return session;
@@ -166,12 +177,24 @@ class FastH2Transport implements Transport, SessionOwner {
     this.slots.delete(session);
   }
 
-  private connectSocket(): net.Socket {
+  /** A socket to the target; plain ones read into the transport's shared buffer and hand the
+   * bytes to `reader.session`. */
+  private connectSocket(reader: ReadTarget): net.Socket {
     const host = this.address ?? this.hostname;
     const started = performance.now();
     let socket: net.Socket;
     if (!this.tls) {
-      socket = net.connect({ host, port: this.port });
+      socket = net.connect({
+        host,
+        port: this.port,
+        onread: {
+          buffer: this.readBuffer,
+          callback: (length: number, buffer: Uint8Array): boolean => {
+            reader.session?.onBytes(buffer as Buffer, length);
+            return true;
+          },
+        },
+      });
     } else {
       const secure = tls.connect({
         ...this.tlsOptions,

@@ -284,6 +284,16 @@ function readInt(block: Buffer, at: number, prefixBits: number, end: number): nu
   }
 }
 
+/** Decoded strings by their encoded bytes: servers repeat the same literals response after
+ * response (nginx re-sends Server, Content-Type, Last-Modified, ETag as Huffman literals), and
+ * looking one up costs less than decoding it and building a string. Direct-mapped and
+ * bounded: CACHE_SLOTS entries of at most MAX_CACHED_BYTES. */
+const CACHE_SLOTS = 512;
+const MAX_CACHED_BYTES = 64;
+/** Per slot: a Huffman flag byte, then the encoded bytes. */
+const cacheKeys: Array<Buffer | undefined> = new Array<Buffer | undefined>(CACHE_SLOTS);
+const cacheTexts: string[] = new Array<string>(CACHE_SLOTS);
+
 function readString(block: Buffer, at: number, blockEnd: number): string {
   if (at >= blockEnd) throw new HpackError('header block ends before a string');
   const huffman = ((block[at] as number) & 0x80) !== 0;
@@ -292,6 +302,33 @@ function readString(block: Buffer, at: number, blockEnd: number): string {
   const end = start + length;
   if (end > blockEnd) throw new HpackError('string longer than the header block');
   cursor = end;
+  if (length === 0) return '';
+  if (length > MAX_CACHED_BYTES) return decodeString(block, start, end, huffman);
+  // FNV-1a over the flag and the bytes.
+  let hash = huffman ? 0x050c5d1f : 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (block[i] as number), 16777619);
+  const slot = (hash >>> 0) & (CACHE_SLOTS - 1);
+  const key = cacheKeys[slot];
+  if (key !== undefined && key.length === length + 1 && key[0] === (huffman ? 1 : 0)) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (key[i + 1] !== block[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cacheTexts[slot] as string;
+  }
+  const text = decodeString(block, start, end, huffman);
+  const copy = Buffer.allocUnsafe(length + 1);
+  copy[0] = huffman ? 1 : 0;
+  block.copy(copy, 1, start, end);
+  cacheKeys[slot] = copy;
+  cacheTexts[slot] = text;
+  return text;
+}
+
+function decodeString(block: Buffer, start: number, end: number, huffman: boolean): string {
   if (!huffman) return block.toString('latin1', start, end);
   const text = huffmanDecode(block, start, end);
   if (text === 'eos') throw new HpackError('Huffman string holds EOS');

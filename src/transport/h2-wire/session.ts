@@ -109,6 +109,9 @@ const IGNORE_FIELDS: HeaderSink = { onField: () => undefined };
 export interface SessionOptions {
   /** The socket is TLS: ready at 'secureConnect', and must have agreed on ALPN h2. */
   tls: boolean;
+  /** The socket's owner feeds reads to `onBytes` itself (net's `onread`, no Buffer per read)
+   * rather than the session listening for 'data'. */
+  readsFed?: boolean;
 }
 
 export class H2WireSession {
@@ -167,7 +170,7 @@ export class H2WireSession {
   ) {
     socket.setNoDelay(true);
     socket.on(options.tls ? 'secureConnect' : 'connect', () => this.onConnect());
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    if (options.readsFed !== true) socket.on('data', (chunk: Buffer) => this.onBytes(chunk, chunk.length));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.socketError ??= error;
     });
@@ -378,15 +381,19 @@ export class H2WireSession {
     }
   }
 
-  private onSocketData(chunk: Buffer): void {
+  /** Bytes read from the socket: `chunk[0, length)`, which may be a buffer reused by the next
+   * read (net's `onread`): whatever outlives this call is copied. */
+  onBytes(chunk: Buffer, length: number): void {
     if (this.destroyed) return;
     let data = chunk;
+    let size = length;
     if (this.leftover !== undefined) {
-      data = Buffer.concat([this.leftover, chunk]);
+      data = Buffer.concat([this.leftover, chunk.subarray(0, length)]);
+      size = data.length;
       this.leftover = undefined;
     }
     let at = 0;
-    while (data.length - at >= FRAME_HEADER_BYTES) {
+    while (size - at >= FRAME_HEADER_BYTES) {
       const length = ((data[at] as number) << 16) | ((data[at + 1] as number) << 8) | (data[at + 2] as number);
       if (length > DEFAULT_MAX_FRAME_SIZE) {
         if (!this.settingsReceived && data.toString('latin1', at, at + 5) === 'HTTP/') {
@@ -397,7 +404,7 @@ export class H2WireSession {
         return;
       }
       const end = at + FRAME_HEADER_BYTES + length;
-      if (end > data.length) break;
+      if (end > size) break;
       const type = data[at + 3] as number;
       const flags = data[at + 4] as number;
       const id = data.readUInt32BE(at + 5) & 0x7fffffff;
@@ -406,7 +413,7 @@ export class H2WireSession {
       at = end;
     }
     // At most one frame header plus a 16 KiB payload waits here.
-    if (at < data.length) this.leftover = data.subarray(at);
+    if (at < size) this.leftover = Buffer.from(data.subarray(at, size));
   }
 
   private onFrame(data: Buffer, start: number, end: number, type: number, flags: number, id: number): void {
@@ -509,7 +516,7 @@ export class H2WireSession {
     if (flags & FLAG_END_HEADERS) return this.onHeaderBlock(id, data, from, to, endStream);
     this.continuationStream = id;
     this.continuationEnd = endStream;
-    this.continuationParts = [data.subarray(from, to)];
+    this.continuationParts = [Buffer.from(data.subarray(from, to))];
     this.continuationBytes = to - from;
   }
 
@@ -521,7 +528,7 @@ export class H2WireSession {
     if (this.continuationBytes > MAX_HEADER_BLOCK_BYTES) {
       return this.connectionError(H2_ERROR.ENHANCE_YOUR_CALM, `a header block above ${MAX_HEADER_BLOCK_BYTES} bytes`);
     }
-    this.continuationParts.push(data.subarray(start, end));
+    this.continuationParts.push(Buffer.from(data.subarray(start, end)));
     if ((flags & FLAG_END_HEADERS) === 0) return;
     const block = Buffer.concat(this.continuationParts);
     this.continuationStream = 0;
