@@ -254,6 +254,12 @@ describe('the stream API (for gRPC and other streaming callers)', () => {
     session.request(new H2Stream(recorder), [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'x']], undefined, true);
     await recorder.done();
     expect(recorder.failed).toMatchObject({ end: 'closed', kind: 'closed' });
+    // A request on the dead session is answered too, once, asynchronously.
+    const late = new Recorder();
+    session.request(new H2Stream(late), [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'x']], undefined, true);
+    expect(late.ended).toBe(false);
+    await late.done();
+    expect(late.failed).toMatchObject({ end: 'error', kind: 'closed', message: 'the session is closed: open a new one' });
   });
 });
 

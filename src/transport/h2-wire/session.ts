@@ -193,6 +193,12 @@ export class H2WireSession {
    * reused while the HPACK table stays the same), then `body` if not empty. With `end` false the
    * stream stays open for `write`. The stream must not be active; the session must be usable. */
   request(stream: H2Stream, fields: ReadonlyArray<readonly [string, string]>, body: Buffer | undefined, end: boolean): void {
+    if (!this.usable()) {
+      // A caller that raced a GOAWAY or a failure still hears back once, asynchronously.
+      const why = this.destroyed ? 'the session is closed' : this.goawayCode !== undefined ? 'the session got GOAWAY' : 'the session is closing';
+      process.nextTick(failUnusable, stream, why);
+      return;
+    }
     stream.session = this;
     stream.active = true;
     stream.id = 0;
@@ -754,6 +760,10 @@ export class H2WireSession {
     this.probeTimer = undefined;
     if (this.linger !== undefined) clearTimeout(this.linger);
   }
+}
+
+function failUnusable(stream: H2Stream, why: string): void {
+  stream.handler.onFailed(stream, 'error', 0, 'closed', `${why}: open a new one`, true);
 }
 
 function frameOf(type: number, flags: number, id: number): Buffer {
