@@ -2,6 +2,7 @@
  * sends what the protocol forbids or what would grow us without bound: each send gets exactly
  * one honest outcome (a protocol error names the frame), connection errors drop the session
  * (the next send dials again), stream errors leave it serving. */
+import net from 'node:net';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { FrameType } from '../../src/transport/h2-wire/frames';
 import { HpackEncoder } from '../../src/transport/h2-wire/hpack';
@@ -175,6 +176,46 @@ describe('connection errors: GOAWAY, one protocol outcome, and a new session nex
       status: -1,
       errorKind: 'protocol',
       errorMessage: "HTTP/2 protocol error from the server (PROTOCOL_ERROR): the server's first frame was HEADERS, not SETTINGS",
+    });
+  });
+});
+
+describe('a flood', () => {
+  it('of PINGs from a server that never reads our answers: ENHANCE_YOUR_CALM once 1 MiB of answers waits', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+      // Never read: our PING acknowledgements pile up on our side.
+      socket.pause();
+      socket.write(frameBytes(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)));
+      const ping = frameBytes(FrameType.PING, 0, 0, Buffer.alloc(8));
+      const burst = Buffer.concat(Array.from({ length: 4096 }, () => ping));
+      let sent = 0;
+      const pump = (): void => {
+        // At most 64 MiB: far beyond what loopback buffers hold.
+        while (!socket.destroyed && sent < 64 << 20) {
+          sent += burst.length;
+          if (!socket.write(burst)) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => resolve());
+        }),
+    );
+    const port = (server.address() as net.AddressInfo).port;
+    const outcome = await sendOnce(transport(`http://127.0.0.1:${port}/`).newConnection());
+    expect(outcome).toMatchObject({
+      status: -1,
+      errorKind: 'protocol',
+      errorMessage: 'HTTP/2 protocol error from the server (ENHANCE_YOUR_CALM): the server sends PINGs or SETTINGS faster than it reads our answers',
     });
   });
 });
