@@ -20,7 +20,7 @@ import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { H2_ERROR, h2ErrorName } from './h2-wire/frames';
 import { H2Stream, H2WireSession, kindOfH2Code, type SessionOwner, type StreamEnd, type StreamHandler } from './h2-wire/session';
-import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-transport';
+import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { failure, refusedSend } from './outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
