@@ -19,11 +19,12 @@ import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
 import { H2_ERROR, h2ErrorName } from './h2-wire/frames';
-import { H2Stream, H2WireSession, kindOfH2Code, type SessionOwner, type StreamEnd, type StreamHandler } from './h2-wire/session';
+import { H2Stream, H2WireSession, kindOfH2Code, type SessionOptions, type SessionOwner, type StreamEnd, type StreamHandler } from './h2-wire/session';
 import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { failure, refusedSend } from './outcome';
-import { tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 
 const READ_BUFFER_BYTES = 64 * 1024;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
@@ -31,19 +32,6 @@ const MAX_SWEEP_MS = 50;
 /** A session whose request timed out must acknowledge a PING within the timeout, and at
  * least this long, or be destroyed. */
 const MIN_PROBE_MS = 1000;
-
-/** Told about each socket a transport opens, once it is connected (TLS: handshake done). */
-export interface ConnectionInfo {
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  /** From the connect call to 'connect' ('secureConnect' for TLS). */
-  connectMs: number;
-  tls: boolean;
-}
-
-export interface FastH2Hooks {
-  onConnection?(info: ConnectionInfo): void;
-}
 
 /** The request as HTTP/2 fields in order, pseudo-headers first (see h2RequestHeaders). */
 export function h2RequestFields(template: RequestTemplate): Array<[string, string]> {
@@ -60,8 +48,20 @@ interface ReadTarget {
   session: H2WireSession | undefined;
 }
 
-export function createFastH2Transport(template: RequestTemplate, hooks: FastH2Hooks = {}): Transport {
-  return new FastH2Transport(template, hooks);
+/** `{uuid}` placeholders of the request: where they sit, replaced per request. */
+interface UuidPlan {
+  marker: string;
+  /** Index of :path in the fields, and its value with markers; -1 when only the body has them. */
+  pathIndex: number;
+  path: string;
+  bodyOffsets: number[];
+}
+
+/** Sent as a literal without indexing when it carries a per-request UUID. */
+const PATH_UNINDEXED: ReadonlySet<string> = new Set([':path']);
+
+export function createFastH2Transport(template: RequestTemplate): Transport {
+  return new FastH2Transport(template);
 }
 
 class FastH2Transport implements Transport, SessionOwner {
@@ -73,6 +73,11 @@ class FastH2Transport implements Transport, SessionOwner {
   readonly timeoutMs: number;
   readonly keepAlive: boolean;
   readonly headRequest: boolean;
+  /** Undefined when the request has no `{uuid}`: then it is the same fields and body each time. */
+  readonly uuids: UuidPlan | undefined;
+  /** -unix-socket: every session connects to this path. */
+  private readonly unixSocket: string | undefined;
+  private readonly sessionOptions: SessionOptions;
   private readonly tlsOptions: tls.ConnectionOptions;
   /** The address the first session connected to, reused by later ones (one DNS lookup, as
    * Fortio and the HTTP/1.1 transport do). */
@@ -90,16 +95,20 @@ class FastH2Transport implements Transport, SessionOwner {
    * parsed synchronously and what outlives it is copied, so no Buffer is allocated per read. */
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
-  constructor(
-    template: RequestTemplate,
-    private readonly hooks: FastH2Hooks,
-  ) {
+  constructor(template: RequestTemplate) {
     const { url } = template;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw usageError(`unsupported URL scheme ${url.protocol} in ${url.href}`, 'use http:// or https://');
     }
-    this.fields = h2RequestFields(template);
-    this.body = template.body.length > 0 ? template.body : undefined;
+    const marker = newUuidMarker();
+    const marked = markUuids(template, marker);
+    const request = marked ?? template;
+    this.fields = h2RequestFields(request);
+    this.body = request.body.length > 0 ? request.body : undefined;
+    if (marked !== undefined) {
+      const pathIndex = this.fields.findIndex(([name, value]) => name === ':path' && value.includes(marker));
+      this.uuids = { marker, pathIndex, path: this.fields[pathIndex]?.[1] ?? '', bodyOffsets: markerOffsets(request.body, marker) };
+    }
     this.tls = url.protocol === 'https:';
     this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
@@ -109,6 +118,13 @@ class FastH2Transport implements Transport, SessionOwner {
     this.headRequest = template.method.toUpperCase() === 'HEAD';
     this.perSession = template.h2Multiplex === true ? CONNECTIONS_PER_SESSION : 1;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
+    if (template.resolve !== undefined) this.address = template.resolve;
+    this.unixSocket = template.unixSocket;
+    this.sessionOptions = {
+      tls: this.tls,
+      readsFed: !this.tls,
+      ...(this.uuids !== undefined && this.uuids.pathIndex >= 0 ? { unindexedNames: PATH_UNINDEXED } : {}),
+    };
     if (this.timeoutMs > 0) {
       const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
       this.sweeper = setInterval(() => this.sweep(), every);
@@ -116,9 +132,9 @@ class FastH2Transport implements Transport, SessionOwner {
     }
   }
 
-  newConnection(): Connection {
+  newConnection(watcher?: SocketWatcher): Connection {
     const slot = Math.floor(this.created++ / this.perSession);
-    const connection = new FastH2Connection(this, slot);
+    const connection = new FastH2Connection(this, slot, watcher);
     if (!this.closed) {
       this.connections.add(connection);
       this.members[slot] = (this.members[slot] ?? 0) + 1;
@@ -156,11 +172,11 @@ class FastH2Transport implements Transport, SessionOwner {
     if (left === 0) this.closeShared(slot);
   }
 
-  /** Opens a session for a slot (or -1: unshared). Throws on options Node rejects (a bad
-   * port); socket errors arrive as stream failures. */
-  open(slot: number): H2WireSession {
+  /** Opens a session for a slot (or -1: unshared), its dial reported to `watcher`. Throws on
+   * options Node rejects (a bad port); socket errors arrive as stream failures. */
+  open(slot: number, watcher: SocketWatcher | undefined): H2WireSession {
     const reader: ReadTarget = { session: undefined };
-    const session = new H2WireSession(this.connectSocket(reader), this, { tls: this.tls, readsFed: !this.tls });
+    const session = new H2WireSession(this.connectSocket(reader, watcher), this, this.sessionOptions);
     reader.session = session;
     this.slots.set(session, slot);
     if (slot >= 0) this.shared[slot] = session;
@@ -177,16 +193,16 @@ class FastH2Transport implements Transport, SessionOwner {
     this.slots.delete(session);
   }
 
-  /** A socket to the target; plain ones read into the transport's shared buffer and hand the
-   * bytes to `reader.session`. */
-  private connectSocket(reader: ReadTarget): net.Socket {
+  /** A socket to the target (the -resolve IP or the URL's host, or the -unix-socket path); plain
+   * ones read into the transport's shared buffer and hand the bytes to `reader.session`. */
+  private connectSocket(reader: ReadTarget, watcher: SocketWatcher | undefined): net.Socket {
     const host = this.address ?? this.hostname;
+    const target = this.unixSocket !== undefined ? { path: this.unixSocket } : { host, port: this.port };
     const started = performance.now();
     let socket: net.Socket;
     if (!this.tls) {
       socket = net.connect({
-        host,
-        port: this.port,
+        ...target,
         onread: {
           buffer: this.readBuffer,
           callback: (length: number, buffer: Uint8Array): boolean => {
@@ -198,8 +214,7 @@ class FastH2Transport implements Transport, SessionOwner {
     } else {
       const secure = tls.connect({
         ...this.tlsOptions,
-        host,
-        port: this.port,
+        ...target,
         // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so,
         // rather than fail it with a no_application_protocol alert.
         ALPNProtocols: ['h2', 'http/1.1'],
@@ -211,10 +226,25 @@ class FastH2Transport implements Transport, SessionOwner {
       socket = secure;
     }
     socket.once(this.tls ? 'secureConnect' : 'connect', () => {
-      if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
-      this.hooks.onConnection?.({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, connectMs: performance.now() - started, tls: this.tls });
+      if (this.address === undefined && socket.remoteAddress !== undefined && this.unixSocket === undefined) this.address = socket.remoteAddress;
     });
+    if (watcher !== undefined) this.watchDial(socket, watcher, started, host);
     return socket;
+  }
+
+  /** Reports the socket's dial (TCP, and TLS for https: Go's client times the same in its
+   * DialContext) once: per session, never per request. Fortio's std client (its -h2) counts a
+   * peer only for a dial that connected (http_client.go dialCtx), so a failed one has no address. */
+  private watchDial(socket: net.Socket, watcher: SocketWatcher, started: number, host: string): void {
+    let pending = true;
+    const ended = (address: string | undefined): void => {
+      if (!pending) return;
+      pending = false;
+      watcher.socketDialled(performance.now() - started, address);
+    };
+    watcher.socketOpened();
+    socket.once(this.tls ? 'secureConnect' : 'connect', () => ended(this.unixSocket ?? goAddress(socket.remoteAddress ?? host, socket.remotePort ?? this.port)));
+    socket.once('close', () => ended(undefined));
   }
 
   private sweep(): void {
@@ -249,10 +279,17 @@ class FastH2Connection implements Connection, StreamHandler {
   private freshSession = false;
   private closed = false;
 
+  /** This call's fields and body: the transport's, or copies with fresh UUIDs. */
+  private fields: ReadonlyArray<readonly [string, string]>;
+  private body: Buffer | undefined;
+
   constructor(
     private readonly transport: FastH2Transport,
     private readonly slot: number,
+    private readonly watcher: SocketWatcher | undefined,
   ) {
+    this.fields = transport.fields;
+    this.body = transport.body;
     if (transport.closed) this.closed = true;
   }
 
@@ -262,11 +299,23 @@ class FastH2Connection implements Connection, StreamHandler {
     this.done = done;
     this.resent = 0;
     this.deadline = t.timeoutMs > 0 ? performance.now() + t.timeoutMs : 0;
+    if (t.uuids !== undefined) this.freshUuids(t.uuids);
     this.start();
   }
 
-  private start(): void {
+  /** New UUIDs for this call's `{uuid}` placeholders; a resend keeps them. A new fields array
+   * each time: the session reuses a block only for the same array. */
+  private freshUuids(uuids: UuidPlan): void {
     const t = this.transport;
+    if (uuids.pathIndex >= 0) {
+      const fields = t.fields.slice();
+      fields[uuids.pathIndex] = [':path', uuidsInText(uuids.path, uuids.marker)];
+      this.fields = fields;
+    }
+    if (uuids.bodyOffsets.length > 0 && t.body !== undefined) this.body = withFreshUuids(t.body, uuids.bodyOffsets);
+  }
+
+  private start(): void {
     this.status = 0;
     this.headersDone = false;
     this.headerBytes = 0;
@@ -287,7 +336,7 @@ class FastH2Connection implements Connection, StreamHandler {
       return;
     }
     this.session = session;
-    session.request(this.stream, t.fields, t.body, true);
+    session.request(this.stream, this.fields, this.body, true);
   }
 
   reconnect(): void {
@@ -475,14 +524,14 @@ class FastH2Connection implements Connection, StreamHandler {
     const t = this.transport;
     if (!t.keepAlive || this.freshSession) {
       this.freshSession = false;
-      const own = t.open(-1);
+      const own = t.open(-1, this.watcher);
       this.own = own;
       this.socketsOpened++;
       return own;
     }
     const shared = t.sharedSession(this.slot);
     if (shared !== undefined) return shared;
-    const opened = t.open(this.slot);
+    const opened = t.open(this.slot, this.watcher);
     this.socketsOpened++;
     return opened;
   }

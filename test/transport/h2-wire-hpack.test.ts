@@ -177,6 +177,33 @@ describe('Huffman', () => {
   });
 });
 
+describe('per-request values ({uuid} in :path)', () => {
+  it('are literals without indexing: the table keeps the constant fields and does not churn', () => {
+    const encoder = new HpackEncoder('shorter', 4096, new Set([':path']));
+    const decoder = new HpackDecoder();
+    const request = (id: number): Fields => [
+      [':method', 'GET'],
+      [':path', `/items/${String(id).padStart(36, '0')}`],
+      ['x-constant', 'same every time'],
+      ['authorization', 'Bearer secret'],
+    ];
+    const first = encoder.encode(request(1));
+    const version = encoder.table.version;
+    expect(tableOf(encoder.table)).toEqual(['x-constant: same every time']);
+    expect(decodeAll(decoder, first)).toEqual(request(1));
+    for (let id = 2; id <= 50; id++) {
+      const block = encoder.encode(request(id));
+      expect(decodeAll(decoder, block)).toEqual(request(id));
+    }
+    expect(encoder.table.version).toBe(version);
+    expect(tableOf(decoder.table)).toEqual(['x-constant: same every time']);
+    // :method GET indexed (static 2), then :path as a literal without indexing on static name
+    // index 4 (RFC 7541 6.2.2: 0000 0100).
+    const block = encoder.encode(request(99));
+    expect([block[0], block[1]]).toEqual([0x82, 0x04]);
+  });
+});
+
 describe('hostile header blocks', () => {
   const bad: Array<[string, string]> = [
     ['an index beyond both tables', 'be'],

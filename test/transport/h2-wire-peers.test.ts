@@ -9,10 +9,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ErrorKind } from '../../src/engine/load-result';
-import { createFastH2Transport, type ConnectionInfo } from '../../src/transport/h2-fast-transport';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { openWireSession } from '../../src/transport/h2-wire/connect';
 import { H2Stream, H2WireSession, type StreamEnd, type StreamHandler } from '../../src/transport/h2-wire/session';
-import type { Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
+import type { Outcome, RequestTemplate, SocketWatcher, Transport } from '../../src/transport/transport';
 import { startH2Server } from '../helpers/h2-server';
 import { nginxBinary, startNginx } from '../helpers/nginx';
 import { makeSelfSignedCert } from '../helpers/self-signed-cert';
@@ -28,8 +28,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function transport(url: string, overrides: Partial<RequestTemplate> = {}, onConnection?: (info: ConnectionInfo) => void): Transport {
-  const created = createFastH2Transport(template(url, { timeoutMs: 10_000, ...overrides }), onConnection !== undefined ? { onConnection } : {});
+function transport(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
+  const created = createFastH2Transport(template(url, { timeoutMs: 10_000, ...overrides }));
   cleanups.push(() => created.close());
   return created;
 }
@@ -114,15 +114,19 @@ describe('against nghttpd (nghttp2)', () => {
     for (const outcome of outcomes) expect(outcome).toMatchObject(ok(6));
   });
 
-  it('tells onConnection about each socket: address, port and connect time', async () => {
+  it("tells each Connection's watcher of its socket once: Go's address and the dial time", async () => {
     const url = await startNghttpd();
-    const seen: ConnectionInfo[] = [];
-    const t = transport(`${url}/small`, {}, (info) => seen.push(info));
-    await Promise.all([send(t.newConnection()), send(t.newConnection())]);
+    const seen: Array<{ ms: number; address: string | undefined }> = [];
+    let opened = 0;
+    const watcher: SocketWatcher = { socketOpened: () => opened++, socketDialled: (ms, address) => seen.push({ ms, address }) };
+    const t = transport(`${url}/small`);
+    const connections = [t.newConnection(watcher), t.newConnection(watcher)];
+    await Promise.all(connections.map((c) => sendMany(c, 3)));
+    expect(opened).toBe(2);
     expect(seen).toHaveLength(2);
-    for (const info of seen) {
-      expect(info).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: Number(new URL(url).port), tls: false });
-      expect(info.connectMs).toBeGreaterThanOrEqual(0);
+    for (const dial of seen) {
+      expect(dial.address).toBe(`127.0.0.1:${new URL(url).port}`);
+      expect(dial.ms).toBeGreaterThanOrEqual(0);
     }
   });
 });

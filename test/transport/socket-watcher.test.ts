@@ -5,13 +5,15 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
 import type { RequestTemplate, SocketWatcher, Transport } from '../../src/transport/transport';
 import { makeMtlsFiles, type MtlsFiles } from '../helpers/self-signed-cert';
 import { send, sendMany, template } from '../helpers/transport-harness';
 
-type Protocol = 'http1' | 'h2';
+/** h2: node:http2 (kept until it is dropped); h2-wire: meshload's own framing, what -h2 uses. */
+type Protocol = 'http1' | 'h2' | 'h2-wire';
 
 class Recorder implements SocketWatcher {
   opened = 0;
@@ -50,7 +52,7 @@ afterEach(async () => {
 
 function transport(protocol: Protocol, url: string, overrides: Partial<RequestTemplate> = {}): Transport {
   const base = template(url, { insecure: true, ...overrides });
-  const created = protocol === 'h2' ? createH2Transport(base) : createHttp1Transport(base);
+  const created = protocol === 'h2' ? createH2Transport(base) : protocol === 'h2-wire' ? createFastH2Transport(base) : createHttp1Transport(base);
   cleanups.push(() => created.close());
   return created;
 }
@@ -69,11 +71,11 @@ async function listen(server: net.Server): Promise<number> {
 
 async function tlsServer(protocol: Protocol): Promise<number> {
   const options = { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert) };
-  const server = protocol === 'h2' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
+  const server = protocol !== 'http1' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
   return listen(server as unknown as net.Server);
 }
 
-describe.each<Protocol>(['http1', 'h2'])('socket reports over %s', (protocol) => {
+describe.each<Protocol>(['http1', 'h2', 'h2-wire'])('socket reports over %s', (protocol) => {
   it('reports one TLS dial, to 127.0.0.1:port, for several keep-alive requests', async () => {
     const port = await tlsServer(protocol);
     const recorder = new Recorder();

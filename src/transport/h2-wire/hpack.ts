@@ -353,6 +353,9 @@ export class HpackEncoder {
   constructor(
     private readonly huffman: HuffmanPolicy = 'shorter',
     tableSize = DEFAULT_TABLE_SIZE,
+    /** Names whose values change per request (a :path with {uuid}): literals without indexing,
+     * so they do not evict the constant fields from the table each time. */
+    private readonly unindexed?: ReadonlySet<string>,
   ) {
     this.table = new DynamicTable(tableSize);
   }
@@ -366,7 +369,7 @@ export class HpackEncoder {
   }
 
   /** Encodes fields (names lower-case) into one block. `indexing` decides per field: by default
-   * everything is indexed except secrets. */
+   * everything is indexed except secrets (never indexed) and the `unindexed` names. */
   encode(fields: ReadonlyArray<readonly [string, string]>, indexing?: (name: string) => Indexing): Buffer {
     const parts: Buffer[] = [];
     if (this.pendingSizeUpdate !== undefined) {
@@ -374,7 +377,7 @@ export class HpackEncoder {
       this.pendingSizeUpdate = undefined;
     }
     for (const [name, value] of fields) {
-      const mode = indexing !== undefined ? indexing(name) : SENSITIVE.has(name) ? 'never' : 'index';
+      const mode = indexing !== undefined ? indexing(name) : SENSITIVE.has(name) ? 'never' : this.unindexed?.has(name) === true ? 'no-index' : 'index';
       parts.push(this.field(name, value, mode));
     }
     return Buffer.concat(parts);

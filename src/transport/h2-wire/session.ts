@@ -31,7 +31,7 @@ import {
   windowUpdateFrame,
   writeFrameHeader,
 } from './frames';
-import { HpackDecoder, HpackEncoder, HpackError, type HeaderSink } from './hpack';
+import { DEFAULT_TABLE_SIZE, HpackDecoder, HpackEncoder, HpackError, type HeaderSink } from './hpack';
 
 /** Windows we advertise: RFC 9113's 64 KiB default would throttle large responses to a window
  * per round trip (Go's client uses 4 MiB per stream; Envoy 1 MiB per connection). */
@@ -112,6 +112,8 @@ export interface SessionOptions {
   /** The socket's owner feeds reads to `onBytes` itself (net's `onread`, no Buffer per read)
    * rather than the session listening for 'data'. */
   readsFed?: boolean;
+  /** Request field names sent as literals without indexing: their values change per request. */
+  unindexedNames?: ReadonlySet<string>;
 }
 
 export class H2WireSession {
@@ -134,7 +136,7 @@ export class H2WireSession {
   /** Streams whose body waits for a flow-control window. */
   private readonly blocked = new Set<H2Stream>();
   private nextStreamId = 1;
-  private readonly encoder = new HpackEncoder('shorter');
+  private readonly encoder: HpackEncoder;
   private readonly decoder = new HpackDecoder();
   /** Frames written before the socket was ready. */
   private outbox: Buffer[] = [];
@@ -168,6 +170,7 @@ export class H2WireSession {
     private readonly owner: SessionOwner,
     private readonly options: SessionOptions,
   ) {
+    this.encoder = new HpackEncoder('shorter', DEFAULT_TABLE_SIZE, options.unindexedNames);
     socket.setNoDelay(true);
     socket.on(options.tls ? 'secureConnect' : 'connect', () => this.onConnect());
     if (options.readsFed !== true) socket.on('data', (chunk: Buffer) => this.onBytes(chunk, chunk.length));
