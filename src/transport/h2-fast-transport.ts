@@ -11,9 +11,12 @@
  * - `reconnect()` closes the slot's session gracefully; `keepAlive: false` opens a session per
  *   request; a timed-out request's session must answer a PING (or is destroyed), one that never
  *   connected or never sent SETTINGS is destroyed at once.
+ * Sessions dial the -resolve IP (SNI and :authority stay the URL's host) or the -unix-socket
+ * path, and report each dial to the Connection's SocketWatcher (as h2-transport.ts does).
  * Per request: the request's header block is encoded once per session and then reused (all
  * indexed after the first), so a request costs one frame write; the response is read from the
- * socket's buffers with no per-request closures. */
+ * socket's buffers with no per-request closures. Only a `{uuid}` request allocates per call: its
+ * :path (a literal without indexing, so the table does not churn) and body are copied fresh. */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
