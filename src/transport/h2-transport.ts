@@ -156,9 +156,6 @@ function messageOf(error: unknown): string {
   return error.message;
 }
 
-// Re-exported for the tests that still drive this transport; new code imports ./h2-shared.
-export { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine };
-
 export function createH2Transport(template: RequestTemplate): Transport {
   return new H2Transport(template);
 }

@@ -2,7 +2,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
-import { createH2Transport, h2RequestHeaders, kindOfH2Code, MAX_RESENDS, oneLine } from '../../src/transport/h2-transport';
+import { h2RequestHeaders, MAX_RESENDS, oneLine } from '../../src/transport/h2-shared';
+import { createH2Transport, kindOfH2Code } from '../../src/transport/h2-transport';
+import { kindOfH2Code as wireKindOfH2Code } from '../../src/transport/h2-wire/session';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { transportForPlan } from '../../src/transport/transport-for-plan';
@@ -138,7 +140,10 @@ describe('h2RequestHeaders', () => {
   });
 });
 
-describe('kindOfH2Code', () => {
+describe.each([
+  ['node:http2', kindOfH2Code],
+  ['h2-wire', wireKindOfH2Code],
+])('kindOfH2Code (%s)', (_name, kindOf) => {
   it.each([
     [NGHTTP2_NO_ERROR, 'closed'],
     [NGHTTP2_PROTOCOL_ERROR, 'protocol'],
@@ -148,7 +153,7 @@ describe('kindOfH2Code', () => {
     [NGHTTP2_CANCEL, 'reset'],
     [http2.constants.NGHTTP2_INTERNAL_ERROR, 'reset'],
     [NGHTTP2_ENHANCE_YOUR_CALM, 'reset'],
-  ])('%d -> %s', (code, kind) => expect(kindOfH2Code(code)).toBe(kind));
+  ])('%d -> %s', (code, kind) => expect(kindOf(code)).toBe(kind));
 });
 
 describe('oneLine', () => {

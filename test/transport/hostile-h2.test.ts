@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import http2 from 'node:http2';
 import { join } from 'node:path';
-import { createH2Transport, MAX_RESENDS } from '../../src/transport/h2-transport';
+import { MAX_RESENDS } from '../../src/transport/h2-shared';
+import { createH2Transport } from '../../src/transport/h2-transport';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { respond, startH2Server, type H2Script, type H2Server } from '../helpers/h2-server';
