@@ -227,6 +227,23 @@ describe('{uuid}', () => {
     expect(all.size).toBe(12);
   });
 
+  it.each(['h2', 'h2-wire'] as const)("%s: the server's HPACK table does not grow with each request's :path", async (protocol) => {
+    // node:http2 tells the size of the table it decodes our headers with.
+    const sizes: number[] = [];
+    const server = http2.createServer((req, res) => {
+      sizes.push(req.stream.session?.state.inflateDynamicTableSize ?? -1);
+      res.end('ok');
+    });
+    const port = await listen(server);
+    const connection = maker(protocol)(`http://127.0.0.1:${port}/items/{uuid}`, { headers: [['X-Constant', 'the same each time']] }).newConnection();
+    const outcomes = await sendMany(connection, 20);
+    expect(outcomes.every((o) => o.status === 200)).toBe(true);
+    expect(sizes).toHaveLength(20);
+    // The first request indexes the constant fields; no later one adds its UUID path.
+    expect(sizes[0]).toBeGreaterThan(0);
+    expect(new Set(sizes.slice(1))).toEqual(new Set([sizes[0]]));
+  });
+
   it('leaves {uuid} in headers alone, as Fortio does', async () => {
     const server = await raw(answer);
     await send(http1(`${server.url}/`, { headers: [['X-Id', '{uuid}']] }).newConnection());
