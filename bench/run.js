@@ -8,6 +8,7 @@ const suites = {
   load: () => require('./load-bench.js').run(),
   stats: () => require('./stats-bench.js').run(),
   grpc: () => require('./grpc-bench.js').run(),
+  h2: () => require('./h2-bench.js').run(),
 };
 
 async function main() {

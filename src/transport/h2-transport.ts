@@ -32,14 +32,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
 import { usageError } from '../util/errors';
-import { meshloadVersion } from '../util/version';
+import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
-/** Connections per shared session with `h2Multiplex`: Connection i uses session floor(i / 100). */
-export const CONNECTIONS_PER_SESSION = 100;
 /** Flow-control windows we advertise: node:http2 defaults to RFC 9113's 64 KiB for the
  * connection and each stream, which throttles large responses on 64 streams of one session to
  * a window per round trip (Go's client uses 4 MiB per stream; Envoy 1 MiB per connection). */
@@ -47,17 +45,11 @@ const STREAM_WINDOW_BYTES = 1 << 20;
 const SESSION_WINDOW_BYTES = 16 << 20;
 /** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
 const MAX_SWEEP_MS = 50;
-/** Resends of one call (streams the server did not process) before it fails: enough to ride
- * a graceful restart, few enough that a server refusing everything cannot loop us. */
-export const MAX_RESENDS = 2;
 /** After node:http2 sent our FIN on a session it shut down, the peer gets this long to close. */
 const LINGER_MS = 1000;
 /** A session whose request timed out must acknowledge a PING within the timeout, and at
  * least this long, or be destroyed. */
 const MIN_PROBE_MS = 1000;
-/** Outcome messages are one line of at most this many characters. */
-const MAX_MESSAGE_CHARS = 200;
-
 const {
   NGHTTP2_NO_ERROR,
   NGHTTP2_PROTOCOL_ERROR,
@@ -92,9 +84,6 @@ const H2_ERROR_NAMES = [
 function h2ErrorName(code: number): string {
   return H2_ERROR_NAMES[code] ?? `error code ${code}`;
 }
-
-/** HTTP/1-only headers: forbidden in HTTP/2 (RFC 9113 8.2.2), and node:http2 throws on them. */
-const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
 
 /** An error this transport raises itself, carrying the kind it counts as. */
 class H2Failure extends Error {
@@ -165,48 +154,6 @@ function messageOf(error: unknown): string {
   // words are terse ("Protocol error").
   if (error.code === 'ERR_HTTP2_ERROR') return `HTTP/2 protocol error from the server: ${error.message}`;
   return error.message;
-}
-
-/** A message as one line of at most MAX_MESSAGE_CHARS: errors carry peer-chosen text. */
-export function oneLine(message: string): string {
-  const line = message.replace(/[\r\n\t\0]+/g, ' ');
-  return line.length <= MAX_MESSAGE_CHARS ? line : `${line.slice(0, MAX_MESSAGE_CHARS - 3)}...`;
-}
-
-/** The request headers, built once per transport: pseudo-headers from the URL, user headers
- * lower-cased (repeats become arrays) minus HTTP/1-only ones, a user Host as :authority,
- * User-Agent and Content-Length added when absent. */
-export function h2RequestHeaders(template: RequestTemplate): http2.OutgoingHttpHeaders {
-  const { url, method, body } = template;
-  const headers: http2.OutgoingHttpHeaders = {
-    ':method': method,
-    ':scheme': url.protocol.slice(0, -1),
-    // URL.host omits a default port and keeps IPv6 brackets, as :authority wants.
-    ':authority': url.host,
-    ':path': `${url.pathname || '/'}${url.search}`,
-  };
-  let hostGiven = false;
-  for (const [rawName, value] of template.headers) {
-    // The same rule as HTTP/1.1; node:http2 would otherwise destroy the whole session.
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(rawName) || /[\r\n\0]/.test(value)) {
-      throw usageError(`bad request header ${JSON.stringify(rawName)}: names are tokens and values cannot hold CR, LF or NUL`);
-    }
-    const name = rawName.toLowerCase();
-    if (name === 'host') {
-      if (!hostGiven) headers[':authority'] = value;
-      hostGiven = true;
-      continue;
-    }
-    // TE is allowed only as "trailers" in HTTP/2 (RFC 9113 8.2.2).
-    if (CONNECTION_HEADERS.has(name) || (name === 'te' && value.trim().toLowerCase() !== 'trailers')) continue;
-    const existing = headers[name];
-    if (existing === undefined) headers[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else headers[name] = [String(existing), value];
-  }
-  if (headers['user-agent'] === undefined) headers['user-agent'] = `meshload/${meshloadVersion()}`;
-  if (body.length > 0 && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
-  return headers;
 }
 
 export function createH2Transport(template: RequestTemplate): Transport {

@@ -2,7 +2,7 @@
 import type { LoadPlan } from '../engine/load-plan';
 import { grpcTemplateFor } from '../grpc/grpc-load';
 import { createGrpcTransport } from '../grpc/grpc-transport';
-import { createH2Transport } from './h2-transport';
+import { createFastH2Transport } from './h2-fast-transport';
 import { createHttp1Transport } from './http1-transport';
 import { createRedirectTransport } from './redirect-transport';
 import type { RequestTemplate, Transport } from './transport';
@@ -27,5 +27,6 @@ export function transportForPlan(plan: LoadPlan): Transport {
   // -L is Fortio's switch to Go's client (bincommon/commonflags.go:214-216); load-action
   // refuses it with -h2 and -http1.0.
   if (plan.followRedirects === true) return createRedirectTransport(template);
-  return plan.h2 ? createH2Transport(template) : createHttp1Transport(template);
+  // -h2 (both models) rides on meshload's own framing: node:http2 cost most of the CPU (issue 16).
+  return plan.h2 ? createFastH2Transport(template) : createHttp1Transport(template);
 }

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport, serialiseRequest } from '../../src/transport/http1-transport';
 import { createRedirectTransport } from '../../src/transport/redirect-transport';
@@ -37,6 +38,20 @@ function h2(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
   const created = createH2Transport(template(url, overrides));
   cleanups.push(() => created.close());
   return created;
+}
+
+/** meshload's own framing (h2-wire): what -h2 uses for load. */
+function h2wire(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
+  const created = createFastH2Transport(template(url, overrides));
+  cleanups.push(() => created.close());
+  return created;
+}
+
+type Protocol = 'http1' | 'h2' | 'h2-wire';
+const PROTOCOLS: Protocol[] = ['http1', 'h2', 'h2-wire'];
+
+function maker(protocol: Protocol): (url: string, overrides?: Partial<RequestTemplate>) => Transport {
+  return protocol === 'h2' ? h2 : protocol === 'h2-wire' ? h2wire : http1;
 }
 
 async function raw(script: RawScript): Promise<RawServer> {
@@ -77,14 +92,14 @@ describe('-resolve', () => {
     expect(server.requests[0]?.head).toContain(`\r\nHost: localhost-ish.example:${server.port}\r\n`);
   });
 
-  it('connects to the IP while :authority stays the URL host (HTTP/2)', async () => {
+  it.each(['h2', 'h2-wire'] as const)('%s: connects to the IP while :authority stays the URL host', async (protocol) => {
     const authorities: string[] = [];
     const server = http2.createServer((req, res) => {
       authorities.push(req.headers[':authority'] ?? '');
       res.end('ok');
     });
     const port = await listen(server);
-    const outcome = await send(h2(`http://localhost-ish.example:${port}/x`, { resolve: '127.0.0.1' }).newConnection());
+    const outcome = await send(maker(protocol)(`http://localhost-ish.example:${port}/x`, { resolve: '127.0.0.1' }).newConnection());
     expect(outcome.status).toBe(200);
     expect(authorities).toEqual([`localhost-ish.example:${port}`]);
   });
@@ -97,17 +112,17 @@ describe('-resolve', () => {
     });
     afterAll(() => files?.remove());
 
-    it.each(['http1', 'h2'] as const)('%s: sends the URL host as SNI and checks the certificate against it', async (protocol) => {
+    it.each(PROTOCOLS)('%s: sends the URL host as SNI and checks the certificate against it', async (protocol) => {
       const seen: Array<string | false> = [];
       const options = { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert), allowHTTP1: true };
       const onSecure = (socket: tls.TLSSocket): void => {
         seen.push(socket.servername ?? false);
       };
-      const server = protocol === 'h2' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
+      const server = protocol !== 'http1' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
       server.on('secureConnection', onSecure);
       const port = await listen(server);
       const overrides = { resolve: '127.0.0.1', tls: { ca: readFileSync(files.ca, 'utf8') } };
-      const make = protocol === 'h2' ? h2 : http1;
+      const make = maker(protocol);
       const outcome = await send(make(`https://server.test:${port}/`, overrides).newConnection());
       expect(outcome).toMatchObject({ status: 200, errorKind: undefined });
       expect(seen).toEqual(['server.test']);
@@ -116,24 +131,24 @@ describe('-resolve', () => {
 });
 
 describe('-unix-socket', () => {
-  it.each(['http1', 'h2'] as const)('%s: sends over the socket with the URL host as Host', async (protocol) => {
+  it.each(PROTOCOLS)('%s: sends over the socket with the URL host as Host', async (protocol) => {
     const path = join(tempDir(), 'echo.sock');
     const hosts: string[] = [];
     const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
       hosts.push(String(req.headers[':authority'] ?? req.headers.host));
       res.end('hello');
     };
-    const server = protocol === 'h2' ? http2.createServer(handler) : http.createServer(handler);
+    const server = protocol !== 'http1' ? http2.createServer(handler) : http.createServer(handler);
     await listen(server, path);
-    const make = protocol === 'h2' ? h2 : http1;
+    const make = maker(protocol);
     const outcomes = await sendMany(make('http://svc.example/get', { unixSocket: path }).newConnection(), 2);
     expect(outcomes.map((o) => [o.status, o.bodyBytes])).toEqual([[200, 5], [200, 5]]);
     expect(hosts).toEqual(['svc.example', 'svc.example']);
   });
 
-  it.each(['http1', 'h2'] as const)('%s: a missing socket is a counted connection error, not a crash', async (protocol) => {
+  it.each(PROTOCOLS)('%s: a missing socket is a counted connection error, not a crash', async (protocol) => {
     const path = join(tempDir(), 'absent.sock');
-    const make = protocol === 'h2' ? h2 : http1;
+    const make = maker(protocol);
     const outcome = await send(make('http://svc.example/', { unixSocket: path }).newConnection());
     expect(outcome.status).toBe(-1);
     expect(outcome.errorMessage).toMatch(/ENOENT/);
@@ -182,7 +197,7 @@ describe('-http1.0', () => {
 });
 
 describe('{uuid}', () => {
-  it.each(['http1', 'h2'] as const)('%s: is a fresh UUID v4 in the path, query and body of every request', async (protocol) => {
+  it.each(PROTOCOLS)('%s: is a fresh UUID v4 in the path, query and body of every request', async (protocol) => {
     const seen: Array<{ path: string; body: string; length: string | undefined }> = [];
     const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
       const chunks: Buffer[] = [];
@@ -192,9 +207,9 @@ describe('{uuid}', () => {
         res.end('ok');
       });
     };
-    const server = protocol === 'h2' ? http2.createServer(handler) : http.createServer(handler);
+    const server = protocol !== 'http1' ? http2.createServer(handler) : http.createServer(handler);
     const port = await listen(server);
-    const make = protocol === 'h2' ? h2 : http1;
+    const make = maker(protocol);
     const body = Buffer.from('{"id":"{uuid}","again":"{uuid}"}');
     const connection = make(`http://127.0.0.1:${port}/items/{uuid}?trace={uuid}`, { method: 'POST', body }).newConnection();
     const outcomes = await sendMany(connection, 3);
@@ -210,6 +225,23 @@ describe('{uuid}', () => {
     }
     // Every placeholder of every request got its own UUID.
     expect(all.size).toBe(12);
+  });
+
+  it.each(['h2', 'h2-wire'] as const)("%s: the server's HPACK table does not grow with each request's :path", async (protocol) => {
+    // node:http2 tells the size of the table it decodes our headers with.
+    const sizes: number[] = [];
+    const server = http2.createServer((req, res) => {
+      sizes.push(req.stream.session?.state.inflateDynamicTableSize ?? -1);
+      res.end('ok');
+    });
+    const port = await listen(server);
+    const connection = maker(protocol)(`http://127.0.0.1:${port}/items/{uuid}`, { headers: [['X-Constant', 'the same each time']] }).newConnection();
+    const outcomes = await sendMany(connection, 20);
+    expect(outcomes.every((o) => o.status === 200)).toBe(true);
+    expect(sizes).toHaveLength(20);
+    // The first request indexes the constant fields; no later one adds its UUID path.
+    expect(sizes[0]).toBeGreaterThan(0);
+    expect(new Set(sizes.slice(1))).toEqual(new Set([sizes[0]]));
   });
 
   it('leaves {uuid} in headers alone, as Fortio does', async () => {

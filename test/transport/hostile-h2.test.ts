@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import http2 from 'node:http2';
 import { join } from 'node:path';
-import { createH2Transport, MAX_RESENDS } from '../../src/transport/h2-transport';
+import { MAX_RESENDS } from '../../src/transport/h2-shared';
+import { createH2Transport } from '../../src/transport/h2-transport';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
 import { respond, startH2Server, type H2Script, type H2Server } from '../helpers/h2-server';
 import { startHostileH2Server, type H2Peer, type HostileH2Server, type HostileScript } from '../helpers/hostile-h2-server';
@@ -16,6 +18,14 @@ const { NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
+type CreateTransport = (template: RequestTemplate) => Transport;
+const TRANSPORTS: Array<{ name: string; create: CreateTransport; ownFraming: boolean }> = [
+  { name: 'node:http2 transport', create: createH2Transport, ownFraming: false },
+  { name: 'h2-wire transport (-h2)', create: createFastH2Transport, ownFraming: true },
+];
+/** The transport under test; the CLI runs at the end use what -h2 selects. */
+let createTransport: CreateTransport = createFastH2Transport;
+
 afterEach(async () => {
   // Transports and processes first (they hold client sessions), then the servers.
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -24,7 +34,7 @@ afterEach(async () => {
 /** Connections share sessions here (meshload's --h2-multiplex): a GOAWAY or reset then reaches
  * many streams at once, the harder case; Fortio's one session per connection is a special case. */
 function transport(url: string, overrides: Partial<RequestTemplate> = {}): Transport {
-  const created = createH2Transport(template(url, { h2Multiplex: true, ...overrides }));
+  const created = createTransport(template(url, { h2Multiplex: true, ...overrides }));
   cleanups.push(() => created.close());
   return created;
 }
@@ -120,323 +130,342 @@ function expectOneLine(message: string | undefined): void {
   expect(message).not.toMatch(/[\r\n]/);
 }
 
-describe('GOAWAY', () => {
-  it('NO_ERROR on a socket the server keeps open: the streams it covers finish, and we close the socket ourselves', async () => {
-    let processed = 0;
-    const answer = (peer: H2Peer, id: number): void => {
-      processed++;
-      peer.respond(id);
-    };
-    const first: number[] = [];
-    const server = await hostile({
-      keepOpen: true,
-      onStream: (peer, id) => {
-        if (peer.index > 0) return answer(peer, id);
-        first.push(id);
-        if (first.length < 2) return;
-        peer.goaway(id, NGHTTP2_NO_ERROR);
-        for (const held of first) answer(peer, held);
-      },
-    });
-    const baseline = tcpSockets();
-    const t = transport(server.url);
-    const connections = [t.newConnection(), t.newConnection()];
-    const ledger = new Ledger();
-    const started = performance.now();
-    const outcomes = await ledger.run(connections, 1);
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
-    // The server never closes it: only we can, after LINGER_MS.
-    await untilTcpSockets(() => baseline + server.accepted - server.closed, 5000);
-    expect(server.closed).toBe(0);
-    expect(performance.now() - started).toBeLessThan(5000);
-    // The next send goes to a new session.
-    expect((await ledger.run(connections, 2)).every((o) => o.status === 200)).toBe(true);
-    expect(server.accepted).toBe(2);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(ledger.sends);
-    expect(resendsOf(connections)).toBe(0);
+/** Both HTTP/2 transports must pass every test below: node:http2's (kept as the reference)
+ * and meshload's own framing (h2-wire), which -h2 uses. */
+describe.each(TRANSPORTS)('$name', ({ create, ownFraming }) => {
+  beforeAll(() => {
+    createTransport = create;
   });
-
-  it('NO_ERROR with a low last-stream-id while streams are in flight: the unprocessed ones are resent once, on a new session', async () => {
-    let processed = 0;
-    const first: number[] = [];
-    const server = await hostile({
-      keepOpen: true,
-      onStream: (peer, id) => {
-        if (peer.index > 0) {
-          processed++;
-          return peer.respond(id);
-        }
-        first.push(id);
-        if (first.length < 4) return;
-        // Streams 1 and 3 are covered and answered; 5 and 7 are not processed, ever.
-        peer.goaway(3, NGHTTP2_NO_ERROR);
-        processed += 2;
-        peer.respond(1);
-        peer.respond(3);
-      },
-    });
-    const t = transport(server.url);
-    const connections = Array.from({ length: 4 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 1), 'four calls over a GOAWAY');
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, errorKind: undefined });
-    expect(first).toEqual([1, 3, 5, 7]);
-    expect(resendsOf(connections)).toBe(2);
-    expect(server.accepted).toBe(2);
-    expect(server.streams).toHaveLength(6);
-    expect((await ledger.run(connections, 5)).every((o) => o.status === 200)).toBe(true);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(ledger.sends);
-    expect(server.accepted).toBe(2);
-    // No stream went out on the first session after its GOAWAY.
-    expect(server.streams.filter((s) => s.peer === 0)).toHaveLength(4);
+  afterAll(() => {
+    createTransport = createFastH2Transport;
   });
-
-  it('PROTOCOL_ERROR with last-stream-id 1: stream 1 fails with the reason, the streams above it are resent', async () => {
-    let processed = 0;
-    const server = await hostile({
-      keepOpen: true,
-      onStream: (peer, id) => {
-        if (peer.index > 0) {
-          processed++;
-          return peer.respond(id);
-        }
-        if (id === 5) peer.goaway(1, NGHTTP2_PROTOCOL_ERROR, 'bad\r\nthing');
-      },
-    });
-    const t = transport(server.url);
-    const connections = Array.from({ length: 3 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 1), 'three calls over a GOAWAY');
-    const errors = outcomes.filter((o) => o.status === -1);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ ...failed('protocol'), errorMessage: 'GOAWAY PROTOCOL_ERROR (last stream 1) before the response headers' });
-    expect(outcomes.filter((o) => o.status === 200)).toHaveLength(2);
-    expect(resendsOf(connections)).toBe(2);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(2);
-    expect(server.streams).toHaveLength(5);
-  });
-
-  it('on every new session, with last-stream-id 0: each call is resent at most MAX_RESENDS times, then fails', async () => {
-    const server = await hostile({ keepOpen: true, onStream: (peer) => peer.goaway(0, NGHTTP2_NO_ERROR) });
-    const t = transport(server.url);
-    const connections = Array.from({ length: 3 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 2), 'six calls against a GOAWAY on every stream');
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject(failed('closed'));
-      expect(outcome.errorMessage).toBe(`GOAWAY NO_ERROR (last stream 0): not processed, ${MAX_RESENDS} resends`);
-    }
-    expect(resendsOf(connections)).toBe(6 * MAX_RESENDS);
-    expect(server.streams).toHaveLength(6 * (1 + MAX_RESENDS));
-    await ledger.expectOneOutcomeEach();
-  });
-});
-
-describe('RST_STREAM', () => {
-  it('REFUSED_STREAM: the call is resent on a new session and counted once', async () => {
-    let processed = 0;
-    const server = await nodeServer((stream, _headers, self) => {
-      // Every other stream is refused: each call's first try.
-      if (self.requests.length % 2 === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
-      processed++;
-      respond(stream, 200, 'ok');
-    });
-    const connection = transport(server.url).newConnection();
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run([connection], 6), 'six refused-then-answered calls');
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
-    expect(connection.resends).toBe(6);
-    expect(server.requests).toHaveLength(12);
-    // The shared session, and one of its own for each resend.
-    expect(server.sessions).toBe(7);
-    expect(connection.socketsOpened).toBe(7);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(ledger.sends);
-  });
-
-  it('a session that refuses every stream: the resend on a new session is answered', async () => {
-    let processed = 0;
-    const server = await nodeServer((stream, _headers, self) => {
-      // The first session refuses all it gets (overloaded); later ones answer.
-      if (self.sessions === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
-      processed++;
-      respond(stream, 200, 'ok');
-    });
-    const t = transport(server.url);
-    const connections = Array.from({ length: 3 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 1), 'three calls refused by their first session');
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
-    expect(resendsOf(connections)).toBe(3);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(ledger.sends);
-  });
-
-  it('REFUSED_STREAM forever: bounded resends, then a reset error per call', async () => {
-    const server = await nodeServer((stream) => stream.close(NGHTTP2_REFUSED_STREAM));
-    const t = transport(server.url);
-    const connections = Array.from({ length: 4 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 2), 'eight always-refused calls');
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject(failed('reset'));
-      expect(outcome.errorMessage).toBe(`stream reset by server: REFUSED_STREAM before the response headers (${MAX_RESENDS} resends)`);
-    }
-    expect(resendsOf(connections)).toBe(8 * MAX_RESENDS);
-    expect(server.requests).toHaveLength(8 * (1 + MAX_RESENDS));
-    await ledger.expectOneOutcomeEach();
-  });
-
-  it('INTERNAL_ERROR: the stream may have been processed, so it is an error and never resent', async () => {
-    const server = await nodeServer((stream) => stream.close(NGHTTP2_INTERNAL_ERROR));
-    const t = transport(server.url);
-    const connections = Array.from({ length: 4 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 2), 'eight reset calls');
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject({ ...failed('reset'), errorMessage: 'stream reset by server: INTERNAL_ERROR before the response headers' });
-    }
-    expect(resendsOf(connections)).toBe(0);
-    expect(server.requests).toHaveLength(8);
-    expect(server.sessions).toBe(1);
-    await ledger.expectOneOutcomeEach();
-  });
-});
-
-describe('endless, silent and broken servers', () => {
-  it('ends an endless body by the per-request timeout: the stream is reset, the body read and dropped', async () => {
-    let written = 0;
-    let cancelled: Promise<number | undefined> | undefined;
-    const server = await nodeServer((stream, _headers, self) => {
-      if (self.requests.length > 1) return respond(stream, 200, 'ok');
-      cancelled = new Promise((resolve) => stream.on('close', () => resolve(stream.rstCode)));
-      stream.respond({ ':status': 200 });
-      const chunk = Buffer.alloc(16 * 1024, 'x');
-      const pump = (): void => {
-        while (!stream.destroyed && !stream.closed) {
-          written += chunk.length;
-          if (!stream.write(chunk)) return void stream.once('drain', pump);
-        }
-      };
-      pump();
-    });
-    const connection = transport(server.url, { timeoutMs: 1000 }).newConnection();
-    const ledger = new Ledger();
-    const started = performance.now();
-    const outcome = await within(5000, ledger.send(connection), 'an endless body to time out');
-    expect(outcome).toMatchObject({ ...failed('timeout'), errorMessage: 'no complete response within 1000ms' });
-    expect(performance.now() - started).toBeLessThan(4000);
-    expect(await within(5000, cancelled as Promise<number | undefined>, 'the server to see the reset')).toBe(NGHTTP2_CANCEL);
-    // Past the 1 MiB stream window: we read (and counted) the body rather than stall it.
-    expect(written).toBeGreaterThan(2 * 1024 * 1024);
-    expect(await ledger.send(connection)).toMatchObject({ status: 200, bodyBytes: 2 });
-    expect(server.sessions).toBe(1);
-    await ledger.expectOneOutcomeEach();
-  });
-
-  it('bounds a server that never sends SETTINGS nor answers by the timeout, and dials again next time', async () => {
-    const server = await hostile({ silent: true });
-    const t = transport(server.url, { timeoutMs: 300 });
-    const connections = [t.newConnection(), t.newConnection()];
-    const ledger = new Ledger();
-    const started = performance.now();
-    const outcomes = await within(5000, ledger.run(connections, 1), 'two calls to a silent server');
-    expect(performance.now() - started).toBeLessThan(3000);
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject(failed('timeout'));
-      expect(outcome.errorMessage).toMatch(/no complete response within 300ms/);
-    }
-    // The silent session was destroyed: the server sees it go, the next send dials again.
-    await within(5000, server.whenClosed(1), 'the silent session to close');
-    await ledger.run(connections, 1);
-    expect(server.accepted).toBe(2);
-    await ledger.expectOneOutcomeEach();
-  });
-
-  it('fails each in-flight stream once when the server resets the connection mid-response, then opens a new session', async () => {
-    let processed = 0;
-    const first: number[] = [];
-    const server = await hostile({
-      onStream: (peer, id) => {
-        if (peer.index > 0) {
-          processed++;
-          return peer.respond(id);
-        }
-        first.push(id);
-        if (first.length < 3) return;
-        peer.headers(1);
-        peer.data(1, 'partial');
-        peer.socket.write(Buffer.alloc(0), () => peer.socket.resetAndDestroy());
-      },
-    });
-    const t = transport(server.url);
-    const connections = Array.from({ length: 3 }, () => t.newConnection());
-    const ledger = new Ledger();
-    const outcomes = await within(5000, ledger.run(connections, 1), 'three calls on a reset connection');
-    for (const outcome of outcomes) {
-      expect(outcome.status).toBe(-1);
-      // node:http2 does not surface the socket's ECONNRESET: the streams just close.
-      expect(outcome.errorKind).toBe('closed');
-      expect(outcome.errorMessage).toMatch(/^the connection closed before the response (headers|was complete)$/);
-      expectOneLine(outcome.errorMessage);
-    }
-    expect(resendsOf(connections)).toBe(0);
-    expect((await ledger.run(connections, 2)).every((o) => o.status === 200)).toBe(true);
-    expect(server.accepted).toBe(2);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(6);
-  });
-
-  it('a frame the protocol forbids (DATA on stream 0): the request times out, the session must answer a PING or is dropped', async () => {
-    // nghttp2 answers it with GOAWAY(PROTOCOL_ERROR) and stops the session, and node:http2 says
-    // nothing: only the timeout and the PING probe that follows it can tell.
-    let processed = 0;
-    const server = await hostile({
-      onStream: (peer, id) => {
-        if (peer.index === 0) return peer.data(0, 'junk');
+  describe('GOAWAY', () => {
+    it('NO_ERROR on a socket the server keeps open: the streams it covers finish, and we close the socket ourselves', async () => {
+      let processed = 0;
+      const answer = (peer: H2Peer, id: number): void => {
         processed++;
         peer.respond(id);
-      },
+      };
+      const first: number[] = [];
+      const server = await hostile({
+        keepOpen: true,
+        onStream: (peer, id) => {
+          if (peer.index > 0) return answer(peer, id);
+          first.push(id);
+          if (first.length < 2) return;
+          peer.goaway(id, NGHTTP2_NO_ERROR);
+          for (const held of first) answer(peer, held);
+        },
+      });
+      const baseline = tcpSockets();
+      const t = transport(server.url);
+      const connections = [t.newConnection(), t.newConnection()];
+      const ledger = new Ledger();
+      const started = performance.now();
+      const outcomes = await ledger.run(connections, 1);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
+      // The server never closes it: only we can, after LINGER_MS.
+      await untilTcpSockets(() => baseline + server.accepted - server.closed, 5000);
+      expect(server.closed).toBe(0);
+      expect(performance.now() - started).toBeLessThan(5000);
+      // The next send goes to a new session.
+      expect((await ledger.run(connections, 2)).every((o) => o.status === 200)).toBe(true);
+      expect(server.accepted).toBe(2);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(ledger.sends);
+      expect(resendsOf(connections)).toBe(0);
     });
-    const connection = transport(server.url, { timeoutMs: 300 }).newConnection();
-    const ledger = new Ledger();
-    const started = performance.now();
-    expect(await within(5000, ledger.send(connection), 'a call answered with a bad frame')).toMatchObject(failed('timeout'));
-    await within(5000, server.whenClosed(1), 'the broken session to be dropped');
-    expect(performance.now() - started).toBeLessThan(4000);
-    expect(await ledger.send(connection)).toMatchObject({ status: 200, bodyBytes: 2 });
-    expect(server.accepted).toBe(2);
-    await ledger.expectOneOutcomeEach();
-    expect(processed).toBe(1);
-  });
-});
 
-describe('close()', () => {
-  it('releases a session still draining after GOAWAY, whose stream the server never finishes', async () => {
-    const server = await nodeServer((stream) => stream.session?.goaway(NGHTTP2_NO_ERROR, stream.id));
-    const t = transport(server.url);
-    const ledger = new Ledger();
-    const inFlight = ledger.send(t.newConnection());
-    await server.whenStreams(1);
-    t.close();
-    expect(await inFlight).toMatchObject(failed('closed'));
-    await within(5000, server.whenSessionsClosed(1), 'the draining session to close');
-    await ledger.expectOneOutcomeEach();
+    it('NO_ERROR with a low last-stream-id while streams are in flight: the unprocessed ones are resent once, on a new session', async () => {
+      let processed = 0;
+      const first: number[] = [];
+      const server = await hostile({
+        keepOpen: true,
+        onStream: (peer, id) => {
+          if (peer.index > 0) {
+            processed++;
+            return peer.respond(id);
+          }
+          first.push(id);
+          if (first.length < 4) return;
+          // Streams 1 and 3 are covered and answered; 5 and 7 are not processed, ever.
+          peer.goaway(3, NGHTTP2_NO_ERROR);
+          processed += 2;
+          peer.respond(1);
+          peer.respond(3);
+        },
+      });
+      const t = transport(server.url);
+      const connections = Array.from({ length: 4 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 1), 'four calls over a GOAWAY');
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, errorKind: undefined });
+      expect(first).toEqual([1, 3, 5, 7]);
+      expect(resendsOf(connections)).toBe(2);
+      expect(server.accepted).toBe(2);
+      expect(server.streams).toHaveLength(6);
+      expect((await ledger.run(connections, 5)).every((o) => o.status === 200)).toBe(true);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(ledger.sends);
+      expect(server.accepted).toBe(2);
+      // No stream went out on the first session after its GOAWAY.
+      expect(server.streams.filter((s) => s.peer === 0)).toHaveLength(4);
+    });
+
+    it('PROTOCOL_ERROR with last-stream-id 1: stream 1 fails with the reason, the streams above it are resent', async () => {
+      let processed = 0;
+      const server = await hostile({
+        keepOpen: true,
+        onStream: (peer, id) => {
+          if (peer.index > 0) {
+            processed++;
+            return peer.respond(id);
+          }
+          if (id === 5) peer.goaway(1, NGHTTP2_PROTOCOL_ERROR, 'bad\r\nthing');
+        },
+      });
+      const t = transport(server.url);
+      const connections = Array.from({ length: 3 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 1), 'three calls over a GOAWAY');
+      const errors = outcomes.filter((o) => o.status === -1);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ ...failed('protocol'), errorMessage: 'GOAWAY PROTOCOL_ERROR (last stream 1) before the response headers' });
+      expect(outcomes.filter((o) => o.status === 200)).toHaveLength(2);
+      expect(resendsOf(connections)).toBe(2);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(2);
+      expect(server.streams).toHaveLength(5);
+    });
+
+    it('on every new session, with last-stream-id 0: each call is resent at most MAX_RESENDS times, then fails', async () => {
+      const server = await hostile({ keepOpen: true, onStream: (peer) => peer.goaway(0, NGHTTP2_NO_ERROR) });
+      const t = transport(server.url);
+      const connections = Array.from({ length: 3 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 2), 'six calls against a GOAWAY on every stream');
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject(failed('closed'));
+        expect(outcome.errorMessage).toBe(`GOAWAY NO_ERROR (last stream 0): not processed, ${MAX_RESENDS} resends`);
+      }
+      expect(resendsOf(connections)).toBe(6 * MAX_RESENDS);
+      expect(server.streams).toHaveLength(6 * (1 + MAX_RESENDS));
+      await ledger.expectOneOutcomeEach();
+    });
   });
 
-  it('releases sessions still connecting, and every socket', async () => {
-    const server = await hostile({ keepOpen: true });
-    const baseline = tcpSockets();
-    const t = transport(server.url);
-    const ledger = new Ledger();
-    const pending = Array.from({ length: 3 }, () => ledger.send(t.newConnection()));
-    t.close();
-    for (const outcome of await Promise.all(pending)) expect(outcome).toMatchObject(failed('closed'));
-    await untilTcpSockets(() => baseline + server.accepted - server.closed, 5000);
-    await ledger.expectOneOutcomeEach();
+  describe('RST_STREAM', () => {
+    it('REFUSED_STREAM: the call is resent on a new session and counted once', async () => {
+      let processed = 0;
+      const server = await nodeServer((stream, _headers, self) => {
+        // Every other stream is refused: each call's first try.
+        if (self.requests.length % 2 === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
+        processed++;
+        respond(stream, 200, 'ok');
+      });
+      const connection = transport(server.url).newConnection();
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run([connection], 6), 'six refused-then-answered calls');
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
+      expect(connection.resends).toBe(6);
+      expect(server.requests).toHaveLength(12);
+      // The shared session, and one of its own for each resend.
+      expect(server.sessions).toBe(7);
+      expect(connection.socketsOpened).toBe(7);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(ledger.sends);
+    });
+
+    it('a session that refuses every stream: the resend on a new session is answered', async () => {
+      let processed = 0;
+      const server = await nodeServer((stream, _headers, self) => {
+        // The first session refuses all it gets (overloaded); later ones answer.
+        if (self.sessions === 1) return stream.close(NGHTTP2_REFUSED_STREAM);
+        processed++;
+        respond(stream, 200, 'ok');
+      });
+      const t = transport(server.url);
+      const connections = Array.from({ length: 3 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 1), 'three calls refused by their first session');
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 200, bodyBytes: 2 });
+      expect(resendsOf(connections)).toBe(3);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(ledger.sends);
+    });
+
+    it('REFUSED_STREAM forever: bounded resends, then a reset error per call', async () => {
+      const server = await nodeServer((stream) => stream.close(NGHTTP2_REFUSED_STREAM));
+      const t = transport(server.url);
+      const connections = Array.from({ length: 4 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 2), 'eight always-refused calls');
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject(failed('reset'));
+        expect(outcome.errorMessage).toBe(`stream reset by server: REFUSED_STREAM before the response headers (${MAX_RESENDS} resends)`);
+      }
+      expect(resendsOf(connections)).toBe(8 * MAX_RESENDS);
+      expect(server.requests).toHaveLength(8 * (1 + MAX_RESENDS));
+      await ledger.expectOneOutcomeEach();
+    });
+
+    it('INTERNAL_ERROR: the stream may have been processed, so it is an error and never resent', async () => {
+      const server = await nodeServer((stream) => stream.close(NGHTTP2_INTERNAL_ERROR));
+      const t = transport(server.url);
+      const connections = Array.from({ length: 4 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 2), 'eight reset calls');
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ ...failed('reset'), errorMessage: 'stream reset by server: INTERNAL_ERROR before the response headers' });
+      }
+      expect(resendsOf(connections)).toBe(0);
+      expect(server.requests).toHaveLength(8);
+      expect(server.sessions).toBe(1);
+      await ledger.expectOneOutcomeEach();
+    });
+  });
+
+  describe('endless, silent and broken servers', () => {
+    it('ends an endless body by the per-request timeout: the stream is reset, the body read and dropped', async () => {
+      let written = 0;
+      let cancelled: Promise<number | undefined> | undefined;
+      const server = await nodeServer((stream, _headers, self) => {
+        if (self.requests.length > 1) return respond(stream, 200, 'ok');
+        cancelled = new Promise((resolve) => stream.on('close', () => resolve(stream.rstCode)));
+        stream.respond({ ':status': 200 });
+        const chunk = Buffer.alloc(16 * 1024, 'x');
+        const pump = (): void => {
+          while (!stream.destroyed && !stream.closed) {
+            written += chunk.length;
+            if (!stream.write(chunk)) return void stream.once('drain', pump);
+          }
+        };
+        pump();
+      });
+      const connection = transport(server.url, { timeoutMs: 1000 }).newConnection();
+      const ledger = new Ledger();
+      const started = performance.now();
+      const outcome = await within(5000, ledger.send(connection), 'an endless body to time out');
+      expect(outcome).toMatchObject({ ...failed('timeout'), errorMessage: 'no complete response within 1000ms' });
+      expect(performance.now() - started).toBeLessThan(4000);
+      expect(await within(5000, cancelled as Promise<number | undefined>, 'the server to see the reset')).toBe(NGHTTP2_CANCEL);
+      // Past the 1 MiB stream window: we read (and counted) the body rather than stall it.
+      expect(written).toBeGreaterThan(2 * 1024 * 1024);
+      expect(await ledger.send(connection)).toMatchObject({ status: 200, bodyBytes: 2 });
+      expect(server.sessions).toBe(1);
+      await ledger.expectOneOutcomeEach();
+    });
+
+    it('bounds a server that never sends SETTINGS nor answers by the timeout, and dials again next time', async () => {
+      const server = await hostile({ silent: true });
+      const t = transport(server.url, { timeoutMs: 300 });
+      const connections = [t.newConnection(), t.newConnection()];
+      const ledger = new Ledger();
+      const started = performance.now();
+      const outcomes = await within(5000, ledger.run(connections, 1), 'two calls to a silent server');
+      expect(performance.now() - started).toBeLessThan(3000);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject(failed('timeout'));
+        expect(outcome.errorMessage).toMatch(/no complete response within 300ms/);
+      }
+      // The silent session was destroyed: the server sees it go, the next send dials again.
+      await within(5000, server.whenClosed(1), 'the silent session to close');
+      await ledger.run(connections, 1);
+      expect(server.accepted).toBe(2);
+      await ledger.expectOneOutcomeEach();
+    });
+
+    it('fails each in-flight stream once when the server resets the connection mid-response, then opens a new session', async () => {
+      let processed = 0;
+      const first: number[] = [];
+      const server = await hostile({
+        onStream: (peer, id) => {
+          if (peer.index > 0) {
+            processed++;
+            return peer.respond(id);
+          }
+          first.push(id);
+          if (first.length < 3) return;
+          peer.headers(1);
+          peer.data(1, 'partial');
+          peer.socket.write(Buffer.alloc(0), () => peer.socket.resetAndDestroy());
+        },
+      });
+      const t = transport(server.url);
+      const connections = Array.from({ length: 3 }, () => t.newConnection());
+      const ledger = new Ledger();
+      const outcomes = await within(5000, ledger.run(connections, 1), 'three calls on a reset connection');
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe(-1);
+        // node:http2 does not surface the socket's ECONNRESET: the streams just close.
+        expect(outcome.errorKind).toBe('closed');
+        expect(outcome.errorMessage).toMatch(/^the connection closed before the response (headers|was complete)$/);
+        expectOneLine(outcome.errorMessage);
+      }
+      expect(resendsOf(connections)).toBe(0);
+      expect((await ledger.run(connections, 2)).every((o) => o.status === 200)).toBe(true);
+      expect(server.accepted).toBe(2);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(6);
+    });
+
+    it('a frame the protocol forbids (DATA on stream 0): a protocol error (node:http2: a timeout, then a PING the session must answer), the session is dropped', async () => {
+      // nghttp2 answers it with GOAWAY(PROTOCOL_ERROR) and stops the session, and node:http2 says
+      // nothing: only the timeout and the PING probe that follows it can tell.
+      let processed = 0;
+      const server = await hostile({
+        onStream: (peer, id) => {
+          if (peer.index === 0) return peer.data(0, 'junk');
+          processed++;
+          peer.respond(id);
+        },
+      });
+      const connection = transport(server.url, { timeoutMs: 300 }).newConnection();
+      const ledger = new Ledger();
+      const started = performance.now();
+      const outcome = await within(5000, ledger.send(connection), 'a call answered with a bad frame');
+      if (ownFraming) {
+        // Our own framing sees the bad frame: GOAWAY(PROTOCOL_ERROR) and a protocol failure at
+        // once, no timeout needed.
+        expect(outcome).toMatchObject(failed('protocol'));
+        expect(outcome.errorMessage).toBe('HTTP/2 protocol error from the server (PROTOCOL_ERROR): DATA on stream 0');
+        expect(performance.now() - started).toBeLessThan(300);
+      } else {
+        expect(outcome).toMatchObject(failed('timeout'));
+      }
+      await within(5000, server.whenClosed(1), 'the broken session to be dropped');
+      expect(performance.now() - started).toBeLessThan(4000);
+      expect(await ledger.send(connection)).toMatchObject({ status: 200, bodyBytes: 2 });
+      expect(server.accepted).toBe(2);
+      await ledger.expectOneOutcomeEach();
+      expect(processed).toBe(1);
+    });
+  });
+
+  describe('close()', () => {
+    it('releases a session still draining after GOAWAY, whose stream the server never finishes', async () => {
+      const server = await nodeServer((stream) => stream.session?.goaway(NGHTTP2_NO_ERROR, stream.id));
+      const t = transport(server.url);
+      const ledger = new Ledger();
+      const inFlight = ledger.send(t.newConnection());
+      await server.whenStreams(1);
+      t.close();
+      expect(await inFlight).toMatchObject(failed('closed'));
+      await within(5000, server.whenSessionsClosed(1), 'the draining session to close');
+      await ledger.expectOneOutcomeEach();
+    });
+
+    it('releases sessions still connecting, and every socket', async () => {
+      const server = await hostile({ keepOpen: true });
+      const baseline = tcpSockets();
+      const t = transport(server.url);
+      const ledger = new Ledger();
+      const pending = Array.from({ length: 3 }, () => ledger.send(t.newConnection()));
+      t.close();
+      for (const outcome of await Promise.all(pending)) expect(outcome).toMatchObject(failed('closed'));
+      await untilTcpSockets(() => baseline + server.accepted - server.closed, 5000);
+      await ledger.expectOneOutcomeEach();
+    });
   });
 });
 

@@ -1,17 +1,22 @@
 /** The transports' socket reports (SocketWatcher): one per socket or session, never per request;
  * the dial ends when TLS is up (Fortio times its TLS dial, handshake included), and a dial that
  * never ends is reported when the socket is dropped, with the address it tried. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
 import type { RequestTemplate, SocketWatcher, Transport } from '../../src/transport/transport';
 import { makeMtlsFiles, type MtlsFiles } from '../helpers/self-signed-cert';
 import { send, sendMany, template } from '../helpers/transport-harness';
 
-type Protocol = 'http1' | 'h2';
+/** h2: node:http2 (kept until it is dropped); h2-wire: meshload's own framing, what -h2 uses. */
+type Protocol = 'http1' | 'h2' | 'h2-wire';
 
 class Recorder implements SocketWatcher {
   opened = 0;
@@ -50,7 +55,7 @@ afterEach(async () => {
 
 function transport(protocol: Protocol, url: string, overrides: Partial<RequestTemplate> = {}): Transport {
   const base = template(url, { insecure: true, ...overrides });
-  const created = protocol === 'h2' ? createH2Transport(base) : createHttp1Transport(base);
+  const created = protocol === 'h2' ? createH2Transport(base) : protocol === 'h2-wire' ? createFastH2Transport(base) : createHttp1Transport(base);
   cleanups.push(() => created.close());
   return created;
 }
@@ -69,11 +74,11 @@ async function listen(server: net.Server): Promise<number> {
 
 async function tlsServer(protocol: Protocol): Promise<number> {
   const options = { key: readFileSync(files.serverKey), cert: readFileSync(files.serverCert) };
-  const server = protocol === 'h2' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
+  const server = protocol !== 'http1' ? http2.createSecureServer(options, (_req, res) => res.end('ok')) : https.createServer(options, (_req, res) => res.end('ok'));
   return listen(server as unknown as net.Server);
 }
 
-describe.each<Protocol>(['http1', 'h2'])('socket reports over %s', (protocol) => {
+describe.each<Protocol>(['http1', 'h2', 'h2-wire'])('socket reports over %s', (protocol) => {
   it('reports one TLS dial, to 127.0.0.1:port, for several keep-alive requests', async () => {
     const port = await tlsServer(protocol);
     const recorder = new Recorder();
@@ -105,6 +110,28 @@ describe.each<Protocol>(['http1', 'h2'])('socket reports over %s', (protocol) =>
     expect(recorder.dials[0]?.ms).toBeGreaterThanOrEqual(250);
   });
 
+  it('names the -unix-socket path as the address, and dials once per request without keep-alive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshload-watch-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'echo.sock');
+    const handler = (_req: unknown, res: { end(body: string): void }): void => res.end('ok');
+    const server = protocol === 'http1' ? http.createServer(handler) : http2.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const recorder = new Recorder();
+    const connection = transport(protocol, 'http://svc.example/', { unixSocket: path, keepAlive: false }).newConnection(recorder);
+    const outcomes = await sendMany(connection, 3);
+    expect(outcomes.map((o) => o.status)).toEqual([200, 200, 200]);
+    expect(recorder.opened).toBe(3);
+    expect(recorder.dials.map((d) => d.address)).toEqual([path, path, path]);
+  });
+
   it('reports nothing without a watcher and nothing per request on a kept socket', async () => {
     const port = await tlsServer(protocol);
     const recorder = new Recorder();
@@ -115,5 +142,20 @@ describe.each<Protocol>(['http1', 'h2'])('socket reports over %s', (protocol) =>
     expect(recorder.opened).toBe(0);
     await sendMany(watched, 4);
     expect(recorder.dials).toHaveLength(1);
+  });
+});
+
+describe.each<Protocol>(['h2', 'h2-wire'])('socket reports over %s with --h2-multiplex', (protocol) => {
+  it('one dial for the session that several Connections share, told to the one that opened it', async () => {
+    const port = await tlsServer(protocol);
+    const t = transport(protocol, `https://127.0.0.1:${port}/`, { h2Multiplex: true });
+    const recorders = [new Recorder(), new Recorder(), new Recorder()];
+    const connections = recorders.map((r) => t.newConnection(r));
+    // The first opens the session; the others then find it open.
+    expect((await send(connections[0]!)).status).toBe(200);
+    const rest = await Promise.all(connections.slice(1).map((c) => sendMany(c, 2)));
+    expect(rest.flat().map((o) => o.status)).toEqual([200, 200, 200, 200]);
+    expect(recorders.map((r) => r.opened)).toEqual([1, 0, 0]);
+    expect(recorders[0]?.dials.map((d) => d.address)).toEqual([`127.0.0.1:${port}`]);
   });
 });

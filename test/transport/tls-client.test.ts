@@ -5,6 +5,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
 import type { RequestTemplate, TlsClientOptions, Transport } from '../../src/transport/transport';
@@ -33,7 +34,8 @@ interface Seen {
   clientCn: string | undefined;
 }
 
-type Protocol = 'http1' | 'h2';
+/** h2: node:http2 (kept until it is dropped); h2-wire: meshload's own framing, what -h2 uses. */
+type Protocol = 'http1' | 'h2' | 'h2-wire';
 
 async function mtlsServer(protocol: Protocol): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
@@ -50,7 +52,7 @@ async function mtlsServer(protocol: Protocol): Promise<{ url: string; seen: Seen
     end();
   };
   const server =
-    protocol === 'h2'
+    protocol !== 'http1'
       ? http2.createSecureServer(options, (req, res) => onRequest(req.socket as tls.TLSSocket, () => res.end('ok')))
       : https.createServer(options, (req, res) => onRequest(req.socket as tls.TLSSocket, () => res.end('ok')));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,12 +68,12 @@ async function mtlsServer(protocol: Protocol): Promise<{ url: string; seen: Seen
 
 function transport(protocol: Protocol, url: string, tlsOptions: TlsClientOptions | undefined, overrides: Partial<RequestTemplate> = {}): Transport {
   const base = template(url, { ...(tlsOptions !== undefined ? { tls: tlsOptions } : {}), ...overrides });
-  const created = protocol === 'h2' ? createH2Transport(base) : createHttp1Transport(base);
+  const created = protocol === 'h2' ? createH2Transport(base) : protocol === 'h2-wire' ? createFastH2Transport(base) : createHttp1Transport(base);
   cleanups.push(() => created.close());
   return created;
 }
 
-describe.each<Protocol>(['http1', 'h2'])('TLS client options over %s', (protocol) => {
+describe.each<Protocol>(['http1', 'h2', 'h2-wire'])('TLS client options over %s', (protocol) => {
   it('presents -cert/-key to a server that demands one, verified with -cacert', async () => {
     const server = await mtlsServer(protocol);
     const outcome = await send(transport(protocol, server.url, { cert: pem.cert, key: pem.key, ca: pem.ca }).newConnection());

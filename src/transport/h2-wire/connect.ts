@@ -1,0 +1,25 @@
+/** Opens an HTTP/2 session of meshload's own to a URL, for callers of the stream API (gRPC):
+ * h2c with prior knowledge for http://, TLS with ALPN h2 for https:// (a server that picks
+ * anything else fails the session's streams as 'protocol'). The load transport dials itself, to
+ * reuse one DNS answer and TLS session across its connections. */
+import net from 'node:net';
+import tls from 'node:tls';
+import { tlsBaseOptions, type TlsClientOptions } from '../transport';
+import { H2WireSession, type SessionOwner } from './session';
+
+export interface WireConnectOptions {
+  /** TLS: do not verify the server certificate. */
+  insecure?: boolean;
+  tls?: TlsClientOptions;
+}
+
+export function openWireSession(url: URL, owner: SessionOwner, options: WireConnectOptions = {}): H2WireSession {
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:') throw new Error(`unsupported URL scheme ${url.protocol}: use http:// or https://`);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const socket = secure
+    ? tls.connect({ ...tlsBaseOptions(host, options.insecure === true, options.tls), host, port, ALPNProtocols: ['h2'] })
+    : net.connect({ host, port });
+  return new H2WireSession(socket, owner, { tls: secure });
+}
