@@ -1,5 +1,6 @@
 /** The gRPC client transport against a raw node:http2 server answering as Envoy answers a
  * rejected call, and as hostile or broken servers answer. */
+import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodePing, encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
@@ -184,6 +185,56 @@ describe('gRPC transport: the truth about failures', () => {
     expect(outcomes.map((o) => o.grpcStatus)).toEqual(Array(8).fill(0));
     expect(connections.reduce((n, c) => n + c.socketsOpened, 0)).toBe(2);
     expect(sessions.size).toBe(2);
+  });
+});
+
+describe('gRPC transport: messages larger than the HTTP/2 windows', () => {
+  test('a 300 KiB request and a 3 MiB response cross the default 64 KiB windows whole, OK', async () => {
+    let received = -1;
+    let payloadLength = -1;
+    const reply = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    const url = await serve((stream, _h, body) => {
+      received = body.length;
+      const reader = new MessageReader(1 << 20, true, undefined);
+      reader.push(body);
+      payloadLength = decodePing(reader.kept[0] ?? Buffer.alloc(0)).payload.length;
+      answer(stream, [frameMessage(reply)], { 'grpc-status': '0' });
+    });
+    const payload = 'x'.repeat(300 * 1024);
+    const outcome = await call(url, { message: encodePing({ seq: 1, ts: 2, payload, delayNanos: 0 }) });
+    expect(outcome.errorMessage).toBeUndefined();
+    expect(outcome.grpcStatus).toBe(0);
+    expect(outcome.bodyBytes).toBe(reply.length + 5);
+    expect(payloadLength).toBe(payload.length);
+    expect(received).toBeGreaterThan(payload.length);
+  });
+
+  test('a gzip message spread over many socket reads decompresses whole (bytes kept across reads are copied)', async () => {
+    // Random bytes do not compress: the compressed message spans many DATA frames and reads.
+    const plain = randomBytes(400 * 1024);
+    const url = await serve((stream) => {
+      stream.respond({ ...GRPC_HEADERS, 'grpc-encoding': 'gzip' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frameMessage(plain, true));
+    });
+    const outcome = await call(url);
+    expect(outcome.bodyPrefix).toBeUndefined();
+    expect(outcome.grpcStatus).toBe(0);
+    expect(outcome.bodyBytes).toBeGreaterThan(plain.length);
+  });
+
+  test('calls after a large one on the same connection still complete (windows replenished)', async () => {
+    const reply = Buffer.alloc(2 * 1024 * 1024, 0x62);
+    const url = await serve((stream) => answer(stream, [frameMessage(reply)], { 'grpc-status': '0' }));
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    // 10 x 2 MiB is above both our 1 MiB stream window and 16 MiB connection window.
+    for (let i = 0; i < 10; i++) {
+      const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(outcome.grpcStatus).toBe(0);
+      expect(outcome.bodyBytes).toBe(reply.length + 5);
+    }
+    expect(connection.socketsOpened).toBe(1);
   });
 });
 
