@@ -333,3 +333,69 @@ describe('gRPC transport: a unary reply that never ends', () => {
     expect(outcome.bodyPrefix).toMatch(/more than one response message/);
   });
 });
+
+describe('gRPC transport: hostile peers on the raw wire', () => {
+  const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const grpcHeaders = (): Buffer => Buffer.concat([Buffer.from([0x88]), literal('content-type', 'application/grpc')]);
+
+  async function withHostile(script: Parameters<typeof startHostileH2Server>[0], run: (url: string) => Promise<void>): Promise<void> {
+    const hostile = await startHostileH2Server(script);
+    try {
+      await run(hostile.url);
+    } finally {
+      transport?.close();
+      transport = undefined;
+      await hostile.close();
+    }
+  }
+
+  test('trailers without END_STREAM: a malformed response (Internal, protocol), the stream reset, no hang', async () => {
+    await withHostile(
+      {
+        onStream(peer, streamId) {
+          peer.frame(FRAME.HEADERS, 0x4, streamId, grpcHeaders());
+          peer.data(streamId, frameMessage(Buffer.alloc(0)));
+          peer.frame(FRAME.HEADERS, 0x4, streamId, literal('grpc-status', '0'));
+        },
+      },
+      async (url) => {
+        const outcome = await call(url);
+        expect(outcome.grpcStatus).toBe(13);
+        expect(outcome.errorKind).toBe('protocol');
+        expect(outcome.errorMessage).toMatch(/trailers without END_STREAM/);
+      },
+    );
+  });
+
+  test('a server that never sends SETTINGS: the call times out as DEADLINE_EXCEEDED and the next call dials again', async () => {
+    await withHostile({ silent: true }, async (url) => {
+      transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 300, compression: false, streams: 1, insecure: false });
+      const connection = transport.newConnection();
+      const started = performance.now();
+      const first = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(first.errorKind).toBe('timeout');
+      expect(first.grpcName).toBe('DeadlineExceeded');
+      const second = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(second.errorKind).toBe('timeout');
+      expect(connection.socketsOpened).toBe(2);
+    });
+  });
+
+  test('RST_STREAM INTERNAL_ERROR after the response headers: Internal, counted as a reset, with the code', async () => {
+    await withHostile(
+      {
+        onStream(peer, streamId) {
+          peer.frame(FRAME.HEADERS, 0x4, streamId, grpcHeaders());
+          peer.rst(streamId, 2);
+        },
+      },
+      async (url) => {
+        const outcome = await call(url);
+        expect(outcome.grpcStatus).toBe(13);
+        expect(outcome.errorKind).toBe('reset');
+        expect(outcome.errorMessage).toMatch(/RST_STREAM code 2\) before grpc-status/);
+      },
+    );
+  });
+});
