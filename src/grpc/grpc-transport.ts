@@ -257,8 +257,9 @@ class GrpcTransport implements Transport, SessionOwner {
         },
       });
     } else {
-      // Only h2: gRPC has no HTTP/1.1 fallback, and a server without h2 fails the session.
-      socket = tls.connect({ ...this.tlsOptions, host, port: this.port, ALPNProtocols: ['h2'] });
+      // gRPC needs h2; offering http/1.1 too lets an HTTP/1.1-only server finish the handshake
+      // so the session can say so, rather than fail it with a no_application_protocol alert.
+      socket = tls.connect({ ...this.tlsOptions, host, port: this.port, ALPNProtocols: ['h2', 'http/1.1'] });
     }
     socket.once(this.tls ? 'secureConnect' : 'connect', () => {
       if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
