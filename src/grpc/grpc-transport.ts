@@ -251,7 +251,16 @@ class GrpcTransport implements Transport, SessionOwner {
         onread: {
           buffer: this.readBuffer,
           callback: (length: number, buffer: Uint8Array): boolean => {
-            reader.session?.onBytes(buffer as Buffer, length);
+            // Calls answered in this read send their next call at once: corked, all of them
+            // leave in one writev, and the server reads them in one go.
+            const session = reader.session;
+            if (session === undefined) return true;
+            session.socket.cork();
+            try {
+              session.onBytes(buffer as Buffer, length);
+            } finally {
+              session.socket.uncork();
+            }
             return true;
           },
         },
