@@ -151,7 +151,7 @@ class OneCall implements StreamHandler, SessionOwner {
       return;
     }
     if (end === 'closed') this.fail('closed', 'the connection closed before grpc-status');
-    else this.fail(kind, message);
+    else this.fail(kind, message, code !== H2_ERROR.NO_ERROR ? code : -1);
   }
 
   private malformed(why: string): void {

@@ -444,7 +444,9 @@ class GrpcConnection implements Connection, StreamHandler {
         this.finish(this.reply.resetOutcome(-1, 'closed', `the connection closed ${cut}`), false);
         return;
       default:
-        this.finish(this.reply.resetOutcome(-1, kind, oneLine(message)), false);
+        // A stream error of ours (a malformed response) carries its RST_STREAM code: Internal,
+        // as grpc-go; a failed connection (code 0) is Unavailable.
+        this.finish(this.reply.resetOutcome(code !== H2_ERROR.NO_ERROR ? code : -1, kind, oneLine(message)), false);
     }
   }
 

@@ -382,6 +382,15 @@ describe('gRPC transport: hostile peers on the raw wire', () => {
     });
   });
 
+  test('DATA before HEADERS: a malformed response, Internal (not Unavailable), kind protocol', async () => {
+    await withHostile({ onStream: (peer, streamId) => peer.data(streamId, frameMessage(Buffer.alloc(0)), true) }, async (url) => {
+      const outcome = await call(url);
+      expect(outcome.grpcName).toBe('Internal');
+      expect(outcome.errorKind).toBe('protocol');
+      expect(outcome.errorMessage).toMatch(/DATA before its HEADERS/);
+    });
+  });
+
   test('RST_STREAM INTERNAL_ERROR after the response headers: Internal, counted as a reset, with the code', async () => {
     await withHostile(
       {
