@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
 import { H2_ERROR } from '../transport/h2-wire/frames';
 import { H2Stream, H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
-import { errorKindOf, failure, oneLine, refusedSend } from '../transport/outcome';
+import { failure, oneLine, refusedSend } from '../transport/outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type TlsClientOptions, type Transport } from '../transport/transport';
 import { meshloadVersion } from '../util/version';
 import { usageError } from '../util/errors';
@@ -60,8 +60,6 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const MIN_PROBE_MS = 1000;
 /** Resends of one call the server did not process, before it fails (as the HTTP/2 transport). */
 export const MAX_RESENDS = 2;
-/** RFC 9113 END_STREAM on the HEADERS frame that carried the response headers. */
-export const END_STREAM_FLAG = 0x1;
 
 /** The request headers, built once per transport. */
 export function grpcRequestHeaders(template: Pick<GrpcCallTemplate, 'path' | 'metadata' | 'compression'>, url: URL): http2.OutgoingHttpHeaders {
@@ -108,32 +106,6 @@ export function grpcRequestFields(template: Pick<GrpcCallTemplate, 'path' | 'met
 
 export function createGrpcTransport(template: GrpcCallTemplate): Transport {
   return new GrpcTransport(template);
-}
-
-interface NodeError {
-  message: string;
-  code?: unknown;
-  cause?: unknown;
-}
-
-/** The kind a node:http2 stream or session error counts as (curl -grpc runs on node:http2). */
-export function kindOf(error: unknown): ErrorKind {
-  if (typeof error !== 'object' || error === null) return 'other';
-  const e = error as NodeError;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (code === 'ERR_HTTP2_STREAM_CANCEL' && e.cause !== undefined) return kindOf(e.cause);
-  if (code === 'ERR_HTTP2_STREAM_CANCEL' || code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION') return 'closed';
-  if (code === 'ERR_HTTP2_STREAM_ERROR') return 'reset';
-  if (code.startsWith('ERR_HTTP2_')) return 'protocol';
-  return errorKindOf(e as NodeJS.ErrnoException);
-}
-
-/** An error's message, unwrapping node:http2's stream cancel to the session's cause. */
-export function messageOf(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return String(error);
-  const e = error as NodeError;
-  if (e.code === 'ERR_HTTP2_STREAM_CANCEL' && typeof e.cause === 'object' && e.cause !== null) return messageOf(e.cause);
-  return typeof e.message === 'string' ? e.message : String(error);
 }
 
 /** Where a plain socket's reads go, set once its session exists (the socket is made first). */
