@@ -177,6 +177,18 @@ describe('gRPC transport: the truth about failures', () => {
     expect(outcome.grpcStatus).toBe(14);
   });
 
+  test('reconnect (-connection-reuse) closes the connection gracefully: the next call dials again and is OK', async () => {
+    const url = await serve((stream, _h, body) => answer(stream, [frameMessage(body.subarray(5))], { 'grpc-status': '0' }));
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    const first = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    connection.reconnect();
+    const second = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    expect([first.grpcStatus, second.grpcStatus]).toEqual([0, 0]);
+    expect(connection.socketsOpened).toBe(2);
+    expect(sessions.size).toBe(2);
+  });
+
   test('-s: streams share one connection; many calls in flight complete', async () => {
     const url = await serve((stream, _h, body) => answer(stream, [frameMessage(body.subarray(5))], { 'grpc-status': '0' }));
     transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 4, insecure: false });
