@@ -54,11 +54,13 @@ export class MessageReader {
     this.parts.length = 0;
   }
 
-  push(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length && this.error === undefined) {
+  /** Reads `chunk[start, end)`, which may be a buffer the next socket read reuses: bytes kept
+   * past this call are copied. */
+  push(chunk: Buffer, start = 0, end = chunk.length): void {
+    let at = start;
+    while (at < end && this.error === undefined) {
       if (this.remaining < 0) {
-        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.length - at);
+        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, end - at);
         chunk.copy(this.header, this.headerFill, at, at + take);
         this.headerFill += take;
         at += take;
@@ -83,8 +85,11 @@ export class MessageReader {
         if (length === 0) this.complete();
         continue;
       }
-      const take = Math.min(this.remaining, chunk.length - at);
-      if (this.keep || this.compressed) this.parts.push(chunk.subarray(at, at + take));
+      const take = Math.min(this.remaining, end - at);
+      if (this.keep || this.compressed) {
+        const part = chunk.subarray(at, at + take);
+        this.parts.push(take < this.remaining ? Buffer.from(part) : part);
+      }
       at += take;
       this.remaining -= take;
       if (this.remaining === 0) this.complete();

@@ -1,14 +1,16 @@
-/** One gRPC call outside a load run (reflection, `curl -grpc`): sends its request messages,
- * keeps the response messages (bounded) and the response metadata, and settles once. Not the
- * hot path: clarity over allocation. */
-import http2 from 'node:http2';
-import net from 'node:net';
-import tls from 'node:tls';
+/** One gRPC call outside a load run (reflection, `curl -grpc`) on meshload's own HTTP/2 framing,
+ * as the load transport: sends its request messages, keeps the response messages (bounded) and
+ * the response metadata, and settles once. Not the hot path: clarity over allocation. */
+import type { ErrorKind } from '../engine/load-result';
+import { openWireSession } from '../transport/h2-wire/connect';
+import { H2_ERROR } from '../transport/h2-wire/frames';
+import { H2Stream, type H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
 import { oneLine } from '../transport/outcome';
-import { tlsBaseOptions, type Outcome, type TlsClientOptions } from '../transport/transport';
+import type { Outcome, TlsClientOptions } from '../transport/transport';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
 import { GrpcReply } from './grpc-reply';
-import { END_STREAM_FLAG, grpcRequestHeaders, kindOf, messageOf } from './grpc-transport';
+import { GRPC_DEADLINE_EXCEEDED, grpcStatusName } from './grpc-status';
+import { grpcRequestFields } from './grpc-transport';
 
 export interface OneCallOptions {
   /** http://host:port or https://host:port. */
@@ -25,83 +27,147 @@ export interface OneCallOptions {
   maxMessageBytes?: number;
 }
 
+/** Header fields as received (names lower case); a repeated name holds its values in order. */
+export type ReceivedHeaders = Record<string, string | string[]>;
+
 export interface OneCallResult {
   outcome: Outcome;
   messages: readonly Buffer[];
-  /** Response headers and trailers as received (names lower case). */
-  headers: http2.IncomingHttpHeaders;
-  trailers: http2.IncomingHttpHeaders;
+  headers: ReceivedHeaders;
+  trailers: ReceivedHeaders;
 }
 
 export function oneGrpcCall(options: OneCallOptions): Promise<OneCallResult> {
-  return new Promise((resolve) => {
-    const url = new URL(options.url);
-    const isTls = url.protocol === 'https:';
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const port = url.port === '' ? (isTls ? 443 : 80) : Number(url.port);
-    const reply = new GrpcReply(options.unary, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, true);
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    let settled = false;
-    let error: unknown;
-    const session = http2.connect(url, {
-      createConnection: () => (isTls ? tls.connect({ ...tlsBaseOptions(host, options.insecure, options.tls), host, port, ALPNProtocols: ['h2'] }) : net.connect({ host, port })),
-      settings: { enablePush: false },
-    });
-    const settle = (outcome: Outcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve({ outcome, messages: reply.messages, headers, trailers });
-    };
-    const fail = (kind: Parameters<GrpcReply['resetOutcome']>[1], message: string, rst = -1): void => settle(reply.resetOutcome(rst, kind, oneLine(message)));
-    const timer = setTimeout(() => {
-      const outcome = reply.resetOutcome(8, 'timeout', `no gRPC status within ${options.timeoutMs}ms`);
-      outcome.grpcStatus = 4;
-      outcome.grpcName = 'DeadlineExceeded';
-      settle(outcome);
-    }, options.timeoutMs > 0 ? options.timeoutMs : 2_147_483_647);
-    session.on('error', (e: unknown) => {
-      error = e;
-      fail(kindOf(e), messageOf(e));
-    });
-    session.on('connect', () => {
-      if (isTls && session.alpnProtocol !== 'h2') fail('protocol', `the server does not speak HTTP/2 over TLS (ALPN ${String(session.alpnProtocol)}): gRPC needs h2`);
-    });
-    let stream: http2.ClientHttp2Stream;
+  return new Promise((resolve) => new OneCall(options, resolve).start());
+}
+
+class OneCall implements StreamHandler, SessionOwner {
+  private readonly reply: GrpcReply;
+  private readonly stream = new H2Stream(this);
+  private session: H2WireSession | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private headers: ReceivedHeaders = {};
+  private trailers: ReceivedHeaders = {};
+  /** The header block being read, and its size as the load transport counts it. */
+  private block: ReceivedHeaders = {};
+  private blockBytes = 0;
+  private headersDone = false;
+  private settled = false;
+
+  constructor(
+    private readonly options: OneCallOptions,
+    private readonly resolve: (result: OneCallResult) => void,
+  ) {
+    this.reply = new GrpcReply(options.unary, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, true);
+  }
+
+  start(): void {
+    const options = this.options;
+    let session: H2WireSession;
+    let fields: Array<[string, string]>;
     try {
-      stream = session.request(grpcRequestHeaders({ path: options.path, metadata: options.metadata, compression: options.compression }, url), { endStream: false });
-    } catch (e) {
-      fail('other', (e as Error).message);
+      const url = new URL(options.url);
+      fields = grpcRequestFields({ path: options.path, metadata: options.metadata, compression: options.compression }, url);
+      session = openWireSession(url, this, { insecure: options.insecure, ...(options.tls !== undefined ? { tls: options.tls } : {}) });
+    } catch (error) {
+      this.fail('other', error instanceof Error ? error.message : String(error));
       return;
     }
-    stream.on('response', (h: http2.IncomingHttpHeaders, flags: number, raw?: string[]) => {
-      headers = h;
-      reply.onHeaders(h, raw?.reduce((n, s) => n + s.length + 2, 0) ?? 0, (flags & END_STREAM_FLAG) !== 0);
-    });
-    stream.on('data', (chunk: Buffer) => {
-      reply.onData(chunk);
-      if (reply.frameError !== undefined) {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        settle(reply.outcome());
+    this.session = session;
+    if (options.timeoutMs > 0) {
+      this.timer = setTimeout(() => {
+        const outcome = this.reply.resetOutcome(H2_ERROR.CANCEL, 'timeout', `no gRPC status within ${options.timeoutMs}ms`);
+        outcome.grpcStatus = GRPC_DEADLINE_EXCEEDED;
+        outcome.grpcName = grpcStatusName(GRPC_DEADLINE_EXCEEDED);
+        this.settle(outcome);
+      }, options.timeoutMs);
+    }
+    const body = Buffer.concat(options.messages.map((message) => frameMessage(message, options.compression)));
+    session.request(this.stream, fields, body, true);
+  }
+
+  onSessionRetired(): void {
+    // One call per session: nothing pools it.
+  }
+
+  onSessionClosed(): void {
+    // The stream has been told already (onFailed).
+  }
+
+  onField(name: string, value: string): void {
+    this.blockBytes += name.length + value.length + 4;
+    const existing = this.block[name];
+    if (existing === undefined) this.block[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else this.block[name] = [existing, value];
+    this.reply.onField(name, value);
+  }
+
+  onHeaders(_stream: H2Stream, endStream: boolean): void {
+    const block = this.block;
+    const bytes = this.blockBytes;
+    this.block = {};
+    this.blockBytes = 0;
+    if (this.settled) return;
+    if (this.headersDone) {
+      this.trailers = block;
+      // Trailers must end the stream (RFC 9113 8.1).
+      if (!endStream) return this.malformed('trailers without END_STREAM');
+      this.reply.onTrailersEnd(bytes);
+      this.settle(this.reply.outcome());
+      return;
+    }
+    this.reply.onHeadersEnd(bytes, endStream);
+    const status = this.reply.httpStatus;
+    if (status < 100 || status > 599) return this.malformed('no valid :status in the response headers');
+    if (status < 200) {
+      if (endStream || status === 101) return this.malformed(`informational :status ${status} ending the stream`);
+      this.reply.reset();
+      return;
+    }
+    this.headers = block;
+    this.headersDone = true;
+    if (endStream) this.settle(this.reply.outcome());
+  }
+
+  onData(_stream: H2Stream, data: Buffer, start: number, end: number, endStream: boolean): void {
+    if (this.settled) return;
+    if (end > start) {
+      this.reply.onData(data, start, end);
+      if (this.reply.frameError !== undefined) {
+        this.settle(this.reply.outcome());
+        return;
       }
-    });
-    stream.on('trailers', (t: http2.IncomingHttpHeaders, _flags: number, raw?: string[]) => {
-      trailers = t;
-      reply.onTrailers(t, raw?.reduce((n, s) => n + s.length + 2, 0) ?? 0);
-    });
-    stream.on('error', (e: unknown) => {
-      error = e;
-    });
-    stream.on('close', () => {
-      const rst = stream.rstCode;
-      const streamError = error !== undefined && (error as { code?: unknown }).code === 'ERR_HTTP2_STREAM_ERROR';
-      if (reply.httpStatus !== 0 && (rst === undefined || rst === http2.constants.NGHTTP2_NO_ERROR) && error === undefined) settle(reply.outcome());
-      else if (rst !== undefined && rst !== http2.constants.NGHTTP2_NO_ERROR && (error === undefined || streamError)) fail('reset', `stream reset by the server (RST_STREAM code ${rst})`, rst);
-      else fail(error === undefined ? 'closed' : kindOf(error), error === undefined ? 'the connection closed before grpc-status' : messageOf(error));
-    });
-    for (const message of options.messages) stream.write(frameMessage(message, options.compression));
-    stream.end();
-  });
+    }
+    if (endStream) this.settle(this.reply.outcome());
+  }
+
+  onFailed(_stream: H2Stream, end: StreamEnd, code: number, kind: ErrorKind, message: string): void {
+    if (this.settled) return;
+    if (end === 'reset') {
+      // RST_STREAM NO_ERROR after the headers: the server is done; the reply says what we got.
+      if (code === H2_ERROR.NO_ERROR && this.reply.httpStatus !== 0) this.settle(this.reply.outcome());
+      else this.fail('reset', `stream reset by the server (RST_STREAM code ${code})`, code);
+      return;
+    }
+    if (end === 'closed') this.fail('closed', 'the connection closed before grpc-status');
+    else this.fail(kind, message, code !== H2_ERROR.NO_ERROR ? code : -1);
+  }
+
+  private malformed(why: string): void {
+    this.fail('protocol', `malformed response: ${why}`, H2_ERROR.PROTOCOL_ERROR);
+  }
+
+  private fail(kind: ErrorKind, message: string, rstCode = -1): void {
+    this.settle(this.reply.resetOutcome(rstCode, kind, oneLine(message)));
+  }
+
+  /** Settles once; the session goes with the call (a stream still open is reset by it). */
+  private settle(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.session?.destroy();
+    this.resolve({ outcome, messages: this.reply.messages, headers: this.headers, trailers: this.trailers });
+  }
 }

@@ -34,12 +34,6 @@ export type ReplyHeaders = Readonly<Record<string, string | string[] | number | 
 const REFUSED_STREAM = 7;
 const CANCEL = 8;
 
-function single(value: string | string[] | number | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (Array.isArray(value)) return value[0];
-  return String(value);
-}
-
 export class GrpcReply {
   httpStatus = 0;
   /** grpc-status and grpc-message as received (headers of a trailers-only response, or trailers). */
@@ -57,6 +51,7 @@ export class GrpcReply {
   /** For a non-200 HTTP answer without grpc-status: the first body bytes (Envoy's own text). */
   private bodyPrefix: string | undefined;
   private readonly reader: MessageReader;
+  private readonly block = new BlockFields();
 
   constructor(
     private readonly unary: boolean,
@@ -82,6 +77,7 @@ export class GrpcReply {
     this.clamped = false;
     this.bodyPrefix = undefined;
     this.reader.reset(undefined);
+    this.block.reset();
   }
 
   /** The messages received, when the reply keeps them (curl, reflection). */
@@ -93,44 +89,101 @@ export class GrpcReply {
    * HEADERS frame ended the stream (a trailers-only response), the only case where grpc-status
    * in the headers counts (grpc-go's operateHeaders). */
   onHeaders(headers: ReplyHeaders, bytes: number, endStream: boolean): void {
+    this.readBlock(headers);
+    this.onHeadersEnd(bytes, endStream);
+  }
+
+  /** One field of the header block being read, as an HPACK decoder hands it over; the block
+   * ends with onHeadersEnd or onTrailersEnd. The first of repeated fields counts. */
+  onField(name: string, value: string): void {
+    const block = this.block;
+    switch (name) {
+      case ':status':
+        block.status ??= value;
+        break;
+      case 'content-type':
+        block.contentType ??= value;
+        break;
+      case 'server':
+        block.server ??= value;
+        break;
+      case 'x-envoy-upstream-service-time':
+        block.upstreamTime = true;
+        break;
+      case 'x-envoy-overloaded':
+        block.overloaded ??= value;
+        break;
+      case 'x-version':
+        block.version ??= value;
+        break;
+      case 'x-envoy-attempt-count':
+        block.attempt ??= value;
+        break;
+      case 'x-meshload-clamped':
+        block.clamped = true;
+        break;
+      case 'grpc-encoding':
+        block.encoding ??= value;
+        break;
+      case 'grpc-status':
+        block.grpcStatus ??= value;
+        break;
+      case 'grpc-message':
+        block.grpcMessage ??= value;
+        break;
+    }
+  }
+
+  /** The response headers' fields (onField) are all in; see onHeaders. */
+  onHeadersEnd(bytes: number, endStream: boolean): void {
+    const block = this.block;
     this.headerBytes = bytes;
-    const status = Number(headers[':status']);
+    const status = Number(block.status);
     this.httpStatus = Number.isInteger(status) ? status : 0;
-    this.contentType = single(headers['content-type']);
-    const server = single(headers.server);
-    this.viaEnvoy = (server !== undefined && server.toLowerCase() === 'envoy') || headers['x-envoy-upstream-service-time'] !== undefined;
-    this.readMarkers(headers);
-    const version = single(headers['x-version']);
+    this.contentType = block.contentType;
+    const server = block.server;
+    this.viaEnvoy = (server !== undefined && server.toLowerCase() === 'envoy') || block.upstreamTime;
+    this.readMarkers();
+    const version = block.version;
     if (version !== undefined && version !== '') this.version = version.slice(0, 64);
-    const attempt = single(headers['x-envoy-attempt-count']);
+    const attempt = block.attempt;
     if (attempt !== undefined && /^\d{1,6}$/.test(attempt)) this.attempt = Number(attempt);
-    this.clamped = headers['x-meshload-clamped'] !== undefined;
-    const encoding = single(headers['grpc-encoding']);
+    this.clamped = block.clamped;
+    const encoding = block.encoding;
     this.reader.reset(encoding === undefined || encoding === 'identity' ? undefined : encoding);
     // Trailers-only: grpc-status rides in the headers. Elsewhere it would let a server skip its
     // trailers and still look OK.
-    if (endStream) this.readStatus(headers);
+    if (endStream) this.readStatus();
     if (this.httpStatus !== 200 && this.grpcStatus === undefined) this.bodyPrefix = '';
+    block.reset();
   }
 
-  onData(chunk: Buffer): void {
-    this.bodyBytes += chunk.length;
+  /** A DATA chunk, `chunk[start, end)`; it may be a buffer the next socket read reuses. */
+  onData(chunk: Buffer, start = 0, end = chunk.length): void {
+    this.bodyBytes += end - start;
     const prefix = this.bodyPrefix;
     if (prefix !== undefined) {
-      if (prefix.length < BODY_PREFIX_BYTES) this.bodyPrefix = prefix + chunk.toString('latin1', 0, Math.min(chunk.length, BODY_PREFIX_BYTES - prefix.length));
+      if (prefix.length < BODY_PREFIX_BYTES) this.bodyPrefix = prefix + chunk.toString('latin1', start, Math.min(end, start + BODY_PREFIX_BYTES - prefix.length));
       return;
     }
-    this.reader.push(chunk);
+    this.reader.push(chunk, start, end);
     // A unary reply with a second message is broken whatever follows (grpc-go fails it at once):
     // a server streaming messages forever must not hold the call open.
     if (this.unary && this.reader.messages > 1 && this.reader.error === undefined) this.reader.error = `a unary call got more than one response message`;
   }
 
   onTrailers(trailers: ReplyHeaders, bytes: number): void {
+    this.readBlock(trailers);
+    this.onTrailersEnd(bytes);
+  }
+
+  /** The trailers' fields (onField) are all in. */
+  onTrailersEnd(bytes: number): void {
     this.trailersSeen = true;
     this.headerBytes += bytes;
-    this.readMarkers(trailers);
-    this.readStatus(trailers);
+    this.readMarkers();
+    this.readStatus();
+    this.block.reset();
   }
 
   /** A frame error makes further DATA pointless: the caller may cancel the stream. */
@@ -205,17 +258,57 @@ export class GrpcReply {
     return oneLine(`gRPC status ${code} ${grpcStatusName(code)}${text !== undefined && text !== '' ? `: ${text}` : ''}`);
   }
 
-  private readMarkers(headers: ReplyHeaders): void {
-    const overloaded = single(headers['x-envoy-overloaded']);
+  /** A header object, field by field, as an HPACK decoder would hand it over. */
+  private readBlock(headers: ReplyHeaders): void {
+    this.block.reset();
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const one of value) this.onField(name, one);
+      else this.onField(name, String(value));
+    }
+  }
+
+  private readMarkers(): void {
+    const overloaded = this.block.overloaded;
     if (overloaded !== undefined && overloaded.toLowerCase() === 'true') this.envoyOverloaded = true;
   }
 
-  private readStatus(headers: ReplyHeaders): void {
-    const status = single(headers['grpc-status']);
+  private readStatus(): void {
+    const status = this.block.grpcStatus;
     if (status === undefined) return;
     // A grpc-status that is not a small number is not a status: the call failed as Unknown.
     this.grpcStatus = /^\d{1,3}$/.test(status.trim()) ? Number(status.trim()) : GRPC_UNKNOWN;
-    const message = single(headers['grpc-message']);
+    const message = this.block.grpcMessage;
     this.grpcMessage = message === undefined ? (/^\d{1,3}$/.test(status.trim()) ? undefined : `grpc-status ${JSON.stringify(status.slice(0, 20))} is not a number`) : oneLine(decodeGrpcMessage(message.slice(0, 1024)));
+  }
+}
+
+/** The fields of one header block that a reply reads; reused, so a call allocates no object. */
+class BlockFields {
+  status: string | undefined;
+  contentType: string | undefined;
+  server: string | undefined;
+  upstreamTime = false;
+  overloaded: string | undefined;
+  version: string | undefined;
+  attempt: string | undefined;
+  clamped = false;
+  encoding: string | undefined;
+  grpcStatus: string | undefined;
+  grpcMessage: string | undefined;
+
+  reset(): void {
+    this.status = undefined;
+    this.contentType = undefined;
+    this.server = undefined;
+    this.upstreamTime = false;
+    this.overloaded = undefined;
+    this.version = undefined;
+    this.attempt = undefined;
+    this.clamped = false;
+    this.encoding = undefined;
+    this.grpcStatus = undefined;
+    this.grpcMessage = undefined;
   }
 }

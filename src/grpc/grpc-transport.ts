@@ -1,17 +1,21 @@
-/** meshload's gRPC client transport: unary calls over node:http2 (h2c prior knowledge, or TLS
- * with ALPN h2). Fortio's -s: `streams` Connections share one session (HTTP/2 connection), so
- * `-c 2 -s 4` is 8 calls in flight on 2 connections, as Fortio's grpcrunner dials one
- * connection per `Streams` threads.
+/** meshload's gRPC client transport: unary calls over meshload's own HTTP/2 framing
+ * (../transport/h2-wire; h2c prior knowledge, or TLS with ALPN h2), not node:http2, whose
+ * internals and garbage dominated the profile (issue 16). Fortio's -s: `streams` Connections
+ * share one session (HTTP/2 connection), so `-c 2 -s 4` is 8 calls in flight on 2 connections,
+ * as Fortio's grpcrunner dials one connection per `Streams` threads.
  *
- * The message layer (grpc-reply.ts, grpc-frame.ts) only sees header objects and DATA chunks,
- * so the session code here can be swapped for a faster HTTP/2 framing layer without touching
- * it. The request is framed once per transport; per call: one stream, a reused GrpcReply, no
- * closures (module-level listeners find their Connection through a symbol on the stream). */
-import http2 from 'node:http2';
+ * The message layer (grpc-reply.ts, grpc-frame.ts) sees header fields and DATA chunks. Per
+ * call: the header block is encoded once per session and reused (all indexed after the first),
+ * the pre-framed message goes out with END_STREAM in the same write, and one reused H2Stream and
+ * GrpcReply read the answer; no closures or objects per call. Streams the server did not process
+ * (REFUSED_STREAM, above a GOAWAY's last stream id) are sent again, at most MAX_RESENDS times. */
+import type http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ErrorKind } from '../engine/load-result';
-import { errorKindOf, failure, oneLine, refusedSend } from '../transport/outcome';
+import { H2_ERROR } from '../transport/h2-wire/frames';
+import { H2Stream, H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
+import { failure, oneLine, refusedSend } from '../transport/outcome';
 import { tlsBaseOptions, type Connection, type Outcome, type TlsClientOptions, type Transport } from '../transport/transport';
 import { meshloadVersion } from '../util/version';
 import { usageError } from '../util/errors';
@@ -49,15 +53,13 @@ export interface GrpcCallTemplate {
  * protocol's own (PROTOCOL-HTTP2.md reserves grpc-*). */
 const RESERVED = /^(:|connection$|keep-alive$|proxy-connection$|transfer-encoding$|upgrade$|te$|content-type$|grpc-)/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-const STREAM_WINDOW_BYTES = 1 << 20;
 const MAX_SWEEP_MS = 50;
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const READ_BUFFER_BYTES = 64 * 1024;
+/** A session whose call timed out must acknowledge a PING within the timeout, and at least
+ * this long, or be destroyed (a dead peer looks alive to TCP). */
+const MIN_PROBE_MS = 1000;
 /** Resends of one call the server did not process, before it fails (as the HTTP/2 transport). */
 export const MAX_RESENDS = 2;
-/** RFC 9113 END_STREAM on the HEADERS frame that carried the response headers. */
-export const END_STREAM_FLAG = 0x1;
-/** Every call has a request message: HEADERS without END_STREAM, then the DATA. */
-const REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
 
 /** The request headers, built once per transport. */
 export function grpcRequestHeaders(template: Pick<GrpcCallTemplate, 'path' | 'metadata' | 'compression'>, url: URL): http2.OutgoingHttpHeaders {
@@ -92,71 +94,28 @@ export function grpcRequestHeaders(template: Pick<GrpcCallTemplate, 'path' | 'me
   return headers;
 }
 
+/** The request headers as HTTP/2 fields in order, pseudo-headers first. */
+export function grpcRequestFields(template: Pick<GrpcCallTemplate, 'path' | 'metadata' | 'compression'>, url: URL): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(grpcRequestHeaders(template, url))) {
+    if (Array.isArray(value)) for (const one of value) fields.push([name, String(one)]);
+    else if (value !== undefined) fields.push([name, String(value)]);
+  }
+  return fields;
+}
+
 export function createGrpcTransport(template: GrpcCallTemplate): Transport {
   return new GrpcTransport(template);
 }
 
-/** An error this transport raises itself, with the kind it counts as. */
-class GrpcFailure extends Error {
-  constructor(
-    message: string,
-    readonly kind: ErrorKind,
-  ) {
-    super(message);
-  }
+/** Where a plain socket's reads go, set once its session exists (the socket is made first). */
+interface ReadTarget {
+  session: H2WireSession | undefined;
 }
 
-interface NodeError {
-  message: string;
-  code?: unknown;
-  cause?: unknown;
-}
-
-/** The kind a stream or session error counts as. */
-export function kindOf(error: unknown): ErrorKind {
-  if (error instanceof GrpcFailure) return error.kind;
-  if (typeof error !== 'object' || error === null) return 'other';
-  const e = error as NodeError;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (code === 'ERR_HTTP2_STREAM_CANCEL' && e.cause !== undefined) return kindOf(e.cause);
-  if (code === 'ERR_HTTP2_STREAM_CANCEL' || code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION') return 'closed';
-  if (code === 'ERR_HTTP2_STREAM_ERROR') return 'reset';
-  if (code.startsWith('ERR_HTTP2_')) return 'protocol';
-  return errorKindOf(e as NodeJS.ErrnoException);
-}
-
-/** An error's message, unwrapping node:http2's stream cancel to the session's cause. */
-export function messageOf(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return String(error);
-  const e = error as NodeError;
-  if (e.code === 'ERR_HTTP2_STREAM_CANCEL' && typeof e.cause === 'object' && e.cause !== null) return messageOf(e.cause);
-  return typeof e.message === 'string' ? e.message : String(error);
-}
-
-class GrpcSession {
-  constructor(
-    readonly h2: http2.ClientHttp2Session,
-    readonly slot: number,
-    readonly socket: net.Socket | undefined,
-  ) {}
-
-  usable(): boolean {
-    return !this.h2.closed && !this.h2.destroyed && !this.goaway;
-  }
-
-  goaway = false;
-  goawayLastStreamId = 0;
-
-  release(): void {
-    this.h2.destroy();
-    this.socket?.destroy();
-  }
-}
-
-class GrpcTransport implements Transport {
-  readonly headers: http2.OutgoingHttpHeaders;
+class GrpcTransport implements Transport, SessionOwner {
+  readonly fields: ReadonlyArray<readonly [string, string]>;
   readonly body: Buffer;
-  readonly url: URL;
   readonly tls: boolean;
   readonly hostname: string;
   readonly port: number;
@@ -165,21 +124,26 @@ class GrpcTransport implements Transport {
   readonly health: boolean;
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly perSession: number;
-  private readonly shared: Array<GrpcSession | undefined> = [];
-  private readonly sessions = new Set<GrpcSession>();
+  private readonly shared: Array<H2WireSession | undefined> = [];
+  /** Every session not yet closed, with its slot. */
+  private readonly slots = new Map<H2WireSession, number>();
   private readonly connections = new Set<GrpcConnection>();
   private created = 0;
   private sweeper: NodeJS.Timeout | undefined;
-  address: string | undefined;
+  /** The address the first session connected to, reused by later ones (one DNS lookup). */
+  private address: string | undefined;
+  /** Reads of plain sockets land here, one buffer for all the transport's sockets: each read is
+   * parsed at once and what outlives it is copied, so no Buffer is allocated per read. */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   closed = false;
 
   constructor(template: GrpcCallTemplate) {
-    this.url = new URL(template.url);
-    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') throw usageError(`unsupported gRPC URL ${this.url.href}`);
-    this.tls = this.url.protocol === 'https:';
-    this.hostname = this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname;
-    this.port = this.url.port === '' ? (this.tls ? 443 : 80) : Number(this.url.port);
-    this.headers = grpcRequestHeaders(template, this.url);
+    const url = new URL(template.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`unsupported gRPC URL ${url.href}`);
+    this.tls = url.protocol === 'https:';
+    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = url.port === '' ? (this.tls ? 443 : 80) : Number(url.port);
+    this.fields = grpcRequestFields(template, url);
     this.body = frameMessage(template.message, template.compression);
     this.timeoutMs = template.timeoutMs;
     this.maxMessageBytes = template.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -206,8 +170,7 @@ class GrpcTransport implements Transport {
     this.sweeper = undefined;
     for (const connection of this.connections) connection.close();
     this.connections.clear();
-    for (const session of this.sessions) session.release();
-    this.sessions.clear();
+    for (const session of [...this.slots.keys()]) session.destroy();
     this.shared.length = 0;
   }
 
@@ -216,9 +179,9 @@ class GrpcTransport implements Transport {
   }
 
   /** The slot's session if it can take a stream; undefined means open one. */
-  usableSession(slot: number): GrpcSession | undefined {
-    const existing = this.shared[slot];
-    return existing !== undefined && existing.usable() ? existing : undefined;
+  usableSession(slot: number): H2WireSession | undefined {
+    const session = this.shared[slot];
+    return session !== undefined && session.usable() ? session : undefined;
   }
 
   /** Closes a slot's session gracefully (-connection-reuse): calls in flight finish. */
@@ -226,48 +189,62 @@ class GrpcTransport implements Transport {
     const session = this.shared[slot];
     if (session === undefined) return;
     this.shared[slot] = undefined;
-    session.h2.close();
+    session.shutdown();
   }
 
-  open(slot: number): GrpcSession {
-    let socket = undefined as net.Socket | undefined;
-    const h2 = http2.connect(this.url, {
-      createConnection: () => (socket = this.connectSocket()),
-      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
-    });
-    const session = new GrpcSession(h2, slot, socket);
-    const retire = (): void => {
-      if (this.shared[slot] === session) this.shared[slot] = undefined;
-    };
-    h2.on('error', retire);
-    h2.on('goaway', (_code: number, lastStreamId: number) => {
-      session.goaway = true;
-      session.goawayLastStreamId = lastStreamId;
-      retire();
-    });
-    h2.on('close', () => {
-      retire();
-      this.sessions.delete(session);
-    });
-    h2.on('connect', (_h2: http2.ClientHttp2Session, connected: net.Socket) => {
-      if (h2.destroyed) return;
-      if (this.address === undefined && connected.remoteAddress !== undefined) this.address = connected.remoteAddress;
-      if (this.tls && h2.alpnProtocol !== 'h2') {
-        h2.destroy(new GrpcFailure(`the server does not speak HTTP/2 over TLS (ALPN ${String(h2.alpnProtocol)}): gRPC needs h2`, 'protocol'));
-      }
-    });
-    this.sessions.add(session);
+  /** Opens the slot's session. Throws on options Node rejects (a bad port); socket errors
+   * arrive as stream failures. */
+  open(slot: number): H2WireSession {
+    const reader: ReadTarget = { session: undefined };
+    const session = new H2WireSession(this.connectSocket(reader), this, { tls: this.tls, readsFed: !this.tls });
+    reader.session = session;
+    this.slots.set(session, slot);
     this.shared[slot] = session;
     return session;
   }
 
-  private connectSocket(): net.Socket {
+  onSessionRetired(session: H2WireSession): void {
+    const slot = this.slots.get(session);
+    if (slot !== undefined && this.shared[slot] === session) this.shared[slot] = undefined;
+  }
+
+  onSessionClosed(session: H2WireSession): void {
+    this.onSessionRetired(session);
+    this.slots.delete(session);
+  }
+
+  private connectSocket(reader: ReadTarget): net.Socket {
     const host = this.address ?? this.hostname;
-    // A call is a few small frames each way: Nagle's algorithm against the peer's delayed ACK
-    // would add ~40 ms to every call.
-    if (!this.tls) return net.connect({ host, port: this.port, noDelay: true });
-    const socket = tls.connect({ ...this.tlsOptions, host, port: this.port, ALPNProtocols: ['h2'] });
-    socket.setNoDelay(true);
+    let socket: net.Socket;
+    if (!this.tls) {
+      socket = net.connect({
+        host,
+        port: this.port,
+        onread: {
+          buffer: this.readBuffer,
+          callback: (length: number, buffer: Uint8Array): boolean => {
+            // Calls answered in this read send their next call at once: corked, all of them
+            // leave in one writev, and the server reads them in one go.
+            const session = reader.session;
+            if (session === undefined) return true;
+            session.socket.cork();
+            try {
+              session.onBytes(buffer as Buffer, length);
+            } finally {
+              session.socket.uncork();
+            }
+            return true;
+          },
+        },
+      });
+    } else {
+      // gRPC needs h2; offering http/1.1 too lets an HTTP/1.1-only server finish the handshake
+      // so the session can say so, rather than fail it with a no_application_protocol alert.
+      socket = tls.connect({ ...this.tlsOptions, host, port: this.port, ALPNProtocols: ['h2', 'http/1.1'] });
+    }
+    socket.once(this.tls ? 'secureConnect' : 'connect', () => {
+      if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
+    });
     return socket;
   }
 
@@ -277,22 +254,21 @@ class GrpcTransport implements Transport {
   }
 }
 
-const OWNER = Symbol('meshload.grpc.owner');
-interface OwnedStream extends http2.ClientHttp2Stream {
-  [OWNER]?: GrpcConnection;
-}
-
-class GrpcConnection implements Connection {
+class GrpcConnection implements Connection, StreamHandler {
   socketsOpened = 0;
   resends = 0;
-  stream: OwnedStream | undefined;
-  private session: GrpcSession | undefined;
+  private readonly stream = new H2Stream(this);
+  private readonly reply: GrpcReply;
+  /** The session of the call in flight. */
+  private session: H2WireSession | undefined;
   private done: ((outcome: Outcome) => void) | undefined;
   private deadline = 0;
-  private error: unknown;
+  /** The final (non-1xx) response headers arrived: later fields are trailers. */
+  private headersDone = false;
+  /** Uncompressed size of the block being read (name + value + 4 per field, as -h2 counts). */
+  private blockBytes = 0;
   /** Resends of the call in flight. */
   private resent = 0;
-  private readonly reply: GrpcReply;
   private closed = false;
 
   constructor(
@@ -315,30 +291,22 @@ class GrpcConnection implements Connection {
   /** Opens the call's stream: its first try, or a resend of one the server did not process. */
   private start(): void {
     const t = this.transport;
-    this.error = undefined;
     this.reply.reset();
-    let stream: OwnedStream;
-    try {
-      let session = t.usableSession(this.slot);
-      if (session === undefined) {
+    this.headersDone = false;
+    this.blockBytes = 0;
+    let session = t.usableSession(this.slot);
+    if (session === undefined) {
+      try {
         session = t.open(this.slot);
-        this.socketsOpened++;
+      } catch (error) {
+        // Synchronous throws (a port Node rejects); `done` stays asynchronous.
+        this.finish(this.reply.resetOutcome(-1, 'other', oneLine(error instanceof Error ? error.message : String(error))), true);
+        return;
       }
-      this.session = session;
-      stream = session.h2.request(t.headers, REQUEST_OPTIONS);
-    } catch (error) {
-      this.finish(this.reply.resetOutcome(-1, kindOf(error), oneLine(messageOf(error))), true);
-      return;
+      this.socketsOpened++;
     }
-    stream[OWNER] = this;
-    this.stream = stream;
-    stream.on('response', onStreamResponse);
-    stream.on('data', onStreamData);
-    stream.on('trailers', onStreamTrailers);
-    stream.on('end', onStreamEnd);
-    stream.on('error', onStreamError);
-    stream.on('close', onStreamClose);
-    stream.end(t.body);
+    this.session = session;
+    session.request(this.stream, t.fields, t.body, true);
   }
 
   reconnect(): void {
@@ -350,67 +318,108 @@ class GrpcConnection implements Connection {
     this.closed = true;
     this.transport.forget(this);
     if (this.done !== undefined) {
-      this.cancel();
-      this.finish(this.reply.resetOutcome(NGHTTP2_CANCEL, 'closed', 'connection closed by meshload while the call was in flight'), true);
+      this.cancel(H2_ERROR.CANCEL);
+      this.finish(this.reply.resetOutcome(H2_ERROR.CANCEL, 'closed', 'connection closed by meshload while the call was in flight'), true);
     }
   }
 
   expireIfLate(now: number): void {
     if (this.done === undefined || this.deadline === 0 || now < this.deadline) return;
-    this.cancel();
+    const session = this.session;
+    this.cancel(H2_ERROR.CANCEL);
     // The client's own deadline: a socket-level timeout (cause client_timeout), reported as
     // DEADLINE_EXCEEDED the way gRPC clients report a local deadline.
-    const outcome = failure('timeout', `no gRPC status within ${this.transport.timeoutMs}ms`);
+    const message = `no gRPC status within ${this.transport.timeoutMs}ms`;
+    const outcome = failure('timeout', message);
     outcome.grpcStatus = GRPC_DEADLINE_EXCEEDED;
     outcome.grpcName = grpcStatusName(GRPC_DEADLINE_EXCEEDED);
     this.finish(outcome, false);
+    if (session === undefined || session.destroyed) return;
+    // A session that never connected or never acknowledged our SETTINGS serves nobody: drop it
+    // so the next call dials again; a live-looking one must answer a PING.
+    if (!session.ready || !session.settingsAcked) session.destroy('timeout', `${!session.ready ? 'session not connected' : 'no SETTINGS acknowledgement from the server'}: ${message}`);
+    else session.probe(Math.max(this.transport.timeoutMs, MIN_PROBE_MS));
   }
 
-  onResponse(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, raw: string[] | undefined): void {
-    this.reply.onHeaders(headers, rawBytes(headers, raw), (flags & END_STREAM_FLAG) !== 0);
+  // StreamHandler: the hot path.
+  onField(name: string, value: string): void {
+    this.blockBytes += name.length + value.length + 4;
+    this.reply.onField(name, value);
   }
 
-  onData(chunk: Buffer): void {
-    this.reply.onData(chunk);
-    // A bad prefix or an oversized message: no point reading on.
-    if (this.reply.frameError !== undefined) {
-      this.cancel();
-      this.finish(this.reply.outcome(), false);
-    }
-  }
-
-  onTrailers(trailers: http2.IncomingHttpHeaders, raw: string[] | undefined): void {
-    this.reply.onTrailers(trailers, rawBytes(trailers, raw));
-  }
-
-  onEnd(): void {
-    // END_STREAM with a status (trailers, or trailers-only headers): the call is complete.
-    if (this.reply.grpcStatus !== undefined) this.finish(this.completed(), false);
-  }
-
-  onError(error: unknown): void {
-    this.error = error;
-  }
-
-  onClose(stream: OwnedStream): void {
-    if (this.done === undefined || this.resentUnprocessed(stream)) return;
-    const rst = stream.rstCode;
-    if (this.error === undefined && (rst === undefined || rst === NGHTTP2_NO_ERROR) && this.session?.h2.destroyed !== true && this.reply.httpStatus !== 0) {
-      // Ended without grpc-status: the reply says Internal.
+  onHeaders(stream: H2Stream, endStream: boolean): void {
+    const bytes = this.blockBytes;
+    this.blockBytes = 0;
+    if (stream !== this.stream || this.done === undefined) return;
+    if (this.headersDone) {
+      // Trailers must end the stream (RFC 9113 8.1).
+      if (!endStream) return this.malformed('trailers without END_STREAM');
+      this.reply.onTrailersEnd(bytes);
       this.finish(this.completed(), false);
       return;
     }
+    this.reply.onHeadersEnd(bytes, endStream);
+    const status = this.reply.httpStatus;
+    if (status < 100 || status > 599) return this.malformed('no valid :status in the response headers');
+    if (status < 200) {
+      // Informational (1xx): the final response follows; 101 is not allowed in HTTP/2.
+      if (endStream || status === 101) return this.malformed(`informational :status ${status} ending the stream`);
+      this.reply.reset();
+      return;
+    }
+    this.headersDone = true;
+    // A trailers-only response (grpc-status in the headers) is the whole call.
+    if (endStream) this.finish(this.completed(), false);
+  }
+
+  onData(stream: H2Stream, data: Buffer, start: number, end: number, endStream: boolean): void {
+    if (stream !== this.stream || this.done === undefined) return;
+    if (end > start) {
+      this.reply.onData(data, start, end);
+      // A bad prefix or an oversized message: no point reading on.
+      if (this.reply.frameError !== undefined) {
+        if (!endStream) this.cancel(H2_ERROR.CANCEL);
+        this.finish(this.reply.outcome(), false);
+        return;
+      }
+    }
+    // END_STREAM on DATA: no trailers, so no grpc-status: the reply says Internal.
+    if (endStream) this.finish(this.completed(), false);
+  }
+
+  onFailed(stream: H2Stream, end: StreamEnd, code: number, kind: ErrorKind, message: string, unprocessed: boolean): void {
+    if (stream !== this.stream || this.done === undefined) return;
+    // RFC 9113 8.7: a stream the server did not process is safe to send again; grpc-go retries
+    // these transparently, so a Fortio user behind a draining Envoy sees no error. Counted.
+    if (unprocessed && (end === 'goaway' || end === 'reset') && this.reply.httpStatus === 0 && this.resent < MAX_RESENDS) {
+      this.resent++;
+      this.resends++;
+      this.start();
+      return;
+    }
     const cut = this.reply.httpStatus === 0 ? 'before the response headers' : 'before grpc-status';
-    if (rst !== undefined && rst !== NGHTTP2_NO_ERROR && (this.error === undefined || (this.error as NodeError).code === 'ERR_HTTP2_STREAM_ERROR')) {
-      const resent = this.resent > 0 ? ` after ${this.resent} resends` : '';
-      this.finish(this.reply.resetOutcome(rst, 'reset', `stream reset by the server (RST_STREAM code ${rst}) ${cut}${resent}`), false);
-      return;
+    const resent = this.resent > 0 ? ` after ${this.resent} resends` : '';
+    switch (end) {
+      case 'reset':
+        // RST_STREAM NO_ERROR after the response headers: the server is done; the reply says
+        // what the call got (Internal without grpc-status).
+        if (code === H2_ERROR.NO_ERROR && this.reply.httpStatus !== 0) {
+          this.finish(this.completed(), false);
+          return;
+        }
+        this.finish(this.reply.resetOutcome(code, 'reset', `stream reset by the server (RST_STREAM code ${code}) ${cut}${resent}`), false);
+        return;
+      case 'goaway':
+        this.finish(this.reply.resetOutcome(-1, kind, oneLine(unprocessed ? `${message}: not processed${resent}` : `${message} ${cut}`)), false);
+        return;
+      case 'closed':
+        this.finish(this.reply.resetOutcome(-1, 'closed', `the connection closed ${cut}`), false);
+        return;
+      default:
+        // A stream error of ours (a malformed response) carries its RST_STREAM code: Internal,
+        // as grpc-go; a failed connection (code 0) is Unavailable.
+        this.finish(this.reply.resetOutcome(code !== H2_ERROR.NO_ERROR ? code : -1, kind, oneLine(message)), false);
     }
-    if (this.error !== undefined) {
-      this.finish(this.reply.resetOutcome(-1, kindOf(this.error), oneLine(messageOf(this.error))), false);
-      return;
-    }
-    this.finish(this.reply.resetOutcome(-1, 'closed', `the connection closed ${cut}`), false);
   }
 
   /** The reply's outcome; a health check must also say SERVING (Fortio's grpcrunner.go Run
@@ -432,78 +441,26 @@ class GrpcConnection implements Connection {
     return outcome;
   }
 
-  /** Sends the call again when the server did not process its stream (RFC 9113 section 8.7:
-   * RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id) before any response, at most
-   * MAX_RESENDS times: grpc-go retries these transparently, so a Fortio user behind a draining
-   * Envoy sees no error, and neither must meshload's. Counted in `resends`. */
-  private resentUnprocessed(stream: OwnedStream): boolean {
-    if (this.reply.httpStatus !== 0 || this.resent >= MAX_RESENDS) return false;
+  /** A response HTTP/2 forbids: the stream is reset with PROTOCOL_ERROR. */
+  private malformed(why: string): void {
+    this.cancel(H2_ERROR.PROTOCOL_ERROR);
+    this.finish(this.reply.resetOutcome(H2_ERROR.PROTOCOL_ERROR, 'protocol', `malformed response: ${why}`), false);
+  }
+
+  /** RST_STREAM for the call in flight; later frames for it are ignored. */
+  private cancel(code: number): void {
     const session = this.session;
-    const id = stream.id;
-    const aboveGoaway = session?.goaway === true && id !== undefined && id > session.goawayLastStreamId;
-    if (!aboveGoaway && stream.rstCode !== NGHTTP2_REFUSED_STREAM) return false;
-    this.resent++;
-    this.resends++;
-    this.stream = undefined;
-    this.start();
-    return true;
+    if (session !== undefined && this.stream.active) session.cancel(this.stream, code);
   }
 
-  private cancel(): void {
-    const stream = this.stream;
-    if (stream === undefined) return;
-    this.stream = undefined;
-    if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-  }
-
+  /** Clears the call's state before calling back: `done` may send again at once. */
   private finish(outcome: Outcome, deferred: boolean): void {
     const done = this.done;
     if (done === undefined) return;
     this.done = undefined;
     this.deadline = 0;
-    this.stream = undefined;
     this.session = undefined;
     if (deferred) process.nextTick(done, outcome);
     else done(outcome);
   }
-}
-
-/** Uncompressed header size, as the HTTP/2 transport counts it (name + value + 4 per field). */
-function rawBytes(headers: http2.IncomingHttpHeaders, raw: string[] | undefined): number {
-  let bytes = 0;
-  if (raw !== undefined) {
-    for (let i = 0; i < raw.length; i++) bytes += (raw[i] as string).length + 2;
-  } else {
-    for (const name in headers) bytes += name.length + String(headers[name]).length + 4;
-  }
-  return bytes;
-}
-
-function ownerOf(stream: OwnedStream): GrpcConnection | undefined {
-  const owner = stream[OWNER];
-  return owner !== undefined && owner.stream === stream ? owner : undefined;
-}
-
-function onStreamResponse(this: OwnedStream, headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, raw?: string[]): void {
-  ownerOf(this)?.onResponse(headers, flags, raw);
-}
-
-function onStreamData(this: OwnedStream, chunk: Buffer): void {
-  ownerOf(this)?.onData(chunk);
-}
-
-function onStreamTrailers(this: OwnedStream, trailers: http2.IncomingHttpHeaders, _flags: number, raw?: string[]): void {
-  ownerOf(this)?.onTrailers(trailers, raw);
-}
-
-function onStreamEnd(this: OwnedStream): void {
-  ownerOf(this)?.onEnd();
-}
-
-function onStreamError(this: OwnedStream, error: Error): void {
-  ownerOf(this)?.onError(error);
-}
-
-function onStreamClose(this: OwnedStream): void {
-  ownerOf(this)?.onClose(this);
 }

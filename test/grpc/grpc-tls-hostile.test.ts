@@ -2,10 +2,13 @@
  * against hostile clients. */
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import net from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
 import { encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
 import { frameMessage } from '../../src/grpc/grpc-frame';
 import { oneGrpcCall } from '../../src/grpc/grpc-one-call';
+import { createGrpcTransport } from '../../src/grpc/grpc-transport';
+import type { Outcome } from '../../src/transport/transport';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import { cli } from '../helpers/cli';
 import { makeMtlsFiles, type MtlsFiles } from '../helpers/self-signed-cert';
@@ -52,6 +55,41 @@ describe('gRPC over TLS', () => {
     expect(withCert.code).toBe(0);
     const without = await cli('curl', '-grpc', '-cacert', f.ca, target);
     expect(without.code).toBe(1);
+  });
+});
+
+describe('gRPC client against a TLS server without HTTP/2', () => {
+  let https1: https.Server | undefined;
+
+  beforeAll(() => {
+    files ??= makeMtlsFiles();
+  });
+
+  afterEach(async () => {
+    if (https1 !== undefined) await new Promise<void>((resolve) => https1?.close(() => resolve()));
+    https1 = undefined;
+  });
+
+  test('an HTTP/1.1-only TLS server (no ALPN h2): load and one call fail Unavailable as protocol errors naming ALPN', async () => {
+    const f = files as MtlsFiles;
+    https1 = https.createServer({ cert: readFileSync(f.serverCert), key: readFileSync(f.serverKey) }, (_req, res) => res.end('http/1.1 only'));
+    await new Promise<void>((resolve) => https1?.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(https1.address() as AddressInfo).port}`;
+    const message = encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 });
+    const transport = createGrpcTransport({ url, path: PING_PATH, message, metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: true });
+    try {
+      const connection = transport.newConnection();
+      const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(outcome.grpcName).toBe('Unavailable');
+      expect(outcome.errorKind).toBe('protocol');
+      expect(outcome.errorMessage).toMatch(/does not speak HTTP\/2 over TLS \(ALPN chose http\/1.1\)/);
+    } finally {
+      transport.close();
+    }
+    const one = await oneGrpcCall({ url, path: PING_PATH, messages: [message], metadata: [], timeoutMs: 5000, compression: false, insecure: true, unary: true });
+    expect(one.outcome.grpcName).toBe('Unavailable');
+    expect(one.outcome.errorKind).toBe('protocol');
+    expect(one.outcome.errorMessage).toMatch(/does not speak HTTP\/2 over TLS \(ALPN chose http\/1.1\)/);
   });
 });
 

@@ -1,5 +1,6 @@
 /** The gRPC client transport against a raw node:http2 server answering as Envoy answers a
  * rejected call, and as hostile or broken servers answer. */
+import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodePing, encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
@@ -176,6 +177,18 @@ describe('gRPC transport: the truth about failures', () => {
     expect(outcome.grpcStatus).toBe(14);
   });
 
+  test('reconnect (-connection-reuse) closes the connection gracefully: the next call dials again and is OK', async () => {
+    const url = await serve((stream, _h, body) => answer(stream, [frameMessage(body.subarray(5))], { 'grpc-status': '0' }));
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    const first = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    connection.reconnect();
+    const second = await new Promise<Outcome>((resolve) => connection.send(resolve));
+    expect([first.grpcStatus, second.grpcStatus]).toEqual([0, 0]);
+    expect(connection.socketsOpened).toBe(2);
+    expect(sessions.size).toBe(2);
+  });
+
   test('-s: streams share one connection; many calls in flight complete', async () => {
     const url = await serve((stream, _h, body) => answer(stream, [frameMessage(body.subarray(5))], { 'grpc-status': '0' }));
     transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 4, insecure: false });
@@ -184,6 +197,56 @@ describe('gRPC transport: the truth about failures', () => {
     expect(outcomes.map((o) => o.grpcStatus)).toEqual(Array(8).fill(0));
     expect(connections.reduce((n, c) => n + c.socketsOpened, 0)).toBe(2);
     expect(sessions.size).toBe(2);
+  });
+});
+
+describe('gRPC transport: messages larger than the HTTP/2 windows', () => {
+  test('a 300 KiB request and a 3 MiB response cross the default 64 KiB windows whole, OK', async () => {
+    let received = -1;
+    let payloadLength = -1;
+    const reply = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    const url = await serve((stream, _h, body) => {
+      received = body.length;
+      const reader = new MessageReader(1 << 20, true, undefined);
+      reader.push(body);
+      payloadLength = decodePing(reader.kept[0] ?? Buffer.alloc(0)).payload.length;
+      answer(stream, [frameMessage(reply)], { 'grpc-status': '0' });
+    });
+    const payload = 'x'.repeat(300 * 1024);
+    const outcome = await call(url, { message: encodePing({ seq: 1, ts: 2, payload, delayNanos: 0 }) });
+    expect(outcome.errorMessage).toBeUndefined();
+    expect(outcome.grpcStatus).toBe(0);
+    expect(outcome.bodyBytes).toBe(reply.length + 5);
+    expect(payloadLength).toBe(payload.length);
+    expect(received).toBeGreaterThan(payload.length);
+  });
+
+  test('a gzip message spread over many socket reads decompresses whole (bytes kept across reads are copied)', async () => {
+    // Random bytes do not compress: the compressed message spans many DATA frames and reads.
+    const plain = randomBytes(400 * 1024);
+    const url = await serve((stream) => {
+      stream.respond({ ...GRPC_HEADERS, 'grpc-encoding': 'gzip' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frameMessage(plain, true));
+    });
+    const outcome = await call(url);
+    expect(outcome.bodyPrefix).toBeUndefined();
+    expect(outcome.grpcStatus).toBe(0);
+    expect(outcome.bodyBytes).toBeGreaterThan(plain.length);
+  });
+
+  test('calls after a large one on the same connection still complete (windows replenished)', async () => {
+    const reply = Buffer.alloc(2 * 1024 * 1024, 0x62);
+    const url = await serve((stream) => answer(stream, [frameMessage(reply)], { 'grpc-status': '0' }));
+    transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 5000, compression: false, streams: 1, insecure: false });
+    const connection = transport.newConnection();
+    // 10 x 2 MiB is above both our 1 MiB stream window and 16 MiB connection window.
+    for (let i = 0; i < 10; i++) {
+      const outcome = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(outcome.grpcStatus).toBe(0);
+      expect(outcome.bodyBytes).toBe(reply.length + 5);
+    }
+    expect(connection.socketsOpened).toBe(1);
   });
 });
 
@@ -280,5 +343,80 @@ describe('gRPC transport: a unary reply that never ends', () => {
     const outcome = await call(url, { timeoutMs: 0 });
     expect(outcome.grpcStatus).toBe(13);
     expect(outcome.bodyPrefix).toMatch(/more than one response message/);
+  });
+});
+
+describe('gRPC transport: hostile peers on the raw wire', () => {
+  const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const grpcHeaders = (): Buffer => Buffer.concat([Buffer.from([0x88]), literal('content-type', 'application/grpc')]);
+
+  async function withHostile(script: Parameters<typeof startHostileH2Server>[0], run: (url: string) => Promise<void>): Promise<void> {
+    const hostile = await startHostileH2Server(script);
+    try {
+      await run(hostile.url);
+    } finally {
+      transport?.close();
+      transport = undefined;
+      await hostile.close();
+    }
+  }
+
+  test('trailers without END_STREAM: a malformed response (Internal, protocol), the stream reset, no hang', async () => {
+    await withHostile(
+      {
+        onStream(peer, streamId) {
+          peer.frame(FRAME.HEADERS, 0x4, streamId, grpcHeaders());
+          peer.data(streamId, frameMessage(Buffer.alloc(0)));
+          peer.frame(FRAME.HEADERS, 0x4, streamId, literal('grpc-status', '0'));
+        },
+      },
+      async (url) => {
+        const outcome = await call(url);
+        expect(outcome.grpcStatus).toBe(13);
+        expect(outcome.errorKind).toBe('protocol');
+        expect(outcome.errorMessage).toMatch(/trailers without END_STREAM/);
+      },
+    );
+  });
+
+  test('a server that never sends SETTINGS: the call times out as DEADLINE_EXCEEDED and the next call dials again', async () => {
+    await withHostile({ silent: true }, async (url) => {
+      transport = createGrpcTransport({ url, path: PING_PATH, message: encodePing({ seq: 0, ts: 0, payload: '', delayNanos: 0 }), metadata: [], timeoutMs: 300, compression: false, streams: 1, insecure: false });
+      const connection = transport.newConnection();
+      const started = performance.now();
+      const first = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(first.errorKind).toBe('timeout');
+      expect(first.grpcName).toBe('DeadlineExceeded');
+      const second = await new Promise<Outcome>((resolve) => connection.send(resolve));
+      expect(second.errorKind).toBe('timeout');
+      expect(connection.socketsOpened).toBe(2);
+    });
+  });
+
+  test('DATA before HEADERS: a malformed response, Internal (not Unavailable), kind protocol', async () => {
+    await withHostile({ onStream: (peer, streamId) => peer.data(streamId, frameMessage(Buffer.alloc(0)), true) }, async (url) => {
+      const outcome = await call(url);
+      expect(outcome.grpcName).toBe('Internal');
+      expect(outcome.errorKind).toBe('protocol');
+      expect(outcome.errorMessage).toMatch(/DATA before its HEADERS/);
+    });
+  });
+
+  test('RST_STREAM INTERNAL_ERROR after the response headers: Internal, counted as a reset, with the code', async () => {
+    await withHostile(
+      {
+        onStream(peer, streamId) {
+          peer.frame(FRAME.HEADERS, 0x4, streamId, grpcHeaders());
+          peer.rst(streamId, 2);
+        },
+      },
+      async (url) => {
+        const outcome = await call(url);
+        expect(outcome.grpcStatus).toBe(13);
+        expect(outcome.errorKind).toBe('reset');
+        expect(outcome.errorMessage).toMatch(/RST_STREAM code 2\) before grpc-status/);
+      },
+    );
   });
 });

@@ -18,8 +18,10 @@ export function openWireSession(url: URL, owner: SessionOwner, options: WireConn
   if (!secure && url.protocol !== 'http:') throw new Error(`unsupported URL scheme ${url.protocol}: use http:// or https://`);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so (the
+  // session then fails as 'protocol'), rather than fail it with a no_application_protocol alert.
   const socket = secure
-    ? tls.connect({ ...tlsBaseOptions(host, options.insecure === true, options.tls), host, port, ALPNProtocols: ['h2'] })
+    ? tls.connect({ ...tlsBaseOptions(host, options.insecure === true, options.tls), host, port, ALPNProtocols: ['h2', 'http/1.1'] })
     : net.connect({ host, port });
   return new H2WireSession(socket, owner, { tls: secure });
 }
