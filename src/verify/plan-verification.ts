@@ -12,7 +12,8 @@ import { usageError } from '../util/errors';
 import { formatNote } from './istio-manifests';
 import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, VirtualService } from './istio-policy';
 import { defaultRetriesRetry503, formatVersion, type IstioVersion, type VersionRule } from './istio-version';
-import { describeValues, ejectionLastsMs, endpointsToEjectOne, errorsToEject, outlierModel, runProbability, type OutlierModel, type OutlierRule } from './outlier-model';
+import type { EndpointCount } from './endpoint-count';
+import { describeValues, ejectableEndpoints, ejectionLastsMs, endpointsToEjectOne, errorsToEject, outlierModel, runProbability, type OutlierModel, type OutlierRule } from './outlier-model';
 
 /** How faults and delays are asked of the upstream: the meshload server and Fortio read echo
  * parameters from the query (`?status=503:50&delay=600ms`), httpbin has paths (`/status/200,503`,
@@ -43,6 +44,9 @@ export interface VerifyOptions {
   /** Client proxies the plan's load goes through (the scenario run as N shards, one client pod
    * each): breakers are per client proxy, so N of them let N times the limits in. Default 1. */
   clientProxies?: number | undefined;
+  /** The service's endpoint count (`--endpoints`, or the proxy's /clusters): with Envoy's strict
+   * maxEjectionPercent it decides whether anything can be ejected. undefined: unknown, said. */
+  endpoints?: EndpointCount | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -91,6 +95,8 @@ export interface VerificationPlan {
   assumptions: string[];
   /** Ids of the rules (docs/verify-rules-outlier.md) the plan applied. */
   rules: string[];
+  /** Client proxies (shards) the plan was made for: it must run as that many. */
+  clientProxies: number;
 }
 
 /** A fault the backend can be asked for, or why it cannot. */
@@ -168,10 +174,21 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
     ...d.subsets.flatMap((sub) => (sub.trafficPolicy?.outlierDetection === undefined ? [] : [{ model: outlierModel(sub.trafficPolicy.outlierDetection), subject: `DestinationRule ${d.origin.name} subset ${sub.name}` }])),
   ]);
   const strictness = (m: OutlierModel): number => Math.min(errorsToEject(m) ?? Infinity, errorsToEject(m, true) ?? Infinity);
-  const outlier = detectors.reduce<(typeof detectors)[number] | undefined>((a, b) => (a === undefined || strictness(b.model) < strictness(a.model) ? b : a), undefined);
+  // A detector whose maxEjectionPercent of the known endpoints is under one host ejects nothing
+  // (a subset has at most the service's endpoints), so it holds no phase back.
+  const known = options.endpoints;
+  const outlier = detectors.filter((d) => known === undefined || ejectableEndpoints(d.model, known.count) >= 1).reduce<(typeof detectors)[number] | undefined>((a, b) => (a === undefined || strictness(b.model) < strictness(a.model) ? b : a), undefined);
   const ctx = new PlanContext(options, minDefined(...pools.flatMap((p) => [p.maxConnections, p.http2MaxRequests])), outlier);
   if (outlier !== undefined) for (const r of outlier.model.rules) ctx.rule(r);
   if (outlier !== undefined && pools.length > 0) ctx.rule('outlier.overflow-not-charged');
+  if (detectors.length > 0) {
+    ctx.rule('outlier.endpoint-count');
+    if (known === undefined) {
+      ctx.assume(
+        "the service's endpoint count is unknown (pass --endpoints N, or --stats with Envoy's admin /stats so its /clusters page is read): phases are held under the ejection threshold as if an endpoint could be ejected, which maxEjectionPercent allows only from enough endpoints.",
+      );
+    }
+  }
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
   // Planned after the others: it knows the ejections they may have caused (Envoy's ejection
@@ -186,7 +203,7 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   return {
     scenario: {
       name: `verify ${host}`,
-      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence. Istio version: ${formatVersion(options.istioVersion)}.${ctx.assumptions.length > 0 ? ` Assumed: ${ctx.assumptions.join(' ')}` : ''}`,
+      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence. Istio version: ${formatVersion(options.istioVersion)}.${ctx.proxies > 1 ? ` Planned for ${ctx.proxies} client proxies: run it as ${ctx.proxies} shards (meshload k8s job --parallelism ${ctx.proxies}).` : ''}${ctx.assumptions.length > 0 ? ` Assumed: ${ctx.assumptions.join(' ')}` : ''}`,
       target: options.target,
       sidecar,
       defaults: { qps: 0, allowInitialErrors: true },
@@ -198,6 +215,7 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
     refusedDelayMs: ctx.refusedDelayMs,
     assumptions: ctx.assumptions,
     rules: [...ctx.rules].sort(),
+    clientProxies: ctx.proxies,
   };
 }
 
@@ -479,17 +497,34 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
     `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
     `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
     `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
+    ` ${endpointsText(ctx.options.endpoints, m)}` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.` +
     ` Sources: docs/verify-rules-outlier.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
   const admin = ctx.options.ejectAdmin;
+  const known = ctx.options.endpoints;
+  const none = known !== undefined && ejectableEndpoints(m, known.count) < 1;
   if (admin === undefined) {
     ctx.skip('outlierDetection', subject, model, `needs one failing endpoint among at least ${Math.max(2, fewest)}: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)`);
+    return;
+  }
+  if (none && ctx.envoy) {
+    planNoEjection(ctx, subject, model, admin, k, known);
+    return;
+  }
+  if (none || known?.count === 1) {
+    // HAProxy has no overflow counter to show a refused ejection; one endpoint ejected leaves no
+    // upstream, so "traffic left it" cannot hold.
+    ctx.skip('outlierDetection', subject, model, none ? `with ${known.count} endpoints nothing is ejected, and ${ctx.options.proxy} shows no refused ejection` : 'the service has one endpoint: ejecting it leaves no healthy upstream to take the traffic');
     return;
   }
   const unshown: string[] = [];
   // The second phase must end inside the ejection: a very short one may end first.
   if (m.baseEjectionMs < 2000) unshown.push(`baseEjectionTime ${formatDuration(m.baseEjectionMs)}: the "traffic left it" phase may outlast the ejection, and the endpoint's 503s come back`);
-  if (m.minHealthPercent > 0) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know`);
+  // Panic mode: below minHealthPercent healthy, Envoy balances over the ejected endpoint too.
+  if (m.minHealthPercent > 0 && known === undefined) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know (pass --endpoints)`);
+  if (m.minHealthPercent > 0 && known !== undefined && (100 * (known.count - 1)) / known.count < m.minHealthPercent) {
+    unshown.push(`minHealthPercent ${m.minHealthPercent}%: with one of ${known.count} endpoints ejected, ${trimNumber((100 * (known.count - 1)) / known.count)}% are healthy, so panic mode sends traffic to the ejected one too`);
+  }
   const calls = Math.max(50, 20 * k);
   // Which detector ejects the 503s: the one with the lower threshold (Envoy checks both on each
   // 5xx); its own enforced counter shows the detector the manifest configured is the one at work.
@@ -523,6 +558,39 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   // Last in the scenario: an ejection cannot reach another policy's phase.
   ctx.add('outlierDetection', subject, model, phases, unshown, true);
   ctx.always.push({ chaos: { clear: true, admin } });
+}
+
+/** With the known endpoints maxEjectionPercent allows no ejection: one endpoint fails, and the
+ * proxy refuses to eject it (ejections_overflow), which a mesh without the limit would not. */
+function planNoEjection(ctx: PlanContext, subject: string, model: string, admin: string, k: number, known: EndpointCount): void {
+  const calls = Math.max(50, 20 * k);
+  ctx.add(
+    'outlierDetection',
+    subject,
+    model,
+    [
+      {
+        name: 'one endpoint fails, none is ejected',
+        description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the detector would eject it, but one of ${known.count} endpoints is over maxEjectionPercent, so Envoy refuses (ejections_overflow moves, no ejection is enforced).`,
+        steps: [{ chaos: { set: 'status=503', admin } }],
+        load: { connections: 1, requests: calls },
+        expect: ['ejections.enforced == 0', 'delta(outlier_detection.ejections_overflow) > 0'],
+      },
+    ],
+    [],
+    true,
+  );
+  ctx.always.push({ chaos: { clear: true, admin } });
+}
+
+/** The sentence naming the endpoint count, its source, and what it means for ejection. */
+function endpointsText(known: EndpointCount | undefined, m: OutlierModel): string {
+  if (known === undefined) return "The endpoint count is unknown (pass --endpoints N, or --stats with Envoy's admin /stats).";
+  const ejectable = ejectableEndpoints(m, known.count);
+  // envoy source/common/upstream/outlier_detection_impl.cc ejectHost (00c7146d): 100 x (ejected + 1) / hosts <= max. rule: 'outlier.endpoint-count'
+  return ejectable < 1
+    ? `The service has ${known.count} endpoints (${known.source}): ${m.maxEjectionPercent}% of them is under one, so nothing is ejected.`
+    : `The service has ${known.count} endpoints (${known.source}): at most ${ejectable} of them ejected at once.`;
 }
 
 // ---------------------------------------------------------------------------------------------
