@@ -138,12 +138,25 @@ const UNKNOWN_BACKEND = "the target's server was not identified as a meshload se
 /** The one service the manifests configure; a usage error for none or several (checked before
  * the target is probed, so bad input costs no request). */
 export function verifiedHost(policies: IstioPolicies): string {
-  const hosts = new Set([...policies.destinationRules.map((d) => shortHost(d.host)), ...policies.virtualServices.flatMap((v) => v.hosts.map(shortHost))]);
+  // A DestinationRule of a host the VirtualService routes to applies to that traffic: not another service.
+  const routed = routedHosts(policies);
+  const hosts = new Set([...policies.destinationRules.map((d) => shortHost(d.host)).filter((h) => policies.virtualServices.length === 0 || !routed.has(h)), ...policies.virtualServices.flatMap((v) => v.hosts.map(shortHost))]);
   if (hosts.size === 0) throw usageError('the files hold no DestinationRule or VirtualService', 'pass the manifests with -f dr.yaml -f vs.yaml');
   if (hosts.size > 1) {
     throw usageError(`the files configure ${[...hosts].join(', ')}: verify one service at a time`, 'pass -f with the manifests of one host, and its URL');
   }
   return [...hosts][0] as string;
+}
+
+/** The short hosts the VirtualServices route to. */
+function routedHosts(policies: IstioPolicies): Set<string> {
+  return new Set(policies.virtualServices.flatMap((v) => v.http.flatMap((r) => r.destinations.map((d) => shortHost(d.host)))));
+}
+
+/** The proxy's cluster for the load: the one host every route goes to, else the verified host. */
+function statsHost(policies: IstioPolicies, host: string): string {
+  const routed = routedHosts(policies);
+  return routed.size === 1 ? ([...routed][0] as string) : host;
 }
 
 /** The plan; a usage error when nothing in it can run. */
@@ -199,7 +212,7 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   }
   ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
-  const sidecar = { cluster: host, ...options.sidecar };
+  const sidecar = { cluster: statsHost(policies, host), ...options.sidecar };
   return {
     scenario: {
       name: `verify ${host}`,

@@ -77,7 +77,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     plan = planOrAccount(input, options, ctx);
   }
   const accounting = accountVerification(input.read, input.choice, { policies: plan.policies, phases: plan.scenario.phases.map((p) => p.name) });
-  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
+  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})${input.choice.routedTo === undefined ? '' : `, with ${input.choice.routedTo.join(', ')}`}`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
   const text = renderPlan(plan, flags.filename, backendLine, shown);
   if (flags.dryRun === true) {
     ctx.io.stdout.write(text);
