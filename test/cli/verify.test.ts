@@ -107,6 +107,22 @@ describe('meshload verify: bad input', () => {
     expect(run.stderr).toMatch(/a\.yaml:7: VirtualService x: spec\.http\[0\]\.timeout: .*soon/);
     expect(run.stderr).toMatch(/b\.yaml:8: DestinationRule x: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections: /);
     expect(run.stdout).toBe('');
+    // Every field's account comes first (issue 15: on every exit path), each with its reason.
+    const [accounts, problems] = run.stderr.split(/^meshload: 2 problems/m);
+    expect(problems).toBeDefined();
+    expect(accounts).toMatch(/^verify: fields read:$/m);
+    expect(accounts).toMatch(/a\.yaml: VirtualService x:\n {4}not verified: spec\.http\[0\]\.timeout: no plan was made: the manifests have 2 problems \(below\)/);
+    expect(accounts).toMatch(/not verified: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections: no plan was made/);
+    expect(accounts).toMatch(/not applicable: apiVersion, kind, metadata, spec\.host$/m);
+  });
+
+  it('one problem: the fields first (mirror keeps its reason), then the one-line error', async () => {
+    const a = join(dir, 'a.yaml');
+    writeFileSync(a, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec:\n  hosts: [x]\n  http:\n  - timeout: soon\n    mirror: {host: y}\n    route: [{destination: {host: x}}]\n');
+    const run = await cli('verify', '-f', a, 'http://x:1/', ...STATS, '--dry-run');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/not verified: spec\.http\[0\]\.mirror: mirrored traffic goes to another upstream/);
+    expect(run.stderr.trim().split('\n').pop()).toMatch(/^meshload: .*a\.yaml:7: VirtualService x: spec\.http\[0\]\.timeout: expected a duration/);
   });
 
   it('says so when the files hold nothing it can verify', async () => {

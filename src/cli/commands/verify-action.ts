@@ -37,6 +37,13 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   try {
     input = inputFromFlags(url, flags, ctx);
   } catch (error) {
+    // Invalid manifests still get every field's account (issue 15: on every exit path), first.
+    if (error instanceof ManifestError && error.read !== undefined) {
+      const why = `the manifests have ${error.problems.length === 1 ? 'a problem' : `${error.problems.length} problems`} (below)`;
+      // Every resource read as if chosen: each field gets its own account, not one per spec.
+      const all: HostChoice = { host: '', by: '', policies: error.read.policies, others: [] };
+      writeAccounting(ctx, accountVerification(error.read, all, { failed: why }), error.read.policies);
+    }
     if (!(error instanceof ManifestError) || error.problems.length < 2) throw error;
     // Every problem of every file, one per line, as `meshload run` reports a scenario.
     ctx.io.stderr.write(`meshload: ${error.problems.length} problems in the manifests:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
