@@ -19,6 +19,7 @@ export const OUTLIER_RULES = {
   'outlier.max-ejection-time': 'envoy outlier_detection_impl.cc DetectorConfig: max_ejection_time defaults to max(300s, base_ejection_time)',
   'outlier.max-ejection-percent': 'envoy outlier_detection_impl.cc ejectHost: 100 x (ejected + 1) / hosts <= max_ejection_percent (strict; always_eject_one_host off); default 10 (istio leaves it unset unless > 0)',
   'outlier.endpoint-count': 'envoy outlier_detection_impl.cc DetectorImpl::ejectHost: ejected_percent over host_monitors_.size(), the hosts of the cluster; refused ejections count in ejections_overflow',
+  'outlier.subset-replaces': "istio pilot/pkg/model/destination_rule.go:183-185 MergeTrafficPolicy: a subset's outlierDetection replaces the rule's for traffic routed to the subset",
   'outlier.min-health-percent': 'istio applyOutlierDetection: healthy_panic_threshold = minHealthPercent (0 when unset: panic mode off); below it Envoy balances over all hosts, ejected ones too',
   'outlier.local-origin': 'envoy outlier_detection_impl.cc putResultNoLocalExternalSplit: timeouts and connect failures count as 504/503 unless split_external_local_origin_errors; istio sets consecutive_local_origin_failure only with splitExternalLocalOriginErrors',
   'outlier.overflow-not-charged': 'MESH-FACTS "How Istio config maps to Envoy": breaker overflows (UO) pick no host and do not count toward ejection',

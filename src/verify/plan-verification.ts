@@ -207,8 +207,28 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
   // Planned after the others: it knows the ejections they may have caused (Envoy's ejection
   // time grows with each), and its phases run last, so no later phase meets the ejected endpoint.
   for (const dr of policies.destinationRules) {
+    const subject = `DestinationRule ${dr.origin.name}`;
+    const routed = routedSubset(policies.virtualServices, dr);
+    const own = dr.subsets.find((sub) => sub.name === routed && sub.trafficPolicy?.outlierDetection !== undefined);
     const od = dr.trafficPolicy?.outlierDetection;
-    if (od !== undefined) planOutlierDetection(ctx, `DestinationRule ${dr.origin.name}`, outlierModel(od));
+    if (own !== undefined) ctx.rule('outlier.subset-replaces');
+    if (od !== undefined && own !== undefined) {
+      // istio/istio pilot/pkg/model/destination_rule.go:183-185 @86c9f01f MergeTrafficPolicy: a subset's outlierDetection replaces the rule's. rule: 'outlier.subset-replaces'
+      ctx.skip('outlierDetection', subject, describeValues(outlierModel(od)), `the route sends all traffic to subset ${own.name}, whose own outlierDetection replaces this one (Istio merges a subset's policy over the rule's field by field)`);
+    } else if (od !== undefined) {
+      planOutlierDetection(ctx, subject, outlierModel(od));
+    }
+    for (const sub of dr.subsets) {
+      const sod = sub.trafficPolicy?.outlierDetection;
+      if (sod === undefined) continue;
+      const model = outlierModel(sod);
+      if (sub === own) planOutlierDetection(ctx, `${subject} subset ${sub.name}`, model, sub.name);
+      else {
+        ctx.rule('outlier.subset-replaces');
+        const why = routed === undefined ? 'no route in the files sends all its traffic to this subset (an unrouted or split load reaches endpoints of other subsets, whose detector is another)' : `the route sends all traffic to subset ${routed}`;
+        ctx.skip('outlierDetection', `${subject} subset ${sub.name}`, describeValues(model), `${why}: route the load to subset ${sub.name} alone (a VirtualService with that one destination) to verify it`);
+      }
+    }
   }
   ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
@@ -405,8 +425,10 @@ function planDestinationRule(ctx: PlanContext, dr: DestinationRule): void {
   const pool = dr.trafficPolicy?.connectionPool;
   if (pool !== undefined) planConnectionPool(ctx, subject, pool);
   for (const subset of dr.subsets) {
-    if (subset.trafficPolicy !== undefined) {
-      ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', 'subset-level traffic policies are not verified yet: load the subset through a route to it and check by hand');
+    // Its outlierDetection is planned with the ejection phases; the rest is not verified.
+    const tp = subset.trafficPolicy;
+    if (tp !== undefined && (tp.connectionPool !== undefined || tp.outlierDetection === undefined)) {
+      ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', `subset-level traffic policies${tp.outlierDetection === undefined ? '' : ' other than outlierDetection'} are not verified yet: load the subset through a route to it and check by hand`);
     }
   }
 }
@@ -494,7 +516,18 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   );
 }
 
-function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel): void {
+/** The one subset of `dr` the planned route (each VirtualService's first route without match)
+ * sends all its traffic to; undefined when there is none, several, or no VirtualService. */
+function routedSubset(vss: readonly VirtualService[], dr: DestinationRule): string | undefined {
+  const subsets = new Set<string | undefined>();
+  for (const vs of vss) {
+    const route = vs.http.find((r) => !r.hasMatch);
+    for (const d of route?.destinations ?? []) if (shortHost(d.host) === shortHost(dr.host) && (d.weight ?? 100) > 0) subsets.add(d.subset);
+  }
+  return subsets.size === 1 ? [...subsets][0] : undefined;
+}
+
+function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel, subset?: string): void {
   for (const r of m.rules) ctx.rule(r);
   ctx.rule('outlier.per-proxy');
   const values = describeValues(m);
@@ -510,11 +543,12 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
     `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
     `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
     `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
-    ` ${endpointsText(ctx.options.endpoints, m)}` +
+    ` ${subset === undefined ? endpointsText(ctx.options.endpoints, m) : `It applies to the endpoints of subset ${subset}, where the route sends all traffic; their count is not known (the endpoint count read is the service's).`}` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.` +
     ` Sources: docs/verify-rules-outlier.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
   const admin = ctx.options.ejectAdmin;
-  const known = ctx.options.endpoints;
+  // The count read or given is the service's; a subset has fewer, so it stays unknown there.
+  const known = subset === undefined ? ctx.options.endpoints : undefined;
   const none = known !== undefined && ejectableEndpoints(m, known.count) < 1;
   if (admin === undefined) {
     ctx.skip('outlierDetection', subject, model, `needs one failing endpoint among at least ${Math.max(2, fewest)}: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)`);
@@ -549,7 +583,7 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   const phases: PlannedPhase[] = [
     {
       name: 'one endpoint fails',
-      description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
+      description: `The endpoint behind ${admin}${subset === undefined ? '' : ` (one of subset ${subset})`} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
       steps: [{ chaos: { set: 'status=503', admin } }],
       load: { connections: 1, requests: calls },
       expect: ['ejections.enforced > 0', ...detectorCheck],
@@ -571,6 +605,8 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   // Last in the scenario: an ejection cannot reach another policy's phase.
   ctx.add('outlierDetection', subject, model, phases, unshown, true);
   ctx.always.push({ chaos: { clear: true, admin } });
+  // A later ejection phase meets this endpoint again: its ejection then lasts longer.
+  ctx.ejections++;
 }
 
 /** With the known endpoints maxEjectionPercent allows no ejection: one endpoint fails, and the
