@@ -1,7 +1,7 @@
 /** Outlier detection as Envoy runs it from an Istio DestinationRule: which detectors are on, with
  * which thresholds, how long an ejection lasts, how many endpoints may be ejected, and how likely
  * a phase's own 5xx are to eject one. Pure. Every value carries the rule it follows (the rows of
- * docs/verify-rules-outlier.md), so the plan names each value with its source. */
+ * docs/verify-rules.md), so the plan names each value with its source. */
 import { formatDuration } from '../util/duration';
 import type { OutlierDetection } from './istio-policy';
 

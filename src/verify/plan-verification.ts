@@ -93,7 +93,7 @@ export interface VerificationPlan {
   refusedDelayMs: number;
   /** Version-dependent defaults the plan relies on, each with the version assumed. */
   assumptions: string[];
-  /** Ids of the rules (docs/verify-rules-outlier.md) the plan applied. */
+  /** Ids of the rules (docs/verify-rules.md) the plan applied. */
   rules: string[];
   /** Client proxies (shards) the plan was made for: it must run as that many. */
   clientProxies: number;
@@ -102,7 +102,7 @@ export interface VerificationPlan {
 /** A fault the backend can be asked for, or why it cannot. */
 type FaultUrl = { url: string; reason?: undefined } | { url?: undefined; reason: string };
 
-/** The planner's own rules on breakers and timeouts (rows of docs/verify-rules-outlier.md). */
+/** The planner's own rules on breakers and timeouts (rows of docs/verify-rules.md). */
 export const PLAN_RULES = {
   'breaker.overflow-kinds': 'MESH-FACTS counters table: upstream_rq_pending_overflow (queue full; before Envoy 1.38 also max_requests), upstream_rq_active_overflow (Envoy >= 1.38)',
   'breaker.http1-limits': 'MESH-FACTS "Semantics that change by version": HTTP/2 upstreams never queue, only http2MaxRequests bites',
@@ -545,7 +545,7 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
     `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
     ` ${subset === undefined ? endpointsText(ctx.options.endpoints, m) : `It applies to the endpoints of subset ${subset}, where the route sends all traffic; their count is not known (the endpoint count read is the service's).`}` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.` +
-    ` Sources: docs/verify-rules-outlier.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
+    ` Sources: docs/verify-rules.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
   const admin = ctx.options.ejectAdmin;
   // The count read or given is the service's; a subset has fewer, so it stays unknown there.
   const known = subset === undefined ? ctx.options.endpoints : undefined;

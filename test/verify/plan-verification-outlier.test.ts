@@ -192,7 +192,7 @@ describe('plans that outlier detection cannot poison', () => {
 
 describe('the rules table', () => {
   it('names every rule the model and the version module encode, with a source', () => {
-    const table = readFileSync(join(__dirname, '..', '..', 'docs', 'verify-rules-outlier.md'), 'utf8');
+    const table = readFileSync(join(__dirname, '..', '..', 'docs', 'verify-rules.md'), 'utf8');
     for (const id of [...Object.keys(OUTLIER_RULES), ...Object.keys(VERSION_RULES), ...Object.keys(PLAN_RULES)]) {
       const row = table.split('\n').find((line) => line.startsWith(`| \`${id}\` |`));
       expect({ id, row: row !== undefined }).toEqual({ id, row: true });
