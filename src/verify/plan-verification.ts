@@ -636,7 +636,7 @@ function planNoEjection(ctx: PlanContext, subject: string, model: string, admin:
 function endpointsText(known: EndpointCount | undefined, m: OutlierModel): string {
   if (known === undefined) return "The endpoint count is unknown (pass --endpoints N, or --stats with Envoy's admin /stats).";
   const ejectable = ejectableEndpoints(m, known.count);
-  // envoy source/common/upstream/outlier_detection_impl.cc ejectHost (00c7146d): 100 x (ejected + 1) / hosts <= max. rule: 'outlier.endpoint-count'
+  // envoy source/common/upstream/outlier_detection_impl.cc:574-582 @00c7146d ejectHost: 100 x (ejected + 1) / hosts <= max. rule: 'outlier.endpoint-count'
   return ejectable < 1
     ? `The service has ${known.count} endpoints (${known.source}): ${m.maxEjectionPercent}% of them is under one, so nothing is ejected.`
     : `The service has ${known.count} endpoints (${known.source}): at most ${ejectable} of them ejected at once.`;
