@@ -216,7 +216,8 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
       // istio/istio pilot/pkg/model/destination_rule.go:183-185 @86c9f01f MergeTrafficPolicy: a subset's outlierDetection replaces the rule's. rule: 'outlier.subset-replaces'
       ctx.skip('outlierDetection', subject, describeValues(outlierModel(od)), `the route sends all traffic to subset ${own.name}, whose own outlierDetection replaces this one (Istio merges a subset's policy over the rule's field by field)`);
     } else if (od !== undefined) {
-      planOutlierDetection(ctx, subject, outlierModel(od));
+      // Routed to one subset, the rule's detector runs on that subset's cluster: its hosts, not the service's.
+      planOutlierDetection(ctx, subject, outlierModel(od), routed);
     }
     for (const sub of dr.subsets) {
       const sod = sub.trafficPolicy?.outlierDetection;
@@ -543,25 +544,27 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
     `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
     `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
     `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
-    ` ${subset === undefined ? endpointsText(ctx.options.endpoints, m) : `It applies to the endpoints of subset ${subset}, where the route sends all traffic; their count is not known (the endpoint count read is the service's).`}` +
+    ` ${subset === undefined ? endpointsText(ctx.options.endpoints, m) : subsetEndpointsText(ctx.options.endpoints, m, subset)}` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.` +
     ` Sources: docs/verify-rules.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
   const admin = ctx.options.ejectAdmin;
   // The count read or given is the service's; a subset has fewer, so it stays unknown there.
-  const known = subset === undefined ? ctx.options.endpoints : undefined;
-  const none = known !== undefined && ejectableEndpoints(m, known.count) < 1;
+  // The service's count bounds a subset's from above: none ejectable among them is none in the subset.
+  const bound = ctx.options.endpoints;
+  const known = subset === undefined ? bound : undefined;
+  const none = bound !== undefined && ejectableEndpoints(m, bound.count) < 1;
   if (admin === undefined) {
     ctx.skip('outlierDetection', subject, model, `needs one failing endpoint among at least ${Math.max(2, fewest)}: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)`);
     return;
   }
   if (none && ctx.envoy) {
-    planNoEjection(ctx, subject, model, admin, k, known);
+    planNoEjection(ctx, subject, model, admin, k, bound);
     return;
   }
-  if (none || known?.count === 1) {
+  if (none || bound?.count === 1) {
     // HAProxy has no overflow counter to show a refused ejection; one endpoint ejected leaves no
     // upstream, so "traffic left it" cannot hold.
-    ctx.skip('outlierDetection', subject, model, none ? `with ${known.count} endpoints nothing is ejected, and ${ctx.options.proxy} shows no refused ejection` : 'the service has one endpoint: ejecting it leaves no healthy upstream to take the traffic');
+    ctx.skip('outlierDetection', subject, model, none ? `with ${bound.count} endpoints nothing is ejected, and ${ctx.options.proxy} shows no refused ejection` : 'the service has one endpoint: ejecting it leaves no healthy upstream to take the traffic');
     return;
   }
   const unshown: string[] = [];
@@ -630,6 +633,13 @@ function planNoEjection(ctx: PlanContext, subject: string, model: string, admin:
     true,
   );
   ctx.always.push({ chaos: { clear: true, admin } });
+}
+
+/** The same for a subset: the service's count is only an upper bound of the subset's. */
+function subsetEndpointsText(bound: EndpointCount | undefined, m: OutlierModel, subset: string): string {
+  const where = `It applies to the endpoints of subset ${subset}, where the route sends all traffic`;
+  if (bound !== undefined && ejectableEndpoints(m, bound.count) < 1) return `${where}: at most the service's ${bound.count} (${bound.source}), of which ${m.maxEjectionPercent}% is under one, so nothing is ejected.`;
+  return `${where}; their count is not known (the endpoint count read is the service's).`;
 }
 
 /** The sentence naming the endpoint count, its source, and what it means for ejection. */

@@ -273,3 +273,17 @@ describe("a subset's own outlierDetection", () => {
     expect(other.policies.find((x) => x.subject === 'DestinationRule svc subset v1')?.skipped).toMatch(/^the route sends all traffic to subset v2: route the load to subset v1 alone/);
   });
 });
+
+describe('the endpoint count of a routed subset', () => {
+  it("the rule's detector on traffic routed to a subset without its own: the service's count is not the subset's, so it stays unknown", () => {
+    const text = `${dr('{consecutive5xxErrors: 3}')}  subsets:\n  - name: v2\n    labels: {version: v2}\n---\n${vs('').replace('{host: meshload-server}', '{host: meshload-server, subset: v2}')}`;
+    const p = plan(text, { ejectAdmin: 'http://10.0.0.5:9081', endpoints: { count: 30, source: '--endpoints' } });
+    const od = p.policies.find((x) => x.policy === 'outlierDetection');
+    expect(od?.model).toMatch(/It applies to the endpoints of subset v2, where the route sends all traffic; their count is not known/);
+    expect(p.scenario.phases.map((ph) => ph.name)).toEqual(['outlierDetection: one endpoint fails', 'outlierDetection: traffic left it', 'outlierDetection: after the ejection time']);
+    // 3 in the service: the subset has at most 3, and 10% of them is under one: nothing ejects there either.
+    const few = plan(text, { ejectAdmin: 'http://10.0.0.5:9081', endpoints: { count: 3, source: '--endpoints' } });
+    expect(few.policies.find((x) => x.policy === 'outlierDetection')?.model).toMatch(/subset v2, where the route sends all traffic: at most the service's 3 \(--endpoints\), of which 10% is under one, so nothing is ejected\./);
+    expect(few.scenario.phases.map((ph) => ph.name)).toEqual(['outlierDetection: one endpoint fails, none is ejected']);
+  });
+});
