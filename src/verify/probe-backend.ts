@@ -141,6 +141,8 @@ export async function probeEndpoints(statsUrl: string, want: { cluster: string |
     return { reason: `the GET ${redactUrl(source.url)} failed: ${reason(error)}` };
   }
   if (answer.status !== 200) return { reason: `${redactUrl(source.url)} answered ${answer.status}` };
+  // A page cut at the cap may have lost hosts: a low count would claim nothing ejects.
+  if (Buffer.byteLength(answer.body) >= MAX_STATS_BODY) return { reason: `${redactUrl(source.url)} is over ${MAX_STATS_BODY} bytes, so its host count may be short: pass --endpoints` };
   return countEndpoints(answer.body, want);
 }
 

@@ -90,6 +90,10 @@ describe('probeEndpoints: one bounded GET of /clusters beside the --stats URL', 
     await expect(probeEndpoints(`${base}/stats/prometheus`, { cluster: undefined, service: 'meshload-server', port: 8080 })).resolves.toEqual({ reason: expect.stringMatching(/not Envoy's admin \/stats/) });
     status = 503;
     await expect(probeEndpoints(`${base}/stats`, { cluster: undefined, service: 'meshload-server', port: 8080 })).resolves.toEqual({ reason: expect.stringMatching(/answered 503/) });
+    // A page over the cap is cut: its count could be short, so it is not believed.
+    status = 200;
+    page = `${clustersPage(5)}${'x'.repeat(5 * 1024 * 1024)}\n`;
+    await expect(probeEndpoints(`${base}/stats`, { cluster: undefined, service: 'meshload-server', port: 8080 })).resolves.toEqual({ reason: expect.stringMatching(/is over 4194304 bytes, so its host count may be short: pass --endpoints/) });
     await expect(probeEndpoints('http://127.0.0.1:1/stats', { cluster: undefined, service: 'meshload-server', port: 8080 }, 2000)).resolves.toEqual({ reason: expect.stringMatching(/failed/) });
   });
 });
