@@ -274,9 +274,20 @@ class Rules {
         return na('names a subset and its pods', 'field.identity');
       case 'spec.subsets[].trafficPolicy': {
         const name = dr.subsets[Number(/\[(\d+)\]/.exec(record.path)?.[1] ?? -1)]?.name ?? '';
+        // A subset's outlierDetection is planned (or skipped) on its own: its parts get their own accounts.
+        if (this.policies('outlierDetection', `${subject} subset ${name}`).length > 0) return CONTAINER;
         const skip = this.policies('connectionPool', `${subject} subset ${name}`).find((p) => p.skipped !== undefined);
         return unverified(skip?.skipped ?? 'subset-level traffic policies are not verified', 'field.subset-policy', true);
       }
+    }
+    if (pattern.startsWith('spec.subsets[].trafficPolicy.')) {
+      const name = dr.subsets[Number(/\[(\d+)\]/.exec(record.path)?.[1] ?? -1)]?.name ?? '';
+      if (pattern === 'spec.subsets[].trafficPolicy.outlierDetection') {
+        const decision = this.policy('outlierDetection', `${subject} subset ${name}`);
+        return decision.container === true ? decision : { ...decision, whole: true };
+      }
+      const skip = this.policies('connectionPool', `${subject} subset ${name}`).find((p) => p.skipped !== undefined);
+      return unverified(skip?.skipped ?? 'subset-level traffic policies other than outlierDetection are not verified', 'field.subset-policy', true);
     }
     return unverified('not read by meshload', 'field.unread');
   }

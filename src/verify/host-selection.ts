@@ -22,6 +22,9 @@ export interface HostChoice {
   policies: IstioPolicies;
   /** Resources of other hosts: not verified. */
   others: Array<DestinationRule | VirtualService>;
+  /** DestinationRules chosen because a chosen VirtualService routes to their host, as
+   * `DestinationRule productpage (productpage: a destination of VirtualService bookinfo)`. */
+  routedTo?: string[];
 }
 
 const CLUSTER_DOMAIN = 'svc.cluster.local';
@@ -104,13 +107,32 @@ export function selectHost(policies: IstioPolicies, input: { host: string | unde
     throw usageError(`${wanted.host} (${wanted.by}) matches ${[...services].join(', ')}`, `name the namespace too, e.g. --host ${[...services][0] ?? ''}`);
   }
   const picked = new Set<DestinationRule | VirtualService>(chosen.map((r) => r.resource));
+  const routedTo = destinationRules(resources, picked);
   return {
+    ...(routedTo.length > 0 ? { routedTo } : {}),
     host: wanted.host,
     by: wanted.by,
     // The planner names one host: a VirtualService's matching hosts (wildcards too) become it.
     policies: narrow(policies, (r) => picked.has(r), () => [wanted.host]),
     others: resources.filter((r) => !picked.has(r.resource)).map((r) => r.resource),
   };
+}
+
+/** The DestinationRules of the hosts the chosen VirtualServices route to, added to `picked`:
+ * Istio applies the destination's DestinationRule to routed traffic (istio/api
+ * networking/v1alpha3/destination_rule.proto:22-23 @b8f8791d, "policies that apply to traffic intended for a service after
+ * routing has occurred"). rule: 'host.route-destination' */
+function destinationRules(resources: ReadonlyArray<{ resource: DestinationRule | VirtualService; hosts: Resolved[] }>, picked: Set<DestinationRule | VirtualService>): string[] {
+  const routes = [...picked].flatMap((r) => ('http' in r ? r.http.flatMap((h) => h.destinations.map((d) => ({ vs: r.origin.name, host: d.host, to: resolveHost(d.host, r.origin.namespace) }))) : []));
+  const said: string[] = [];
+  for (const r of resources) {
+    if (picked.has(r.resource) || !('subsets' in r.resource)) continue;
+    const via = routes.find((d) => r.hosts.some((h) => matches(h, d.to, d.host)));
+    if (via === undefined) continue;
+    picked.add(r.resource);
+    said.push(`DestinationRule ${r.resource.origin.name} (${via.host}: a destination of VirtualService ${via.vs})`);
+  }
+  return said;
 }
 
 function wantedHost(input: { host: string | undefined; cluster: string | undefined; url: string }): Wanted | undefined {

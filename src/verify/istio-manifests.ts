@@ -26,7 +26,11 @@ import type {
 
 /** Every problem of every file, each `FILE:LINE: Kind name: spec.path: problem - fix`. */
 export class ManifestError extends MeshloadError {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    /** What was read despite the problems, so every field can still be accounted for. */
+    readonly read?: { policies: IstioPolicies; records: FieldRecord[]; leaves: DocumentLeaves[] },
+  ) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     super('E_USAGE', `${problems[0] ?? 'invalid Istio manifests'}${more}`);
     this.name = 'ManifestError';
@@ -368,8 +372,8 @@ export function readIstioManifestsAccounted(files: readonly { file: string; text
     });
   });
   checkSubsets(out.destinationRules, subsetRefs, notes);
-  if (problems.length > 0) throw new ManifestError(inFileOrder(problems));
   out.notes = inFileOrder(notes);
+  if (problems.length > 0) throw new ManifestError(inFileOrder(problems), { policies: out, records, leaves });
   return { policies: out, records, leaves };
 }
 

@@ -1,7 +1,7 @@
 /** Outlier detection as Envoy runs it from an Istio DestinationRule: which detectors are on, with
  * which thresholds, how long an ejection lasts, how many endpoints may be ejected, and how likely
  * a phase's own 5xx are to eject one. Pure. Every value carries the rule it follows (the rows of
- * docs/verify-rules-outlier.md), so the plan names each value with its source. */
+ * docs/verify-rules.md), so the plan names each value with its source. */
 import { formatDuration } from '../util/duration';
 import type { OutlierDetection } from './istio-policy';
 
@@ -13,11 +13,13 @@ export const OUTLIER_RULES = {
   'outlier.zero-disables': 'istio cluster_traffic_policy.go applyOutlierDetection: enforcing_* = 100 only when the value is > 0, else 0',
   'outlier.gateway-default-off': 'envoy outlier_detection.proto enforcing_consecutive_gateway_failure (default 0); istio applyOutlierDetection sets it only for consecutiveGatewayErrors > 0',
   'outlier.consecutive-errors-ignored': 'istio cluster_traffic_policy.go applyOutlierDetection (011b88b) reads no consecutiveErrors; istio/api destination_rule.proto marks it deprecated',
-  'outlier.gateway-codes': 'envoy outlier_detection_impl.cc putHttpResponseCode: isGatewayError (502, 503, 504) also counts toward consecutive_5xx',
+  'outlier.gateway-codes': 'envoy outlier_detection_impl.cc:76-90 @00c7146d putHttpResponseCode: isGatewayError (502, 503, 504) also counts toward consecutive_5xx',
   'outlier.interval-default': 'envoy outlier_detection.proto interval (default 10s); uneject is checked on the interval timer (outlier_detection_impl.cc checkHostForUneject)',
-  'outlier.ejection-time': 'envoy outlier_detection_impl.cc ejectHost/checkHostForUneject: min(base_ejection_time x backoff, max_ejection_time) + jitter; base default 30s',
-  'outlier.max-ejection-time': 'envoy outlier_detection_impl.cc DetectorConfig: max_ejection_time defaults to max(300s, base_ejection_time)',
-  'outlier.max-ejection-percent': 'envoy outlier_detection_impl.cc ejectHost: 100 x (ejected + 1) / hosts <= max_ejection_percent (strict; always_eject_one_host off); default 10 (istio leaves it unset unless > 0)',
+  'outlier.ejection-time': 'envoy outlier_detection_impl.cc:611-614,449-450 @00c7146d ejectHost/checkHostForUneject: min(base_ejection_time x backoff, max_ejection_time) + jitter; base default 30s',
+  'outlier.max-ejection-time': 'envoy outlier_detection_impl.cc:294-298 @00c7146d DetectorConfig: max_ejection_time defaults to max(300s, base_ejection_time)',
+  'outlier.max-ejection-percent': 'envoy outlier_detection_impl.cc:574-582 @00c7146d ejectHost: 100 x (ejected + 1) / hosts <= max_ejection_percent (strict; always_eject_one_host off); default 10 (istio cluster_traffic_policy.go:530-532 leaves it unset unless > 0)',
+  'outlier.endpoint-count': 'envoy outlier_detection_impl.cc:576,626 @00c7146d DetectorImpl::ejectHost: ejected_percent over host_monitors_.size(), the hosts of the cluster; refused ejections count in ejections_overflow',
+  'outlier.subset-replaces': "istio pilot/pkg/model/destination_rule.go:183-185 MergeTrafficPolicy: a subset's outlierDetection replaces the rule's for traffic routed to the subset",
   'outlier.min-health-percent': 'istio applyOutlierDetection: healthy_panic_threshold = minHealthPercent (0 when unset: panic mode off); below it Envoy balances over all hosts, ejected ones too',
   'outlier.local-origin': 'envoy outlier_detection_impl.cc putResultNoLocalExternalSplit: timeouts and connect failures count as 504/503 unless split_external_local_origin_errors; istio sets consecutive_local_origin_failure only with splitExternalLocalOriginErrors',
   'outlier.overflow-not-charged': 'MESH-FACTS "How Istio config maps to Envoy": breaker overflows (UO) pick no host and do not count toward ejection',

@@ -12,7 +12,8 @@ import { usageError } from '../util/errors';
 import { formatNote } from './istio-manifests';
 import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, VirtualService } from './istio-policy';
 import { defaultRetriesRetry503, formatVersion, type IstioVersion, type VersionRule } from './istio-version';
-import { describeValues, ejectionLastsMs, endpointsToEjectOne, errorsToEject, outlierModel, runProbability, type OutlierModel, type OutlierRule } from './outlier-model';
+import type { EndpointCount } from './endpoint-count';
+import { describeValues, ejectableEndpoints, ejectionLastsMs, endpointsToEjectOne, errorsToEject, outlierModel, runProbability, type OutlierModel, type OutlierRule } from './outlier-model';
 
 /** How faults and delays are asked of the upstream: the meshload server and Fortio read echo
  * parameters from the query (`?status=503:50&delay=600ms`), httpbin has paths (`/status/200,503`,
@@ -43,6 +44,9 @@ export interface VerifyOptions {
   /** Client proxies the plan's load goes through (the scenario run as N shards, one client pod
    * each): breakers are per client proxy, so N of them let N times the limits in. Default 1. */
   clientProxies?: number | undefined;
+  /** The service's endpoint count (`--endpoints`, or the proxy's /clusters): with Envoy's strict
+   * maxEjectionPercent it decides whether anything can be ejected. undefined: unknown, said. */
+  endpoints?: EndpointCount | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -89,14 +93,16 @@ export interface VerificationPlan {
   refusedDelayMs: number;
   /** Version-dependent defaults the plan relies on, each with the version assumed. */
   assumptions: string[];
-  /** Ids of the rules (docs/verify-rules-outlier.md) the plan applied. */
+  /** Ids of the rules (docs/verify-rules.md) the plan applied. */
   rules: string[];
+  /** Client proxies (shards) the plan was made for: it must run as that many. */
+  clientProxies: number;
 }
 
 /** A fault the backend can be asked for, or why it cannot. */
 type FaultUrl = { url: string; reason?: undefined } | { url?: undefined; reason: string };
 
-/** The planner's own rules on breakers and timeouts (rows of docs/verify-rules-outlier.md). */
+/** The planner's own rules on breakers and timeouts (rows of docs/verify-rules.md). */
 export const PLAN_RULES = {
   'breaker.overflow-kinds': 'MESH-FACTS counters table: upstream_rq_pending_overflow (queue full; before Envoy 1.38 also max_requests), upstream_rq_active_overflow (Envoy >= 1.38)',
   'breaker.http1-limits': 'MESH-FACTS "Semantics that change by version": HTTP/2 upstreams never queue, only http2MaxRequests bites',
@@ -132,12 +138,25 @@ const UNKNOWN_BACKEND = "the target's server was not identified as a meshload se
 /** The one service the manifests configure; a usage error for none or several (checked before
  * the target is probed, so bad input costs no request). */
 export function verifiedHost(policies: IstioPolicies): string {
-  const hosts = new Set([...policies.destinationRules.map((d) => shortHost(d.host)), ...policies.virtualServices.flatMap((v) => v.hosts.map(shortHost))]);
+  // A DestinationRule of a host the VirtualService routes to applies to that traffic: not another service.
+  const routed = routedHosts(policies);
+  const hosts = new Set([...policies.destinationRules.map((d) => shortHost(d.host)).filter((h) => policies.virtualServices.length === 0 || !routed.has(h)), ...policies.virtualServices.flatMap((v) => v.hosts.map(shortHost))]);
   if (hosts.size === 0) throw usageError('the files hold no DestinationRule or VirtualService', 'pass the manifests with -f dr.yaml -f vs.yaml');
   if (hosts.size > 1) {
     throw usageError(`the files configure ${[...hosts].join(', ')}: verify one service at a time`, 'pass -f with the manifests of one host, and its URL');
   }
   return [...hosts][0] as string;
+}
+
+/** The short hosts the VirtualServices route to. */
+function routedHosts(policies: IstioPolicies): Set<string> {
+  return new Set(policies.virtualServices.flatMap((v) => v.http.flatMap((r) => r.destinations.map((d) => shortHost(d.host)))));
+}
+
+/** The proxy's cluster for the load: the one host every route goes to, else the verified host. */
+function statsHost(policies: IstioPolicies, host: string): string {
+  const routed = routedHosts(policies);
+  return routed.size === 1 ? ([...routed][0] as string) : host;
 }
 
 /** The plan; a usage error when nothing in it can run. */
@@ -168,25 +187,57 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
     ...d.subsets.flatMap((sub) => (sub.trafficPolicy?.outlierDetection === undefined ? [] : [{ model: outlierModel(sub.trafficPolicy.outlierDetection), subject: `DestinationRule ${d.origin.name} subset ${sub.name}` }])),
   ]);
   const strictness = (m: OutlierModel): number => Math.min(errorsToEject(m) ?? Infinity, errorsToEject(m, true) ?? Infinity);
-  const outlier = detectors.reduce<(typeof detectors)[number] | undefined>((a, b) => (a === undefined || strictness(b.model) < strictness(a.model) ? b : a), undefined);
+  // A detector whose maxEjectionPercent of the known endpoints is under one host ejects nothing
+  // (a subset has at most the service's endpoints), so it holds no phase back.
+  const known = options.endpoints;
+  const outlier = detectors.filter((d) => known === undefined || ejectableEndpoints(d.model, known.count) >= 1).reduce<(typeof detectors)[number] | undefined>((a, b) => (a === undefined || strictness(b.model) < strictness(a.model) ? b : a), undefined);
   const ctx = new PlanContext(options, minDefined(...pools.flatMap((p) => [p.maxConnections, p.http2MaxRequests])), outlier);
   if (outlier !== undefined) for (const r of outlier.model.rules) ctx.rule(r);
   if (outlier !== undefined && pools.length > 0) ctx.rule('outlier.overflow-not-charged');
+  if (detectors.length > 0) {
+    ctx.rule('outlier.endpoint-count');
+    if (known === undefined) {
+      ctx.assume(
+        "the service's endpoint count is unknown (pass --endpoints N, or --stats with Envoy's admin /stats so its /clusters page is read): phases are held under the ejection threshold as if an endpoint could be ejected, which maxEjectionPercent allows only from enough endpoints.",
+      );
+    }
+  }
   for (const dr of policies.destinationRules) planDestinationRule(ctx, dr);
   for (const vs of policies.virtualServices) planVirtualService(ctx, vs, policies.destinationRules);
   // Planned after the others: it knows the ejections they may have caused (Envoy's ejection
   // time grows with each), and its phases run last, so no later phase meets the ejected endpoint.
   for (const dr of policies.destinationRules) {
+    const subject = `DestinationRule ${dr.origin.name}`;
+    const routed = routedSubset(policies.virtualServices, dr);
+    const own = dr.subsets.find((sub) => sub.name === routed && sub.trafficPolicy?.outlierDetection !== undefined);
     const od = dr.trafficPolicy?.outlierDetection;
-    if (od !== undefined) planOutlierDetection(ctx, `DestinationRule ${dr.origin.name}`, outlierModel(od));
+    if (own !== undefined) ctx.rule('outlier.subset-replaces');
+    if (od !== undefined && own !== undefined) {
+      // istio/istio pilot/pkg/model/destination_rule.go:183-185 @86c9f01f MergeTrafficPolicy: a subset's outlierDetection replaces the rule's. rule: 'outlier.subset-replaces'
+      ctx.skip('outlierDetection', subject, describeValues(outlierModel(od)), `the route sends all traffic to subset ${own.name}, whose own outlierDetection replaces this one (Istio merges a subset's policy over the rule's field by field)`);
+    } else if (od !== undefined) {
+      // Routed to one subset, the rule's detector runs on that subset's cluster: its hosts, not the service's.
+      planOutlierDetection(ctx, subject, outlierModel(od), routed);
+    }
+    for (const sub of dr.subsets) {
+      const sod = sub.trafficPolicy?.outlierDetection;
+      if (sod === undefined) continue;
+      const model = outlierModel(sod);
+      if (sub === own) planOutlierDetection(ctx, `${subject} subset ${sub.name}`, model, sub.name);
+      else {
+        ctx.rule('outlier.subset-replaces');
+        const why = routed === undefined ? 'no route in the files sends all its traffic to this subset (an unrouted or split load reaches endpoints of other subsets, whose detector is another)' : `the route sends all traffic to subset ${routed}`;
+        ctx.skip('outlierDetection', `${subject} subset ${sub.name}`, describeValues(model), `${why}: route the load to subset ${sub.name} alone (a VirtualService with that one destination) to verify it`);
+      }
+    }
   }
   ctx.phases.push(...ctx.late);
   const notes = policies.notes.map(formatNote);
-  const sidecar = { cluster: host, ...options.sidecar };
+  const sidecar = { cluster: statsHost(policies, host), ...options.sidecar };
   return {
     scenario: {
       name: `verify ${host}`,
-      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence. Istio version: ${formatVersion(options.istioVersion)}.${ctx.assumptions.length > 0 ? ` Assumed: ${ctx.assumptions.join(' ')}` : ''}`,
+      description: `Derived by meshload verify from ${[...new Set([...policies.destinationRules, ...policies.virtualServices].map((r) => r.origin.file))].join(', ')} at ${formatConfidence(options.confidence)} confidence. Istio version: ${formatVersion(options.istioVersion)}.${ctx.proxies > 1 ? ` Planned for ${ctx.proxies} client proxies: run it as ${ctx.proxies} shards (meshload k8s job --parallelism ${ctx.proxies}).` : ''}${ctx.assumptions.length > 0 ? ` Assumed: ${ctx.assumptions.join(' ')}` : ''}`,
       target: options.target,
       sidecar,
       defaults: { qps: 0, allowInitialErrors: true },
@@ -198,6 +249,7 @@ export function draftVerification(policies: IstioPolicies, options: VerifyOption
     refusedDelayMs: ctx.refusedDelayMs,
     assumptions: ctx.assumptions,
     rules: [...ctx.rules].sort(),
+    clientProxies: ctx.proxies,
   };
 }
 
@@ -374,8 +426,10 @@ function planDestinationRule(ctx: PlanContext, dr: DestinationRule): void {
   const pool = dr.trafficPolicy?.connectionPool;
   if (pool !== undefined) planConnectionPool(ctx, subject, pool);
   for (const subset of dr.subsets) {
-    if (subset.trafficPolicy !== undefined) {
-      ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', 'subset-level traffic policies are not verified yet: load the subset through a route to it and check by hand');
+    // Its outlierDetection is planned with the ejection phases; the rest is not verified.
+    const tp = subset.trafficPolicy;
+    if (tp !== undefined && (tp.connectionPool !== undefined || tp.outlierDetection === undefined)) {
+      ctx.skip('connectionPool', `${subject} subset ${subset.name}`, 'a subset-level traffic policy', `subset-level traffic policies${tp.outlierDetection === undefined ? '' : ' other than outlierDetection'} are not verified yet: load the subset through a route to it and check by hand`);
     }
   }
 }
@@ -463,7 +517,18 @@ function planConnectionPool(ctx: PlanContext, subject: string, pool: ConnectionP
   );
 }
 
-function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel): void {
+/** The one subset of `dr` the planned route (each VirtualService's first route without match)
+ * sends all its traffic to; undefined when there is none, several, or no VirtualService. */
+function routedSubset(vss: readonly VirtualService[], dr: DestinationRule): string | undefined {
+  const subsets = new Set<string | undefined>();
+  for (const vs of vss) {
+    const route = vs.http.find((r) => !r.hasMatch);
+    for (const d of route?.destinations ?? []) if (shortHost(d.host) === shortHost(dr.host) && (d.weight ?? 100) > 0) subsets.add(d.subset);
+  }
+  return subsets.size === 1 ? [...subsets][0] : undefined;
+}
+
+function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel, subset?: string): void {
   for (const r of m.rules) ctx.rule(r);
   ctx.rule('outlier.per-proxy');
   const values = describeValues(m);
@@ -479,17 +544,37 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
     `${values}. An endpoint answering ${k} 5xx in a row (502, 503 and 504 count for both detectors; the proxy's own timeouts as 504${m.splitLocalOrigin ? ' unless split as local-origin errors' : ''}) is ejected ` +
     `for baseEjectionTime x the times it was ejected (at most ${formatDuration(m.maxEjectionMs)}), and returns at the first ${formatDuration(m.intervalMs)} sweep after that. ` +
     `maxEjectionPercent ${m.maxEjectionPercent}% is strict: an ejection happens only if ejected/endpoints stays <= ${m.maxEjectionPercent}% after it, ${fewest <= 1 ? 'so even a lone endpoint is ejected (its calls then fail as no healthy upstream)' : `so with fewer than ${fewest} endpoints nothing is ejected`}.` +
+    ` ${subset === undefined ? endpointsText(ctx.options.endpoints, m) : subsetEndpointsText(ctx.options.endpoints, m, subset)}` +
     `${m.minHealthPercent > 0 ? ` Below ${m.minHealthPercent}% healthy endpoints Envoy's panic mode sends traffic to ejected endpoints too.` : ''} Each client proxy ejects on its own.` +
-    ` Sources: docs/verify-rules-outlier.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
+    ` Sources: docs/verify-rules.md ${[...m.rules, 'outlier.per-proxy'].join(', ')}.`;
   const admin = ctx.options.ejectAdmin;
+  // The count read or given is the service's; a subset has fewer, so it stays unknown there.
+  // The service's count bounds a subset's from above: none ejectable among them is none in the subset.
+  const bound = ctx.options.endpoints;
+  const known = subset === undefined ? bound : undefined;
+  const none = bound !== undefined && ejectableEndpoints(m, bound.count) < 1;
   if (admin === undefined) {
     ctx.skip('outlierDetection', subject, model, `needs one failing endpoint among at least ${Math.max(2, fewest)}: pass --eject-admin with that endpoint's meshload server admin URL (it is told to answer 503)`);
+    return;
+  }
+  if (none && ctx.envoy) {
+    planNoEjection(ctx, subject, model, admin, k, bound);
+    return;
+  }
+  if (none || bound?.count === 1) {
+    // HAProxy has no overflow counter to show a refused ejection; one endpoint ejected leaves no
+    // upstream, so "traffic left it" cannot hold.
+    ctx.skip('outlierDetection', subject, model, none ? `with ${bound.count} endpoints nothing is ejected, and ${ctx.options.proxy} shows no refused ejection` : 'the service has one endpoint: ejecting it leaves no healthy upstream to take the traffic');
     return;
   }
   const unshown: string[] = [];
   // The second phase must end inside the ejection: a very short one may end first.
   if (m.baseEjectionMs < 2000) unshown.push(`baseEjectionTime ${formatDuration(m.baseEjectionMs)}: the "traffic left it" phase may outlast the ejection, and the endpoint's 503s come back`);
-  if (m.minHealthPercent > 0) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know`);
+  // Panic mode: below minHealthPercent healthy, Envoy balances over the ejected endpoint too.
+  if (m.minHealthPercent > 0 && known === undefined) unshown.push(`minHealthPercent ${m.minHealthPercent}%: whether panic mode applies depends on the endpoint count, which verify does not know (pass --endpoints)`);
+  if (m.minHealthPercent > 0 && known !== undefined && (100 * (known.count - 1)) / known.count < m.minHealthPercent) {
+    unshown.push(`minHealthPercent ${m.minHealthPercent}%: with one of ${known.count} endpoints ejected, ${trimNumber((100 * (known.count - 1)) / known.count)}% are healthy, so panic mode sends traffic to the ejected one too`);
+  }
   const calls = Math.max(50, 20 * k);
   // Which detector ejects the 503s: the one with the lower threshold (Envoy checks both on each
   // 5xx); its own enforced counter shows the detector the manifest configured is the one at work.
@@ -501,7 +586,7 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   const phases: PlannedPhase[] = [
     {
       name: 'one endpoint fails',
-      description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
+      description: `The endpoint behind ${admin}${subset === undefined ? '' : ` (one of subset ${subset})`} answers 503 to everything; after ${k} in a row the proxy ejects it (the service needs at least ${Math.max(2, fewest)} endpoints: ${fewest <= 2 ? 'one to eject and one to take the traffic' : `maxEjectionPercent ${m.maxEjectionPercent}%`}), and its ejection counter moves.`,
       steps: [{ chaos: { set: 'status=503', admin } }],
       load: { connections: 1, requests: calls },
       expect: ['ejections.enforced > 0', ...detectorCheck],
@@ -523,6 +608,48 @@ function planOutlierDetection(ctx: PlanContext, subject: string, m: OutlierModel
   // Last in the scenario: an ejection cannot reach another policy's phase.
   ctx.add('outlierDetection', subject, model, phases, unshown, true);
   ctx.always.push({ chaos: { clear: true, admin } });
+  // A later ejection phase meets this endpoint again: its ejection then lasts longer.
+  ctx.ejections++;
+}
+
+/** With the known endpoints maxEjectionPercent allows no ejection: one endpoint fails, and the
+ * proxy refuses to eject it (ejections_overflow), which a mesh without the limit would not. */
+function planNoEjection(ctx: PlanContext, subject: string, model: string, admin: string, k: number, known: EndpointCount): void {
+  const calls = Math.max(50, 20 * k);
+  ctx.add(
+    'outlierDetection',
+    subject,
+    model,
+    [
+      {
+        name: 'one endpoint fails, none is ejected',
+        description: `The endpoint behind ${admin} answers 503 to everything; after ${k} in a row the detector would eject it, but one of ${known.count} endpoints is over maxEjectionPercent, so Envoy refuses (ejections_overflow moves, no ejection is enforced).`,
+        steps: [{ chaos: { set: 'status=503', admin } }],
+        load: { connections: 1, requests: calls },
+        expect: ['ejections.enforced == 0', 'delta(outlier_detection.ejections_overflow) > 0'],
+      },
+    ],
+    [],
+    true,
+  );
+  ctx.always.push({ chaos: { clear: true, admin } });
+}
+
+/** The same for a subset: the service's count is only an upper bound of the subset's. */
+function subsetEndpointsText(bound: EndpointCount | undefined, m: OutlierModel, subset: string): string {
+  const where = `It applies to the endpoints of subset ${subset}, where the route sends all traffic`;
+  if (bound !== undefined && ejectableEndpoints(m, bound.count) < 1) return `${where}: at most the service's ${bound.count} (${bound.source}), of which ${m.maxEjectionPercent}% is under one, so nothing is ejected.`;
+  return `${where}; their count is not known (the endpoint count read is the service's).`;
+}
+
+/** The sentence naming the endpoint count, its source, and what it means for ejection. */
+function endpointsText(known: EndpointCount | undefined, m: OutlierModel): string {
+  if (known === undefined) return "The endpoint count is unknown (pass --endpoints N, or --stats with Envoy's admin /stats).";
+  const ejectable = ejectableEndpoints(m, known.count);
+  // envoy source/common/upstream/outlier_detection_impl.cc:574-582 @00c7146d ejectHost: 100 x (ejected + 1) / hosts <= max. rule: 'outlier.endpoint-count'
+  return ejectable < 1
+    ? `The service has ${known.count} endpoints (${known.source}): ${m.maxEjectionPercent}% of them is under one, so nothing is ejected.`
+    : `The service has ${known.count} endpoints (${known.source}): at most ${ejectable} of them ejected at once.`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import * as https from 'node:https';
 import { printable } from '../server/echo-header';
 import { formatDuration, parseDuration } from '../util/duration';
 import { redactUrl } from '../util/redact';
+import { clustersSourceOf } from '../stats/clusters-page';
+import { countEndpoints, type EndpointCount } from './endpoint-count';
 import { detectIstioVersion, type IstioVersion } from './istio-version';
 import type { Backend } from './plan-verification';
 
@@ -120,6 +122,28 @@ export async function probeIstioVersion(statsUrl: string, timeoutMs = PROBE_TIME
   const version = answer.status === 200 ? detectIstioVersion(answer.body) : undefined;
   if (version === undefined) return { version, evidence: `the stats (${answer.status}) carry no istio_build metric of the proxy: pass --istio-version` };
   return { version, evidence: `the proxy reports ${version.source}` };
+}
+
+/** The service's endpoint count from the proxy's admin /clusters page beside its `--stats` URL
+ * (one GET, bounded like the stats read), or why it is unknown. */
+export async function probeEndpoints(statsUrl: string, want: { cluster: string | undefined; service: string; port: number | undefined }, timeoutMs = PROBE_TIMEOUT_MS): Promise<EndpointCount | { reason: string }> {
+  let source;
+  try {
+    source = clustersSourceOf({ kind: 'url', url: statsUrl });
+  } catch {
+    source = undefined;
+  }
+  if (source?.kind !== 'url') return { reason: `${redactUrl(statsUrl)} is not Envoy's admin /stats, so its /clusters page is not known` };
+  let answer: ProbeAnswer;
+  try {
+    answer = await get(new URL(source.url), timeoutMs, MAX_STATS_BODY);
+  } catch (error) {
+    return { reason: `the GET ${redactUrl(source.url)} failed: ${reason(error)}` };
+  }
+  if (answer.status !== 200) return { reason: `${redactUrl(source.url)} answered ${answer.status}` };
+  // A page cut at the cap may have lost hosts: a low count would claim nothing ejects.
+  if (Buffer.byteLength(answer.body) >= MAX_STATS_BODY) return { reason: `${redactUrl(source.url)} is over ${MAX_STATS_BODY} bytes, so its host count may be short: pass --endpoints` };
+  return countEndpoints(answer.body, want);
 }
 
 function get(url: URL, timeoutMs: number, maxBody = MAX_PROBE_BODY): Promise<ProbeAnswer> {

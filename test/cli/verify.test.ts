@@ -62,6 +62,19 @@ describe('meshload verify --dry-run', () => {
   });
 });
 
+describe('meshload verify --client-proxies', () => {
+  it('plans each breaker phase for N proxies and says to run it as N shards of a Job', async () => {
+    const breaker = join(MANIFESTS, 'httpbin-circuit-breaker.yaml');
+    const one = await cli('verify', '-f', breaker, 'http://httpbin:8000/get', ...STATS, '--dry-run', '--backend', 'httpbin');
+    const three = await cli('verify', '-f', breaker, 'http://httpbin:8000/get', ...STATS, '--dry-run', '--backend', 'httpbin', '--client-proxies', '3');
+    expect([one.code, three.code]).toEqual([0, 0]);
+    expect(one.stdout).toMatch(/^# Run it with: meshload run THIS_FILE$/m);
+    expect(three.stdout).toMatch(/^# Run it with: meshload k8s job THIS_FILE --parallelism 3 \(planned for 3 client proxies, one per shard\)$/m);
+    const loads = (text: string): number[] => loadScenario(text, 'plan.yaml', { checkExpression: checkExpectation }).phases.map((p) => p.load?.connections ?? 0);
+    expect(loads(three.stdout)).toEqual(loads(one.stdout).map((c) => 3 * c));
+  });
+});
+
 describe('meshload verify: bad input', () => {
   it.each([
     [['-f', RETRIES, 'http://x:1/'], /verify needs the proxy's stats \(add --stats http:\/\/localhost:15000\/stats/],
@@ -73,6 +86,9 @@ describe('meshload verify: bad input', () => {
     [['-f', RETRIES, 'httpbin:8000', ...STATS], /'httpbin:8000' is not an http\(s\) URL/],
     [['-f', '/nonexistent/vs.yaml', 'http://x:1/', ...STATS], /cannot read \/nonexistent\/vs\.yaml: .* \(check the path given with -f\)/],
     [['http://x:1/', ...STATS], /required option '-f, --filename <file>' not specified/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--endpoints', '0'], /--endpoints '0' is not an endpoint count \(use a whole number from 1 to 100000/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--client-proxies', 'two'], /--client-proxies 'two' is not a count of client proxies/],
+    [['-f', RETRIES, 'http://x:1/', ...STATS, '--client-proxies', '3'], /--client-proxies 3: the plan loads 3 proxies at once .* \(add --dry-run and run the plan with meshload k8s job PLAN --parallelism 3\)/],
   ])('%p is a usage error, exit 2', async (args, pattern) => {
     const run = await cli('verify', ...args);
     expect(run.code).toBe(2);
@@ -91,6 +107,22 @@ describe('meshload verify: bad input', () => {
     expect(run.stderr).toMatch(/a\.yaml:7: VirtualService x: spec\.http\[0\]\.timeout: .*soon/);
     expect(run.stderr).toMatch(/b\.yaml:8: DestinationRule x: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections: /);
     expect(run.stdout).toBe('');
+    // Every field's account comes first (issue 15: on every exit path), each with its reason.
+    const [accounts, problems] = run.stderr.split(/^meshload: 2 problems/m);
+    expect(problems).toBeDefined();
+    expect(accounts).toMatch(/^verify: fields read:$/m);
+    expect(accounts).toMatch(/a\.yaml: VirtualService x:\n {4}not verified: spec\.http\[0\]\.timeout: no plan was made: the manifests have 2 problems \(below\)/);
+    expect(accounts).toMatch(/not verified: spec\.trafficPolicy\.connectionPool\.tcp\.maxConnections: no plan was made/);
+    expect(accounts).toMatch(/not applicable: apiVersion, kind, metadata, spec\.host$/m);
+  });
+
+  it('one problem: the fields first (mirror keeps its reason), then the one-line error', async () => {
+    const a = join(dir, 'a.yaml');
+    writeFileSync(a, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec:\n  hosts: [x]\n  http:\n  - timeout: soon\n    mirror: {host: y}\n    route: [{destination: {host: x}}]\n');
+    const run = await cli('verify', '-f', a, 'http://x:1/', ...STATS, '--dry-run');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/not verified: spec\.http\[0\]\.mirror: mirrored traffic goes to another upstream/);
+    expect(run.stderr.trim().split('\n').pop()).toMatch(/^meshload: .*a\.yaml:7: VirtualService x: spec\.http\[0\]\.timeout: expected a duration/);
   });
 
   it('says so when the files hold nothing it can verify', async () => {

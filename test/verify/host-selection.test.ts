@@ -4,6 +4,9 @@
 import { MeshloadError } from '../../src/util/errors';
 import { hostOfCluster, resolveHost, selectHost } from '../../src/verify/host-selection';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
+import { planVerification, type VerifyOptions } from '../../src/verify/plan-verification';
+
+const PLAN_OPTIONS: VerifyOptions = { target: 'http://bookinfo.example.com/productpage', backend: 'meshload', maxDelayMs: undefined, proxy: 'envoy', confidence: 0.999, maxRequests: 2000, sidecar: {}, ejectAdmin: undefined };
 
 function dr(name: string, host: string, namespace?: string): string {
   return `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: ${name}\n${namespace === undefined ? '' : `  namespace: ${namespace}\n`}spec:\n  host: ${host}\n`;
@@ -95,5 +98,32 @@ describe('selectHost', () => {
     const twoNamespaces = [dr('a', 'reviews', 'team-a'), dr('b', 'reviews', 'team-b')].join('---\n');
     expect(refusal(twoNamespaces, { url: 'http://reviews:9080/' })).toBe('reviews (the URL) matches reviews.team-a, reviews.team-b (name the namespace too, e.g. --host reviews.team-a)');
     expect(choose(twoNamespaces, { host: 'reviews.team-b', url: 'http://reviews:9080/' }).chosen).toEqual(['DestinationRule b']);
+  });
+});
+
+describe('the DestinationRule of the host a VirtualService routes to', () => {
+  // Bookinfo's shape: an edge host routed to productpage, whose DestinationRule sets the policy.
+  const EDGE = [
+    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: productpage}\nspec:\n  host: productpage\n  trafficPolicy:\n    outlierDetection: {consecutive5xxErrors: 3}\n`,
+    dr('reviews', 'reviews'),
+    dr('ratings', 'ratings', 'prod'),
+    vs('bookinfo', ['bookinfo.example.com'], 'productpage'),
+  ].join('---\n');
+
+  it('applies to the routed traffic: chosen with the VirtualService, named with why; the rest stay other hosts', () => {
+    const choice = selectHost(readIstioManifests([{ file: 'm.yaml', text: EDGE }]), { host: undefined, cluster: undefined, url: 'http://bookinfo.example.com/productpage' });
+    expect(choice.policies.destinationRules.map((d) => d.origin.name)).toEqual(['productpage']);
+    expect(choice.others.map((r) => r.origin.name)).toEqual(['reviews', 'ratings']);
+    expect(choice.routedTo).toEqual(['DestinationRule productpage (productpage: a destination of VirtualService bookinfo)']);
+    // The planner verifies one service (the VirtualService's host) and reads the productpage cluster.
+    const plan = planVerification(choice.policies, { ...PLAN_OPTIONS, ejectAdmin: 'http://127.0.0.1:9/admin' });
+    expect(plan.scenario.name).toBe('verify bookinfo');
+    expect(plan.scenario.sidecar).toMatchObject({ cluster: 'productpage' });
+    expect(plan.policies.map((p) => `${p.policy} ${p.subject}`)).toEqual(['timeout VirtualService bookinfo http[0]', 'outlierDetection DestinationRule productpage']);
+  });
+
+  it('a destination in another namespace does not pull in a rule of the same name elsewhere', () => {
+    const text = [dr('reviews-prod', 'reviews', 'prod'), vs('edge', ['edge.example.com'], 'reviews.dev.svc.cluster.local')].join('---\n');
+    expect(choose(text, { url: 'http://edge.example.com/' })).toMatchObject({ chosen: ['VirtualService edge'], others: ['DestinationRule reviews-prod'] });
   });
 });

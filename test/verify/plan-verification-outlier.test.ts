@@ -192,12 +192,12 @@ describe('plans that outlier detection cannot poison', () => {
 
 describe('the rules table', () => {
   it('names every rule the model and the version module encode, with a source', () => {
-    const table = readFileSync(join(__dirname, '..', '..', 'docs', 'verify-rules-outlier.md'), 'utf8');
+    const table = readFileSync(join(__dirname, '..', '..', 'docs', 'verify-rules.md'), 'utf8');
     for (const id of [...Object.keys(OUTLIER_RULES), ...Object.keys(VERSION_RULES), ...Object.keys(PLAN_RULES)]) {
       const row = table.split('\n').find((line) => line.startsWith(`| \`${id}\` |`));
       expect({ id, row: row !== undefined }).toEqual({ id, row: true });
       // rule | what meshload does | source | versions
-      expect(row?.split('|').filter((c) => c.trim() !== '').length).toBe(4);
+      expect(row?.split(/(?<!\\)\|/).filter((c) => c.trim() !== '').length).toBe(4);
     }
   });
 });
@@ -242,5 +242,48 @@ describe('the retry breaker', () => {
     const p = plan(withMaxRetries('    outlierDetection: {consecutive5xxErrors: 5}\n'));
     expect(p.scenario.phases.some((ph) => /maxRetries/.test(ph.name))).toBe(false);
     expect(p.policies.find((x) => x.policy === 'retries')?.unshown).toEqual([expect.stringMatching(/^the Istio version: on Istio <= 1\.23/), expect.stringMatching(/^maxRetries 2: showing it takes every try failing, and DestinationRule svc ejects an endpoint after 5 consecutive 5xx/)]);
+  });
+});
+
+describe("a subset's own outlierDetection", () => {
+  const RULE = `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: svc}\nspec:\n  host: meshload-server\n  trafficPolicy:\n    outlierDetection: {consecutive5xxErrors: 7}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy:\n      outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 50}\n  - name: v2\n    labels: {version: v2}\n`;
+  const route = (destinations: string): string => `---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: svc}\nspec:\n  hosts: [meshload-server]\n  http:\n  - route:\n${destinations}`;
+  const ADMIN = { ejectAdmin: 'http://10.0.0.5:9081' };
+
+  it('all traffic routed to the subset: its ejection is planned, and the rule-level block it replaces is not', () => {
+    const p = plan(`${RULE}${route('    - destination: {host: meshload-server, subset: v1}\n')}`, ADMIN);
+    const od = p.policies.filter((x) => x.policy === 'outlierDetection');
+    expect(od.map((x) => [x.subject, x.skipped === undefined])).toEqual([
+      ['DestinationRule svc', false],
+      ['DestinationRule svc subset v1', true],
+    ]);
+    expect(od[0]?.skipped).toMatch(/^the route sends all traffic to subset v1, whose own outlierDetection replaces this one/);
+    expect(od[1]?.model).toMatch(/^consecutive5xxErrors 3, .*It applies to the endpoints of subset v1/);
+    expect(p.scenario.phases.map((ph) => ph.name)).toEqual(['outlierDetection: one endpoint fails', 'outlierDetection: traffic left it', 'outlierDetection: after the ejection time']);
+    expect(p.scenario.phases[0]?.description).toMatch(/^The endpoint behind http:\/\/10\.0\.0\.5:9081 \(one of subset v1\) answers 503 to everything; after 3 in a row/);
+    expect(p.rules).toContain('outlier.subset-replaces');
+  });
+
+  it('a split or no route: the subset is not verified, with the reason; the rule-level block is', () => {
+    const split = plan(`${RULE}${route('    - destination: {host: meshload-server, subset: v1}\n      weight: 50\n    - destination: {host: meshload-server, subset: v2}\n      weight: 50\n')}`, ADMIN);
+    const sub = split.policies.find((x) => x.subject === 'DestinationRule svc subset v1' && x.policy === 'outlierDetection');
+    expect(sub?.skipped).toMatch(/^no route in the files sends all its traffic to this subset .*: route the load to subset v1 alone/);
+    expect(split.policies.find((x) => x.subject === 'DestinationRule svc' && x.policy === 'outlierDetection')?.skipped).toBeUndefined();
+    const other = plan(`${RULE}${route('    - destination: {host: meshload-server, subset: v2}\n')}`, ADMIN);
+    expect(other.policies.find((x) => x.subject === 'DestinationRule svc subset v1')?.skipped).toMatch(/^the route sends all traffic to subset v2: route the load to subset v1 alone/);
+  });
+});
+
+describe('the endpoint count of a routed subset', () => {
+  it("the rule's detector on traffic routed to a subset without its own: the service's count is not the subset's, so it stays unknown", () => {
+    const text = `${dr('{consecutive5xxErrors: 3}')}  subsets:\n  - name: v2\n    labels: {version: v2}\n---\n${vs('').replace('{host: meshload-server}', '{host: meshload-server, subset: v2}')}`;
+    const p = plan(text, { ejectAdmin: 'http://10.0.0.5:9081', endpoints: { count: 30, source: '--endpoints' } });
+    const od = p.policies.find((x) => x.policy === 'outlierDetection');
+    expect(od?.model).toMatch(/It applies to the endpoints of subset v2, where the route sends all traffic; their count is not known/);
+    expect(p.scenario.phases.map((ph) => ph.name)).toEqual(['outlierDetection: one endpoint fails', 'outlierDetection: traffic left it', 'outlierDetection: after the ejection time']);
+    // 3 in the service: the subset has at most 3, and 10% of them is under one: nothing ejects there either.
+    const few = plan(text, { ejectAdmin: 'http://10.0.0.5:9081', endpoints: { count: 3, source: '--endpoints' } });
+    expect(few.policies.find((x) => x.policy === 'outlierDetection')?.model).toMatch(/subset v2, where the route sends all traffic: at most the service's 3 \(--endpoints\), of which 10% is under one, so nothing is ejected\./);
+    expect(few.scenario.phases.map((ph) => ph.name)).toEqual(['outlierDetection: one endpoint fails, none is ejected']);
   });
 });

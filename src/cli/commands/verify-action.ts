@@ -14,7 +14,8 @@ import { formatNote, ManifestError, readIstioManifestsAccounted } from '../../ve
 import type { IstioPolicies } from '../../verify/istio-policy';
 import { draftVerification, planVerification, type Backend, type PlannedPolicy, type ProxyKind, type VerificationPlan, type VerifyOptions } from '../../verify/plan-verification';
 import { parseIstioVersion } from '../../verify/istio-version';
-import { probeBackend, probeDelayCap, probeIstioVersion } from '../../verify/probe-backend';
+import { probeBackend, probeDelayCap, probeEndpoints, probeIstioVersion } from '../../verify/probe-backend';
+import { MAX_ENDPOINTS, parseEndpoints } from '../../verify/endpoint-count';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { statsFromFlags } from '../stats-flags';
@@ -36,6 +37,13 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   try {
     input = inputFromFlags(url, flags, ctx);
   } catch (error) {
+    // Invalid manifests still get every field's account (issue 15: on every exit path), first.
+    if (error instanceof ManifestError && error.read !== undefined) {
+      const why = `the manifests have ${error.problems.length === 1 ? 'a problem' : `${error.problems.length} problems`} (below)`;
+      // Every resource read as if chosen: each field gets its own account, not one per spec.
+      const all: HostChoice = { host: '', by: '', policies: error.read.policies, others: [] };
+      writeAccounting(ctx, accountVerification(error.read, all, { failed: why }), error.read.policies);
+    }
     if (!(error instanceof ManifestError) || error.problems.length < 2) throw error;
     // Every problem of every file, one per line, as `meshload run` reports a scenario.
     ctx.io.stderr.write(`meshload: ${error.problems.length} problems in the manifests:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
@@ -47,6 +55,13 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     const found = await probeIstioVersion(flags.stats);
     ctx.io.stderr.write(`verify: Istio version: ${found.evidence}\n`);
     input = { ...input, options: { ...input.options, istioVersion: found.version } };
+  }
+  const outlierConfigured = input.policies.destinationRules.some((d) => d.trafficPolicy?.outlierDetection !== undefined || d.subsets.some((s) => s.trafficPolicy?.outlierDetection !== undefined));
+  if (input.options.endpoints === undefined && outlierConfigured && flags.stats !== undefined && flags.dryRun !== true && input.options.proxy === 'envoy') {
+    // Asked of the proxy only when an outlier rule needs it and the run talks to the mesh anyway.
+    const found = await probeEndpoints(flags.stats, { cluster: flags.cluster, service: input.choice.host, port: portOf(url) });
+    ctx.io.stderr.write(`verify: endpoints: ${'count' in found ? `${found.count} (${found.source})` : `unknown: ${found.reason}`}\n`);
+    if ('count' in found) input = { ...input, options: { ...input.options, endpoints: found } };
   }
   let plan: VerificationPlan;
   let backendLine = `${input.options.backend} (--backend)`;
@@ -69,7 +84,7 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
     plan = planOrAccount(input, options, ctx);
   }
   const accounting = accountVerification(input.read, input.choice, { policies: plan.policies, phases: plan.scenario.phases.map((p) => p.name) });
-  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
+  const shown = { host: `${input.choice.host} (chosen by ${input.choice.by})${input.choice.routedTo === undefined ? '' : `, with ${input.choice.routedTo.join(', ')}`}`, hostFlag: input.choice.by === '--host' ? input.choice.host : undefined, fields: formatAccounts(accounting.accounts), notes: advisoryNotes(input.read.policies, accounting) };
   const text = renderPlan(plan, flags.filename, backendLine, shown);
   if (flags.dryRun === true) {
     ctx.io.stdout.write(text);
@@ -131,6 +146,13 @@ function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): {
   if (!PROXIES.includes(proxy)) throw usageError(`--proxy '${flags.proxy}' is not a proxy kind`, `use ${PROXIES.join(' or ')}`);
   const confidence = parsePercentage(flags.confidence) ?? NaN;
   if (!(confidence >= 0.5 && confidence < 1)) throw usageError(`--confidence '${flags.confidence}' is not a confidence`, 'use a percentage from 50% to under 100%, like 99.9%');
+  const endpoints = flags.endpoints === undefined ? undefined : parseEndpoints(flags.endpoints);
+  if (flags.endpoints !== undefined && endpoints === undefined) throw usageError(`--endpoints '${flags.endpoints}' is not an endpoint count`, `use a whole number from 1 to ${MAX_ENDPOINTS}: the service's ready pods`);
+  const clientProxies = parseEndpoints(flags.clientProxies ?? '1');
+  if (clientProxies === undefined) throw usageError(`--client-proxies '${flags.clientProxies ?? ''}' is not a count of client proxies`, 'use a whole number of 1 or more: the pods (shards) the plan runs from');
+  if (clientProxies > 1 && flags.dryRun !== true) {
+    throw usageError(`--client-proxies ${clientProxies}: the plan loads ${clientProxies} proxies at once and cannot run from this one process`, `add --dry-run and run the plan with meshload k8s job PLAN --parallelism ${clientProxies}`);
+  }
   const maxRequests = Number(flags.maxRequests);
   if (!Number.isSafeInteger(maxRequests) || maxRequests < 10) throw usageError(`--max-requests '${flags.maxRequests}' is not a call count`, 'use a whole number of at least 10');
   // The same checks as load --stats; verify cannot run without a source.
@@ -160,7 +182,17 @@ function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): {
     }
     throw error;
   }
-  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
+  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, clientProxies, endpoints: endpoints === undefined ? undefined : { count: endpoints, source: '--endpoints' }, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
+}
+
+/** The URL's port, explicit or the scheme's: Istio names clusters by the service port. */
+function portOf(url: string): number | undefined {
+  try {
+    const u = new URL(url);
+    return u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The plan as a scenario file: what was read and why each phase is there, as comments and
@@ -169,7 +201,8 @@ export function renderPlan(plan: VerificationPlan, files: readonly string[], bac
   const notes = shown?.notes ?? plan.notes;
   const lines = [
     `# Derived by: meshload verify -f ${files.join(' -f ')} ${plan.scenario.target}${shown?.hostFlag === undefined ? '' : ` --host ${printable(shown.hostFlag)}`} --dry-run`,
-    '# Run it with: meshload run THIS_FILE',
+    // Planned for N client proxies, it must run as N shards, one client pod (proxy) each.
+    plan.clientProxies > 1 ? `# Run it with: meshload k8s job THIS_FILE --parallelism ${plan.clientProxies} (planned for ${plan.clientProxies} client proxies, one per shard)` : '# Run it with: meshload run THIS_FILE',
     ...(backend === undefined ? [] : [`# Backend: ${backend}`]),
     ...(shown === undefined ? [] : [`# Host: ${shown.host}`]),
     '#',

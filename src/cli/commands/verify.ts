@@ -13,6 +13,8 @@ export interface VerifyFlags extends StatsFlags {
   ejectAdmin?: string;
   host?: string;
   istioVersion?: string;
+  endpoints?: string;
+  clientProxies?: string;
   reportDir: string;
   report: boolean;
 }
@@ -34,6 +36,8 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .option('--host <host>', 'the service to verify when the files configure several: reviews, reviews.default or reviews.default.svc.cluster.local (default: the service --cluster or the URL names)')
     .option('--eject-admin <url>', "outlier detection: the admin URL of ONE endpoint's meshload server, told to fail")
     .option('--istio-version <x.y>', "the mesh's Istio version, for the defaults that change by version (without it: read from the proxy's istio_build metric when --stats shows it, else Istio >= 1.24 is assumed and checks that flip by version are inconclusive)")
+    .option('--endpoints <n>', "the service's endpoint count, which decides with maxEjectionPercent whether anything is ejected (default: read from the proxy's admin /clusters beside an Envoy --stats URL, else unknown and said)")
+    .option('--client-proxies <n>', 'client proxies the plan will run through (meshload k8s job --parallelism N): breakers and ejections are per proxy, so breaker loads are planned N times one proxy\'s', '1')
     .option('--report-dir <dir>', 'where the run writes its report directory', 'reports')
     .option('--no-report', 'write no report files');
   addStatsFlags(command, false).action(async (url: string, flags: VerifyFlags) => {
