@@ -136,6 +136,35 @@ describe('a gRPC phase against the embedded gRPC server', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a chaos: step sets server-wide gRPC statuses on the embedded gRPC server (/chaos grpc-status=)', async () => {
+    const text = [
+      'name: grpc server-wide chaos',
+      'server: { grpc: true }',
+      'phases:',
+      '  - name: all unavailable',
+      '    steps: [{ chaos: { set: "grpc-status=UNAVAILABLE" } }]',
+      '    load: { requests: 20, qps: 0, grpc: { call: health } }',
+      '    expect: ["grpc(UNAVAILABLE) == 100%", "cause(app) == 20"]',
+      '  - name: cleared',
+      '    steps: [{ chaos: { clear: true } }]',
+      '    load: { requests: 20, qps: 0, grpc: {} }',
+      '    expect: ["grpc(OK) == 100%"]',
+      '',
+    ].join('\n');
+    const file = join(dir, 'server-wide.yaml');
+    const result = await runScenario(loadScenario(text, file, { checkExpression: checkExpectation }), file, new AbortController().signal, NO_EVENTS);
+    expect(result.phases.map((p) => p.checks.map((c) => `${c.expression}: ${c.verdict}`))).toEqual([
+      ['grpc(UNAVAILABLE) == 100%: pass', 'cause(app) == 20: pass'],
+      ['grpc(OK) == 100%: pass'],
+    ]);
+  }, 20_000);
+
+  it('a chaos: step with a bad gRPC status is refused with its path when the file is read', () => {
+    expect(issuesOf('name: g\nserver: { grpc: true }\nphases:\n  - name: p\n    steps: [{ chaos: { set: "grpc-status=UNAVAILBLE" } }]\n')).toEqual([
+      "phases[0].steps[0].chaos.set: grpc-status: 'UNAVAILBLE' is not a gRPC status (0-16 or a name like UNAVAILABLE)",
+    ]);
+  });
+
   it('grpc(...) on an HTTP phase is no data, never a pass', async () => {
     const text = 'name: http\nserver: {}\nphases:\n  - name: p\n    load: { requests: 5, qps: 0 }\n    expect: ["grpc(UNAVAILABLE) == 0"]\n';
     const file = join(dir, 'http.yaml');
