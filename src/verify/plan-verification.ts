@@ -9,6 +9,7 @@ import { formatDuration } from '../util/duration';
 import { goodnessOfFitSampleSize, proportionSampleSize } from '../metrics/statistics';
 import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
 import { usageError } from '../util/errors';
+import { draftGrpcVerification, isGrpcTarget } from './grpc-plan';
 import { formatNote } from './istio-manifests';
 import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, VirtualService } from './istio-policy';
 import { defaultRetriesRetry503, formatVersion, type IstioVersion, type VersionRule } from './istio-version';
@@ -43,6 +44,8 @@ export interface VerifyOptions {
   /** Client proxies the plan's load goes through (the scenario run as N shards, one client pod
    * each): breakers are per client proxy, so N of them let N times the limits in. Default 1. */
   clientProxies?: number | undefined;
+  /** --grpc: the target speaks gRPC (so does a grpc:// URL); planned by ./grpc-plan.ts. */
+  grpc?: boolean | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -156,6 +159,7 @@ export function planVerification(policies: IstioPolicies, options: VerifyOptions
  * refused (refusedDelayMs) before asking the server for its cap. */
 export function draftVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
   const host = verifiedHost(policies);
+  if (isGrpcTarget(options.target, options.grpc)) return draftGrpcVerification(policies, options, host);
   // A breaker in the DestinationRule limits every phase, not only its own: the other policies'
   // phases stay at or under its concurrency, or their 503s would be overflow, not their policy.
   const pools = policies.destinationRules.map((d) => d.trafficPolicy?.connectionPool).filter((p): p is ConnectionPool => p !== undefined);

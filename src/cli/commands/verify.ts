@@ -13,6 +13,7 @@ export interface VerifyFlags extends StatsFlags {
   ejectAdmin?: string;
   host?: string;
   istioVersion?: string;
+  grpc?: boolean;
   reportDir: string;
   report: boolean;
 }
@@ -34,6 +35,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .option('--host <host>', 'the service to verify when the files configure several: reviews, reviews.default or reviews.default.svc.cluster.local (default: the service --cluster or the URL names)')
     .option('--eject-admin <url>', "outlier detection: the admin URL of ONE endpoint's meshload server, told to fail")
     .option('--istio-version <x.y>', "the mesh's Istio version, for the defaults that change by version (without it: read from the proxy's istio_build metric when --stats shows it, else Istio >= 1.24 is assumed and checks that flip by version are inconclusive)")
+    .option('--grpc', 'the target speaks gRPC (as a grpc://host:port URL says): phases load with gRPC and check gRPC statuses; fault.abort and retryOn are planned, the rest is left to an HTTP run')
     .option('--report-dir <dir>', 'where the run writes its report directory', 'reports')
     .option('--no-report', 'write no report files');
   addStatsFlags(command, false).action(async (url: string, flags: VerifyFlags) => {
