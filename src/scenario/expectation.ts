@@ -174,7 +174,7 @@ export class ExpectationError extends Error {
 export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC in [LOW, HIGH] (inclusive), or agree(NAME).
   OP: <  <=  ==  >=  >
   status(503), status(5xx)   calls with that code or class: a share with % (20%), else a count (12)
-  grpc(UNAVAILABLE), grpc(14) gRPC calls ended with that status (name or 0-16): share with %, else a count
+  grpc(UNAVAILABLE)          gRPC calls ended with that status (a name, or a code 0-16): share with %, else a count
   error_rate                 share of calls not OK (OK: 2xx and 418), always with %: error_rate < 1%
   p(99), avg, min, max       corrected latency, with a unit: 500us, 250ms, 1.5s, 1m
   rps                        achieved calls per second (plain number)
