@@ -16,6 +16,7 @@ import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
+import { MeshloadError } from '../util/errors';
 import { killBackgroundNow, pause, runStep, stopBackground, type StepContext } from './steps';
 
 export interface ScenarioEvents {
@@ -179,7 +180,17 @@ async function runPhase(
   }
   let load: LoadResult | undefined;
   if (phase.load !== undefined && !signal.aborted) {
-    const whole = await withGrpc(planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`), phase.load);
+    let whole = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    try {
+      whole = await withGrpc(whole, phase.load);
+    } catch (error) {
+      // A method reflection could not resolve (server down, no such service): this phase has no
+      // load and its checks no data, a failed gate; the next phases and the report still happen.
+      if (!(error instanceof MeshloadError)) throw error;
+      const reason = `the gRPC call could not be prepared: ${error.message}`;
+      const checks = phase.expect.map((text, i): CheckResult => ({ expression: text, path: `phases[${index}].expect[${i}]`, expected: text, observed: undefined, observedValue: undefined, verdict: 'no_data', reason }));
+      return { name: phase.name, startedAt, steps, load: undefined, checks, verdict: checks.length === 0 ? 'fail' : phaseVerdict(steps, checks) };
+    }
     const plan = shard === undefined ? whole : shardPlan(whole, shard.index, shard.count);
     const watch = stepContext.stats === undefined ? undefined : await SidecarWatch.start({ ...stepContext.stats, clusterQuery: stepContext.stats.cluster, intervalMs: scenario.sidecar?.interval ?? 1000 });
     const progress = newProgress();

@@ -165,6 +165,34 @@ describe('a gRPC phase against the embedded gRPC server', () => {
     ]);
   });
 
+  it('call: a method resolved by server reflection, as load -grpc-method; one reflection cannot resolve fails its phase, not the run', async () => {
+    const text = [
+      'name: grpc methods',
+      'server: { grpc: true }',
+      'phases:',
+      '  - name: health by reflection',
+      `    load: { requests: 10, qps: 0, payload: '{"service":""}', grpc: { call: grpc.health.v1.Health/Check } }`,
+      '    expect: ["grpc(OK) == 100%"]',
+      '  - name: no such service',
+      '    load: { requests: 10, qps: 0, grpc: { call: nowhere.Svc/Do } }',
+      '    expect: ["grpc(OK) == 100%"]',
+      '  - name: after it',
+      '    load: { requests: 5, qps: 0, grpc: {} }',
+      '    expect: ["grpc(OK) == 100%"]',
+      '',
+    ].join('\n');
+    const file = join(dir, 'methods.yaml');
+    const result = await runScenario(loadScenario(text, file, { checkExpression: checkExpectation }), file, new AbortController().signal, NO_EVENTS);
+    expect(result.phases.map((p) => [p.name, p.verdict])).toEqual([
+      ['health by reflection', 'pass'],
+      ['no such service', 'no_data'],
+      ['after it', 'pass'],
+    ]);
+    expect(result.phases[0]?.load?.plan.grpc?.kind).toBe('method');
+    expect(result.phases[1]?.checks[0]?.reason).toMatch(/^the gRPC call could not be prepared: .*nowhere\.Svc/);
+    expect(result.verdict).toBe('no_data');
+  }, 20_000);
+
   it('grpc(...) on an HTTP phase is no data, never a pass', async () => {
     const text = 'name: http\nserver: {}\nphases:\n  - name: p\n    load: { requests: 5, qps: 0 }\n    expect: ["grpc(UNAVAILABLE) == 0"]\n';
     const file = join(dir, 'http.yaml');
