@@ -183,9 +183,10 @@ function planGrpcRetries(plan: GrpcPlan, subject: string, route: HttpRoute, retr
     plan.skip('retries', subject, written, 'needs the meshload gRPC server upstream (per-call x-meshload-grpc-status chaos): pass --backend meshload if it is one');
     return;
   }
-  // A retried condition when there is one (Istio's default's last), else one the block does not retry.
+  // A retried condition when there is one (Istio's default's last); when none is retried,
+  // UNAVAILABLE, which a mesh without the block (the default retryOn) would retry: told apart.
   const condition = attempts > 0 ? CONDITION_ORDER.find((c) => named.includes(c)) : undefined;
-  const injected = condition ?? CONDITION_ORDER.find((c) => !retryOn.includes(c)) ?? 'internal';
+  const injected = condition ?? 'unavailable';
   const code = GRPC_RETRY_CONDITIONS[injected] as number;
   const name = GRPC_STATUS_CONSTANTS[code] ?? String(code);
   const tries = condition === undefined ? 1 : attempts + 1;
