@@ -21,6 +21,7 @@ export const GRPC_RULES = {
   'grpc.retry-on': 'Envoy router x-envoy-retry-grpc-on (cancelled, deadline-exceeded, internal, resource-exhausted, unavailable); istio/api virtual_service.proto HTTPRetry.retry_on',
   'grpc.default-retry-on': 'istio/istio pilot/pkg/networking/core/route/retry/retry.go:37 defaultRetryOn (unavailable, cancelled) and 2 attempts',
   'grpc.http-only': 'meshload (issue 16): breakers, timeouts, weights, delays and outlier detection are planned over HTTP',
+  'grpc.outlier': 'envoy source/common/router/router.cc Filter::onUpstreamHeaders: outlierDetector().putHttpResponseCode(Grpc::Utility::grpcToHttpStatus(grpc_status))',
 } as const;
 
 export type GrpcRule = keyof typeof GRPC_RULES;
@@ -41,6 +42,10 @@ const DEFAULT_ATTEMPTS = 2;
 const RETRY_FAULT = 0.5;
 /** Prefer a condition Istio's default does not retry: then a mesh without the block looks different. */
 const CONDITION_ORDER = ['deadline-exceeded', 'resource-exhausted', 'internal', 'unavailable', 'cancelled'];
+/** Codes Envoy's outlier detector does not count (it sees grpcToHttpStatus: RESOURCE_EXHAUSTED
+ * 429, CANCELLED 499, neither 5xx nor a gateway error): the only ones a retry phase may fail
+ * tries with while outlier detection is in force. */
+const OUTLIER_SAFE = ['resource-exhausted', 'cancelled'];
 
 /** True when the target is gRPC: the grpc:// scheme, or the flag. */
 export function isGrpcTarget(target: string, flag: boolean | undefined): boolean {
@@ -56,6 +61,7 @@ export function grpcScenarioTarget(target: string): string {
 export function draftGrpcVerification(policies: IstioPolicies, options: VerifyOptions, host: string): VerificationPlan {
   const plan = new GrpcPlan(options);
   plan.rules.add('grpc.target');
+  const outlier = policies.destinationRules.find((d) => d.trafficPolicy?.outlierDetection !== undefined || d.subsets.some((s) => s.trafficPolicy?.outlierDetection !== undefined));
   for (const dr of policies.destinationRules) {
     const tp = dr.trafficPolicy;
     if (tp?.connectionPool !== undefined) plan.httpOnly('connectionPool', `DestinationRule ${dr.origin.name}`);
@@ -66,7 +72,7 @@ export function draftGrpcVerification(policies: IstioPolicies, options: VerifyOp
     if (route === undefined) continue;
     const subject = `VirtualService ${vs.origin.name} ${route.name}`;
     planGrpcAbort(plan, subject, route);
-    if (route.retries !== undefined) planGrpcRetries(plan, subject, route, route.retries);
+    if (route.retries !== undefined) planGrpcRetries(plan, subject, route, route.retries, outlier === undefined ? undefined : `DestinationRule ${outlier.origin.name}`);
     if (route.timeoutMs !== undefined) plan.httpOnly('timeout', subject);
     if (route.destinations.length > 1) plan.httpOnly('weights', subject);
     if (route.faultDelay !== undefined) plan.httpOnly('fault', `${subject} (delay)`);
@@ -163,7 +169,8 @@ function planGrpcAbort(plan: GrpcPlan, subject: string, route: HttpRoute): void 
   });
 }
 
-function planGrpcRetries(plan: GrpcPlan, subject: string, route: HttpRoute, retries: Retries): void {
+/** `outlier`: the DestinationRule whose outlier detection would count the phase's failed tries. */
+function planGrpcRetries(plan: GrpcPlan, subject: string, route: HttpRoute, retries: Retries, outlier: string | undefined): void {
   // rule: 'grpc.retry-on': Envoy retries a gRPC call on these grpc-status values (trailers-only).
   plan.rules.add('grpc.retry-on');
   const attempts = retries.attempts;
@@ -185,8 +192,16 @@ function planGrpcRetries(plan: GrpcPlan, subject: string, route: HttpRoute, retr
   }
   // A retried condition when there is one (Istio's default's last); when none is retried,
   // UNAVAILABLE, which a mesh without the block (the default retryOn) would retry: told apart.
-  const condition = attempts > 0 ? CONDITION_ORDER.find((c) => named.includes(c)) : undefined;
-  const injected = condition ?? 'unavailable';
+  // rule: 'grpc.outlier': Envoy's outlier detector counts a gRPC status as its HTTP mapping (14 ->
+  // 503): with detection in force, only codes it does not count may fail tries, or endpoints eject.
+  const allowed = outlier === undefined ? CONDITION_ORDER : OUTLIER_SAFE;
+  if (outlier !== undefined) plan.rules.add('grpc.outlier');
+  const condition = attempts > 0 ? allowed.find((c) => named.includes(c)) : undefined;
+  if (condition === undefined && attempts > 0 && named.length > 0) {
+    plan.skip('retries', subject, written, `${outlier ?? ''} has outlier detection, which counts the ${named.join(', ')} failures this route retries as 5xx (Envoy maps grpc-status 14 to 503, 4 to 504, 13 to 500), so failing tries would eject endpoints: verify retries over HTTP, which keeps under the threshold, or with resource-exhausted or cancelled in retryOn`);
+    return;
+  }
+  const injected = condition ?? (outlier === undefined ? 'unavailable' : 'cancelled');
   const code = GRPC_RETRY_CONDITIONS[injected] as number;
   const name = GRPC_STATUS_CONSTANTS[code] ?? String(code);
   const tries = condition === undefined ? 1 : attempts + 1;

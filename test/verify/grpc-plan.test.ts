@@ -91,6 +91,26 @@ describe('planning against a gRPC target', () => {
   });
 });
 
+describe('retries with outlier detection in force', () => {
+  const od = '---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: echo}\nspec:\n  host: echo\n  trafficPolicy:\n    outlierDetection: {consecutive5xxErrors: 3, interval: 10s, baseEjectionTime: 30s}\n';
+
+  it('fails tries only with codes the detector does not count (RESOURCE_EXHAUSTED is 429 to it)', () => {
+    const p = plan(`${vs('    retries: {attempts: 3, retryOn: "unavailable,resource-exhausted"}\n')}${od}`);
+    expect(p.scenario.phases[0]?.load).toMatchObject({ headers: { 'x-meshload-grpc-status': '8:50' } });
+    expect(p.scenario.phases[0]?.expect[0]).toBe('grpc(RESOURCE_EXHAUSTED) ~ 6.25% vs 50%');
+    expect(p.rules).toContain('grpc.outlier');
+  });
+
+  it('a route retrying only counted codes is not planned, with the reason; one retrying none gets CANCELLED', () => {
+    expect(() => plan(`${vs('    retries: {attempts: 3, retryOn: unavailable}\n')}${od}`)).toThrow(
+      'retries: DestinationRule echo has outlier detection, which counts the unavailable failures this route retries as 5xx (Envoy maps grpc-status 14 to 503, 4 to 504, 13 to 500), so failing tries would eject endpoints: verify retries over HTTP, which keeps under the threshold, or with resource-exhausted or cancelled in retryOn',
+    );
+    const none = plan(`${vs('    retries: {attempts: 3, retryOn: 5xx}\n')}${od}`);
+    expect(none.scenario.phases[0]?.expect).toEqual(['grpc(CANCELLED) ~ 50% vs 12.5%', 'retries.attempted == 0']);
+    expect(none.scenario.phases[0]?.load).toMatchObject({ headers: { 'x-meshload-grpc-status': '1:50' } });
+  });
+});
+
 describe('the derived checks against the meshload gRPC server without a mesh', () => {
   let server: RunningGrpcServer | undefined;
   let dir: string | undefined;
