@@ -165,7 +165,8 @@ function planGrpcAbort(plan: GrpcPlan, subject: string, route: HttpRoute): void 
     name: 'injected gRPC aborts',
     description: `${written} at ${pct(share)}: the share of calls ending ${name} must match, and rule out no injection. ${size.why}.`,
     load: { connections: 4, requests: size.requests, grpc: plan.call },
-    expect: [`grpc(${name}) ~ ${pct(share)} vs 0%${plan.at}`],
+    // Envoy's local reply keeps "fault filter abort" in grpc-message (MESH-FACTS "gRPC through Envoy").
+    expect: [`grpc(${name}) ~ ${pct(share)} vs 0%${plan.at}`, ...(plan.options.proxy === 'envoy' ? [`cause(fault) ~ ${pct(share)} vs 0%${plan.at}`] : [])],
   });
 }
 

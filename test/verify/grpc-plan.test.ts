@@ -43,7 +43,7 @@ describe('planning against a gRPC target', () => {
     const p = plan(vs('    fault:\n      abort: {grpcStatus: UNAVAILABLE, percentage: {value: 20}}\n'));
     expect(p.scenario.target).toBe('http://echo:8079');
     expect(p.scenario.phases).toEqual([
-      expect.objectContaining({ name: 'fault: injected gRPC aborts', load: { connections: 4, requests: 50, grpc: { call: 'ping' } }, expect: ['grpc(UNAVAILABLE) ~ 20% vs 0%'] }),
+      expect.objectContaining({ name: 'fault: injected gRPC aborts', load: { connections: 4, requests: 50, grpc: { call: 'ping' } }, expect: ['grpc(UNAVAILABLE) ~ 20% vs 0%', 'cause(fault) ~ 20% vs 0%'] }),
     ]);
     expect(p.rules).toEqual(['grpc.abort-status', 'grpc.target']);
     validates(p);
@@ -51,7 +51,7 @@ describe('planning against a gRPC target', () => {
 
   it('an httpStatus abort on a gRPC route is checked as the status the client sees (503 -> UNAVAILABLE), by --grpc on an http URL too', () => {
     const p = plan(vs('    fault:\n      abort: {httpStatus: 400, percentage: {value: 50}}\n'), { target: 'http://echo:8079', grpc: true, backend: 'unknown' });
-    expect(p.scenario.phases[0]?.expect).toEqual(['grpc(INTERNAL) ~ 50% vs 0%']);
+    expect(p.scenario.phases[0]?.expect).toEqual(['grpc(INTERNAL) ~ 50% vs 0%', 'cause(fault) ~ 50% vs 0%']);
     // An unidentified server gets the health check, which every gRPC server may answer.
     expect(p.scenario.phases[0]?.load).toMatchObject({ grpc: {} });
     expect(p.rules).toContain('grpc.http-abort');
