@@ -38,10 +38,15 @@ function latency(load: LoadResult | undefined, p: number): string {
   return `${(Distribution.decode(load.latency).percentile(p) / 1000).toFixed(1)}ms`;
 }
 
+/** HTTP codes, then a gRPC load's statuses by name: its failures are HTTP 200 on the wire. */
 function codes(load: LoadResult): string {
-  return Object.entries(load.codes)
+  const http = Object.entries(load.codes)
     .map(([code, n]) => `${code}: ${n}`)
     .join(', ');
+  const grpc = Object.entries(load.grpcStatuses ?? {})
+    .map(([name, n]) => `${name}: ${n}`)
+    .join(', ');
+  return grpc === '' ? http : `${http}; gRPC ${grpc}`;
 }
 
 /** Keeps a value inside one table cell. */

@@ -44,12 +44,14 @@ export function loadLine(load: LoadResult, screen: Screen = PLAIN): string {
   const ms = (us: number): string => `${(us / 1000).toFixed(1)}ms`;
   const codes = Object.entries(load.codes).map(([code, n]) => `${code}: ${n}`).join(', ');
   const causes = Object.entries(load.causes).map(([cause, n]) => `${cause} ${n}`).join(', ');
+  const grpc = Object.entries(load.grpcStatuses ?? {}).map(([name, n]) => `${name} ${n}`).join(', ');
   const extra = [load.stopReason !== undefined ? `stopped: ${load.stopDetail ?? load.stopReason}` : '', load.fellBehind ? fellBehindText(load.plan, load.actualQps) : ''].filter((s) => s !== '');
   const warning = extra.length > 0 ? `; ${paint(screen, 'yellow', extra.join('; '))}` : '';
   return (
     `  load: ${load.latency.count} calls in ${(load.durationMs / 1000).toFixed(1)}s, ${load.actualQps.toFixed(1)} rps, ` +
     // Corrected for coordinated omission, as the checks use it; Fortio's from-send view is in the load's own text.
     `corrected latency p50 ${ms(d.percentile(50))}, p99 ${ms(d.percentile(99))}, max ${ms(d.max)}; codes ${codes || 'none'}` +
+    `${grpc !== '' ? `; gRPC ${grpc}` : ''}` +
     `${causes !== '' ? `; causes ${causes}` : ''}${warning}\n`
   );
 }

@@ -38,6 +38,7 @@ import { FAILURE_CAUSES, type FailureCause } from '../stats/failure-cause';
 import type { ResilienceView } from '../stats/resilience-view';
 import type { AgreementCheck, SidecarReport } from '../stats/sidecar-report';
 import { statKey } from '../stats/stat-sample';
+import { GRPC_STATUS_CONSTANTS, grpcStatusName, parseGrpcStatus } from '../grpc/grpc-status';
 import { formatDuration, parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
 import type { CheckResult, Verdict } from './scenario-result';
@@ -127,7 +128,9 @@ export type Metric =
   /** Calls whose corrected latency reached `thresholdMs` (a fault delay's victims). */
   | { kind: 'slower'; thresholdMs: number }
   /** Calls answered with `x-version: <tag>` (meshload server -version-tag). */
-  | { kind: 'version'; tag: string };
+  | { kind: 'version'; tag: string }
+  /** gRPC calls ended with this status code (0-16), as LoadResult.grpcStatuses counts them. */
+  | { kind: 'grpc'; code: number };
 
 /** Where a traffic split is read: the `x-version` the responses carried, or the proxy's
  * per-subset clusters. */
@@ -171,6 +174,7 @@ export class ExpectationError extends Error {
 export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC in [LOW, HIGH] (inclusive), or agree(NAME).
   OP: <  <=  ==  >=  >
   status(503), status(5xx)   calls with that code or class: a share with % (20%), else a count (12)
+  grpc(UNAVAILABLE)          gRPC calls ended with that status (a name, or a code 0-16): share with %, else a count
   error_rate                 share of calls not OK (OK: 2xx and 418), always with %: error_rate < 1%
   p(99), avg, min, max       corrected latency, with a unit: 500us, 250ms, 1.5s, 1m
   rps                        achieved calls per second (plain number)
@@ -188,7 +192,7 @@ export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC i
                              meshload server echoes against the proxy's retry counter)
 Statistical checks, for rates that vary from run to run:
   SHARE ~ EXPECTED vs ALTERNATIVE [at CONFIDENCE]
-                             SHARE is status(...), error_rate, cause(...), share(...), slower(...) or
+                             SHARE is status(...), grpc(...), error_rate, cause(...), share(...), slower(...) or
                              version(...): pass when the Wilson interval of the observed share (default
                              confidence 99.9%) contains EXPECTED and excludes ALTERNATIVE, fail when it
                              excludes EXPECTED, inconclusive when it contains both: status(503) ~ 6.25% vs 50%
@@ -295,7 +299,7 @@ class Lexer {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
-const FUNCTIONS = ['status', 'p', 'cause', 'delta', 'max', 'share', 'agree', 'slower', 'version'] as const;
+const FUNCTIONS = ['status', 'grpc', 'p', 'cause', 'delta', 'max', 'share', 'agree', 'slower', 'version'] as const;
 const BARE = ['error_rate', 'avg', 'min', 'max', 'rps', 'calls', 'versions', 'subsets'] as const;
 const ALL_NAMES: readonly string[] = [...new Set<string>([...FUNCTIONS, ...BARE, ...VIEW_NAMES])];
 
@@ -305,6 +309,7 @@ type ValueKind = 'share-or-count' | 'percent' | 'duration' | 'rate' | 'count';
 function valueKind(metric: Metric): ValueKind {
   switch (metric.kind) {
     case 'status':
+    case 'grpc':
     case 'cause':
     case 'slower':
     case 'version':
@@ -361,7 +366,7 @@ export function parseExpectation(text: string): Expectation {
     expectation = { kind: 'range', metric, low, high };
   } else if (opToken.type === 'op' && opToken.text === '~') {
     if (!PROPORTIONS.includes(metric.kind)) {
-      lexer.fail(opToken.at, `~ compares a share of calls: use it with status(...), error_rate, cause(...), share(...), slower(...) or version(...), not ${shown}`);
+      lexer.fail(opToken.at, `~ compares a share of calls: use it with status(...), grpc(...), error_rate, cause(...), share(...), slower(...) or version(...), not ${shown}`);
     }
     const expected = parsePercent(lexer, `after ~: ${shown} ~ EXPECTED vs ALTERNATIVE, like 6.25%`);
     const vs = lexer.next();
@@ -384,7 +389,7 @@ export function parseExpectation(text: string): Expectation {
 }
 
 /** Metrics that are a share of calls (or of requests sent upstream), so `~` applies. */
-const PROPORTIONS: ReadonlyArray<Metric['kind']> = ['status', 'error_rate', 'cause', 'share', 'slower', 'version'];
+const PROPORTIONS: ReadonlyArray<Metric['kind']> = ['status', 'grpc', 'error_rate', 'cause', 'share', 'slower', 'version'];
 
 function isCall(lexer: Lexer): boolean {
   const next = lexer.peek();
@@ -485,6 +490,13 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
         if (STATUS_CLASS.test(arg.text)) return { kind: 'status', code: arg.text.toLowerCase() };
         return lexer.fail(arg.at, 'status() needs a code like 503 or a class like 5xx');
       }
+      case 'grpc': {
+        const code = parseGrpcStatus(arg.text);
+        if (code !== undefined && arg.text !== '') return { kind: 'grpc', code };
+        if (arg.text === '') return lexer.fail(arg.at, 'grpc() needs a gRPC status: a name like UNAVAILABLE or a code 0-16');
+        const guess = suggest(arg.text.toUpperCase().replace(/-/g, '_'), GRPC_STATUS_CONSTANTS);
+        return lexer.fail(arg.at, `unknown gRPC status "${arg.text}"${guess === undefined ? ': use a name like UNAVAILABLE, DEADLINE_EXCEEDED or OK, or a code 0-16' : ` - did you mean "${guess}"?`}`);
+      }
       case 'p': {
         const p = Number(arg.text);
         if (!PERCENTILE.test(arg.text) || p > 100) return lexer.fail(arg.at, 'p() needs a percentile from 0 to 100');
@@ -536,6 +548,8 @@ function parseMetric(lexer: Lexer, name: string, at: number): Metric | Extract<E
       return { kind: 'latency', stat: { kind: name } };
     case 'status':
       return lexer.fail(at, 'status needs a code: status(503) or status(5xx)');
+    case 'grpc':
+      return lexer.fail(at, 'grpc needs a status: grpc(UNAVAILABLE) or grpc(OK)');
     case 'p':
       return lexer.fail(at, 'p needs a percentile: p(99)');
     case 'cause':
@@ -627,6 +641,8 @@ export function formatMetric(metric: Metric): string {
   switch (metric.kind) {
     case 'status':
       return `status(${metric.code})`;
+    case 'grpc':
+      return `grpc(${GRPC_STATUS_CONSTANTS[metric.code] ?? metric.code})`;
     case 'error_rate':
     case 'rps':
     case 'calls':
@@ -814,6 +830,7 @@ function proportionOf(metric: Metric, result: LoadResult, calls: number): Propor
     return { count: outcome.count, of: outcome.of, unit: 'requests sent upstream' };
   }
   if (calls === 0) return noCalls(result);
+  if (metric.kind === 'grpc' && result.grpcStatuses === undefined) return NOT_GRPC;
   return { count: clientCount(metric, result), of: calls, unit: 'calls' };
 }
 
@@ -841,6 +858,8 @@ function clientCount(metric: Metric, result: LoadResult): number {
       return countAtOrAbove(Distribution.decode(result.latency), metric.thresholdMs * 1000);
     case 'version':
       return result.versions[metric.tag] ?? 0;
+    case 'grpc':
+      return result.grpcStatuses?.[grpcStatusName(metric.code)] ?? 0;
     default:
       throw new Error(`${metric.kind} is not a count of calls`);
   }
@@ -952,8 +971,10 @@ function observe(metric: Metric, unit: Value['unit'], result: LoadResult, calls:
       break;
   }
   if (calls === 0) return noCalls(result);
+  if (metric.kind === 'grpc' && result.grpcStatuses === undefined) return NOT_GRPC;
   switch (metric.kind) {
     case 'status':
+    case 'grpc':
     case 'cause':
     case 'slower':
     case 'version':
@@ -1058,6 +1079,9 @@ function observeShare(subset: string, sidecar: SidecarReport | undefined): (Obse
 }
 
 type NoVerdict = { verdict: 'no_data' | 'inconclusive'; reason: string };
+
+/** grpc(...) on an HTTP load: it counts nothing, which must not read as "0 failures". */
+const NOT_GRPC: NoVerdict = { verdict: 'no_data', reason: "the phase's load made no gRPC calls: add grpc: to its load" };
 
 const NO_SIDECAR: NoVerdict = { verdict: 'no_data', reason: 'no stats source: add sidecar: to the scenario' };
 

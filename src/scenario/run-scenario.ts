@@ -8,12 +8,15 @@ import type { LoadResult } from '../engine/load-result';
 import { newProgress, type LoadProgress } from '../engine/run-load';
 import { runPlan } from '../engine/run-plan';
 import { shardPlan, shardProblem } from '../engine/split-plan';
+import { grpcPlanFromFlags } from '../grpc/grpc-load';
 import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
+import { startGrpcServer, type RunningGrpcServer } from '../server/grpc-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
 import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from './expectation';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
+import { MeshloadError } from '../util/errors';
 import { killBackgroundNow, pause, runStep, stopBackground, type StepContext } from './steps';
 
 export interface ScenarioEvents {
@@ -67,6 +70,7 @@ export function scenarioVerdict(phases: readonly PhaseResult[], always: readonly
 export async function runScenario(scenario: Scenario, file: string, signal: AbortSignal, events: ScenarioEvents, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const started = Date.now();
   let server: RunningEchoServer | undefined;
+  let grpcServer: RunningGrpcServer | undefined;
   const env = options.env ?? process.env;
   const hurry = options.hurry ?? new AbortController().signal;
   const stepContext: StepContext = { signal, adminUrl: undefined, stats: statsOf(scenario), background: [], running: new Set(), cwd: dirname(file), env };
@@ -89,14 +93,26 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
         ...(spec.versionTag !== undefined ? { versionTag: spec.versionTag } : {}),
       });
       stepContext.adminUrl = server.adminUrl;
+      // gRPC as `server -grpc-port 0`: the echo server's /chaos applies to it too.
+      if (spec.grpc === true) {
+        grpcServer = await startGrpcServer({
+          listen: { host: '127.0.0.1', port: 0 },
+          healthService: 'ping',
+          maxDelayMs: spec.maxDelay,
+          chaos: server.chaos,
+          ...(spec.versionTag !== undefined ? { versionTag: spec.versionTag } : {}),
+        });
+      }
       stepContext.env = {
         ...env,
         MESHLOAD_SERVER_URL: server.echoUrl,
         MESHLOAD_SERVER_ADDR: server.echoUrl.replace(/^http:\/\//, ''),
         ...(server.adminUrl !== undefined ? { MESHLOAD_ADMIN_URL: server.adminUrl } : {}),
+        ...(grpcServer !== undefined ? { MESHLOAD_GRPC_ADDR: `127.0.0.1:${grpcServer.port}` } : {}),
       };
     }
     const baseUrl = server?.echoUrl ?? scenario.target;
+    const grpcUrl = grpcServer === undefined ? scenario.target : `http://127.0.0.1:${grpcServer.port}`;
     if (options.startAtMs !== undefined && options.startAtMs > Date.now()) {
       events.waiting?.(options.startAtMs);
       await sleepUntil(options.startAtMs, signal);
@@ -105,7 +121,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
       for (const [index, phase] of scenario.phases.entries()) {
         if (signal.aborted) break;
         events.phaseStarted(index, phase);
-        const result = await runPhase(scenario, phase, index, baseUrl, stepContext, signal, events, options.shard);
+        const result = await runPhase(scenario, phase, index, phase.load?.grpc === undefined ? baseUrl : grpcUrl, stepContext, signal, events, options.shard);
         if (hurry.aborted) break; // already reported without it
         phases.push(result);
         events.phaseDone(result);
@@ -126,7 +142,7 @@ export async function runScenario(scenario: Scenario, file: string, signal: Abor
       always = [...always, result];
     }
     await stopBackground(stepContext.background, hurry);
-    await untilAborted(server?.close() ?? Promise.resolve(), hurry);
+    await untilAborted(Promise.all([server?.close(), grpcServer?.close()]), hurry);
     process.off('exit', killAll);
     hurry.removeEventListener('abort', killAll);
   }
@@ -164,7 +180,17 @@ async function runPhase(
   }
   let load: LoadResult | undefined;
   if (phase.load !== undefined && !signal.aborted) {
-    const whole = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    let whole = planOf(phase.load, baseUrl, `${scenario.name} / ${phase.name}`);
+    try {
+      whole = await withGrpc(whole, phase.load);
+    } catch (error) {
+      // A method reflection could not resolve (server down, no such service): this phase has no
+      // load and its checks no data, a failed gate; the next phases and the report still happen.
+      if (!(error instanceof MeshloadError)) throw error;
+      const reason = `the gRPC call could not be prepared: ${error.message}`;
+      const checks = phase.expect.map((text, i): CheckResult => ({ expression: text, path: `phases[${index}].expect[${i}]`, expected: text, observed: undefined, observedValue: undefined, verdict: 'no_data', reason }));
+      return { name: phase.name, startedAt, steps, load: undefined, checks, verdict: checks.length === 0 ? 'fail' : phaseVerdict(steps, checks) };
+    }
     const plan = shard === undefined ? whole : shardPlan(whole, shard.index, shard.count);
     const watch = stepContext.stats === undefined ? undefined : await SidecarWatch.start({ ...stepContext.stats, clusterQuery: stepContext.stats.cluster, intervalMs: scenario.sidecar?.interval ?? 1000 });
     const progress = newProgress();
@@ -193,6 +219,25 @@ function checkOf(text: string, path: string, load: LoadResult | undefined): Chec
   if (check.verdict !== 'fail' || clamped === 0) return check;
   const why = `the server clamped the fault of ${clamped} response${clamped === 1 ? '' : 's'} (x-meshload-clamped: a delay or size above its cap), so this check cannot decide`;
   return { ...check, verdict: 'inconclusive', reason: check.reason === undefined ? why : `${why}; as measured: ${check.reason}` };
+}
+
+/** A gRPC phase's plan, built as `load -grpc` builds it (grpcPlanFromFlags): the same call,
+ * message, RunType and -c times -s connections. A method's types come by server reflection. */
+async function withGrpc(plan: LoadPlan, load: ResolvedLoad): Promise<LoadPlan> {
+  const spec = load.grpc;
+  if (spec === undefined) return plan;
+  const call = spec.call;
+  const flags = {
+    grpc: true,
+    ping: call === 'ping',
+    healthservice: spec.healthService,
+    grpcPingDelay: `${spec.pingDelay}ms`,
+    streams: String(spec.streams),
+    grpcCompression: spec.compression,
+    ...(call !== 'ping' && call !== 'health' ? { grpcMethod: call } : {}),
+  };
+  const { grpc, url } = await grpcPlanFromFlags(plan.url, flags, plan.payload, { headers: plan.headers, timeoutMs: plan.timeoutMs, insecure: plan.insecure }, false);
+  return { ...plan, url, connections: plan.connections * grpc.streams, grpc };
 }
 
 function statsOf(scenario: Scenario): StepContext['stats'] {

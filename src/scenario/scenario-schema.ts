@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { LOAD_DEFAULTS } from '../engine/load-plan';
+import { parseGrpcTarget } from '../grpc/grpc-target';
 import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
@@ -91,6 +92,26 @@ const connectionReuse = z
     return { min, max };
   });
 
+// gRPC load (issue 16): what `load -grpc` flags say, kept in a block of their own.
+
+/** `Service/Method` as -grpc-method takes it, or a full `/package.Service/Method` path. */
+const GRPC_METHOD = /^\/?[A-Za-z_][A-Za-z0-9_.]*\/[A-Za-z_][A-Za-z0-9_]*$/;
+
+const grpcSpecSchema = z
+  .strictObject({
+    call: z
+      .union([z.enum(['health', 'ping']), z.string().regex(GRPC_METHOD, { error: 'expected health, ping or a method like package.Service/Method' })], {
+        error: 'expected health, ping or a method like package.Service/Method',
+      })
+      .optional()
+      .meta({ description: '-grpc (health, the default), -ping, or -grpc-method Service/Method (payload as JSON, types by server reflection)' }),
+    healthService: z.string().optional().meta({ description: '-healthservice: the service name a health check asks about' }),
+    pingDelay: duration.optional().meta({ description: '-grpc-ping-delay: with call: ping, the server delays each reply this long' }),
+    streams: count(1, 1000).optional().meta({ description: '-s: calls in flight per HTTP/2 connection (default 1)' }),
+    compression: z.boolean().optional().meta({ description: '-grpc-compression: gzip the request messages' }),
+  })
+  .meta({ description: 'gRPC load: unary calls to the target (host:port, http:// for h2c, https:// for TLS); headers are sent as metadata' });
+
 export const loadSpecSchema = z
   .strictObject({
     connections: count(1, LIMITS.connections).optional().meta({ description: '-c: connections, each a closed loop with one request in flight (default 4)' }),
@@ -142,6 +163,7 @@ export const loadSpecSchema = z
       .min(1)
       .optional()
       .meta({ description: '-p: percentiles to report (default 50, 75, 90, 99, 99.9)' }),
+    grpc: grpcSpecSchema.optional(),
   })
   .meta({
     description: 'load settings; a phase load is merged over `defaults`',
@@ -267,6 +289,7 @@ export const serverSpecSchema = z
     maxPayloadKb: count(0, LIMITS.payloadBytes / 1024).default(256).meta({ description: '-maxpayloadsizekb' }),
     defaultParams: echoParams.optional().meta({ description: '-echo-server-default-params, e.g. status=503:20' }),
     versionTag: nonEmpty.optional().meta({ description: '-version-tag' }),
+    grpc: z.boolean().optional().meta({ description: '-grpc-port 0: also serve gRPC (ping, health, chaos by metadata and /chaos); phases with grpc: load it' }),
   })
   .meta({ description: 'start the embedded echo server and load it; not with target' });
 
@@ -361,8 +384,20 @@ export interface ResolvedLoad {
   connectionReuse: { min: number; max: number } | undefined;
   workers: number | 'auto';
   percentiles: number[];
+  /** gRPC load (`load -grpc ...`); undefined for HTTP. */
+  grpc: ResolvedGrpc | undefined;
   /** The scenario's `secretHeaders:`, lower case: redacted in results with the usual ones. */
   secretHeaders: string[];
+}
+
+/** A phase's gRPC block, defaults filled as `load -grpc` fills them. */
+export interface ResolvedGrpc {
+  /** 'health', 'ping' or a method `Service/Method`. */
+  call: string;
+  healthService: string;
+  pingDelay: number;
+  streams: number;
+  compression: boolean;
 }
 
 export interface Phase {
@@ -757,6 +792,7 @@ function crossFieldRules(input: unknown, options: ValidateOptions, out: Array<{ 
         loadRules(load, isRecord(defaults) ? defaults : undefined, [...at, 'load'], add);
         const merged = { ...(isRecord(defaults) ? defaults : {}), ...load };
         if (merged['url'] === undefined) needsUrl = true;
+        if (isRecord(merged['grpc'])) grpcTargetRules(input, merged, [...at, 'load'], add);
       }
       checkSteps(phase['steps'], [...at, 'steps']);
       const expectations = phase['expect'];
@@ -796,6 +832,41 @@ function loadRules(load: Record<string, unknown>, defaults: Record<string, unkno
   if (merged['maxInflight'] !== undefined && merged['open'] !== true) add([...path, 'maxInflight'], 'applies only to the open model: add open: true');
   if (set('ramp') && merged['duration'] === undefined) add([...path, 'ramp'], 'needs duration: the rate is ramped over it');
   if (merged['open'] === true && merged['qps'] === 0) add([...path, 'qps'], 'the open model needs a rate above 0 (arrivals per second)');
+  grpcRules(merged, path, add);
+}
+
+/** HTTP-only load keys, refused beside grpc: rather than silently ignored. */
+const HTTP_ONLY_KEYS: ReadonlyArray<readonly [string, string]> = [
+  ['path', 'a gRPC destination has no path: the method is in grpc.call'],
+  ['method', 'gRPC calls are POSTs: drop method'],
+  ['h2', 'gRPC always speaks HTTP/2: drop h2'],
+  ['h2Multiplex', 'with grpc, streams per connection is grpc.streams'],
+  ['payloadSize', 'gRPC sends payload as the message (ping text or method JSON): use payload'],
+  ['contentType', 'gRPC sets application/grpc itself: drop contentType'],
+  ['keepSocketOnError', 'a gRPC failure is a status on a stream: the connection is kept anyway'],
+];
+
+/** A gRPC phase: no HTTP-only keys, call-specific keys only with their call, and a destination
+ * `load -grpc` accepts (the embedded server must serve gRPC). */
+function grpcRules(merged: Record<string, unknown>, path: Segment[], add: (path: Segment[], message: string) => void): void {
+  const grpc = merged['grpc'];
+  if (!isRecord(grpc)) return;
+  for (const [key, why] of HTTP_ONLY_KEYS) if (merged[key] !== undefined) add([...path, key], `not with grpc: ${why}`);
+  const call = typeof grpc['call'] === 'string' ? grpc['call'] : 'health';
+  if (grpc['pingDelay'] !== undefined && call !== 'ping') add([...path, 'grpc', 'pingDelay'], 'applies only to call: ping');
+  if (grpc['healthService'] !== undefined && call !== 'health') add([...path, 'grpc', 'healthService'], 'applies only to call: health');
+}
+
+function grpcTargetRules(input: Record<string, unknown>, merged: Record<string, unknown>, path: Segment[], add: (path: Segment[], message: string) => void): void {
+  const server = input['server'];
+  if (merged['url'] === undefined && isRecord(server) && server['grpc'] !== true) add([...path, 'grpc'], 'loads the embedded server over gRPC: add grpc: true to server');
+  const destination = typeof merged['url'] === 'string' ? merged['url'] : isRecord(server) ? undefined : input['target'];
+  if (typeof destination !== 'string') return;
+  try {
+    parseGrpcTarget(destination, false);
+  } catch (error) {
+    add([...path, typeof merged['url'] === 'string' ? 'url' : 'grpc'], `${error instanceof Error ? error.message : String(error)}: a gRPC destination is http://host:port (h2c) or https://host:port, without a path`);
+  }
 }
 
 // Keys that travel together: a phase that sets one of them replaces the defaults' whole group,
@@ -872,6 +943,10 @@ function resolveLoad(defaults: LoadSpec, own: LoadSpec): Omit<ResolvedLoad, 'sec
     connectionReuse: load.connectionReuse,
     workers: load.workers ?? 1,
     percentiles: load.percentiles ?? [...LOAD_DEFAULTS.percentiles],
+    grpc:
+      load.grpc === undefined
+        ? undefined
+        : { call: load.grpc.call ?? 'health', healthService: load.grpc.healthService ?? '', pingDelay: load.grpc.pingDelay ?? 0, streams: load.grpc.streams ?? 1, compression: load.grpc.compression ?? false },
   };
 }
 

@@ -1,6 +1,7 @@
 /** Turns an echo request's query string into an EchoPlan: what each request with that query
  * may do, before the per-request random draws. Pure; the server caches plans per query string
  * because a load test repeats the same one. */
+import { parseGrpcStatus } from '../grpc/grpc-status';
 import { formatDuration, parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
 import { badHeaderName, badHeaderValue, printable, SINGLE_VALUE_HEADERS } from './echo-header';
@@ -23,6 +24,11 @@ export interface EchoPlan {
   delayMs?: WeightedList<Clamped<number>>;
   status?: WeightedList<number>;
   sizeBytes?: WeightedList<Clamped<number>>;
+  /** The gRPC port's server-wide statuses (`grpc-status=14:20`, codes 0-16 or names); the HTTP
+   * echo ignores them. Without it the gRPC port maps `status` (503 -> UNAVAILABLE). */
+  grpcStatus?: WeightedList<number>;
+  /** The gRPC port's server-wide delays (`grpc-delay=100ms:50`); without it, `delay` applies. */
+  grpcDelayMs?: WeightedList<Clamped<number>>;
   closePercent: number;
   gzipPercent: number;
   /** Flat [name, value, name, value...], ready for writeHead; every one checked sendable. */
@@ -36,7 +42,7 @@ export interface EchoPlan {
 
 export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] }) as EchoPlan;
 
-const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip']);
+const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip', 'grpc-status', 'grpc-delay']);
 
 /** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). With
  * `skipped`, a pair with broken percent-encoding is left out and pushed there raw, as
@@ -107,7 +113,7 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
     }
   }
   for (const part of skipped ?? []) {
-    // Reported only for the server's own parameters: the metric's label stays one of six names.
+    // Reported only for the server's own parameters: the metric's label stays one of KNOWN_PARAMS.
     const key = part.slice(0, Math.max(0, part.indexOf('=')));
     if (KNOWN_PARAMS.has(key)) plan.ignored.push(ignoredNote(key, part.slice(key.length + 1)));
   }
@@ -132,6 +138,12 @@ function applyParam(plan: EchoPlan, key: string, value: string, limits: EchoLimi
     case 'gzip':
       plan.gzipPercent = parsePercentFlag(key, value, strict);
       break;
+    case 'grpc-status':
+      plan.grpcStatus = parseWeightedList(key, value, parseGrpcStatusValue, '14:20,4:5');
+      break;
+    case 'grpc-delay':
+      plan.grpcDelayMs = parseWeightedList(key, value, (t) => parseDelay(t, limits.maxDelayMs, strict, 'grpc-delay'), '100ms:50');
+      break;
     case 'header':
       addHeader(plan, value);
       break;
@@ -144,13 +156,13 @@ function ignoredNote(key: string, value: string): string {
 }
 
 /** Go's time.ParseDuration, as Fortio's generateDelay; a negative delay there means no delay. */
-function parseDelay(text: string, maxMs: number, strict: boolean): Clamped<number> | string {
+function parseDelay(text: string, maxMs: number, strict: boolean, param = 'delay'): Clamped<number> | string {
   // Go's ParseDuration takes no surrounding space; parseDuration would trim it.
   const ms = text === text.trim() ? parseDuration(text) : undefined;
   if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
   if (ms < 0) return strict ? `'${text}' is negative` : { value: 0 };
   // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.
-  if (ms > maxMs) return { value: maxMs, clampNote: `delay=${printable(text.trim())}>${formatDuration(maxMs)}` };
+  if (ms > maxMs) return { value: maxMs, clampNote: `${param}=${printable(text.trim())}>${formatDuration(maxMs)}` };
   return { value: ms };
 }
 
@@ -161,6 +173,12 @@ function parseStatus(text: string): number | string {
   const code = Number(text);
   if (code < 200 || code > 999) return `${code} is not a final HTTP status (200-999)`;
   return code;
+}
+
+/** A gRPC status as the per-call metadata takes it: a code 0-16 or a name (UNAVAILABLE, Unavailable). */
+function parseGrpcStatusValue(text: string): number | string {
+  const code = text === text.trim() && text !== '' ? parseGrpcStatus(text) : undefined;
+  return code === undefined ? `'${text}' is not a gRPC status (0-16 or a name like UNAVAILABLE)` : code;
 }
 
 /** Fortio's generateSize: strconv.Atoi, then fnet.ValidatePayloadSize turns a negative size into 0

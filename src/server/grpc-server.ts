@@ -5,8 +5,9 @@
  *
  * Chaos as the echo server's: per call, metadata `x-meshload-grpc-status: 14:20,4:5` (weighted
  * gRPC statuses, Fortio's list syntax) and `x-meshload-grpc-delay: 100ms:50`; server-wide, the
- * admin port's PUT /chaos `status=` and `delay=` lists (HTTP statuses mapped to gRPC per
- * http-grpc-status-mapping.md: 503 -> UNAVAILABLE). Every reply carries x-version (-version-tag)
+ * admin port's PUT /chaos `grpc-status=14:20` and `grpc-delay=` lists, or failing those its
+ * `status=` and `delay=` (HTTP statuses mapped to gRPC per http-grpc-status-mapping.md: 503 ->
+ * UNAVAILABLE). Every reply carries x-version (-version-tag)
  * and the x-envoy-attempt-count the call came with, as response metadata.
  *
  * Hostile clients are bounded as on the HTTP ports: request messages up to maxMessageBytes,
@@ -236,12 +237,20 @@ class GrpcServer {
         delayMs = drawWeighted(list, this.random() * 100) ?? 0;
       }
     } else if (this.options.chaos !== undefined) {
+      // Server-wide: /chaos grpc-status= and grpc-delay= when set, else status= (mapped per
+      // http-grpc-status-mapping.md) and delay=, as the HTTP echo applies them.
       const plan = this.options.chaos.defaultPlan;
-      if (plan.status !== undefined) {
+      if (plan.grpcStatus !== undefined) {
+        status = drawWeighted(plan.grpcStatus, this.random() * 100);
+      } else if (plan.status !== undefined) {
         const http = drawWeighted(plan.status, this.random() * 100);
         if (http !== undefined && (http < 200 || http > 299)) status = grpcStatusFromHttp(http);
       }
-      if (plan.delayMs !== undefined) delayMs = drawWeighted(plan.delayMs, this.random() * 100)?.value ?? 0;
+      const delays = plan.grpcDelayMs ?? plan.delayMs;
+      const drawn = delays === undefined ? undefined : drawWeighted(delays, this.random() * 100);
+      delayMs = drawn?.value ?? 0;
+      // Capped when /chaos was set: the call says so, as the HTTP echo's x-meshload-clamped.
+      if (drawn?.clampNote !== undefined) call.meta['x-meshload-clamped'] = drawn.clampNote;
     }
     if (delayMs > this.options.maxDelayMs) {
       delayMs = this.options.maxDelayMs;

@@ -335,8 +335,11 @@ class Rules {
       case 'fault.delay.percentage.value':
       case 'fault.delay.percent':
         return this.fault(subject, 'delay', route.faultDelay?.percent);
+      case 'fault.abort.grpcStatus':
+        return this.grpcAbort(subject, route);
       case 'fault.abort.httpStatus':
       case 'fault.abort.percentage.value':
+        if (route.faultAbortGrpc !== undefined) return this.grpcAbort(subject, route);
         return this.fault(subject, 'abort', route.faultAbort?.percent);
     }
     return unverified('not read by meshload', 'field.unread');
@@ -352,6 +355,15 @@ class Rules {
     if (unshown !== undefined) return unverified(`not shown: ${unshown}`, 'field.per-try-timeout');
     const retryOn = route.retries?.retryOn?.join(',') ?? '(default)';
     return unverified(`no phase times tries out: retryOn ${retryOn} does not retry the 503 the plan injects, or the proxy is not Envoy`, 'field.per-try-timeout');
+  }
+
+  /** fault.abort.grpcStatus: verified by a gRPC target's plan (grpc-plan.ts), never over HTTP. */
+  private grpcAbort(subject: string, route: HttpRoute): Decision {
+    const percent = route.faultAbortGrpc?.percent;
+    if ((percent ?? 0) > 0 && !this.policies('fault', subject).some((p) => p.skipped === undefined)) {
+      return unverified('a grpcStatus abort is verified against a gRPC target only (a grpc:// URL or --grpc): over HTTP it is not', 'field.unsupported');
+    }
+    return this.fault(subject, 'abort', percent);
   }
 
   private fault(subject: string, part: 'delay' | 'abort', percent: number | undefined): Decision {

@@ -3,6 +3,7 @@
  * names its line and every field meshload does not verify becomes a note, never silence. */
 
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { GRPC_STATUS_CONSTANTS } from '../grpc/grpc-status';
 import { parseDuration } from '../util/duration';
 import { MeshloadError } from '../util/errors';
 import { suggest } from '../util/suggest';
@@ -12,6 +13,7 @@ import type {
   DestinationRule,
   FaultAbort,
   FaultDelay,
+  GrpcFaultAbort,
   HttpRoute,
   IstioPolicies,
   Origin,
@@ -88,7 +90,7 @@ const RETRIES: Shape = {
 };
 const FAULT: Shape = { read: ['delay', 'abort'], unverified: [] };
 const FAULT_DELAY: Shape = { read: ['fixedDelay', 'percentage', 'percent'], unverified: [], unsupported: ['exponentialDelay'] };
-const FAULT_ABORT: Shape = { read: ['httpStatus', 'percentage'], unverified: [], unsupported: ['grpcStatus', 'http2Error'] };
+const FAULT_ABORT: Shape = { read: ['httpStatus', 'grpcStatus', 'percentage'], unverified: [], unsupported: ['http2Error'] };
 const PERCENTAGE: Shape = { read: ['value'], unverified: [] };
 
 const ISTIO_GROUP = 'networking.istio.io';
@@ -617,7 +619,7 @@ function readHttpRoute(ctx: Ctx, origin: Origin, item: Entry, index: number, sub
     timeoutMs: readDuration(ctx, fields.get('timeout'), `${path}.timeout`, 0),
     retries: readRetries(ctx, fields.get('retries'), `${path}.retries`),
     faultDelay: readFaultDelay(ctx, faultFields?.get('delay'), `${path}.fault.delay`),
-    faultAbort: readFaultAbort(ctx, faultFields?.get('abort'), `${path}.fault.abort`),
+    ...readFaultAbort(ctx, faultFields?.get('abort'), `${path}.fault.abort`),
   };
 }
 
@@ -719,20 +721,41 @@ function readFaultDelay(ctx: Ctx, entry: Entry | undefined, path: string): Fault
   return fixedDelayMs === undefined ? undefined : { fixedDelayMs, percent };
 }
 
-function readFaultAbort(ctx: Ctx, entry: Entry | undefined, path: string): FaultAbort | undefined {
-  if (entry === undefined) return undefined;
+function readFaultAbort(ctx: Ctx, entry: Entry | undefined, path: string): { faultAbort: FaultAbort | undefined; faultAbortGrpc?: GrpcFaultAbort } {
+  if (entry === undefined) return { faultAbort: undefined };
   const fields = entries(ctx, entry.node, entry.line, path, FAULT_ABORT);
-  if (fields === undefined) return undefined;
+  if (fields === undefined) return { faultAbort: undefined };
   const other = ['grpcStatus', 'http2Error'].find((key) => fields.has(key));
+  if (other === 'grpcStatus') {
+    // Planned against a gRPC target only (grpc-plan.ts); the field accounts say so over HTTP.
+    const grpc = readGrpcAbortStatus(ctx, fields.get('grpcStatus'), `${path}.grpcStatus`);
+    const percent = readPercentage(ctx, fields.get('percentage'), `${path}.percentage`);
+    return { faultAbort: undefined, ...(grpc !== undefined ? { faultAbortGrpc: { ...grpc, percent } } : {}) };
+  }
   if (other !== undefined) {
     note(ctx, fields.get(other)?.line ?? entry.line, `${path}.${other}`, 'unsupported by meshload (only httpStatus aborts are verified): the abort is not verified');
-    return undefined;
+    return { faultAbort: undefined };
   }
   const statusEntry = fields.get('httpStatus');
   if (statusEntry === undefined) problem(ctx, entry.line, `${path}.httpStatus`, 'missing', 'say which status to answer, e.g. httpStatus: 503');
   const httpStatus = readInt(ctx, statusEntry, `${path}.httpStatus`, { min: 200, max: 599 });
   const percent = readPercentage(ctx, fields.get('percentage'), `${path}.percentage`);
-  return httpStatus === undefined ? undefined : { httpStatus, percent };
+  return { faultAbort: httpStatus === undefined ? undefined : { httpStatus, percent } };
+}
+
+/** grpcStatus as Istio's webhook takes it: exactly a key of SupportedGRPCStatus (upper case,
+ * istio/istio pkg/util/grpc/codes.go:22; pkg/config/validation/validation.go:2570 validateGRPCStatus).
+ * rule: 'grpc.abort-status' */
+function readGrpcAbortStatus(ctx: Ctx, entry: Entry | undefined, path: string): { grpcStatus: number; name: string } | undefined {
+  const name = readString(ctx, entry, path);
+  if (name === undefined) return undefined;
+  const code = (GRPC_STATUS_CONSTANTS as readonly string[]).indexOf(name);
+  if (code < 0) {
+    const guess = suggest(name.toUpperCase().replace(/-/g, '_'), GRPC_STATUS_CONSTANTS);
+    problem(ctx, entry?.line ?? 1, path, `${JSON.stringify(name)} is not a gRPC status Istio accepts`, guess === undefined ? 'use an upper-case name like UNAVAILABLE or DEADLINE_EXCEEDED' : `did you mean ${guess}?`);
+    return undefined;
+  }
+  return { grpcStatus: code, name };
 }
 
 /** percentage.value, else the deprecated integer `percent` (Istio uses it only without percentage). */

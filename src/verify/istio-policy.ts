@@ -85,6 +85,15 @@ export interface FaultAbort {
   percent: number | undefined;
 }
 
+/** fault.abort.grpcStatus: planned only against a gRPC target (src/verify/grpc-plan.ts). */
+export interface GrpcFaultAbort {
+  /** The code (0-16) of the name as written. */
+  grpcStatus: number;
+  /** As written: UNAVAILABLE. */
+  name: string;
+  percent: number | undefined;
+}
+
 export interface HttpRoute {
   /** http[i].name, or `http[i]` when unnamed. */
   name: string;
@@ -98,6 +107,8 @@ export interface HttpRoute {
   retries: Retries | undefined;
   faultDelay: FaultDelay | undefined;
   faultAbort: FaultAbort | undefined;
+  /** fault.abort.grpcStatus; absent when the abort has none. */
+  faultAbortGrpc?: GrpcFaultAbort;
 }
 
 export interface VirtualService {

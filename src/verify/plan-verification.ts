@@ -9,6 +9,7 @@ import { formatDuration } from '../util/duration';
 import { goodnessOfFitSampleSize, proportionSampleSize } from '../metrics/statistics';
 import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
 import { usageError } from '../util/errors';
+import { draftGrpcVerification, isGrpcTarget } from './grpc-plan';
 import { formatNote } from './istio-manifests';
 import type { ConnectionPool, DestinationRule, HttpRoute, IstioPolicies, VirtualService } from './istio-policy';
 import { defaultRetriesRetry503, formatVersion, type IstioVersion, type VersionRule } from './istio-version';
@@ -47,6 +48,8 @@ export interface VerifyOptions {
   /** The service's endpoint count (`--endpoints`, or the proxy's /clusters): with Envoy's strict
    * maxEjectionPercent it decides whether anything can be ejected. undefined: unknown, said. */
   endpoints?: EndpointCount | undefined;
+  /** --grpc: the target speaks gRPC (so does a grpc:// URL); planned by ./grpc-plan.ts. */
+  grpc?: boolean | undefined;
 }
 
 export type PolicyKind = 'connectionPool' | 'retries' | 'timeout' | 'fault' | 'weights' | 'outlierDetection';
@@ -175,6 +178,7 @@ export function planVerification(policies: IstioPolicies, options: VerifyOptions
  * refused (refusedDelayMs) before asking the server for its cap. */
 export function draftVerification(policies: IstioPolicies, options: VerifyOptions): VerificationPlan {
   const host = verifiedHost(policies);
+  if (isGrpcTarget(options.target, options.grpc)) return draftGrpcVerification(policies, options, host);
   // A breaker in the DestinationRule limits every phase, not only its own: the other policies'
   // phases stay at or under its concurrency, or their 503s would be overflow, not their policy.
   const pools = policies.destinationRules.map((d) => d.trafficPolicy?.connectionPool).filter((p): p is ConnectionPool => p !== undefined);

@@ -83,7 +83,7 @@ describe('meshload verify: bad input', () => {
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--confidence', '0.999'], /--confidence '0.999' is not a confidence \(use a percentage from 50% to under 100%/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--max-requests', 'lots'], /--max-requests 'lots' is not a call count/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--max-echo-delay', 'long'], /--max-echo-delay 'long' is not a duration \(give the server's -max-echo-delay, like 5s\)/],
-    [['-f', RETRIES, 'httpbin:8000', ...STATS], /'httpbin:8000' is not an http\(s\) URL/],
+    [['-f', RETRIES, 'httpbin:8000', ...STATS], /'httpbin:8000' is not an http\(s\) or grpc:\/\/ URL/],
     [['-f', '/nonexistent/vs.yaml', 'http://x:1/', ...STATS], /cannot read \/nonexistent\/vs\.yaml: .* \(check the path given with -f\)/],
     [['http://x:1/', ...STATS], /required option '-f, --filename <file>' not specified/],
     [['-f', RETRIES, 'http://x:1/', ...STATS, '--endpoints', '0'], /--endpoints '0' is not an endpoint count \(use a whole number from 1 to 100000/],

@@ -79,7 +79,7 @@ describe('parseExpectation', () => {
 
   it.each([
     ['stauts(503) > 0', 1, 'unknown function "stauts" - did you mean "status"?'],
-    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), p(...), cause(...), delta(...), max(...), share(...), agree(...), slower(...), version(...)'],
+    ['foo(1) > 0', 1, 'unknown function "foo": use status(...), grpc(...), p(...), cause(...), delta(...), max(...), share(...), agree(...), slower(...), version(...)'],
     ['status(503) 20%', 13, 'expected an operator (<, <=, ==, >=, >, in) after status(503)'],
     ['p(99)', 6, 'expected an operator (<, <=, ==, >=, >, in) after p(99)'],
     ['status() > 0', 8, 'status() needs a code like 503 or a class like 5xx'],
@@ -622,7 +622,7 @@ describe('statistical checks: parsing and canonical form', () => {
     expect(formatExpectation(split)).toBe('versions ~ [v2 20%, v1 80%] vs [v1 50%, v2 50%]');
   });
 
-  const SHARE_KINDS = 'status(...), error_rate, cause(...), share(...), slower(...) or version(...)';
+  const SHARE_KINDS = 'status(...), grpc(...), error_rate, cause(...), share(...), slower(...) or version(...)';
   const VS_HINT = 'the share the data must rule out (what an unconfigured mesh would give), like vs 50%';
   const CONFIDENCE = 'expected a confidence from 50% to under 100% after at, like 99.9%';
   const SPLIT = 'is a traffic split: write';

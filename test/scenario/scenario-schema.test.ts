@@ -121,7 +121,7 @@ always:
       'phases[0].steps[0].run.timout (line 12): unknown key "timout" - did you mean "timeout"?',
       'phases[0].steps[1].waitFor.op (line 13): expected one of ">", ">=", "<", "<=", "==", "!="',
       'phases[0].steps[2].chaos (line 14): needs admin: the chaos server admin URL, or server: with admin enabled (the default) to use the embedded one',
-      'phases[0].steps[2].chaos.set (line 14): stauts: unknown parameter (did you mean status?); use delay, status, size, close, header, gzip',
+      'phases[0].steps[2].chaos.set (line 14): stauts: unknown parameter (did you mean status?); use delay, status, size, close, header, gzip, grpc-status, grpc-delay',
       // A missing key points at the nearest line that exists: the list item.
       'phases[1].name (line 15): missing (expected a string)',
       'phases[1].load.workers (line 15): expected a number of worker threads or "auto"',

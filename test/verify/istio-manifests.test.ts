@@ -343,10 +343,14 @@ describe('readIstioManifests: mapping', () => {
     const policies = read(text);
     expect(policies.virtualServices[0]?.http[0]?.faultDelay).toBeUndefined();
     expect(policies.virtualServices[0]?.http[0]?.faultAbort).toBeUndefined();
-    expect(policies.notes.map((n) => `${n.path}: ${n.message.split(' (')[0] ?? ''}`)).toEqual([
-      'spec.http[0].fault.delay.exponentialDelay: unsupported by meshload',
-      'spec.http[0].fault.abort.grpcStatus: unsupported by meshload',
-    ]);
+    // grpcStatus is read (planned against a gRPC target, src/verify/grpc-plan.ts), not an HTTP abort.
+    expect(policies.virtualServices[0]?.http[0]?.faultAbortGrpc).toEqual({ grpcStatus: 14, name: 'UNAVAILABLE', percent: 10 });
+    expect(policies.notes.map((n) => `${n.path}: ${n.message.split(' (')[0] ?? ''}`)).toEqual(['spec.http[0].fault.delay.exponentialDelay: unsupported by meshload']);
+  });
+
+  it('refuses a grpcStatus Istio would refuse (exact upper-case names), with a did-you-mean', () => {
+    const text = `${VS_HEAD}  - route:\n    - destination: {host: web}\n    fault:\n      abort: {grpcStatus: Unavailable, percentage: {value: 10}}\n`;
+    expect(() => read(text)).toThrow(/spec\.http\[0\]\.fault\.abort\.grpcStatus: "Unavailable" is not a gRPC status Istio accepts - did you mean UNAVAILABLE\?/);
   });
 
   it('notes known Istio fields meshload does not verify, at every level', () => {

@@ -16,6 +16,8 @@ import { draftVerification, planVerification, type Backend, type PlannedPolicy, 
 import { parseIstioVersion } from '../../verify/istio-version';
 import { probeBackend, probeDelayCap, probeEndpoints, probeIstioVersion } from '../../verify/probe-backend';
 import { MAX_ENDPOINTS, parseEndpoints } from '../../verify/endpoint-count';
+import { grpcScenarioTarget, isGrpcTarget } from '../../verify/grpc-plan';
+import { parseGrpcTarget } from '../../grpc/grpc-target';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
 import { statsFromFlags } from '../stats-flags';
@@ -66,6 +68,11 @@ export async function verifyAction(url: string, flags: VerifyFlags, ctx: Command
   let plan: VerificationPlan;
   let backendLine = `${input.options.backend} (--backend)`;
   if (flags.backend !== undefined) {
+    plan = planOrAccount(input, input.options, ctx);
+  } else if (isGrpcTarget(url, flags.grpc)) {
+    // The probe is an HTTP GET: a gRPC port answers it with nothing to identify the server by.
+    backendLine = 'unknown (a gRPC target is not probed: pass --backend meshload for a meshload server -grpc-port)';
+    ctx.io.stderr.write(`verify: backend ${backendLine}\n`);
     plan = planOrAccount(input, input.options, ctx);
   } else {
     // Said, not asked: flags are checked first, so bad input never costs a request.
@@ -135,7 +142,8 @@ function advisoryNotes(policies: IstioPolicies, accounting: Accounting): string[
 }
 
 function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): { policies: IstioPolicies; options: VerifyOptions; read: Read; choice: HostChoice } {
-  if (!/^https?:\/\/[^/]/.test(url)) throw usageError(`'${redactUrl(url)}' is not an http(s) URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get');
+  if (!/^(https?|grpc):\/\/[^/]/.test(url)) throw usageError(`'${redactUrl(url)}' is not an http(s) or grpc:// URL`, 'give the target as the client sees it, e.g. http://httpbin:8000/get or grpc://grpc-echo:8079');
+  if (isGrpcTarget(url, flags.grpc)) parseGrpcTarget(grpcScenarioTarget(url), false); // host:port only: a usage error otherwise
   const backend = (flags.backend ?? 'unknown') as Backend;
   if (!BACKENDS.includes(backend)) throw usageError(`--backend '${flags.backend ?? ''}' is not a backend`, `use ${BACKENDS.join(', ')}, or leave it out to probe the target`);
   const maxDelayMs = flags.maxEchoDelay === undefined ? undefined : parseDuration(flags.maxEchoDelay);
@@ -182,7 +190,7 @@ function inputFromFlags(url: string, flags: VerifyFlags, ctx: CommandContext): {
     }
     throw error;
   }
-  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, clientProxies, endpoints: endpoints === undefined ? undefined : { count: endpoints, source: '--endpoints' }, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
+  return { policies: choice.policies, read, choice, options: { target: url, backend, maxDelayMs, proxy, confidence, maxRequests, sidecar, ejectAdmin: flags.ejectAdmin, grpc: flags.grpc === true, clientProxies, endpoints: endpoints === undefined ? undefined : { count: endpoints, source: '--endpoints' }, istioVersion: flags.istioVersion === undefined ? undefined : parseIstioVersion(flags.istioVersion) } };
 }
 
 /** The URL's port, explicit or the scheme's: Istio names clusters by the service port. */

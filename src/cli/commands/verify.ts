@@ -15,6 +15,7 @@ export interface VerifyFlags extends StatsFlags {
   istioVersion?: string;
   endpoints?: string;
   clientProxies?: string;
+  grpc?: boolean;
   reportDir: string;
   report: boolean;
 }
@@ -38,6 +39,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .option('--istio-version <x.y>', "the mesh's Istio version, for the defaults that change by version (without it: read from the proxy's istio_build metric when --stats shows it, else Istio >= 1.24 is assumed and checks that flip by version are inconclusive)")
     .option('--endpoints <n>', "the service's endpoint count, which decides with maxEjectionPercent whether anything is ejected (default: read from the proxy's admin /clusters beside an Envoy --stats URL, else unknown and said)")
     .option('--client-proxies <n>', 'client proxies the plan will run through (meshload k8s job --parallelism N): breakers and ejections are per proxy, so breaker loads are planned N times one proxy\'s', '1')
+    .option('--grpc', 'the target speaks gRPC (as a grpc://host:port URL says): phases load with gRPC and check gRPC statuses; fault.abort and retryOn are planned, the rest is left to an HTTP run')
     .option('--report-dir <dir>', 'where the run writes its report directory', 'reports')
     .option('--no-report', 'write no report files');
   addStatsFlags(command, false).action(async (url: string, flags: VerifyFlags) => {

@@ -216,7 +216,14 @@ function codesSection(model: ReportModel): string {
                 `<td class="barcell"><span class="bar" style="width:${Math.min(100, Math.max(0.5, c.sharePct)).toFixed(1)}%"></span></td><td>${e(c.description)}</td></tr>`,
             )
             .join('')}</tbody></table>`;
-    return `<h3>${e(p.name)}</h3>${codes}<h4>Failure causes</h4>${causes}`;
+    // A gRPC failure is HTTP 200 on the wire: its status is what tells (issue 16).
+    const grpc =
+      p.grpcStatuses.length === 0
+        ? ''
+        : `<table class="grpc-statuses"><caption>gRPC calls by status</caption><thead><tr><th>gRPC status</th><th class="num">calls</th><th class="num">share</th></tr></thead><tbody>${p.grpcStatuses
+            .map(([name, n]) => `<tr data-grpc-status="${e(name)}"><td>${e(name)}</td><td class="num">${formatCount(n)}</td><td class="num">${formatPercent(calls > 0 ? (n * 100) / calls : undefined)}</td></tr>`)
+            .join('')}</tbody></table>`;
+    return `<h3>${e(p.name)}</h3>${codes}${grpc}<h4>Failure causes</h4>${causes}`;
   });
   return `<section id="codes"><h2>Status codes and failure causes</h2>${parts.join('\n')}</section>`;
 }

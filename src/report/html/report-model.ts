@@ -50,6 +50,8 @@ export interface PhaseModel {
   latency: LatencyModel | undefined;
   codes: CodeLatencyRow[];
   causes: CauseRow[];
+  /** gRPC loads: calls by gRPC status name, most first; empty for HTTP. */
+  grpcStatuses: Array<[string, number]>;
   /** undefined: the phase's load was not watched (no sidecar: in the scenario). */
   sidecar: SidecarModel | undefined;
   traffic: TrafficGraph[];
@@ -122,6 +124,7 @@ export function buildReportModel(result: ScenarioResult, options: { title?: stri
       latency: load === undefined ? undefined : latencyModel(load),
       codes: load === undefined ? [] : codeLatencyRows(load),
       causes: load === undefined || summary === undefined ? [] : causeRows(load, summary.calls),
+      grpcStatuses: Object.entries(load?.grpcStatuses ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
       sidecar: load?.sidecar === undefined ? undefined : sidecarModel(load.sidecar),
       traffic: load === undefined ? [] : trafficGraphs(load),
     };
