@@ -9,7 +9,7 @@
  * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
  * counted from before the warm-up. Calls still in flight then are closed and counted once each
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
-import { fortioDurationScale } from '../metrics/fortio-histogram';
+import { fortioDurationScale, type FortioCounts } from '../metrics/fortio-histogram';
 import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
 import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
@@ -102,7 +102,7 @@ class LoadRunner {
   private readonly connections: Connection[] = [];
   /** Per connection, what its sockets did; and every dial of the run (Fortio's ConnectionStats). */
   private readonly socketStats: ConnectionStats[] = [];
-  private readonly connectTime = newConnectTime();
+  private readonly connectTime: FortioCounts;
   /** Every pause of the pacing loop (Fortio's "Sleep times"): a bucket increment per sleep. */
   private readonly sleepTimes = newSleepTimes();
   private readonly timers: LongTimer[] = [];
@@ -123,6 +123,7 @@ class LoadRunner {
     this.random = options.random ?? Math.random;
     this.progress = options.progress ?? newProgress();
     this.progress.totalCalls = this.schedule.totalCalls;
+    this.connectTime = newConnectTime(fortioDurationScale(plan));
     this.cutOutcome = failure('timeout', `still in flight when -t ${formatDuration(plan.durationMs)} ended (plus ${formatDuration(graceMs(plan.timeoutMs))} grace): connection closed`);
   }
 
