@@ -231,11 +231,13 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     writeJsonOutputs(result, flags, ctx);
     return EXIT.FAILED;
   }
+  // meshload's table and the proxy's view come before Fortio's summary, so "All done" stays the
+  // last line everywhere (FORTIO-COMPAT.md: scripts read the tail).
+  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
   io.stderr.write(renderLoadText(result, level));
-  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
-  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   writeJsonOutputs(result, flags, ctx);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   return EXIT.OK;
