@@ -140,6 +140,19 @@ describe('load -access-log-file', () => {
     for (const line of lines) expect(line).toMatch(/^latency,thread=0,ok=true value=\d+\.\d{6},details="200" \d{19}$/);
   });
 
+  it("fills -json's AccessLoggerInfo as periodic.go does, and leaves it empty without a logger", async () => {
+    const url = await echo();
+    const base = tempDir();
+    const path = join(base, 'access.influx');
+    const json = join(base, 'run.json');
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-access-log-file', path, '-access-log-format', 'influx', '-json', json, `${url}/echo`);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as { AccessLoggerInfo: string }).AccessLoggerInfo).toBe(`mode influx to ${path}`);
+    const plain = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', json, `${url}/echo`);
+    expect(plain.code).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as { AccessLoggerInfo: string }).AccessLoggerInfo).toBe('');
+  });
+
   it('reports the lines a failing disk lost, after the run, without failing it', async () => {
     const url = await echo();
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '-access-log-file', '/dev/full', `${url}/echo`);

@@ -228,7 +228,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (result.stopReason === 'warmup-failed') {
     // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
     io.stderr.write(`Aborting because of ${result.stopDetail ?? 'a failed warm-up'}\n`);
-    writeJsonOutputs(result, flags, ctx);
+    writeJsonOutputs(result, flags, ctx, accessLog?.info);
     return EXIT.FAILED;
   }
   // meshload's table and the proxy's view come before Fortio's summary, so "All done" stays the
@@ -238,7 +238,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
   io.stderr.write(renderLoadText(result, level));
-  writeJsonOutputs(result, flags, ctx);
+  writeJsonOutputs(result, flags, ctx, accessLog?.info);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   return EXIT.OK;
 }
@@ -284,10 +284,10 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 }
 
 /** -json and -a. A run that stopped early still writes what it measured. */
-function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext): void {
+function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext, accessLoggerInfo: string | undefined): void {
   if (flags.json === undefined && flags.save !== true) return;
   const grpc = result.plan.grpc;
-  const fortio = toFortioJson(result);
+  const fortio = toFortioJson(result, accessLoggerInfo !== undefined ? { accessLoggerInfo } : {});
   const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
   const targets: string[] = [];
   if (flags.json !== undefined) targets.push(flags.json);
