@@ -10,9 +10,16 @@ import type { Outcome } from '../transport/transport';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
 import { redactUrl } from '../util/redact';
+import { goDuration, goG, goSprintf } from '../report/go-format';
+
+/** A Go float64 attribute: fmt.Sprint's shortest %g ("1e-05", "1.234567e+06"), where a number
+ * attribute is a Go integer. */
+export interface GoFloat {
+  float: number;
+}
 
 /** One attribute: strings are written quoted, numbers and booleans bare (log.ValueType.String). */
-export type LogAttr = readonly [key: string, value: string | number | boolean];
+export type LogAttr = readonly [key: string, value: string | number | boolean | GoFloat];
 
 /** Lines printed before the rest are only counted: Fortio prints every one, which a breaker
  * test answering 10^5 503s turns into a flood. */
@@ -75,6 +82,12 @@ export class FortioLog {
     if (this.admit(level)) this.print(level, msg, attrs);
   }
 
+  /** A line about the run or one connection, not a call: as many as -c allows at most, so
+   * outside the bound, which is for lines a server's answers can multiply. */
+  logRun(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
+    if (this.logs(level)) this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+  }
+
   /** The closing line when the bound dropped lines, else ''. */
   closingLine(): string {
     if (this.suppressed === 0) return '';
@@ -100,7 +113,8 @@ export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly L
   return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]> ${paint(screen, style, body)}\n`;
 }
 
-function attrValue(value: string | number | boolean): string {
+function attrValue(value: LogAttr[1]): string {
+  if (typeof value === 'object') return goG(value.float);
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
@@ -144,6 +158,15 @@ class CallLog implements CallObserver {
       const size = this.options.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
       this.log.print('Info', 'Aborted run because of http code', [['run', this.options.runId], ['code', status], ['size', size]]);
     }
+  }
+
+  /** periodic.go runOne's last line, at Info: "T%03d ended after %v : %d calls. qps=%g". */
+  threadEnded(thread: number, calls: number, elapsedMs: number): void {
+    if (!this.log.logs('Info')) return;
+    const ns = Math.round(elapsedMs * 1e6);
+    // periodic.go tIDStr is Sprintf("T%03d", id): zero padded, which goSprintf's %d does not do.
+    const id = `T${String(thread).padStart(3, '0')}`;
+    this.log.logRun('Info', goSprintf('%s ended after %s : %d calls. qps=%g', id, goDuration(ns), calls, calls / (ns / 1e9)), []);
   }
 
   private notOk(outcome: Outcome, thread: number): void {

@@ -50,6 +50,10 @@ export interface CallObserver {
   /** `thread` is the connection's index (Fortio's thread id); `iter` the call's index on it, or
    * -1 for its warm-up call; `sentMs` and `endMs` are performance.now() (0 for a warm-up). */
   observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void;
+  /** A closed-loop connection is done after `calls` calls (slots -nocatchup skipped included),
+   * `elapsedMs` after the timed run began: Fortio's per-thread "ended after" (periodic.go runOne).
+   * Once per connection, never per call. */
+  threadEnded?(thread: number, calls: number, elapsedMs: number): void;
 }
 
 export function newProgress(): LoadProgress {
@@ -79,6 +83,9 @@ export function graceMs(timeoutMs: number): number {
  * connection when the run's hard end comes first. */
 interface Caller {
   cut(endMs: number): void;
+  /** Tells the observer this caller is done, if it has not yet (a run stopped early ends its
+   * callers without their last step). */
+  reportEnd?(): void;
 }
 
 class LoadRunner {
@@ -161,6 +168,7 @@ class LoadRunner {
           else this.schedule.connections.forEach((s, i) => new VirtualUser(this, this.connections[i] as Connection, s, i).start());
           this.checkFinished();
         });
+        for (const caller of this.callers) caller.reportEnd?.();
       }
       return this.result(performance.now());
     } finally {
@@ -239,6 +247,10 @@ class LoadRunner {
   userFinished(): void {
     this.activeUsers--;
     this.checkFinished();
+  }
+
+  threadEnded(thread: number, calls: number): void {
+    this.options.observer?.threadEnded?.(thread, calls, performance.now() - this.t0);
   }
 
   sent(): void {
@@ -357,6 +369,8 @@ class VirtualUser implements Caller {
   private dueMs = 0;
   /** The next slot is past the hard end: the pending timer ends this user at -t. */
   private waitingOut = false;
+  /** The observer was told this connection ended. */
+  private ended = false;
   private untilReconnect: number;
   private readonly onDone: (outcome: Outcome) => void;
   private readonly timer: LongTimer;
@@ -375,7 +389,7 @@ class VirtualUser implements Caller {
       // One clock read per completion: it ends this call and schedules the next.
       const now = performance.now();
       if (!this.runner.completed(outcome, this.thread, this.index, this.intendedMs, this.sentMs, now)) {
-        this.runner.userFinished();
+        this.finish();
         return;
       }
       this.index++;
@@ -385,7 +399,7 @@ class VirtualUser implements Caller {
       }
       this.next(now);
     };
-    this.timer = runner.newTimer(() => (this.runner.stopped || this.waitingOut ? this.runner.userFinished() : this.fire(this.dueMs)));
+    this.timer = runner.newTimer(() => (this.runner.stopped || this.waitingOut ? this.finish() : this.fire(this.dueMs)));
     runner.callers.push(this);
   }
 
@@ -397,20 +411,33 @@ class VirtualUser implements Caller {
   cut(endMs: number): void {
     if (!this.busy) return;
     this.busy = false;
+    // Counted as a call (a timeout): so in this connection's count too.
+    this.index++;
     this.runner.countCut(this.intendedMs, this.sentMs, endMs);
     this.connection.close();
+  }
+
+  reportEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.runner.threadEnded(this.thread, this.index);
+  }
+
+  private finish(): void {
+    this.reportEnd();
+    this.runner.userFinished();
   }
 
   private next(now: number): void {
     const runner = this.runner;
     const { calls, slotMs } = this.schedule;
     if (runner.stopped || (calls !== undefined && this.index >= calls)) {
-      runner.userFinished();
+      this.finish();
       return;
     }
     if (slotMs === undefined) {
       if (now >= runner.endAtMs) {
-        runner.userFinished();
+        this.finish();
         return;
       }
       this.send(now, now);
@@ -419,7 +446,7 @@ class VirtualUser implements Caller {
     // Fortio: past the end of the duration, stop unless this is one of the first two calls or
     // the last one (a slow target makes a paced run end with fewer calls, not run over).
     if (now > runner.endAtMs && this.index >= 2 && calls !== undefined && this.index !== calls - 1) {
-      runner.userFinished();
+      this.finish();
       return;
     }
     // Fortio sleeps between calls only: the first call's wait (-uniform's stagger) is no sleep,
@@ -438,7 +465,7 @@ class VirtualUser implements Caller {
     // the duration (a run by duration lasts it) instead of its slot (-qps 1e-7: 10^7 s).
     if (dueMs >= runner.hardEndMs) {
       if (now >= runner.endAtMs) {
-        runner.userFinished();
+        this.finish();
         return;
       }
       this.waitingOut = true;

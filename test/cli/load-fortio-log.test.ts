@@ -91,6 +91,62 @@ describe('load -log-errors', () => {
   });
 });
 
+describe("load's Info lines (httprunner.go, periodic.go)", () => {
+  const infoLines = (stderr: string): Array<Record<string, unknown>> =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"level":"info"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('logs "Starting http test", each thread\'s "ended after" and "Run ended" in JSON, before Fortio\'s summary', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '2', '-qps', '0', '-n', '10', '-runid', '7', '-connection-reuse', '3:5', `${url}/echo`);
+    expect(run.code).toBe(0);
+    const info = infoLines(run.stderr);
+    expect(info[0]).toEqual({ ts: expect.any(Number), level: 'info', msg: 'Starting http test', run: 7, url: `${url}/echo`, threads: 2, qps: '0.0', warmup: 'parallel', 'conn-reuse': '[3, 5]' });
+    const threads = info.filter((l) => /^T\d{3} ended after /.test(String(l['msg']))).map((l) => String(l['msg']));
+    expect(threads.map((m) => m.slice(0, 4)).sort()).toEqual(['T000', 'T001']);
+    for (const m of threads) expect(m).toMatch(/^T00[01] ended after [\d.]+(ms|s|µs) : 5 calls\. qps=[\d.e+-]+$/);
+    const ended = info.find((l) => l['msg'] === 'Run ended');
+    expect(ended).toEqual({ ts: expect.any(Number), level: 'info', msg: 'Run ended', run: 7, elapsed: expect.any(Number), calls: 10, qps: expect.any(Number) });
+    expect(Number.isInteger(ended?.['elapsed'])).toBe(true);
+    // In Fortio's order, and none inside the summary: "Ended after" to "All done" stays whole.
+    const at = (text: string): number => run.stderr.indexOf(text);
+    expect(at('running at')).toBeLessThan(at('"msg":"Starting http test"'));
+    expect(at('"msg":"Starting http test"')).toBeLessThan(at('Starting at'));
+    expect(at('"msg":"Run ended"')).toBeLessThan(at('Ended after'));
+    expect(run.stderr.lastIndexOf('ended after')).toBeLessThan(at('"msg":"Run ended"'));
+    expect(run.stderr.slice(at('Ended after'))).not.toContain('"level"');
+    expect(run.stderr.trimEnd().split('\n').pop()).toMatch(/^All done 10 calls/);
+  });
+
+  it('-loglevel Warning and -quiet drop them; -sequential-warmup says so', async () => {
+    const url = await echo();
+    for (const flags of [['-loglevel', 'Warning'], ['-quiet']]) {
+      const run = await cli('load', '-c', '2', '-qps', '0', '-n', '6', ...flags, `${url}/echo`);
+      expect(run.code).toBe(0);
+      expect(infoLines(run.stderr)).toEqual([]);
+      expect(run.stderr).not.toMatch(/Starting http test|ended after|Run ended/);
+    }
+    const seq = await cli('load', '-c', '1', '-qps', '50', '-t', '200ms', '-sequential-warmup', `${url}/echo`);
+    expect(seq.code).toBe(0);
+    expect(infoLines(seq.stderr)[0]).toMatchObject({ msg: 'Starting http test', threads: 1, qps: '50.0', warmup: 'sequential', 'conn-reuse': '' });
+    expect(infoLines(seq.stderr).filter((l) => String(l['msg']).startsWith('T000 ended after'))).toHaveLength(1);
+  });
+
+  it("prints the console form on a colour terminal", async () => {
+    const url = await echo();
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    expect(await runCli(['load', '-c', '1', '-qps', '0', '-n', '3', `${url}/echo`], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const text = stderr.text.replace(/\x1b\[\d+m/g, '');
+    expect(text).toMatch(/\d\d:\d\d:\d\d\.\d{3} \[INF\]> Starting http test, run=0, url="[^"]+", threads=1, qps="0\.0", warmup="parallel", conn-reuse=""\n/);
+    expect(text).toMatch(/\[INF\]> T000 ended after \S+ : 3 calls\. qps=\S+\n/);
+    expect(text).toMatch(/\[INF\]> Run ended, run=0, elapsed=\d+, calls=3, qps=\S+\n/);
+  });
+});
+
 describe('load warm-up (httprunner.go)', () => {
   it("aborts with Fortio's line and exit 1 when a warm-up call fails, and prints no summary", async () => {
     const url = await echo();
