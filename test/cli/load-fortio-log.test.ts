@@ -132,6 +132,10 @@ describe("load's Info lines (httprunner.go, periodic.go)", () => {
     expect(seq.code).toBe(0);
     expect(infoLines(seq.stderr)[0]).toMatchObject({ msg: 'Starting http test', threads: 1, qps: '50.0', warmup: 'sequential', 'conn-reuse': '' });
     expect(infoLines(seq.stderr).filter((l) => String(l['msg']).startsWith('T000 ended after'))).toHaveLength(1);
+    expect(infoLines(seq.stderr).map((l) => l['msg'])).not.toContain('H2 requested, switching to std client');
+    const h2 = await cli('load', '-h2', '-c', '2', '-qps', '0', '-n', '4', `${url}/echo`);
+    expect(h2.code).toBe(0);
+    expect(infoLines(h2.stderr).map((l) => l['msg'])).toEqual(['Starting http test', 'H2 requested, switching to std client', expect.stringMatching(/^T00[01] ended after/), expect.stringMatching(/^T00[01] ended after/), 'Run ended']);
   });
 
   it("prints the console form on a colour terminal", async () => {

@@ -213,7 +213,12 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     // periodic.go prints "Starting at".
     const cut = start.indexOf('\n') + 1;
     io.stderr.write(start.slice(0, cut));
-    if (plan.grpc === undefined) log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
+    if (plan.grpc === undefined) {
+      log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
+      // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
+      // already chose Go's client.
+      if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
+    }
     const rest = start.slice(cut);
     io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
     if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call log lines are not printed; the summary counts every code\n`);
