@@ -24,6 +24,14 @@ export interface ConnectionsReport {
   threads: ThreadSockets[];
   /** Every dial of the run, seconds, bucketed as Fortio's ConnectionStats. */
   connectTime: EncodedFortioHistogram;
+  /** Peer "ip:port" -> sockets, for the whole run, when only that is known (a Fortio JSON's
+   * IPCountMap): then the threads carry their socket counts alone, with no peers or dial times. */
+  addresses?: Record<string, number>;
+}
+
+/** Whether the report knows each connection's peers and dial times (not an import). */
+export function hasThreadDetail(report: ConnectionsReport): boolean {
+  return report.addresses === undefined;
 }
 
 /** The SocketWatcher of one connection; all of a run's share one connect-time histogram. */
@@ -76,7 +84,9 @@ export function checkedConnections(value: unknown): ConnectionsReport | undefine
   const threads = v['threads'];
   const connectTime = FortioCounts.decode(v['connectTime']);
   if (connectTime === undefined || !Array.isArray(threads) || !threads.every(isThread)) return undefined;
-  return { threads, connectTime: connectTime.encode() };
+  const addresses = v['addresses'];
+  if (addresses === undefined) return { threads, connectTime: connectTime.encode() };
+  return isAddressCounts(addresses) ? { threads, connectTime: connectTime.encode(), addresses } : undefined;
 }
 
 function isThread(value: unknown): value is ThreadSockets {
@@ -87,11 +97,13 @@ function isThread(value: unknown): value is ThreadSockets {
     Number.isSafeInteger(v['sockets']) &&
     (v['sockets'] as number) >= 0 &&
     checkedCounter(v['connect']) !== undefined &&
-    typeof addresses === 'object' &&
-    addresses !== null &&
-    !Array.isArray(addresses) &&
-    Object.entries(addresses).every(([address, n]) => isAddress(address) && Number.isSafeInteger(n) && n >= 0)
+    isAddressCounts(addresses)
   );
+}
+
+/** A map of peer address -> count, as results and Fortio's IPCountMap hold it. */
+export function isAddressCounts(value: unknown): value is Record<string, number> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.entries(value).every(([address, n]) => isAddress(address) && Number.isSafeInteger(n) && n >= 0);
 }
 
 /** What a peer address looks like ("10.0.0.1:80", "[fe80::1%eth0]:443", or a -unix-socket path):
@@ -107,6 +119,7 @@ function isAddress(address: string): boolean {
 
 /** The peers of all threads, counted (Fortio's IPCountMap), most used first then by name. */
 export function ipCounts(report: ConnectionsReport): Array<[string, number]> {
+  if (report.addresses !== undefined) return sortedCounts(report.addresses);
   const totals = new Map<string, number>();
   for (const thread of report.threads) for (const [address, n] of Object.entries(thread.addresses)) totals.set(address, (totals.get(address) ?? 0) + n);
   return sortedCounts(totals);
@@ -124,7 +137,12 @@ export function mergeConnections(parts: ReadonlyArray<{ connections?: unknown }>
   const reports = parts.map((p) => checkedConnections(p.connections)).filter((r): r is ConnectionsReport => r !== undefined);
   const connectTime = mergeCounts(reports.map((r) => r.connectTime));
   if (connectTime === undefined) return undefined;
-  return { threads: reports.flatMap((r) => r.threads), connectTime: connectTime.encode() };
+  const threads = reports.flatMap((r) => r.threads);
+  if (reports.every(hasThreadDetail)) return { threads, connectTime: connectTime.encode() };
+  // A part knows only its run's peers (an import): the merge knows no more than that.
+  const addresses: Record<string, number> = {};
+  for (const [address, n] of reports.flatMap(ipCounts)) addresses[address] = (addresses[address] ?? 0) + n;
+  return { threads, connectTime: connectTime.encode(), addresses };
 }
 
 /** The parts' sleep times added (Fortio transfers each thread's into one); undefined when none. */

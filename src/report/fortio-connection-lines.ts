@@ -3,7 +3,7 @@
  * Where they go (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run): the sleep lines
  * right after "Ended after"; the per-connection lines and connection time after "Error cases";
  * the IP distribution after "Uniform: ...". */
-import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
+import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
 import type { LoadResult } from '../engine/load-result';
 import { exportFortioCounter, FortioCounts } from '../metrics/fortio-histogram';
 import { logsAt, type LogLevel } from '../util/log-level';
@@ -29,17 +29,22 @@ export function fortioSleepLines(result: Pick<LoadResult, 'sleepTimes'>, level: 
 }
 
 /** httprunner.go RunHTTPTest: "# Socket and IP used for each connection:" and one line per
- * connection at every level; then the run's connection times, as a histogram at Info, as a
+ * connection at every level (not for an import: see ConnectionsReport.addresses); then the run's connection times, as a histogram at Info, as a
  * counter at Warning, not at all below. Nothing for a result that did not measure them. */
 export function fortioSocketLines(result: Measured, level: LogLevel): string[] {
   const report = checkedConnections(result.connections);
   if (report === undefined) return [];
-  const lines = ['# Socket and IP used for each connection:'];
-  report.threads.forEach((thread, i) => {
-    // Fortio prints the Counter on the same line: "[0]   1 socket used, resolved to ..., connection timing : count ...".
-    const head = goSprintf('[%d] %3d socket used, resolved to %s', i, thread.sockets, resolvedTo(thread.addresses));
-    lines.push(head + fortioCounterLine(', connection timing', exportFortioCounter(thread.connect)));
-  });
+  const lines: string[] = [];
+  // An imported Fortio JSON knows the run's dial times but not each connection's: no header
+  // announcing lines that cannot be printed, no invented ones.
+  if (hasThreadDetail(report)) {
+    lines.push('# Socket and IP used for each connection:');
+    report.threads.forEach((thread, i) => {
+      // Fortio prints the Counter on the same line: "[0]   1 socket used, resolved to ..., connection timing : count ...".
+      const head = goSprintf('[%d] %3d socket used, resolved to %s', i, thread.sockets, resolvedTo(thread.addresses));
+      lines.push(head + fortioCounterLine(', connection timing', exportFortioCounter(thread.connect)));
+    });
+  }
   if (logsAt(level, 'Info')) lines.push(...fortioHistogramLines('Connection time histogram (s)', connectTime(report).export(result.plan.percentiles)));
   else if (logsAt(level, 'Warning')) lines.push(fortioCounterLine('Connection time (s)', exportFortioCounter(report.connectTime)));
   return lines;

@@ -70,6 +70,21 @@ describe('stored results of the former fortio-counts module', () => {
   });
 });
 
+describe('a Fortio import (aggregate peers only) in a merge', () => {
+  it('keeps peer counts for the whole merge, and prints no per-connection lines', () => {
+    const measured = recordedNow();
+    const imported = { threads: [{ sockets: 3, addresses: {}, connect: { count: 0, min: 0, max: 0, sum: 0, sumSq: 0 } }], connectTime: newConnectTime(fortioDurationScale({})).encode(), addresses: { '10.0.0.9:80': 3, '127.0.0.1:8080': 1 } };
+    const merged = mergeSocketFields([measured, { connections: imported }]).connections;
+    expect(merged?.threads.map((t) => t.sockets)).toEqual([2, 3]);
+    expect(merged?.addresses).toEqual({ '127.0.0.1:8080': 3, '10.0.0.9:80': 3 });
+    const lines = fortioSocketLines({ connections: merged, plan: { percentiles: [50] } } as Parameters<typeof fortioSocketLines>[0], 'Info');
+    expect(lines[0]).toMatch(/^Connection time histogram \(s\) : count 2 /);
+    expect(lines.join('\n')).not.toMatch(/socket used/);
+    // Two fully measured parts stay per connection.
+    expect(mergeSocketFields([measured, measured]).connections?.addresses).toBeUndefined();
+  });
+});
+
 describe("Fortio's scales", () => {
   it('connection times use -offset and -r, as httprunner.go sets HTTPOptions from the runner', () => {
     const scale = fortioDurationScale({ histogramOffset: 0.002, histogramResolution: 0.0001 });
