@@ -41,6 +41,8 @@ export interface FortioLogOptions {
   /** Milliseconds since the epoch, with a fraction. */
   now?: () => number;
   max?: number;
+  /** Console form's LogPrefix: "> " by default, " " for curl (log.SetDefaultsForClientTools). */
+  prefix?: string;
 }
 
 export class FortioLog {
@@ -75,7 +77,7 @@ export class FortioLog {
   /** Prints a line admit() let through. */
   print(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
     this.printed++;
-    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
   }
 
   log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
@@ -85,7 +87,7 @@ export class FortioLog {
   /** A line about the run or one connection, not a call: as many as -c allows at most, so
    * outside the bound, which is for lines a server's answers can multiply. */
   logRun(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
-    if (this.logs(level)) this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+    if (this.logs(level)) this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
   }
 
   /** The closing line when the bound dropped lines, else ''. */
@@ -96,7 +98,7 @@ export class FortioLog {
 }
 
 /** One line as fortio.org/log's s() writes it with no caller and no goroutine id. */
-export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen): string {
+export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen, prefix = '> '): string {
   if (!screen.color) {
     // jsonTimestamp(): seconds with microseconds (truncated, TimeToTS), %.6f.
     const us = Math.floor(epochMs * 1000);
@@ -104,13 +106,13 @@ export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly L
     for (const [key, value] of attrs) line += `,${JSON.stringify(key)}:${attrValue(value)}`;
     return `${line}}\n`;
   }
-  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the prefix "> ", then msg and ", key=value".
+  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the LogPrefix, then msg and ", key=value".
   const time = new Date(epochMs);
   const stamp = `${pad(time.getHours(), 2)}:${pad(time.getMinutes(), 2)}:${pad(time.getSeconds(), 2)}.${pad(time.getMilliseconds(), 3)} `;
   let body = msg;
   for (const [key, value] of attrs) body += `, ${key}=${attrValue(value)}`;
   const style = LEVEL_PAINT[level];
-  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]> ${paint(screen, style, body)}\n`;
+  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]${prefix}${paint(screen, style, body)}\n`;
 }
 
 function attrValue(value: LogAttr[1]): string {
