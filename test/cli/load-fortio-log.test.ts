@@ -77,7 +77,7 @@ describe('load -log-errors', () => {
     const url = await echo();
     const run = await cli('load', '-c', '2', '-qps', '0', '-n', '20', '-workers', '2', `${url}/echo?status=503`);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^meshload: with -workers 2, Fortio's per-call log lines are not printed; the summary counts every code$/m);
+    expect(run.stderr).toMatch(/^meshload: with -workers 2, Fortio's per-call and per-thread log lines are not printed; the summary counts every code$/m);
     expect(nonOk(run.stderr)).toEqual([]);
   });
 

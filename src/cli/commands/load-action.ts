@@ -221,7 +221,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     }
     const rest = start.slice(cut);
     io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
-    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call log lines are not printed; the summary counts every code\n`);
+    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
   }
   let result: LoadResult;
   try {
