@@ -58,7 +58,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('key', 'string', '', C, LCS, 'private key (PEM) of -cert, for the client (load, curl) or the echo port (server)'),
   f('cacert', 'string', '', C, LCS, 'load and curl: CA bundle (PEM) that verifies the server instead of the system CAs. server: with -mtls, the CA client certificates must chain to'),
   f('mtls', 'bool', 'false', C, S, 'server: require a client certificate signed by -cacert (load and curl send -cert whenever it is given)'),
-  f('log-errors', 'bool', 'true', C, L, 'log each non-2xx/418 code as it comes (Warning "Non ok http code", in Fortio\'s JSON or console form); after 100 lines, only a count'),
+  f('log-errors', 'bool', 'true', C, LC, 'log each non-2xx/418 code as it comes (Warning "Non ok http code", in Fortio\'s JSON or console form); load: after 100 lines, only a count'),
   f('runid', 'int', '0', C, L, 'RunID in the JSON, and in its ID and the -a file name when not 0'),
   f('sequential-warmup', 'bool', 'false', C, L, 'warm connections up one after another, stopping at the first failure'),
   f('curl-stdout-headers', 'bool', 'false', C, NONE, 'curl headers always go to stderr'),

@@ -283,6 +283,11 @@ describe("meshload curl: Fortio's log lines (bincommon.FetchURL, http_client.go)
     expect(quiet.stderr).not.toContain('Non ok http code');
     expect(quiet.stderr).toMatch(/^HTTP\/1\.1 503 Service Unavailable\n/);
     expect(quiet.stderr).toMatch(/\{"ts":[\d.]+,"level":"err","msg":"Error status 503"\}\n$/);
+    const silenced = await curl('-log-errors=false', `${server.url}/`);
+    expect(silenced.code).toBe(1);
+    expect(silenced.stderr).not.toContain('Non ok http code');
+    expect(silenced.stderr).not.toContain('has no effect');
+    expect(silenced.stderr).toContain('"msg":"Error status 503"');
     const followed = await curl('-L', `${server.url}/`);
     const warn = followed.stderr.indexOf('"msg":"Non ok http code"');
     expect(warn).toBeGreaterThan(followed.stderr.indexOf('HTTP/1.1 503'));
