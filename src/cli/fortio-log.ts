@@ -10,9 +10,16 @@ import type { Outcome } from '../transport/transport';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
 import { redactUrl } from '../util/redact';
+import { goDuration, goG, goSprintf } from '../report/go-format';
+
+/** A Go float64 attribute: fmt.Sprint's shortest %g ("1e-05", "1.234567e+06"), where a number
+ * attribute is a Go integer. */
+export interface GoFloat {
+  float: number;
+}
 
 /** One attribute: strings are written quoted, numbers and booleans bare (log.ValueType.String). */
-export type LogAttr = readonly [key: string, value: string | number | boolean];
+export type LogAttr = readonly [key: string, value: string | number | boolean | GoFloat];
 
 /** Lines printed before the rest are only counted: Fortio prints every one, which a breaker
  * test answering 10^5 503s turns into a flood. */
@@ -34,6 +41,8 @@ export interface FortioLogOptions {
   /** Milliseconds since the epoch, with a fraction. */
   now?: () => number;
   max?: number;
+  /** Console form's LogPrefix: "> " by default, " " for curl (log.SetDefaultsForClientTools). */
+  prefix?: string;
 }
 
 export class FortioLog {
@@ -68,11 +77,17 @@ export class FortioLog {
   /** Prints a line admit() let through. */
   print(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
     this.printed++;
-    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen));
+    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
   }
 
   log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
     if (this.admit(level)) this.print(level, msg, attrs);
+  }
+
+  /** A line about the run or one connection, not a call: as many as -c allows at most, so
+   * outside the bound, which is for lines a server's answers can multiply. */
+  logRun(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
+    if (this.logs(level)) this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
   }
 
   /** The closing line when the bound dropped lines, else ''. */
@@ -83,7 +98,7 @@ export class FortioLog {
 }
 
 /** One line as fortio.org/log's s() writes it with no caller and no goroutine id. */
-export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen): string {
+export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen, prefix = '> '): string {
   if (!screen.color) {
     // jsonTimestamp(): seconds with microseconds (truncated, TimeToTS), %.6f.
     const us = Math.floor(epochMs * 1000);
@@ -91,16 +106,17 @@ export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly L
     for (const [key, value] of attrs) line += `,${JSON.stringify(key)}:${attrValue(value)}`;
     return `${line}}\n`;
   }
-  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the prefix "> ", then msg and ", key=value".
+  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the LogPrefix, then msg and ", key=value".
   const time = new Date(epochMs);
   const stamp = `${pad(time.getHours(), 2)}:${pad(time.getMinutes(), 2)}:${pad(time.getSeconds(), 2)}.${pad(time.getMilliseconds(), 3)} `;
   let body = msg;
   for (const [key, value] of attrs) body += `, ${key}=${attrValue(value)}`;
   const style = LEVEL_PAINT[level];
-  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]> ${paint(screen, style, body)}\n`;
+  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]${prefix}${paint(screen, style, body)}\n`;
 }
 
-function attrValue(value: string | number | boolean): string {
+function attrValue(value: LogAttr[1]): string {
+  if (typeof value === 'object') return goG(value.float);
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
@@ -149,6 +165,15 @@ class CallLog implements CallObserver {
       const size = this.options.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
       this.log.print('Info', 'Aborted run because of http code', [['run', this.options.runId], ['code', status], ['size', size]]);
     }
+  }
+
+  /** periodic.go runOne's last line, at Info: "T%03d ended after %v : %d calls. qps=%g". */
+  threadEnded(thread: number, calls: number, elapsedMs: number): void {
+    if (!this.log.logs('Info')) return;
+    const ns = Math.round(elapsedMs * 1e6);
+    // periodic.go tIDStr is Sprintf("T%03d", id): zero padded, which goSprintf's %d does not do.
+    const id = `T${String(thread).padStart(3, '0')}`;
+    this.log.logRun('Info', goSprintf('%s ended after %s : %d calls. qps=%g', id, goDuration(ns), calls, calls / (ns / 1e9)), []);
   }
 
   private notOk(outcome: Outcome, thread: number): void {

@@ -2,14 +2,9 @@
  * reports: sockets opened, the peer address of each (IPCountMap) and how long each took to
  * connect (ConnectionStats), plus the pacing loop's sleep times. Recorded per socket or per
  * sleep, never per request; merged across worker threads by concatenation and addition. */
-import { checkedCounts, emptyCounter, type EncodedFortioCounts, FortioCounts, type FortioCounterData, isCounter, mergeCounts, recordInCounter } from '../metrics/fortio-counts';
+import { checkedCounter, type EncodedFortioHistogram, FORTIO_SLEEP_SCALE, FortioCounts, type FortioCounterData, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
 import type { SocketWatcher } from '../transport/transport';
 
-/** fhttp/httprunner.go: connectionStats = NewHistogram(Offset, Resolution), -r's default 1 ms. */
-export const CONNECT_TIME_SCALE = { offset: 0, divider: 0.001 } as const;
-/** periodic/periodic.go Run: sleepTime = NewHistogram(-0.001, 0.001), so its bucket 0 holds the
- * sleeps of -1 ms or less: the "falling behind" ones. */
-export const SLEEP_TIME_SCALE = { offset: -0.001, divider: 0.001 } as const;
 /** periodic/periodic.go Run: `if percentNegative > 5` prints the sleep histogram and a WARNING. */
 export const FALLING_BEHIND_PERCENT = 5;
 
@@ -28,50 +23,57 @@ export interface ThreadSockets {
 export interface ConnectionsReport {
   threads: ThreadSockets[];
   /** Every dial of the run, seconds, bucketed as Fortio's ConnectionStats. */
-  connectTime: EncodedFortioCounts;
+  connectTime: EncodedFortioHistogram;
+  /** Peer "ip:port" -> sockets, for the whole run, when only that is known (a Fortio JSON's
+   * IPCountMap): then the threads carry their socket counts alone, with no peers or dial times. */
+  addresses?: Record<string, number>;
 }
 
-/** Go's time.Duration.Seconds() of a dial measured in ms: whole nanoseconds, then seconds, so the
- * printed digits are those of a duration Go could hold. */
-function seconds(ms: number): number {
-  return Math.round(ms * 1e6) / 1e9;
+/** Whether the report knows each connection's peers and dial times (not an import). */
+export function hasThreadDetail(report: ConnectionsReport): boolean {
+  return report.addresses === undefined;
 }
 
 /** The SocketWatcher of one connection; all of a run's share one connect-time histogram. */
 export class ConnectionStats implements SocketWatcher {
   sockets = 0;
-  readonly connect = emptyCounter();
+  /** http_client.go NewClient: connectStats = NewHistogram(o.Offset, o.Resolution) per client. */
+  private readonly connect: FortioCounts;
   private readonly addresses = new Map<string, number>();
 
-  constructor(private readonly runConnectTime: FortioCounts) {}
+  constructor(private readonly runConnectTime: FortioCounts) {
+    this.connect = new FortioCounts(runConnectTime);
+  }
 
   socketOpened(): void {
     this.sockets++;
   }
 
   socketDialled(ms: number, address: string | undefined): void {
-    const s = seconds(Math.max(0, ms));
-    recordInCounter(this.connect, s);
+    const s = goSeconds(Math.max(0, ms));
+    this.connect.record(s);
     this.runConnectTime.record(s);
     if (address !== undefined) this.addresses.set(address, (this.addresses.get(address) ?? 0) + 1);
   }
 
   report(): ThreadSockets {
-    return { sockets: this.sockets, addresses: Object.fromEntries(this.addresses), connect: { ...this.connect } };
+    return { sockets: this.sockets, addresses: Object.fromEntries(this.addresses), connect: this.connect.counter() };
   }
 }
 
-export function newConnectTime(): FortioCounts {
-  return new FortioCounts(CONNECT_TIME_SCALE.offset, CONNECT_TIME_SCALE.divider);
+/** httprunner.go RunHTTPTest: connectionStats = NewHistogram(HTTPOptions.Offset, .Resolution),
+ * which it sets to the runner's -offset and -r when unset (always, from the command line). */
+export function newConnectTime(scale: FortioScale): FortioCounts {
+  return new FortioCounts(scale);
 }
 
 export function newSleepTimes(): FortioCounts {
-  return new FortioCounts(SLEEP_TIME_SCALE.offset, SLEEP_TIME_SCALE.divider);
+  return new FortioCounts(FORTIO_SLEEP_SCALE);
 }
 
 /** Seconds of a sleep measured in ms, as Go's Duration would hold it. */
 export function sleepSeconds(ms: number): number {
-  return seconds(ms);
+  return goSeconds(ms);
 }
 
 /** A `connections` value read from anywhere (results are files a user may have edited): itself
@@ -80,9 +82,11 @@ export function checkedConnections(value: unknown): ConnectionsReport | undefine
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   const threads = v['threads'];
-  const connectTime = checkedCounts(v['connectTime']);
+  const connectTime = FortioCounts.decode(v['connectTime']);
   if (connectTime === undefined || !Array.isArray(threads) || !threads.every(isThread)) return undefined;
-  return { threads, connectTime };
+  const addresses = v['addresses'];
+  if (addresses === undefined) return { threads, connectTime: connectTime.encode() };
+  return isAddressCounts(addresses) ? { threads, connectTime: connectTime.encode(), addresses } : undefined;
 }
 
 function isThread(value: unknown): value is ThreadSockets {
@@ -92,20 +96,30 @@ function isThread(value: unknown): value is ThreadSockets {
   return (
     Number.isSafeInteger(v['sockets']) &&
     (v['sockets'] as number) >= 0 &&
-    isCounter(v['connect']) &&
-    typeof addresses === 'object' &&
-    addresses !== null &&
-    !Array.isArray(addresses) &&
-    Object.entries(addresses).every(([address, n]) => ADDRESS.test(address) && Number.isSafeInteger(n) && n >= 0)
+    checkedCounter(v['connect']) !== undefined &&
+    isAddressCounts(addresses)
   );
+}
+
+/** A map of peer address -> count, as results and Fortio's IPCountMap hold it. */
+export function isAddressCounts(value: unknown): value is Record<string, number> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.entries(value).every(([address, n]) => isAddress(address) && Number.isSafeInteger(n) && n >= 0);
 }
 
 /** What a peer address looks like ("10.0.0.1:80", "[fe80::1%eth0]:443", or a -unix-socket path):
  * a key of an edited file with control characters or escapes makes the whole field unusable. */
-const ADDRESS = /^\P{Cc}{1,256}$/u;
+function isAddress(address: string): boolean {
+  if (address.length === 0 || address.length > 256) return false;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
 
 /** The peers of all threads, counted (Fortio's IPCountMap), most used first then by name. */
 export function ipCounts(report: ConnectionsReport): Array<[string, number]> {
+  if (report.addresses !== undefined) return sortedCounts(report.addresses);
   const totals = new Map<string, number>();
   for (const thread of report.threads) for (const [address, n] of Object.entries(thread.addresses)) totals.set(address, (totals.get(address) ?? 0) + n);
   return sortedCounts(totals);
@@ -123,22 +137,40 @@ export function mergeConnections(parts: ReadonlyArray<{ connections?: unknown }>
   const reports = parts.map((p) => checkedConnections(p.connections)).filter((r): r is ConnectionsReport => r !== undefined);
   const connectTime = mergeCounts(reports.map((r) => r.connectTime));
   if (connectTime === undefined) return undefined;
-  return { threads: reports.flatMap((r) => r.threads), connectTime };
+  const threads = reports.flatMap((r) => r.threads);
+  if (reports.every(hasThreadDetail)) return { threads, connectTime: connectTime.encode() };
+  // A part knows only its run's peers (an import): the merge knows no more than that.
+  const addresses: Record<string, number> = {};
+  for (const [address, n] of reports.flatMap(ipCounts)) addresses[address] = (addresses[address] ?? 0) + n;
+  return { threads, connectTime: connectTime.encode(), addresses };
 }
 
 /** The parts' sleep times added (Fortio transfers each thread's into one); undefined when none. */
-export function mergeSleepTimes(parts: ReadonlyArray<{ sleepTimes?: unknown }>): EncodedFortioCounts | undefined {
-  return mergeCounts(parts.map((p) => checkedCounts(p.sleepTimes)).filter((c): c is EncodedFortioCounts => c !== undefined));
+export function mergeSleepTimes(parts: ReadonlyArray<{ sleepTimes?: unknown }>): EncodedFortioHistogram | undefined {
+  return mergeCounts(parts.map((p) => p.sleepTimes))?.encode();
+}
+
+/** Every well-formed part added, as periodic.go's Transfer of each thread's (parts of one run
+ * share a scale, so this is exact); undefined when no part is one. */
+function mergeCounts(parts: readonly unknown[]): FortioCounts | undefined {
+  let total: FortioCounts | undefined;
+  for (const part of parts) {
+    const h = FortioCounts.decode(part);
+    if (h === undefined) continue;
+    if (total === undefined) total = new FortioCounts(h);
+    total.add(h);
+  }
+  return total;
 }
 
 /** Fortio's falling-behind share: sleeps of -1 ms or less (bucket 0), in percent of all sleeps;
  * NaN without sleeps, as Go's 0/0, which is never over the threshold. */
-export function fallingBehindPercent(sleepTimes: EncodedFortioCounts): number {
+export function fallingBehindPercent(sleepTimes: Pick<FortioCounts, 'buckets' | 'count'>): number {
   return (100 * (sleepTimes.buckets[0] ?? 0)) / sleepTimes.count;
 }
 
 /** mergeResults' share: the fields above, merged, each only when some part has it. */
-export function mergeSocketFields(parts: ReadonlyArray<{ connections?: unknown; sleepTimes?: unknown }>): { connections?: ConnectionsReport; sleepTimes?: EncodedFortioCounts } {
+export function mergeSocketFields(parts: ReadonlyArray<{ connections?: unknown; sleepTimes?: unknown }>): { connections?: ConnectionsReport; sleepTimes?: EncodedFortioHistogram } {
   const connections = mergeConnections(parts);
   const sleepTimes = mergeSleepTimes(parts);
   return { ...(connections !== undefined ? { connections } : {}), ...(sleepTimes !== undefined ? { sleepTimes } : {}) };

@@ -2,7 +2,6 @@
  * threads and generators. Latency is in microseconds, sizes in bytes. A run that stops early
  * (Ctrl-C, -abort-on, a failed warm-up) still produces one, marked as such. */
 import type { EncodedDistribution } from '../metrics/distribution';
-import type { EncodedFortioCounts } from '../metrics/fortio-counts';
 import type { ConnectionsReport } from './connection-stats';
 import type { EncodedFortioHistogram } from '../metrics/fortio-histogram';
 import type { FailureCause } from '../stats/failure-cause';
@@ -111,7 +110,7 @@ export interface LoadResult {
   connections?: ConnectionsReport;
   /** Paced runs: every pause of the pacing loop, in seconds, as Fortio's "Sleep times"
    * histogram (a negative pause is a late slot). Absent at max speed and in the open model. */
-  sleepTimes?: EncodedFortioCounts;
+  sleepTimes?: EncodedFortioHistogram;
 }
 
 /** Fortio's stats.Histogram of each thing Fortio measures, kept exactly as Fortio keeps them, so

@@ -9,7 +9,7 @@
  * A run by duration has a hard end: -t plus the per-request timeout (1 s when there is none),
  * counted from before the warm-up. Calls still in flight then are closed and counted once each
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
-import { fortioDurationScale } from '../metrics/fortio-histogram';
+import { fortioDurationScale, type FortioCounts } from '../metrics/fortio-histogram';
 import { failure } from '../transport/outcome';
 import type { Connection, Outcome, Transport } from '../transport/transport';
 import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
@@ -50,6 +50,10 @@ export interface CallObserver {
   /** `thread` is the connection's index (Fortio's thread id); `iter` the call's index on it, or
    * -1 for its warm-up call; `sentMs` and `endMs` are performance.now() (0 for a warm-up). */
   observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void;
+  /** A closed-loop connection is done after `calls` calls (slots -nocatchup skipped included),
+   * `elapsedMs` after the timed run began: Fortio's per-thread "ended after" (periodic.go runOne).
+   * Once per connection, never per call. */
+  threadEnded?(thread: number, calls: number, elapsedMs: number): void;
 }
 
 export function newProgress(): LoadProgress {
@@ -79,6 +83,9 @@ export function graceMs(timeoutMs: number): number {
  * connection when the run's hard end comes first. */
 interface Caller {
   cut(endMs: number): void;
+  /** Tells the observer this caller is done, if it has not yet (a run stopped early ends its
+   * callers without their last step). */
+  reportEnd?(): void;
 }
 
 class LoadRunner {
@@ -102,7 +109,7 @@ class LoadRunner {
   private readonly connections: Connection[] = [];
   /** Per connection, what its sockets did; and every dial of the run (Fortio's ConnectionStats). */
   private readonly socketStats: ConnectionStats[] = [];
-  private readonly connectTime = newConnectTime();
+  private readonly connectTime: FortioCounts;
   /** Every pause of the pacing loop (Fortio's "Sleep times"): a bucket increment per sleep. */
   private readonly sleepTimes = newSleepTimes();
   private readonly timers: LongTimer[] = [];
@@ -123,6 +130,7 @@ class LoadRunner {
     this.random = options.random ?? Math.random;
     this.progress = options.progress ?? newProgress();
     this.progress.totalCalls = this.schedule.totalCalls;
+    this.connectTime = newConnectTime(fortioDurationScale(plan));
     this.cutOutcome = failure('timeout', `still in flight when -t ${formatDuration(plan.durationMs)} ended (plus ${formatDuration(graceMs(plan.timeoutMs))} grace): connection closed`);
   }
 
@@ -160,6 +168,7 @@ class LoadRunner {
           else this.schedule.connections.forEach((s, i) => new VirtualUser(this, this.connections[i] as Connection, s, i).start());
           this.checkFinished();
         });
+        for (const caller of this.callers) caller.reportEnd?.();
       }
       return this.result(performance.now());
     } finally {
@@ -238,6 +247,10 @@ class LoadRunner {
   userFinished(): void {
     this.activeUsers--;
     this.checkFinished();
+  }
+
+  threadEnded(thread: number, calls: number): void {
+    this.options.observer?.threadEnded?.(thread, calls, performance.now() - this.t0);
   }
 
   sent(): void {
@@ -356,6 +369,8 @@ class VirtualUser implements Caller {
   private dueMs = 0;
   /** The next slot is past the hard end: the pending timer ends this user at -t. */
   private waitingOut = false;
+  /** The observer was told this connection ended. */
+  private ended = false;
   private untilReconnect: number;
   private readonly onDone: (outcome: Outcome) => void;
   private readonly timer: LongTimer;
@@ -374,7 +389,7 @@ class VirtualUser implements Caller {
       // One clock read per completion: it ends this call and schedules the next.
       const now = performance.now();
       if (!this.runner.completed(outcome, this.thread, this.index, this.intendedMs, this.sentMs, now)) {
-        this.runner.userFinished();
+        this.finish();
         return;
       }
       this.index++;
@@ -384,7 +399,7 @@ class VirtualUser implements Caller {
       }
       this.next(now);
     };
-    this.timer = runner.newTimer(() => (this.runner.stopped || this.waitingOut ? this.runner.userFinished() : this.fire(this.dueMs)));
+    this.timer = runner.newTimer(() => (this.runner.stopped || this.waitingOut ? this.finish() : this.fire(this.dueMs)));
     runner.callers.push(this);
   }
 
@@ -396,20 +411,33 @@ class VirtualUser implements Caller {
   cut(endMs: number): void {
     if (!this.busy) return;
     this.busy = false;
+    // Counted as a call (a timeout): so in this connection's count too.
+    this.index++;
     this.runner.countCut(this.intendedMs, this.sentMs, endMs);
     this.connection.close();
+  }
+
+  reportEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.runner.threadEnded(this.thread, this.index);
+  }
+
+  private finish(): void {
+    this.reportEnd();
+    this.runner.userFinished();
   }
 
   private next(now: number): void {
     const runner = this.runner;
     const { calls, slotMs } = this.schedule;
     if (runner.stopped || (calls !== undefined && this.index >= calls)) {
-      runner.userFinished();
+      this.finish();
       return;
     }
     if (slotMs === undefined) {
       if (now >= runner.endAtMs) {
-        runner.userFinished();
+        this.finish();
         return;
       }
       this.send(now, now);
@@ -418,7 +446,7 @@ class VirtualUser implements Caller {
     // Fortio: past the end of the duration, stop unless this is one of the first two calls or
     // the last one (a slow target makes a paced run end with fewer calls, not run over).
     if (now > runner.endAtMs && this.index >= 2 && calls !== undefined && this.index !== calls - 1) {
-      runner.userFinished();
+      this.finish();
       return;
     }
     // Fortio sleeps between calls only: the first call's wait (-uniform's stagger) is no sleep,
@@ -437,7 +465,7 @@ class VirtualUser implements Caller {
     // the duration (a run by duration lasts it) instead of its slot (-qps 1e-7: 10^7 s).
     if (dueMs >= runner.hardEndMs) {
       if (now >= runner.endAtMs) {
-        runner.userFinished();
+        this.finish();
         return;
       }
       this.waitingOut = true;

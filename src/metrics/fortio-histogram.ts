@@ -104,6 +104,10 @@ export const FORTIO_SCALES = {
 
 export type FortioHistogramKind = keyof typeof FORTIO_SCALES;
 
+/** periodic.go Run: sleepTime = NewHistogram(-0.001, 0.001), whatever -r and -offset say, so its
+ * bucket 0 holds the sleeps of -1 ms or less (the "falling behind" ones). */
+export const FORTIO_SLEEP_SCALE: FortioScale = { offset: -0.001, divider: 0.001 };
+
 /** Fortio's latency histogram scale for a plan: -offset and -r (periodic.go Normalize: a
  * resolution of 0 or less is the default 0.001 s). */
 export function fortioDurationScale(plan: { histogramOffset?: number | undefined; histogramResolution?: number | undefined }): FortioScale {
@@ -115,15 +119,51 @@ export function fortioDurationScale(plan: { histogramOffset?: number | undefined
   };
 }
 
-/** The serialisable form kept in meshload's results: the scale, the counter, and the count of
- * every bucket (FORTIO_BUCKET_COUNT numbers, most of them 0). */
-export interface EncodedFortioHistogram extends FortioScale {
+/** stats.Counter's fields (sum of squares included, so counters merge exactly); results keep
+ * a connection's dial times in this form. */
+export interface FortioCounterData {
   count: number;
   min: number;
   max: number;
   sum: number;
   sumSq: number;
+}
+
+/** The serialisable form kept in meshload's results: the scale, the counter, and the count of
+ * every bucket (FORTIO_BUCKET_COUNT numbers, most of them 0). */
+export interface EncodedFortioHistogram extends FortioScale, FortioCounterData {
   buckets: number[];
+}
+
+/** A FortioCounterData read from anywhere (a result file may be hand-edited), or undefined. */
+export function checkedCounter(value: unknown): FortioCounterData | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const { count, min, max, sum, sumSq } = v;
+  if (!(Number.isSafeInteger(count) && (count as number) >= 0)) return undefined;
+  if (!isFinite(min) || !isFinite(max) || !isFinite(sum) || !isFinite(sumSq)) return undefined;
+  return { count: count as number, min, max, sum, sumSq };
+}
+
+function isFinite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** stats.Counter.Avg. */
+function counterAvg(c: FortioCounterData): number {
+  return c.count === 0 ? 0 : c.sum / c.count;
+}
+
+/** stats.Counter.StdDev: a negative variance (rounding) is 0. */
+function counterStdDev(c: FortioCounterData): number {
+  if (c.count === 0) return 0;
+  const sigma = (c.sumSq - (c.sum * c.sum) / c.count) / c.count;
+  return sigma < 0 ? 0 : Math.sqrt(sigma);
+}
+
+/** A bare stats.Counter in HistogramData's shape (no buckets), as Counter.Print prints it. */
+export function exportFortioCounter(c: FortioCounterData): FortioHistogram {
+  return { Count: c.count, Min: c.min, Max: c.max, Sum: c.sum, Avg: counterAvg(c), StdDev: counterStdDev(c), Data: null };
 }
 
 export class FortioCounts {
@@ -205,14 +245,17 @@ export class FortioCounts {
 
   /** stats.Counter.Avg. */
   avg(): number {
-    return this.count === 0 ? 0 : this.sum / this.count;
+    return counterAvg(this);
   }
 
-  /** stats.Counter.StdDev: a negative variance (rounding) is 0. */
+  /** stats.Counter.StdDev. */
   stdDev(): number {
-    if (this.count === 0) return 0;
-    const sigma = (this.sumSq - (this.sum * this.sum) / this.count) / this.count;
-    return sigma < 0 ? 0 : Math.sqrt(sigma);
+    return counterStdDev(this);
+  }
+
+  /** The counter alone (stats.Histogram.Counter). */
+  counter(): FortioCounterData {
+    return { count: this.count, min: this.min, max: this.max, sum: this.sum, sumSq: this.sumSq };
   }
 
   /** stats.Histogram.Export, then CalcPercentiles when `percentiles` are given. */

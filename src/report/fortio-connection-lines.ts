@@ -3,9 +3,9 @@
  * Where they go (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run): the sleep lines
  * right after "Ended after"; the per-connection lines and connection time after "Error cases";
  * the IP distribution after "Uniform: ...". */
-import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
+import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
 import type { LoadResult } from '../engine/load-result';
-import { checkedCounts, counterAvg, counterStdDev, exportFortioCounts, type FortioCounterData } from '../metrics/fortio-counts';
+import { exportFortioCounter, FortioCounts } from '../metrics/fortio-histogram';
 import { logsAt, type LogLevel } from '../util/log-level';
 import type { FortioHistogram } from './fortio-histogram';
 import { fortioCounterLine, fortioHistogramLines } from './fortio-text';
@@ -17,31 +17,36 @@ type Measured = Pick<LoadResult, 'connections' | 'sleepTimes'> & { plan: Pick<Lo
  * Sleep Time" histogram (p50) and the WARNING at every level; otherwise the histogram at Verbose,
  * the "Sleep times" counter at Warning, nothing below. */
 export function fortioSleepLines(result: Pick<LoadResult, 'sleepTimes'>, level: LogLevel): string[] {
-  const sleep = checkedCounts(result.sleepTimes);
+  const sleep = FortioCounts.decode(result.sleepTimes);
   if (sleep === undefined) return [];
   const percentNegative = fallingBehindPercent(sleep);
   if (percentNegative > FALLING_BEHIND_PERCENT) {
-    return [...fortioHistogramLines('Aggregated Sleep Time', exportFortioCounts(sleep, [50])), goSprintf('WARNING %.2f%% of sleep were falling behind', percentNegative)];
+    return [...fortioHistogramLines('Aggregated Sleep Time', sleep.export([50])), goSprintf('WARNING %.2f%% of sleep were falling behind', percentNegative)];
   }
-  if (logsAt(level, 'Verbose')) return fortioHistogramLines('Aggregated Sleep Time', exportFortioCounts(sleep, [50]));
-  if (logsAt(level, 'Warning')) return [fortioCounterLine('Sleep times', exportFortioCounts(sleep))];
+  if (logsAt(level, 'Verbose')) return fortioHistogramLines('Aggregated Sleep Time', sleep.export([50]));
+  if (logsAt(level, 'Warning')) return [fortioCounterLine('Sleep times', exportFortioCounter(sleep))];
   return [];
 }
 
 /** httprunner.go RunHTTPTest: "# Socket and IP used for each connection:" and one line per
- * connection at every level; then the run's connection times, as a histogram at Info, as a
+ * connection at every level (not for an import: see ConnectionsReport.addresses); then the run's connection times, as a histogram at Info, as a
  * counter at Warning, not at all below. Nothing for a result that did not measure them. */
 export function fortioSocketLines(result: Measured, level: LogLevel): string[] {
   const report = checkedConnections(result.connections);
   if (report === undefined) return [];
-  const lines = ['# Socket and IP used for each connection:'];
-  report.threads.forEach((thread, i) => {
-    // Fortio prints the Counter on the same line: "[0]   1 socket used, resolved to ..., connection timing : count ...".
-    const head = goSprintf('[%d] %3d socket used, resolved to %s', i, thread.sockets, resolvedTo(thread.addresses));
-    lines.push(head + fortioCounterLine(', connection timing', counterHistogram(thread.connect)));
-  });
-  if (logsAt(level, 'Info')) lines.push(...fortioHistogramLines('Connection time histogram (s)', exportFortioCounts(report.connectTime, result.plan.percentiles)));
-  else if (logsAt(level, 'Warning')) lines.push(fortioCounterLine('Connection time (s)', exportFortioCounts(report.connectTime)));
+  const lines: string[] = [];
+  // An imported Fortio JSON knows the run's dial times but not each connection's: no header
+  // announcing lines that cannot be printed, no invented ones.
+  if (hasThreadDetail(report)) {
+    lines.push('# Socket and IP used for each connection:');
+    report.threads.forEach((thread, i) => {
+      // Fortio prints the Counter on the same line: "[0]   1 socket used, resolved to ..., connection timing : count ...".
+      const head = goSprintf('[%d] %3d socket used, resolved to %s', i, thread.sockets, resolvedTo(thread.addresses));
+      lines.push(head + fortioCounterLine(', connection timing', exportFortioCounter(thread.connect)));
+    });
+  }
+  if (logsAt(level, 'Info')) lines.push(...fortioHistogramLines('Connection time histogram (s)', connectTime(report).export(result.plan.percentiles)));
+  else if (logsAt(level, 'Warning')) lines.push(fortioCounterLine('Connection time (s)', exportFortioCounter(report.connectTime)));
   return lines;
 }
 
@@ -62,11 +67,6 @@ function resolvedTo(addresses: Record<string, number>): string {
   return `[${entries.map(([address, n]) => `${address} (${n})`).join(', ')}]`;
 }
 
-/** A Counter in the shape fortioCounterLine prints. */
-function counterHistogram(c: FortioCounterData): FortioHistogram {
-  return { Count: c.count, Min: c.min, Max: c.max, Sum: c.sum, Avg: counterAvg(c), StdDev: counterStdDev(c), Data: null };
-}
-
 /** The measured JSON fields, or undefined for a result without measurements (older files). */
 export function fortioConnectionJson(result: Measured): { Sockets: number[]; IPCountMap: Record<string, number>; ConnectionStats: FortioHistogram } | undefined {
   const report: ConnectionsReport | undefined = checkedConnections(result.connections);
@@ -77,6 +77,11 @@ export function fortioConnectionJson(result: Measured): { Sockets: number[]; IPC
   return {
     Sockets: report.threads.map((t) => t.sockets),
     IPCountMap: ipCountMap,
-    ConnectionStats: exportFortioCounts(report.connectTime, result.plan.percentiles),
+    ConnectionStats: connectTime(report).export(result.plan.percentiles),
   };
+}
+
+/** The run's connect-time histogram of a checked report (checkedConnections decoded it once). */
+function connectTime(report: ConnectionsReport): FortioCounts {
+  return FortioCounts.decode(report.connectTime) ?? new FortioCounts(report.connectTime);
 }

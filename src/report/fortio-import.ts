@@ -3,6 +3,7 @@
  * distribution is rebuilt by spreading a bucket's count evenly over the bucket: count, min, max and
  * sum stay exact (to the nanosecond), percentiles are approximate within a Fortio bucket. The
  * result says so: its `version` is `fortio <Version>` (see isFortioImport, importNote). Pure. */
+import { type ConnectionsReport, isAddressCounts } from '../engine/connection-stats';
 import type { ErrorKind, FortioRecorded, LoadResult } from '../engine/load-result';
 import { LOAD_DEFAULTS } from '../engine/load-plan';
 import { fellBehind, notOkCalls } from '../engine/schedule';
@@ -201,6 +202,7 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
     secretHeaders: [],
     payloadBytes,
   };
+  const connections = connectionsOf(data, { offset, divider }, fail);
   const encodedLatency = latency.encode();
   return {
     tool: 'meshload',
@@ -237,7 +239,24 @@ export function fromFortioJson(data: unknown, file: string): LoadResult {
     lateSends: 0,
     fellBehind: fellBehind({ qps: plan.qps, ramp: undefined }, actualQps),
     timeline: [],
+    ...(connections !== undefined ? { connections } : {}),
   };
+}
+
+/** Sockets, IPCountMap and ConnectionStats (httprunner.go HTTPRunnerResults), as far as Fortio
+ * keeps them: each thread's socket count, the run's peers and dial times; not which peer or dial
+ * time was whose, so the threads carry no peers or timings (hasThreadDetail is false). Absent in
+ * older Fortio files and gRPC runs: undefined. ConnectionStats is at -r/-offset, as the latency. */
+function connectionsOf(data: Json, scale: FortioScale, fail: (what: string) => never): ConnectionsReport | undefined {
+  const sockets = data['Sockets'];
+  const stats = data['ConnectionStats'];
+  if (sockets === undefined || sockets === null || stats === undefined || stats === null) return undefined;
+  if (!Array.isArray(sockets) || !sockets.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) return fail('Sockets is not a list of counts');
+  const ipCountMap = data['IPCountMap'] ?? {};
+  if (!isAddressCounts(ipCountMap)) return fail('IPCountMap is not a map of address to count');
+  const connectTime = countsOf(parseHistogram(stats, 'ConnectionStats', fail), scale);
+  const none = { count: 0, min: 0, max: 0, sum: 0, sumSq: 0 };
+  return { threads: (sockets as number[]).map((n) => ({ sockets: n, addresses: {}, connect: { ...none } })), connectTime, addresses: { ...ipCountMap } };
 }
 
 function parseHistogram(value: unknown, name: string, fail: (what: string) => never): ParsedHistogram {

@@ -93,7 +93,14 @@ export type FortioJsonResult = {
 const MS_TO_NS = 1e6;
 const S_TO_NS = 1e9;
 
-export function toFortioJson(result: LoadResult): FortioJsonResult {
+/** What the run knew that its result does not keep. */
+export interface FortioJsonExtras {
+  /** periodic.go Run: AccessLoggerInfo = AccessLogger.Info(), "mode json to PATH" with
+   * -access-log-file; empty without, and in an error result (httprunner.go NewErrorResult). */
+  accessLoggerInfo?: string;
+}
+
+export function toFortioJson(result: LoadResult, extras: FortioJsonExtras = {}): FortioJsonResult {
   // Results are redacted when made; again here, cheaply, for results read from older files.
   const plan = redactPlan(result.plan);
   const shape = fortioRunShape(plan);
@@ -125,7 +132,7 @@ export function toFortioJson(result: LoadResult): FortioJsonResult {
     Uniform: plan.uniform,
     NoCatchUp: plan.noCatchUp,
     RunID: plan.runId ?? 0,
-    AccessLoggerInfo: '',
+    AccessLoggerInfo: result.stopReason === 'warmup-failed' ? '' : (extras.accessLoggerInfo ?? ''),
     ID: fortioRunId(startTime, plan.labels, plan.runId ?? 0),
     ...fortioErrorReply(result),
     RetCodes: retCodes,

@@ -1,6 +1,7 @@
 /** Runs a validated scenario: the embedded server if asked, then each phase (steps, load with
  * the proxy watched, checks), then the `always:` steps whatever happened. Returns plain data;
  * printing and report files are the caller's. */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../engine/load-plan';
@@ -251,9 +252,21 @@ function statsOf(scenario: Scenario): StepContext['stats'] {
 export function planOf(load: ResolvedLoad, baseUrl: string | undefined, labels: string): LoadPlan {
   const url = load.url ?? joinUrl(baseUrl as string, load.path ?? '');
   const headers = Object.entries(load.headers) as Array<[string, string]>;
-  if (load.contentType !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', load.contentType]);
-  const payload = load.payload !== undefined ? Buffer.from(load.payload) : load.payloadSize !== undefined ? Buffer.alloc(load.payloadSize, 'x') : Buffer.alloc(0);
+  // As `load` (cli/request-flags.ts): a payloadSize above 0 wins, in random bytes so compression
+  // cannot shrink it (fnet GeneratePayload); a body without a type is application/octet-stream.
+  const payload = load.payloadSize !== undefined && load.payloadSize > 0 ? randomBytes(load.payloadSize) : Buffer.from(load.payload ?? '');
+  const contentType = load.contentType ?? (payload.length > 0 ? 'application/octet-stream' : undefined);
+  if (contentType !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', contentType]);
+  if (load.user !== undefined) {
+    // -user replaces any Authorization header (fhttp ValidateAndAddBasicAuthentication's Set).
+    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]?.[0].toLowerCase() === 'authorization') headers.splice(i, 1);
+    headers.push(['Authorization', `Basic ${Buffer.from(load.user).toString('base64')}`]);
+  }
   return {
+    ...(load.resolve !== undefined ? { resolve: load.resolve } : {}),
+    ...(load.unixSocket !== undefined ? { unixSocket: load.unixSocket } : {}),
+    ...(load.http10 ? { http10: true } : {}),
+    ...(load.followRedirects ? { followRedirects: true } : {}),
     url,
     method: load.method,
     headers,

@@ -3,6 +3,7 @@
  * once with its path and line. Pure: no I/O, never mutates its input. */
 import { z } from 'zod';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isIP } from 'node:net';
 import { LOAD_DEFAULTS } from '../engine/load-plan';
 import { parseGrpcTarget } from '../grpc/grpc-target';
 import { parseEchoParams } from '../server/echo-params';
@@ -63,6 +64,9 @@ const count = (minimum: number, maximum = 1_000_000_000) => z.int().min(minimum)
 
 /** Bounds of the load settings; far beyond what one generator can do, short of what breaks it. */
 const LIMITS = { connections: 100_000, qps: 10_000_000, payloadBytes: 256 * 1024 * 1024, workers: 1024 } as const;
+/** Fortio's -payload-size cap, -maxpayloadsizekb's default (fnet/network.go MaxPayloadSize), as
+ * `load` applies it (cli/request-flags.ts, which the scenario layer does not import). */
+const MAX_PAYLOAD_SIZE = 256 * 1024;
 
 // RFC 9110 token characters: header field names and methods.
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -129,8 +133,10 @@ export const loadSpecSchema = z
       .record(z.string().regex(TOKEN, { error: 'expected a header name (letters, digits, -)' }), z.string())
       .optional()
       .meta({ description: '-H: request headers; a phase adds to and overrides the defaults' }),
-    payload: z.string().optional().meta({ description: '-payload: request body text; not with payloadSize' }),
-    payloadSize: count(0, LIMITS.payloadBytes).optional().meta({ description: '-payload-size: a random body of this many bytes; not with payload' }),
+    payload: z.string().optional().meta({ description: '-payload: request body text; payloadSize above 0 wins over it, as in Fortio' }),
+    payloadSize: count(0, MAX_PAYLOAD_SIZE)
+      .optional()
+      .meta({ description: `-payload-size: a body of this many random bytes (at most ${MAX_PAYLOAD_SIZE}, Fortio's -maxpayloadsizekb); wins over payload when above 0` }),
     contentType: z.string().optional().meta({ description: '-content-type' }),
     url: httpUrl.optional().meta({ description: 'absolute URL for this load, instead of target + path' }),
     path: z
@@ -142,6 +148,20 @@ export const loadSpecSchema = z
     h2Multiplex: z.boolean().optional().meta({ description: '--h2-multiplex: with h2, connections are streams sharing one connection per 100' }),
     keepSocketOnError: z.boolean().optional().meta({ description: '--keep-socket-on-error: HTTP/1.1 keeps its socket after a non-2xx (Fortio closes it)' }),
     insecure: z.boolean().optional().meta({ description: '-k: do not verify TLS certificates' }),
+    // Fortio's client flags (issue 14), as `load` takes them.
+    resolve: z
+      .string()
+      .refine((text) => isIP(text.replace(/^\[(.*)\]$/, '$1')) !== 0, { error: 'expected an IP address like 10.0.0.7 or ::1' })
+      .optional()
+      .meta({ description: "-resolve: connect to this IP instead of resolving the URL's host (Host and TLS SNI stay the URL's)" }),
+    unixSocket: z.string().min(1).optional().meta({ description: '-unix-socket: connect over this unix domain socket instead of TCP' }),
+    http10: z.boolean().optional().meta({ description: '-http1.0: HTTP/1.0 requests, no Host unless in headers, a new connection per request' }),
+    user: z
+      .string()
+      .regex(/:/, { error: "expected user:password (give the password as ${ENV_VAR})" })
+      .optional()
+      .meta({ description: '-user: basic authentication "user:password", best as ${ENV_VAR}; sent as an Authorization header (replacing one in headers), redacted in every output' }),
+    followRedirects: z.boolean().optional().meta({ description: '-L: follow 301, 302, 303, 307 and 308 redirects' }),
     timeout: positiveDuration.optional().meta({ description: '-timeout: per request (default 3s)' }),
     keepAlive: z.boolean().optional().meta({ description: '-keepalive (default true)' }),
     uniform: z.boolean().optional().meta({ description: '-uniform' }),
@@ -169,7 +189,6 @@ export const loadSpecSchema = z
     description: 'load settings; a phase load is merged over `defaults`',
     allOf: [
       { not: { required: ['duration', 'requests'] } },
-      { not: { required: ['payload', 'payloadSize'] } },
       { not: { required: ['url', 'path'] } },
       { not: { required: ['qps', 'ramp'] } },
     ],
@@ -374,6 +393,13 @@ export interface ResolvedLoad {
   h2Multiplex: boolean;
   keepSocketOnError: boolean;
   insecure: boolean;
+  /** Fortio's client flags (issue 14); see LoadPlan. */
+  resolve: string | undefined;
+  unixSocket: string | undefined;
+  http10: boolean;
+  /** "user:password" for -user: a secret, sent only as an Authorization header. */
+  user: string | undefined;
+  followRedirects: boolean;
   timeout: number;
   keepAlive: boolean;
   uniform: boolean;
@@ -823,7 +849,6 @@ function loadRules(load: Record<string, unknown>, defaults: Record<string, unkno
   const set = (key: string): boolean => load[key] !== undefined;
   const pairs: Array<[string, string, string]> = [
     ['duration', 'requests', 'use either duration or requests, not both'],
-    ['payload', 'payloadSize', 'use either payload or payloadSize, not both'],
     ['url', 'path', 'use either url or path (appended to target), not both'],
     ['qps', 'ramp', 'use either qps or ramp (which sets the rate), not both'],
   ];
@@ -914,7 +939,8 @@ function resolveLoad(defaults: LoadSpec, own: LoadSpec): Omit<ResolvedLoad, 'sec
     }
   }
   const connections = load.connections ?? LOAD_DEFAULTS.connections;
-  const hasBody = load.payload !== undefined || load.payloadSize !== undefined || load.contentType !== undefined;
+  // POST with a body or a Content-Type, as `load` (fhttp/http_client.go Method): an empty payload is none.
+  const hasBody = (load.payloadSize ?? 0) > 0 || (load.payload ?? '') !== '' || load.contentType !== undefined;
   return {
     connections,
     qps: load.qps ?? (load.ramp === undefined ? LOAD_DEFAULTS.qps : load.ramp.from),
@@ -933,6 +959,11 @@ function resolveLoad(defaults: LoadSpec, own: LoadSpec): Omit<ResolvedLoad, 'sec
     h2Multiplex: load.h2Multiplex ?? false,
     keepSocketOnError: load.keepSocketOnError ?? false,
     insecure: load.insecure ?? false,
+    resolve: load.resolve?.replace(/^\[(.*)\]$/, '$1'),
+    unixSocket: load.unixSocket,
+    http10: load.http10 ?? false,
+    user: load.user,
+    followRedirects: load.followRedirects ?? false,
     timeout: load.timeout ?? LOAD_DEFAULTS.timeoutMs,
     keepAlive: load.keepAlive ?? true,
     uniform: load.uniform ?? false,

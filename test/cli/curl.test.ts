@@ -262,6 +262,63 @@ describe('meshload curl: every failure is one line and exit 1', () => {
   });
 });
 
+describe("meshload curl: Fortio's log lines (bincommon.FetchURL, http_client.go)", () => {
+  const answer503 = (socket: net.Socket): void => void socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy');
+
+  it('a non-OK code: the Warning as the status line is read, then the head and body, then "Error status", exit 1', async () => {
+    const server = await raw(answer503);
+    const run = await curl(`${server.url}/`);
+    expect(run.code).toBe(1);
+    expect(run.stdout.toString()).toBe('busy');
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(JSON.parse(lines[0] as string)).toEqual({ ts: expect.any(Number), level: 'warn', msg: 'Non ok http code', code: 503, status: 'HTTP/1.1 503', thread: 0, run: 0 });
+    expect(lines[1]).toBe('HTTP/1.1 503 Service Unavailable');
+    expect(JSON.parse(lines[lines.length - 1] as string)).toEqual({ ts: expect.any(Number), level: 'err', msg: 'Error status 503' });
+  });
+
+  it('-quiet keeps only the Error line (Fortio: quiet is -loglevel Error); -L logs the Warning after the body (Go client)', async () => {
+    const server = await raw(answer503);
+    const quiet = await curl('-quiet', `${server.url}/`);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).not.toContain('Non ok http code');
+    expect(quiet.stderr).toMatch(/^HTTP\/1\.1 503 Service Unavailable\n/);
+    expect(quiet.stderr).toMatch(/\{"ts":[\d.]+,"level":"err","msg":"Error status 503"\}\n$/);
+    const silenced = await curl('-log-errors=false', `${server.url}/`);
+    expect(silenced.code).toBe(1);
+    expect(silenced.stderr).not.toContain('Non ok http code');
+    expect(silenced.stderr).not.toContain('has no effect');
+    expect(silenced.stderr).toContain('"msg":"Error status 503"');
+    const followed = await curl('-L', `${server.url}/`);
+    const warn = followed.stderr.indexOf('"msg":"Non ok http code"');
+    expect(warn).toBeGreaterThan(followed.stderr.indexOf('HTTP/1.1 503'));
+    expect(followed.stderr).toMatch(/\{"ts":[\d.]+,"level":"warn","msg":"Non ok http code","code":503,"thread":0,"run":0\}/);
+  });
+
+  it('a 200 logs nothing; a 204 is OK for the Warning but still "Error status 204" (FetchURL wants 200)', async () => {
+    const ok = await raw((socket) => void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    const run = await curl(`${ok.url}/`);
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toMatch(/"level"/);
+    const empty = await raw((socket) => void socket.end('HTTP/1.1 204 No Content\r\n\r\n'));
+    const noContent = await curl(`${empty.url}/`);
+    expect(noContent.code).toBe(1);
+    expect(noContent.stderr).not.toContain('Non ok http code');
+    expect(noContent.stderr).toContain('"msg":"Error status 204"');
+  });
+
+  it("prints the client tools' console form on a terminal: LogPrefix ' '", async () => {
+    const server = await raw(answer503);
+    const stdout = new ByteSink();
+    const stderr = new ByteSink();
+    stderr.isTTY = true;
+    expect(await runCli(['curl', `${server.url}/`], { stdout, stderr, env: { NO_COLOR: '' }, signal: new AbortController().signal })).toBe(1);
+    // eslint-disable-next-line no-control-regex
+    const text = stderr.bytes.toString().replace(/\x1b\[\d+m/g, '');
+    expect(text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[WRN\] Non ok http code, code=503, status="HTTP\/1\.1 503", thread=0, run=0\n/);
+    expect(text).toMatch(/\[ERR\] Error status 503\n$/);
+  });
+});
+
 describe('parseMaxBody', () => {
   it.each([
     ['1048576', 1048576],

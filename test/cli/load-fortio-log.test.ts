@@ -77,7 +77,7 @@ describe('load -log-errors', () => {
     const url = await echo();
     const run = await cli('load', '-c', '2', '-qps', '0', '-n', '20', '-workers', '2', `${url}/echo?status=503`);
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^meshload: with -workers 2, Fortio's per-call log lines are not printed; the summary counts every code$/m);
+    expect(run.stderr).toMatch(/^meshload: with -workers 2, Fortio's per-call and per-thread log lines are not printed; the summary counts every code$/m);
     expect(nonOk(run.stderr)).toEqual([]);
   });
 
@@ -88,6 +88,66 @@ describe('load -log-errors', () => {
     expect(errors).toHaveLength(2);
     expect(JSON.parse(errors[0] as string)).toMatchObject({ level: 'err', dest: '127.0.0.1:1', thread: 0, run: 0 });
     expect(run.stderr).toMatch(/^Code {2}-1 : 2 \(100\.0 %\)$/m);
+  });
+});
+
+describe("load's Info lines (httprunner.go, periodic.go)", () => {
+  const infoLines = (stderr: string): Array<Record<string, unknown>> =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"level":"info"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('logs "Starting http test", each thread\'s "ended after" and "Run ended" in JSON, before Fortio\'s summary', async () => {
+    const url = await echo();
+    const run = await cli('load', '-c', '2', '-qps', '0', '-n', '10', '-runid', '7', '-connection-reuse', '3:5', `${url}/echo`);
+    expect(run.code).toBe(0);
+    const info = infoLines(run.stderr);
+    expect(info[0]).toEqual({ ts: expect.any(Number), level: 'info', msg: 'Starting http test', run: 7, url: `${url}/echo`, threads: 2, qps: '0.0', warmup: 'parallel', 'conn-reuse': '[3, 5]' });
+    const threads = info.filter((l) => /^T\d{3} ended after /.test(String(l['msg']))).map((l) => String(l['msg']));
+    expect(threads.map((m) => m.slice(0, 4)).sort()).toEqual(['T000', 'T001']);
+    for (const m of threads) expect(m).toMatch(/^T00[01] ended after [\d.]+(ms|s|µs) : 5 calls\. qps=[\d.e+-]+$/);
+    const ended = info.find((l) => l['msg'] === 'Run ended');
+    expect(ended).toEqual({ ts: expect.any(Number), level: 'info', msg: 'Run ended', run: 7, elapsed: expect.any(Number), calls: 10, qps: expect.any(Number) });
+    expect(Number.isInteger(ended?.['elapsed'])).toBe(true);
+    // In Fortio's order, and none inside the summary: "Ended after" to "All done" stays whole.
+    const at = (text: string): number => run.stderr.indexOf(text);
+    expect(at('running at')).toBeLessThan(at('"msg":"Starting http test"'));
+    expect(at('"msg":"Starting http test"')).toBeLessThan(at('Starting at'));
+    expect(at('"msg":"Run ended"')).toBeLessThan(at('Ended after'));
+    expect(run.stderr.lastIndexOf('ended after')).toBeLessThan(at('"msg":"Run ended"'));
+    expect(run.stderr.slice(at('Ended after'))).not.toContain('"level"');
+    expect(run.stderr.trimEnd().split('\n').pop()).toMatch(/^All done 10 calls/);
+  });
+
+  it('-loglevel Warning and -quiet drop them; -sequential-warmup says so', async () => {
+    const url = await echo();
+    for (const flags of [['-loglevel', 'Warning'], ['-quiet']]) {
+      const run = await cli('load', '-c', '2', '-qps', '0', '-n', '6', ...flags, `${url}/echo`);
+      expect(run.code).toBe(0);
+      expect(infoLines(run.stderr)).toEqual([]);
+      expect(run.stderr).not.toMatch(/Starting http test|ended after|Run ended/);
+    }
+    const seq = await cli('load', '-c', '1', '-qps', '50', '-t', '200ms', '-sequential-warmup', `${url}/echo`);
+    expect(seq.code).toBe(0);
+    expect(infoLines(seq.stderr)[0]).toMatchObject({ msg: 'Starting http test', threads: 1, qps: '50.0', warmup: 'sequential', 'conn-reuse': '' });
+    expect(infoLines(seq.stderr).filter((l) => String(l['msg']).startsWith('T000 ended after'))).toHaveLength(1);
+    expect(infoLines(seq.stderr).map((l) => l['msg'])).not.toContain('H2 requested, switching to std client');
+    const h2 = await cli('load', '-h2', '-c', '2', '-qps', '0', '-n', '4', `${url}/echo`);
+    expect(h2.code).toBe(0);
+    expect(infoLines(h2.stderr).map((l) => l['msg'])).toEqual(['Starting http test', 'H2 requested, switching to std client', expect.stringMatching(/^T00[01] ended after/), expect.stringMatching(/^T00[01] ended after/), 'Run ended']);
+  });
+
+  it("prints the console form on a colour terminal", async () => {
+    const url = await echo();
+    const { io, stderr } = testIo();
+    stderr.isTTY = true;
+    expect(await runCli(['load', '-c', '1', '-qps', '0', '-n', '3', `${url}/echo`], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const text = stderr.text.replace(/\x1b\[\d+m/g, '');
+    expect(text).toMatch(/\d\d:\d\d:\d\d\.\d{3} \[INF\]> Starting http test, run=0, url="[^"]+", threads=1, qps="0\.0", warmup="parallel", conn-reuse=""\n/);
+    expect(text).toMatch(/\[INF\]> T000 ended after \S+ : 3 calls\. qps=\S+\n/);
+    expect(text).toMatch(/\[INF\]> Run ended, run=0, elapsed=\d+, calls=3, qps=\S+\n/);
   });
 });
 
@@ -138,6 +198,19 @@ describe('load -access-log-file', () => {
     const lines = readFileSync(influx, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(5);
     for (const line of lines) expect(line).toMatch(/^latency,thread=0,ok=true value=\d+\.\d{6},details="200" \d{19}$/);
+  });
+
+  it("fills -json's AccessLoggerInfo as periodic.go does, and leaves it empty without a logger", async () => {
+    const url = await echo();
+    const base = tempDir();
+    const path = join(base, 'access.influx');
+    const json = join(base, 'run.json');
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-access-log-file', path, '-access-log-format', 'influx', '-json', json, `${url}/echo`);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as { AccessLoggerInfo: string }).AccessLoggerInfo).toBe(`mode influx to ${path}`);
+    const plain = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', json, `${url}/echo`);
+    expect(plain.code).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as { AccessLoggerInfo: string }).AccessLoggerInfo).toBe('');
   });
 
   it('reports the lines a failing disk lost, after the run, without failing it', async () => {

@@ -246,12 +246,17 @@ describe('meshload load on a terminal', () => {
     // eslint-disable-next-line no-control-regex
     expect(tty.stderr.text).toMatch(/\r\x1b\[K\d+\/100 calls, \d+ rps, 0 not OK, [\d.]+s, ETA [\d.]+s/);
     expect(tty.stderr.text).toMatch(/from intended send/);
-    // Fortio's text is Fortio's, uncoloured; meshload's table after it dims the uncorrected row.
+    // meshload's table comes before Fortio's summary and dims the uncorrected row; Fortio's text
+    // is Fortio's, uncoloured, with "All done" last.
     const table = tty.stderr.text.indexOf('┌');
+    const ended = tty.stderr.text.indexOf('Ended after');
+    expect(table).toBeGreaterThan(0);
+    expect(table).toBeLessThan(ended);
     // eslint-disable-next-line no-control-regex
-    expect(tty.stderr.text.slice(0, table)).not.toMatch(/\x1b\[\d+m/);
+    expect(tty.stderr.text.slice(table, ended)).toMatch(/│ \x1b\[2mfrom actual send\x1b\[22m +│/);
     // eslint-disable-next-line no-control-regex
-    expect(tty.stderr.text.slice(table)).toMatch(/│ \x1b\[2mfrom actual send\x1b\[22m +│/);
+    expect(tty.stderr.text.slice(ended)).not.toMatch(/\x1b\[\d+m/);
+    expect(tty.stderr.text.trimEnd().split('\n').pop()).toMatch(/^All done 100 calls/);
 
     const quiet = testIo();
     quiet.stderr.isTTY = true;

@@ -207,6 +207,9 @@ describe('meshload load with proxy stats', () => {
     expect(run.stderr).toMatch(/^Code 200 : 5 \(100\.0 %\)$/m);
     expect(run.stderr).toMatch(/proxy stats unavailable, running without them: stats endpoint http:\/\/127\.0\.0\.1:1\/stats is unreachable/);
     expect(run.stderr).toMatch(/^Sidecar: stats unavailable/m);
+    // The proxy's view comes before Fortio's summary: "All done" stays last.
+    expect(run.stderr.search(/^Sidecar:/m)).toBeLessThan(run.stderr.indexOf('Ended after'));
+    expect(run.stderr.trimEnd().split('\n').pop()).toMatch(/^All done 5 calls/);
   });
 
   it('never writes the credentials of a stats URL, in result.json or on the terminal', async () => {

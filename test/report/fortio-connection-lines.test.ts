@@ -2,7 +2,7 @@
  * (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run), and their JSON fields. */
 import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds, type ConnectionsReport } from '../../src/engine/connection-stats';
 import type { LoadResult } from '../../src/engine/load-result';
-import type { EncodedFortioCounts } from '../../src/metrics/fortio-counts';
+import { type EncodedFortioHistogram, FORTIO_SCALES } from '../../src/metrics/fortio-histogram';
 import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
 import { toFortioJson } from '../../src/report/fortio-json';
 import { renderLoadText } from '../../src/report/fortio-text';
@@ -10,7 +10,7 @@ import { fixtureResult, type FixtureOverrides } from '../helpers/load-result-fix
 
 /** Two connections: the first dialled twice (1 ms and 3 ms), the second once (2 ms) to another peer. */
 function twoConnections(): ConnectionsReport {
-  const connectTime = newConnectTime();
+  const connectTime = newConnectTime(FORTIO_SCALES.duration);
   const a = new ConnectionStats(connectTime);
   const b = new ConnectionStats(connectTime);
   for (const [stats, ms, address] of [
@@ -25,7 +25,7 @@ function twoConnections(): ConnectionsReport {
 }
 
 /** Sleeps in ms, recorded as the pacing loop records them. */
-function sleeps(ms: number[]): EncodedFortioCounts {
+function sleeps(ms: number[]): EncodedFortioHistogram {
   const h = newSleepTimes();
   for (const m of ms) h.record(sleepSeconds(m));
   return h.encode();
@@ -61,12 +61,12 @@ describe('fortioSocketLines', () => {
   });
 
   it('lists several peers of one connection as Fortio does: "[a (n), b (m)]"', () => {
-    const stats = new ConnectionStats(newConnectTime());
+    const stats = new ConnectionStats(newConnectTime(FORTIO_SCALES.duration));
     for (const address of ['10.0.0.2:80', '10.0.0.1:80', '10.0.0.2:80']) {
       stats.socketOpened();
       stats.socketDialled(1, address);
     }
-    const [, line] = fortioSocketLines(result({ connections: { threads: [stats.report()], connectTime: newConnectTime().encode() } }), 'Error');
+    const [, line] = fortioSocketLines(result({ connections: { threads: [stats.report()], connectTime: newConnectTime(FORTIO_SCALES.duration).encode() } }), 'Error');
     expect(line).toMatch(/^\[0\] {3}3 socket used, resolved to \[10\.0\.0\.2:80 \(2\), 10\.0\.0\.1:80 \(1\)\], connection timing : count 3 /);
   });
 

@@ -56,6 +56,36 @@ describe('Fortio 1.57.3 JSON (captured from a real run)', () => {
     expect(d.stddev() / 1e6).toBeCloseTo(data.DurationHistogram.StdDev, 9);
   });
 
+  it("carries Sockets, IPCountMap and ConnectionStats, printed as Fortio's aggregate lines only", () => {
+    const load = fromFortioJson(fixture(), FIXTURE);
+    expect(load.connections?.threads.map((t) => t.sockets)).toEqual([1, 1, 1, 1]);
+    expect(load.connections?.addresses).toEqual({ '10.96.108.76:80': 4 });
+    const text = renderLoadText(load);
+    // The run's dial times and peers are Fortio's; which connection had which is not in the file.
+    expect(text).toMatch(/^Connection time histogram \(s\) : count 4 avg 0\.0016011458 \+\/- 0\.000131 min 0\.001385875 max 0\.001724375 sum 0\.006404583$/m);
+    expect(text).toMatch(/^IP addresses distribution:\n10\.96\.108\.76:80: 4$/m);
+    expect(text).not.toMatch(/^# Socket and IP used|^\[\d+\] /m);
+    const json = toFortioJson(load);
+    expect(json.Sockets).toEqual([1, 1, 1, 1]);
+    expect(json.IPCountMap).toEqual({ '10.96.108.76:80': 4 });
+    expect(json.ConnectionStats).toMatchObject({ Count: 4, Min: 0.001385875, Max: 0.001724375, Sum: 0.006404583 });
+  });
+
+  it('refuses socket fields that are not what Fortio writes, and imports a file without them', () => {
+    for (const [patch, message] of [
+      [{ Sockets: [1, -1] }, /Sockets is not a list of counts/],
+      [{ IPCountMap: { '10.0.0.1:80': 'x' } }, /IPCountMap is not a map of address to count/],
+      [{ IPCountMap: { 'a\u001b[31m': 1 } }, /IPCountMap is not a map of address to count/],
+      [{ ConnectionStats: { Count: 2, Data: [] } }, /ConnectionStats\.Data holds 0 values but ConnectionStats\.Count is 2/],
+    ] as const) {
+      expect(() => fromFortioJson({ ...fixture(), ...patch }, FIXTURE)).toThrow(message);
+    }
+    const older = fixture();
+    delete older['Sockets'];
+    delete older['ConnectionStats'];
+    expect(fromFortioJson(older, FIXTURE).connections).toBeUndefined();
+  });
+
   it("puts every percentile in (or next to) the Fortio bucket of Fortio's own value", () => {
     const data = fixture();
     const d = Distribution.decode(fromFortioJson(data, FIXTURE).latency);
@@ -169,16 +199,23 @@ describe('round trip: meshload result -> Fortio JSON without Meshload -> import'
     expect(imported.version).toMatch(/^fortio \S+$/); // top-level Resolution 0.001, Offset 0: the defaults
 
     expect(imported.codes).toEqual(original.codes);
-    // Fortio's lines of the import are the run's own, to the digit: the same Fortio histograms.
-    // Less the per-connection and IP lines: Fortio's JSON keeps no per-thread socket data to print.
+    // Fortio's lines of the import are the run's own, to the digit: the same Fortio histograms,
+    // connection times and IP distribution. Less the per-connection lines: Fortio's JSON keeps
+    // no per-thread peers or dial times to print.
     const fortioBlock = (l: LoadResult): string => {
       const text = renderLoadText(l);
-      return text
-        .slice(text.indexOf('Aggregated Function Time'))
-        .replace(/^# Socket and IP used for each connection:\n[\s\S]*?(?=^Sockets used:)/m, '')
-        .replace(/^IP addresses distribution:\n(?:.*: \d+\n)*/m, '');
+      return text.slice(text.indexOf('Aggregated Function Time')).replace(/^# Socket and IP used for each connection:\n(?:\[\d+\] .*\n)*/m, '');
     };
+    expect(renderLoadText(imported)).not.toMatch(/^# Socket and IP used|^\[\d+\] /m);
+    expect(fortioBlock(imported)).toMatch(/^Connection time histogram \(s\) : count \d+/m);
     expect(fortioBlock(imported)).toBe(fortioBlock({ ...original, warmupRequests: imported.warmupRequests }));
+    // And so are the JSON fields Fortio wrote about sockets (StdDev comes back through the sum
+    // of squares rebuilt from it: equal to the last bit or two).
+    const again = toFortioJson(imported) as unknown as Record<string, unknown>;
+    for (const name of ['Sockets', 'IPCountMap']) expect({ name, value: again[name] }).toEqual({ name, value: written[name] });
+    const stats = (json: Record<string, unknown>): { StdDev: number } & Record<string, unknown> => json['ConnectionStats'] as { StdDev: number } & Record<string, unknown>;
+    expect({ ...stats(again), StdDev: 0 }).toEqual({ ...stats(written), StdDev: 0 });
+    expect(stats(again).StdDev).toBeCloseTo(stats(written).StdDev, 12);
     // The imported distributions hold Fortio's counters: from the actual send, in float seconds.
     const fortio = original.fortio;
     expect(fortio).toBeDefined();

@@ -156,7 +156,6 @@ always:
         ['target (line 1): missing: set target (the URL to load) or server (start the embedded echo server), or url in every load'],
       ],
       ['duration xor requests', `${MINIMAL}${phase('    load: { duration: 1s, requests: 5 }\n')}`, ['phases[0].load.requests (line 5): use either duration or requests, not both']],
-      ['payload xor payloadSize', `${MINIMAL}${phase('    load: { payload: x, payloadSize: 10 }\n')}`, ['phases[0].load.payloadSize (line 5): use either payload or payloadSize, not both']],
       ['ramp needs duration', `${MINIMAL}${phase('    load: { requests: 5, ramp: { from: 1, to: 9 } }\n')}`, ['phases[0].load.ramp (line 5): needs duration: the rate is ramped over it']],
       ['ramp xor qps', `${MINIMAL}${phase('    load: { duration: 1s, qps: 3, ramp: { from: 1, to: 9 } }\n')}`, ['phases[0].load.ramp (line 5): use either qps or ramp (which sets the rate), not both']],
       ['maxInflight needs open', `${MINIMAL}${phase('    load: { maxInflight: 3 }\n')}`, ['phases[0].load.maxInflight (line 5): applies only to the open model: add open: true']],

@@ -17,6 +17,9 @@ import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { sayNoEffect } from '../fortio-flags';
 import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
+import { isOk } from '../../engine/schedule';
+import { PLAIN, screenFor } from '../../report/screen';
+import { FortioLog } from '../fortio-log';
 
 export const DEFAULT_MAX_BODY = '64MiB';
 
@@ -50,6 +53,17 @@ export interface CurlCommandFlags extends RequestFlags, GrpcFlags {
   quiet?: boolean;
   loglevel: string;
   fortioUnused: readonly string[];
+  /** -log-errors (`load -curl`): the Warning for a non-OK code; true when absent (Fortio's default). */
+  logErrors?: boolean;
+}
+
+/** What curl logs, as Fortio's curl (bincommon.FetchURL and its client) logs it. */
+export interface CurlLog {
+  log: FortioLog;
+  logErrors: boolean;
+  /** Fortio's fast client (no -L, no -stdclient): its "Non ok http code" comes as the status
+   * line is read, with the status, before the headers are written; Go's client's after the body. */
+  fastClient: boolean;
 }
 
 /** `meshload curl URL` and `meshload load -curl URL` (Fortio's `load -curl` is its curl). */
@@ -67,7 +81,13 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
     const { grpcCurl } = await import('../../grpc/grpc-curl');
     return grpcCurl(urlText, flags, command, io, quiet);
   }
-  return runCurl(parts, flags.maxBody, io, quiet);
+  // fortio.org/cli: -quiet is -loglevel Error; curl's console form has LogPrefix " "
+  // (SetDefaultsForClientTools), and JSON when stderr is no terminal.
+  const logLevel = flags.quiet === true && !logsAt('Error', level) ? 'Error' : level;
+  const screen = io.stderr.isTTY === true ? screenFor(io.stderr, io.env) : PLAIN;
+  const log = new FortioLog({ level: logLevel, screen, write: (text) => io.stderr.write(text), prefix: ' ' });
+  const fastClient = !parts.followRedirects && !flags.fortioUnused.includes('stdclient');
+  return runCurl(parts, flags.maxBody, io, quiet, { log, logErrors: flags.logErrors ?? true, fastClient });
 }
 
 /** The status line and headers as they came off the wire: undici's response lower-cases
@@ -107,7 +127,7 @@ function captureHead(head: WireHead): Dispatcher.DispatcherComposeInterceptor {
     );
 }
 
-export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo, quiet = false): Promise<ExitCode> {
+export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliIo, quiet = false, curlLog?: CurlLog): Promise<ExitCode> {
   const maxBody = parseMaxBody(maxBodyText, '-max-body');
   const { Agent, request } = await import('undici'); // loaded when used: --version stays fast
   const what = `${parts.method} ${redactUrl(parts.url.href)}`;
@@ -177,6 +197,10 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       if (!quiet) io.stderr.write(`meshload: ${response.statusCode} redirect to ${next.method} ${redactUrl(next.url.href)}\n`);
       hop = next;
     }
+    const status = response.statusCode;
+    // http_client.go:1159, fast client: status is the status line's first 12 bytes.
+    const notOk = curlLog !== undefined && curlLog.logErrors && !isOk(status);
+    if (notOk && curlLog.fastClient) curlLog.log.log('Warning', 'Non ok http code', [['code', status], ['status', `${head.version ?? 'HTTP/1.1'} ${status}`], ['thread', 0], ['run', 0]]);
     const reasonPhrase = head.statusMessage !== undefined && head.statusMessage !== '' ? ` ${printable(head.statusMessage)}` : '';
     const lines = [`${head.version ?? 'HTTP/1.1'} ${response.statusCode}${reasonPhrase}`];
     const raw = head.rawHeaders;
@@ -201,10 +225,15 @@ export async function runCurl(parts: RequestParts, maxBodyText: string, io: CliI
       written += chunk.length;
       io.stdout.write(chunk);
     }
+    // http_client.go:567, Go's client: after the body.
+    if (notOk && !curlLog.fastClient) curlLog.log.log('Warning', 'Non ok http code', [['code', status], ['thread', 0], ['run', 0]]);
     if (!quiet) io.stderr.write(`${sidecarEvidence(response.headers)}\n`);
+    // bincommon.FetchURL: anything but 200 is "Error status %d" at Error, and exit 1.
+    if (response.statusCode !== 200) curlLog?.log.log('Error', `Error status ${response.statusCode}`, []);
     return response.statusCode === 200 ? EXIT.OK : EXIT.FAILED;
   } catch (error) {
     const cause = stop === 'stdout' ? stdoutError : error;
+    // One line stands for Fortio's client error and its "Error status -1": every failure is one.
     io.stderr.write(`meshload: ${what} failed: ${reason(cause, stop, parts.timeoutMs, written)}\n`);
     return stop === 'interrupted' ? EXIT.INTERRUPTED : EXIT.FAILED;
   } finally {

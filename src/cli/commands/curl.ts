@@ -10,6 +10,7 @@ export interface CurlFlags extends RequestFlags, GrpcFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
+  logErrors: boolean;
   fortioUnused: string[];
 }
 
@@ -26,6 +27,7 @@ export function registerCurl(program: Command, ctx: CommandContext): void {
     .option('--max-body <size>', 'fail once the body exceeds this size (bytes, or like 512KiB, 10MiB)', DEFAULT_MAX_BODY)
     .option('--quiet', 'only the status line, headers and body: no notes')
     .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; above Info, no notes`, 'Info')
+    .option('--no-log-errors', 'do not log a non-2xx/418 code at Warning (Go style: -log-errors=false)')
     .addOption(new Option(`--${FORTIO_UNUSED} <flag>`, 'a Fortio flag accepted without effect').hideHelp().argParser(collect).default([]))
     .action(async (urlText: string, flags: CurlFlags) => {
       const { curlCommand } = await import('./curl-action');

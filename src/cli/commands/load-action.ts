@@ -11,6 +11,8 @@ import { planSchedule } from '../../engine/schedule';
 import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
+import { goSprintf } from '../../report/go-format';
+import { redactUrl } from '../../util/redact';
 import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
@@ -24,7 +26,7 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
-import { callLogger, FortioLog } from '../fortio-log';
+import { callLogger, FortioLog, type LogAttr } from '../fortio-log';
 import { requestFromFlags } from '../request-flags';
 import { statsFromFlags } from '../stats-flags';
 import type { LoadFlags } from './load';
@@ -196,7 +198,10 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // On a terminal the progress line is drawn in place: a log line first erases it (as the
   // progress line's own redraw does), so the next redraw lands below the log line.
   const progressDrawn = talk && io.stderr.isTTY === true;
-  const log = new FortioLog({ level, screen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
+  // fortio.org/log writes JSON unless stderr is a terminal: FORCE_COLOR (not Fortio's
+  // LOGGER_FORCE_COLOR) on a pipe keeps the JSON scripts parse.
+  const logScreen = io.stderr.isTTY === true ? screen : { ...screen, color: false };
+  const log = new FortioLog({ level, screen: logScreen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
@@ -204,8 +209,19 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (talk) {
     for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
     const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
-    io.stderr.write(accessLog === undefined ? start : withStartExtra(start, ` with access logger ${accessLog.info}`));
-    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call log lines are not printed; the summary counts every code\n`);
+    // fortio_main.go prints "running at", then httprunner.go logs "Starting http test", then
+    // periodic.go prints "Starting at".
+    const cut = start.indexOf('\n') + 1;
+    io.stderr.write(start.slice(0, cut));
+    if (plan.grpc === undefined) {
+      log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
+      // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
+      // already chose Go's client.
+      if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
+    }
+    const rest = start.slice(cut);
+    io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
+    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
   }
   let result: LoadResult;
   try {
@@ -218,6 +234,10 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     } finally {
       ticker?.stop();
     }
+    // periodic.go Run logs it after "Ended after"; here before Fortio's summary, kept whole.
+    if (result.stopReason !== 'warmup-failed') {
+      log.logRun('Info', 'Run ended', [['run', plan.runId ?? 0], ['elapsed', Math.round(result.durationMs * 1e6)], ['calls', result.latency.count], ['qps', { float: result.actualQps }]]);
+    }
     const closing = log.closingLine();
     if (closing !== '') io.stderr.write(closing);
     if (watch !== undefined) result = { ...result, sidecar: await watch.finish(result) };
@@ -228,17 +248,35 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (result.stopReason === 'warmup-failed') {
     // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
     io.stderr.write(`Aborting because of ${result.stopDetail ?? 'a failed warm-up'}\n`);
-    writeJsonOutputs(result, flags, ctx);
+    writeJsonOutputs(result, flags, ctx, accessLog?.info);
     return EXIT.FAILED;
   }
+  // meshload's table and the proxy's view come before Fortio's summary, so "All done" stays the
+  // last line everywhere (FORTIO-COMPAT.md: scripts read the tail).
+  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
+  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
   io.stderr.write(renderLoadText(result, level));
-  if (io.stderr.isTTY === true && result.latency.count > 0) io.stderr.write(renderPercentileTable(result, screen));
-  if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
-  writeJsonOutputs(result, flags, ctx);
+  writeJsonOutputs(result, flags, ctx, accessLog?.info);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   return EXIT.OK;
+}
+
+/** httprunner.go RunHTTPTest's first line: -qps as given (%.1f), -c, the warm-up mode and
+ * -connection-reuse ("[min, max]", or "" without). The URL with its credentials redacted. */
+function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
+  const given = Number(flags.qps);
+  const qps = flags.calcQps === true || !Number.isFinite(given) ? plan.qps : given;
+  const reuse = plan.connectionReuse === undefined ? '' : `[${plan.connectionReuse.min}, ${plan.connectionReuse.max}]`;
+  return [
+    ['run', plan.runId ?? 0],
+    ['url', redactUrl(plan.url)],
+    ['threads', plan.connections],
+    ['qps', goSprintf('%.1f', qps)],
+    ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
+    ['conn-reuse', reuse],
+  ];
 }
 
 /** -loglevel, raised to Error by -quiet (fortio.org/cli: quiet is loglevel Error). */
@@ -265,6 +303,9 @@ function callObserver(observers: Array<CallObserver | undefined>): CallObserver 
     observe(outcome, thread, iter, sentMs, endMs): void {
       for (const observer of present) observer.observe(outcome, thread, iter, sentMs, endMs);
     },
+    threadEnded(thread, calls, elapsedMs): void {
+      for (const observer of present) observer.threadEnded?.(thread, calls, elapsedMs);
+    },
   };
 }
 
@@ -282,10 +323,10 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 }
 
 /** -json and -a. A run that stopped early still writes what it measured. */
-function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext): void {
+function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext, accessLoggerInfo: string | undefined): void {
   if (flags.json === undefined && flags.save !== true) return;
   const grpc = result.plan.grpc;
-  const fortio = toFortioJson(result);
+  const fortio = toFortioJson(result, accessLoggerInfo !== undefined ? { accessLoggerInfo } : {});
   const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
   const targets: string[] = [];
   if (flags.json !== undefined) targets.push(flags.json);
