@@ -869,6 +869,11 @@ const HTTP_ONLY_KEYS: ReadonlyArray<readonly [string, string]> = [
   ['payloadSize', 'gRPC sends payload as the message (ping text or method JSON): use payload'],
   ['contentType', 'gRPC sets application/grpc itself: drop contentType'],
   ['keepSocketOnError', 'a gRPC failure is a status on a stream: the connection is kept anyway'],
+  // The gRPC client dials the destination itself: these would be silently ignored, so refuse them.
+  ['resolve', 'the gRPC client does not take resolve yet: give the IP in the target'],
+  ['unixSocket', 'the gRPC client connects over TCP only'],
+  ['http10', 'gRPC needs HTTP/2: drop http10'],
+  ['followRedirects', 'gRPC has no redirects: drop followRedirects'],
 ];
 
 /** A gRPC phase: no HTTP-only keys, call-specific keys only with their call, and a destination
