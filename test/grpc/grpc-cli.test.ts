@@ -60,6 +60,15 @@ describe('load -grpc', () => {
     expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 'warn', msg: 'Error making grpc call: rpc error: code = Unavailable desc = ' });
   });
 
+  test('HTTP client flags the gRPC client does not use are named, not silently ignored', async () => {
+    const target = await grpcServer();
+    const run = await cli('load', '-grpc', '-ping', '-n', '2', '-c', '1', '-qps', '0', '-L', '-unix-socket', '/nonexistent.sock', '-resolve', '10.0.0.9', target);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Ping SERVING : 2$/m);
+    for (const flag of ['-resolve', '-unix-socket', '-L']) expect(run.stderr).toContain(`meshload: ${flag} has no effect with -grpc:`);
+    expect(run.stderr).not.toMatch(/Go's client/);
+  });
+
   test("a failed warm-up aborts with the gRPC error, as Fortio's RunGRPCTest returns it", async () => {
     const target = await grpcServer();
     const run = await cli('load', '-grpc', '-ping', '-H', 'x-meshload-grpc-status: 14', '-t', '1s', '-c', '1', target);

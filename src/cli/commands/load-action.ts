@@ -49,6 +49,12 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
     const { grpc, url } = await grpcPlanFromFlags(urlText, flags, plan.payload, plan, flags.cacert !== undefined);
     plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
+    // The gRPC client dials its destination itself: say so rather than ignore these in silence.
+    const ignored = [plan.resolve !== undefined ? '-resolve' : '', plan.unixSocket !== undefined ? '-unix-socket' : '', plan.http10 === true ? '-http1.0' : '', plan.followRedirects === true ? '-L' : ''].filter((f) => f !== '');
+    if (plan.followRedirects === true) notes.splice(0, notes.length, ...notes.filter((note) => !note.startsWith('-L:')));
+    for (const flag of ignored) notes.push(`${flag} has no effect with -grpc: the gRPC client connects to the destination over TCP, HTTP/2`);
+    const { resolve: _resolve, unixSocket: _unixSocket, ...rest } = plan;
+    plan = { ...rest, http10: false, followRedirects: false };
   }
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);
   // Fortio logs these as warnings: silent under -quiet or -loglevel Error.
