@@ -6,9 +6,7 @@
  * cut out and given to JSON.parse; everything else is validated and dropped as it streams.
  * Envoy buffers all histograms into one trailing `{"histograms": ...}` entry (stats_render.cc). */
 
-import { StatsParseError, type StatSample } from '../stat-sample';
-
-type Quantile = { percentile: number; interval: number | null; cumulative: number | null };
+import { StatsParseError, type Quantile, type StatSample } from '../stat-sample';
 
 const EMPTY_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 

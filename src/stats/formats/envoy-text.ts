@@ -1,11 +1,9 @@
 /** Envoy admin `/stats` text: one `name: value` line per stat, where the value is a number, a
  * quoted text readout, histogram quantiles `P50(interval,cumulative) ...` or "No recorded values". */
 
-import { StatsParseError, type StatSample } from '../stat-sample';
+import { StatsParseError, type Quantile, type StatSample } from '../stat-sample';
 import type { LineParser } from './line-parser';
 import { detach, EMPTY_LABELS, excerpt, isDigit, parseFiniteNumber } from './text-scan';
-
-type Quantile = { percentile: number; interval: number | null; cumulative: number | null };
 
 const NO_RECORDED_VALUES = 'No recorded values';
 
