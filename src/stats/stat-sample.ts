@@ -9,6 +9,9 @@ export const DEFAULT_STATS_MAX_BYTES = 256 * 1024 * 1024;
 
 export type StatKind = 'counter' | 'gauge' | 'histogram' | 'text' | 'untyped';
 
+/** One Envoy histogram quantile; interval and cumulative are null where Envoy printed nan. */
+export type Quantile = { percentile: number; interval: number | null; cumulative: number | null };
+
 /** One sample as the source wrote it. */
 export interface StatSample {
   /** Envoy: the full stat name (`cluster.outbound|8000||httpbin.default.svc.cluster.local.upstream_rq_total`);
@@ -24,7 +27,7 @@ export interface StatSample {
   /** Envoy text readouts (`name: "value"`). */
   text?: string;
   /** Envoy histogram quantiles: percentile -> [interval, cumulative], null where Envoy printed nan. */
-  quantiles?: ReadonlyArray<{ percentile: number; interval: number | null; cumulative: number | null }>;
+  quantiles?: ReadonlyArray<Quantile>;
   /** 1-based line of the source, for error messages and diagnostics. */
   line: number;
 }
