@@ -3,7 +3,7 @@ import { LOAD_DEFAULTS } from '../../engine/load-plan';
 import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
 import { FORTIO_UNUSED } from '../go-flags';
-import { addGrpcLoadFlags } from '../../grpc/grpc-load';
+import { addGrpcLoadFlags } from '../grpc-flags';
 import { addRequestFlags } from '../request-flags';
 import { addStatsFlags } from '../stats-flags';
 import type { LoadFlags } from './load-action';
