@@ -47,7 +47,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerCompare(program, ctx);
   registerDoctor(program, ctx);
   registerK8s(program, ctx);
-  registerDemo(program, ctx);
+  registerDemo(program, ctx, runCli);
   registerVersion(program, ctx);
   return program;
 }

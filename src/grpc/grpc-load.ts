@@ -1,7 +1,6 @@
 /** `load -grpc`: Fortio's gRPC load flags (cli/fortio_main.go) -> the gRPC part of a LoadPlan,
  * the call template the transport runs, and Fortio's gRPC output (fgrpc/grpcrunner.go
  * RunGRPCTest: RunType, RetCodes keyed SERVING / ERROR, "Ping SERVING : N" lines). */
-import type { Command } from 'commander';
 import type { LoadPlan } from '../engine/load-plan';
 import type { LoadResult } from '../engine/load-result';
 import { formatDuration, parseDuration } from '../util/duration';
@@ -13,6 +12,7 @@ import { requestFromJson, resolveByReflection, resolveFromProtos } from './metho
 import { parseGrpcTarget } from './grpc-target';
 import { fortioGrpcRetCodes } from '../report/fortio-grpc-text';
 
+/** The gRPC flags as commander hands them (cli/grpc-flags.ts declares them). */
 export interface GrpcFlags {
   grpc?: boolean;
   ping?: boolean;
@@ -40,25 +40,6 @@ export interface GrpcLoadPlan {
   /** The destination as given (Fortio's JSON Destination). */
   destination: string;
 }
-
-/** The flags of one gRPC call, for `load` and `curl`. */
-export function addGrpcCallFlags(command: Command): Command {
-  return command
-    .option('--grpc', 'gRPC load: grpc.health.v1 Check by default, -ping for fgrpc.PingServer, -grpc-method for any unary method')
-    .option('--ping', 'with -grpc: call fgrpc.PingServer/Ping (Fortio\'s ping server, meshload server -grpc-port)')
-    .option('--healthservice <name>', 'with -grpc: the service name the health check asks about', '')
-    .option('--grpc-ping-delay <duration>', 'with -ping: ask the server to delay each reply this long', '0s')
-    .option('--grpc-method <Service/Method>', 'with -grpc: call this unary method with -payload as JSON, its types found by server reflection or --proto')
-    .option('--grpc-compression', 'with -grpc: gzip the request messages')
-    .option('--proto <file>', 'with -grpc-method: the .proto defining it, for servers without reflection (repeatable)', collect, [])
-    .option('--import-path <dir>', 'with --proto: a directory imports are found in (repeatable)', collect, []);
-}
-
-export function addGrpcLoadFlags(command: Command): Command {
-  return addGrpcCallFlags(command).option('-s, --streams <n>', 'with -grpc: calls in flight per HTTP/2 connection (-c connections, -c*s calls at once)', '1');
-}
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** How -grpc-method reaches the server for reflection: the run's target, metadata and TLS. */
 export interface GrpcResolveContext {

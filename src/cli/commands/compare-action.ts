@@ -9,7 +9,12 @@ import { MeshloadError, usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
-import type { CompareFlags } from './compare';
+
+export interface CompareFlags {
+  tolerance: string;
+  output?: string;
+  json?: boolean;
+}
 
 export function compareAction(pathA: string, pathB: string, flags: CompareFlags, ctx: CommandContext): void {
   // The same parsing and message as `meshload run --tolerance`.

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-
-export interface CompareFlags {
-  tolerance: string;
-  output?: string;
-  json?: boolean;
-}
+import type { CompareFlags } from './compare-action';
 
 /** `meshload compare A B`: a baseline and a new result, phase by phase, each change called a
  * regression, an improvement or within noise. */

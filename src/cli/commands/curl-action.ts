@@ -78,7 +78,7 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
   if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
   if (isGrpcLoad(flags)) {
-    const { grpcCurl } = await import('../../grpc/grpc-curl');
+    const { grpcCurl } = await import('./curl-grpc-action');
     return grpcCurl(urlText, flags, command, io, quiet);
   }
   // fortio.org/cli: -quiet is -loglevel Error; curl's console form has LogPrefix " "

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { LOG_LEVELS } from '../../util/log-level';
 import { FORTIO_UNUSED } from '../go-flags';
 import type { CommandContext } from '../command-context';
-import { addGrpcCallFlags, type GrpcFlags } from '../../grpc/grpc-load';
+import type { GrpcFlags } from '../../grpc/grpc-load';
+import { addGrpcCallFlags } from '../grpc-flags';
 import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { DEFAULT_MAX_BODY } from './curl-action';
 

@@ -8,7 +8,7 @@ import type { LoadResult } from '../../engine/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-load';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
-import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson } from '../../grpc/grpc-load';
+import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio-json';
 import { renderLoadText, renderStartLines } from '../../report/fortio-text';
 import { goSprintf } from '../../report/go-format';
@@ -27,9 +27,50 @@ import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
 import { callLogger, FortioLog, type LogAttr } from '../fortio-log';
-import { requestFromFlags } from '../request-flags';
-import { statsFromFlags } from '../stats-flags';
-import type { LoadFlags } from './load';
+import { requestFromFlags, type RequestFlags } from '../request-flags';
+import { statsFromFlags, type StatsFlags } from '../stats-flags';
+
+/** What commander hands `load`: owned here, so load.ts (the wiring) imports the action and never
+ * the reverse. */
+export interface LoadFlags extends RequestFlags, StatsFlags, GrpcFlags {
+  connections: string;
+  qps: string;
+  duration: string;
+  requests?: string;
+  uniform?: boolean;
+  jitter?: boolean;
+  nocatchup?: boolean;
+  percentiles: string;
+  resolution: string;
+  offset: string;
+  keepalive: boolean;
+  h2?: boolean;
+  keepSocketOnError?: boolean;
+  h2Multiplex?: boolean;
+  abortOn?: string;
+  allowInitialErrors?: boolean;
+  sequentialWarmup?: boolean;
+  logErrors: boolean;
+  accessLogFile?: string;
+  accessLogFormat: string;
+  runid: string;
+  calcQps?: boolean;
+  connectionReuse?: string;
+  json?: string;
+  save?: boolean;
+  dataDir: string;
+  labels: string;
+  quiet?: boolean;
+  loglevel: string;
+  open?: boolean;
+  maxInflight?: string;
+  workers: string;
+  secretHeader: string[];
+  allowUid1337?: boolean;
+  verbose?: boolean;
+  curl?: boolean;
+  fortioUnused: string[];
+}
 
 const ACCESS_LOG_BUFFER_MB = MAX_BUFFERED_BYTES / (1024 * 1024);
 

@@ -3,49 +3,10 @@ import { LOAD_DEFAULTS } from '../../engine/load-plan';
 import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
 import { FORTIO_UNUSED } from '../go-flags';
-import { addGrpcLoadFlags, type GrpcFlags } from '../../grpc/grpc-load';
-import { addRequestFlags, type RequestFlags } from '../request-flags';
-import { addStatsFlags, type StatsFlags } from '../stats-flags';
-export interface LoadFlags extends RequestFlags, StatsFlags, GrpcFlags {
-  connections: string;
-  qps: string;
-  duration: string;
-  requests?: string;
-  uniform?: boolean;
-  jitter?: boolean;
-  nocatchup?: boolean;
-  percentiles: string;
-  resolution: string;
-  offset: string;
-  keepalive: boolean;
-  h2?: boolean;
-  keepSocketOnError?: boolean;
-  h2Multiplex?: boolean;
-  abortOn?: string;
-  allowInitialErrors?: boolean;
-  sequentialWarmup?: boolean;
-  logErrors: boolean;
-  accessLogFile?: string;
-  accessLogFormat: string;
-  runid: string;
-  calcQps?: boolean;
-  connectionReuse?: string;
-  json?: string;
-  save?: boolean;
-  dataDir: string;
-  labels: string;
-  quiet?: boolean;
-  loglevel: string;
-  open?: boolean;
-  maxInflight?: string;
-  workers: string;
-  secretHeader: string[];
-  allowUid1337?: boolean;
-  verbose?: boolean;
-  curl?: boolean;
-  fortioUnused: string[];
-}
-
+import { addGrpcLoadFlags } from '../grpc-flags';
+import { addRequestFlags } from '../request-flags';
+import { addStatsFlags } from '../stats-flags';
+import type { LoadFlags } from './load-action';
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerLoad(program: Command, ctx: CommandContext): void {

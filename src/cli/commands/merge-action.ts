@@ -10,7 +10,12 @@ import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { exitCodeOf } from './run-action';
-import type { MergeFlags } from './merge';
+
+export interface MergeFlags {
+  output?: string;
+  fromLogs: string[];
+  verbose?: boolean;
+}
 
 export async function mergeAction(paths: readonly string[], flags: MergeFlags, ctx: CommandContext): Promise<void> {
   // A lone `-` among the files is the logs on stdin: `kubectl logs ... | meshload merge -`.

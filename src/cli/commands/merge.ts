@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-
-export interface MergeFlags {
-  output?: string;
-  fromLogs: string[];
-  verbose?: boolean;
-}
+import type { MergeFlags } from './merge-action';
 
 /** `meshload merge A.json B.json ... -o merged.json`: one result from generators that ran side by
  * side, merged exactly, with the scenario's checks evaluated again on the whole.

@@ -10,7 +10,13 @@ import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
-import type { ReportFlags } from './report';
+
+export interface ReportFlags {
+  serve?: string;
+  host?: string;
+  output?: string;
+  open: string;
+}
 
 const OPEN_MODES = ['none', 'browser'] as const;
 

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-
-export interface ReportFlags {
-  serve?: string;
-  host?: string;
-  output?: string;
-  open: string;
-}
+import type { ReportFlags } from './report-action';
 
 /** `meshload report PATH`: report.html from any result; `--serve PORT`: browse a reports folder. */
 export function registerReport(program: Command, ctx: CommandContext): void {

@@ -21,7 +21,19 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { readScenarioFile } from '../scenario-file';
-import type { RunFlags } from './run';
+
+export interface RunFlags {
+  reportDir: string;
+  report: boolean;
+  baseline?: string;
+  tolerance: string;
+  /** `I/N`: run shard I of N generators running the scenario side by side (Job pods). */
+  shard?: string;
+  /** ISO 8601 time to start the first phase at. */
+  startAt?: string;
+  /** -v: the sidecar block lists every stat, not only what moved and what checks read. */
+  verbose?: boolean;
+}
 
 export async function runAction(file: string, flags: RunFlags, ctx: CommandContext): Promise<void> {
   const result = await runScenarioText(readScenarioFile(file), file, flags, ctx, undefined, ctx.io.env);

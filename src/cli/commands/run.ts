@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-
-export interface RunFlags {
-  reportDir: string;
-  report: boolean;
-  baseline?: string;
-  tolerance: string;
-  /** `I/N`: run shard I of N generators running the scenario side by side (Job pods). */
-  shard?: string;
-  /** ISO 8601 time to start the first phase at. */
-  startAt?: string;
-  /** -v: the sidecar block lists every stat, not only what moved and what checks read. */
-  verbose?: boolean;
-}
+import type { RunFlags } from './run-action';
 
 /** `meshload run SCENARIO`: a resilience check as a CI gate. */
 export function registerRun(program: Command, ctx: CommandContext): void {

@@ -6,8 +6,14 @@ import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../stats/sna
 import { describeSource, type ReadStatsOptions, type StatsSource } from '../../stats/stats-source';
 import { usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';
-import { readLimitsFromFlags, statsFromFlags } from '../stats-flags';
-import type { StatsCommandFlags } from './stats';
+import { readLimitsFromFlags, statsFromFlags, type StatsFlags } from '../stats-flags';
+
+export interface StatsCommandFlags extends StatsFlags {
+  diff?: boolean;
+  json?: boolean;
+  watch?: boolean;
+  verbose?: boolean;
+}
 
 export async function statsAction(sources: string[], flags: StatsCommandFlags, ctx: CommandContext): Promise<void> {
   const choice = statsFromFlags(flags, sources.length);

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-import { addStatsFlags, type StatsFlags } from '../stats-flags';
-
-export interface StatsCommandFlags extends StatsFlags {
-  diff?: boolean;
-  json?: boolean;
-  watch?: boolean;
-  verbose?: boolean;
-}
+import { addStatsFlags } from '../stats-flags';
+import type { StatsCommandFlags } from './stats-action';
 
 /** `meshload stats SOURCE`: the resilience view of a proxy's counters as they stand (since the
  * proxy started); `--diff BEFORE AFTER`: between two dumps (files or URLs). */

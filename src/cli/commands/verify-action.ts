@@ -20,9 +20,26 @@ import { grpcScenarioTarget, isGrpcTarget } from '../../verify/grpc-plan';
 import { parseGrpcTarget } from '../../grpc/grpc-target';
 import type { CommandContext } from '../command-context';
 import { EXIT } from '../exit-codes';
-import { statsFromFlags } from '../stats-flags';
+import { statsFromFlags, type StatsFlags } from '../stats-flags';
 import { runScenarioText } from './run-action';
-import type { VerifyFlags } from './verify';
+
+export interface VerifyFlags extends StatsFlags {
+  filename: string[];
+  dryRun?: boolean;
+  backend?: string;
+  maxEchoDelay?: string;
+  proxy: string;
+  confidence: string;
+  maxRequests: string;
+  ejectAdmin?: string;
+  host?: string;
+  istioVersion?: string;
+  endpoints?: string;
+  clientProxies?: string;
+  grpc?: boolean;
+  reportDir: string;
+  report: boolean;
+}
 
 const BACKENDS: readonly Backend[] = ['meshload', 'httpbin', 'fortio', 'unknown'];
 const PROXIES: readonly ProxyKind[] = ['envoy', 'haproxy'];

@@ -1,24 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-import { addStatsFlags, type StatsFlags } from '../stats-flags';
-
-export interface VerifyFlags extends StatsFlags {
-  filename: string[];
-  dryRun?: boolean;
-  backend?: string;
-  maxEchoDelay?: string;
-  proxy: string;
-  confidence: string;
-  maxRequests: string;
-  ejectAdmin?: string;
-  host?: string;
-  istioVersion?: string;
-  endpoints?: string;
-  clientProxies?: string;
-  grpc?: boolean;
-  reportDir: string;
-  report: boolean;
-}
+import { addStatsFlags } from '../stats-flags';
+import type { VerifyFlags } from './verify-action';
 
 /** `meshload verify -f dr.yaml -f vs.yaml URL --stats ...`: derive the load and the checks that
  * show whether the mesh behaves as its DestinationRules and VirtualServices say, and run them. */

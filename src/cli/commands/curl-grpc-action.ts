@@ -2,15 +2,15 @@
  * as curl shows an HTTP one: response metadata, trailers and the gRPC status to stderr, the
  * reply message as JSON to stdout; exit 0 only when the status is OK (and a health check says
  * SERVING), else 1 with one line naming the status and its cause. */
-import { EXIT, type ExitCode } from '../cli/exit-codes';
-import type { CliIo } from '../cli/io';
-import { requestFromFlags, type RequestFlags } from '../cli/request-flags';
-import { classifyFailure } from '../stats/failure-cause';
-import { oneLine } from '../transport/outcome';
-import { grpcMetadata, grpcPlanFromFlags, type GrpcFlags } from './grpc-load';
-import { oneGrpcCall } from './grpc-one-call';
-import { grpcStatusName } from './grpc-status';
-import { decodeHealthResponse, HEALTH_SERVING, healthStatusName } from './builtin-messages';
+import { EXIT, type ExitCode } from '../exit-codes';
+import type { CliIo } from '../io';
+import { requestFromFlags, type RequestFlags } from '../request-flags';
+import { classifyFailure } from '../../stats/failure-cause';
+import { oneLine } from '../../transport/outcome';
+import { grpcMetadata, grpcPlanFromFlags, type GrpcFlags } from '../../grpc/grpc-load';
+import { oneGrpcCall } from '../../grpc/grpc-one-call';
+import { grpcStatusName } from '../../grpc/grpc-status';
+import { decodeHealthResponse, HEALTH_SERVING, healthStatusName } from '../../grpc/builtin-messages';
 
 /** Longest metadata value printed: a hostile server's header must not fill the screen. */
 const MAX_VALUE_CHARS = 200;
