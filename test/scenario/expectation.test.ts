@@ -9,7 +9,7 @@ import {
   parseExpectation,
   VIEW_NAMES,
   type Expectation,
-} from '../../src/scenario/expectation';
+} from '../../src/checks';
 import type { CheckResult } from '../../src/scenario/scenario-result';
 import type { ResilienceView } from '../../src/stats/resilience-view';
 import { unavailableReport, type AgreementCheck, type SidecarClusterReport, type SidecarReport } from '../../src/stats/sidecar-report';

@@ -41,7 +41,7 @@ import { statKey } from '../stats/stat-sample';
 import { GRPC_STATUS_CONSTANTS, grpcStatusName, parseGrpcStatus } from '../grpc/grpc-status';
 import { formatDuration, parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
-import type { CheckResult, Verdict } from './scenario-result';
+import type { CheckResult, Verdict } from '../scenario/scenario-result';
 
 export type Comparator = '<' | '<=' | '==' | '>=' | '>';
 

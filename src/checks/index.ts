@@ -1,0 +1,2 @@
+/** The checks language, one import for its callers. */
+export * from './parse-expectation';
