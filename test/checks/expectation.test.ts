@@ -10,7 +10,7 @@ import {
   VIEW_NAMES,
   type Expectation,
 } from '../../src/checks';
-import type { CheckResult } from '../../src/scenario/scenario-result';
+import type { CheckResult } from '../../src/checks';
 import type { ResilienceView } from '../../src/stats/resilience-view';
 import { unavailableReport, type AgreementCheck, type SidecarClusterReport, type SidecarReport } from '../../src/stats/sidecar-report';
 import { fixtureResult, type FixtureCall } from '../helpers/load-result-fixture';
