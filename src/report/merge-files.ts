@@ -5,7 +5,7 @@
  * of one kind. Pure. */
 import type { LoadResult } from '../engine/load-result';
 import { mergeResults, partSpans } from '../metrics/merge-results';
-import { evaluateExpectation, parseExpectation } from '../scenario/expectation';
+import { evaluateExpectation, parseExpectation } from '../checks';
 import { phaseVerdict, scenarioVerdict, SKIPPED_ON_SHARD, type Shard } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { mergeSidecarReports } from '../stats/merge-sidecar-reports';

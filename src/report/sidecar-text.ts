@@ -3,7 +3,7 @@
  * is the one a scenario check reads (`breaker.pending`, `delta(upstream_rq_pending_overflow)`,
  * `max(...)`, `agree(requests)`), so it can be pasted into `expect:`. What did not move is left
  * to `-v` (screen.verbose) and to the JSON and HTML reports. Pure. */
-import { parseExpectation, type Expectation } from '../scenario/expectation';
+import { parseExpectation, type Expectation } from '../checks';
 import { CHECK_NAMES, RESILIENCE_FIELDS, viewField, type ProxyKind, type ResilienceView } from '../stats/resilience-view';
 import type { AgreementCheck, SidecarClusterReport, SidecarReport } from '../stats/sidecar-report';
 import { statKey } from '../stats/stat-sample';

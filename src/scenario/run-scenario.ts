@@ -14,7 +14,7 @@ import { startEchoServer, type RunningEchoServer } from '../server/echo-server';
 import { startGrpcServer, type RunningGrpcServer } from '../server/grpc-server';
 import { SidecarWatch } from '../stats/sidecar-watch';
 import { statsSourceOf } from '../stats/stats-source';
-import { evaluateExpectation, parseExpectation } from './expectation';
+import { evaluateExpectation, parseExpectation } from '../checks';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
 import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
 import { MeshloadError } from '../util/errors';

@@ -361,7 +361,7 @@ const MEANINGS: Readonly<Record<ResilienceField, string>> = {
 
 export const RESILIENCE_FIELDS = Object.keys(MEANINGS) as readonly ResilienceField[];
 
-/** Each field by the name a scenario check reads it with (src/scenario/expectation.ts, the
+/** Each field by the name a scenario check reads it with (src/checks/observe-sidecar.ts, the
  * README's "Checks"), so what the terminal shows can be pasted into `expect:`. */
 export const CHECK_NAMES: Readonly<Record<ResilienceField, string>> = {
   requestsSent: 'requests.sent',

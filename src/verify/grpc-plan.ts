@@ -7,7 +7,7 @@
  * Facts: ../shared/MESH-FACTS.md "gRPC through Envoy". */
 import { GRPC_STATUS_CONSTANTS, grpcStatusFromHttp } from '../grpc/grpc-status';
 import { proportionSampleSize } from '../metrics/statistics';
-import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
+import { confidenceSuffix, formatConfidence } from '../checks';
 import { formatNote } from './istio-manifests';
 import type { HttpRoute, IstioPolicies, Retries } from './istio-policy';
 import { formatVersion } from './istio-version';

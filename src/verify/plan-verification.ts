@@ -7,7 +7,7 @@
  * Facts: ../shared/MESH-FACTS.md "How Istio config maps to Envoy". */
 import { formatDuration } from '../util/duration';
 import { goodnessOfFitSampleSize, proportionSampleSize } from '../metrics/statistics';
-import { confidenceSuffix, formatConfidence } from '../scenario/expectation';
+import { confidenceSuffix, formatConfidence } from '../checks';
 import { usageError } from '../util/errors';
 import { draftGrpcVerification, isGrpcTarget } from './grpc-plan';
 import { formatNote } from './istio-manifests';

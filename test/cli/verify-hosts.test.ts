@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { cli } from '../helpers/cli';
 

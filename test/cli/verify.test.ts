@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { cli } from '../helpers/cli';
 

@@ -1,7 +1,7 @@
 /** The README documents what the code does: its checks reference is the grammar's own help. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXPECTATION_HELP } from '../../src/scenario/expectation';
+import { EXPECTATION_HELP } from '../../src/checks';
 
 const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 

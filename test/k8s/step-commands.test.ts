@@ -7,7 +7,7 @@ import { jobFiles, type StepKubectl } from '../../src/k8s/job-files';
 import { pluralOf, roleRules } from '../../src/k8s/job-rbac';
 import { kubectlCall } from '../../src/k8s/kubectl-call';
 import { simpleCommands } from '../../src/k8s/shell-words';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { MeshloadError } from '../../src/util/errors';
 

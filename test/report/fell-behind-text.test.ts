@@ -4,7 +4,7 @@ import { fellBehindText } from '../../src/engine/schedule';
 import { compareResults } from '../../src/report/compare';
 import { renderLoadText } from '../../src/report/fortio-text';
 import { loadLine } from '../../src/report/scenario-text';
-import { evaluateExpectation, parseExpectation } from '../../src/scenario/expectation';
+import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { fixtureResult } from '../helpers/load-result-fixture';
 

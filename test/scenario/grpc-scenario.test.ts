@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { renderReportHtml } from '../../src/report/html/render-report';
 import { renderScenarioMarkdown } from '../../src/report/scenario-markdown';
 import { loadLine } from '../../src/report/scenario-text';
-import { checkExpectation, formatExpectation, parseExpectation } from '../../src/scenario/expectation';
+import { checkExpectation, formatExpectation, parseExpectation } from '../../src/checks';
 import { runScenario } from '../../src/scenario/run-scenario';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../src/scenario/scenario-schema';

@@ -10,7 +10,7 @@ import { defaultImage } from '../../src/k8s/image';
 import { isKubectl, kubectlCall, type KubectlCall } from '../../src/k8s/kubectl-call';
 import { simpleCommands } from '../../src/k8s/shell-words';
 import { expandEnv } from '../../src/scenario/expand-env';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario, type Step } from '../../src/scenario/scenario-schema';
 import { runProcess } from '../helpers/run-process';
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';

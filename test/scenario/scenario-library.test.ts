@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { expandEnv } from '../../src/scenario/expand-env';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 
 const ROOT = join(__dirname, '..', '..', 'scenarios');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario, ScenarioError } from '../../src/scenario/scenario-schema';
 
 describe('scenario files with the real expectation grammar', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from '../../src/engine/load-result';
 import { mergeResults } from '../../src/metrics/merge-results';
-import { evaluateExpectation, parseExpectation } from '../../src/scenario/expectation';
+import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import type { GaugeSummary } from '../../src/stats/gauge-sampler';
 import { mergeSidecarReports } from '../../src/stats/merge-sidecar-reports';
 import { resilienceView } from '../../src/stats/resilience-view';

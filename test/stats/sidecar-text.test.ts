@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { LoadResult } from '../../src/engine/load-result';
 import { PLAIN } from '../../src/report/screen';
 import { renderSidecarText } from '../../src/report/sidecar-text';
-import { evaluateExpectation, parseExpectation } from '../../src/scenario/expectation';
+import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import { buildView, CHECK_NAMES, RESILIENCE_FIELDS } from '../../src/stats/resilience-view';
 import { buildSidecarReport, type SidecarReport } from '../../src/stats/sidecar-report';
 import { diffSnapshots, takeSnapshot } from '../../src/stats/snapshot';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderPlan } from '../../src/cli/commands/verify-action';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { countEndpoints, parseEndpoints } from '../../src/verify/endpoint-count';
 import { readIstioManifests } from '../../src/verify/istio-manifests';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { runScenario } from '../../src/scenario/run-scenario';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';

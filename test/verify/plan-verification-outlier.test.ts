@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { renderPlan } from '../../src/cli/commands/verify-action';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { VERSION_RULES } from '../../src/verify/istio-version';

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { proportionSampleSize } from '../../src/metrics/statistics';
-import { checkExpectation } from '../../src/scenario/expectation';
+import { checkExpectation } from '../../src/checks';
 import { loadScenario } from '../../src/scenario/scenario-schema';
 import { renderPlan } from '../../src/cli/commands/verify-action';
 import { readIstioManifests } from '../../src/verify/istio-manifests';

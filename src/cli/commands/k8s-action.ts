@@ -4,7 +4,7 @@ import { hideSecretValues, podEnv, secretNote } from '../../k8s/job-env';
 import { jobFiles } from '../../k8s/job-files';
 import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, scenarioKey, type JobFlags } from '../../k8s/job-plan';
-import { checkExpectation } from '../../scenario/expectation';
+import { checkExpectation } from '../../checks';
 import { shardProblems } from '../../scenario/run-scenario';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
 import { MeshloadError, usageError } from '../../util/errors';

@@ -11,7 +11,7 @@ import { renderScenarioMarkdown } from '../../report/scenario-markdown';
 import { checkLine, checksTable, phaseFooter, phaseHeader, stepLine, verdictLine } from '../../report/scenario-text';
 import { PLAIN, screenFor, type Screen } from '../../report/screen';
 import { withBaseline } from '../../scenario/baseline';
-import { checkExpectation } from '../../scenario/expectation';
+import { checkExpectation } from '../../checks';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
 import { baselineReference, type ScenarioResult } from '../../scenario/scenario-result';
 import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
