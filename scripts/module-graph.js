@@ -17,6 +17,7 @@ const FLOORS = {
   verify: 8,
   k8s: 8,
   scenario: 7,
+  checks: 6.5,
   stats: 6,
   engine: 5,
   grpc: 4,
