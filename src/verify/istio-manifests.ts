@@ -39,12 +39,6 @@ export class ManifestError extends MeshloadError {
   }
 }
 
-/** One line for a note: `dr.yaml: DestinationRule httpbin: spec.trafficPolicy.tls: not verified by meshload`. */
-export function formatNote(note: PolicyNote): string {
-  const who = `${note.origin.kind} ${note.origin.name}`;
-  return note.path === '' ? `${note.origin.file}: ${who}: ${note.message}` : `${note.origin.file}: ${who}: ${note.path}: ${note.message}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Field lists. `read`: mapped into IstioPolicies. `unverified`: real Istio fields meshload
 // leaves alone (a note says so). `unsupported`: Istio fields that make the enclosing part
