@@ -7,7 +7,7 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { HostChoice } from './host-selection';
 import type { DestinationRule, HttpRoute, Origin, VirtualService } from './istio-policy';
-import type { PlannedPolicy, PolicyKind } from './plan-verification';
+import type { PlannedPolicy, PolicyKind } from './plan-types';
 
 export type FieldClass = 'verified' | 'not verified' | 'not applicable';
 

@@ -8,10 +8,9 @@
 import { GRPC_STATUS_CONSTANTS, grpcStatusFromHttp } from '../grpc/grpc-status';
 import { proportionSampleSize } from '../metrics/statistics';
 import { confidenceSuffix, formatConfidence } from '../checks';
-import { formatNote } from './istio-manifests';
-import type { HttpRoute, IstioPolicies, Retries } from './istio-policy';
+import { formatNote, type HttpRoute, type IstioPolicies, type Retries } from './istio-policy';
 import { formatVersion } from './istio-version';
-import type { PlannedPhase, PlannedPolicy, PolicyKind, VerificationPlan, VerifyOptions } from './plan-verification';
+import type { PlannedPhase, PlannedPolicy, PolicyKind, VerificationPlan, VerifyOptions } from './plan-types';
 
 /** Where each gRPC rule comes from (rows of docs/verify-rules.md, section "gRPC targets"). */
 export const GRPC_RULES = {

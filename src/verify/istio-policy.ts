@@ -131,3 +131,9 @@ export interface IstioPolicies {
   /** Unsupported or unknown fields, and documents of other kinds that were skipped. */
   notes: PolicyNote[];
 }
+
+/** One line for a note: `dr.yaml: DestinationRule httpbin: spec.trafficPolicy.tls: not verified by meshload`. */
+export function formatNote(note: PolicyNote): string {
+  const who = `${note.origin.kind} ${note.origin.name}`;
+  return note.path === '' ? `${note.origin.file}: ${who}: ${note.message}` : `${note.origin.file}: ${who}: ${note.path}: ${note.message}`;
+}

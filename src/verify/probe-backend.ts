@@ -10,7 +10,7 @@ import { redactUrl } from '../util/redact';
 import { clustersSourceOf } from '../stats/clusters-page';
 import { countEndpoints, type EndpointCount } from './endpoint-count';
 import { detectIstioVersion, type IstioVersion } from './istio-version';
-import type { Backend } from './plan-verification';
+import type { Backend } from './plan-types';
 
 /** A probe answer's body, at most: enough for httpbin's /get JSON and an error line. */
 const MAX_PROBE_BODY = 64 * 1024;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshloadError } from '../../src/util/errors';
-import { formatNote, ManifestError, readIstioManifests } from '../../src/verify/istio-manifests';
-import type { IstioPolicies } from '../../src/verify/istio-policy';
+import { ManifestError, readIstioManifests } from '../../src/verify/istio-manifests';
+import { formatNote, type IstioPolicies } from '../../src/verify/istio-policy';
 
 const MANIFESTS = join(__dirname, '..', '..', 'scenarios', 'istio', 'manifests');
 
