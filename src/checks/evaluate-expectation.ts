@@ -1,8 +1,9 @@
 /** The verdict of one parsed check against a LoadResult: pass, fail, no_data (nothing to look
  * at, which never passes) or inconclusive, with the observed numbers and one sentence of why.
  * Statistical checks (`~`) decide by Wilson interval or chi-square goodness of fit. Pure. */
-import type { LoadResult } from '../engine/load-result';
-import { fellBehindText, notOkCalls } from '../engine/schedule';
+import type { LoadResult } from '../model/load-result';
+import { fellBehindText } from '../model/achieved-rate';
+import { notOkCalls } from '../model/outcome';
 import { countAtOrAbove, Distribution } from '../metrics/distribution';
 import { decideProportion, goodnessOfFit, goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../metrics/statistics';
 import { grpcStatusName } from '../grpc/grpc-status';

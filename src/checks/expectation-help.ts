@@ -1,6 +1,6 @@
 /** The checks language on one screen: the README shows it verbatim (test/docs checks that), so
  * the reference and the grammar cannot drift apart. */
-import { FAILURE_CAUSES } from '../stats/failure-cause';
+import { FAILURE_CAUSES } from '../model/failure-cause';
 import { VIEW_NAMES } from './expectation';
 
 export const EXPECTATION_HELP = `Checks, one per line: METRIC OP VALUE, METRIC in [LOW, HIGH] (inclusive), or agree(NAME).

@@ -2,8 +2,8 @@
  * `p(99) < 250ms`, `breaker.rejected > 0`, `agree(breaker)`) says once parsed, and the error of
  * one that does not parse. parse-expectation.ts builds it, evaluate-expectation.ts judges it,
  * format-expectation.ts writes it back. */
-import type { FailureCause } from '../stats/failure-cause';
-import type { AgreementCheck } from '../stats/sidecar-report';
+import type { FailureCause } from '../model/failure-cause';
+import type { AgreementCheck } from '../model/sidecar-report';
 
 export type Comparator = '<' | '<=' | '==' | '>=' | '>';
 

@@ -27,8 +27,7 @@
  * | breaker_open.rq        | breakerOpen.rq                                    |
  * | breaker_open.rq_retry  | breakerOpen.rqRetry                               |
  */
-import type { ResilienceView } from '../stats/resilience-view';
-import type { SidecarReport } from '../stats/sidecar-report';
+import type { ResilienceView, SidecarReport } from '../model/sidecar-report';
 import { statKey } from '../stats/stat-sample';
 import type { AgreementName, Metric, ViewName } from './expectation';
 import { formatPercent, type NoVerdict, type Observation, type Outcome } from './observation';

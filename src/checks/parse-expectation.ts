@@ -2,7 +2,7 @@
  * lexer.ts's tokens into an Expectation, with a one-line error (column, problem, fix) for a
  * check that does not parse. Pure. */
 import { GRPC_STATUS_CONSTANTS, parseGrpcStatus } from '../grpc/grpc-status';
-import { FAILURE_CAUSES } from '../stats/failure-cause';
+import { FAILURE_CAUSES } from '../model/failure-cause';
 import { parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
 import {

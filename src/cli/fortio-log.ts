@@ -3,10 +3,8 @@
  * coloured text on one. Without Fortio's caller file:line and goroutine id: its documented
  * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
  * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
-import type { ErrorKind } from '../engine/load-result';
+import { type ErrorKind, isOk, type Outcome } from '../model/outcome';
 import type { CallObserver } from '../engine/run-load';
-import { isOk } from '../engine/schedule';
-import type { Outcome } from '../transport/transport';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
 import { redactUrl } from '../util/redact';

@@ -1,6 +1,6 @@
 /** Flags that point meshload at a proxy's stats, shared by `load`, `stats` and `verify`. */
 import type { Command } from 'commander';
-import type { StatsFormat } from '../stats/stat-sample';
+import type { StatsFormat } from '../model/sidecar-report';
 import { DEFAULT_STATS_MAX_BYTES, statsSourceOf, type StatsSource } from '../stats/stats-source';
 import { formatBytes, parseByteSize } from '../util/byte-size';
 import { parseDuration } from '../util/duration';

@@ -3,9 +3,8 @@
  * disk; a disk slower than the calls fills at most MAX_BUFFERED_BYTES, after which lines are
  * dropped and counted, and a failed write is reported with the lines it lost. */
 import { closeSync, constants, createWriteStream, fstatSync, openSync, type WriteStream } from 'node:fs';
-import type { Outcome } from '../transport/transport';
+import { isOk, type Outcome } from '../model/outcome';
 import type { CallObserver } from './run-load';
-import { isOk } from './schedule';
 
 export const ACCESS_LOG_FORMATS = ['json', 'influx'] as const;
 export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];

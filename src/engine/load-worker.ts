@@ -1,12 +1,12 @@
 /** Entry point of a worker thread: runs its share of a plan and posts the result back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { transportForPlan } from '../transport/transport-for-plan';
-import type { LoadPlan } from './load-plan';
+import { transportForPlan } from './transport-for-plan';
+import type { LoadPlan } from '../model/load-plan';
 import { newProgress, runLoad } from './run-load';
 
 export type WorkerMessage =
   | { kind: 'progress'; completed: number; notOk: number; startedAtMs: number | undefined }
-  | { kind: 'result'; result: import('./load-result').LoadResult }
+  | { kind: 'result'; result: import('../model/load-result').LoadResult }
   | { kind: 'error'; message: string };
 
 /** How often a worker reports its counters to the main thread. */

@@ -11,16 +11,18 @@
  * as timeouts, so a silent target cannot stretch the run and every call made is counted. */
 import { fortioDurationScale, type FortioCounts } from '../metrics/fortio-histogram';
 import { failure } from '../transport/outcome';
-import type { Connection, Outcome, Transport } from '../transport/transport';
-import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from './connection-stats';
+import type { Connection, Transport } from '../transport/transport';
+import { isOk, type Outcome } from '../model/outcome';
+import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from '../metrics/connection-stats';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
 import { redactUrl } from '../util/redact';
 import { meshloadVersion } from '../util/version';
-import { redactPlan, type LoadPlan } from './load-plan';
-import type { LoadResult } from './load-result';
+import { redactPlan, type LoadPlan } from '../model/load-plan';
+import type { LoadResult } from '../model/load-result';
 import { RunRecorder, timelineStepFor } from './run-recorder';
-import { fellBehind, isOk, planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
+import { planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
+import { fellBehind } from '../model/achieved-rate';
 
 /** Live counters for progress display; the engine updates them, the caller only reads. */
 export interface LoadProgress {

@@ -1,8 +1,8 @@
 /** Runs a plan where it asks to run: on worker threads when `workers > 1`, else here over the
  * plan's transport. The one place that choice is made (`load`, `run`). */
-import { transportForPlan } from '../transport/transport-for-plan';
-import type { LoadPlan } from './load-plan';
-import type { LoadResult } from './load-result';
+import { transportForPlan } from './transport-for-plan';
+import type { LoadPlan } from '../model/load-plan';
+import type { LoadResult } from '../model/load-result';
 import { runInWorkers } from './run-in-workers';
 import { runLoad, type RunOptions } from './run-load';
 

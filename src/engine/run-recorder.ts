@@ -1,13 +1,13 @@
 /** Records every completed call of a run into distributions and counters; memory stays flat
  * however long the run (no per-request arrays: the timeline grows by one entry per step: a
  * second, or 100 ms for a run planned to last at most 10 s). */
-import { Distribution, type EncodedDistribution } from '../metrics/distribution';
-import { FORTIO_SCALES, FortioCounts, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
-import { classifyFailure, type FailureCause } from '../stats/failure-cause';
-import type { Outcome } from '../transport/transport';
-import type { LoadPlan } from './load-plan';
-import { errorSample, type ErrorKind, type LoadResult, type TimelineSecond } from './load-result';
-import { isOk } from './schedule';
+import { Distribution } from '../metrics/distribution';
+import type { EncodedDistribution, FortioScale } from '../model/encoded-histograms';
+import { FORTIO_SCALES, FortioCounts, goSeconds } from '../metrics/fortio-histogram';
+import { classifyFailure, type FailureCause } from '../model/failure-cause';
+import { type ErrorKind, isOk, type Outcome } from '../model/outcome';
+import type { LoadPlan } from '../model/load-plan';
+import { errorSample, type LoadResult, type TimelineSecond } from '../model/load-result';
 
 /** A send later than this after its due time counts as late: timers fire with ~1 ms slack. */
 const LATE_SEND_MS = 1;

@@ -1,6 +1,6 @@
 /** How many calls each connection makes and when, following Fortio's periodic runner so that a
  * pasted Fortio command line makes the same calls at the same times. Pure. */
-import type { LoadPlan } from './load-plan';
+import type { LoadPlan } from '../model/load-plan';
 
 export interface ConnectionSchedule {
   /** Timed calls this connection makes; undefined: until the duration ends or an interrupt. */
@@ -17,42 +17,6 @@ export interface RunSchedule {
   totalCalls: number | undefined;
   /** Lines to show the user about adjustments Fortio would also make. */
   notes: string[];
-}
-
-/** Achieved rate under this share of the requested one means the generator fell behind. */
-const FELL_BEHIND_RATIO = 0.95;
-
-/** The rate a plan asks for: its qps, or a ramp's mean; 0 at max speed. */
-export function requestedQps(plan: Pick<LoadPlan, 'qps' | 'ramp'>): number {
-  return plan.ramp === undefined ? plan.qps : (plan.ramp.from + plan.ramp.to) / 2;
-}
-
-/** A paced run that completed under 95% of its requested rate: the generator fell behind. */
-export function fellBehind(plan: Pick<LoadPlan, 'qps' | 'ramp'>, actualQps: number): boolean {
-  const requested = requestedQps(plan);
-  return requested > 0 && actualQps < requested * FELL_BEHIND_RATIO;
-}
-
-/** What a fell-behind warning says, with both rates so the user sees how far: "the generator
- * fell behind: 812 of 1000 requested calls/s (81%)". The share rounds down, never up to 95%. */
-export function fellBehindText(plan: Pick<LoadPlan, 'qps' | 'ramp'>, actualQps: number): string {
-  const requested = requestedQps(plan);
-  if (!(requested > 0)) return 'the generator fell behind';
-  const rate = (qps: number): string => (qps >= 100 ? String(Math.round(qps)) : String(Math.round(qps * 10) / 10));
-  const mean = plan.ramp === undefined ? '' : ' (the ramp\'s mean)';
-  return `the generator fell behind: ${rate(actualQps)} of ${rate(requested)} requested calls/s${mean} (${Math.floor((100 * actualQps) / requested)}%)`;
-}
-
-/** Fortio: "OK" is 2xx, and also 418 (its echo server's teapot answer). */
-export function isOk(status: number): boolean {
-  return (status >= 200 && status < 300) || status === 418;
-}
-
-/** Calls that were not OK, from counts by status code as results keep them ("503", "-1"). */
-export function notOkCalls(codes: Readonly<Record<string, number>>): number {
-  let failed = 0;
-  for (const [code, n] of Object.entries(codes)) if (!isOk(Number(code))) failed += n;
-  return failed;
 }
 
 /** When arrival k of a linear ramp is due, in ms: the rate goes from `from` to `to` per second

@@ -2,7 +2,7 @@
  * share), shardPlan among Job pods (remainders spread one each over the first shards). Either way
  * connections, rate, call counts and the open model's in-flight cap add up to exactly the
  * original. Pure. */
-import type { LoadPlan } from './load-plan';
+import type { LoadPlan } from '../model/load-plan';
 
 export function splitPlan(plan: LoadPlan, parts: number): LoadPlan[] {
   // A generator needs at least one connection.

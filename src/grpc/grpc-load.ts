@@ -1,16 +1,15 @@
 /** `load -grpc`: Fortio's gRPC load flags (cli/fortio_main.go) -> the gRPC part of a LoadPlan,
  * the call template the transport runs, and Fortio's gRPC output (fgrpc/grpcrunner.go
  * RunGRPCTest: RunType, RetCodes keyed SERVING / ERROR, "Ping SERVING : N" lines). */
-import type { LoadPlan } from '../engine/load-plan';
-import type { LoadResult } from '../engine/load-result';
+import type { GrpcLoadPlan, LoadPlan, TlsClientOptions } from '../model/load-plan';
+import type { LoadResult } from '../model/load-result';
 import { formatDuration, parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { decodeHealthResponse, decodePing, encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, healthStatusName, PING_PATH } from './builtin-messages';
-import type { TlsClientOptions } from '../transport/transport';
 import { grpcRequestHeaders, type GrpcCallTemplate } from './grpc-transport';
 import { requestFromJson, resolveByReflection, resolveFromProtos } from './method-resolver';
 import { parseGrpcTarget } from './grpc-target';
-import { fortioGrpcRetCodes } from '../report/fortio-grpc-text';
+import { fortioGrpcRetCodes } from './grpc-status';
 
 /** The gRPC flags as commander hands them (cli/grpc-flags.ts declares them). */
 export interface GrpcFlags {
@@ -23,22 +22,6 @@ export interface GrpcFlags {
   grpcCompression?: boolean;
   proto?: string[];
   importPath?: string[];
-}
-
-/** The gRPC part of a plan: plain data (crosses worker threads, echoed in results). */
-export interface GrpcLoadPlan {
-  kind: 'health' | 'ping' | 'method';
-  /** "/package.Service/Method". */
-  path: string;
-  /** The request message, protobuf-encoded, base64. */
-  messageBase64: string;
-  /** -s: calls in flight per HTTP/2 connection; the plan's `connections` is -c times this. */
-  streams: number;
-  compression: boolean;
-  /** Fortio's RunType ("GRPC Ping Delay=10ms PayloadLength=5"). */
-  runType: string;
-  /** The destination as given (Fortio's JSON Destination). */
-  destination: string;
 }
 
 /** How -grpc-method reaches the server for reflection: the run's target, metadata and TLS. */

@@ -1,12 +1,12 @@
 /** One gRPC call outside a load run (reflection, `curl -grpc`) on meshload's own HTTP/2 framing,
  * as the load transport: sends its request messages, keeps the response messages (bounded) and
  * the response metadata, and settles once. Not the hot path: clarity over allocation. */
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { openWireSession } from '../transport/h2-wire/connect';
 import { H2_ERROR } from '../transport/h2-wire/frames';
 import { H2Stream, type H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
 import { oneLine } from '../transport/outcome';
-import type { Outcome, TlsClientOptions } from '../transport/transport';
+import type { TlsClientOptions } from '../model/load-plan';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
 import { GrpcReply } from './grpc-reply';
 import { GRPC_DEADLINE_EXCEEDED, grpcStatusName } from './grpc-status';

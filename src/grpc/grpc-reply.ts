@@ -14,8 +14,7 @@
  * engine's HTTP counting never calls a failed call 2xx; `grpcStatus` is the truth. */
 import { BODY_PREFIX_BYTES } from '../transport/http1-response-parser';
 import { failure, oneLine } from '../transport/outcome';
-import type { ErrorKind } from '../engine/load-result';
-import type { Outcome } from '../transport/transport';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageReader } from './grpc-frame';
 import {
   GRPC_CANCELLED,

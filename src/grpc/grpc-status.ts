@@ -1,5 +1,6 @@
 /** gRPC status codes: names, the HTTP-to-gRPC mapping for responses that carry no grpc-status,
- * and the grpc-message percent-encoding. Pure. */
+ * the grpc-message percent-encoding, and Fortio's RetCodes of a run's statuses. Pure. */
+import type { LoadResult } from '../model/load-result';
 
 /** Canonical names by code (grpc/grpc doc/statuscodes.md), as grpc-go's codes.Code.String()
  * prints them: Fortio's RetCodes keys for failed calls use these words. */
@@ -124,6 +125,17 @@ export function encodeGrpcMessage(message: string): string {
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Fortio's RetCodes: "SERVING" for every OK call (ping and health alike), health statuses by
+ * name, "ERROR" for every failed call (grpcrunner.go Run). */
+export function fortioGrpcRetCodes(result: Pick<LoadResult, 'grpcStatuses'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(result.grpcStatuses ?? {})) {
+    const key = name === 'OK' ? 'SERVING' : /^[A-Z_]+$/.test(name) ? name : 'ERROR';
+    out[key] = (out[key] ?? 0) + n;
   }
   return out;
 }

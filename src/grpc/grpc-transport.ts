@@ -12,11 +12,12 @@
 import type http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { H2_ERROR } from '../transport/h2-wire/frames';
 import { H2Stream, H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
 import { failure, oneLine, refusedSend } from '../transport/outcome';
-import { tlsBaseOptions, type Connection, type Outcome, type TlsClientOptions, type Transport } from '../transport/transport';
+import { tlsBaseOptions, type Connection, type Transport } from '../transport/transport';
+import type { TlsClientOptions } from '../model/load-plan';
 import { meshloadVersion } from '../util/version';
 import { usageError } from '../util/errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';

@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import protobuf from 'protobufjs';
 import { FileDescriptorProto } from 'protobufjs/ext/descriptor';
 import { Reader, Writer } from 'protobufjs/minimal';
-import type { TlsClientOptions } from '../transport/transport';
+import type { TlsClientOptions } from '../model/load-plan';
 import { MeshloadError, usageError } from '../util/errors';
 import { oneGrpcCall } from './grpc-one-call';
 import { GRPC_UNIMPLEMENTED, grpcStatusName } from './grpc-status';

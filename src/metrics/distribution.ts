@@ -3,24 +3,10 @@
  * exactly), plus an HDR histogram (3 significant digits) for percentiles and buckets. Both parts
  * merge exactly, which is what lets worker threads and distributed generators be combined. */
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { EncodedDistribution } from '../model/encoded-histograms';
 
 /** One hour in microseconds: the top of the latency range before the histogram grows. */
 export const ONE_HOUR_US = 3_600_000_000;
-
-export interface DistributionStats {
-  count: number;
-  sum: number;
-  sumSq: number;
-  /** 0 when count is 0. */
-  min: number;
-  max: number;
-}
-
-/** The serialisable form, as it appears in results. */
-export interface EncodedDistribution extends DistributionStats {
-  /** HdrHistogram V2 compressed, base64 (the format HdrHistogram's own tools read). */
-  hdr: string;
-}
 
 function newHistogram(highest: number): Histogram {
   return build({

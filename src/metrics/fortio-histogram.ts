@@ -3,6 +3,7 @@
  * Divider. Recording is one division and one table lookup, with no allocation, so the engine
  * keeps it per request; export and CalcPercentile are Fortio's, so Fortio-shaped output built
  * from it is Fortio's to the last digit. Merges exactly (same scale) as Fortio's Transfer does. */
+import type { EncodedFortioHistogram, FortioCounterData, FortioScale } from '../model/encoded-histograms';
 
 /** stats.go histogramBucketValues: bucket i holds ]edge[i-1], edge[i]] of the scaled value; one
  * extra bucket below (<= 0) and one above (> 100000). */
@@ -86,12 +87,6 @@ export interface FortioHistogram {
   Percentiles?: FortioPercentile[];
 }
 
-/** How a histogram scales values into buckets (stats.NewHistogram(offset, divider)). */
-export interface FortioScale {
-  offset: number;
-  divider: number;
-}
-
 /** What each kind of Fortio histogram is recorded with, in Fortio's unit (seconds, bytes). */
 export const FORTIO_SCALES = {
   /** periodic.go Run: NewHistogram(Offset, Resolution); -r defaults to 0.001 s, -offset to 0. */
@@ -117,22 +112,6 @@ export function fortioDurationScale(plan: { histogramOffset?: number | undefined
     offset: offset !== undefined && Number.isFinite(offset) ? offset : FORTIO_SCALES.duration.offset,
     divider: resolution !== undefined && Number.isFinite(resolution) && resolution > 0 ? resolution : FORTIO_SCALES.duration.divider,
   };
-}
-
-/** stats.Counter's fields (sum of squares included, so counters merge exactly); results keep
- * a connection's dial times in this form. */
-export interface FortioCounterData {
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-  sumSq: number;
-}
-
-/** The serialisable form kept in meshload's results: the scale, the counter, and the count of
- * every bucket (FORTIO_BUCKET_COUNT numbers, most of them 0). */
-export interface EncodedFortioHistogram extends FortioScale, FortioCounterData {
-  buckets: number[];
 }
 
 /** A FortioCounterData read from anywhere (a result file may be hand-edited), or undefined. */

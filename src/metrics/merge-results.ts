@@ -1,11 +1,13 @@
 /** Merges load results of generators that ran side by side (worker threads, Kubernetes Jobs)
  * into one, exactly: counts add, distributions merge bucket by bucket, the timeline adds by
  * wall-clock step. Pure. */
-import { ERROR_KINDS, type ErrorKind, type FortioRecorded, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../engine/load-result';
-import { mergeSocketFields } from '../engine/connection-stats';
-import { fellBehind, requestedQps } from '../engine/schedule';
-import { Distribution, type EncodedDistribution } from './distribution';
-import { type EncodedFortioHistogram, FortioCounts } from './fortio-histogram';
+import { type FortioRecorded, type LoadResult, type StoredLoadResult, type TimelineSecond, timelineStepOf, upgradeLoadResult } from '../model/load-result';
+import { ERROR_KINDS, type ErrorKind } from '../model/outcome';
+import { mergeSocketFields } from './connection-stats';
+import { fellBehind, requestedQps } from '../model/achieved-rate';
+import { Distribution } from './distribution';
+import type { EncodedDistribution, EncodedFortioHistogram } from '../model/encoded-histograms';
+import { FortioCounts } from './fortio-histogram';
 
 /** Parts may come from files an older meshload wrote: fields it lacked read as none. */
 export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {

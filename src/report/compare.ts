@@ -23,12 +23,13 @@
  *   with share n_b / (n_a + n_b) when the rates are equal; counts when the Wilson interval excludes it.
  * Difference from `run --baseline`: that gate fails on the tolerance alone (p99 and error rate);
  * compare also asks for the statistical condition, so it may call within noise what the gate fails. */
-import type { LoadResult } from '../engine/load-result';
-import { fellBehindText, isOk, notOkCalls } from '../engine/schedule';
+import type { LoadResult } from '../model/load-result';
+import { fellBehindText } from '../model/achieved-rate';
+import { isOk, notOkCalls } from '../model/outcome';
 import { Distribution, forEachRecorded } from '../metrics/distribution';
 import { chiSquareSurvival, wilsonInterval, zForConfidence } from '../metrics/statistics';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
-import type { FailureCause } from '../stats/failure-cause';
+import type { FailureCause } from '../model/failure-cause';
 import { viewField, type ResilienceField } from '../stats/resilience-view';
 import { usageError } from '../util/errors';
 import { redactUrl } from '../util/redact';

@@ -3,8 +3,9 @@
  * Where they go (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run): the sleep lines
  * right after "Ended after"; the per-connection lines and connection time after "Error cases";
  * the IP distribution after "Uniform: ...". */
-import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts, type ConnectionsReport } from '../engine/connection-stats';
-import type { LoadResult } from '../engine/load-result';
+import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts } from '../metrics/connection-stats';
+import type { ConnectionsReport } from '../model/connections-report';
+import type { LoadResult } from '../model/load-result';
 import { exportFortioCounter, FortioCounts } from '../metrics/fortio-histogram';
 import { logsAt, type LogLevel } from '../util/log-level';
 import type { FortioHistogram } from './fortio-histogram';

@@ -3,12 +3,15 @@
  * distribution is rebuilt by spreading a bucket's count evenly over the bucket: count, min, max and
  * sum stay exact (to the nanosecond), percentiles are approximate within a Fortio bucket. The
  * result says so: its `version` is `fortio <Version>` (see isFortioImport, importNote). Pure. */
-import { type ConnectionsReport, isAddressCounts } from '../engine/connection-stats';
-import type { ErrorKind, FortioRecorded, LoadResult } from '../engine/load-result';
-import { LOAD_DEFAULTS } from '../engine/load-plan';
-import { fellBehind, notOkCalls } from '../engine/schedule';
+import { isAddressCounts } from '../metrics/connection-stats';
+import type { ConnectionsReport } from '../model/connections-report';
+import type { FortioRecorded, LoadResult } from '../model/load-result';
+import { type ErrorKind, notOkCalls } from '../model/outcome';
+import { LOAD_DEFAULTS } from '../model/load-plan';
+import { fellBehind } from '../model/achieved-rate';
 import { Distribution } from '../metrics/distribution';
-import { type EncodedFortioHistogram, FortioCounts, type FortioScale } from '../metrics/fortio-histogram';
+import { FortioCounts } from '../metrics/fortio-histogram';
+import type { EncodedFortioHistogram, FortioScale } from '../model/encoded-histograms';
 import { parseDuration } from '../util/duration';
 import { usageError } from '../util/errors';
 import { redactUrl } from '../util/redact';

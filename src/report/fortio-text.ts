@@ -2,11 +2,13 @@
  * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
  * out. Format strings are Fortio's, verbatim, run through goSprintf. */
 import { fortioGrpcLines } from './fortio-grpc-text';
-import type { LoadPlan } from '../engine/load-plan';
-import { ERROR_KINDS, errorSample, type LoadResult } from '../engine/load-result';
-import { fellBehindText } from '../engine/schedule';
-import { Distribution, type EncodedDistribution } from '../metrics/distribution';
-import { describeCause, FAILURE_CAUSES } from '../stats/failure-cause';
+import type { LoadPlan } from '../model/load-plan';
+import { errorSample, type LoadResult } from '../model/load-result';
+import { ERROR_KINDS } from '../model/outcome';
+import { fellBehindText } from '../model/achieved-rate';
+import { Distribution } from '../metrics/distribution';
+import type { EncodedDistribution } from '../model/encoded-histograms';
+import { describeCause, FAILURE_CAUSES } from '../model/failure-cause';
 import { type FortioHistogram, fortioViewOf, scaleValue } from './fortio-histogram';
 import { fortioRunShape } from './fortio-run-shape';
 import { redactUrl } from '../util/redact';

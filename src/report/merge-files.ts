@@ -3,7 +3,7 @@
  * added), and a scenario's checks are evaluated again on the whole. Inputs are `meshload load
  * -json` files (Fortio's shape with a `Meshload` object) or `meshload run` result.json files, all
  * of one kind. Pure. */
-import type { LoadResult } from '../engine/load-result';
+import type { LoadResult } from '../model/load-result';
 import { mergeResults, partSpans } from '../metrics/merge-results';
 import { evaluateExpectation, parseExpectation } from '../checks';
 import { phaseVerdict, scenarioVerdict, SKIPPED_ON_SHARD, type Shard } from '../scenario/run-scenario';

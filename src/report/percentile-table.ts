@@ -2,7 +2,7 @@
  * uncorrected latency at the requested percentiles, in milliseconds. The uncorrected row is the
  * detail (it hides queueing), so a colour screen dims it. */
 import Table from 'cli-table3';
-import type { LoadResult } from '../engine/load-result';
+import type { LoadResult } from '../model/load-result';
 import { Distribution } from '../metrics/distribution';
 import { paint, PLAIN, type Screen } from './screen';
 

@@ -5,10 +5,11 @@
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { type LoadResult, type StoredLoadResult, upgradeLoadResult } from '../engine/load-result';
+import { type LoadResult, type StoredLoadResult, upgradeLoadResult } from '../model/load-result';
 import { phaseVerdict, scenarioVerdict } from '../scenario/run-scenario';
 import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
-import { Distribution, type EncodedDistribution } from '../metrics/distribution';
+import { Distribution } from '../metrics/distribution';
+import type { EncodedDistribution } from '../model/encoded-histograms';
 import { usageError } from '../util/errors';
 import { readInputFile } from '../util/read-input-file';
 import { fromFortioJson, importNote, isFortioImport, isFortioJson } from './fortio-import';

@@ -9,7 +9,7 @@ import { close, constants, createReadStream, fstat, open, readdirSync, realpathS
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
-import { notOkCalls } from '../engine/schedule';
+import { notOkCalls } from '../model/outcome';
 import { Distribution } from '../metrics/distribution';
 import { shownResultVerdict, type ScenarioResult, type ShownVerdict } from '../scenario/scenario-result';
 import { MeshloadError } from '../util/errors';

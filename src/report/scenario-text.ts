@@ -2,8 +2,8 @@
  * load, a line per check, and the verdict. Pure; summary.txt is the same text on the PLAIN
  * screen. Colour is added after padding: ANSI codes have no width. */
 import Table from 'cli-table3';
-import type { LoadResult } from '../engine/load-result';
-import { fellBehindText } from '../engine/schedule';
+import type { LoadResult } from '../model/load-result';
+import { fellBehindText } from '../model/achieved-rate';
 import { Distribution } from '../metrics/distribution';
 import { shownResultVerdict, type CheckResult, type PhaseResult, type ScenarioResult, type StepResult, type Verdict } from '../scenario/scenario-result';
 import type { Phase } from '../scenario/scenario-schema';

@@ -4,8 +4,8 @@
  * `max(...)`, `agree(requests)`), so it can be pasted into `expect:`. What did not move is left
  * to `-v` (screen.verbose) and to the JSON and HTML reports. Pure. */
 import { parseExpectation, type Expectation } from '../checks';
-import { CHECK_NAMES, RESILIENCE_FIELDS, viewField, type ProxyKind, type ResilienceView } from '../stats/resilience-view';
-import type { AgreementCheck, SidecarClusterReport, SidecarReport } from '../stats/sidecar-report';
+import { CHECK_NAMES, RESILIENCE_FIELDS, viewField } from '../stats/resilience-view';
+import type { AgreementCheck, ProxyKind, ResilienceView, SidecarClusterReport, SidecarReport } from '../model/sidecar-report';
 import { statKey } from '../stats/stat-sample';
 import { redactUrlsIn } from '../util/redact';
 import { paint, PLAIN, type Screen } from './screen';

@@ -1,7 +1,7 @@
 /** `--baseline result.json --tolerance 10%`: the gate also fails when a phase's p99 or error rate
  * regressed against an earlier run of the same scenario. Phases are matched by name. Pure. */
-import type { LoadResult } from '../engine/load-result';
-import { notOkCalls } from '../engine/schedule';
+import type { LoadResult } from '../model/load-result';
+import { notOkCalls } from '../model/outcome';
 import { Distribution } from '../metrics/distribution';
 import type { CheckResult, PhaseResult, ScenarioResult } from './scenario-result';
 import { phaseVerdict, scenarioVerdict } from './run-scenario';

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import type { LoadPlan } from '../engine/load-plan';
-import type { LoadResult } from '../engine/load-result';
+import type { LoadPlan } from '../model/load-plan';
+import type { LoadResult } from '../model/load-result';
 import { newProgress, type LoadProgress } from '../engine/run-load';
 import { runPlan } from '../engine/run-plan';
 import { shardPlan, shardProblem } from '../engine/split-plan';

@@ -1,7 +1,7 @@
 /** The outcome of a scenario run: plain data, written as result.json and rendered as text,
  * JUnit and Markdown. */
 import type { CheckResult, Verdict } from '../checks/check-result';
-import type { LoadResult } from '../engine/load-result';
+import type { LoadResult } from '../model/load-result';
 
 // A result carries the checks' verdicts; their types live in checks/, below scenario/.
 export type { CheckResult, Verdict };

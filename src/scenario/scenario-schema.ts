@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { isIP } from 'node:net';
-import { LOAD_DEFAULTS } from '../engine/load-plan';
+import { LOAD_DEFAULTS } from '../model/load-plan';
 import { parseGrpcTarget } from '../grpc/grpc-target';
 import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';

@@ -3,6 +3,7 @@
  * only while the limit is hit, so a before/after pair would miss them: each is reported as its
  * maximum, the time it spent above zero, and a bounded series of its samples (when it tripped). */
 import { isGauge, takeSnapshot } from './snapshot';
+import type { GaugeSeriesSet } from '../model/sidecar-report';
 import type { ReadStatsOptions, StatsSource } from './stats-source';
 
 export interface GaugeTrace {
@@ -22,19 +23,6 @@ export interface GaugeTrace {
 export const MAX_SERIES_POINTS = 3600;
 /** Series a result keeps; the rest are counted in `leftOut`. */
 export const MAX_SERIES = 40;
-
-/** The gauges' series of one load, as the result stores them. */
-export interface GaugeSeriesSet {
-  /** ISO 8601: offset 0 of every point (the load's start). Points before it are the warm-up's. */
-  startTime: string;
-  /** What one point spans: the sampling interval times the samples each point holds. */
-  stepMs: number;
-  /** cluster -> stat -> [offsetMs, value] points, the value the largest sampled in the step.
-   * Gauges that never changed are left out: their maximum says all. */
-  clusters: Record<string, Record<string, Array<[number, number]>>>;
-  /** Gauges that changed but were not kept (past MAX_SERIES). */
-  leftOut: number;
-}
 
 export interface GaugeSummary {
   samples: number;

@@ -4,10 +4,11 @@
  * (the pods need not have peaked together) and keep the largest maximum, which the report says;
  * their series keep the largest value any pod sampled in each step, for the same reason.
  * Pure. */
-import type { LoadResult } from '../engine/load-result';
-import { MAX_SERIES, MAX_SERIES_POINTS, type GaugeSeriesSet } from './gauge-sampler';
-import { buildView, isGaugeField, resilienceView, viewField, type ResilienceField, type ResilienceView } from './resilience-view';
-import { agreementChecks, requestsReceived, sumViews, unavailableReport, type SidecarClusterReport, type SidecarReport } from './sidecar-report';
+import type { LoadResult } from '../model/load-result';
+import { MAX_SERIES, MAX_SERIES_POINTS } from './gauge-sampler';
+import type { GaugeSeriesSet, ResilienceView, SidecarClusterReport, SidecarReport } from '../model/sidecar-report';
+import { buildView, isGaugeField, resilienceView, viewField, type ResilienceField } from './resilience-view';
+import { agreementChecks, requestsReceived, sumViews, unavailableReport } from './sidecar-report';
 
 export interface SidecarPart {
   /** The part's file as the user named it, for sentences. */

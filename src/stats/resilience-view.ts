@@ -5,31 +5,12 @@
  *
  * A field is undefined when the proxy has no such stat or the stat was missing from the input,
  * never 0: the UI says "not reported by this proxy" rather than a reassuring zero. */
+import type { ProxyKind, ResilienceView } from '../model/sidecar-report';
 import { statKey } from './stat-sample';
-
-export type ProxyKind = 'envoy' | 'haproxy';
 
 export const PROXY_KINDS: readonly ProxyKind[] = ['envoy', 'haproxy'];
 
 type Count = number | undefined;
-
-export interface ResilienceView {
-  kind: ProxyKind;
-  /** Requests the proxy sent to an upstream server, every retry attempt included. */
-  requestsSent: Count;
-  /** Requests the proxy refused instead of sending (circuit breakers, queue limits). */
-  breakerRejections: { pending: Count; active: Count; connection: Count };
-  retries: { attempted: Count; succeeded: Count; overflowed: Count; limitExceeded: Count };
-  timeouts: { route: Count; perTry: Count };
-  /** 5xx the client got (`final`, the proxy's own 503/504 included) and 5xx that were retried. */
-  upstream5xx: { final: Count; retried: Count };
-  connectFailures: Count;
-  /** `active` is the most hosts ejected at once during the run (a gauge's maximum). */
-  ejections: { enforced: Count; active: Count };
-  faults: { aborts: Count; delays: Count };
-  /** Maxima of the breaker gauges (1 while at the limit): a momentary signal, sampled in-run. */
-  breakerOpen: { cx: Count; rqPending: Count; rq: Count; rqRetry: Count };
-}
 
 export type ResilienceField =
   | 'requestsSent'

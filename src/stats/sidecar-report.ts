@@ -1,55 +1,12 @@
 /** What the proxy did during a run, next to what the client saw: per-cluster stat deltas, gauge
  * maxima, the proxy-neutral resilience view, agreement checks and plain-sentence diagnostics.
  * Pure: snapshots and the run's result in, plain data out. */
-import type { LoadResult } from '../engine/load-result';
+import type { LoadResult } from '../model/load-result';
 import { clusterGroup, hasOutboundClusters, outboundClusterNames, suggestClusters } from './cluster-stats';
-import { gaugeSeriesSet, type GaugeSeriesSet, type GaugeSummary } from './gauge-sampler';
-import { buildView, isGaugeField, resilienceView, viewField, type ProxyKind, type ResilienceView } from './resilience-view';
+import { gaugeSeriesSet, type GaugeSummary } from './gauge-sampler';
+import type { AgreementCheck, ProxyKind, ResilienceView, SidecarClusterReport, SidecarReport } from '../model/sidecar-report';
+import { buildView, isGaugeField, resilienceView, viewField } from './resilience-view';
 import { diffHttpFaults, type SnapshotDelta, type StatsSnapshot } from './snapshot';
-import type { StatsFormat } from './stat-sample';
-
-export interface SidecarClusterReport {
-  cluster: string;
-  /** Istio subset clusters of one service share a group; `subset` tells them apart. */
-  group: string;
-  subset: string;
-  /** Counter deltas by stat as the source names it, without the cluster prefix. */
-  deltas: Record<string, number>;
-  /** Counters that went down: the proxy restarted or reset its counters during the run; then
-   * every counter of the cluster is listed here and `deltas` is empty. */
-  resets: string[];
-  /** Why `deltas` is empty and the view's counts n/a (a reset, unusable stats in a dump). */
-  unavailable?: string;
-  /** Gauges: the maximum seen (sampled during the run, else the value after it). */
-  gauges: Record<string, { max: number; msAboveZero: number | undefined }>;
-  view: ResilienceView;
-}
-
-export interface AgreementCheck {
-  name: 'breaker' | 'requests' | 'retries';
-  client: number;
-  proxy: number | undefined;
-  /** undefined when the proxy does not report what is needed. */
-  agrees: boolean | undefined;
-  note: string;
-}
-
-export interface SidecarReport {
-  source: string;
-  format: StatsFormat | undefined;
-  kind: ProxyKind | undefined;
-  clusterQuery: string | undefined;
-  clusters: SidecarClusterReport[];
-  /** The view summed over the matched clusters. */
-  total: ResilienceView | undefined;
-  agreement: AgreementCheck[];
-  diagnostics: string[];
-  /** Why there is no stats verdict (the source failed); the run itself still completed. */
-  unavailable: string | undefined;
-  /** The gauges sampled during the load, over time (absent in older results and without
-   * sampling). */
-  gaugeSeries?: GaugeSeriesSet;
-}
 
 /** MESH-FACTS: Istio hides cluster.outbound stats unless the client pod opts in. */
 export const ISTIO_STATS_ANNOTATION = `proxy.istio.io/config: '{"proxyStatsMatcher":{"inclusionPrefixes":["cluster.outbound"]}}'`;

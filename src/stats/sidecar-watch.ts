@@ -1,10 +1,10 @@
 /** Watches a proxy around a load run: a snapshot before, gauges sampled during, a snapshot after.
  * A source that fails never fails the run: the report says the verdict is unavailable and why. */
-import type { LoadResult } from '../engine/load-result';
+import type { LoadResult } from '../model/load-result';
 import { GaugeSampler } from './gauge-sampler';
-import { buildSidecarReport, unavailableReport, type SidecarReport } from './sidecar-report';
+import { buildSidecarReport, unavailableReport } from './sidecar-report';
+import type { SidecarReport, StatsFormat } from '../model/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from './snapshot';
-import type { StatsFormat } from './stat-sample';
 import { describeSource, type StatsSource } from './stats-source';
 
 export interface SidecarWatchOptions {

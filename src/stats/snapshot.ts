@@ -1,8 +1,8 @@
 /** Snapshots of a proxy's cluster stats and the deltas between two of them. Pure but for
  * `takeSnapshot`, which reads a source. */
 import { clusterStatsOf, matchCluster } from './cluster-stats';
-import type { ProxyKind } from './resilience-view';
-import type { ClusterStat, StatKind, StatSample, StatsFormat } from './stat-sample';
+import type { ProxyKind, StatsFormat } from '../model/sidecar-report';
+import type { ClusterStat, StatKind, StatSample } from './stat-sample';
 import { readStats, type ReadStatsOptions, type StatsSource } from './stats-source';
 
 export interface StatsSnapshot {

@@ -1,8 +1,6 @@
 /** The data model of proxy stats, shared by parsers, cluster extraction, snapshots and the
  * resilience view. Parsers stream samples to a callback so a 50 MB dump needs no 50 MB array. */
 
-export type StatsFormat = 'envoy-text' | 'envoy-json' | 'prometheus';
-
 /** Large enough for the biggest real dump (an Istio gateway's JSON stats are tens of MB). */
 export const DEFAULT_STATS_MAX_BYTES = 256 * 1024 * 1024;
 

@@ -9,7 +9,8 @@ import { EnvoyTextParser } from './formats/envoy-text';
 import type { LineParser } from './formats/line-parser';
 import { isMetricNameChar, isMetricNameStart, parsePromValue, PrometheusParser } from './formats/prometheus';
 import { isBlank, isWhitespace } from './formats/text-scan';
-import { StatsParseError, type StatSample, type StatsFormat } from './stat-sample';
+import { StatsParseError, type StatSample } from './stat-sample';
+import type { StatsFormat } from '../model/sidecar-report';
 
 const CR = 13;
 const HASH = 35;

@@ -11,7 +11,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { request } from 'undici';
 import { MeshloadError } from '../util/errors';
 import { redactUrl } from '../util/redact';
-import { DEFAULT_STATS_MAX_BYTES, StatsParseError, type StatSample, type StatsFormat } from './stat-sample';
+import { DEFAULT_STATS_MAX_BYTES, StatsParseError, type StatSample } from './stat-sample';
+import type { StatsFormat } from '../model/sidecar-report';
 
 export { DEFAULT_STATS_MAX_BYTES };
 import { detectFormat, StatsParser } from './stats-parser';

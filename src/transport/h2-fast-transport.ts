@@ -19,14 +19,14 @@
  * :path (a literal without indexing, so the table does not churn) and body are copied fresh. */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { usageError } from '../util/errors';
 import { H2_ERROR, h2ErrorName } from './h2-wire/frames';
 import { H2Stream, H2WireSession, kindOfH2Code, type SessionOptions, type SessionOwner, type StreamEnd, type StreamHandler } from './h2-wire/session';
 import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 
 const READ_BUFFER_BYTES = 64 * 1024;

@@ -30,13 +30,13 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { usageError } from '../util/errors';
 import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 /** Flow-control windows we advertise: node:http2 defaults to RFC 9113's 64 KiB for the
  * connection and each stream, which throttles large responses on 64 streams of one session to

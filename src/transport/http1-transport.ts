@@ -5,13 +5,13 @@
 import { lookup } from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { usageError } from '../util/errors';
 import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type Outcome, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 export { errorKindOf };
 

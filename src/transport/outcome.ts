@@ -1,6 +1,5 @@
 /** Outcomes shared by the transports: socket errors as code -1 with their kind. */
-import type { ErrorKind } from '../engine/load-result';
-import type { Outcome } from './transport';
+import type { ErrorKind, Outcome } from '../model/outcome';
 
 const TLS_CERT_CODES = new Set([
   'CERT_HAS_EXPIRED',

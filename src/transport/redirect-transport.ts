@@ -5,10 +5,10 @@
  * followed by Go's rules (redirect-hop.ts) within the one -timeout, the final answer counted.
  * Slower than the fast client by design; only -L uses it. */
 import type { Dispatcher } from 'undici';
-import type { ErrorKind } from '../engine/load-result';
+import type { ErrorKind, Outcome } from '../model/outcome';
 import { errorKindOf, failure, refusedSend } from './outcome';
 import { MAX_REDIRECTS, nextHop, REDIRECT_STATUSES, type Hop } from './redirect-hop';
-import type { Connection, Outcome, RequestTemplate, Transport } from './transport';
+import type { Connection, RequestTemplate, Transport } from './transport';
 import { connectOptions, type ConnectTarget } from './undici-connect';
 
 type Undici = typeof import('undici');

@@ -1,7 +1,8 @@
 /** The one small interface between the engine (which knows nothing of HTTP) and a protocol.
  * Callbacks, not promises: this is the per-request path. */
 import { isIP } from 'node:net';
-import type { ErrorKind } from '../engine/load-result';
+import type { Outcome } from '../model/outcome';
+import type { TlsClientOptions } from '../model/load-plan';
 
 export interface RequestTemplate {
   url: URL;
@@ -31,16 +32,6 @@ export interface RequestTemplate {
   http10?: boolean;
 }
 
-/** PEM text (strings, so a plan crosses worker threads unchanged) and the SNI name. */
-export interface TlsClientOptions {
-  cert?: string;
-  key?: string;
-  /** Replaces the system CAs for verifying the server. */
-  ca?: string;
-  /** SNI and the name the certificate is checked against; default the URL's host name. */
-  servername?: string;
-}
-
 /** The TLS connect options that do not change per socket, built once per transport. SNI must
  * be a name (RFC 6066): for an IP literal none is sent and the certificate is checked against it. */
 export function tlsBaseOptions(hostname: string, insecure: boolean, options: TlsClientOptions | undefined): {
@@ -58,40 +49,6 @@ export function tlsBaseOptions(hostname: string, insecure: boolean, options: Tls
     ...(options?.key !== undefined ? { key: options.key } : {}),
     ...(options?.ca !== undefined ? { ca: options.ca } : {}),
   };
-}
-
-export interface Outcome {
-  /** HTTP status, or -1 for a socket-level error. */
-  status: number;
-  /** Set exactly when status is -1. */
-  errorKind: ErrorKind | undefined;
-  /** The underlying error message for -1 (for logs and `curl`). */
-  errorMessage: string | undefined;
-  /** Status line and header bytes as received. */
-  headerBytes: number;
-  /** Body bytes as received (decoded chunk sizes for chunked bodies). */
-  bodyBytes: number;
-  /** `server: envoy` or `x-envoy-upstream-service-time` was present: the response came
-   * through an Envoy sidecar (absence is only a hint: meshes can strip these headers). */
-  viaEnvoy: boolean;
-  /** `x-envoy-overloaded: true`: Envoy's circuit breaker rejected the request. */
-  envoyOverloaded: boolean;
-  /** For status >= 400: up to 256 bytes of the body, as latin1 text, to classify the cause
-   * (Envoy's "upstream request timeout", "no healthy upstream", ...). */
-  bodyPrefix: string | undefined;
-  /** `x-version` as received (meshload server -version-tag): which subset answered. */
-  version: string | undefined;
-  /** `x-envoy-attempt-count` as echoed by the upstream (meshload server): the try that produced
-   * this response, 1 for the first; 0 when absent. */
-  attempt: number;
-  /** `x-meshload-clamped` was present: the meshload server capped an asked-for delay or size. */
-  clamped?: boolean;
-  /** gRPC calls only: the call's gRPC status (0 OK); `status` then holds the HTTP status it
-   * stands for (google/rpc/code.proto), never 2xx unless this is 0. */
-  grpcStatus?: number;
-  /** gRPC calls only: the name the call is counted under: the status's name ("OK",
-   * "Unavailable"), or a health check's serving status when not SERVING ("NOT_SERVING"). */
-  grpcName?: string;
 }
 
 /** One virtual user's path to the target, one request in flight at a time. Over HTTP/1.1 it owns

@@ -1,7 +1,8 @@
 /** How undici connects for meshload (curl, and load -L): the TLS settings of a URL's host, and
  * -unix-socket or -resolve, which Fortio's std client applies to every hop. */
 import { isIP, type LookupFunction } from 'node:net';
-import { tlsBaseOptions, type TlsClientOptions } from './transport';
+import { tlsBaseOptions } from './transport';
+import type { TlsClientOptions } from '../model/load-plan';
 
 export interface ConnectTarget {
   /** The first URL: its host's -H Host SNI applies to it only. */

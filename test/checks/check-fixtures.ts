@@ -1,9 +1,8 @@
 /** Results and sidecar reports the checks tests evaluate against: a mixed 300-call load, a
  * two-subset sidecar report, and small builders for both. */
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { evaluateExpectation, parseExpectation, type CheckResult } from '../../src/checks';
-import type { ResilienceView } from '../../src/stats/resilience-view';
-import type { SidecarClusterReport, SidecarReport } from '../../src/stats/sidecar-report';
+import type { ResilienceView, SidecarClusterReport, SidecarReport } from '../../src/model/sidecar-report';
 import { fixtureResult, type FixtureCall } from '../helpers/load-result-fixture';
 
 /** 300 calls: 200 x 200, 4 x 418 (OK, as Fortio), 90 x 503, 3 x 504, 3 socket errors; latency

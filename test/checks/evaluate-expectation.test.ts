@@ -1,8 +1,9 @@
 /** The verdicts of checks against a result: client-side metrics, no data, sidecar stats, subset
  * shares, agreement, and the reason a failed check gives. */
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { formatExpectation, parseExpectation } from '../../src/checks';
-import { unavailableReport, type AgreementCheck } from '../../src/stats/sidecar-report';
+import { unavailableReport } from '../../src/stats/sidecar-report';
+import type { AgreementCheck } from '../../src/model/sidecar-report';
 import { fixtureResult, type FixtureCall } from '../helpers/load-result-fixture';
 import { callsWith, check, cluster, expectRow, MIXED, mixedCalls, sidecar, V1, V2, view, type Row } from './check-fixtures';
 

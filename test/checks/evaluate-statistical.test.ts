@@ -1,7 +1,8 @@
 /** The verdicts of statistical checks: a share by Wilson interval (`status(503) ~ 6.25% vs 50%`)
  * and a traffic split by chi-square goodness of fit (`versions ~ [...] vs [...]`). */
 import { goodnessOfFitSampleSize, proportionSampleSize, wilsonInterval } from '../../src/metrics/statistics';
-import { unavailableReport, type SidecarReport } from '../../src/stats/sidecar-report';
+import { unavailableReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { fixtureResult } from '../helpers/load-result-fixture';
 import { callsWith, check, mixedCalls, sidecar, V1, V2, view } from './check-fixtures';
 

@@ -1,8 +1,7 @@
 import { callLogger, FortioLog, formatFortioLine } from '../../src/cli/fortio-log';
-import type { ErrorKind } from '../../src/engine/load-result';
+import type { ErrorKind, Outcome } from '../../src/model/outcome';
 import { PLAIN } from '../../src/report/screen';
 import { failure } from '../../src/transport/outcome';
-import type { Outcome } from '../../src/transport/transport';
 import type { LogLevel } from '../../src/util/log-level';
 
 const COLOUR = { color: true, verbose: false };

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { FORTIO_BUCKET_EDGES, fortioBucketIndex } from '../../src/metrics/fortio-histogram';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { runProcess } from '../helpers/run-process';

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli } from '../helpers/cli';
 import { startHaproxy, type HaproxyOptions, type RunningHaproxy } from '../helpers/haproxy';

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { Distribution } from '../../src/metrics/distribution';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli, testIo } from '../helpers/cli';

@@ -4,8 +4,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
-import type { SidecarClusterReport, SidecarReport } from '../../src/stats/sidecar-report';
+import type { LoadResult } from '../../src/model/load-result';
+import type { SidecarClusterReport, SidecarReport } from '../../src/model/sidecar-report';
 import { Distribution } from '../../src/metrics/distribution';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import type { SidecarReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { runCli } from '../../src/cli/main';
 import { cli, testIo } from '../helpers/cli';
 

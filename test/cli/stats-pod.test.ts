@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandStatsPod, statsPodCommand } from '../../src/cli/stats-flags';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import type { SidecarReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { cli } from '../helpers/cli';
 import { runProcess, type Finished } from '../helpers/run-process';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AccessLog, accessLogLine, parseAccessLogFormat } from '../../src/engine/access-log';
 import { runLoad } from '../../src/engine/run-load';
 import { failure } from '../../src/transport/outcome';
-import type { Outcome } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
 

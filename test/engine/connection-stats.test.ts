@@ -2,7 +2,7 @@
  * Fortio's scales (httprunner.go connectionStats at -offset/-r, periodic.go sleepTime at
  * (-0.001, 0.001)), exact merges, and results stored by the former fortio-counts module still
  * reading and printing the same. */
-import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../src/engine/connection-stats';
+import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../src/metrics/connection-stats';
 import { FORTIO_SLEEP_SCALE, FortioCounts, fortioDurationScale } from '../../src/metrics/fortio-histogram';
 import { fortioConnectionJson, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
 

@@ -1,4 +1,4 @@
-import { ERROR_SAMPLE_CHARS } from '../../src/engine/load-result';
+import { ERROR_SAMPLE_CHARS } from '../../src/model/load-result';
 import { runLoad, warmupError } from '../../src/engine/run-load';
 import type { Connection, Transport } from '../../src/transport/transport';
 import { Distribution } from '../../src/metrics/distribution';

@@ -1,6 +1,6 @@
 import { FINE_STEP_MS, MAX_FINE_STEPS, RunRecorder, timelineStepFor } from '../../src/engine/run-recorder';
 import { failure } from '../../src/transport/outcome';
-import type { Outcome } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 
 function outcome(status: number, version: string | undefined, attempt: number): Outcome {
   return {

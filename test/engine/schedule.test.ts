@@ -1,4 +1,5 @@
-import { isOk, planSchedule, rampCalls, rampSlotMs } from '../../src/engine/schedule';
+import { planSchedule, rampCalls, rampSlotMs } from '../../src/engine/schedule';
+import { isOk } from '../../src/model/outcome';
 
 const base = { connections: 4, qps: 8, durationMs: 5000, requests: undefined, uniform: false };
 

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { frameMessage, MessageReader } from '../../src/grpc/grpc-frame';
 import { GrpcReply } from '../../src/grpc/grpc-reply';
 import { decodeGrpcMessage, encodeGrpcMessage, grpcStatusFromHttp, grpcStatusName, parseGrpcStatus } from '../../src/grpc/grpc-status';
-import { classifyFailure } from '../../src/stats/failure-cause';
+import { classifyFailure } from '../../src/model/failure-cause';
 
 const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
 

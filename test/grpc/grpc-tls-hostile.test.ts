@@ -8,7 +8,7 @@ import { encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
 import { frameMessage } from '../../src/grpc/grpc-frame';
 import { oneGrpcCall } from '../../src/grpc/grpc-one-call';
 import { createGrpcTransport } from '../../src/grpc/grpc-transport';
-import type { Outcome } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import { cli } from '../helpers/cli';
 import { makeMtlsFiles, type MtlsFiles } from '../helpers/self-signed-cert';

@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { decodePing, encodePing, PING_PATH } from '../../src/grpc/builtin-messages';
 import { frameMessage, MessageReader } from '../../src/grpc/grpc-frame';
 import { createGrpcTransport, type GrpcCallTemplate } from '../../src/grpc/grpc-transport';
-import { classifyFailure } from '../../src/stats/failure-cause';
-import type { Outcome, Transport } from '../../src/transport/transport';
+import { classifyFailure } from '../../src/model/failure-cause';
+import type { Transport } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { FRAME, startHostileH2Server } from '../helpers/hostile-h2-server';
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;

@@ -8,7 +8,8 @@ import { encodeHealthRequest, encodePing, HEALTH_CHECK_PATH, PING_PATH } from '.
 import { frameMessage } from '../../src/grpc/grpc-frame';
 import { createGrpcTransport, type GrpcCallTemplate } from '../../src/grpc/grpc-transport';
 import { parseGrpcTimeout, startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
-import type { Outcome, Transport } from '../../src/transport/transport';
+import type { Transport } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'grpc');
 const definition = protoLoader.loadSync([join(FIXTURES, 'ping.proto'), join(FIXTURES, 'health.proto')], { longs: Number, enums: String, defaults: true });

@@ -1,7 +1,7 @@
 /** An in-memory Transport for engine tests: answers each call as `behaviour` says, after the
  * given delay, so scheduling and recording can be tested exactly without sockets. */
-import type { ErrorKind } from '../../src/engine/load-result';
-import type { Connection, Outcome, Transport } from '../../src/transport/transport';
+import type { ErrorKind, Outcome } from '../../src/model/outcome';
+import type { Connection, Transport } from '../../src/transport/transport';
 
 export interface FakeAnswer {
   status: number;

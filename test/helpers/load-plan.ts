@@ -1,4 +1,4 @@
-import { LOAD_DEFAULTS, type LoadPlan } from '../../src/engine/load-plan';
+import { LOAD_DEFAULTS, type LoadPlan } from '../../src/model/load-plan';
 
 /** A plan with Fortio's defaults, overridden by `over`. */
 export function loadPlan(over: Partial<LoadPlan> = {}): LoadPlan {

@@ -1,6 +1,6 @@
 /** Builds LoadResults from a list of calls with known latencies, codes and sizes, the way the
  * engine records them, so renderers can be tested against golden text. */
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { Distribution } from '../../src/metrics/distribution';
 import { FORTIO_SCALES, FortioCounts } from '../../src/metrics/fortio-histogram';
 import { loadPlan } from './load-plan';

@@ -1,5 +1,6 @@
 /** What both transport test suites need: a request template and promise wrappers for send. */
-import type { Connection, Outcome, RequestTemplate } from '../../src/transport/transport';
+import type { Connection, RequestTemplate } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 
 export function template(url: string, overrides: Partial<RequestTemplate> = {}): RequestTemplate {
   return { url: new URL(url), method: 'GET', headers: [], body: Buffer.alloc(0), timeoutMs: 5000, keepAlive: true, insecure: false, ...overrides };

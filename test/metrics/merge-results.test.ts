@@ -1,9 +1,9 @@
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { runLoad } from '../../src/engine/run-load';
 import { RunRecorder } from '../../src/engine/run-recorder';
 import { Distribution } from '../../src/metrics/distribution';
 import { mergeResults, partSpans } from '../../src/metrics/merge-results';
-import type { Outcome } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
 import { fixtureResult } from '../helpers/load-result-fixture';

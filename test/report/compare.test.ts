@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { Distribution } from '../../src/metrics/distribution';
 import { compareResults, pairPhases, quantileInterval, twoProportionP, type CompareRow, type Comparison } from '../../src/report/compare';
 import { renderCompareHtml } from '../../src/report/compare-html';

@@ -1,8 +1,10 @@
 /** Fortio's socket, connection-time, IP and sleep lines: format, order and log levels
  * (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run), and their JSON fields. */
-import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds, type ConnectionsReport } from '../../src/engine/connection-stats';
-import type { LoadResult } from '../../src/engine/load-result';
-import { type EncodedFortioHistogram, FORTIO_SCALES } from '../../src/metrics/fortio-histogram';
+import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../src/metrics/connection-stats';
+import type { ConnectionsReport } from '../../src/model/connections-report';
+import type { LoadResult } from '../../src/model/load-result';
+import { FORTIO_SCALES } from '../../src/metrics/fortio-histogram';
+import type { EncodedFortioHistogram } from '../../src/model/encoded-histograms';
 import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
 import { toFortioJson } from '../../src/report/fortio-json';
 import { renderLoadText } from '../../src/report/fortio-text';

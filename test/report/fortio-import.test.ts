@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { Distribution } from '../../src/metrics/distribution';
 import { FORTIO_BUCKET_EDGES } from '../../src/report/fortio-histogram';
 import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../src/report/fortio-import';

@@ -6,8 +6,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redactPlan } from '../../src/engine/load-plan';
-import type { LoadResult } from '../../src/engine/load-result';
+import { redactPlan } from '../../src/model/load-plan';
+import type { LoadResult } from '../../src/model/load-result';
 import { sidecarModel } from '../../src/report/html/sidecar-model';
 import { renderSidecarText } from '../../src/report/sidecar-text';
 import { planOf } from '../../src/scenario/run-scenario';

@@ -1,6 +1,6 @@
 /** The scenario twins of load's Fortio client flags (issue 14): resolve, unixSocket, http10,
  * user (a secret from ${ENV}, redacted) and followRedirects; and payloadSize as load has it. */
-import { redactPlan } from '../../src/engine/load-plan';
+import { redactPlan } from '../../src/model/load-plan';
 import { planOf } from '../../src/scenario/run-scenario';
 import { formatIssue, loadScenario, ScenarioError, type ResolvedLoad } from '../../src/scenario/scenario-schema';
 

@@ -1,6 +1,5 @@
-import type { ErrorKind } from '../../src/engine/load-result';
-import { classifyFailure, describeCause, FAILURE_CAUSES, type FailureCause } from '../../src/stats/failure-cause';
-import type { Outcome } from '../../src/transport/transport';
+import type { ErrorKind, Outcome } from '../../src/model/outcome';
+import { classifyFailure, describeCause, FAILURE_CAUSES, type FailureCause } from '../../src/model/failure-cause';
 
 function outcome(status: number, body?: string, extra: Partial<Outcome> = {}): Outcome {
   return {

@@ -3,10 +3,11 @@
  * compares the view built from the deltas with what the client and the echo server saw. */
 import { Agent, request } from 'undici';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { classifyFailure, type FailureCause } from '../../src/stats/failure-cause';
-import { resilienceView, type ResilienceView } from '../../src/stats/resilience-view';
+import { classifyFailure, type FailureCause } from '../../src/model/failure-cause';
+import { resilienceView } from '../../src/stats/resilience-view';
+import type { ResilienceView } from '../../src/model/sidecar-report';
 import { statKey } from '../../src/stats/stat-sample';
-import type { Outcome } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { haproxyBinary, startHaproxy, type HaproxyOptions, type RunningHaproxy } from '../helpers/haproxy';
 import { freePort } from '../helpers/nginx';
 

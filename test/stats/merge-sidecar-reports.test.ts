@@ -5,13 +5,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { mergeResults } from '../../src/metrics/merge-results';
 import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import type { GaugeSummary } from '../../src/stats/gauge-sampler';
 import { mergeSidecarReports } from '../../src/stats/merge-sidecar-reports';
 import { resilienceView } from '../../src/stats/resilience-view';
-import { buildSidecarReport, unavailableReport, type SidecarReport } from '../../src/stats/sidecar-report';
+import { buildSidecarReport, unavailableReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../src/stats/snapshot';
 import { fixtureResult } from '../helpers/load-result-fixture';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESILIENCE_FIELD_DOCS, RESILIENCE_FIELDS, resilienceView, type ResilienceField, type ResilienceView } from '../../src/stats/resilience-view';
+import { RESILIENCE_FIELD_DOCS, RESILIENCE_FIELDS, resilienceView, type ResilienceField } from '../../src/stats/resilience-view';
+import type { ResilienceView } from '../../src/model/sidecar-report';
 
 const map = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
 

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
-import { buildSidecarReport, type AgreementCheck } from '../../src/stats/sidecar-report';
+import type { LoadResult } from '../../src/model/load-result';
+import { buildSidecarReport } from '../../src/stats/sidecar-report';
+import type { AgreementCheck } from '../../src/model/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../src/stats/snapshot';
 import { fixtureResult } from '../helpers/load-result-fixture';
 

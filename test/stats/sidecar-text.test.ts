@@ -2,12 +2,13 @@
  * accept; the rest behind -v. Reports are built from the stats fixtures through the real
  * snapshot path, as `meshload stats DUMP` builds them. */
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/engine/load-result';
+import type { LoadResult } from '../../src/model/load-result';
 import { PLAIN } from '../../src/report/screen';
 import { renderSidecarText } from '../../src/report/sidecar-text';
 import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import { buildView, CHECK_NAMES, RESILIENCE_FIELDS } from '../../src/stats/resilience-view';
-import { buildSidecarReport, type SidecarReport } from '../../src/stats/sidecar-report';
+import { buildSidecarReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { diffSnapshots, takeSnapshot } from '../../src/stats/snapshot';
 import { fixtureResult } from '../helpers/load-result-fixture';
 

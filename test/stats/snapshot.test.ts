@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSidecarReport, type SidecarReport } from '../../src/stats/sidecar-report';
+import { buildSidecarReport } from '../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../src/model/sidecar-report';
 import { diffSnapshots, takeSnapshot, type StatsSnapshot } from '../../src/stats/snapshot';
 
 const A = 'outbound|9080|v1|reviews.default.svc.cluster.local';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { StatsParseError, type StatSample, type StatsFormat } from '../../src/stats/stat-sample';
+import { StatsParseError, type StatSample } from '../../src/stats/stat-sample';
+import type { StatsFormat } from '../../src/model/sidecar-report';
 import { detectFormat, parseStats, StatsParser } from '../../src/stats/stats-parser';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'stats');

@@ -6,8 +6,9 @@ import { h2RequestHeaders, MAX_RESENDS, oneLine } from '../../src/transport/h2-s
 import { createH2Transport, kindOfH2Code } from '../../src/transport/h2-transport';
 import { kindOfH2Code as wireKindOfH2Code } from '../../src/transport/h2-wire/session';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
-import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
-import { transportForPlan } from '../../src/transport/transport-for-plan';
+import type { Connection, RequestTemplate, Transport } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
+import { transportForPlan } from '../../src/engine/transport-for-plan';
 import { meshloadVersion } from '../../src/util/version';
 import { respond, startH2Server, type H2Script, type H2Server } from '../helpers/h2-server';
 import { loadPlan } from '../helpers/load-plan';

@@ -7,7 +7,8 @@ import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { FrameType } from '../../src/transport/h2-wire/frames';
 import { HpackEncoder } from '../../src/transport/h2-wire/hpack';
 import { MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from '../../src/transport/h2-wire/session';
-import type { Connection, Outcome, Transport } from '../../src/transport/transport';
+import type { Connection, Transport } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { startHostileH2Server, type H2Peer, type HostileH2Server, type HostileScript } from '../helpers/hostile-h2-server';
 import { template } from '../helpers/transport-harness';
 

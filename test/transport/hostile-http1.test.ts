@@ -4,7 +4,8 @@
 import type net from 'node:net';
 import { runLoad } from '../../src/engine/run-load';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
-import type { Connection, Outcome, RequestTemplate, Transport } from '../../src/transport/transport';
+import type { Connection, RequestTemplate, Transport } from '../../src/transport/transport';
+import type { Outcome } from '../../src/model/outcome';
 import { startRawServer, writeForever, type RawScript, type RawServer, type RawServerOptions } from '../helpers/raw-http-server';
 import { loadPlan } from '../helpers/load-plan';
 import { template } from '../helpers/transport-harness';

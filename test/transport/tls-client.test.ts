@@ -8,7 +8,8 @@ import type tls from 'node:tls';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import { createH2Transport } from '../../src/transport/h2-transport';
 import { createHttp1Transport } from '../../src/transport/http1-transport';
-import type { RequestTemplate, TlsClientOptions, Transport } from '../../src/transport/transport';
+import type { RequestTemplate, Transport } from '../../src/transport/transport';
+import type { TlsClientOptions } from '../../src/model/load-plan';
 import { makeMtlsFiles, startOpensslServer, type MtlsFiles } from '../helpers/self-signed-cert';
 import { send, template } from '../helpers/transport-harness';
 

@@ -1,6 +1,6 @@
 /** util/redact: which headers are secrets, and URLs without their credentials, wherever they are. */
 import fc from 'fast-check';
-import { redactPlan } from '../../src/engine/load-plan';
+import { redactPlan } from '../../src/model/load-plan';
 import { isSecretHeader, redactCredentialsOf, redactHeaders, redactRequestTarget, redactUrl, redactUrlsIn, REDACTED } from '../../src/util/redact';
 
 describe('isSecretHeader', () => {

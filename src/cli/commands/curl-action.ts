@@ -17,7 +17,7 @@ import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
 import { sayNoEffect } from '../fortio-flags';
 import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
-import { isOk } from '../../engine/schedule';
+import { isOk } from '../../model/outcome';
 import { PLAIN, screenFor } from '../../report/screen';
 import { FortioLog } from '../fortio-log';
 

@@ -5,7 +5,7 @@
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { CliIo } from '../io';
 import { requestFromFlags, type RequestFlags } from '../request-flags';
-import { classifyFailure } from '../../stats/failure-cause';
+import { classifyFailure } from '../../model/failure-cause';
 import { oneLine } from '../../transport/outcome';
 import { grpcMetadata, grpcPlanFromFlags, type GrpcFlags } from '../../grpc/grpc-load';
 import { oneGrpcCall } from '../../grpc/grpc-one-call';

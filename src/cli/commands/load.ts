@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { LOAD_DEFAULTS } from '../../engine/load-plan';
+import { LOAD_DEFAULTS } from '../../model/load-plan';
 import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
 import { FORTIO_UNUSED } from '../go-flags';

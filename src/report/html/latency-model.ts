@@ -1,8 +1,9 @@
 /** Latency as the HTML report charts it: a log-binned histogram, an HdrHistogram-style percentile
  * curve (corrected and uncorrected), a summary row, and a row per status code. Pure: encoded
  * distributions in (decoded here, in Node), plain numbers out, so the browser needs no decoder. */
-import type { LoadResult } from '../../engine/load-result';
-import { Distribution, forEachRecorded, type EncodedDistribution } from '../../metrics/distribution';
+import type { LoadResult } from '../../model/load-result';
+import { Distribution, forEachRecorded } from '../../metrics/distribution';
+import type { EncodedDistribution } from '../../model/encoded-histograms';
 
 /** Histogram bins per decade: 1us..10s stays under 70 bins, still fine enough to show modes. */
 export const BINS_PER_DECADE = 10;

@@ -2,10 +2,10 @@
  * computed here in Node (histograms decoded, shares and rates worked out), so the page's script
  * only draws. Pure: a ScenarioResult in, plain data out. Tolerates results written by older
  * versions: optional fields missing mean "no data", never zeros. */
-import type { LoadResult } from '../../engine/load-result';
-import { notOkCalls } from '../../engine/schedule';
+import type { LoadResult } from '../../model/load-result';
+import { notOkCalls } from '../../model/outcome';
 import { shownPhaseVerdict, shownResultVerdict, type CheckResult, type ScenarioResult, type ShownVerdict, type StepResult, type Verdict } from '../../scenario/scenario-result';
-import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../stats/failure-cause';
+import { describeCause, FAILURE_CAUSES, type FailureCause } from '../../model/failure-cause';
 import { redactUrl } from '../../util/redact';
 import { describeRun, type RunDescription } from './run-description';
 import { codeLatencyRows, latencyModel, type CodeLatencyRow, type LatencyModel } from './latency-model';

@@ -3,7 +3,7 @@
  * result. A fact the same in every phase is said once; the ones that differ get a row per phase.
  * Results from older versions or Fortio imports lack fields: those read "not recorded". Pure;
  * every URL and command goes through redaction, whatever the result file claims. */
-import type { LoadResult } from '../../engine/load-result';
+import type { LoadResult } from '../../model/load-result';
 import type { ScenarioResult } from '../../scenario/scenario-result';
 import { formatDuration } from '../../util/duration';
 import { redactUrl, redactUrlsIn } from '../../util/redact';

@@ -3,8 +3,8 @@
  * diagnostics; and across phases the gauge maxima per phase (the series over time, where the
  * result has them, are drawn on the timeline: timeline-model.ts). Pure. */
 import type { ScenarioResult } from '../../scenario/scenario-result';
-import { RESILIENCE_FIELD_DOCS, viewField, type ResilienceField, type ResilienceView } from '../../stats/resilience-view';
-import type { AgreementCheck, SidecarReport } from '../../stats/sidecar-report';
+import { RESILIENCE_FIELD_DOCS, viewField, type ResilienceField } from '../../stats/resilience-view';
+import type { AgreementCheck, ResilienceView, SidecarReport } from '../../model/sidecar-report';
 import { redactUrlsIn } from '../../util/redact';
 
 /** Gauge series drawn across phases; the rest are listed as left out. */

@@ -3,7 +3,7 @@
  * marked where they ran. Pure. Results written before phases and steps carried `startedAt`
  * still place: phases from their load's start, or end to end by duration; step marks are then
  * left out rather than guessed. */
-import { timelineStepOf, type LoadResult, type TimelineSecond } from '../../engine/load-result';
+import { timelineStepOf, type LoadResult, type TimelineSecond } from '../../model/load-result';
 import type { BaselineReference, PhaseResult, ScenarioResult, StepKind, StepResult, Verdict } from '../../scenario/scenario-result';
 import { sortedCodes } from './latency-model';
 import { isActivityGauge, MAX_GAUGE_SERIES } from './sidecar-model';

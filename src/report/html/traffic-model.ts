@@ -3,8 +3,8 @@
  * `x-version` of the responses (what the client saw), and the proxy's per-subset clusters (what
  * the sidecar sent). Shares are computed as the checks compute them (`version(TAG)`, `share(SUBSET)`
  * and `versions ~`/`subsets ~`), so the picture and the verdicts agree. Pure. */
-import type { LoadResult } from '../../engine/load-result';
-import { notOkCalls } from '../../engine/schedule';
+import type { LoadResult } from '../../model/load-result';
+import { notOkCalls } from '../../model/outcome';
 import { parseIstioCluster } from '../../stats/cluster-stats';
 
 export interface TrafficEdge {

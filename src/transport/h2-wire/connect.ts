@@ -4,7 +4,8 @@
  * reuse one DNS answer and TLS session across its connections. */
 import net from 'node:net';
 import tls from 'node:tls';
-import { tlsBaseOptions, type TlsClientOptions } from '../transport';
+import { tlsBaseOptions } from '../transport';
+import type { TlsClientOptions } from '../../model/load-plan';
 import { H2WireSession, type SessionOwner } from './session';
 
 export interface WireConnectOptions {

@@ -5,7 +5,7 @@
  * exactly once: END_STREAM, or `onFailed` with why. */
 import type net from 'node:net';
 import type tls from 'node:tls';
-import type { ErrorKind } from '../../engine/load-result';
+import type { ErrorKind } from '../../model/outcome';
 import { errorKindOf } from '../outcome';
 import {
   DEFAULT_MAX_FRAME_SIZE,

@@ -1,9 +1,9 @@
 /** Scenario results for the HTML report's tests, built from calls with known latencies so every
  * number the page shows can be checked against the distributions themselves. */
-import type { LoadResult, TimelineSecond } from '../../../src/engine/load-result';
+import type { LoadResult, TimelineSecond } from '../../../src/model/load-result';
 import type { PhaseResult, ScenarioResult, StepResult } from '../../../src/scenario/scenario-result';
 import { resilienceView } from '../../../src/stats/resilience-view';
-import type { SidecarClusterReport, SidecarReport } from '../../../src/stats/sidecar-report';
+import type { SidecarClusterReport, SidecarReport } from '../../../src/model/sidecar-report';
 import { fixtureResult, type FixtureCall, type FixtureOverrides } from '../../helpers/load-result-fixture';
 
 /** n calls spread over 100us..~5s (log-uniform), every `errorEvery`th one a 503. */

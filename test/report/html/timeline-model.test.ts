@@ -1,6 +1,6 @@
 import { MIN_FRAGMENT_S, phaseBands, stepMarks, stepsOnAxis, timelineModel } from '../../../src/report/html/timeline-model';
 import { baselineReference } from '../../../src/scenario/scenario-result';
-import type { SidecarReport } from '../../../src/stats/sidecar-report';
+import type { SidecarReport } from '../../../src/model/sidecar-report';
 import { envoySidecar, load, phase, scenario, spreadCalls, step } from './html-fixtures';
 
 const T0 = '2024-03-05T10:20:00.000Z';

@@ -1,11 +1,11 @@
 /** Picks and builds the transport a plan asks for; the one place a new protocol plugs in. */
-import type { LoadPlan } from '../engine/load-plan';
+import type { LoadPlan } from '../model/load-plan';
 import { grpcTemplateFor } from '../grpc/grpc-load';
 import { createGrpcTransport } from '../grpc/grpc-transport';
-import { createFastH2Transport } from './h2-fast-transport';
-import { createHttp1Transport } from './http1-transport';
-import { createRedirectTransport } from './redirect-transport';
-import type { RequestTemplate, Transport } from './transport';
+import { createFastH2Transport } from '../transport/h2-fast-transport';
+import { createHttp1Transport } from '../transport/http1-transport';
+import { createRedirectTransport } from '../transport/redirect-transport';
+import type { RequestTemplate, Transport } from '../transport/transport';
 
 export function transportForPlan(plan: LoadPlan): Transport {
   if (plan.grpc !== undefined) return createGrpcTransport(grpcTemplateFor(plan, plan.grpc));

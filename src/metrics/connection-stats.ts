@@ -2,32 +2,13 @@
  * reports: sockets opened, the peer address of each (IPCountMap) and how long each took to
  * connect (ConnectionStats), plus the pacing loop's sleep times. Recorded per socket or per
  * sleep, never per request; merged across worker threads by concatenation and addition. */
-import { checkedCounter, type EncodedFortioHistogram, FORTIO_SLEEP_SCALE, FortioCounts, type FortioCounterData, type FortioScale, goSeconds } from '../metrics/fortio-histogram';
+import { checkedCounter, FORTIO_SLEEP_SCALE, FortioCounts, goSeconds } from './fortio-histogram';
+import type { ConnectionsReport, ThreadSockets } from '../model/connections-report';
+import type { EncodedFortioHistogram, FortioScale } from '../model/encoded-histograms';
 import type { SocketWatcher } from '../transport/transport';
 
 /** periodic/periodic.go Run: `if percentNegative > 5` prints the sleep histogram and a WARNING. */
 export const FALLING_BEHIND_PERCENT = 5;
-
-/** One connection's sockets, as Fortio prints "[i] N socket used, resolved to ...". */
-export interface ThreadSockets {
-  /** Sockets (HTTP/2: sessions) opened, warm-up included. */
-  sockets: number;
-  /** Peer "ip:port" -> sockets that went to it (HTTP/1.1: a failed dial counts the address it
-   * tried, as Fortio's fast client counts each resolution; HTTP/2: connected dials only). */
-  addresses: Record<string, number>;
-  /** Dial times of those sockets, in seconds (Fortio's per-thread Counter). */
-  connect: FortioCounterData;
-}
-
-/** What a LoadResult carries of it (`connections`), absent in results of older versions. */
-export interface ConnectionsReport {
-  threads: ThreadSockets[];
-  /** Every dial of the run, seconds, bucketed as Fortio's ConnectionStats. */
-  connectTime: EncodedFortioHistogram;
-  /** Peer "ip:port" -> sockets, for the whole run, when only that is known (a Fortio JSON's
-   * IPCountMap): then the threads carry their socket counts alone, with no peers or dial times. */
-  addresses?: Record<string, number>;
-}
 
 /** Whether the report knows each connection's peers and dial times (not an import). */
 export function hasThreadDetail(report: ConnectionsReport): boolean {

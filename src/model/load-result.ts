@@ -1,17 +1,12 @@
 /** The outcome of a load run: plain, serialisable data (JSON as is), mergeable across worker
  * threads and generators. Latency is in microseconds, sizes in bytes. A run that stops early
  * (Ctrl-C, -abort-on, a failed warm-up) still produces one, marked as such. */
-import type { EncodedDistribution } from '../metrics/distribution';
-import type { ConnectionsReport } from './connection-stats';
-import type { EncodedFortioHistogram } from '../metrics/fortio-histogram';
-import type { FailureCause } from '../stats/failure-cause';
-import type { SidecarReport } from '../stats/sidecar-report';
+import type { EncodedDistribution, EncodedFortioHistogram } from './encoded-histograms';
+import type { ConnectionsReport } from './connections-report';
+import type { FailureCause } from './failure-cause';
+import type { SidecarReport } from './sidecar-report';
 import type { LoadPlan } from './load-plan';
-
-/** Socket-level failures, counted under code -1. */
-export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'dns' | 'closed' | 'tls' | 'protocol' | 'other';
-
-export const ERROR_KINDS: readonly ErrorKind[] = ['refused', 'reset', 'timeout', 'dns', 'closed', 'tls', 'protocol', 'other'];
+import type { ErrorKind } from './outcome';
 
 /** One step of the timeline: a second, or `timelineStepMs` when the result says so. */
 export interface TimelineSecond {
@@ -106,7 +101,7 @@ export interface LoadResult {
   /** What the proxy did (with --stats or --stats-cmd): deltas, gauges, agreement, diagnostics. */
   sidecar?: SidecarReport;
   /** Fortio's per-connection view, measured: sockets, peer addresses and dial times per
-   * connection (engine/connection-stats.ts). Absent in results of older versions. */
+   * connection (metrics/connection-stats.ts). Absent in results of older versions. */
   connections?: ConnectionsReport;
   /** Paced runs: every pause of the pacing loop, in seconds, as Fortio's "Sleep times"
    * histogram (a negative pause is a late slot). Absent at max speed and in the open model. */

@@ -1,8 +1,7 @@
 /** Why a call failed, read from what the client saw: status, Envoy's overload header and the
  * first bytes of the body. The markers are the local replies Envoy and HAProxy write themselves
  * (MESH-FACTS "What the client sees on each failure"); anything else non-OK is the app's. */
-import { isOk } from '../engine/schedule';
-import type { Outcome } from '../transport/transport';
+import { isOk, type Outcome } from './outcome';
 
 /** gRPC's DEADLINE_EXCEEDED (grpc/grpc doc/statuscodes.md). */
 const GRPC_DEADLINE_EXCEEDED = 4;

@@ -1,10 +1,34 @@
 /** What a load run will do, validated, with every default filled: the output of flag or
  * scenario parsing and the input of the engine. Plain data. */
-import type { GrpcLoadPlan } from '../grpc/grpc-load';
-import type { TlsClientOptions } from '../transport/transport';
 import { redactCredentialsOf, redactHeaders, redactUrl } from '../util/redact';
 
 export { ALWAYS_SECRET_HEADERS } from '../util/redact';
+
+/** PEM text (strings, so a plan crosses worker threads unchanged) and the SNI name. */
+export interface TlsClientOptions {
+  cert?: string;
+  key?: string;
+  /** Replaces the system CAs for verifying the server. */
+  ca?: string;
+  /** SNI and the name the certificate is checked against; default the URL's host name. */
+  servername?: string;
+}
+
+/** The gRPC part of a plan: plain data (crosses worker threads, echoed in results). */
+export interface GrpcLoadPlan {
+  kind: 'health' | 'ping' | 'method';
+  /** "/package.Service/Method". */
+  path: string;
+  /** The request message, protobuf-encoded, base64. */
+  messageBase64: string;
+  /** -s: calls in flight per HTTP/2 connection; the plan's `connections` is -c times this. */
+  streams: number;
+  compression: boolean;
+  /** Fortio's RunType ("GRPC Ping Delay=10ms PayloadLength=5"). */
+  runType: string;
+  /** The destination as given (Fortio's JSON Destination). */
+  destination: string;
+}
 
 export interface LoadPlan {
   url: string;
