@@ -51,7 +51,8 @@ beforeAll(async () => {
   server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1000, maxPayloadBytes: 1024 });
   dir = mkdtempSync(join(tmpdir(), 'meshload-compare-'));
   await load('plain', `${server.echoUrl}/echo`, '-c', '4', '-n', '3000');
-  await load('delayed', `${server.echoUrl}/echo?delay=20ms`, '-c', '10', '-n', '1000');
+  // 60 ms: a stall of a shared test machine can lift the plain run's p99 near 20 ms.
+  await load('delayed', `${server.echoUrl}/echo?delay=60ms`, '-c', '10', '-n', '400');
   await load('errors', `${server.echoUrl}/echo?status=503:30`, '-c', '4', '-n', '2000');
   await load('mixed', `${server.echoUrl}/echo?delay=1ms:20,5ms:5&status=503:10,429:5`, '-c', '4', '-n', '2000');
 }, 60_000);
@@ -75,14 +76,14 @@ describe('compareResults on real runs', () => {
     expect(comparison.improvements).toBe(0);
   });
 
-  it('finds a 20ms server delay a regression, with the 99% intervals of p99 apart', () => {
+  it('finds a 60ms server delay a regression, with the 99% intervals of p99 apart', () => {
     const comparison = compareResults(run('plain'), run('delayed'), { tolerance: 0.1 });
     expect(verdicts(comparison)).toMatchObject({ p50: 'regression', p90: 'regression', p99: 'regression', avg: 'regression', rps: 'regression' });
     // The max is one call: a scheduler stall on a busy machine can make the plain run's max as
     // large as the delayed one's, and the precedence test then rightly cannot tell.
     expect(['regression', 'within noise']).toContain(verdicts(comparison)['max']);
     const p99 = row(comparison, 'p99');
-    expect(p99.b).toBeGreaterThanOrEqual(20);
+    expect(p99.b).toBeGreaterThanOrEqual(60);
     expect(p99.intervalB?.low).toBeGreaterThan(p99.intervalA?.high ?? Infinity);
     expect(p99.reason).toBe('beyond 10% and the 99% intervals are apart');
     expect(comparison.regressions).toBeGreaterThanOrEqual(5);
