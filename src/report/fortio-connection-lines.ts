@@ -9,7 +9,7 @@ import type { LoadResult } from '../model/load-result';
 import { exportFortioCounter, FortioCounts } from '../metrics/fortio-histogram';
 import { logsAt, type LogLevel } from '../util/log-level';
 import type { FortioHistogram } from './fortio-histogram';
-import { fortioCounterLine, fortioHistogramLines } from './fortio-text';
+import { fortioCounterLine, fortioHistogramLines } from './fortio-histogram-lines';
 import { goSprintf } from './go-format';
 
 type Measured = Pick<LoadResult, 'connections' | 'sleepTimes'> & { plan: Pick<LoadResult['plan'], 'percentiles'> };
