@@ -5,9 +5,9 @@ import type { ConnectionsReport } from '../../src/model/connections-report';
 import type { LoadResult } from '../../src/model/load-result';
 import { FORTIO_SCALES } from '../../src/metrics/fortio-histogram';
 import type { EncodedFortioHistogram } from '../../src/model/encoded-histograms';
-import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
-import { toFortioJson } from '../../src/report/fortio-json';
-import { renderLoadText } from '../../src/report/fortio-text';
+import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio/connection-lines';
+import { toFortioJson } from '../../src/report/fortio/json';
+import { renderLoadText } from '../../src/report/fortio/text';
 import { fixtureResult, type FixtureOverrides } from '../helpers/load-result-fixture';
 
 /** Two connections: the first dialled twice (1 ms and 3 ms), the second once (2 ms) to another peer. */

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from '../../src/model/load-result';
 import { Distribution } from '../../src/metrics/distribution';
-import { FORTIO_BUCKET_EDGES } from '../../src/report/fortio-histogram';
-import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../src/report/fortio-import';
-import { toFortioJson } from '../../src/report/fortio-json';
-import { renderLoadText } from '../../src/report/fortio-text';
+import { FORTIO_BUCKET_EDGES } from '../../src/report/fortio/histogram';
+import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../src/report/fortio/import';
+import { toFortioJson } from '../../src/report/fortio/json';
+import { renderLoadText } from '../../src/report/fortio/text';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { cli } from '../helpers/cli';
 

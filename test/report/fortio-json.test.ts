@@ -1,4 +1,4 @@
-import { fortioFileName, fortioIpCountMap, fortioRunId, fortioSockets, rfc3339Nano, toFortioJson } from '../../src/report/fortio-json';
+import { fortioFileName, fortioIpCountMap, fortioRunId, fortioSockets, rfc3339Nano, toFortioJson } from '../../src/report/fortio/json';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FixtureCall, fixtureResult } from '../helpers/load-result-fixture';

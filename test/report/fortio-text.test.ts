@@ -1,4 +1,4 @@
-import { renderLoadText, renderStartLines, type StartPlan } from '../../src/report/fortio-text';
+import { renderLoadText, renderStartLines, type StartPlan } from '../../src/report/fortio/text';
 import { type FixtureCall, fixturePlan, fixtureResult } from '../helpers/load-result-fixture';
 
 const INFO = { version: '0.1.0', procs: 2 };

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { renderJunit } from '../../src/report/junit';
-import { renderScenarioMarkdown } from '../../src/report/scenario-markdown';
+import { renderJunit } from '../../src/report/scenario/junit';
+import { renderScenarioMarkdown } from '../../src/report/scenario/markdown';
 import type { CheckResult, ScenarioResult } from '../../src/scenario/scenario-result';
 import { fixtureResult } from '../helpers/load-result-fixture';
 

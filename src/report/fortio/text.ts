@@ -1,22 +1,22 @@
 /** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), with
  * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
  * out. Format strings are Fortio's, verbatim, run through goSprintf. */
-import { fortioGrpcLines } from './fortio-grpc-text';
-import type { LoadPlan } from '../model/load-plan';
-import { errorSample, type LoadResult } from '../model/load-result';
-import { ERROR_KINDS } from '../model/outcome';
-import { fellBehindText } from '../model/achieved-rate';
-import { Distribution } from '../metrics/distribution';
-import type { EncodedDistribution } from '../model/encoded-histograms';
-import { describeCause, FAILURE_CAUSES } from '../model/failure-cause';
-import { fortioViewOf, scaleValue } from './fortio-histogram';
-import { fortioRunShape } from './fortio-run-shape';
-import { redactUrl } from '../util/redact';
+import { fortioGrpcLines } from './grpc-text';
+import type { LoadPlan } from '../../model/load-plan';
+import { errorSample, type LoadResult } from '../../model/load-result';
+import { ERROR_KINDS } from '../../model/outcome';
+import { fellBehindText } from '../../model/achieved-rate';
+import { Distribution } from '../../metrics/distribution';
+import type { EncodedDistribution } from '../../model/encoded-histograms';
+import { describeCause, FAILURE_CAUSES } from '../../model/failure-cause';
+import { fortioViewOf, scaleValue } from './histogram';
+import { fortioRunShape } from './run-shape';
+import { redactUrl } from '../../util/redact';
 import { goDuration, goSprintf } from './go-format';
-import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './fortio-connection-lines';
-import { fortioCounterLine, fortioHistogramLines } from './fortio-histogram-lines';
-import { fortioIpCountMap } from './fortio-json';
-import type { LogLevel } from '../util/log-level';
+import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './connection-lines';
+import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
+import { fortioIpCountMap } from './json';
+import type { LogLevel } from '../../util/log-level';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
 const US_TO_S = 1e-6;

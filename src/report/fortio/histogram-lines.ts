@@ -1,6 +1,6 @@
 /** Fortio's printing of one counter or histogram (stats.Counter.Print, HistogramData.Print), apart
  * from the text report so connection lines can use it without importing the report back. */
-import type { FortioHistogram } from './fortio-histogram';
+import type { FortioHistogram } from './histogram';
 import { goSprintf } from './go-format';
 
 /** stats.Counter.Print. */
