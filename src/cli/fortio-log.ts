@@ -8,7 +8,7 @@ import type { CallObserver } from '../engine/run-load';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
 import { redactUrl } from '../util/redact';
-import { goDuration, goG, goSprintf } from '../report/go-format';
+import { goDuration, goG, goSprintf } from '../report/fortio/go-format';
 
 /** A Go float64 attribute: fmt.Sprint's shortest %g ("1e-05", "1.234567e+06"), where a number
  * attribute is a Go integer. */

@@ -11,7 +11,7 @@ import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
 import { mergeSidecarReports } from '../stats/merge-sidecar-reports';
 import { formatDuration } from '../util/duration';
 import { usageError } from '../util/errors';
-import { toFortioJson, type FortioJsonResult } from './fortio-json';
+import { toFortioJson, type FortioJsonResult } from './fortio/json';
 
 export interface ResultFile {
   file: string;

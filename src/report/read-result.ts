@@ -1,7 +1,7 @@
 /** Any result meshload can show, as a ScenarioResult: a run directory (with result.json), a
  * result.json of `meshload run`, a `meshload load -json` file (its `Meshload` object as a
  * one-phase run without checks), or Fortio's own JSON (imported, approximated: see
- * fortio-import.ts). `resultFromJson` is pure; `readResult` reads the file. */
+ * fortio/import.ts). `resultFromJson` is pure; `readResult` reads the file. */
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -12,7 +12,7 @@ import { Distribution } from '../metrics/distribution';
 import type { EncodedDistribution } from '../model/encoded-histograms';
 import { usageError } from '../util/errors';
 import { readInputFile } from '../util/read-input-file';
-import { fromFortioJson, importNote, isFortioImport, isFortioJson } from './fortio-import';
+import { fromFortioJson, importNote, isFortioImport, isFortioJson } from './fortio/import';
 
 /** `run-dir` and `scenario` are `meshload run` output; `load` is `meshload load -json`; `fortio`
  * is Fortio's JSON. */

@@ -14,7 +14,7 @@ import { Distribution } from '../metrics/distribution';
 import { shownResultVerdict, type ScenarioResult, type ShownVerdict } from '../scenario/scenario-result';
 import { MeshloadError } from '../util/errors';
 import { httpUrl } from '../util/listen-address';
-import { escapeHtml } from './compare-html';
+import { escapeHtml } from './compare/html';
 import { renderReportHtml } from './html/render-report';
 import { readResult, type ResultKind } from './read-result';
 

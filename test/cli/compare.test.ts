@@ -4,7 +4,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Comparison } from '../../src/report/compare';
+import type { Comparison } from '../../src/report/compare/compare';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { runCli } from '../../src/cli/main';
 import { cli, testIo } from '../helpers/cli';

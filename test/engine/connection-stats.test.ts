@@ -4,7 +4,7 @@
  * reading and printing the same. */
 import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../src/metrics/connection-stats';
 import { FORTIO_SLEEP_SCALE, FortioCounts, fortioDurationScale } from '../../src/metrics/fortio-histogram';
-import { fortioConnectionJson, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
+import { fortioConnectionJson, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio/connection-lines';
 
 /** A result's `connections` and `sleepTimes` exactly as meshload wrote them before the two
  * histogram modules became one (captured from that build's connection-stats.js). */

@@ -2,7 +2,7 @@ import { ERROR_SAMPLE_CHARS } from '../../src/model/load-result';
 import { runLoad, warmupError } from '../../src/engine/run-load';
 import type { Connection, Transport } from '../../src/transport/transport';
 import { Distribution } from '../../src/metrics/distribution';
-import { renderLoadText } from '../../src/report/fortio-text';
+import { renderLoadText } from '../../src/report/fortio/text';
 import { FakeTransport } from '../helpers/fake-transport';
 import { loadPlan } from '../helpers/load-plan';
 

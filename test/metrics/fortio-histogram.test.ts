@@ -1,7 +1,7 @@
 /** Fortio's own expectations for stats.Histogram (fortio/fortio stats/stats_test.go at 45e1871),
  * run against meshload's recorder: Record, RecordN, Transfer, Export, CalcPercentile, Print. */
 import { calcPercentile, FORTIO_BUCKET_EDGES, FortioCounts, fortioBucketIndex, goSeconds } from '../../src/metrics/fortio-histogram';
-import { fortioHistogramLines } from '../../src/report/fortio-text';
+import { fortioHistogramLines } from '../../src/report/fortio/histogram-lines';
 
 function histogram(offset: number, divider: number, values: readonly number[] = []): FortioCounts {
   const h = new FortioCounts({ offset, divider });

@@ -1,9 +1,9 @@
 /** Every "fell behind" message gives the requested and the achieved rate, so the user sees how far
  * behind the generator was: the load text, a run's phase line, a rate check's reason, compare. */
 import { fellBehindText } from '../../src/model/achieved-rate';
-import { compareResults } from '../../src/report/compare';
-import { renderLoadText } from '../../src/report/fortio-text';
-import { loadLine } from '../../src/report/scenario-text';
+import { compareResults } from '../../src/report/compare/compare';
+import { renderLoadText } from '../../src/report/fortio/text';
+import { loadLine } from '../../src/report/scenario/text';
 import { evaluateExpectation, parseExpectation } from '../../src/checks';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
 import { fixtureResult } from '../helpers/load-result-fixture';

@@ -1,6 +1,6 @@
 /** Results that exercise every coloured part of the terminal text: each verdict, each step
  * outcome, a regression, an improvement and noise. */
-import type { Comparison } from '../../src/report/compare';
+import type { Comparison } from '../../src/report/compare/compare';
 import type { CheckResult, ScenarioResult } from '../../src/scenario/scenario-result';
 import type { PlannedPolicy } from '../../src/verify/plan-verification';
 import { fixtureResult } from '../helpers/load-result-fixture';

@@ -1,8 +1,8 @@
 /** `meshload compare`'s implementation, loaded when it runs (see compare.ts). */
 import { writeFileSync } from 'node:fs';
-import { compareResults } from '../../report/compare';
-import { renderCompareHtml } from '../../report/compare-html';
-import { renderCompareText } from '../../report/compare-text';
+import { compareResults } from '../../report/compare/compare';
+import { renderCompareHtml } from '../../report/compare/html';
+import { renderCompareText } from '../../report/compare/text';
 import { readResult } from '../../report/read-result';
 import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';

@@ -1,11 +1,11 @@
 /** `meshload merge`'s implementation, loaded when it runs (see merge.ts). */
 import { writeFileSync } from 'node:fs';
 import { RESULT_MARKER, resultsFromLogs } from '../../k8s/result-line';
-import { renderLoadText } from '../../report/fortio-text';
+import { renderLoadText } from '../../report/fortio/text';
 import { mergeFiles, type ResultFile } from '../../report/merge-files';
 import { readResultText, RESULT_SIZE_LIMIT, resultFromJson } from '../../report/read-result';
 import { renderSidecarText } from '../../report/sidecar-text';
-import { phaseFooter, verdictLine } from '../../report/scenario-text';
+import { phaseFooter, verdictLine } from '../../report/scenario/text';
 import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';

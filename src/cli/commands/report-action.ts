@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { renderReportHtml } from '../../report/html/render-report';
 import { readResult, type ReadResult } from '../../report/read-result';
 import { startReportServer } from '../../report/report-index';
-import { phaseFooter, verdictLine } from '../../report/scenario-text';
+import { phaseFooter, verdictLine } from '../../report/scenario/text';
 import { screenFor } from '../../report/screen';
 import { MeshloadError, usageError } from '../../util/errors';
 import type { CommandContext } from '../command-context';

@@ -2,10 +2,10 @@
  * carry no Fortio histogram of their own (written before meshload recorded one, or imported):
  * exact counter stats, HDR ranges re-bucketed into Fortio's fixed bucket edges, percentiles by
  * Fortio's CalcPercentile over those buckets. Results that have one use it as is. */
-import type { LoadResult } from '../model/load-result';
-import { Distribution, forEachRecorded } from '../metrics/distribution';
-import { calcPercentiles, FORTIO_SCALES, FortioCounts, fortioDurationScale, type FortioHistogram, type FortioHistogramKind } from '../metrics/fortio-histogram';
-import type { FortioScale } from '../model/encoded-histograms';
+import type { LoadResult } from '../../model/load-result';
+import { Distribution, forEachRecorded } from '../../metrics/distribution';
+import { calcPercentiles, FORTIO_SCALES, FortioCounts, fortioDurationScale, type FortioHistogram, type FortioHistogramKind } from '../../metrics/fortio-histogram';
+import type { FortioScale } from '../../model/encoded-histograms';
 
 /** Microseconds (how meshload's distributions keep latency) to seconds (Fortio's unit). */
 const US_TO_S = 1e-6;
@@ -19,8 +19,8 @@ export {
   type FortioHistogram,
   type FortioHistogramKind,
   type FortioPercentile,
-} from '../metrics/fortio-histogram';
-export type { FortioScale } from '../model/encoded-histograms';
+} from '../../metrics/fortio-histogram';
+export type { FortioScale } from '../../model/encoded-histograms';
 
 export interface CounterStats {
   count: number;

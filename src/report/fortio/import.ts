@@ -3,19 +3,19 @@
  * distribution is rebuilt by spreading a bucket's count evenly over the bucket: count, min, max and
  * sum stay exact (to the nanosecond), percentiles are approximate within a Fortio bucket. The
  * result says so: its `version` is `fortio <Version>` (see isFortioImport, importNote). Pure. */
-import { isAddressCounts } from '../metrics/connection-stats';
-import type { ConnectionsReport } from '../model/connections-report';
-import type { FortioRecorded, LoadResult } from '../model/load-result';
-import { type ErrorKind, notOkCalls } from '../model/outcome';
-import { LOAD_DEFAULTS } from '../model/load-plan';
-import { fellBehind } from '../model/achieved-rate';
-import { Distribution } from '../metrics/distribution';
-import { FortioCounts } from '../metrics/fortio-histogram';
-import type { EncodedFortioHistogram, FortioScale } from '../model/encoded-histograms';
-import { parseDuration } from '../util/duration';
-import { usageError } from '../util/errors';
-import { redactUrl } from '../util/redact';
-import { FORTIO_BUCKET_EDGES, FORTIO_SCALES, fortioBucketIndex } from './fortio-histogram';
+import { isAddressCounts } from '../../metrics/connection-stats';
+import type { ConnectionsReport } from '../../model/connections-report';
+import type { FortioRecorded, LoadResult } from '../../model/load-result';
+import { type ErrorKind, notOkCalls } from '../../model/outcome';
+import { LOAD_DEFAULTS } from '../../model/load-plan';
+import { fellBehind } from '../../model/achieved-rate';
+import { Distribution } from '../../metrics/distribution';
+import { FortioCounts } from '../../metrics/fortio-histogram';
+import type { EncodedFortioHistogram, FortioScale } from '../../model/encoded-histograms';
+import { parseDuration } from '../../util/duration';
+import { usageError } from '../../util/errors';
+import { redactUrl } from '../../util/redact';
+import { FORTIO_BUCKET_EDGES, FORTIO_SCALES, fortioBucketIndex } from './histogram';
 
 /** A result imported from Fortio has a `version` starting with this. */
 export const FORTIO_VERSION_PREFIX = 'fortio ';

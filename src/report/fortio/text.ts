@@ -1,41 +1,25 @@
 /** Fortio's human text for `load`, line for line (what Istio runbooks and CI scripts grep), with
  * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
  * out. Format strings are Fortio's, verbatim, run through goSprintf. */
-import { fortioGrpcLines } from './fortio-grpc-text';
-import type { LoadPlan } from '../model/load-plan';
-import { errorSample, type LoadResult } from '../model/load-result';
-import { ERROR_KINDS } from '../model/outcome';
-import { fellBehindText } from '../model/achieved-rate';
-import { Distribution } from '../metrics/distribution';
-import type { EncodedDistribution } from '../model/encoded-histograms';
-import { describeCause, FAILURE_CAUSES } from '../model/failure-cause';
-import { type FortioHistogram, fortioViewOf, scaleValue } from './fortio-histogram';
-import { fortioRunShape } from './fortio-run-shape';
-import { redactUrl } from '../util/redact';
+import { fortioGrpcLines } from './grpc-text';
+import type { LoadPlan } from '../../model/load-plan';
+import { errorSample, type LoadResult } from '../../model/load-result';
+import { ERROR_KINDS } from '../../model/outcome';
+import { fellBehindText } from '../../model/achieved-rate';
+import { Distribution } from '../../metrics/distribution';
+import type { EncodedDistribution } from '../../model/encoded-histograms';
+import { describeCause, FAILURE_CAUSES } from '../../model/failure-cause';
+import { fortioViewOf, scaleValue } from './histogram';
+import { fortioRunShape } from './run-shape';
+import { redactUrl } from '../../util/redact';
 import { goDuration, goSprintf } from './go-format';
-import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './fortio-connection-lines';
-import { fortioIpCountMap } from './fortio-json';
-import type { LogLevel } from '../util/log-level';
+import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './connection-lines';
+import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
+import { fortioIpCountMap } from './json';
+import type { LogLevel } from '../../util/log-level';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
 const US_TO_S = 1e-6;
-
-/** stats.Counter.Print. */
-export function fortioCounterLine(title: string, h: FortioHistogram): string {
-  return goSprintf('%s : count %d avg %.8g +/- %.4g min %g max %g sum %.9g', title, h.Count, h.Avg, h.StdDev, h.Min, h.Max, h.Sum);
-}
-
-/** stats.HistogramData.Print: counter line, buckets (">=" for the first, ">" after: intervals
- * are open on the left), then "# target" lines. */
-export function fortioHistogramLines(title: string, h: FortioHistogram): string[] {
-  if (h.Data === null || h.Data.length === 0) return [`${title} : no data`];
-  const lines = [fortioCounterLine(title, h), '# range, mid point, percentile, count'];
-  h.Data.forEach((b, i) => {
-    lines.push(goSprintf('%s %.6g <= %.6g , %.6g , %.2f, %d', i === 0 ? '>=' : '>', b.Start, b.End, (b.Start + b.End) / 2, b.Percent, b.Count));
-  });
-  for (const p of h.Percentiles ?? []) lines.push(goSprintf('# target %g%% %.6g', p.Percentile, p.Value));
-  return lines;
-}
 
 export interface StartInfo {
   version: string;

@@ -3,7 +3,7 @@
  * regressions red and improvements green on a colour screen. */
 import Table from 'cli-table3';
 import { NOISE_RULE, type CompareRow, type Comparison, type RowUnit } from './compare';
-import { paint, PLAIN, type Paint, type Screen } from './screen';
+import { paint, PLAIN, type Paint, type Screen } from '../screen';
 
 const VERDICT_LABEL: Record<CompareRow['verdict'], string> = { regression: 'REGRESSION', improvement: 'improvement', 'within noise': 'within noise' };
 const VERDICT_STYLE: Record<CompareRow['verdict'], Paint> = { regression: 'red', improvement: 'green', 'within noise': 'dim' };

@@ -1,6 +1,6 @@
 /** How Fortio describes a run before it starts (periodic.runQPSSetup / runMaxQPSSetup): the
  * RequestedQPS and RequestedDuration strings of its JSON, and the per-thread split it prints. */
-import type { LoadPlan } from '../model/load-plan';
+import type { LoadPlan } from '../../model/load-plan';
 import { goDuration, goG } from './go-format';
 
 export type RunShapePlan = Pick<LoadPlan, 'qps' | 'connections' | 'durationMs' | 'requests'>;

@@ -4,16 +4,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/model/load-result';
-import { Distribution } from '../../src/metrics/distribution';
-import { FORTIO_BUCKET_EDGES } from '../../src/report/fortio-histogram';
-import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../src/report/fortio-import';
-import { toFortioJson } from '../../src/report/fortio-json';
-import { renderLoadText } from '../../src/report/fortio-text';
-import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { cli } from '../helpers/cli';
+import type { LoadResult } from '../../../src/model/load-result';
+import { Distribution } from '../../../src/metrics/distribution';
+import { FORTIO_BUCKET_EDGES } from '../../../src/report/fortio/histogram';
+import { fromFortioJson, importedBucketOf, importNote, isFortioImport, isFortioJson } from '../../../src/report/fortio/import';
+import { toFortioJson } from '../../../src/report/fortio/json';
+import { renderLoadText } from '../../../src/report/fortio/text';
+import { startEchoServer, type RunningEchoServer } from '../../../src/server/echo-server';
+import { cli } from '../../helpers/cli';
 
-const FIXTURE = join(__dirname, 'fixtures', 'fortio-1.57.3-httpbin.json');
+const FIXTURE = join(__dirname, '..', 'fixtures', 'fortio-1.57.3-httpbin.json');
 
 interface FortioFixture {
   DurationHistogram: { Count: number; Min: number; Max: number; Sum: number; StdDev: number; Data: Array<{ Start: number; End: number; Count: number }>; Percentiles: Array<{ Percentile: number; Value: number }> };

@@ -1,8 +1,8 @@
 /** The Markdown summary of a scenario run (summary.md, and $GITHUB_STEP_SUMMARY in CI): the
  * verdict, what each phase's load did, and the table of checks. Pure. */
-import type { LoadResult } from '../model/load-result';
-import { Distribution } from '../metrics/distribution';
-import type { ScenarioResult, Verdict } from '../scenario/scenario-result';
+import type { LoadResult } from '../../model/load-result';
+import { Distribution } from '../../metrics/distribution';
+import type { ScenarioResult, Verdict } from '../../scenario/scenario-result';
 
 const MARK: Record<Verdict, string> = { pass: 'pass', fail: 'FAIL', no_data: 'FAIL (no data)', inconclusive: 'inconclusive' };
 

@@ -1,7 +1,7 @@
-import { fortioFileName, fortioIpCountMap, fortioRunId, fortioSockets, rfc3339Nano, toFortioJson } from '../../src/report/fortio-json';
+import { fortioFileName, fortioIpCountMap, fortioRunId, fortioSockets, rfc3339Nano, toFortioJson } from '../../../src/report/fortio/json';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FixtureCall, fixtureResult } from '../helpers/load-result-fixture';
+import { type FixtureCall, fixtureResult } from '../../helpers/load-result-fixture';
 
 function calls(): FixtureCall[] {
   const out: FixtureCall[] = [];
@@ -11,7 +11,7 @@ function calls(): FixtureCall[] {
 }
 
 /** A real Fortio 1.57.3 `-json` file: the golden key sets (and types) meshload's JSON must have. */
-const FORTIO_FILE = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'fortio-1.57.3-httpbin.json'), 'utf8')) as Record<string, unknown>;
+const FORTIO_FILE = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'fortio-1.57.3-httpbin.json'), 'utf8')) as Record<string, unknown>;
 const FORTIO_FIELDS = Object.keys(FORTIO_FILE);
 const HISTOGRAMS = ['DurationHistogram', 'ErrorsDurationHistogram', 'Sizes', 'HeaderSizes', 'ConnectionStats'] as const;
 

@@ -2,13 +2,13 @@
  * load, a line per check, and the verdict. Pure; summary.txt is the same text on the PLAIN
  * screen. Colour is added after padding: ANSI codes have no width. */
 import Table from 'cli-table3';
-import type { LoadResult } from '../model/load-result';
-import { fellBehindText } from '../model/achieved-rate';
-import { Distribution } from '../metrics/distribution';
-import { shownResultVerdict, type CheckResult, type PhaseResult, type ScenarioResult, type StepResult, type Verdict } from '../scenario/scenario-result';
-import type { Phase } from '../scenario/scenario-schema';
-import { paint, PLAIN, verdictStyle, type Screen } from './screen';
-import { renderSidecarText } from './sidecar-text';
+import type { LoadResult } from '../../model/load-result';
+import { fellBehindText } from '../../model/achieved-rate';
+import { Distribution } from '../../metrics/distribution';
+import { shownResultVerdict, type CheckResult, type PhaseResult, type ScenarioResult, type StepResult, type Verdict } from '../../scenario/scenario-result';
+import type { Phase } from '../../scenario/scenario-schema';
+import { paint, PLAIN, verdictStyle, type Screen } from '../screen';
+import { renderSidecarText } from '../sidecar-text';
 
 const LABEL: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', no_data: 'NO DATA', inconclusive: 'INCONCLUSIVE' };
 

@@ -1,8 +1,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { renderJunit } from '../../src/report/junit';
-import { renderScenarioMarkdown } from '../../src/report/scenario-markdown';
-import type { CheckResult, ScenarioResult } from '../../src/scenario/scenario-result';
-import { fixtureResult } from '../helpers/load-result-fixture';
+import { renderJunit } from '../../../src/report/scenario/junit';
+import { renderScenarioMarkdown } from '../../../src/report/scenario/markdown';
+import type { CheckResult, ScenarioResult } from '../../../src/scenario/scenario-result';
+import { fixtureResult } from '../../helpers/load-result-fixture';
 
 function check(expression: string, verdict: CheckResult['verdict'], over: Partial<CheckResult> = {}): CheckResult {
   return { expression, path: 'phases[0].expect[0]', expected: '>= 20%', observed: '31.0% (93 of 300 calls)', observedValue: 31, verdict, reason: undefined, ...over };

@@ -5,18 +5,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult } from '../../src/model/load-result';
-import { Distribution } from '../../src/metrics/distribution';
-import { compareResults, pairPhases, quantileInterval, twoProportionP, type CompareRow, type Comparison } from '../../src/report/compare';
-import { renderCompareHtml } from '../../src/report/compare-html';
-import { renderCompareText } from '../../src/report/compare-text';
-import { asScenario, readResult } from '../../src/report/read-result';
-import type { ScenarioResult } from '../../src/scenario/scenario-result';
-import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
-import { cli } from '../helpers/cli';
-import { startHaproxy } from '../helpers/haproxy';
+import type { LoadResult } from '../../../src/model/load-result';
+import { Distribution } from '../../../src/metrics/distribution';
+import { compareResults, pairPhases, quantileInterval, twoProportionP, type CompareRow, type Comparison } from '../../../src/report/compare/compare';
+import { renderCompareHtml } from '../../../src/report/compare/html';
+import { renderCompareText } from '../../../src/report/compare/text';
+import { asScenario, readResult } from '../../../src/report/read-result';
+import type { ScenarioResult } from '../../../src/scenario/scenario-result';
+import { startEchoServer, type RunningEchoServer } from '../../../src/server/echo-server';
+import { cli } from '../../helpers/cli';
+import { startHaproxy } from '../../helpers/haproxy';
 
-const FORTIO = join(__dirname, 'fixtures', 'fortio-1.57.3-httpbin.json');
+const FORTIO = join(__dirname, '..', 'fixtures', 'fortio-1.57.3-httpbin.json');
 
 let server: RunningEchoServer;
 let dir: string;

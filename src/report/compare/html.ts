@@ -2,7 +2,7 @@
  * no external resources) with, per phase, the notes, the table of rows and the two latency
  * curves overlaid on a "nines" axis. Pure. */
 import { NOISE_RULE, type CompareRow, type Comparison, type CurvePoint, type PhaseComparison, type RowInterval } from './compare';
-import { formatChange, formatValue, summaryLine } from './compare-text';
+import { formatChange, formatValue, summaryLine } from './text';
 
 const COLOR_A = '#1f77b4';
 const COLOR_B = '#d62728';

@@ -1,11 +1,11 @@
 /** Fortio's `-json` result (fhttp.HTTPRunnerResults, flattened as Go marshals it), plus meshload's
  * whole result under `Meshload`. Fortio's UI, Nighthawk's converter and CI greps read the Fortio
  * fields; meshload's own data goes beside them, never instead of them. */
-import { redactPlan } from '../model/load-plan';
-import { errorSample, type LoadResult } from '../model/load-result';
-import { emptyFortioHistogram, type FortioHistogram, fortioViewOf } from './fortio-histogram';
-import { fortioConnectionJson } from './fortio-connection-lines';
-import { fortioRunShape } from './fortio-run-shape';
+import { redactPlan } from '../../model/load-plan';
+import { errorSample, type LoadResult } from '../../model/load-result';
+import { emptyFortioHistogram, type FortioHistogram, fortioViewOf } from './histogram';
+import { fortioConnectionJson } from './connection-lines';
+import { fortioRunShape } from './run-shape';
 
 /** Field order is Go's, as json.MarshalIndent writes fhttp.HTTPRunnerResults (fhttp/httprunner.go):
  * periodic.RunnerResults' fields (periodic/periodic.go), RetCodes, IPCountMap, then the embedded

@@ -3,13 +3,13 @@
  * Where they go (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run): the sleep lines
  * right after "Ended after"; the per-connection lines and connection time after "Error cases";
  * the IP distribution after "Uniform: ...". */
-import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts } from '../metrics/connection-stats';
-import type { ConnectionsReport } from '../model/connections-report';
-import type { LoadResult } from '../model/load-result';
-import { exportFortioCounter, FortioCounts } from '../metrics/fortio-histogram';
-import { logsAt, type LogLevel } from '../util/log-level';
-import type { FortioHistogram } from './fortio-histogram';
-import { fortioCounterLine, fortioHistogramLines } from './fortio-text';
+import { checkedConnections, FALLING_BEHIND_PERCENT, fallingBehindPercent, hasThreadDetail, ipCounts, sortedCounts } from '../../metrics/connection-stats';
+import type { ConnectionsReport } from '../../model/connections-report';
+import type { LoadResult } from '../../model/load-result';
+import { exportFortioCounter, FortioCounts } from '../../metrics/fortio-histogram';
+import { logsAt, type LogLevel } from '../../util/log-level';
+import type { FortioHistogram } from './histogram';
+import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
 import { goSprintf } from './go-format';
 
 type Measured = Pick<LoadResult, 'connections' | 'sleepTimes'> & { plan: Pick<LoadResult['plan'], 'percentiles'> };

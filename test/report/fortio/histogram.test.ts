@@ -1,4 +1,4 @@
-import { Distribution } from '../../src/metrics/distribution';
+import { Distribution } from '../../../src/metrics/distribution';
 import {
   FORTIO_BUCKET_EDGES,
   type FortioHistogram,
@@ -6,8 +6,8 @@ import {
   fortioBuckets,
   scaleValue,
   toFortioHistogram,
-} from '../../src/report/fortio-histogram';
-import { fortioHistogramLines } from '../../src/report/fortio-text';
+} from '../../../src/report/fortio/histogram';
+import { fortioHistogramLines } from '../../../src/report/fortio/histogram-lines';
 
 /** Fortio's Histogram.Record + Export for plain float values, through our bucketing core. */
 function fortioExport(values: ReadonlyArray<number | readonly [number, number]>, offset: number, divider: number, percentiles: Array<[number, number]> = []): FortioHistogram {

@@ -1,4 +1,4 @@
-import { goD, goDuration, goE, goF, goG, goSprintf } from '../../src/report/go-format';
+import { goD, goDuration, goE, goF, goG, goSprintf } from '../../../src/report/fortio/go-format';
 import { GO_FORMAT_CASES } from './go-fmt-cases';
 
 function format(verb: string, value: number): string {

@@ -1,6 +1,6 @@
 /** `meshload compare A B`: two results (typically a baseline run and a new one), phase by phase,
  * metric by metric, each change judged `regression`, `improvement` or `within noise`. Pure: two
- * ScenarioResults in, plain rows out; compare-text.ts and compare-html.ts render them.
+ * ScenarioResults in, plain rows out; text.ts and html.ts render them.
  *
  * The noise rule. A change counts only when it is beyond --tolerance AND beyond what sampling
  * explains at 99% confidence, so two runs of one setup are not called different because one drew
@@ -23,17 +23,17 @@
  *   with share n_b / (n_a + n_b) when the rates are equal; counts when the Wilson interval excludes it.
  * Difference from `run --baseline`: that gate fails on the tolerance alone (p99 and error rate);
  * compare also asks for the statistical condition, so it may call within noise what the gate fails. */
-import type { LoadResult } from '../model/load-result';
-import { fellBehindText } from '../model/achieved-rate';
-import { isOk, notOkCalls } from '../model/outcome';
-import { Distribution, forEachRecorded } from '../metrics/distribution';
-import { chiSquareSurvival, wilsonInterval, zForConfidence } from '../metrics/statistics';
-import type { PhaseResult, ScenarioResult } from '../scenario/scenario-result';
-import type { FailureCause } from '../model/failure-cause';
-import { viewField, type ResilienceField } from '../stats/resilience-view';
-import { usageError } from '../util/errors';
-import { redactUrl } from '../util/redact';
-import { importedBucketOf, importNote, isFortioImport } from './fortio-import';
+import type { LoadResult } from '../../model/load-result';
+import { fellBehindText } from '../../model/achieved-rate';
+import { isOk, notOkCalls } from '../../model/outcome';
+import { Distribution, forEachRecorded } from '../../metrics/distribution';
+import { chiSquareSurvival, wilsonInterval, zForConfidence } from '../../metrics/statistics';
+import type { PhaseResult, ScenarioResult } from '../../scenario/scenario-result';
+import type { FailureCause } from '../../model/failure-cause';
+import { viewField, type ResilienceField } from '../../stats/resilience-view';
+import { usageError } from '../../util/errors';
+import { redactUrl } from '../../util/redact';
+import { importedBucketOf, importNote, isFortioImport } from '../fortio/import';
 
 export type RowVerdict = 'regression' | 'improvement' | 'within noise';
 

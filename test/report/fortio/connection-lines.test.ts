@@ -1,14 +1,14 @@
 /** Fortio's socket, connection-time, IP and sleep lines: format, order and log levels
  * (fhttp/httprunner.go RunHTTPTest, periodic/periodic.go Run), and their JSON fields. */
-import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../src/metrics/connection-stats';
-import type { ConnectionsReport } from '../../src/model/connections-report';
-import type { LoadResult } from '../../src/model/load-result';
-import { FORTIO_SCALES } from '../../src/metrics/fortio-histogram';
-import type { EncodedFortioHistogram } from '../../src/model/encoded-histograms';
-import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../src/report/fortio-connection-lines';
-import { toFortioJson } from '../../src/report/fortio-json';
-import { renderLoadText } from '../../src/report/fortio-text';
-import { fixtureResult, type FixtureOverrides } from '../helpers/load-result-fixture';
+import { ConnectionStats, mergeSocketFields, newConnectTime, newSleepTimes, sleepSeconds } from '../../../src/metrics/connection-stats';
+import type { ConnectionsReport } from '../../../src/model/connections-report';
+import type { LoadResult } from '../../../src/model/load-result';
+import { FORTIO_SCALES } from '../../../src/metrics/fortio-histogram';
+import type { EncodedFortioHistogram } from '../../../src/model/encoded-histograms';
+import { fortioConnectionJson, fortioIpLines, fortioSleepLines, fortioSocketLines } from '../../../src/report/fortio/connection-lines';
+import { toFortioJson } from '../../../src/report/fortio/json';
+import { renderLoadText } from '../../../src/report/fortio/text';
+import { fixtureResult, type FixtureOverrides } from '../../helpers/load-result-fixture';
 
 /** Two connections: the first dialled twice (1 ms and 3 ms), the second once (2 ms) to another peer. */
 function twoConnections(): ConnectionsReport {

@@ -1,7 +1,7 @@
 /** JUnit XML for CI systems (GitHub, GitLab, Jenkins read it): a testsuite per phase, a testcase
  * per check, and one per failed step. `no_data` is a failure (a check that could not look at
  * anything did not pass); `inconclusive` is an error (the data could not decide). Pure. */
-import type { CheckResult, PhaseResult, ScenarioResult, StepResult } from '../scenario/scenario-result';
+import type { CheckResult, PhaseResult, ScenarioResult, StepResult } from '../../scenario/scenario-result';
 
 export function renderJunit(result: ScenarioResult): string {
   const suites = result.phases.map((phase) => suite(result.name, phase));

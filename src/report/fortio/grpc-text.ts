@@ -1,7 +1,7 @@
 /** The lines Fortio's gRPC runner prints where its HTTP runner prints sockets and codes
  * (fgrpc/grpcrunner.go RunGRPCTest): "Jitter: false", then one "Ping SERVING : 10" per key. */
-import { fortioGrpcRetCodes } from '../grpc/grpc-status';
-import type { LoadResult } from '../model/load-result';
+import { fortioGrpcRetCodes } from '../../grpc/grpc-status';
+import type { LoadResult } from '../../model/load-result';
 
 export type GrpcRunKind = 'health' | 'ping' | 'method';
 

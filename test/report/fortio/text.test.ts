@@ -1,5 +1,5 @@
-import { renderLoadText, renderStartLines, type StartPlan } from '../../src/report/fortio-text';
-import { type FixtureCall, fixturePlan, fixtureResult } from '../helpers/load-result-fixture';
+import { renderLoadText, renderStartLines, type StartPlan } from '../../../src/report/fortio/text';
+import { type FixtureCall, fixturePlan, fixtureResult } from '../../helpers/load-result-fixture';
 
 const INFO = { version: '0.1.0', procs: 2 };
 const URL = 'http://localhost:8080/echo';
