@@ -1,3 +1,4 @@
+// Over 600 lines as one concept: the node:http2 reference transport the fast one is tested against; kept whole and unchanged so it stays a faithful reference.
 /** meshload's HTTP/2 transport (-h2) on node:http2: h2c with prior knowledge for http://, TLS
  * with ALPN h2 for https://. Each Connection is one stream at a time on a session of its own
  * (opened lazily), so `-c 10 -h2` is 10 TCP connections, as in Fortio, whose -h2 uses Go's client

@@ -1,3 +1,4 @@
+// Over 600 lines as one concept: one byte-at-a-time HTTP/1.1 response state machine whose head, body and chunk states share the same cursor and result fields on every byte.
 /** An incremental HTTP/1.1 response parser on Buffers, for the load path: it reads only the
  * few headers that decide framing, connection reuse and mesh evidence, and never turns a
  * response into a string (only a short error-body prefix). Pure: no I/O, no timers.

@@ -1,3 +1,4 @@
+// Over 600 lines as one concept: one HTTP/2 connection state machine; frames, flow-control windows and stream table change together on every frame, so parting them would spread one invariant over files.
 /** A client HTTP/2 connection of meshload's own (RFC 9113) on a net or TLS socket: preface,
  * SETTINGS, flow control both ways, HEADERS + CONTINUATION, DATA, RST_STREAM, PING, GOAWAY.
  * Streams are objects the caller owns and reuses; what arrives for them goes to their
