@@ -16,7 +16,8 @@ import { SidecarWatch } from '../stats/sidecar-watch';
 import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from '../checks';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
-import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
+import type { ScenarioIssue } from './load-scenario';
+import type { Phase, ResolvedLoad, Scenario, Step } from './scenario-schema';
 import { MeshloadError } from '../util/errors';
 import { killBackgroundNow, pause, runStep, stopBackground, type StepContext } from './steps';
 
