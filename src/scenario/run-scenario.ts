@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../model/load-plan';
 import type { LoadResult } from '../model/load-result';
-import { newProgress, type LoadProgress } from '../engine/run-load';
+import { newProgress, type LoadProgress } from '../engine/run-options';
 import { runPlan } from '../engine/run-plan';
 import { shardPlan, shardProblem } from '../engine/split-plan';
 import { grpcPlanFromFlags } from '../grpc/grpc-load';
