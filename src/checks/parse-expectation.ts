@@ -184,7 +184,7 @@ function parseShares(lexer: Lexer, where: string): Shares {
 }
 
 /** For validation that collects every error: the one-line problem of `text`, or undefined when
- * it parses (fits scenario-schema's `checkExpression`). */
+ * it parses (fits load-scenario's `checkExpression`). */
 export function checkExpectation(text: string): string | undefined {
   try {
     parseExpectation(text);

@@ -4,7 +4,7 @@
  * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
  * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
 import { type ErrorKind, isOk, type Outcome } from '../model/outcome';
-import type { CallObserver } from '../engine/run-load';
+import type { CallObserver } from '../engine/run-options';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
 import { redactUrl } from '../util/redact';

@@ -1,4 +1,4 @@
-import type { LoadProgress } from '../engine/run-load';
+import type { LoadProgress } from '../engine/run-options';
 import type { TextSink } from './io';
 
 /** One status line, rewritten in place about four times a second (TTY only). */

@@ -4,7 +4,7 @@
  * dropped and counted, and a failed write is reported with the lines it lost. */
 import { closeSync, constants, createWriteStream, fstatSync, openSync, type WriteStream } from 'node:fs';
 import { isOk, type Outcome } from '../model/outcome';
-import type { CallObserver } from './run-load';
+import type { CallObserver } from './run-options';
 
 export const ACCESS_LOG_FORMATS = ['json', 'influx'] as const;
 export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];

@@ -2,7 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { transportForPlan } from './transport-for-plan';
 import type { LoadPlan } from '../model/load-plan';
-import { newProgress, runLoad } from './run-load';
+import { newProgress } from './run-options';
+import { runLoad } from './run-load';
 
 export type WorkerMessage =
   | { kind: 'progress'; completed: number; notOk: number; startedAtMs: number | undefined }

@@ -7,7 +7,7 @@ import { mergeResults } from '../metrics/merge-results';
 import type { LoadPlan } from '../model/load-plan';
 import type { LoadResult } from '../model/load-result';
 import type { WorkerMessage } from './load-worker';
-import type { LoadProgress, RunOptions } from './run-load';
+import type { LoadProgress, RunOptions } from './run-options';
 import { planSchedule } from './schedule';
 import { splitPlan } from './split-plan';
 

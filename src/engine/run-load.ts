@@ -16,51 +16,14 @@ import { isOk, type Outcome } from '../model/outcome';
 import { ConnectionStats, newConnectTime, newSleepTimes, sleepSeconds } from '../metrics/connection-stats';
 import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
-import { redactUrl } from '../util/redact';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from '../model/load-plan';
 import type { LoadResult } from '../model/load-result';
 import { RunRecorder, timelineStepFor } from './run-recorder';
 import { planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 import { fellBehind } from '../model/achieved-rate';
-
-/** Live counters for progress display; the engine updates them, the caller only reads. */
-export interface LoadProgress {
-  completed: number;
-  notOk: number;
-  /** performance.now() when the timed run started; undefined during warm-up. */
-  startedAtMs: number | undefined;
-  totalCalls: number | undefined;
-}
-
-export interface RunOptions {
-  /** Aborting it stops the run; the partial result is returned, marked interrupted. */
-  signal?: AbortSignal;
-  progress?: LoadProgress;
-  /** Uniform in [0, 1): jitter and -connection-reuse draws. */
-  random?: () => number;
-  /** How the user allows initial errors where they are, for a failed warm-up's advice: load's
-   * flag by default, a scenario's key in a scenario. */
-  allowInitialErrorsHint?: string;
-  /** Told of every answered call (warm-up included) on this thread; not passed to worker
-   * threads (a function cannot cross them). Absent, the per-call path pays one check. */
-  observer?: CallObserver;
-}
-
-/** Sees each answered call as it completes: Fortio's per-call log lines and access log. */
-export interface CallObserver {
-  /** `thread` is the connection's index (Fortio's thread id); `iter` the call's index on it, or
-   * -1 for its warm-up call; `sentMs` and `endMs` are performance.now() (0 for a warm-up). */
-  observe(outcome: Outcome, thread: number, iter: number, sentMs: number, endMs: number): void;
-  /** A closed-loop connection is done after `calls` calls (slots -nocatchup skipped included),
-   * `elapsedMs` after the timed run began: Fortio's per-thread "ended after" (periodic.go runOne).
-   * Once per connection, never per call. */
-  threadEnded?(thread: number, calls: number, elapsedMs: number): void;
-}
-
-export function newProgress(): LoadProgress {
-  return { completed: 0, notOk: 0, startedAtMs: undefined, totalCalls: undefined };
-}
+import { newProgress, type LoadProgress, type RunOptions } from './run-options';
+import { describeOutcome, warmupError, type WarmupFailure } from './warmup-error';
 
 export async function runLoad(plan: LoadPlan, transport: Transport, options: RunOptions = {}): Promise<LoadResult> {
   const runner = new LoadRunner(plan, transport, options);
@@ -274,7 +237,7 @@ class LoadRunner {
     this.progress.completed++;
     if (!isOk(outcome.status)) this.progress.notOk++;
     if (this.plan.abortOn !== undefined && outcome.status === this.plan.abortOn) {
-      this.stop('abort-on', `-abort-on ${this.plan.abortOn}: got ${describe(outcome)}`);
+      this.stop('abort-on', `-abort-on ${this.plan.abortOn}: got ${describeOutcome(outcome)}`);
       return false;
     }
     return true;
@@ -629,29 +592,4 @@ class OpenArrivals {
     this.reported = true;
     this.runner.userFinished();
   }
-}
-
-interface WarmupFailure {
-  outcome: Outcome;
-  thread: number;
-}
-
-/** httprunner.go RunHTTPTest's warm-up error, which Fortio prints after "Aborting because of ":
- * parallel `error %d for %s (%d bytes)`, sequential `error %d for %s (%d body bytes), thread# %d`.
- * The bytes are what Fortio's client read: status line, headers and body over HTTP/1.1 (its fast
- * client), the body over HTTP/2 (Go's client). A socket error adds its reason, which Fortio logs
- * on a line of its own. The URL is redacted, as everywhere meshload writes it. */
-export function warmupError(plan: Pick<LoadPlan, 'url' | 'h2' | 'sequentialWarmup'>, outcome: Outcome, thread: number): string {
-  // grpcrunner.go RunGRPCTest returns the first call's gRPC error itself.
-  if (outcome.grpcStatus !== undefined) return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus})`} desc = ${outcome.errorMessage ?? ''}`;
-  const bytes = plan.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
-  const url = redactUrl(plan.url);
-  let text = plan.sequentialWarmup === true ? `error ${outcome.status} for ${url} (${bytes} body bytes), thread# ${thread}` : `error ${outcome.status} for ${url} (${bytes} bytes)`;
-  if (outcome.status === -1) text += `: ${describe(outcome)}`;
-  return text;
-}
-
-function describe(outcome: Outcome): string {
-  if (outcome.status !== -1) return `status ${outcome.status}`;
-  return `a socket error (${outcome.errorKind ?? 'other'}${outcome.errorMessage !== undefined ? `: ${outcome.errorMessage}` : ''})`;
 }

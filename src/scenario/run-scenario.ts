@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { LoadPlan } from '../model/load-plan';
 import type { LoadResult } from '../model/load-result';
-import { newProgress, type LoadProgress } from '../engine/run-load';
+import { newProgress, type LoadProgress } from '../engine/run-options';
 import { runPlan } from '../engine/run-plan';
 import { shardPlan, shardProblem } from '../engine/split-plan';
 import { grpcPlanFromFlags } from '../grpc/grpc-load';
@@ -16,7 +16,8 @@ import { SidecarWatch } from '../stats/sidecar-watch';
 import { statsSourceOf } from '../stats/stats-source';
 import { evaluateExpectation, parseExpectation } from '../checks';
 import type { CheckResult, PhaseResult, ScenarioResult, StepResult, Verdict } from './scenario-result';
-import type { Phase, ResolvedLoad, Scenario, ScenarioIssue, Step } from './scenario-schema';
+import type { ScenarioIssue } from './load-scenario';
+import type { Phase, ResolvedLoad, Scenario, Step } from './scenario-schema';
 import { MeshloadError } from '../util/errors';
 import { killBackgroundNow, pause, runStep, stopBackground, type StepContext } from './steps';
 

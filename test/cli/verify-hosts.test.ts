@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { cli } from '../helpers/cli';
 
 const CORPUS = join(__dirname, '..', 'fixtures', 'istio-corpus');

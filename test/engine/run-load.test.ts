@@ -1,5 +1,6 @@
 import { ERROR_SAMPLE_CHARS } from '../../src/model/load-result';
-import { runLoad, warmupError } from '../../src/engine/run-load';
+import { runLoad } from '../../src/engine/run-load';
+import { warmupError } from '../../src/engine/warmup-error';
 import type { Connection, Transport } from '../../src/transport/transport';
 import { Distribution } from '../../src/metrics/distribution';
 import { renderLoadText } from '../../src/report/fortio/text';

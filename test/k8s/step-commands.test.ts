@@ -8,7 +8,7 @@ import { pluralOf, roleRules } from '../../src/k8s/job-rbac';
 import { kubectlCall } from '../../src/k8s/kubectl-call';
 import { simpleCommands } from '../../src/k8s/shell-words';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { MeshloadError } from '../../src/util/errors';
 
 const words = (command: string): string[][] => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { expandEnv, isCommandPath, plainScalarValue } from '../../src/scenario/expand-env';
-import { loadScenario, ScenarioError, type Scenario } from '../../src/scenario/scenario-schema';
+import { loadScenario, ScenarioError } from '../../src/scenario/load-scenario';
+import { type Scenario } from '../../src/scenario/scenario-schema';
 
 describe('expandEnv (one string)', () => {
   it.each([

@@ -9,7 +9,7 @@ import { loadLine } from '../../src/report/scenario/text';
 import { checkExpectation, formatExpectation, parseExpectation } from '../../src/checks';
 import { runScenario } from '../../src/scenario/run-scenario';
 import type { ScenarioResult } from '../../src/scenario/scenario-result';
-import { loadScenario, ScenarioError } from '../../src/scenario/scenario-schema';
+import { loadScenario, ScenarioError } from '../../src/scenario/load-scenario';
 import { cli } from '../helpers/cli';
 
 let dir: string;

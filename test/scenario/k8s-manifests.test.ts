@@ -11,7 +11,8 @@ import { isKubectl, kubectlCall, type KubectlCall } from '../../src/k8s/kubectl-
 import { simpleCommands } from '../../src/k8s/shell-words';
 import { expandEnv } from '../../src/scenario/expand-env';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario, type Step } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
+import { type Step } from '../../src/scenario/scenario-schema';
 import { runProcess } from '../helpers/run-process';
 import { ISTIO_STATS_ANNOTATION } from '../../src/stats/sidecar-report';
 

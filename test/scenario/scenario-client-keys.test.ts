@@ -2,7 +2,8 @@
  * user (a secret from ${ENV}, redacted) and followRedirects; and payloadSize as load has it. */
 import { redactPlan } from '../../src/model/load-plan';
 import { planOf } from '../../src/scenario/run-scenario';
-import { formatIssue, loadScenario, ScenarioError, type ResolvedLoad } from '../../src/scenario/scenario-schema';
+import { formatIssue, loadScenario, ScenarioError } from '../../src/scenario/load-scenario';
+import { type ResolvedLoad } from '../../src/scenario/scenario-schema';
 
 const PASSWORD = 'hunter2-s3cret';
 

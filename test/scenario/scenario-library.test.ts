@@ -5,7 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { expandEnv } from '../../src/scenario/expand-env';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 
 const ROOT = join(__dirname, '..', '..', 'scenarios');
 

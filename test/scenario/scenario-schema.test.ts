@@ -4,10 +4,10 @@ import {
   formatIssue,
   loadScenario,
   ScenarioError,
-  scenarioJsonSchema,
   validateScenario,
   type ScenarioIssue,
-} from '../../src/scenario/scenario-schema';
+} from '../../src/scenario/load-scenario';
+import { scenarioJsonSchema } from '../../src/scenario/scenario-schema';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario, ScenarioError } from '../../src/scenario/scenario-schema';
+import { loadScenario, ScenarioError } from '../../src/scenario/load-scenario';
 
 describe('scenario files with the real expectation grammar', () => {
   it('the example scenario validates', () => {

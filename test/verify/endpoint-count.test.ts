@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderPlan } from '../../src/cli/commands/verify-action';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { countEndpoints, parseEndpoints } from '../../src/verify/endpoint-count';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { planVerification, type VerifyOptions } from '../../src/verify/plan-verification';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { checkExpectation } from '../../src/checks';
 import { runScenario } from '../../src/scenario/run-scenario';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { planVerification, type VerificationPlan, type VerifyOptions } from '../../src/verify/plan-verification';

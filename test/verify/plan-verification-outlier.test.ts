@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { renderPlan } from '../../src/cli/commands/verify-action';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { VERSION_RULES } from '../../src/verify/istio-version';
 import { describeValues, ejectableEndpoints, ejectionLastsMs, endpointsToEjectOne, errorsToEject, OUTLIER_RULES, outlierModel, runProbability } from '../../src/verify/outlier-model';

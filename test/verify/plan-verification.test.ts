@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { proportionSampleSize } from '../../src/metrics/statistics';
 import { checkExpectation } from '../../src/checks';
-import { loadScenario } from '../../src/scenario/scenario-schema';
+import { loadScenario } from '../../src/scenario/load-scenario';
 import { renderPlan } from '../../src/cli/commands/verify-action';
 import { readIstioManifests } from '../../src/verify/istio-manifests';
 import { planVerification, type VerifyOptions } from '../../src/verify/plan-verification';

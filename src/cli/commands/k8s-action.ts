@@ -6,7 +6,7 @@ import { followUpCommands, jobManifest } from '../../k8s/job-manifest';
 import { jobNotes, parallelismOf, planJob, scenarioKey, type JobFlags } from '../../k8s/job-plan';
 import { checkExpectation } from '../../checks';
 import { shardProblems } from '../../scenario/run-scenario';
-import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
+import { loadScenario, ScenarioError } from '../../scenario/load-scenario';
 import { MeshloadError, usageError } from '../../util/errors';
 import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AccessLog, MAX_BUFFERED_BYTES, parseAccessLogFormat, type AccessLogFormat } from '../../engine/access-log';
 import type { LoadPlan } from '../../model/load-plan';
 import type { LoadResult } from '../../model/load-result';
-import { newProgress, type CallObserver } from '../../engine/run-load';
+import { newProgress, type CallObserver } from '../../engine/run-options';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
 import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';

@@ -14,7 +14,7 @@ import { withBaseline } from '../../scenario/baseline';
 import { checkExpectation } from '../../checks';
 import { runScenario, shardProblems } from '../../scenario/run-scenario';
 import { baselineReference, type ScenarioResult } from '../../scenario/scenario-result';
-import { loadScenario, ScenarioError } from '../../scenario/scenario-schema';
+import { loadScenario, ScenarioError } from '../../scenario/load-scenario';
 import { MeshloadError, usageError } from '../../util/errors';
 import { parsePercentage } from '../../util/percent';
 import type { CommandContext } from '../command-context';

@@ -1,0 +1,30 @@
+/** The failed warm-up's message in Fortio's words, and an outcome described for a person. */
+import type { LoadPlan } from '../model/load-plan';
+import type { Outcome } from '../model/outcome';
+import { redactUrl } from '../util/redact';
+
+/** The warm-up call that failed and its connection (Fortio's thread). */
+export interface WarmupFailure {
+  outcome: Outcome;
+  thread: number;
+}
+
+/** httprunner.go RunHTTPTest's warm-up error, which Fortio prints after "Aborting because of ":
+ * parallel `error %d for %s (%d bytes)`, sequential `error %d for %s (%d body bytes), thread# %d`.
+ * The bytes are what Fortio's client read: status line, headers and body over HTTP/1.1 (its fast
+ * client), the body over HTTP/2 (Go's client). A socket error adds its reason, which Fortio logs
+ * on a line of its own. The URL is redacted, as everywhere meshload writes it. */
+export function warmupError(plan: Pick<LoadPlan, 'url' | 'h2' | 'sequentialWarmup'>, outcome: Outcome, thread: number): string {
+  // grpcrunner.go RunGRPCTest returns the first call's gRPC error itself.
+  if (outcome.grpcStatus !== undefined) return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus})`} desc = ${outcome.errorMessage ?? ''}`;
+  const bytes = plan.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
+  const url = redactUrl(plan.url);
+  let text = plan.sequentialWarmup === true ? `error ${outcome.status} for ${url} (${bytes} body bytes), thread# ${thread}` : `error ${outcome.status} for ${url} (${bytes} bytes)`;
+  if (outcome.status === -1) text += `: ${describeOutcome(outcome)}`;
+  return text;
+}
+
+export function describeOutcome(outcome: Outcome): string {
+  if (outcome.status !== -1) return `status ${outcome.status}`;
+  return `a socket error (${outcome.errorKind ?? 'other'}${outcome.errorMessage !== undefined ? `: ${outcome.errorMessage}` : ''})`;
+}
