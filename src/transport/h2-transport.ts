@@ -34,6 +34,8 @@ import tls from 'node:tls';
 import type { ErrorKind, Outcome } from '../model/outcome';
 import { usageError } from '../util/errors';
 import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
+import { h2ErrorName } from './h2-wire/frames';
+import { kindOfH2Code } from './h2-wire/session';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
@@ -54,37 +56,9 @@ const MIN_PROBE_MS = 1000;
 const {
   NGHTTP2_NO_ERROR,
   NGHTTP2_PROTOCOL_ERROR,
-  NGHTTP2_FLOW_CONTROL_ERROR,
-  NGHTTP2_SETTINGS_TIMEOUT,
-  NGHTTP2_FRAME_SIZE_ERROR,
-  NGHTTP2_COMPRESSION_ERROR,
-  NGHTTP2_INADEQUATE_SECURITY,
-  NGHTTP2_HTTP_1_1_REQUIRED,
   NGHTTP2_CANCEL,
   NGHTTP2_REFUSED_STREAM,
 } = http2.constants;
-
-/** RFC 9113 section 7 error code names, by code, for messages. */
-const H2_ERROR_NAMES = [
-  'NO_ERROR',
-  'PROTOCOL_ERROR',
-  'INTERNAL_ERROR',
-  'FLOW_CONTROL_ERROR',
-  'SETTINGS_TIMEOUT',
-  'STREAM_CLOSED',
-  'FRAME_SIZE_ERROR',
-  'REFUSED_STREAM',
-  'CANCEL',
-  'COMPRESSION_ERROR',
-  'CONNECT_ERROR',
-  'ENHANCE_YOUR_CALM',
-  'INADEQUATE_SECURITY',
-  'HTTP_1_1_REQUIRED',
-];
-
-function h2ErrorName(code: number): string {
-  return H2_ERROR_NAMES[code] ?? `error code ${code}`;
-}
 
 /** An error this transport raises itself, carrying the kind it counts as. */
 class H2Failure extends Error {
@@ -96,25 +70,6 @@ class H2Failure extends Error {
   }
 }
 
-/** Maps an HTTP/2 error code (RST_STREAM or GOAWAY) to a kind: framing and compression faults
- * are 'protocol' (nghttp2 resets a malformed response with PROTOCOL_ERROR itself); the rest,
- * REFUSED_STREAM, CANCEL, INTERNAL_ERROR, ENHANCE_YOUR_CALM, are the peer resetting: 'reset'. */
-export function kindOfH2Code(code: number): ErrorKind {
-  switch (code) {
-    case NGHTTP2_NO_ERROR:
-      return 'closed';
-    case NGHTTP2_PROTOCOL_ERROR:
-    case NGHTTP2_FLOW_CONTROL_ERROR:
-    case NGHTTP2_SETTINGS_TIMEOUT:
-    case NGHTTP2_FRAME_SIZE_ERROR:
-    case NGHTTP2_COMPRESSION_ERROR:
-    case NGHTTP2_INADEQUATE_SECURITY:
-    case NGHTTP2_HTTP_1_1_REQUIRED:
-      return 'protocol';
-    default:
-      return 'reset';
-  }
-}
 
 /** Node's errors, checked by shape: under jest's VM contexts they fail `instanceof Error`. */
 interface NodeError {

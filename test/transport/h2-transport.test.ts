@@ -3,8 +3,8 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
 import { h2RequestHeaders, MAX_RESENDS, oneLine } from '../../src/transport/h2-shared';
-import { createH2Transport, kindOfH2Code } from '../../src/transport/h2-transport';
-import { kindOfH2Code as wireKindOfH2Code } from '../../src/transport/h2-wire/session';
+import { createH2Transport } from '../../src/transport/h2-transport';
+import { kindOfH2Code } from '../../src/transport/h2-wire/session';
 import { createFastH2Transport } from '../../src/transport/h2-fast-transport';
 import type { Connection, RequestTemplate, Transport } from '../../src/transport/transport';
 import type { Outcome } from '../../src/model/outcome';
@@ -141,10 +141,7 @@ describe('h2RequestHeaders', () => {
   });
 });
 
-describe.each([
-  ['node:http2', kindOfH2Code],
-  ['h2-wire', wireKindOfH2Code],
-])('kindOfH2Code (%s)', (_name, kindOf) => {
+describe.each([['h2-wire, shared by both transports', kindOfH2Code]])('kindOfH2Code (%s)', (_name, kindOf) => {
   it.each([
     [NGHTTP2_NO_ERROR, 'closed'],
     [NGHTTP2_PROTOCOL_ERROR, 'protocol'],
