@@ -3,7 +3,7 @@
  * coloured text on one. Without Fortio's caller file:line and goroutine id: its documented
  * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
  * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
-import { type ErrorKind, isOk, type Outcome } from '../model/outcome';
+import { type ErrorKind, goGrpcError, isOk, type Outcome } from '../model/outcome';
 import type { CallObserver } from '../engine/run-options';
 import { paint, type Paint, type Screen } from '../report/screen';
 import { logsAt, type LogLevel } from '../util/log-level';
@@ -221,9 +221,4 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
-}
-
-/** grpc-go's status error text, `rpc error: code = Unavailable desc = ...`, which Fortio logs. */
-export function goGrpcError(outcome: Pick<Outcome, 'grpcStatus' | 'grpcName' | 'errorMessage'>): string {
-  return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus ?? -1})`} desc = ${outcome.errorMessage ?? ''}`;
 }

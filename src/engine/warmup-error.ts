@@ -1,6 +1,6 @@
 /** The failed warm-up's message in Fortio's words, and an outcome described for a person. */
 import type { LoadPlan } from '../model/load-plan';
-import type { Outcome } from '../model/outcome';
+import { goGrpcError, type Outcome } from '../model/outcome';
 import { redactUrl } from '../util/redact';
 
 /** The warm-up call that failed and its connection (Fortio's thread). */
@@ -16,7 +16,7 @@ export interface WarmupFailure {
  * on a line of its own. The URL is redacted, as everywhere meshload writes it. */
 export function warmupError(plan: Pick<LoadPlan, 'url' | 'h2' | 'sequentialWarmup'>, outcome: Outcome, thread: number): string {
   // grpcrunner.go RunGRPCTest returns the first call's gRPC error itself.
-  if (outcome.grpcStatus !== undefined) return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus})`} desc = ${outcome.errorMessage ?? ''}`;
+  if (outcome.grpcStatus !== undefined) return goGrpcError(outcome);
   const bytes = plan.h2 ? outcome.bodyBytes : outcome.headerBytes + outcome.bodyBytes;
   const url = redactUrl(plan.url);
   let text = plan.sequentialWarmup === true ? `error ${outcome.status} for ${url} (${bytes} body bytes), thread# ${thread}` : `error ${outcome.status} for ${url} (${bytes} bytes)`;

@@ -51,3 +51,8 @@ export function notOkCalls(codes: Readonly<Record<string, number>>): number {
   for (const [code, n] of Object.entries(codes)) if (!isOk(Number(code))) failed += n;
   return failed;
 }
+
+/** grpc-go's status error text, `rpc error: code = Unavailable desc = ...`, which Fortio logs. */
+export function goGrpcError(outcome: Pick<Outcome, 'grpcStatus' | 'grpcName' | 'errorMessage'>): string {
+  return `rpc error: code = ${outcome.grpcName ?? `Code(${outcome.grpcStatus ?? -1})`} desc = ${outcome.errorMessage ?? ''}`;
+}
