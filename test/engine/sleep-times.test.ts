@@ -12,10 +12,10 @@ describe('sleep times', () => {
     expect(sleeps?.count).toBe(10); // 6 calls on each of 2 connections: 5 pauses each
     expect(sleeps?.offset).toBe(-0.001);
     expect(sleeps?.divider).toBe(0.001);
-    // 50 qps per connection: 20 ms pauses, less the (instant) answer; never late by a whole period.
-    // (a timer may fire up to a millisecond early, so a pause can exceed the period that much).
+    // 50 qps per connection: 20 ms pauses, less the (instant) answer. A pause is never longer
+    // than the period (a timer may fire up to a millisecond early, so allow that much). How late a
+    // call can be has no bound here: a stall of a shared CI machine once made one 31 ms late.
     expect(sleeps?.max).toBeLessThanOrEqual(0.022);
-    expect(sleeps?.min).toBeGreaterThan(-0.02);
     expect(sleeps?.buckets.reduce((a, b) => a + b, 0)).toBe(10);
   });
 
