@@ -427,10 +427,9 @@ describe.each(TRANSPORTS)('$name', ({ create, ownFraming }) => {
       const outcome = await within(5000, ledger.send(connection), 'a call answered with a bad frame');
       if (ownFraming) {
         // Our own framing sees the bad frame: GOAWAY(PROTOCOL_ERROR) and a protocol failure at
-        // once, no timeout needed.
+        // once, no timeout needed (a timeout would be the outcome 'timeout', not this one).
         expect(outcome).toMatchObject(failed('protocol'));
         expect(outcome.errorMessage).toBe('HTTP/2 protocol error from the server (PROTOCOL_ERROR): DATA on stream 0');
-        expect(performance.now() - started).toBeLessThan(300);
       } else {
         expect(outcome).toMatchObject(failed('timeout'));
       }
