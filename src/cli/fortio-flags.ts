@@ -53,7 +53,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('payload', 'string', '', C, LC, 'request body (switches to POST when not empty); a body without -content-type is application/octet-stream'),
   f('payload-file', 'string', '', C, LC, 'request body from a file (switches to POST); wins over -payload-size and -payload'),
   f('stream', 'bool', 'false', C, NONE, 'meshload does not stream a body from stdin'),
-  f('unix-socket', 'string', '', C, LC, 'connect over this unix domain socket instead of TCP (Host stays the URL\'s); a missing socket is a counted connection error'),
+  f('unix-socket', 'string', '', C, LC, 'connect over this unix domain socket instead of TCP (Host stays the URL\'s), with -grpc too; a missing socket is a counted connection error'),
   f('cert', 'string', '', C, LCS, 'load and curl: client certificate (PEM) presented to the server, with -key. server: the echo port speaks TLS (HTTP/1.1 and h2 by ALPN)'),
   f('key', 'string', '', C, LCS, 'private key (PEM) of -cert, for the client (load, curl) or the echo port (server)'),
   f('cacert', 'string', '', C, LCS, 'load and curl: CA bundle (PEM) that verifies the server instead of the system CAs. server: with -mtls, the CA client certificates must chain to'),

@@ -30,6 +30,8 @@ export interface GrpcResolveContext {
   timeoutMs: number;
   insecure: boolean;
   tls?: TlsClientOptions;
+  /** -unix-socket: reflection dials it too. */
+  unixSocket?: string;
 }
 
 /** True when the flags ask for gRPC: -grpc. The gRPC-only flags without it are refused. */
@@ -70,7 +72,14 @@ export async function grpcPlanFromFlags(destination: string, flags: GrpcFlags, p
       protos.length > 0
         ? resolveFromProtos(protos, flags.importPath ?? [], flags.grpcMethod)
         : await resolveByReflection(
-            { url: target.url.href, metadata, timeoutMs: context.timeoutMs > 0 ? context.timeoutMs : 10_000, insecure: context.insecure, ...(context.tls !== undefined ? { tls: context.tls } : {}) },
+            {
+              url: target.url.href,
+              metadata,
+              timeoutMs: context.timeoutMs > 0 ? context.timeoutMs : 10_000,
+              insecure: context.insecure,
+              ...(context.tls !== undefined ? { tls: context.tls } : {}),
+              ...(context.unixSocket !== undefined ? { unixSocket: context.unixSocket } : {}),
+            },
             flags.grpcMethod,
           );
     grpc = {
@@ -129,6 +138,7 @@ export function grpcTemplateFor(plan: LoadPlan, grpc: GrpcLoadPlan): GrpcCallTem
     streams: grpc.streams,
     insecure: plan.insecure,
     ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
+    ...(plan.unixSocket !== undefined ? { unixSocket: plan.unixSocket } : {}),
     health: grpc.kind === 'health',
   };
 }

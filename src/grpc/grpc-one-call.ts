@@ -22,6 +22,8 @@ export interface OneCallOptions {
   compression: boolean;
   insecure: boolean;
   tls?: TlsClientOptions;
+  /** -unix-socket: dial this path instead of the URL's host and port. */
+  unixSocket?: string;
   /** True for a unary method: exactly one response message is OK. */
   unary: boolean;
   maxMessageBytes?: number;
@@ -68,7 +70,7 @@ class OneCall implements StreamHandler, SessionOwner {
     try {
       const url = new URL(options.url);
       fields = grpcRequestFields({ path: options.path, metadata: options.metadata, compression: options.compression }, url);
-      session = openWireSession(url, this, { insecure: options.insecure, ...(options.tls !== undefined ? { tls: options.tls } : {}) });
+      session = openWireSession(url, this, { insecure: options.insecure, ...(options.tls !== undefined ? { tls: options.tls } : {}), ...(options.unixSocket !== undefined ? { unixSocket: options.unixSocket } : {}) });
     } catch (error) {
       this.fail('other', error instanceof Error ? error.message : String(error));
       return;

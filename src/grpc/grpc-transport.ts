@@ -48,6 +48,9 @@ export interface GrpcCallTemplate {
   maxMessageBytes?: number;
   /** A grpc.health.v1 Check: OK only when the response says SERVING. */
   health?: boolean;
+  /** -unix-socket: every session dials this path (Fortio's grpcrunner Dial); :authority and
+   * the TLS SNI stay the URL's host. */
+  unixSocket?: string;
 }
 
 /** Metadata a user cannot set: HTTP/2 pseudo-headers, connection headers and the gRPC
@@ -125,6 +128,7 @@ class GrpcTransport implements Transport, SessionOwner {
   readonly health: boolean;
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly perSession: number;
+  private readonly unixSocket: string | undefined;
   private readonly shared: Array<H2WireSession | undefined> = [];
   /** Every session not yet closed, with its slot. */
   private readonly slots = new Map<H2WireSession, number>();
@@ -151,6 +155,7 @@ class GrpcTransport implements Transport, SessionOwner {
     this.health = template.health === true;
     this.tlsOptions = tlsBaseOptions(this.hostname, template.insecure, template.tls);
     this.perSession = Math.max(1, Math.floor(template.streams));
+    this.unixSocket = template.unixSocket;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
     if (this.timeoutMs > 0) {
       const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
@@ -215,12 +220,11 @@ class GrpcTransport implements Transport, SessionOwner {
   }
 
   private connectSocket(reader: ReadTarget): net.Socket {
-    const host = this.address ?? this.hostname;
+    const target = this.unixSocket !== undefined ? { path: this.unixSocket } : { host: this.address ?? this.hostname, port: this.port };
     let socket: net.Socket;
     if (!this.tls) {
       socket = net.connect({
-        host,
-        port: this.port,
+        ...target,
         onread: {
           buffer: this.readBuffer,
           callback: (length: number, buffer: Uint8Array): boolean => {
@@ -241,11 +245,13 @@ class GrpcTransport implements Transport, SessionOwner {
     } else {
       // gRPC needs h2; offering http/1.1 too lets an HTTP/1.1-only server finish the handshake
       // so the session can say so, rather than fail it with a no_application_protocol alert.
-      socket = tls.connect({ ...this.tlsOptions, host, port: this.port, ALPNProtocols: ['h2', 'http/1.1'] });
+      socket = tls.connect({ ...this.tlsOptions, ...target, ALPNProtocols: ['h2', 'http/1.1'] });
     }
-    socket.once(this.tls ? 'secureConnect' : 'connect', () => {
-      if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
-    });
+    if (this.unixSocket === undefined) {
+      socket.once(this.tls ? 'secureConnect' : 'connect', () => {
+        if (this.address === undefined && socket.remoteAddress !== undefined) this.address = socket.remoteAddress;
+      });
+    }
     return socket;
   }
 

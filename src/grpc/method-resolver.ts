@@ -25,6 +25,7 @@ export interface ReflectionTarget {
   timeoutMs: number;
   insecure: boolean;
   tls?: TlsClientOptions;
+  unixSocket?: string;
 }
 
 /** Largest .proto file read: service definitions are kilobytes. */
@@ -213,6 +214,7 @@ async function reflect(target: ReflectionTarget, version: string, ask: { symbol:
     compression: false,
     insecure: target.insecure,
     ...(target.tls !== undefined ? { tls: target.tls } : {}),
+    ...(target.unixSocket !== undefined ? { unixSocket: target.unixSocket } : {}),
     unary: false,
   });
   const outcome = result.outcome;

@@ -443,7 +443,6 @@ const HTTP_ONLY_KEYS: ReadonlyArray<readonly [string, string]> = [
   ['keepSocketOnError', 'a gRPC failure is a status on a stream: the connection is kept anyway'],
   // The gRPC client dials the destination itself: these would be silently ignored, so refuse them.
   ['resolve', 'the gRPC client does not take resolve yet: give the IP in the target'],
-  ['unixSocket', 'the gRPC client connects over TCP only'],
   ['http10', 'gRPC needs HTTP/2: drop http10'],
   ['followRedirects', 'gRPC has no redirects: drop followRedirects'],
 ];

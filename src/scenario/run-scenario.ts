@@ -238,7 +238,12 @@ async function withGrpc(plan: LoadPlan, load: ResolvedLoad): Promise<LoadPlan> {
     grpcCompression: spec.compression,
     ...(call !== 'ping' && call !== 'health' ? { grpcMethod: call } : {}),
   };
-  const { grpc, url } = await grpcPlanFromFlags(plan.url, flags, plan.payload, { headers: plan.headers, timeoutMs: plan.timeoutMs, insecure: plan.insecure }, false);
+  const { grpc, url } = await grpcPlanFromFlags(plan.url, flags, plan.payload, {
+    headers: plan.headers,
+    timeoutMs: plan.timeoutMs,
+    insecure: plan.insecure,
+    ...(plan.unixSocket !== undefined ? { unixSocket: plan.unixSocket } : {}),
+  }, false);
   return { ...plan, url, connections: plan.connections * grpc.streams, grpc };
 }
 

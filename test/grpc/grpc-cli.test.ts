@@ -1,6 +1,9 @@
 /** `meshload load -grpc` and `meshload server -grpc-port`, in-process, as a Fortio user types them. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc-server';
 import { cli, testIo } from '../helpers/cli';
@@ -15,6 +18,37 @@ afterEach(async () => {
 async function grpcServer(): Promise<string> {
   server = await startGrpcServer({ listen: { host: '127.0.0.1', port: 0 }, healthService: 'ping', maxDelayMs: 1500, versionTag: 'v1' });
   return `127.0.0.1:${server.port}`;
+}
+
+/** A unix domain socket that relays each connection to the gRPC server's TCP port, counting
+ * the connections it accepts; closed and removed after `body`. */
+async function withSocketRelay(body: (socketPath: string, accepted: () => number) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshload-grpc-'));
+  const socketPath = join(dir, 'grpc.sock');
+  let count = 0;
+  const open = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    count++;
+    const upstream = net.connect((server as RunningGrpcServer).port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        open.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(socketPath, resolve));
+  try {
+    await body(socketPath, () => count);
+  } finally {
+    for (const socket of open) socket.destroy();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('load -grpc', () => {
@@ -62,11 +96,46 @@ describe('load -grpc', () => {
 
   test('HTTP client flags the gRPC client does not use are named, not silently ignored', async () => {
     const target = await grpcServer();
-    const run = await cli('load', '-grpc', '-ping', '-n', '2', '-c', '1', '-qps', '0', '-L', '-unix-socket', '/nonexistent.sock', '-resolve', '10.0.0.9', target);
+    const run = await cli('load', '-grpc', '-ping', '-n', '2', '-c', '1', '-qps', '0', '-L', '-resolve', '10.0.0.9', target);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^Ping SERVING : 2$/m);
-    for (const flag of ['-resolve', '-unix-socket', '-L']) expect(run.stderr).toContain(`meshload: ${flag} has no effect with -grpc:`);
+    for (const flag of ['-resolve', '-L']) expect(run.stderr).toContain(`meshload: ${flag} has no effect with -grpc:`);
     expect(run.stderr).not.toMatch(/Go's client/);
+  });
+
+  test('-unix-socket: reflection and every call go over the socket (Fortio\'s grpcrunner Dial), with its warning', async () => {
+    await grpcServer();
+    await withSocketRelay(async (socketPath, accepted) => {
+      // The destination's host does not resolve: only the socket can answer.
+      const destination = 'no-such-host.invalid:7070';
+      const run = await cli('load', '-grpc', '-grpc-method', 'fgrpc.PingServer/Ping', '-payload', '{"payload":"hi"}', '-unix-socket', socketPath, '-n', '6', '-qps', '0', '-c', '2', '-json', '-', destination);
+      expect(run.code).toBe(0);
+      const json = JSON.parse(run.stdout) as { GrpcStatuses: unknown; UnixDomainSocket?: unknown };
+      expect(json.GrpcStatuses).toEqual({ OK: 6 });
+      expect(run.stderr).toContain(`meshload: Using domain socket ${socketPath} instead of ${destination} for grpc connection`);
+      expect(run.stderr).not.toContain('has no effect');
+      // One connection for the reflection lookup, one per -c.
+      expect(accepted()).toBe(3);
+      const ping = await cli('curl', '-grpc', '-ping', '-payload', 'hey', '-unix-socket', socketPath, destination);
+      expect(ping.code).toBe(0);
+      expect(JSON.parse(ping.stdout)).toMatchObject({ payload: 'hey' });
+      expect(accepted()).toBe(4);
+    });
+  });
+
+  test('-unix-socket to a path nobody listens on: counted connection errors, not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshload-grpc-'));
+    try {
+      const run = await cli('load', '-grpc', '-ping', '-unix-socket', join(dir, 'absent.sock'), '-allow-initial-errors', '-n', '3', '-qps', '0', '-c', '1', '-json', '-', '127.0.0.1:7070');
+      // As Fortio's load: failed calls are results, not a failed command.
+      expect(run.code).toBe(0);
+      const json = JSON.parse(run.stdout) as { RetCodes: unknown; GrpcStatuses: unknown };
+      expect(json.RetCodes).toEqual({ ERROR: 3 });
+      expect(json.GrpcStatuses).toEqual({ Unavailable: 3 });
+      expect(run.stderr).toContain('Error making grpc call: rpc error: code = Unavailable desc = connect ENOENT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a failed warm-up aborts with the gRPC error, as Fortio's RunGRPCTest returns it", async () => {

@@ -74,7 +74,6 @@ describe('gRPC load keys: validation', () => {
   it('refuses the HTTP client keys the gRPC client would otherwise ignore', () => {
     expect(issuesOf(`${head}      grpc: { call: ping }\n      resolve: 127.0.0.1\n      unixSocket: /tmp/x.sock\n      http10: true\n      followRedirects: true\n`)).toEqual([
       'phases[0].load.resolve: not with grpc: the gRPC client does not take resolve yet: give the IP in the target',
-      'phases[0].load.unixSocket: not with grpc: the gRPC client connects over TCP only',
       'phases[0].load.http10: not with grpc: gRPC needs HTTP/2: drop http10',
       'phases[0].load.followRedirects: not with grpc: gRPC has no redirects: drop followRedirects',
     ]);

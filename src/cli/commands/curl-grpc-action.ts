@@ -17,7 +17,7 @@ const MAX_VALUE_CHARS = 200;
 
 export async function grpcCurl(destination: string, flags: RequestFlags & GrpcFlags, command: string, io: CliIo, quiet: boolean): Promise<ExitCode> {
   const parts = requestFromFlags(destination, flags, command);
-  const { grpc, url, decode } = await grpcPlanFromFlags(destination, flags, parts.payload, { headers: parts.headers, timeoutMs: parts.timeoutMs, insecure: parts.insecure, ...(parts.tls !== undefined ? { tls: parts.tls } : {}) }, flags.cacert !== undefined);
+  const { grpc, url, decode } = await grpcPlanFromFlags(destination, flags, parts.payload, { headers: parts.headers, timeoutMs: parts.timeoutMs, insecure: parts.insecure, ...(parts.tls !== undefined ? { tls: parts.tls } : {}), ...(parts.unixSocket !== undefined ? { unixSocket: parts.unixSocket } : {}) }, flags.cacert !== undefined);
   const result = await oneGrpcCall({
     url,
     path: grpc.path,
@@ -27,6 +27,7 @@ export async function grpcCurl(destination: string, flags: RequestFlags & GrpcFl
     compression: grpc.compression,
     insecure: parts.insecure,
     ...(parts.tls !== undefined ? { tls: parts.tls } : {}),
+    ...(parts.unixSocket !== undefined ? { unixSocket: parts.unixSocket } : {}),
     unary: true,
   });
   const { outcome } = result;

@@ -90,11 +90,14 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
     // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
     const { grpc, url } = await grpcPlanFromFlags(urlText, flags, plan.payload, plan, flags.cacert !== undefined);
     plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
-    // The gRPC client dials its destination itself: say so rather than ignore these in silence.
-    const ignored = [plan.resolve !== undefined ? '-resolve' : '', plan.unixSocket !== undefined ? '-unix-socket' : '', plan.http10 === true ? '-http1.0' : '', plan.followRedirects === true ? '-L' : ''].filter((f) => f !== '');
+    // Fortio's gRPC Dial honours -unix-socket, with this warning (fgrpc/grpcrunner.go:57-58);
+    // -resolve, -http1.0 and -L are HTTP client flags it never reads: say so rather than ignore
+    // them in silence.
+    if (plan.unixSocket !== undefined) notes.push(`Using domain socket ${plan.unixSocket} instead of ${new URL(url).host} for grpc connection`);
+    const ignored = [plan.resolve !== undefined ? '-resolve' : '', plan.http10 === true ? '-http1.0' : '', plan.followRedirects === true ? '-L' : ''].filter((f) => f !== '');
     if (plan.followRedirects === true) notes.splice(0, notes.length, ...notes.filter((note) => !note.startsWith('-L:')));
-    for (const flag of ignored) notes.push(`${flag} has no effect with -grpc: the gRPC client connects to the destination over TCP, HTTP/2`);
-    const { resolve: _resolve, unixSocket: _unixSocket, ...rest } = plan;
+    for (const flag of ignored) notes.push(`${flag} has no effect with -grpc: the gRPC client dials the destination (or -unix-socket) itself, HTTP/2`);
+    const { resolve: _resolve, ...rest } = plan;
     plan = { ...rest, http10: false, followRedirects: false };
   }
   refuseProxyUid(ctx.io.uid, flags.allowUid1337 === true);

@@ -12,6 +12,8 @@ export interface WireConnectOptions {
   /** TLS: do not verify the server certificate. */
   insecure?: boolean;
   tls?: TlsClientOptions;
+  /** -unix-socket: dial this path instead of the URL's host and port (TLS SNI stays the host). */
+  unixSocket?: string;
 }
 
 export function openWireSession(url: URL, owner: SessionOwner, options: WireConnectOptions = {}): H2WireSession {
@@ -21,8 +23,9 @@ export function openWireSession(url: URL, owner: SessionOwner, options: WireConn
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
   // Offering http/1.1 too lets an HTTP/1.1-only server finish the handshake and say so (the
   // session then fails as 'protocol'), rather than fail it with a no_application_protocol alert.
+  const target = options.unixSocket !== undefined ? { path: options.unixSocket } : { host, port };
   const socket = secure
-    ? tls.connect({ ...tlsBaseOptions(host, options.insecure === true, options.tls), host, port, ALPNProtocols: ['h2', 'http/1.1'] })
-    : net.connect({ host, port });
+    ? tls.connect({ ...tlsBaseOptions(host, options.insecure === true, options.tls), ...target, ALPNProtocols: ['h2', 'http/1.1'] })
+    : net.connect(target);
   return new H2WireSession(socket, owner, { tls: secure });
 }
