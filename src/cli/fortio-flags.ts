@@ -1,6 +1,8 @@
 /** Every flag Fortio defines, as data, so a pasted Fortio command line never fails on a flag
  * Fortio has. Taken from fortio/fortio at 45e1871 (after v1.75.2): bincommon/commonflags.go,
- * cli/fortio_main.go, and fortio.org/cli (-quiet, -loglevel) / fortio.org/scli (-config-*).
+ * cli/fortio_main.go, and fortio.org/cli v1.12.3 (-quiet, -loglevel, -logger-*-color) /
+ * fortio.org/scli v1.19.0 (-config-*, -logger-json, -logger-timestamp, -logger-file-line,
+ * -logger-goroutine), the versions Fortio's go.mod pins.
  * docs/fortio-flags.md is rendered from this table and checked against it by a test. */
 
 import { parseDuration } from '../util/duration';
@@ -130,6 +132,12 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   // fortio.org/cli and fortio.org/scli: logging and dynamic-flag plumbing.
   f('quiet', 'bool', 'false', 'fortio.org/cli', LC, 'no start lines, progress, notes or Info/Warning log lines (load); only headers, body and the "Error status" line (curl)'),
   f('loglevel', 'string', 'Info', 'fortio.org/cli', ['load', 'curl', 'server'], 'Debug|Verbose|Info|Warning|Error|Critical|Fatal'),
+  f('logger-force-color', 'bool', 'false', 'fortio.org/cli', LC, 'log lines in colour text even when stderr is not a terminal (also LOGGER_FORCE_COLOR=true)'),
+  f('logger-no-color', 'bool', 'false', 'fortio.org/cli', LC, 'load: JSON log lines even on a terminal (also NO_COLOR, LOGGER_CONSOLE_COLOR=false); curl on a terminal keeps colour, as Fortio\'s SetDefaultsForClientTools resets it'),
+  f('logger-json', 'bool', 'true', 'fortio.org/scli', LC, '=false: text log lines, which Fortio 1.75 re-logs through its standard-logger interception as JSON at warn with "src":"std"; meshload writes them the same way (also LOGGER_JSON=false)'),
+  f('logger-timestamp', 'bool', 'true', 'fortio.org/scli', LC, '=false: no "ts" in JSON log lines and no time in colour ones (also LOGGER_NO_TIMESTAMP=true)'),
+  f('logger-file-line', 'bool', 'true', 'fortio.org/scli', NONE, "meshload's log lines never carry the caller's file and line: always Fortio's -logger-file-line=false form"),
+  f('logger-goroutine', 'bool', 'true', 'fortio.org/scli', NONE, "meshload's log lines never carry a goroutine id: always Fortio's -logger-goroutine=false form"),
   f('config-dir', 'string', '', 'fortio.org/scli', NONE, 'meshload has no dynamic flags'),
   f('config-port', 'string', '', 'fortio.org/scli', NONE, 'meshload has no dynamic flags'),
 ];

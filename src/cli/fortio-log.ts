@@ -1,8 +1,10 @@
 /** Fortio's per-call log lines on stderr, as fortio.org/log v1.18 prints `log.S(level, msg,
  * attrs...)`: JSON when stderr is not a colour terminal (what scripts and `kubectl exec` see),
- * coloured text on one. Without Fortio's caller file:line and goroutine id: its documented
+ * coloured text on one, and the -logger-* flags and LOGGER_* environment that change that
+ * (logForm). Without Fortio's caller file:line and goroutine id: its documented
  * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
  * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
+import type { Command } from 'commander';
 import { type ErrorKind, goGrpcError, isOk, type Outcome } from '../model/outcome';
 import type { CallObserver } from '../engine/run-options';
 import { paint, type Paint, type Screen } from '../report/screen';
@@ -27,14 +29,80 @@ export const DEFAULT_MAX_LOG_LINES = 100;
 const JSON_LEVEL: Record<LogLevel, string> = { Debug: 'dbug', Verbose: 'trace', Info: 'info', Warning: 'warn', Error: 'err', Critical: 'crit', Fatal: 'fatal' };
 /** console_logging.go LevelToText. */
 const TEXT_LEVEL: Record<LogLevel, string> = { Debug: 'DBG', Verbose: 'VRB', Info: 'INF', Warning: 'WRN', Error: 'ERR', Critical: 'CRI', Fatal: 'FTL' };
+/** The text mode's level letter: "[" + LevelToStrA[lvl][0:1] + "]" (logger.go s()). */
+const LETTER: Record<LogLevel, string> = { Debug: 'D', Verbose: 'V', Info: 'I', Warning: 'W', Error: 'E', Critical: 'C', Fatal: 'F' };
 /** console_logging.go LevelToColor, in the colours screen.ts has. */
 const LEVEL_PAINT: Record<LogLevel, Paint> = { Debug: 'dim', Verbose: 'dim', Info: 'green', Warning: 'yellow', Error: 'red', Critical: 'magenta', Fatal: 'red' };
+
+/** Which of fortio.org/log's output modes a line takes (logger.go s()): 'color' (console
+ * text), 'json', or 'text', which Fortio writes through Go's standard logger, and which
+ * fortio.org/scli's InterceptStandardLogger(log.Warning) (scli.go, every Fortio command) turns
+ * into a JSON line at warn with "src":"std" whose msg is the text line. */
+export interface LogForm {
+  mode: 'color' | 'json' | 'text';
+  /** -logger-timestamp (LogConfig.NoTimestamp negated): "ts" in JSON, the time in colour text. */
+  timestamp: boolean;
+}
+
+/** fortio.org/cli's -logger-force-color and -logger-no-color, fortio.org/scli's -logger-json
+ * and -logger-timestamp (as commander gives them: the last two true unless =false). */
+export interface LoggerFlags {
+  loggerForceColor?: boolean;
+  loggerNoColor?: boolean;
+  loggerJson?: boolean;
+  loggerTimestamp?: boolean;
+}
+
+export function addLoggerFlags(command: Command): Command {
+  return command
+    .option('--logger-force-color', 'Fortio log lines in colour text even when stderr is not a terminal')
+    .option('--logger-no-color', 'Fortio log lines as JSON even when stderr is a terminal (load; as in Fortio, curl on a terminal keeps colour)')
+    .option('--no-logger-json', "Fortio's -logger-json=false: text log lines, written as Fortio 1.75 writes them (JSON at warn, \"src\":\"std\")")
+    .option('--no-logger-timestamp', 'Fortio\'s -logger-timestamp=false: no "ts" in JSON log lines, no time in colour ones');
+}
+
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** A LOGGER_* boolean as struct2env reads it (strconv.ParseBool); anything else is no setting. */
+function envBool(env: Record<string, string | undefined>, name: string): boolean | undefined {
+  const value = env[`LOGGER_${name}`];
+  if (value === undefined) return undefined;
+  if (GO_TRUE.has(value)) return true;
+  if (GO_FALSE.has(value)) return false;
+  return undefined;
+}
+
+/** The form Fortio's lines take, decided as Fortio 1.75 decides it: fortio.org/log's defaults
+ * (JSON, console colour) and LOGGER_* environment (struct2env, then NO_COLOR), scli's
+ * -logger-json / -logger-timestamp, cli.Main's -logger-no-color, then for `curl` on a terminal
+ * log.SetDefaultsForClientTools (text, console colour again, NO_COLOR again; fortio_main.go
+ * calls it after the flags, so -logger-no-color does not hold there), and ColorMode(): forced,
+ * or console colour on a terminal. */
+export function logForm(flags: LoggerFlags, env: Record<string, string | undefined>, isTTY: boolean, clientTool: boolean): LogForm {
+  const noColorEnv = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
+  let json = envBool(env, 'JSON') ?? true;
+  let consoleColor = (envBool(env, 'CONSOLE_COLOR') ?? true) && !noColorEnv;
+  const forceColor = flags.loggerForceColor === true || envBool(env, 'FORCE_COLOR') === true;
+  let timestamp = envBool(env, 'NO_TIMESTAMP') !== true;
+  if (flags.loggerJson === false) json = false;
+  if (flags.loggerTimestamp === false) timestamp = false;
+  if (flags.loggerNoColor === true) consoleColor = false;
+  if (clientTool && isTTY && envBool(env, 'IGNORE_CLI_MODE') !== true) {
+    json = false;
+    consoleColor = !noColorEnv;
+  }
+  const color = forceColor || (consoleColor && isTTY);
+  return { mode: color ? 'color' : json ? 'json' : 'text', timestamp };
+}
 
 export interface FortioLogOptions {
   /** The least severe level printed: -loglevel, or Error under -quiet (fortio.org/cli). */
   level: LogLevel;
-  /** Colour text when the screen has colour (Fortio: a console), JSON otherwise. */
+  /** The colours of colour text. */
   screen: Screen;
+  /** Colour text when the screen has colour, JSON otherwise, unless given. */
+  form?: LogForm;
   write: (text: string) => void;
   /** Milliseconds since the epoch, with a fraction. */
   now?: () => number;
@@ -49,16 +117,21 @@ export class FortioLog {
   private printed = 0;
   private readonly max: number;
   private readonly now: () => number;
+  private readonly form: LogForm;
+  private readonly screen: Screen;
 
   constructor(private readonly options: FortioLogOptions) {
     this.max = options.max ?? DEFAULT_MAX_LOG_LINES;
     // Microseconds, as Fortio's timestamps: Date.now() has only milliseconds.
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+    this.form = options.form ?? { mode: options.screen.color ? 'color' : 'json', timestamp: true };
+    this.screen = { ...options.screen, color: this.form.mode === 'color' };
   }
 
-  /** Whether a line at `level` would be printed (fortio.org/log Log()). */
+  /** Whether a line at `level` would be printed (fortio.org/log Log()); a text-mode line is
+   * logged again at Warning by the standard logger's interception, so it needs both. */
   logs(level: LogLevel): boolean {
-    return logsAt(this.options.level, level);
+    return logsAt(this.options.level, level) && (this.form.mode !== 'text' || logsAt(this.options.level, 'Warning'));
   }
 
   /** Whether a line at `level` is printed now; one over the bound is counted instead. A caller
@@ -75,7 +148,7 @@ export class FortioLog {
   /** Prints a line admit() let through. */
   print(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
     this.printed++;
-    this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
+    this.options.write(this.format(level, msg, attrs));
   }
 
   log(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
@@ -85,7 +158,11 @@ export class FortioLog {
   /** A line about the run or one connection, not a call: as many as -c allows at most, so
    * outside the bound, which is for lines a server's answers can multiply. */
   logRun(level: LogLevel, msg: string, attrs: readonly LogAttr[]): void {
-    if (this.logs(level)) this.options.write(formatFortioLine(level, msg, attrs, this.now(), this.options.screen, this.options.prefix));
+    if (this.logs(level)) this.options.write(this.format(level, msg, attrs));
+  }
+
+  private format(level: LogLevel, msg: string, attrs: readonly LogAttr[]): string {
+    return formatFortioLine(level, msg, attrs, this.now(), this.screen, this.options.prefix, this.form);
   }
 
   /** The closing line when the bound dropped lines, else ''. */
@@ -95,22 +172,35 @@ export class FortioLog {
   }
 }
 
-/** One line as fortio.org/log's s() writes it with no caller and no goroutine id. */
-export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen, prefix = '> '): string {
-  if (!screen.color) {
-    // jsonTimestamp(): seconds with microseconds (truncated, TimeToTS), %.6f.
-    const us = Math.floor(epochMs * 1000);
-    let line = `{"ts":${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')},"level":"${JSON_LEVEL[level]}","msg":${JSON.stringify(msg)}`;
+/** One line as fortio.org/log's s() writes it with no caller and no goroutine id. Without a
+ * form: colour text when the screen has colour, JSON otherwise. */
+export function formatFortioLine(level: LogLevel, msg: string, attrs: readonly LogAttr[], epochMs: number, screen: Screen, prefix = '> ', form?: LogForm): string {
+  const mode = form?.mode ?? (screen.color ? 'color' : 'json');
+  const timestamp = form?.timestamp ?? true;
+  if (mode === 'json') {
+    let line = `{${timestamp ? jsonTimestamp(epochMs) : ''}"level":"${JSON_LEVEL[level]}","msg":${JSON.stringify(msg)}`;
     for (const [key, value] of attrs) line += `,${JSON.stringify(key)}:${attrValue(value)}`;
     return `${line}}\n`;
   }
-  // colorTimestamp() "15:04:05.000 ", ColorLevelToStr, the LogPrefix, then msg and ", key=value".
-  const time = new Date(epochMs);
-  const stamp = `${pad(time.getHours(), 2)}:${pad(time.getMinutes(), 2)}:${pad(time.getSeconds(), 2)}.${pad(time.getMilliseconds(), 3)} `;
   let body = msg;
   for (const [key, value] of attrs) body += `, ${key}=${attrValue(value)}`;
+  if (mode === 'text') {
+    // log.Print(lvl1Char, prefix, msg, attrs) into the intercepted standard logger (flags 0),
+    // whose logWriter re-logs the trimmed text as JSON at Warning with "src":"std".
+    return `{${timestamp ? jsonTimestamp(epochMs) : ''}"level":"warn","msg":${JSON.stringify(`[${LETTER[level]}]${prefix}${body}`.trim())},"src":"std"}\n`;
+  }
+  // colorTimestamp() "15:04:05.000 " (none under NoTimestamp), ColorLevelToStr, the LogPrefix,
+  // then msg and ", key=value".
+  const time = new Date(epochMs);
+  const stamp = timestamp ? paint(screen, 'dim', `${pad(time.getHours(), 2)}:${pad(time.getMinutes(), 2)}:${pad(time.getSeconds(), 2)}.${pad(time.getMilliseconds(), 3)} `) : '';
   const style = LEVEL_PAINT[level];
-  return `${paint(screen, 'dim', stamp)}[${paint(screen, style, TEXT_LEVEL[level])}]${prefix}${paint(screen, style, body)}\n`;
+  return `${stamp}[${paint(screen, style, TEXT_LEVEL[level])}]${prefix}${paint(screen, style, body)}\n`;
+}
+
+/** jsonTimestamp(): seconds with microseconds (truncated, TimeToTS), %.6f, and its comma. */
+function jsonTimestamp(epochMs: number): string {
+  const us = Math.floor(epochMs * 1000);
+  return `"ts":${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')},`;
 }
 
 function attrValue(value: LogAttr[1]): string {

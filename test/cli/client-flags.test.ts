@@ -76,6 +76,22 @@ function oneLine(stderr: string): string[] {
 }
 
 describe('meshload load', () => {
+  it("Fortio's logger flags: -logger-no-color keeps JSON, -logger-json=false writes scli's std-logger lines, -logger-timestamp=false drops ts", async () => {
+    const server = await serve((_req, res) => res.writeHead(503).end('busy'));
+    const args = ['-n', '2', '-c', '1', '-qps', '0', '-allow-initial-errors', `${server.url}/`];
+    const json = await cli('load', '-logger-no-color', '-logger-timestamp=false', ...args);
+    expect(json.code).toBe(0);
+    const warnings = oneLine(json.stderr).filter((line) => line.includes('Non ok http code'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toBe('{"level":"warn","msg":"Non ok http code","code":503,"status":"HTTP/1.1 503","thread":0,"run":0}');
+    const text = await cli('load', '-logger-json=false', ...args);
+    const textWarnings = oneLine(text.stderr).filter((line) => line.includes('Non ok http code'));
+    expect(textWarnings).toHaveLength(2);
+    expect(JSON.parse(textWarnings[0] as string)).toEqual({ ts: expect.any(Number), level: 'warn', msg: '[W]> Non ok http code, code=503, status="HTTP/1.1 503", thread=0, run=0', src: 'std' });
+    expect(text.stderr).not.toContain('has no effect');
+    expect(text.stderr).toMatch(/^Code 503 : 2 \(100\.0 %\)$/m);
+  });
+
   it('-resolve 127.0.0.1 loads a name nobody resolves, with the Host header of the URL', async () => {
     const server = await serve();
     const run = await cli('load', '-qps', '0', '-c', '2', '-n', '6', '-resolve', '127.0.0.1', '-json', '-', `http://localhost-ish.example:${server.port}/x`);

@@ -294,6 +294,28 @@ describe("meshload curl: Fortio's log lines (bincommon.FetchURL, http_client.go)
     expect(followed.stderr).toMatch(/\{"ts":[\d.]+,"level":"warn","msg":"Non ok http code","code":503,"thread":0,"run":0\}/);
   });
 
+  it("Fortio's logger flags: -logger-timestamp=false, -logger-json=false (scli's std-logger JSON), -logger-force-color", async () => {
+    const server = await raw(answer503);
+    const noTs = await curl('-logger-timestamp=false', `${server.url}/`);
+    expect(noTs.stderr.split('\n')[0]).toBe('{"level":"warn","msg":"Non ok http code","code":503,"status":"HTTP/1.1 503","thread":0,"run":0}');
+    expect(noTs.stderr).not.toContain('has no effect');
+    const text = await curl('-logger-json=false', '-logger-timestamp=false', `${server.url}/`);
+    expect(text.code).toBe(1);
+    const lines = text.stderr.trimEnd().split('\n');
+    // Off a terminal curl keeps LogPrefix "> " (SetDefaultsForClientTools only runs on a console).
+    expect(lines[0]).toBe('{"level":"warn","msg":"[W]> Non ok http code, code=503, status=\\"HTTP/1.1 503\\", thread=0, run=0","src":"std"}');
+    expect(lines[lines.length - 1]).toBe('{"level":"warn","msg":"[E]> Error status 503","src":"std"}');
+    const colour = await curl('-logger-force-color', `${server.url}/`);
+    expect(colour.stderr).toContain('\x1b[33m');
+    // eslint-disable-next-line no-control-regex
+    expect(colour.stderr.replace(/\x1b\[\d+m/g, '').split('\n')[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[WRN\]> Non ok http code, code=503, status="HTTP\/1\.1 503", thread=0, run=0$/);
+    for (const flag of ['-logger-file-line=false', '-logger-goroutine=false']) {
+      const run = await curl(flag, `${server.url}/`);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`meshload: ${flag.replace('=false', '')} has no effect here: meshload's log lines never carry`);
+    }
+  });
+
   it('a 200 logs nothing; a 204 is OK for the Warning but still "Error status 204" (FetchURL wants 200)', async () => {
     const ok = await raw((socket) => void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     const run = await curl(`${ok.url}/`);

@@ -9,6 +9,12 @@ import { buildProgram, runCli } from '../../src/cli/main';
 import { MeshloadError } from '../../src/util/errors';
 import { testIo } from '../helpers/cli';
 
+/** Every flag `fortio help` lists (Fortio 1.75.2's usage, as its README carries it): what the
+ * binary defines, fortio.org/cli's and scli's logger flags included. */
+const FORTIO_USAGE_NAMES = readFileSync(join(__dirname, '..', 'fixtures', 'fortio', 'usage-1.75.2.txt'), 'utf8')
+  .split('\n')
+  .flatMap((line) => /^ {2}-([A-Za-z0-9.-]+)/.exec(line)?.[1] ?? []);
+
 /** Names read from fortio/fortio's bincommon/commonflags.go and cli/fortio_main.go (flag.X,
  * dflag.Flag, flag.Func) plus fortio.org/cli and scli: the table must hold exactly these. */
 const FORTIO_SOURCE_NAMES = [
@@ -21,7 +27,8 @@ const FORTIO_SOURCE_NAMES = [
   'abort-on', 'a', 'redirect-port', 'n', 'sync', 'sync-interval', 'base-url', 'maxpayloadsizekb', 'health', 'ping', 'healthservice',
   'grpc-ping-delay', 's', 'grpc-method', 'grpc-max-streams', 'jitter', 'uniform', 'nocatchup', 'nc-dont-stop-on-eof',
   'multi-mirror-origin', 'multi-serial-mode', 'udp-timeout', 'access-log-file', 'access-log-format', 'calc-qps', 'pprof', 'P', 'M',
-  'init', 'quiet', 'loglevel', 'config-dir', 'config-port',
+  'init', 'quiet', 'loglevel', 'config-dir', 'config-port', 'logger-force-color', 'logger-no-color', 'logger-json', 'logger-timestamp',
+  'logger-file-line', 'logger-goroutine',
 ];
 
 /** A value Fortio itself would accept for this flag; the server's Fortio-only ports take only "disabled". */
@@ -52,6 +59,22 @@ describe("Fortio's flag table", () => {
     const names = FORTIO_FLAGS.map((flag) => flag.name);
     expect(new Set(names).size).toBe(names.length);
     expect([...names].sort()).toEqual([...FORTIO_SOURCE_NAMES].sort());
+  });
+
+  it('holds exactly the flags `fortio help` lists', () => {
+    expect(FORTIO_USAGE_NAMES).toHaveLength(100);
+    expect(FORTIO_FLAGS.map((flag) => flag.name).sort()).toEqual([...FORTIO_USAGE_NAMES].sort());
+  });
+
+  it("has the defaults `fortio help` prints (Go's flag package prints none for a zero value)", () => {
+    const usage = readFileSync(join(__dirname, '..', 'fixtures', 'fortio', 'usage-1.75.2.txt'), 'utf8');
+    for (const block of usage.split(/\n(?= {2}-)/).filter((b) => b.startsWith('  -'))) {
+      const name = (/^ {2}-([A-Za-z0-9.-]+)/.exec(block) as RegExpExecArray)[1];
+      const printed = /\(default (.*)\)\s*$/s.exec(block.replace(/\n/g, ' '))?.[1];
+      const ours = (FORTIO_FLAGS.find((flag) => flag.name === name) as FortioFlag).default.replace(/^["`]|["`]$/g, '');
+      if (printed === undefined) expect({ name, ours }).toEqual({ name, ours: expect.stringMatching(/^(false|0|0s|)$/) });
+      else expect({ name, ours }).toEqual({ name, ours: printed.replace(/^"|"$/g, '') });
+    }
   });
 
   it('is what docs/fortio-flags.md says (regenerate with renderFortioFlagsMarkdown)', () => {

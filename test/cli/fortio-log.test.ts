@@ -1,4 +1,4 @@
-import { callLogger, FortioLog, formatFortioLine } from '../../src/cli/fortio-log';
+import { callLogger, FortioLog, formatFortioLine, logForm, type LogForm, type LoggerFlags } from '../../src/cli/fortio-log';
 import type { ErrorKind, Outcome } from '../../src/model/outcome';
 import { PLAIN } from '../../src/report/screen';
 import { failure } from '../../src/transport/outcome';
@@ -43,6 +43,29 @@ describe('Fortio log lines (fortio.org/log s())', () => {
     expect(lines).toHaveLength(3);
     expect(log.suppressed).toBe(7);
     expect(log.closingLine()).toBe('meshload: 7 further log lines suppressed after the first 3 (Fortio prints every one)\n');
+  });
+
+  it('-logger-timestamp=false: no "ts" in JSON, no time in the console form (logger.go jsonTimestamp, colorTimestamp)', () => {
+    const noTs: LogForm = { mode: 'json', timestamp: false };
+    expect(formatFortioLine('Warning', 'Non ok http code', [['code', 503]], AT, PLAIN, '> ', noTs)).toBe('{"level":"warn","msg":"Non ok http code","code":503}\n');
+    const colour = formatFortioLine('Warning', 'Non ok http code', [['code', 503]], AT, COLOUR, '> ', { mode: 'color', timestamp: false });
+    // eslint-disable-next-line no-control-regex
+    expect(colour.replace(/\x1b\[\d+m/g, '')).toBe('[WRN]> Non ok http code, code=503\n');
+  });
+
+  it("-logger-json=false: the text line, re-logged by scli's standard-logger interception as JSON at warn, src std", () => {
+    // logger.go s(): log.Print("[W]", prefix, msg, ", code=503"); http_logging.go logWriter.Write:
+    // s(w.level, false, true, strings.TrimSpace(text), Str("src", "std")).
+    const text: LogForm = { mode: 'text', timestamp: true };
+    expect(formatFortioLine('Warning', 'Non ok http code', [['code', 503], ['status', 'HTTP/1.1 503']], AT, PLAIN, '> ', text)).toBe(
+      '{"ts":1719837296.789012,"level":"warn","msg":"[W]> Non ok http code, code=503, status=\\"HTTP/1.1 503\\"","src":"std"}\n',
+    );
+    expect(formatFortioLine('Error', 'Error status 503', [], AT, PLAIN, ' ', { mode: 'text', timestamp: false })).toBe('{"level":"warn","msg":"[E] Error status 503","src":"std"}\n');
+    // Re-logged at Warning: under -loglevel Error even an Error line is dropped, as in Fortio.
+    const lines: string[] = [];
+    const quiet = new FortioLog({ level: 'Error', screen: PLAIN, form: text, write: (line) => lines.push(line), now: () => AT });
+    quiet.log('Error', 'Unable to connect', []);
+    expect(lines).toEqual([]);
   });
 
   it('drops lines below -loglevel without counting them as suppressed', () => {
@@ -128,5 +151,39 @@ describe("load's per-call lines (fhttp/http_client.go)", () => {
     logger.observe(failure('refused', 'no'), 0, 0, 0, 0);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('"msg":"Unable to connect"');
+  });
+});
+
+describe('which form Fortio 1.75 logs in (fortio.org/log, cli v1.12.3, scli v1.19.0)', () => {
+  const cases: Array<[string, { flags?: LoggerFlags; env?: Record<string, string>; tty: boolean; curl?: boolean }, LogForm['mode']]> = [
+    ['load on a pipe: JSON', { tty: false }, 'json'],
+    ['load on a terminal: colour', { tty: true }, 'color'],
+    ['load on a terminal, NO_COLOR: JSON', { tty: true, env: { NO_COLOR: '1' } }, 'json'],
+    ['load on a terminal, NO_COLOR empty: colour', { tty: true, env: { NO_COLOR: '' } }, 'color'],
+    ['load on a terminal, -logger-no-color: JSON', { tty: true, flags: { loggerNoColor: true } }, 'json'],
+    ['load on a terminal, LOGGER_CONSOLE_COLOR=false: JSON', { tty: true, env: { LOGGER_CONSOLE_COLOR: 'false' } }, 'json'],
+    ['load on a pipe, -logger-force-color: colour', { tty: false, flags: { loggerForceColor: true } }, 'color'],
+    ['load on a pipe, LOGGER_FORCE_COLOR=true: colour', { tty: false, env: { LOGGER_FORCE_COLOR: 'true' } }, 'color'],
+    ['load on a pipe, LOGGER_FORCE_COLOR=maybe: not a Go bool, no setting', { tty: false, env: { LOGGER_FORCE_COLOR: 'maybe' } }, 'json'],
+    ['load on a pipe, FORCE_COLOR (not Fortio\'s): JSON', { tty: false, env: { FORCE_COLOR: '1' } }, 'json'],
+    ['load on a pipe, -logger-json=false: text', { tty: false, flags: { loggerJson: false } }, 'text'],
+    ['load on a pipe, LOGGER_JSON=0: text', { tty: false, env: { LOGGER_JSON: '0' } }, 'text'],
+    ['load on a terminal, -logger-no-color -logger-json=false: text', { tty: true, flags: { loggerNoColor: true, loggerJson: false } }, 'text'],
+    ['curl on a pipe: JSON', { tty: false, curl: true }, 'json'],
+    ['curl on a terminal: colour', { tty: true, curl: true }, 'color'],
+    ['curl on a terminal, NO_COLOR: text (client tools drop JSON)', { tty: true, curl: true, env: { NO_COLOR: '1' } }, 'text'],
+    // fortio_main.go calls SetDefaultsForClientTools after cli.Main: colour comes back.
+    ['curl on a terminal, -logger-no-color: colour still', { tty: true, curl: true, flags: { loggerNoColor: true } }, 'color'],
+    ['curl on a terminal, LOGGER_IGNORE_CLI_MODE=true, -logger-no-color: JSON', { tty: true, curl: true, env: { LOGGER_IGNORE_CLI_MODE: 'true' }, flags: { loggerNoColor: true } }, 'json'],
+  ];
+  it.each(cases)('%s', (_name, { flags = {}, env = {}, tty, curl = false }, mode) => {
+    expect(logForm(flags, env, tty, curl).mode).toBe(mode);
+  });
+
+  it('timestamps unless -logger-timestamp=false or LOGGER_NO_TIMESTAMP=true', () => {
+    expect(logForm({}, {}, false, false).timestamp).toBe(true);
+    expect(logForm({ loggerTimestamp: false }, {}, false, false).timestamp).toBe(false);
+    expect(logForm({}, { LOGGER_NO_TIMESTAMP: 'true' }, false, false).timestamp).toBe(false);
+    expect(logForm({}, { LOGGER_NO_TIMESTAMP: 'nope' }, false, false).timestamp).toBe(true);
   });
 });

@@ -18,8 +18,8 @@ import { sayNoEffect } from '../fortio-flags';
 import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
 import { isOk } from '../../model/outcome';
-import { PLAIN, screenFor } from '../../report/screen';
-import { FortioLog } from '../fortio-log';
+import { screenFor } from '../../report/screen';
+import { FortioLog, logForm, type LoggerFlags } from '../fortio-log';
 
 export const DEFAULT_MAX_BODY = '64MiB';
 
@@ -48,7 +48,7 @@ class BodyCapReached extends Error {}
 class RedirectRefused extends Error {}
 
 /** What `curl` and `load -curl` share: the request flags, -max-body and the talk flags. */
-export interface CurlCommandFlags extends RequestFlags, GrpcFlags {
+export interface CurlCommandFlags extends RequestFlags, GrpcFlags, LoggerFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
@@ -81,11 +81,12 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
     const { grpcCurl } = await import('./curl-grpc-action');
     return grpcCurl(urlText, flags, command, io, quiet);
   }
-  // fortio.org/cli: -quiet is -loglevel Error; curl's console form has LogPrefix " "
-  // (SetDefaultsForClientTools), and JSON when stderr is no terminal.
+  // fortio.org/cli: -quiet is -loglevel Error. `curl` on a terminal is a client tool
+  // (SetDefaultsForClientTools: LogPrefix " ", text); `load -curl` keeps load's server-mode form.
   const logLevel = flags.quiet === true && !logsAt('Error', level) ? 'Error' : level;
-  const screen = io.stderr.isTTY === true ? screenFor(io.stderr, io.env) : PLAIN;
-  const log = new FortioLog({ level: logLevel, screen, write: (text) => io.stderr.write(text), prefix: ' ' });
+  const clientTool = command === 'curl' && io.stderr.isTTY === true;
+  const form = logForm(flags, io.env, io.stderr.isTTY === true, command === 'curl');
+  const log = new FortioLog({ level: logLevel, screen: screenFor(io.stderr, io.env), form, write: (text) => io.stderr.write(text), prefix: clientTool ? ' ' : '> ' });
   const fastClient = !parts.followRedirects && !flags.fortioUnused.includes('stdclient');
   return runCurl(parts, flags.maxBody, io, quiet, { log, logErrors: flags.logErrors ?? true, fastClient });
 }

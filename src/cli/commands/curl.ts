@@ -3,11 +3,12 @@ import { LOG_LEVELS } from '../../util/log-level';
 import { FORTIO_UNUSED } from '../go-flags';
 import type { CommandContext } from '../command-context';
 import type { GrpcFlags } from '../../grpc/grpc-load';
+import { addLoggerFlags, type LoggerFlags } from '../fortio-log';
 import { addGrpcCallFlags } from '../grpc-flags';
 import { addRequestFlags, type RequestFlags } from '../request-flags';
 import { DEFAULT_MAX_BODY } from './curl-action';
 
-export interface CurlFlags extends RequestFlags, GrpcFlags {
+export interface CurlFlags extends RequestFlags, GrpcFlags, LoggerFlags {
   maxBody: string;
   quiet?: boolean;
   loglevel: string;
@@ -24,7 +25,7 @@ export function registerCurl(program: Command, ctx: CommandContext): void {
     .command('curl')
     .description('send one request: headers to stderr, body to stdout, exit 1 unless 200')
     .argument('<url>', 'target URL, http:// or https://');
-  addGrpcCallFlags(addRequestFlags(command))
+  addLoggerFlags(addGrpcCallFlags(addRequestFlags(command)))
     .option('--max-body <size>', 'fail once the body exceeds this size (bytes, or like 512KiB, 10MiB)', DEFAULT_MAX_BODY)
     .option('--quiet', 'only the status line, headers and body: no notes')
     .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; above Info, no notes`, 'Info')

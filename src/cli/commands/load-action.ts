@@ -26,13 +26,13 @@ import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
 import { parseRunDuration, sayNoEffect } from '../fortio-flags';
-import { callLogger, FortioLog, type LogAttr } from '../fortio-log';
+import { callLogger, FortioLog, logForm, type LogAttr, type LoggerFlags } from '../fortio-log';
 import { requestFromFlags, type RequestFlags } from '../request-flags';
 import { statsFromFlags, type StatsFlags } from '../stats-flags';
 
 /** What commander hands `load`: owned here, so load.ts (the wiring) imports the action and never
  * the reverse. */
-export interface LoadFlags extends RequestFlags, StatsFlags, GrpcFlags {
+export interface LoadFlags extends RequestFlags, StatsFlags, GrpcFlags, LoggerFlags {
   connections: string;
   qps: string;
   duration: string;
@@ -248,10 +248,10 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // On a terminal the progress line is drawn in place: a log line first erases it (as the
   // progress line's own redraw does), so the next redraw lands below the log line.
   const progressDrawn = talk && io.stderr.isTTY === true;
-  // fortio.org/log writes JSON unless stderr is a terminal: FORCE_COLOR (not Fortio's
-  // LOGGER_FORCE_COLOR) on a pipe keeps the JSON scripts parse.
-  const logScreen = io.stderr.isTTY === true ? screen : { ...screen, color: false };
-  const log = new FortioLog({ level, screen: logScreen, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
+  // fortio.org/log writes JSON unless stderr is a terminal, or its own flags and LOGGER_*
+  // environment say otherwise: FORCE_COLOR (not Fortio's) on a pipe keeps the JSON scripts parse.
+  const form = logForm(flags, io.env, io.stderr.isTTY === true, false);
+  const log = new FortioLog({ level, screen, form, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);

@@ -4,6 +4,7 @@ import { LOG_LEVELS } from '../../util/log-level';
 import type { CommandContext } from '../command-context';
 import { FORTIO_UNUSED } from '../go-flags';
 import { addGrpcLoadFlags } from '../grpc-flags';
+import { addLoggerFlags } from '../fortio-log';
 import { addRequestFlags } from '../request-flags';
 import { addStatsFlags } from '../stats-flags';
 import type { LoadFlags } from './load-action';
@@ -24,7 +25,7 @@ export function registerLoad(program: Command, ctx: CommandContext): void {
     .option('-p, --percentiles <list>', 'percentiles to report', LOAD_DEFAULTS.percentiles.join(','))
     .option('-r, --resolution <seconds>', "bucket width of Fortio's latency histogram (text and -json); 0 or less is 0.001", '0.001')
     .option('--offset <duration>', "where Fortio's latency buckets start: latencies at or below it share the first", '0s');
-  addRequestFlags(command)
+  addLoggerFlags(addRequestFlags(command))
     .option('--no-keepalive', 'new connection for every request (Go style: -keepalive=false)')
     .option('--h2', 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://); -c connections, as in Fortio')
     .option('--h2-multiplex', 'with --h2: -c streams share one connection per 100 (meshload\'s model, not Fortio\'s)')
