@@ -31,7 +31,11 @@ export interface GrpcLoadPlan {
 }
 
 export interface LoadPlan {
+  /** The parsed target the client sends to (WHATWG form: `http://host:8080/`). */
   url: string;
+  /** The target as typed on `load`'s command line, when it was: Fortio prints it so in its start
+   * lines and writes it, with http:// added when it has none, as the JSON's URL. */
+  typedUrl?: string;
   method: string;
   /** In order, as given (-H); values of secret headers are redacted only in results and logs. */
   headers: Array<[string, string]>;
@@ -124,11 +128,36 @@ export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels'
   const { tls: _tls, ...rest } = plan as P & { tls?: unknown };
   // Like the HTTP payload, a gRPC request message is not kept in results (its size is in RunType).
   const grpc = (plan as { grpc?: LoadPlan['grpc'] }).grpc;
+  const typedUrl = (plan as { typedUrl?: string }).typedUrl;
   return {
     ...(rest as P),
     ...(grpc !== undefined ? { grpc: { ...grpc, messageBase64: '' } } : {}),
     url: redactUrl(plan.url),
+    ...(typedUrl !== undefined ? { typedUrl: redactTypedUrl(typedUrl) } : {}),
     headers: redactHeaders(plan.headers, plan.secretHeaders),
     labels: redactCredentialsOf(plan.labels, plan.url),
   };
+}
+
+/** fhttp/http_client.go URLSchemeCheck (:163-175): a URL that starts with neither http:// nor
+ * https:// (any case) gets http:// in front; anything else is kept as typed. */
+export function hasFortioScheme(typed: string): boolean {
+  return /^https?:\/\//i.test(typed);
+}
+
+/** The URL Fortio's JSON carries: as typed, with http:// added by URLSchemeCheck. */
+export function fortioUrl(plan: Pick<LoadPlan, 'url' | 'typedUrl'>): string {
+  const typed = plan.typedUrl;
+  if (typed === undefined) return plan.url;
+  return hasFortioScheme(typed) ? typed : `http://${typed}`;
+}
+
+/** The target as Fortio's start lines show it (as typed), its credentials redacted. */
+export function shownUrl(plan: Pick<LoadPlan, 'url' | 'typedUrl'>): string {
+  return plan.typedUrl === undefined ? redactUrl(plan.url) : redactTypedUrl(plan.typedUrl);
+}
+
+/** A typed URL without its credentials or secret query values, kept scheme-less if it was. */
+function redactTypedUrl(typed: string): string {
+  return hasFortioScheme(typed) ? redactUrl(typed) : redactUrl(`http://${typed}`).slice('http://'.length);
 }

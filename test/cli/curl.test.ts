@@ -414,11 +414,15 @@ describe('meshload curl: Fortio command lines', () => {
     expect(run.stderr).toMatch(/^HTTP\/1\.1 418 I Am A Teapot\n/);
   });
 
-  it('takes a URL without a scheme as http://, as Fortio does', async () => {
+  it('takes a URL without a scheme as http://, as Fortio does, with its Warning first', async () => {
     const url = await echoUrl();
-    const run = await curl('-quiet', url.replace(/^http:\/\//, ''));
+    const typed = url.replace(/^http:\/\//, '');
+    const run = await curl('-quiet', typed);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/^HTTP\/1\.1 200 OK\n/);
+    const loud = await curl(typed);
+    expect(loud.code).toBe(0);
+    expect(JSON.parse(loud.stderr.split('\n')[0] as string)).toEqual({ ts: expect.any(Number), level: 'warn', msg: `Assuming http:// on missing scheme for '${typed}'` });
   });
 
   it('replaces each {uuid} in the URL with a fresh UUID', async () => {

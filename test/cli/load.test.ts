@@ -580,6 +580,34 @@ describe('meshload load: any Fortio command line (issue 14)', () => {
     expect(run.stderr).toMatch(/Code 200 : 3 \(100\.0 %\)/);
   });
 
+  it('shows the URL as typed, as Fortio: in the start lines, then "Assuming http://" at Warning; the JSON URL with http:// added', async () => {
+    const typed = (await echo()).replace(/^http:\/\//, '');
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '2', '-json', '-', typed);
+    expect(run.code).toBe(0);
+    const lines = run.stderr.split('\n');
+    // fortio_main.go prints httpOpts.URL as typed; httprunner.go logs it before HTTPOptions.Init,
+    // whose URLSchemeCheck warns and adds the scheme (fhttp/http_client.go:172-175).
+    expect(lines[0]).toMatch(new RegExp(`, for 2 calls: ${typed.replace(/\./g, '\\.')}$`));
+    const starting = lines.findIndex((line) => line.includes('"msg":"Starting http test"'));
+    expect(JSON.parse(lines[starting] as string)).toMatchObject({ level: 'info', url: typed });
+    expect(JSON.parse(lines[starting + 1] as string)).toEqual({ ts: expect.any(Number), level: 'warn', msg: `Assuming http:// on missing scheme for '${typed}'` });
+    expect((JSON.parse(run.stdout) as { URL: string }).URL).toBe(`http://${typed}`);
+    // With a scheme and no path: no warning, and no "/" Fortio would not print.
+    const full = await cli('load', '-c', '1', '-qps', '0', '-n', '1', '-json', '-', `http://${typed}`);
+    expect(full.stderr.split('\n')[0]).toMatch(new RegExp(`: http://${typed.replace(/\./g, '\\.')}$`));
+    expect(full.stderr).not.toContain('Assuming http://');
+    expect((JSON.parse(full.stdout) as { URL: string }).URL).toBe(`http://${typed}`);
+  });
+
+  it('redacts credentials in the URL as typed, with or without a scheme', async () => {
+    const typed = (await echo()).replace(/^http:\/\//, 'me:s3cret@');
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '1', '-json', '-', `${typed}/?token=abc`);
+    expect(run.stderr).not.toContain('s3cret');
+    expect(run.stderr).not.toContain('token=abc');
+    expect(run.stdout).not.toContain('s3cret');
+    expect(run.stderr.split('\n')[0]).toMatch(/: <redacted>@127\.0\.0\.1:\d+\/\?token=<redacted>$/);
+  });
+
   it.each(['1d', '2w', '1d12h'])('accepts -t %s as Fortio does (with -n, which overrides it)', async (t) => {
     const url = await echo();
     const run = await cli('load', '-t', t, '-n', '2', '-c', '1', '-qps', '0', '-quiet', url);

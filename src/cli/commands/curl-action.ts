@@ -20,6 +20,7 @@ import { requestFromFlags, type RequestFlags, type RequestParts } from '../reque
 import { isOk } from '../../model/outcome';
 import { screenFor } from '../../report/screen';
 import { FortioLog, logForm, type LoggerFlags } from '../fortio-log';
+import { hasFortioScheme, shownUrl } from '../../model/load-plan';
 
 export const DEFAULT_MAX_BODY = '64MiB';
 
@@ -88,6 +89,9 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   const form = logForm(flags, io.env, io.stderr.isTTY === true, command === 'curl');
   const log = new FortioLog({ level: logLevel, screen: screenFor(io.stderr, io.env), form, write: (text) => io.stderr.write(text), prefix: clientTool ? ' ' : '> ' });
   const fastClient = !parts.followRedirects && !flags.fortioUnused.includes('stdclient');
+  // fhttp.NewClient -> HTTPOptions.Init -> URLSchemeCheck, before the request.
+  const typed = urlText.trimStart();
+  if (!hasFortioScheme(typed)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl({ url: parts.url.href, typedUrl: typed })}'`, []);
   return runCurl(parts, flags.maxBody, io, quiet, { log, logErrors: flags.logErrors ?? true, fastClient });
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { AccessLog, MAX_BUFFERED_BYTES, parseAccessLogFormat, type AccessLogFormat } from '../../engine/access-log';
-import type { LoadPlan } from '../../model/load-plan';
+import { hasFortioScheme, shownUrl, type LoadPlan } from '../../model/load-plan';
 import type { LoadResult } from '../../model/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-options';
 import { runPlan } from '../../engine/run-plan';
@@ -12,7 +12,6 @@ import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from 
 import { fortioFileName, toFortioJson } from '../../report/fortio/json';
 import { renderLoadText, renderStartLines } from '../../report/fortio/text';
 import { goSprintf } from '../../report/fortio/go-format';
-import { redactUrl } from '../../util/redact';
 import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
@@ -170,6 +169,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
   }
   return {
     url: request.url.href,
+    typedUrl: urlText.trimStart(),
     method: request.method,
     headers: request.headers,
     payload: request.payload,
@@ -268,6 +268,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
       // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
       // already chose Go's client.
       if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
+      if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
     }
     const rest = start.slice(cut);
     io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
@@ -321,7 +322,8 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
   const reuse = plan.connectionReuse === undefined ? '' : `[${plan.connectionReuse.min}, ${plan.connectionReuse.max}]`;
   return [
     ['run', plan.runId ?? 0],
-    ['url', redactUrl(plan.url)],
+    // Logged before HTTPOptions.Init: the URL as typed.
+    ['url', shownUrl(plan)],
     ['threads', plan.connections],
     ['qps', goSprintf('%.1f', qps)],
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],

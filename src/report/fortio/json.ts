@@ -1,7 +1,7 @@
 /** Fortio's `-json` result (fhttp.HTTPRunnerResults, flattened as Go marshals it), plus meshload's
  * whole result under `Meshload`. Fortio's UI, Nighthawk's converter and CI greps read the Fortio
  * fields; meshload's own data goes beside them, never instead of them. */
-import { redactPlan } from '../../model/load-plan';
+import { fortioUrl, redactPlan } from '../../model/load-plan';
 import { errorSample, type LoadResult } from '../../model/load-result';
 import { emptyFortioHistogram, type FortioHistogram, fortioViewOf } from './histogram';
 import { fortioConnectionJson } from './connection-lines';
@@ -143,7 +143,7 @@ export function toFortioJson(result: LoadResult, extras: FortioJsonExtras = {}):
     Cert: '',
     Key: '',
     UnixDomainSocket: plan.unixSocket ?? '',
-    URL: plan.url,
+    URL: fortioUrl(plan),
     NumConnections: 1,
     Compression: false,
     DisableFastClient: plan.followRedirects === true,

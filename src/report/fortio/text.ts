@@ -2,7 +2,7 @@
  * meshload's own lines where Fortio prints logs, never among its own. Pure: result in, string
  * out. Format strings are Fortio's, verbatim, run through goSprintf. */
 import { fortioGrpcLines } from './grpc-text';
-import type { LoadPlan } from '../../model/load-plan';
+import { shownUrl, type LoadPlan } from '../../model/load-plan';
 import { errorSample, type LoadResult } from '../../model/load-result';
 import { ERROR_KINDS } from '../../model/outcome';
 import { fellBehindText } from '../../model/achieved-rate';
@@ -11,7 +11,6 @@ import type { EncodedDistribution } from '../../model/encoded-histograms';
 import { describeCause, FAILURE_CAUSES } from '../../model/failure-cause';
 import { fortioViewOf, scaleValue } from './histogram';
 import { fortioRunShape } from './run-shape';
-import { redactUrl } from '../../util/redact';
 import { goDuration, goSprintf } from './go-format';
 import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './connection-lines';
 import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
@@ -27,15 +26,16 @@ export interface StartInfo {
   procs: number;
 }
 
-export type StartPlan = Pick<LoadPlan, 'url' | 'qps' | 'connections' | 'durationMs' | 'requests' | 'open'>;
+export type StartPlan = Pick<LoadPlan, 'url' | 'typedUrl' | 'qps' | 'connections' | 'durationMs' | 'requests' | 'open'>;
 
 /** The two lines Fortio prints as a run starts (fortio_main's "running at" line, then periodic's
  * "Starting at" line), with "meshload <version>" for "Fortio <version>". */
 export function renderStartLines(plan: StartPlan, info: StartInfo): string {
   const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
   let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, plan.qps, info.procs, info.procs);
-  // The plan as given, before the run made it result data: its URL may still hold credentials.
-  const url = redactUrl(plan.url);
+  // fortio_main.go prints httpOpts.URL as typed (before HTTPOptions.Init adds a scheme). The plan
+  // as given, before the run made it result data: its URL may still hold credentials.
+  const url = shownUrl(plan);
   if (exactly > 0) first += goSprintf(', for %d calls: %s', exactly, url);
   else if (plan.durationMs <= 0) first += goSprintf(', until interrupted: %s', url);
   else first += goSprintf(', for %s: %s', goDuration(plan.durationMs * 1e6), url);
