@@ -180,6 +180,11 @@ export function renderFortioFlagsMarkdown(): string {
 }
 
 /** Says once per flag, at Info, which accepted Fortio flags do nothing in this command. */
+/** The Info line for a Fortio gRPC flag given without -grpc. */
+export function grpcOnlyLine(name: string): string {
+  return `meshload: -${name} has no effect here: only with -grpc (Fortio's HTTP load ignores it too)`;
+}
+
 export function sayNoEffect(names: readonly string[], command: string, silent: boolean, write: (line: string) => void): void {
   if (silent) return;
   for (const name of new Set(names)) write(`${noEffectLine(name, command)}\n`);

@@ -15,7 +15,7 @@ export interface RunSchedule {
   connections: ConnectionSchedule[];
   /** Total timed calls when known in advance (-n, or -qps with -t). */
   totalCalls: number | undefined;
-  /** Lines to show the user about adjustments Fortio would also make. */
+  /** Fortio's Warning lines (periodic.go runQPSSetup) for the adjustments it also makes. */
   notes: string[];
 }
 
@@ -70,13 +70,14 @@ export function planSchedule(plan: Pick<LoadPlan, 'connections' | 'qps' | 'durat
   let numCalls = exactly ?? (hasDuration ? Math.floor((plan.qps * plan.durationMs) / 1000) : undefined);
   if (numCalls !== undefined) {
     if (numCalls < 2) {
-      notes.push(`-qps ${plan.qps} for ${plan.durationMs / 1000}s is under 2 calls: making 2 calls on 1 connection`);
+      // periodic.go runQPSSetup's warnings, in its words.
+      notes.push('Increasing the number of calls to the minimum of 2 with 1 thread. total duration will increase');
       numCalls = 2;
       threads = 1;
     }
     if (2 * threads > numCalls) {
       const lowered = Math.floor(numCalls / 2);
-      notes.push(`only ${numCalls} calls in total: lowering connections from ${threads} to ${lowered}`);
+      notes.push(`Lowering number of threads - total call ${numCalls} -> lowering from ${threads} to ${lowered} threads`);
       threads = lowered;
     }
   }

@@ -34,18 +34,27 @@ export interface GrpcResolveContext {
   unixSocket?: string;
 }
 
-/** True when the flags ask for gRPC: -grpc. The gRPC-only flags without it are refused. */
+/** True when the flags ask for gRPC: -grpc. meshload's own --proto without it is refused;
+ * Fortio's gRPC flags without it are ignored, as Fortio's HTTP load ignores them
+ * (grpcFlagsWithoutGrpc names them). */
 export function isGrpcLoad(flags: GrpcFlags): boolean {
   if (flags.grpc === true) return true;
-  const stray = [
-    flags.ping === true ? '-ping' : undefined,
-    flags.grpcMethod !== undefined ? '-grpc-method' : undefined,
-    flags.grpcCompression === true ? '-grpc-compression' : undefined,
-    (flags.proto ?? []).length > 0 ? '--proto' : undefined,
-    flags.streams !== undefined && flags.streams !== '1' ? '-s' : undefined,
-  ].filter((f) => f !== undefined);
-  if (stray.length > 0) throw usageError(`${stray.join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} only to gRPC load`, 'add -grpc');
+  if ((flags.proto ?? []).length > 0) throw usageError('--proto applies only to gRPC load', 'add -grpc');
   return false;
+}
+
+/** Fortio's gRPC flags given without -grpc: Fortio accepts every flag with every command and its
+ * HTTP load never reads these, so they have no effect; the caller says so once at Info. */
+export function grpcFlagsWithoutGrpc(flags: GrpcFlags): string[] {
+  if (flags.grpc === true) return [];
+  return [
+    flags.ping === true ? 'ping' : undefined,
+    flags.grpcMethod !== undefined ? 'grpc-method' : undefined,
+    flags.grpcCompression === true ? 'grpc-compression' : undefined,
+    flags.streams !== undefined && flags.streams !== '1' ? 's' : undefined,
+    flags.healthservice !== undefined && flags.healthservice !== '' ? 'healthservice' : undefined,
+    flags.grpcPingDelay !== undefined && flags.grpcPingDelay !== '0s' ? 'grpc-ping-delay' : undefined,
+  ].filter((f) => f !== undefined);
 }
 
 /** The gRPC plan from the flags, the payload (-payload: Ping's payload text) and -cacert. */

@@ -112,6 +112,13 @@ export interface LoadPlan {
   grpc?: GrpcLoadPlan;
 }
 
+/** Bounds of a load, the same for flags and scenarios: far beyond what one generator can do,
+ * short of what breaks it. Connections (and gRPC calls in flight, -c x -s): one client address
+ * has about 28,000 ephemeral ports per target, and -c 1000000 took 3.3 GB before failing; worker
+ * threads: each is a V8 isolate (about 18 MB measured, 200 took 3.5 GB), and more than the cores
+ * only add overhead. More load than this is `meshload k8s job --parallelism N`. */
+export const LOAD_LIMITS = { connections: 100_000, qps: 10_000_000, payloadBytes: 256 * 1024 * 1024, workers: 64, streams: 1000 } as const;
+
 /** Fortio's defaults (-c 4 -qps 8 -t 5s -timeout 3s -p "50,75,90,99,99.9"). */
 export const LOAD_DEFAULTS = {
   connections: 4,

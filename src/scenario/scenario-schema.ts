@@ -6,6 +6,7 @@ import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';
 import { DEFAULT_STATS_MAX_BYTES } from '../stats/stat-sample';
 import { formatBytes, parseByteSize } from '../util/byte-size';
+import { LOAD_LIMITS } from '../model/load-plan';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -55,8 +56,7 @@ const DEFAULT_STATS_MAX_BYTES_TEXT = formatBytes(DEFAULT_STATS_MAX_BYTES).replac
  * its path instead of failing deep in the engine. */
 const count = (minimum: number, maximum = 1_000_000_000) => z.int().min(minimum).max(maximum);
 
-/** Bounds of the load settings; far beyond what one generator can do, short of what breaks it. */
-const LIMITS = { connections: 100_000, qps: 10_000_000, payloadBytes: 256 * 1024 * 1024, workers: 1024 } as const;
+const LIMITS = LOAD_LIMITS;
 /** Fortio's -payload-size cap, -maxpayloadsizekb's default (fnet/network.go MaxPayloadSize), as
  * `load` applies it (cli/request-flags.ts, which the scenario layer does not import). */
 const MAX_PAYLOAD_SIZE = 256 * 1024;
@@ -104,7 +104,7 @@ const grpcSpecSchema = z
       .meta({ description: '-grpc (health, the default), -ping, or -grpc-method Service/Method (payload as JSON, types by server reflection)' }),
     healthService: z.string().optional().meta({ description: '-healthservice: the service name a health check asks about' }),
     pingDelay: duration.optional().meta({ description: '-grpc-ping-delay: with call: ping, the server delays each reply this long' }),
-    streams: count(1, 1000).optional().meta({ description: '-s: calls in flight per HTTP/2 connection (default 1)' }),
+    streams: count(1, LIMITS.streams).optional().meta({ description: '-s: calls in flight per HTTP/2 connection (default 1)' }),
     compression: z.boolean().optional().meta({ description: '-grpc-compression: gzip the request messages' }),
   })
   .meta({ description: 'gRPC load: unary calls to the target (host:port, http:// for h2c, https:// for TLS); headers are sent as metadata' });

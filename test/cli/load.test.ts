@@ -580,6 +580,55 @@ describe('meshload load: any Fortio command line (issue 14)', () => {
     expect(run.stderr).toMatch(/Code 200 : 3 \(100\.0 %\)/);
   });
 
+  it("Fortio's gRPC flags without -grpc: an HTTP load, each named once at Info as having no effect (Fortio ignores them too)", async () => {
+    const url = await echo();
+    const run = await cli('load', '-ping', '-s', '4', '-grpc-method', 'a.B/C', '-healthservice', 'x', '-grpc-ping-delay', '1s', '-grpc-compression', '-c', '1', '-qps', '0', '-n', '2', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Code 200 : 2 \(100\.0 %\)$/m);
+    for (const flag of ['ping', 's', 'grpc-method', 'healthservice', 'grpc-ping-delay', 'grpc-compression']) {
+      expect(run.stderr).toContain(`meshload: -${flag} has no effect here: only with -grpc (Fortio's HTTP load ignores it too)\n`);
+    }
+    const quiet = await cli('load', '-ping', '-quiet', '-c', '1', '-qps', '0', '-n', '1', url);
+    expect(quiet.stderr).not.toContain('has no effect');
+    const curl = await cli('curl', '-ping', url);
+    expect(curl.code).toBe(0);
+    expect(curl.stderr).toContain('meshload: -ping has no effect here: only with -grpc');
+  });
+
+  it("logs Fortio's run-size warnings in its words and form, just before its Starting at line (periodic.go runQPSSetup)", async () => {
+    const url = await echo();
+    const run = await cli('load', '-qps', '100', '-n', '5', '-c', '4', url);
+    expect(run.code).toBe(0);
+    const lines = run.stderr.split('\n');
+    const starting = lines.findIndex((line) => line.startsWith('Starting at 100 qps with 2 thread(s)'));
+    expect(JSON.parse(lines[starting - 1] as string)).toEqual({ ts: expect.any(Number), level: 'warn', msg: 'Lowering number of threads - total call 5 -> lowering from 4 to 2 threads' });
+    const one = await cli('load', '-qps', '100', '-n', '1', url);
+    const oneLines = one.stderr.split('\n');
+    const oneStart = oneLines.findIndex((line) => line.startsWith('Starting at 100 qps with 1 thread(s)'));
+    expect(JSON.parse(oneLines[oneStart - 1] as string)).toMatchObject({ level: 'warn', msg: 'Increasing the number of calls to the minimum of 2 with 1 thread. total duration will increase' });
+  });
+
+  it('refuses more connections, in-flight requests, streams or worker threads than one generator holds, with one line naming the bound', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['-c', '100001'], /^meshload: -c 100001 is more connections than one generator opens \(at most 100000\)/],
+      [['-open', '-qps', '10', '-max-inflight', '100001'], /^meshload: -max-inflight 100001 is more requests in flight than one generator holds/],
+      [['-workers', '65'], /^meshload: -workers 65 is more worker threads than meshload starts \(at most 64/],
+      [['-grpc', '-c', '1000', '-s', '101'], /^meshload: -c 1000 -s 101 is more gRPC calls in flight than one generator holds/],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await cli('load', ...flags, flags.includes('-grpc') ? '127.0.0.1:1' : 'http://127.0.0.1:1/');
+      expect({ flags, code: run.code }).toEqual({ flags, code: 2 });
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('refuses -n beyond what a double counts exactly (2^53), rather than never ending', async () => {
+    const run = await cli('load', '-n', '99999999999999999999', 'http://127.0.0.1:1/');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("meshload: -n '99999999999999999999' is too large (give -n at most 9007199254740991)\n");
+  });
+
   it('shows the URL as typed, as Fortio: in the start lines, then "Assuming http://" at Warning; the JSON URL with http:// added', async () => {
     const typed = (await echo()).replace(/^http:\/\//, '');
     const run = await cli('load', '-c', '1', '-qps', '0', '-n', '2', '-json', '-', typed);

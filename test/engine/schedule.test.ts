@@ -41,10 +41,11 @@ describe('planSchedule (Fortio periodic runner rules)', () => {
   it('lowers connections when there are fewer than two calls each, with a note', () => {
     const s = planSchedule({ ...base, qps: 2, durationMs: 2000, connections: 4 });
     expect(s.connections).toHaveLength(2);
-    expect(s.notes[0]).toMatch(/lowering connections from 4 to 2/);
+    expect(s.notes).toEqual(['Lowering number of threads - total call 4 -> lowering from 4 to 2 threads']);
     const tiny = planSchedule({ ...base, qps: 1, durationMs: 1000 });
     expect(tiny.connections).toHaveLength(1);
     expect(tiny.totalCalls).toBe(2);
+    expect(tiny.notes).toEqual(['Increasing the number of calls to the minimum of 2 with 1 thread. total duration will increase']);
   });
 
   it('treats 2xx and 418 as OK, as Fortio does', () => {

@@ -148,7 +148,7 @@ describe('load -grpc', () => {
   test('bad input is one line and exit 2', async () => {
     for (const args of [
       ['load', '-grpc', '-s', '0', '127.0.0.1:1'],
-      ['load', '-ping', '127.0.0.1:1'],
+      ['load', '--proto', 'x.proto', '127.0.0.1:1'],
       ['load', '-grpc', 'host:port:bad'],
       ['load', '-grpc', '-grpc-ping-delay', 'soon', '127.0.0.1:1'],
       ['load', '-grpc', '-H', 'grpc-status: 0', '-n', '1', '127.0.0.1:1'],

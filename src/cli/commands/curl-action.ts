@@ -14,8 +14,8 @@ import { redactUrl } from '../../util/redact';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { CliIo } from '../io';
 import { LOG_LEVELS, logsAt, parseLogLevel } from '../../util/log-level';
-import { sayNoEffect } from '../fortio-flags';
-import { isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
+import { grpcOnlyLine, sayNoEffect } from '../fortio-flags';
+import { grpcFlagsWithoutGrpc, isGrpcLoad, type GrpcFlags } from '../../grpc/grpc-load';
 import { requestFromFlags, type RequestFlags, type RequestParts } from '../request-flags';
 import { isOk } from '../../model/outcome';
 import { screenFor } from '../../report/screen';
@@ -77,6 +77,7 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   const parts = parsed.payload.includes('{uuid}') ? { ...parsed, payload: Buffer.from(parsed.payload.toString('latin1').replace(/\{uuid\}/g, () => randomUUID()), 'latin1') } : parsed;
   const quiet = flags.quiet === true || !logsAt(level, 'Info');
   sayNoEffect(flags.fortioUnused, command, quiet, (line) => io.stderr.write(line));
+  if (!quiet) for (const name of grpcFlagsWithoutGrpc(flags)) io.stderr.write(`${grpcOnlyLine(name)}\n`);
   if (!quiet) for (const note of parts.notes) io.stderr.write(`meshload: ${note}\n`);
   if (isGrpcLoad(flags)) {
     const { grpcCurl } = await import('./curl-grpc-action');

@@ -3,12 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { AccessLog, MAX_BUFFERED_BYTES, parseAccessLogFormat, type AccessLogFormat } from '../../engine/access-log';
-import { hasFortioScheme, shownUrl, type LoadPlan } from '../../model/load-plan';
+import { hasFortioScheme, LOAD_LIMITS, shownUrl, type LoadPlan } from '../../model/load-plan';
 import type { LoadResult } from '../../model/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-options';
 import { runPlan } from '../../engine/run-plan';
 import { planSchedule } from '../../engine/schedule';
-import { grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';
+import { grpcFlagsWithoutGrpc, grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio/json';
 import { renderLoadText, renderStartLines } from '../../report/fortio/text';
 import { goSprintf } from '../../report/fortio/go-format';
@@ -24,7 +24,7 @@ import { meshloadVersion } from '../../util/version';
 import type { CommandContext } from '../command-context';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { startProgress } from '../progress-line';
-import { parseRunDuration, sayNoEffect } from '../fortio-flags';
+import { grpcOnlyLine, parseRunDuration, sayNoEffect } from '../fortio-flags';
 import { callLogger, FortioLog, logForm, type LogAttr, type LoggerFlags } from '../fortio-log';
 import { requestFromFlags, type RequestFlags } from '../request-flags';
 import { statsFromFlags, type StatsFlags } from '../stats-flags';
@@ -88,6 +88,9 @@ export async function loadAction(urlText: string, flags: LoadFlags, ctx: Command
   if (isGrpcLoad(flags)) {
     // -c connections of -s streams each: Fortio's grpcrunner runs c*s threads.
     const { grpc, url } = await grpcPlanFromFlags(urlText, flags, plan.payload, plan, flags.cacert !== undefined);
+    if (grpc.streams > LOAD_LIMITS.streams || plan.connections * grpc.streams > LOAD_LIMITS.connections) {
+      throw usageError(`-c ${plan.connections} -s ${grpc.streams} is more gRPC calls in flight than one generator holds (at most ${LOAD_LIMITS.connections}, and -s at most ${LOAD_LIMITS.streams})`, 'use fewer, or fan the load out with meshload k8s job --parallelism N');
+    }
     plan = { ...plan, url, connections: plan.connections * grpc.streams, grpc };
     // Fortio's gRPC Dial honours -unix-socket, with this warning (fgrpc/grpcrunner.go:57-58);
     // -resolve, -http1.0 and -L are HTTP client flags it never reads: say so rather than ignore
@@ -115,6 +118,7 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
   if (request.followRedirects) notes.push("-L: Go's client as in Fortio, following redirects; slower than the default client, do not use it for load tests");
   if (request.timeoutMs > MAX_WAIT_MS) throw usageError(`-timeout '${flags.timeout}' is over 100000h, the longest meshload schedules`, 'use a shorter -timeout, or 0 for none');
   const connections = wholeNumber('-c', flags.connections, 1);
+  if (connections > LOAD_LIMITS.connections) throw usageError(`-c ${connections} is more connections than one generator opens (at most ${LOAD_LIMITS.connections})`, 'use fewer, or fan the load out with meshload k8s job --parallelism N');
   let qps = Number(flags.qps);
   if (flags.qps.trim() === '' || !Number.isFinite(qps)) throw usageError(`-qps '${flags.qps}' is not a number`, 'use a rate like 100, or 0 for max speed');
   const durationMs = parseRunDuration(flags.duration);
@@ -156,9 +160,11 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
     connectionReuse = { min, max };
   }
   const open = flags.open === true ? { maxInflight: flags.maxInflight === undefined ? connections : wholeNumber('-max-inflight', flags.maxInflight, 1) } : undefined;
+  if (open !== undefined && open.maxInflight > LOAD_LIMITS.connections) throw usageError(`-max-inflight ${open.maxInflight} is more requests in flight than one generator holds (at most ${LOAD_LIMITS.connections})`, 'use fewer, or fan the load out with meshload k8s job --parallelism N');
   if (open !== undefined && qps <= 0) throw usageError('-open needs a rate: arrivals come at -qps', 'add -qps N with N > 0');
   if (flags.maxInflight !== undefined && open === undefined) throw usageError('-max-inflight only applies to the open model', 'add -open, or drop -max-inflight');
-  const workers = flags.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : wholeNumber('-workers', flags.workers, 1);
+  const workers = flags.workers === 'auto' ? Math.min(LOAD_LIMITS.workers, Math.max(1, availableParallelism() - 1)) : wholeNumber('-workers', flags.workers, 1);
+  if (workers > LOAD_LIMITS.workers) throw usageError(`-workers ${workers} is more worker threads than meshload starts (at most ${LOAD_LIMITS.workers}; each is a whole JavaScript engine)`, 'use about one per core, or fan out with meshload k8s job --parallelism N');
   if (flags.h2Multiplex === true && flags.h2 !== true) throw usageError('-h2-multiplex only applies to HTTP/2', 'add -h2, or drop -h2-multiplex');
   if (parseLogLevel(flags.loglevel) === undefined) throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   const runId = parseRunId(flags.runid);
@@ -233,6 +239,8 @@ function parseRunId(text: string): number {
 
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw usageError(`${flag} '${text}' is not a whole number of at least ${min}`, `give ${flag} a number like ${Math.max(min, 4)}`);
+  // Above 2^53 a double no longer counts by one: the run would never reach its count.
+  if (!Number.isSafeInteger(Number(text))) throw usageError(`${flag} '${text}' is too large`, `give ${flag} at most ${Number.MAX_SAFE_INTEGER}`);
   return Number(text);
 }
 
@@ -245,6 +253,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   // Opened before anything starts: a bad path is bad input (exit 2), not a failed run.
   const accessLog = openAccessLog(flags);
   sayNoEffect(flags.fortioUnused, 'load', !logsAt(level, 'Info'), (line) => io.stderr.write(line));
+  if (logsAt(level, 'Info')) for (const name of grpcFlagsWithoutGrpc(flags)) io.stderr.write(`${grpcOnlyLine(name)}\n`);
   // On a terminal the progress line is drawn in place: a log line first erases it (as the
   // progress line's own redraw does), so the next redraw lands below the log line.
   const progressDrawn = talk && io.stderr.isTTY === true;
@@ -257,7 +266,6 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
   if (talk) {
-    for (const note of schedule.notes) io.stderr.write(`meshload: ${note}\n`);
     const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
     // fortio_main.go prints "running at", then httprunner.go logs "Starting http test", then
     // periodic.go prints "Starting at".
@@ -270,6 +278,8 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
       if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
       if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
     }
+    // periodic.go runQPSSetup logs these at Warning just before its "Starting at" line.
+    for (const note of schedule.notes) log.logRun('Warning', note, []);
     const rest = start.slice(cut);
     io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
     if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
