@@ -47,7 +47,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('h2', 'bool', 'false', C, L, 'HTTP/2 (h2c prior knowledge for http://, ALPN for https://)'),
   f('k', 'bool', 'false', C, LC, 'do not verify TLS certificates', 'insecure'),
   f('https-insecure', 'bool', 'false', C, LC, 'long form of -k', 'insecure'),
-  f('resolve', 'string', '', C, LC, "connect to this IP instead of resolving the URL's host; Host and TLS SNI stay the URL's (an IP only: a name is exit 2)"),
+  f('resolve', 'string', '', C, LC, "connect to this IP (or host name, looked up as Fortio's fnet.Resolve does) instead of resolving the URL's host; Host and TLS SNI stay the URL's"),
   f('L', 'bool', 'false', C, LC, 'follow 301, 302, 303, 307 and 308, at most 10, by Go\'s rules (301-303 turn into a bodiless GET). load: as Fortio, a client like Go\'s (keep-alive whatever the status), slower: not for load tests; not with -h2 or -http1.0', 'follow-redirects'),
   f('user', 'string', '', C, LC, 'user:password: a basic Authorization header (replaces -H Authorization), redacted in every output'),
   f('content-type', 'string', '', C, LC, 'Content-Type of the body (switches to POST, as -H Content-Type does); wins over -H Content-Type'),

@@ -1,7 +1,7 @@
 /** Flags that describe the request, shared by `load` and `curl` (Fortio's names). */
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { resolveTarget } from '../util/resolve-target';
 import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
 import type { LoadPlan, TlsClientOptions } from '../model/load-plan';
@@ -74,7 +74,7 @@ export function addRequestFlags(command: Command): Command {
     .option('--cert <file>', 'client certificate (PEM) presented to the server (with --key)')
     .option('--key <file>', 'private key (PEM) of --cert')
     .option('--cacert <file>', 'CA bundle (PEM) to verify the server with, instead of the system CAs')
-    .option('--resolve <ip>', "connect to this IP instead of resolving the URL's host (Host and TLS SNI stay the URL's)")
+    .option('--resolve <ip>', "connect to this IP (or host name) instead of resolving the URL's host (Host and TLS SNI stay the URL's)")
     .option('--unix-socket <path>', 'connect over this unix domain socket instead of TCP')
     .option('--user <user:password>', 'basic authentication (an Authorization header, redacted in every output)')
     .option('--http1.0', 'send HTTP/1.0 requests: no Host unless -H Host, a new connection per request')
@@ -216,12 +216,12 @@ function readPayloadFile(file: string): Buffer {
   }
 }
 
-/** -resolve takes an IP (v4, v6, or v6 in brackets); a name would need a resolver of its own. */
+/** -resolve takes an IP (v4, v6, or v6 in brackets) or, as Fortio's resolver does, a host name. */
 function resolveFromFlag(text: string | undefined): string | undefined {
   if (text === undefined || text === '') return undefined;
-  const bare = /^\[(.*)\]$/.exec(text)?.[1] ?? text;
-  if (isIP(bare) === 0) throw usageError(`-resolve '${text.slice(0, 60)}' is not an IP address`, 'give the IP to connect to, like -resolve 10.0.0.7 or -resolve ::1');
-  return bare;
+  const target = resolveTarget(text);
+  if (target === undefined) throw usageError(`-resolve '${text.slice(0, 60)}' is not an IP address or host name`, 'give the address to connect to, like -resolve 10.0.0.7, -resolve ::1 or -resolve ingress.example');
+  return target;
 }
 
 /** A PEM file far larger than any certificate chain or CA bundle is a mistake, not a bundle. */

@@ -1,7 +1,7 @@
 /** Scenario files: the zod schema, the single source of the types, the validation
  * (load-scenario.ts) and scenarios/schema.json. Pure. */
 import { z } from 'zod';
-import { isIP } from 'node:net';
+import { resolveTarget } from '../util/resolve-target';
 import { parseEchoParams } from '../server/echo-params';
 import { parseDuration } from '../util/duration';
 import { DEFAULT_STATS_MAX_BYTES } from '../stats/stat-sample';
@@ -144,9 +144,9 @@ export const loadSpecSchema = z
     // Fortio's client flags (issue 14), as `load` takes them.
     resolve: z
       .string()
-      .refine((text) => isIP(text.replace(/^\[(.*)\]$/, '$1')) !== 0, { error: 'expected an IP address like 10.0.0.7 or ::1' })
+      .refine((text) => resolveTarget(text) !== undefined, { error: 'expected an IP address like 10.0.0.7 or ::1, or a host name' })
       .optional()
-      .meta({ description: "-resolve: connect to this IP instead of resolving the URL's host (Host and TLS SNI stay the URL's)" }),
+      .meta({ description: "-resolve: connect to this IP (or host name) instead of resolving the URL's host (Host and TLS SNI stay the URL's)" }),
     unixSocket: z.string().min(1).optional().meta({ description: '-unix-socket: connect over this unix domain socket instead of TCP' }),
     http10: z.boolean().optional().meta({ description: '-http1.0: HTTP/1.0 requests, no Host unless in headers, a new connection per request' }),
     user: z

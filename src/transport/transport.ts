@@ -24,7 +24,7 @@ export interface RequestTemplate {
   /** HTTP/2: Connections share sessions, 100 streams to one. Absent or false is Fortio's -h2
    * (Go's client, one transport per thread): one session per Connection. */
   h2Multiplex?: boolean;
-  /** -resolve: connect to this IP instead of resolving the URL's host; Host and SNI stay the URL's. */
+  /** -resolve: connect to this IP or host name instead of the URL's host; Host and SNI stay the URL's. */
   resolve?: string;
   /** -unix-socket: connect over this unix domain socket path instead of TCP (wins over resolve). */
   unixSocket?: string;

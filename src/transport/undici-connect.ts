@@ -1,5 +1,6 @@
 /** How undici connects for meshload (curl, and load -L): the TLS settings of a URL's host, and
  * -unix-socket or -resolve, which Fortio's std client applies to every hop. */
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { tlsBaseOptions } from './transport';
 import type { TlsClientOptions } from '../model/load-plan';
@@ -22,7 +23,7 @@ export function connectOptions(target: ConnectTarget, url: URL): Record<string, 
   return {
     ...tlsBaseOptions(hostname, target.insecure, tls),
     ...(target.unixSocket !== undefined ? { socketPath: target.unixSocket } : {}),
-    ...(target.resolve !== undefined && target.unixSocket === undefined ? { lookup: fixedLookup(target.resolve) } : {}),
+    ...(target.resolve !== undefined && target.unixSocket === undefined ? { lookup: isIP(target.resolve) !== 0 ? fixedLookup(target.resolve) : renamedLookup(target.resolve) } : {}),
   };
 }
 
@@ -33,5 +34,12 @@ function fixedLookup(ip: string): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
     if (options.all === true) callback(null, [{ address: ip, family }]);
     else callback(null, ip, family);
+  }) as LookupFunction;
+}
+
+/** A resolver that looks `name` up whatever host it is asked for (-resolve with a host name). */
+function renamedLookup(name: string): LookupFunction {
+  return ((_hostname: string, options: LookupOptions, callback: (...args: unknown[]) => void): void => {
+    dnsLookup(name, options, callback as never);
   }) as LookupFunction;
 }

@@ -3,8 +3,10 @@
  * `{uuid}`. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +94,29 @@ describe('meshload load', () => {
     expect(text.stderr).toMatch(/^Code 503 : 2 \(100\.0 %\)$/m);
   });
 
+  it('-resolve localhost (a name, as Fortio looks it up) loads a name nobody resolves, over HTTP/1.1, -http1.0, -L and -h2, and curl', async () => {
+    const server = await serve();
+    for (const extra of [[], ['-http1.0'], ['-L']]) {
+      const run = await cli('load', '-qps', '0', '-c', '1', '-n', '3', '-resolve', 'localhost', ...extra, '-json', '-', `http://nobody.example:${server.port}/x`);
+      expect({ extra, code: run.code }).toEqual({ extra, code: 0 });
+      expect((JSON.parse(run.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 200: 3 });
+    }
+    const curl = await cli('curl', '-resolve', 'localhost', `http://nobody.example:${server.port}/x`);
+    expect(curl.code).toBe(0);
+    // -http1.0 sends no Host unless -H gives one (Fortio's request form).
+    expect(new Set(server.seen.map((s) => s.host).filter((host) => host !== undefined))).toEqual(new Set([`nobody.example:${server.port}`]));
+    const h2 = http2.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (h2.address() as AddressInfo).port;
+      const run = await cli('load', '-h2', '-qps', '0', '-c', '2', '-n', '4', '-resolve', 'localhost', '-json', '-', `http://nobody.example:${port}/`);
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout) as { RetCodes: unknown }).RetCodes).toEqual({ 200: 4 });
+    } finally {
+      await new Promise<void>((resolve) => h2.close(() => resolve()));
+    }
+  });
+
   it('-resolve 127.0.0.1 loads a name nobody resolves, with the Host header of the URL', async () => {
     const server = await serve();
     const run = await cli('load', '-qps', '0', '-c', '2', '-n', '6', '-resolve', '127.0.0.1', '-json', '-', `http://localhost-ish.example:${server.port}/x`);
@@ -103,7 +128,7 @@ describe('meshload load', () => {
   });
 
   it.each([
-    [['-resolve', 'not-an-ip'], /-resolve 'not-an-ip' is not an IP address/],
+    [['-resolve', 'not_an_ip'], /-resolve 'not_an_ip' is not an IP address or host name/],
     [['-http1.0', '-h2'], /-http1\.0 and -h2 exclude each other/],
     [['-user', 'nocolon'], /-user has no ':' between user and password/],
   ])('%p exits 2 with one line', async (args, pattern) => {

@@ -148,8 +148,13 @@ describe('-resolve, -unix-socket, -http1.0, -L', () => {
     expect(parts({ resolve: given }).planFields).toEqual({ resolve: ip });
   });
 
-  it.each(['example.com', '1.2.3', '10.0.0.1:80', ' 10.0.0.1'])('-resolve %p is not an IP: exit 2', (given) => {
-    expect(usage({ resolve: given }).message).toMatch(/is not an IP address/);
+  // Fortio's client resolves a -resolve name too (fnet.Resolve), so a host name is taken as is.
+  it.each(['example.com', 'httpbin', 'istio-ingressgateway.istio-system.svc.cluster.local.'])('-resolve %p is a host name, looked up when connecting', (given) => {
+    expect(parts({ resolve: given }).planFields).toEqual({ resolve: given });
+  });
+
+  it.each(['1.2.3', '10.0.0.1:80', ' 10.0.0.1', 'a b', 'x/y', 'under_score', '-lead.example', `${'a'.repeat(64)}.example`, '[example.com]'])('-resolve %p is neither an IP nor a host name: exit 2', (given) => {
+    expect(usage({ resolve: given }).message).toMatch(/is not an IP address or host name/);
   });
 
   it('carries -unix-socket and -http1.0 into the plan, and nothing when not given', () => {

@@ -47,8 +47,8 @@ describe('scenario client keys', () => {
   });
 
   it('refuses what the CLI refuses, in one line each, without quoting a password', () => {
-    expect(problems('{ requests: 1, resolve: httpbin.local, user: justapassword }')).toEqual([
-      'phases[0].load.resolve (line 5): expected an IP address like 10.0.0.7 or ::1',
+    expect(problems('{ requests: 1, resolve: "httpbin.local:80", user: justapassword }')).toEqual([
+      'phases[0].load.resolve (line 5): expected an IP address like 10.0.0.7 or ::1, or a host name',
       'phases[0].load.user (line 5): expected user:password (give the password as ${ENV_VAR})',
     ]);
     expect(problems('{ requests: 1, payloadSize: 262145 }')).toEqual(['phases[0].load.payloadSize (line 5): must be at most 262144']);
