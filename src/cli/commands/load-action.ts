@@ -265,25 +265,25 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
   const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
-  if (talk) {
-    const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
-    // fortio_main.go prints "running at", then httprunner.go logs "Starting http test", then
-    // periodic.go prints "Starting at".
-    const cut = start.indexOf('\n') + 1;
-    io.stderr.write(start.slice(0, cut));
-    if (plan.grpc === undefined) {
-      log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
-      // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
-      // already chose Go's client.
-      if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
-      if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
-    }
-    // periodic.go runQPSSetup logs these at Warning just before its "Starting at" line.
-    for (const note of schedule.notes) log.logRun('Warning', note, []);
-    const rest = start.slice(cut);
-    io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
-    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
+  const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
+  // fortio_main.go prints "running at" at every level (fortio_main.go:382-394), then
+  // httprunner.go logs "Starting http test", then periodic.go prints "Starting at": at Warning
+  // and above, or always when the run waits for ^C (periodic.go:427-431, 470-474).
+  const cut = start.indexOf('\n') + 1;
+  io.stderr.write(start.slice(0, cut));
+  const untilInterrupted = !(plan.requests !== undefined && plan.requests > 0) && plan.durationMs <= 0;
+  if (plan.grpc === undefined) {
+    log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
+    // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
+    // already chose Go's client.
+    if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
+    if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
   }
+  // periodic.go runQPSSetup logs these at Warning just before its "Starting at" line.
+  for (const note of schedule.notes) log.logRun('Warning', note, []);
+  const rest = start.slice(cut);
+  if (talk || untilInterrupted) io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
+  if (talk && plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
   let result: LoadResult;
   try {
     const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);

@@ -15,7 +15,7 @@ import { goDuration, goSprintf } from './go-format';
 import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './connection-lines';
 import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
 import { fortioIpCountMap } from './json';
-import type { LogLevel } from '../../util/log-level';
+import { logsAt, type LogLevel } from '../../util/log-level';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
 const US_TO_S = 1e-6;
@@ -82,11 +82,20 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
   const latency = fortio.duration;
   const lines: string[] = [];
 
+  const warning = logsAt(level, 'Warning');
   lines.push(...meshloadLines(result));
-  lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
+  // periodic.go:596-597: "Ended after" only at Warning and above.
+  if (warning) lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
   lines.push(...fortioSleepLines(result, level));
-  lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
-  lines.push(...fortioHistogramLines('Error cases', fortio.errors));
+  if (warning) {
+    lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
+    lines.push(...fortioHistogramLines('Error cases', fortio.errors));
+  } else {
+    // periodic.go:645-651: below Warning the counters and the targets, no buckets.
+    lines.push(fortioCounterLine('Aggregated Function Time', latency));
+    for (const p of latency.Percentiles ?? []) lines.push(goSprintf('# target %g%% %.6g', p.Percentile, p.Value));
+    lines.push(fortioCounterLine('Error cases', fortio.errors));
+  }
   if (plan.grpc !== undefined) {
     // Fortio's gRPC runner has no socket, IP, code or size lines: its ret codes by gRPC name.
     lines.push(...fortioGrpcLines(result, plan.grpc.kind, plan.jitter));
@@ -103,8 +112,14 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
       const n = result.codes[String(code)] ?? 0;
       lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
     }
-    lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
-    lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
+    // httprunner.go:287-293: the size histograms at Verbose, their counters down to Warning, none below.
+    if (logsAt(level, 'Verbose')) {
+      lines.push(...fortioHistogramLines('Response Header Sizes Histogram', fortio.headerSizes));
+      lines.push(...fortioHistogramLines('Response Body/Total Sizes Histogram', fortio.sizes));
+    } else if (warning) {
+      lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
+      lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
+    }
   }
   lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
   return lines.join('\n') + '\n';
