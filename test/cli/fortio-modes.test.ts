@@ -2,7 +2,7 @@
  * (fortio/fortio @ 45e1871): which lines each -loglevel prints (periodic/periodic.go Run,
  * fhttp/httprunner.go RunHTTPTest), the run-until-interrupted start, and where -json/-a write
  * (cli/fortio_main.go fortioLoad). In-process against meshload's echo server on 127.0.0.1. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/main';
@@ -25,7 +25,7 @@ async function echoUrl(): Promise<string> {
   return `${server.echoUrl}/echo`;
 }
 
-export function tempDir(): string {
+function tempDir(): string {
   dir = mkdtempSync(join(tmpdir(), 'meshload-fortio-modes-'));
   return dir;
 }
@@ -91,4 +91,36 @@ describe('-t 0: until interrupted', () => {
     expect(stderr.text).toMatch(/^Uniform: false, Jitter: false, Catchup allowed: true$/m);
     expect(lastLine(stderr.text)).toMatch(/^All done \d+ calls \(plus 2 warmup\) [\d.]+ ms avg, [\d.]+ qps$/);
   }, 15_000);
+});
+
+describe('-json and -a (fortio_main.go:491-522)', () => {
+  it('-json - writes the JSON to stdout and says "to stdout" on stderr, with its byte count', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', '-', url);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { RetCodes: Record<string, number> }).RetCodes).toEqual({ '200': 3 });
+    expect(lastLine(run.stderr)).toBe(`Successfully wrote ${Buffer.byteLength(run.stdout)} bytes of Json data to stdout`);
+  });
+
+  it('-json FILE with -a writes only FILE; -a alone saves ID.json in -data-dir', async () => {
+    const url = await echoUrl();
+    const root = tempDir();
+    const file = join(root, 'out.json');
+    const data = join(root, 'data');
+    const both = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-json', file, '-a', '-data-dir', data, url);
+    expect(both.code).toBe(0);
+    expect(readdirSync(root)).toEqual(['out.json']);
+    expect(both.stderr.match(/^Successfully wrote/gm)).toHaveLength(1);
+    expect(lastLine(both.stderr)).toBe(`Successfully wrote ${readFileSync(file).length} bytes of Json data to ${file}`);
+
+    const saved = await cli('load', '-c', '1', '-qps', '0', '-n', '3', '-runid', '5', '-labels', 'my run/1', '-a', '-data-dir', data, url);
+    expect(saved.code).toBe(0);
+    const names = readdirSync(data);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^\d{4}-\d\d-\d\d-\d{6}_5_my_run_1\.json$/);
+    const json = JSON.parse(readFileSync(join(data, names[0] ?? ''), 'utf8')) as { ID: string; Labels: string; RunID: number };
+    expect(`${json.ID}.json`).toBe(names[0]);
+    expect(json).toMatchObject({ Labels: 'my run/1', RunID: 5 });
+    expect(lastLine(saved.stderr)).toBe(`Successfully wrote ${readFileSync(join(data, names[0] ?? '')).length} bytes of Json data to ${join(data, names[0] ?? '')}`);
+  });
 });

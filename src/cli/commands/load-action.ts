@@ -386,25 +386,24 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 
 /** -json and -a. A run that stopped early still writes what it measured. */
 function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext, accessLoggerInfo: string | undefined): void {
-  if (flags.json === undefined && flags.save !== true) return;
+  if ((flags.json === undefined || flags.json === '') && flags.save !== true) return;
   const grpc = result.plan.grpc;
   const fortio = toFortioJson(result, accessLoggerInfo !== undefined ? { accessLoggerInfo } : {});
   const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
-  const targets: string[] = [];
-  if (flags.json !== undefined) targets.push(flags.json);
-  if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)));
-  for (const target of targets) {
-    if (target === '-') {
-      ctx.io.stdout.write(json);
-      continue;
-    }
+  // fortio_main.go:491-522: one file, -json's when given (-a then saves nothing more), else -a's
+  // in -data-dir; "-" is stdout, named "stdout" in the closing line.
+  const autoSaved = flags.json === undefined || flags.json === '';
+  const target = autoSaved || flags.json === undefined ? join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)) : flags.json;
+  if (target === '-') {
+    ctx.io.stdout.write(json);
+  } else {
     try {
-      if (flags.save === true && target.startsWith(flags.dataDir)) mkdirSync(flags.dataDir, { recursive: true });
+      if (autoSaved) mkdirSync(flags.dataDir, { recursive: true });
       writeFileSync(target, json);
     } catch (error) {
       throw new MeshloadError('E_OUTPUT', `cannot write the result to ${target}: ${(error as Error).message}`, 'check the path and permissions');
     }
-    ctx.io.stderr.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${target}\n`);
   }
+  ctx.io.stderr.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${target === '-' ? 'stdout' : target}\n`);
 }
 
