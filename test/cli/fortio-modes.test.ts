@@ -77,6 +77,18 @@ describe('which Fortio lines each -loglevel prints', () => {
   });
 });
 
+describe('paced runs Fortio reshapes (periodic.go runQPSSetup)', () => {
+  it('-c 4 -qps 4 -t 250ms: 2 calls on 1 thread, with both Warnings; "All done" says -c as the warm-up, as fortio_main.go:482-485', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '4', '-qps', '4', '-t', '250ms', '-loglevel', 'Warning', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('"msg":"Increasing the number of calls to the minimum of 2 with 1 thread. total duration will increase"');
+    expect(run.stderr).toMatch(/^Starting at 4 qps with 1 thread\(s\) \[gomax \d+\] for 250ms : 2 calls each \(total 2\)$/m);
+    expect(run.stderr).toMatch(/^Sockets used: 1 \(for perfect keepalive, would be 1\)$/m);
+    expect(lastLine(run.stderr)).toMatch(/^All done 2 calls \(plus 4 warmup\) [\d.]+ ms avg, [\d.]+ qps$/);
+  });
+});
+
 describe('-t 0: until interrupted', () => {
   it('prints "Starting at ... until interrupted" even with -quiet, and on Ctrl-C the summary, exit 130', async () => {
     const url = await echoUrl();

@@ -318,7 +318,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
-  io.stderr.write(renderLoadText(result, level));
+  io.stderr.write(renderLoadText(result, level, fortioWarmup(plan)));
   writeJsonOutputs(result, flags, ctx, accessLog?.info);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   return EXIT.OK;
@@ -339,6 +339,12 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
     ['conn-reuse', reuse],
   ];
+}
+
+/** fortio_main.go:482-485: "plus N warmup" is -c (not -c x -s), 0 with -n, whatever the run did. */
+function fortioWarmup(plan: LoadPlan): number {
+  if (plan.requests !== undefined && plan.requests > 0) return 0;
+  return plan.grpc === undefined ? plan.connections : Math.round(plan.connections / Math.max(1, plan.grpc.streams));
 }
 
 /** -loglevel, raised to Error by -quiet (fortio.org/cli: quiet is loglevel Error). */

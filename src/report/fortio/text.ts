@@ -74,8 +74,10 @@ function percentileList(d: Distribution, percentiles: readonly number[]): string
  * come first, where Fortio logs its per-thread "ended after" lines: Fortio's summary from "Ended
  * after" to "All done" stays whole, with "All done" last, as scripts reading the tail expect. Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example
  * leaves out: "Error cases" (periodic.Run) and "Uniform: ..." (httprunner). The socket, IP and
- * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
-export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): string {
+ * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). `warmupShown` is what "All
+ * done" says of the warm-up: Fortio prints -c there, 0 with -n (fortio_main.go:482-485), which a
+ * result with its threads lowered by runQPSSetup no longer knows; the calls made by default. */
+export function renderLoadText(result: LoadResult, level: LogLevel = 'Info', warmupShown: number = result.warmupRequests): string {
   const plan = result.plan;
   const shape = fortioRunShape(plan);
   const fortio = fortioViewOf(result);
@@ -121,7 +123,7 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
       lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
     }
   }
-  lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
+  lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, warmupShown, 1000 * latency.Avg, result.actualQps));
   return lines.join('\n') + '\n';
 }
 
