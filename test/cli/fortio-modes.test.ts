@@ -77,6 +77,21 @@ describe('which Fortio lines each -loglevel prints', () => {
   });
 });
 
+describe('-p as stats.go ParsePercentiles reads it', () => {
+  it('skips empty entries and keeps the order given; refuses 0, 100 and an empty list (exit 2, one line)', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '-p', ' 99.99, ,50,', '-loglevel', 'Warning', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Aggregated Function Time : count 5 .*\n(?:[#>]? ?[^\n]*\n)*?# target 99\.99% \S+\n# target 50% \S+\nError cases/m);
+    for (const list of ['0,50', '50,100', ' , ']) {
+      const bad = await cli('load', '-c', '1', '-qps', '0', '-n', '5', '-p', list, url);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/is not a list of percentiles/);
+      expect(bad.stderr).not.toMatch(/All done/);
+    }
+  });
+});
+
 describe('paced runs Fortio reshapes (periodic.go runQPSSetup)', () => {
   it('-c 4 -qps 4 -t 250ms: 2 calls on 1 thread, with both Warnings; "All done" says -c as the warm-up, as fortio_main.go:482-485', async () => {
     const url = await echoUrl();

@@ -133,9 +133,14 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
     qps = requests / (durationMs / 1000);
   }
   if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is over 100000h, the longest pause meshload schedules`, 'use a rate of at least 3e-9, or 0 for max speed');
-  const percentiles = flags.percentiles.split(',').map((p) => Number(p.trim()));
-  if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
-    throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers from 0 to 100, like 50,90,99.9');
+  // stats.go ParsePercentiles: empty entries skipped, each above 0 and below 100, at least one.
+  const percentiles = flags.percentiles
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map(Number);
+  if (percentiles.length === 0 || percentiles.some((p) => !Number.isFinite(p) || p <= 0 || p >= 100)) {
+    throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers above 0 and below 100, like 50,90,99.9');
   }
   // periodic.go Normalize: a resolution of 0 or less is the default; only a non-number is bad.
   const resolution = Number(flags.resolution);
