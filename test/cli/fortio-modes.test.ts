@@ -104,6 +104,30 @@ describe('paced runs Fortio reshapes (periodic.go runQPSSetup)', () => {
   });
 });
 
+describe('a paced thread short of its calls at -t (periodic.go:808-815)', () => {
+  it('warns "T000 warning only did N out of 10 calls before reaching 1s" before its "ended after" line; not at -loglevel Error', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '1', '-qps', '10', '-t', '1s', `${url}?delay=300ms`);
+    expect(run.code).toBe(0);
+    const warn = /\{"ts":[\d.]+,"level":"warn","msg":"T000 warning only did (\d+) out of 10 calls before reaching 1s"\}\n/.exec(run.stderr);
+    expect(warn).not.toBeNull();
+    expect(Number(warn?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Number(warn?.[1])).toBeLessThan(10);
+    expect(run.stderr.indexOf('warning only did')).toBeLessThan(run.stderr.indexOf('"msg":"T000 ended after'));
+    const quiet = await cli('load', '-c', '1', '-qps', '10', '-t', '1s', '-loglevel', 'Error', `${url}?delay=300ms`);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('warning only did');
+  }, 20_000);
+
+  it('says nothing when every thread made its calls', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '2', '-qps', '20', '-t', '300ms', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^Ended after \S+ : 6 calls/m);
+    expect(run.stderr).not.toContain('warning only did');
+  });
+});
+
 describe('-t 0: until interrupted', () => {
   it('prints "Starting at ... until interrupted" even with -quiet, and on Ctrl-C the summary, exit 130', async () => {
     const url = await echoUrl();

@@ -7,11 +7,11 @@ import { hasFortioScheme, LOAD_LIMITS, shownUrl, type LoadPlan } from '../../mod
 import type { LoadResult } from '../../model/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-options';
 import { runPlan } from '../../engine/run-plan';
-import { planSchedule } from '../../engine/schedule';
+import { planSchedule, type RunSchedule } from '../../engine/schedule';
 import { grpcFlagsWithoutGrpc, grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio/json';
 import { renderLoadText, renderStartLines } from '../../report/fortio/text';
-import { goSprintf } from '../../report/fortio/go-format';
+import { goDuration, goSprintf } from '../../report/fortio/go-format';
 import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
@@ -268,8 +268,8 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const log = new FortioLog({ level, screen, form, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
-  const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
+  const observer = plan.workers > 1 ? undefined : callObserver([logger === undefined ? undefined : withShortfallWarning(logger, log, plan, schedule, io.signal), accessLog]);
   const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
   // fortio_main.go prints "running at" at every level (fortio_main.go:382-394), then
   // httprunner.go logs "Starting http test", then periodic.go prints "Starting at": at Warning
@@ -344,6 +344,23 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
     ['conn-reuse', reuse],
   ];
+}
+
+/** periodic.go:808-815 runOne: a paced thread still short of its calls when -t is over warns
+ * before its "ended after" line. Only threadEnded is added: each call goes to the logger as before. */
+function withShortfallWarning(logger: CallObserver, log: FortioLog, plan: LoadPlan, schedule: RunSchedule, signal: AbortSignal): CallObserver {
+  if (plan.qps <= 0 || plan.requests !== undefined || plan.durationMs <= 0 || plan.open !== undefined || plan.ramp !== undefined) return logger;
+  return {
+    observe: logger.observe.bind(logger),
+    threadEnded(thread, calls, elapsedMs): void {
+      const planned = schedule.connections[thread]?.calls;
+      // Ended by the clock, not by ^C or -abort-on; Fortio makes at least 2 calls before it warns.
+      if (planned !== undefined && calls >= 2 && calls < planned && elapsedMs >= plan.durationMs && !signal.aborted) {
+        log.logRun('Warning', goSprintf('T%03d warning only did %d out of %d calls before reaching %s', thread, calls, planned, goDuration(plan.durationMs * 1e6)), []);
+      }
+      logger.threadEnded?.(thread, calls, elapsedMs);
+    },
+  };
 }
 
 /** fortio_main.go:482-485: "plus N warmup" is -c (not -c x -s), 0 with -n, whatever the run did. */
