@@ -312,8 +312,11 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     if (problems !== '') io.stderr.write(problems);
   }
   if (result.stopReason === 'warmup-failed') {
-    // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
-    io.stderr.write(`Aborting because of ${result.stopDetail ?? 'a failed warm-up'}\n`);
+    // cli/fortio_main.go:477-479: "Aborting because of %v" and exit 1, with no summary; Fortio's
+    // error text alone on it, and what meshload adds (the socket error, the way out) just before.
+    const { fortio, meshload } = splitWarmupDetail(result.stopDetail ?? 'a failed warm-up');
+    if (meshload !== '') io.stderr.write(`meshload: ${meshload}\n`);
+    io.stderr.write(`Aborting because of ${fortio}\n`);
     writeJsonOutputs(result, flags, ctx, accessLog?.info);
     return EXIT.FAILED;
   }
@@ -344,6 +347,18 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
     ['conn-reuse', reuse],
   ];
+}
+
+/** The engine's warm-up stop detail, "<Fortio's error>[: socket error][; use -allow-initial-errors
+ * ...]", as Fortio's text (httprunner.go:165, 186; grpcrunner's rpc error) and meshload's addition. */
+function splitWarmupDetail(detail: string): { fortio: string; meshload: string } {
+  const hintAt = detail.lastIndexOf('; use ');
+  const error = hintAt < 0 ? detail : detail.slice(0, hintAt);
+  const hint = hintAt < 0 ? '' : detail.slice(hintAt + 2);
+  const http = /^(error -?\d+ for \S+ \(\d+ (?:body )?bytes\)(?:, thread# \d+)?): (.+)$/s.exec(error);
+  const fortio = http?.[1] ?? error;
+  const cause = http?.[2] === undefined ? '' : `the warm-up call got ${http[2]}`;
+  return { fortio, meshload: [cause, hint].filter((part) => part !== '').join('; ') };
 }
 
 /** periodic.go:808-815 runOne: a paced thread still short of its calls when -t is over warns
