@@ -77,6 +77,17 @@ describe('which Fortio lines each -loglevel prints', () => {
   });
 });
 
+describe('-qps as typed (cli/fortio_main.go:374-397)', () => {
+  it('-qps -1 is max speed, printed as typed in the first line and in "Starting http test"', async () => {
+    const url = await echoUrl();
+    const run = await cli('load', '-c', '1', '-qps', '-1', '-n', '3', url);
+    expect(run.code).toBe(0);
+    expect(run.stderr.split('\n')[0]).toMatch(/^meshload \S+ running at -1 queries per second, \d+->\d+ procs, for 3 calls: /);
+    expect(run.stderr).toContain('"qps":"-1.0"');
+    expect(run.stderr).toMatch(/^Starting at max qps with 1 thread\(s\) /m);
+  });
+});
+
 describe('-p as stats.go ParsePercentiles reads it', () => {
   it('skips empty entries and keeps the order given; refuses 0, 100 and an empty list (exit 2, one line)', async () => {
     const url = await echoUrl();

@@ -270,7 +270,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
   const schedule = planSchedule(plan);
   const observer = plan.workers > 1 ? undefined : callObserver([logger === undefined ? undefined : withShortfallWarning(logger, log, plan, schedule, io.signal), accessLog]);
-  const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
+  const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers, typedQps: typedQps(plan, flags) });
   // fortio_main.go prints "running at" at every level (fortio_main.go:382-394), then
   // httprunner.go logs "Starting http test", then periodic.go prints "Starting at": at Warning
   // and above, or always when the run waits for ^C (periodic.go:427-431, 470-474).
@@ -335,8 +335,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
 /** httprunner.go RunHTTPTest's first line: -qps as given (%.1f), -c, the warm-up mode and
  * -connection-reuse ("[min, max]", or "" without). The URL with its credentials redacted. */
 function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
-  const given = Number(flags.qps);
-  const qps = flags.calcQps === true || !Number.isFinite(given) ? plan.qps : given;
+  const qps = typedQps(plan, flags);
   const reuse = plan.connectionReuse === undefined ? '' : `[${plan.connectionReuse.min}, ${plan.connectionReuse.max}]`;
   return [
     ['run', plan.runId ?? 0],
@@ -382,6 +381,12 @@ function withShortfallWarning(logger: CallObserver, log: FortioLog, plan: LoadPl
 function fortioWarmup(plan: LoadPlan): number {
   if (plan.requests !== undefined && plan.requests > 0) return 0;
   return plan.grpc === undefined ? plan.connections : Math.round(plan.connections / Math.max(1, plan.grpc.streams));
+}
+
+/** -qps as typed, which Fortio prints before it turns <= 0 into max speed; -calc-qps's rate. */
+function typedQps(plan: LoadPlan, flags: LoadFlags): number {
+  const given = Number(flags.qps);
+  return flags.calcQps === true || !Number.isFinite(given) ? plan.qps : given;
 }
 
 /** -loglevel, raised to Error by -quiet (fortio.org/cli: quiet is loglevel Error). */

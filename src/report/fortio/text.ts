@@ -24,6 +24,9 @@ export interface StartInfo {
   version: string;
   /** Fortio prints GOMAXPROCS before and after -gomaxprocs; meshload's worker-thread count. */
   procs: number;
+  /** -qps as typed (or -calc-qps's): fortio_main.go:382 prints it before turning <= 0 into max
+   * speed, so `-qps -1` says "running at -1". The plan's rate when absent. */
+  typedQps?: number;
 }
 
 export type StartPlan = Pick<LoadPlan, 'url' | 'typedUrl' | 'qps' | 'connections' | 'durationMs' | 'requests' | 'open'>;
@@ -32,7 +35,7 @@ export type StartPlan = Pick<LoadPlan, 'url' | 'typedUrl' | 'qps' | 'connections
  * "Starting at" line), with "meshload <version>" for "Fortio <version>". */
 export function renderStartLines(plan: StartPlan, info: StartInfo): string {
   const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
-  let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, plan.qps, info.procs, info.procs);
+  let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, info.typedQps ?? plan.qps, info.procs, info.procs);
   // fortio_main.go prints httpOpts.URL as typed (before HTTPOptions.Init adds a scheme). The plan
   // as given, before the run made it result data: its URL may still hold credentials.
   const url = shownUrl(plan);
