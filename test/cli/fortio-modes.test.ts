@@ -115,6 +115,22 @@ describe('paced runs Fortio reshapes (periodic.go runQPSSetup)', () => {
   });
 });
 
+describe('-n smaller than 2 x -c', () => {
+  it('paced: threads lowered with Fortio\'s Warning, "exactly 3, 3 calls each (total 3 + 0)"; max speed: idle threads, "(0 per thread + 3)"', async () => {
+    const url = await echoUrl();
+    const paced = await cli('load', '-c', '4', '-qps', '20', '-n', '3', '-loglevel', 'Warning', url);
+    expect(paced.code).toBe(0);
+    expect(paced.stderr).toContain('"msg":"Lowering number of threads - total call 3 -> lowering from 4 to 1 threads"');
+    expect(paced.stderr).toMatch(/^Starting at 20 qps with 1 thread\(s\) \[gomax \d+\] : exactly 3, 3 calls each \(total 3 \+ 0\)$/m);
+    expect(lastLine(paced.stderr)).toMatch(/^All done 3 calls \(plus 0 warmup\) /);
+    const max = await cli('load', '-c', '4', '-qps', '0', '-n', '3', '-loglevel', 'Warning', url);
+    expect(max.code).toBe(0);
+    expect(max.stderr).toMatch(/^Starting at max qps with 4 thread\(s\) \[gomax \d+\] for exactly 3 calls \(0 per thread \+ 3\)$/m);
+    expect(max.stderr).toMatch(/^\[3\] {3}0 socket used, resolved to \[\], connection timing : count 0 avg 0 \+\/- 0 min 0 max 0 sum 0$/m);
+    expect(max.stderr).toMatch(/^Sockets used: 1 \(for perfect keepalive, would be 4\)$/m);
+  });
+});
+
 describe('a paced thread short of its calls at -t (periodic.go:808-815)', () => {
   it('warns "T000 warning only did N out of 10 calls before reaching 1s" before its "ended after" line; not at -loglevel Error', async () => {
     const url = await echoUrl();
