@@ -169,7 +169,7 @@ describe('meshload load (Fortio command lines)', () => {
 
     const strict = await cli('load', '-c', '1', '-qps', '0', '-t', '1s', url);
     expect(strict.code).toBe(1);
-    expect(strict.stderr).toMatch(/^Aborting because of error -1 for http:\/\/127\.0\.0\.1:\d+\/ \(0 bytes\): a socket error \(refused/m);
+    expect(strict.stderr).toMatch(/^meshload: the warm-up call got a socket error \(refused.*; use -allow-initial-errors to run anyway\nAborting because of error -1 for http:\/\/127\.0\.0\.1:\d+\/ \(0 bytes\)$/m);
 
     const run = await cli('load', '-c', '2', '-qps', '0', '-n', '10', '-allow-initial-errors', url);
     expect(run.code).toBe(0);

@@ -142,7 +142,7 @@ describe('load -grpc', () => {
     const target = await grpcServer();
     const run = await cli('load', '-grpc', '-ping', '-H', 'x-meshload-grpc-status: 14', '-t', '1s', '-c', '1', target);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^Aborting because of rpc error: code = Unavailable desc = ; use -allow-initial-errors to run anyway$/m);
+    expect(run.stderr).toMatch(/^meshload: use -allow-initial-errors to run anyway\nAborting because of rpc error: code = Unavailable desc = $/m);
   });
 
   test('bad input is one line and exit 2', async () => {

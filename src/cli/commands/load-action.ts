@@ -7,11 +7,11 @@ import { hasFortioScheme, LOAD_LIMITS, shownUrl, type LoadPlan } from '../../mod
 import type { LoadResult } from '../../model/load-result';
 import { newProgress, type CallObserver } from '../../engine/run-options';
 import { runPlan } from '../../engine/run-plan';
-import { planSchedule } from '../../engine/schedule';
+import { planSchedule, type RunSchedule } from '../../engine/schedule';
 import { grpcFlagsWithoutGrpc, grpcPlanFromFlags, isGrpcLoad, toFortioGrpcJson, type GrpcFlags } from '../../grpc/grpc-load';
 import { fortioFileName, toFortioJson } from '../../report/fortio/json';
 import { renderLoadText, renderStartLines } from '../../report/fortio/text';
-import { goSprintf } from '../../report/fortio/go-format';
+import { goDuration, goSprintf } from '../../report/fortio/go-format';
 import { renderPercentileTable } from '../../report/percentile-table';
 import { screenFor } from '../../report/screen';
 import { renderSidecarText } from '../../report/sidecar-text';
@@ -133,9 +133,14 @@ function loadPlanFromFlags(urlText: string, flags: LoadFlags, notes: string[]): 
     qps = requests / (durationMs / 1000);
   }
   if (qps > 0 && 1000 / qps > MAX_WAIT_MS) throw usageError(`-qps '${flags.qps}' is too small: one call every ${1 / qps}s is over 100000h, the longest pause meshload schedules`, 'use a rate of at least 3e-9, or 0 for max speed');
-  const percentiles = flags.percentiles.split(',').map((p) => Number(p.trim()));
-  if (percentiles.some((p) => !Number.isFinite(p) || p < 0 || p > 100)) {
-    throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers from 0 to 100, like 50,90,99.9');
+  // stats.go ParsePercentiles: empty entries skipped, each above 0 and below 100, at least one.
+  const percentiles = flags.percentiles
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map(Number);
+  if (percentiles.length === 0 || percentiles.some((p) => !Number.isFinite(p) || p <= 0 || p >= 100)) {
+    throw usageError(`-p '${flags.percentiles}' is not a list of percentiles`, 'use numbers above 0 and below 100, like 50,90,99.9');
   }
   // periodic.go Normalize: a resolution of 0 or less is the default; only a non-number is bad.
   const resolution = Number(flags.resolution);
@@ -263,27 +268,27 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   const log = new FortioLog({ level, screen, form, write: (text) => io.stderr.write(progressDrawn ? `\r\x1b[K${text}` : text) });
   // Below Error nothing per call is logged: then the engine gets no logger to call.
   const logger = logsAt(level, 'Error') ? callLogger(log, { logErrors: flags.logErrors, runId: plan.runId ?? 0, url: plan.url, method: plan.method, h2: plan.h2, abortOn: plan.abortOn }) : undefined;
-  const observer = plan.workers > 1 ? undefined : callObserver([logger, accessLog]);
   const schedule = planSchedule(plan);
-  if (talk) {
-    const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers });
-    // fortio_main.go prints "running at", then httprunner.go logs "Starting http test", then
-    // periodic.go prints "Starting at".
-    const cut = start.indexOf('\n') + 1;
-    io.stderr.write(start.slice(0, cut));
-    if (plan.grpc === undefined) {
-      log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
-      // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
-      // already chose Go's client.
-      if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
-      if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
-    }
-    // periodic.go runQPSSetup logs these at Warning just before its "Starting at" line.
-    for (const note of schedule.notes) log.logRun('Warning', note, []);
-    const rest = start.slice(cut);
-    io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
-    if (plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
+  const observer = plan.workers > 1 ? undefined : callObserver([logger === undefined ? undefined : withShortfallWarning(logger, log, plan, schedule, io.signal), accessLog]);
+  const start = renderStartLines({ ...plan, connections: schedule.connections.length }, { version: meshloadVersion(), procs: plan.workers, typedQps: typedQps(plan, flags) });
+  // fortio_main.go prints "running at" at every level (fortio_main.go:382-394), then
+  // httprunner.go logs "Starting http test", then periodic.go prints "Starting at": at Warning
+  // and above, or always when the run waits for ^C (periodic.go:427-431, 470-474).
+  const cut = start.indexOf('\n') + 1;
+  io.stderr.write(start.slice(0, cut));
+  const untilInterrupted = !(plan.requests !== undefined && plan.requests > 0) && plan.durationMs <= 0;
+  if (plan.grpc === undefined) {
+    log.logRun('Info', 'Starting http test', startingHttpTest(plan, flags));
+    // http_client.go URLSchemeCheck, from HTTPOptions.Init: once, unless -stdclient or -L
+    // already chose Go's client.
+    if (plan.h2 && plan.followRedirects !== true && !flags.fortioUnused.includes('stdclient')) log.logRun('Info', 'H2 requested, switching to std client', []);
+    if (plan.typedUrl !== undefined && !hasFortioScheme(plan.typedUrl)) log.logRun('Warning', `Assuming http:// on missing scheme for '${shownUrl(plan)}'`, []);
   }
+  // periodic.go runQPSSetup logs these at Warning just before its "Starting at" line.
+  for (const note of schedule.notes) log.logRun('Warning', note, []);
+  const rest = start.slice(cut);
+  if (talk || untilInterrupted) io.stderr.write(accessLog === undefined ? rest : withStartExtra(rest, ` with access logger ${accessLog.info}`));
+  if (talk && plan.workers > 1 && logsAt(level, flags.logErrors ? 'Warning' : 'Error')) io.stderr.write(`meshload: with -workers ${plan.workers}, Fortio's per-call and per-thread log lines are not printed; the summary counts every code\n`);
   let result: LoadResult;
   try {
     const watch = stats === undefined ? undefined : await SidecarWatch.start(stats);
@@ -307,8 +312,11 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
     if (problems !== '') io.stderr.write(problems);
   }
   if (result.stopReason === 'warmup-failed') {
-    // cli/fortio_main.go fortioLoad: "Aborting because of %v" and exit 1, with no summary.
-    io.stderr.write(`Aborting because of ${result.stopDetail ?? 'a failed warm-up'}\n`);
+    // cli/fortio_main.go:477-479: "Aborting because of %v" and exit 1, with no summary; Fortio's
+    // error text alone on it, and what meshload adds (the socket error, the way out) just before.
+    const { fortio, meshload } = splitWarmupDetail(result.stopDetail ?? 'a failed warm-up');
+    if (meshload !== '') io.stderr.write(`meshload: ${meshload}\n`);
+    io.stderr.write(`Aborting because of ${fortio}\n`);
     writeJsonOutputs(result, flags, ctx, accessLog?.info);
     return EXIT.FAILED;
   }
@@ -318,7 +326,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (result.sidecar !== undefined) io.stderr.write(renderSidecarText(result.sidecar, screen));
   // Fortio's text stays byte for byte Fortio's (scripts parse it); only meshload's table is coloured.
   // Fortio's -quiet is -loglevel Error (fortio.org/cli): its socket and sleep lines follow suit.
-  io.stderr.write(renderLoadText(result, level));
+  io.stderr.write(renderLoadText(result, level, fortioWarmup(plan)));
   writeJsonOutputs(result, flags, ctx, accessLog?.info);
   if (result.stopReason === 'interrupted') return EXIT.INTERRUPTED;
   return EXIT.OK;
@@ -327,8 +335,7 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
 /** httprunner.go RunHTTPTest's first line: -qps as given (%.1f), -c, the warm-up mode and
  * -connection-reuse ("[min, max]", or "" without). The URL with its credentials redacted. */
 function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
-  const given = Number(flags.qps);
-  const qps = flags.calcQps === true || !Number.isFinite(given) ? plan.qps : given;
+  const qps = typedQps(plan, flags);
   const reuse = plan.connectionReuse === undefined ? '' : `[${plan.connectionReuse.min}, ${plan.connectionReuse.max}]`;
   return [
     ['run', plan.runId ?? 0],
@@ -339,6 +346,47 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
     ['conn-reuse', reuse],
   ];
+}
+
+/** The engine's warm-up stop detail, "<Fortio's error>[: socket error][; use -allow-initial-errors
+ * ...]", as Fortio's text (httprunner.go:165, 186; grpcrunner's rpc error) and meshload's addition. */
+function splitWarmupDetail(detail: string): { fortio: string; meshload: string } {
+  const hintAt = detail.lastIndexOf('; use ');
+  const error = hintAt < 0 ? detail : detail.slice(0, hintAt);
+  const hint = hintAt < 0 ? '' : detail.slice(hintAt + 2);
+  const http = /^(error -?\d+ for \S+ \(\d+ (?:body )?bytes\)(?:, thread# \d+)?): (.+)$/s.exec(error);
+  const fortio = http?.[1] ?? error;
+  const cause = http?.[2] === undefined ? '' : `the warm-up call got ${http[2]}`;
+  return { fortio, meshload: [cause, hint].filter((part) => part !== '').join('; ') };
+}
+
+/** periodic.go:808-815 runOne: a paced thread still short of its calls when -t is over warns
+ * before its "ended after" line. Only threadEnded is added: each call goes to the logger as before. */
+function withShortfallWarning(logger: CallObserver, log: FortioLog, plan: LoadPlan, schedule: RunSchedule, signal: AbortSignal): CallObserver {
+  if (plan.qps <= 0 || plan.requests !== undefined || plan.durationMs <= 0 || plan.open !== undefined || plan.ramp !== undefined) return logger;
+  return {
+    observe: logger.observe.bind(logger),
+    threadEnded(thread, calls, elapsedMs): void {
+      const planned = schedule.connections[thread]?.calls;
+      // Ended by the clock, not by ^C or -abort-on; Fortio makes at least 2 calls before it warns.
+      if (planned !== undefined && calls >= 2 && calls < planned && elapsedMs >= plan.durationMs && !signal.aborted) {
+        log.logRun('Warning', goSprintf('T%03d warning only did %d out of %d calls before reaching %s', thread, calls, planned, goDuration(plan.durationMs * 1e6)), []);
+      }
+      logger.threadEnded?.(thread, calls, elapsedMs);
+    },
+  };
+}
+
+/** fortio_main.go:482-485: "plus N warmup" is -c (not -c x -s), 0 with -n, whatever the run did. */
+function fortioWarmup(plan: LoadPlan): number {
+  if (plan.requests !== undefined && plan.requests > 0) return 0;
+  return plan.grpc === undefined ? plan.connections : Math.round(plan.connections / Math.max(1, plan.grpc.streams));
+}
+
+/** -qps as typed, which Fortio prints before it turns <= 0 into max speed; -calc-qps's rate. */
+function typedQps(plan: LoadPlan, flags: LoadFlags): number {
+  const given = Number(flags.qps);
+  return flags.calcQps === true || !Number.isFinite(given) ? plan.qps : given;
 }
 
 /** -loglevel, raised to Error by -quiet (fortio.org/cli: quiet is loglevel Error). */
@@ -386,25 +434,24 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 
 /** -json and -a. A run that stopped early still writes what it measured. */
 function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext, accessLoggerInfo: string | undefined): void {
-  if (flags.json === undefined && flags.save !== true) return;
+  if ((flags.json === undefined || flags.json === '') && flags.save !== true) return;
   const grpc = result.plan.grpc;
   const fortio = toFortioJson(result, accessLoggerInfo !== undefined ? { accessLoggerInfo } : {});
   const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
-  const targets: string[] = [];
-  if (flags.json !== undefined) targets.push(flags.json);
-  if (flags.save === true) targets.push(join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)));
-  for (const target of targets) {
-    if (target === '-') {
-      ctx.io.stdout.write(json);
-      continue;
-    }
+  // fortio_main.go:491-522: one file, -json's when given (-a then saves nothing more), else -a's
+  // in -data-dir; "-" is stdout, named "stdout" in the closing line.
+  const autoSaved = flags.json === undefined || flags.json === '';
+  const target = autoSaved || flags.json === undefined ? join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)) : flags.json;
+  if (target === '-') {
+    ctx.io.stdout.write(json);
+  } else {
     try {
-      if (flags.save === true && target.startsWith(flags.dataDir)) mkdirSync(flags.dataDir, { recursive: true });
+      if (autoSaved) mkdirSync(flags.dataDir, { recursive: true });
       writeFileSync(target, json);
     } catch (error) {
       throw new MeshloadError('E_OUTPUT', `cannot write the result to ${target}: ${(error as Error).message}`, 'check the path and permissions');
     }
-    ctx.io.stderr.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${target}\n`);
   }
+  ctx.io.stderr.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${target === '-' ? 'stdout' : target}\n`);
 }
 

@@ -211,7 +211,7 @@ export type GoArg = string | number | boolean;
 const VERB = /%(?:%|(\d*)(?:\.(\d+))?([sdgfet]))/g;
 
 /** A subset of Go's fmt.Sprintf, so renderers can carry Fortio's format strings verbatim (easy to
- * audit against Fortio's source). Widths apply to %d and %s; precisions to %g, %f and %e. */
+ * audit against Fortio's source). Widths apply to %d (with Go's 0 flag) and %s; precisions to %g, %f and %e. */
 export function goSprintf(format: string, ...args: GoArg[]): string {
   let next = 0;
   const out = format.replace(VERB, (whole, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
@@ -229,6 +229,8 @@ export function goSprintf(format: string, ...args: GoArg[]): string {
         return String(arg);
       case 'd':
         if (typeof arg !== 'number') throw new TypeError(`goSprintf: ${whole} needs a number`);
+        // Go's 0 flag (%03d, Fortio's thread ids "T007"): zeros after the sign.
+        if (width?.startsWith('0') === true) return (arg < 0 ? '-' : '') + goD(Math.abs(arg)).padStart(arg < 0 ? w - 1 : w, '0');
         return goD(arg, w);
       default: {
         if (typeof arg !== 'number') throw new TypeError(`goSprintf: ${whole} needs a number`);

@@ -15,7 +15,7 @@ import { goDuration, goSprintf } from './go-format';
 import { fortioIpLines, fortioSleepLines, fortioSocketLines } from './connection-lines';
 import { fortioCounterLine, fortioHistogramLines } from './histogram-lines';
 import { fortioIpCountMap } from './json';
-import type { LogLevel } from '../../util/log-level';
+import { logsAt, type LogLevel } from '../../util/log-level';
 
 /** Microseconds (how meshload records latency) to seconds (how Fortio reports it). */
 const US_TO_S = 1e-6;
@@ -24,6 +24,9 @@ export interface StartInfo {
   version: string;
   /** Fortio prints GOMAXPROCS before and after -gomaxprocs; meshload's worker-thread count. */
   procs: number;
+  /** -qps as typed (or -calc-qps's): fortio_main.go:382 prints it before turning <= 0 into max
+   * speed, so `-qps -1` says "running at -1". The plan's rate when absent. */
+  typedQps?: number;
 }
 
 export type StartPlan = Pick<LoadPlan, 'url' | 'typedUrl' | 'qps' | 'connections' | 'durationMs' | 'requests' | 'open'>;
@@ -32,7 +35,7 @@ export type StartPlan = Pick<LoadPlan, 'url' | 'typedUrl' | 'qps' | 'connections
  * "Starting at" line), with "meshload <version>" for "Fortio <version>". */
 export function renderStartLines(plan: StartPlan, info: StartInfo): string {
   const exactly = plan.requests !== undefined && plan.requests > 0 ? plan.requests : 0;
-  let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, plan.qps, info.procs, info.procs);
+  let first = goSprintf('meshload %s running at %g queries per second, %d->%d procs', info.version, info.typedQps ?? plan.qps, info.procs, info.procs);
   // fortio_main.go prints httpOpts.URL as typed (before HTTPOptions.Init adds a scheme). The plan
   // as given, before the run made it result data: its URL may still hold credentials.
   const url = shownUrl(plan);
@@ -74,19 +77,30 @@ function percentileList(d: Distribution, percentiles: readonly number[]): string
  * come first, where Fortio logs its per-thread "ended after" lines: Fortio's summary from "Ended
  * after" to "All done" stays whole, with "All done" last, as scripts reading the tail expect. Includes two lines current Fortio prints that FORTIO-COMPAT.md's trimmed example
  * leaves out: "Error cases" (periodic.Run) and "Uniform: ..." (httprunner). The socket, IP and
- * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). */
-export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): string {
+ * sleep lines are Fortio's at `level` (-loglevel; -quiet is Error). `warmupShown` is what "All
+ * done" says of the warm-up: Fortio prints -c there, 0 with -n (fortio_main.go:482-485), which a
+ * result with its threads lowered by runQPSSetup no longer knows; the calls made by default. */
+export function renderLoadText(result: LoadResult, level: LogLevel = 'Info', warmupShown: number = result.warmupRequests): string {
   const plan = result.plan;
   const shape = fortioRunShape(plan);
   const fortio = fortioViewOf(result);
   const latency = fortio.duration;
   const lines: string[] = [];
 
+  const warning = logsAt(level, 'Warning');
   lines.push(...meshloadLines(result));
-  lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
+  // periodic.go:596-597: "Ended after" only at Warning and above.
+  if (warning) lines.push(goSprintf('Ended after %s : %d calls. qps=%.5g', goDuration(result.durationMs * 1e6), latency.Count, result.actualQps));
   lines.push(...fortioSleepLines(result, level));
-  lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
-  lines.push(...fortioHistogramLines('Error cases', fortio.errors));
+  if (warning) {
+    lines.push(...fortioHistogramLines('Aggregated Function Time', latency));
+    lines.push(...fortioHistogramLines('Error cases', fortio.errors));
+  } else {
+    // periodic.go:645-651: below Warning the counters and the targets, no buckets.
+    lines.push(fortioCounterLine('Aggregated Function Time', latency));
+    for (const p of latency.Percentiles ?? []) lines.push(goSprintf('# target %g%% %.6g', p.Percentile, p.Value));
+    lines.push(fortioCounterLine('Error cases', fortio.errors));
+  }
   if (plan.grpc !== undefined) {
     // Fortio's gRPC runner has no socket, IP, code or size lines: its ret codes by gRPC name.
     lines.push(...fortioGrpcLines(result, plan.grpc.kind, plan.jitter));
@@ -103,10 +117,16 @@ export function renderLoadText(result: LoadResult, level: LogLevel = 'Info'): st
       const n = result.codes[String(code)] ?? 0;
       lines.push(goSprintf('Code %3d : %d (%.1f %%)', code, n, (100 * n) / latency.Count));
     }
-    lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
-    lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
+    // httprunner.go:287-293: the size histograms at Verbose, their counters down to Warning, none below.
+    if (logsAt(level, 'Verbose')) {
+      lines.push(...fortioHistogramLines('Response Header Sizes Histogram', fortio.headerSizes));
+      lines.push(...fortioHistogramLines('Response Body/Total Sizes Histogram', fortio.sizes));
+    } else if (warning) {
+      lines.push(fortioCounterLine('Response Header Sizes', fortio.headerSizes));
+      lines.push(fortioCounterLine('Response Body/Total Sizes', fortio.sizes));
+    }
   }
-  lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, result.warmupRequests, 1000 * latency.Avg, result.actualQps));
+  lines.push(goSprintf('All done %d calls (plus %d warmup) %.3f ms avg, %.1f qps', latency.Count, warmupShown, 1000 * latency.Avg, result.actualQps));
   return lines.join('\n') + '\n';
 }
 

@@ -70,6 +70,10 @@ describe('Go fmt integers and Sprintf', () => {
       'test5 : count 6 avg 23 +/- 577.4 min -977 max 1023 sum 138',
     );
     expect(goSprintf('Uniform: %t, Jitter: %t', false, true)).toBe('Uniform: false, Jitter: true');
+    // Go's 0 flag: periodic.go's thread ids (fmt.Sprintf("T%03d", id)); the sign comes first.
+    expect(goSprintf('T%03d warning', 7)).toBe('T007 warning');
+    expect(goSprintf('T%03d', 1234)).toBe('T1234');
+    expect(goSprintf('%05d', -42)).toBe('-0042');
   });
 
   it('refuses mismatched arguments', () => {
