@@ -1,7 +1,9 @@
 /** The text of GET /debug: the request dumped as Fortio's DebugHandler prints it (fortio/fortio
  * fhttp/http_server.go), so the headers a sidecar added can be read as Fortio users read them.
  * Pure: the server collects the request's facts and the body's head and tail. */
-import { printable } from './echo-header';
+import { canonicalHeaderKey, printable } from './echo-header';
+
+export { canonicalHeaderKey };
 
 /** Fortio's DebugSummary(data, 512): a body up to 515 bytes whole, a longer one as its length
  * and its first and last 256 bytes. */
@@ -65,13 +67,6 @@ export function renderDebugPage(r: DebugRequest): string {
   }
   lines.push('', 'body:', '', r.body.render(), '');
   return lines.join('\n');
-}
-
-/** Go's textproto.CanonicalMIMEHeaderKey: "x-forwarded-for" -> "X-Forwarded-For"; a name with a
- * space or other non-token byte is left as it is. */
-export function canonicalHeaderKey(name: string): string {
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name;
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 /** Go's %q without the quotes (Fortio's EscapeBytes): printable UTF-8 kept, the rest escaped. */
