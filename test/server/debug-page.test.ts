@@ -1,10 +1,11 @@
 import http2 from 'node:http2';
 import { hostname } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { Client } from 'undici';
 import { BodySummary, canonicalHeaderKey, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { meshloadVersion } from '../../src/util/version';
-import { fetchReply } from '../helpers/http';
+import { fetchReply, metricValue } from '../helpers/http';
 
 // Expected shapes come from fortio/fortio fhttp/http_server.go DebugHandler and fnet's
 // DebugSummary/EscapeBytes (Go's %q without the quotes).
@@ -159,6 +160,30 @@ describe('GET /debug on the echo port', () => {
     expect(reply.text).toContain(' /debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5 HTTP/1.1\n');
     const typed = await fetchReply(`${echoUrl}/debug?header=Content-Type:text/x-mine`);
     expect(typed.headers['content-type']).toBe('text/x-mine');
+  });
+
+  // Serve mounts DebugHandler in Gzip(...) (fhttp/http_server.go:477; http_utils.go:550-561).
+  it('gzips the dump for a client that accepts gzip, as Fortio', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(reply.body).toString()).toMatch(FIRST_LINE);
+    const plain = await fetchReply(`${echoUrl}/debug`);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.text).toMatch(FIRST_LINE);
+  });
+
+  // http_server.go:429-435 appends os.Environ() for env=dump: meshload will not hand out its
+  // environment (tokens, keys), and reports the parameter instead.
+  it('does not dump the environment for env=dump, and reports it', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug?env=dump`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-meshload-ignored']).toBe('env=dump');
+    expect(reply.text).not.toContain('environment:');
+    expect(reply.text).not.toContain(`PATH=${process.env.PATH ?? ''}`);
+    const metrics = (await fetchReply(`${server?.adminUrl ?? ''}/metrics`)).text;
+    expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="env"}')).toBe(1);
   });
 
   it('leaves /debug/... and other paths to the echo handler', async () => {
