@@ -16,6 +16,9 @@ export interface DebugRequest {
   hostname: string;
   /** Go's RemoteAddr: "127.0.0.1:5000", "[::1]:5000". */
   remoteAddr: string;
+  /** Over TLS, fortio.org/log's TLSInfo: the cipher suite's IANA name and the client
+   * certificate's subject, Go's pkix.Name form ("CN=client,O=Org"), when one was presented. */
+  tls?: { cipher: string; clientSubject?: string };
   method: string;
   /** The request target as received (path and query). */
   url: string;
@@ -47,10 +50,23 @@ export class BodySummary {
   }
 }
 
+/** log.TLSInfo (fortio/log http_logging.go): ` https <suite> "<subject>"`, or nothing. */
+function tlsInfo(tls: DebugRequest['tls']): string {
+  if (tls === undefined) return '';
+  const subject = tls.clientSubject === undefined ? '' : ` "${goQuote(Buffer.from(tls.clientSubject))}"`;
+  return ` https ${printable(tls.cipher)}${subject}`;
+}
+
+/** Go's pkix.Name.String() from Node's X509Certificate.subject ("C=US\nO=Org\nCN=client", in
+ * certificate order): RDNs last first, joined by ','. */
+export function goDistinguishedName(nodeSubject: string): string {
+  return nodeSubject.split('\n').filter((rdn) => rdn !== '').reverse().join(',');
+}
+
 export function renderDebugPage(r: DebugRequest): string {
   const lines: string[] = [];
   // Fortio's first line names Fortio (Φορτίο); this one names meshload in the same shape.
-  lines.push(`meshload version ${r.version} echo debug server up for ${goDuration(r.uptimeMs)} on ${printable(r.hostname)} - request from ${r.remoteAddr}`);
+  lines.push(`meshload version ${r.version} echo debug server up for ${goDuration(r.uptimeMs)} on ${printable(r.hostname)} - request from ${r.remoteAddr}${tlsInfo(r.tls)}`);
   lines.push('', `${printable(r.method)} ${printable(r.url)} ${r.proto}`, '', 'headers:', '');
   // Go's net/http moves Host out of the header map; DebugHandler prints it first.
   lines.push(`Host: ${printable(r.host)}`);

@@ -5,11 +5,12 @@ import type http from 'node:http';
 import http2 from 'node:http2';
 import { pipeline } from 'node:stream';
 import { hostname } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { createGzip, gzipSync } from 'node:zlib';
 import { meshloadVersion } from '../util/version';
 import { redactRequestTarget } from '../util/redact';
 import type { ChaosState } from './chaos-state';
-import { BodySummary, renderDebugPage } from './debug-page';
+import { BodySummary, goDistinguishedName, renderDebugPage, type DebugRequest } from './debug-page';
 import { isSendableValue, printable } from './echo-header';
 import { BAD_REQUEST, EMPTY_PLAN, parseQuery, type EchoPlan } from './echo-params';
 import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
@@ -101,6 +102,7 @@ export class EchoHandler {
           uptimeMs: Date.now() - this.startedAt,
           hostname: hostname(),
           remoteAddr: goRemoteAddr(req),
+          ...debugTls(req, h2),
           method: req.method ?? '?',
           url: req.url ?? '/',
           proto: `HTTP/${req.httpVersion}`,
@@ -377,6 +379,19 @@ function commonArgsOnly(query: string): string {
 function asksEnvDump(query: string): boolean {
   for (const [key, value] of parseQuery(query, [])) if (key === 'env') return value === 'dump';
   return false;
+}
+
+/** What Go's r.TLS gives log.TLSInfo; nothing on plain text or if the socket will not say. */
+function debugTls(req: http.IncomingMessage, h2: boolean): Pick<DebugRequest, 'tls'> {
+  try {
+    const socket = (h2 ? (req as unknown as http2.Http2ServerRequest).stream.session?.socket : req.socket) as TLSSocket | undefined;
+    if (socket === undefined || socket.encrypted !== true) return {};
+    const cipher = socket.getCipher();
+    const peer = socket.getPeerX509Certificate();
+    return { tls: { cipher: cipher.standardName ?? cipher.name, ...(peer === undefined ? {} : { clientSubject: goDistinguishedName(peer.subject) }) } };
+  } catch {
+    return {};
+  }
 }
 
 /** Go's r.Host: the HTTP/2 :authority, else the Host header. */

@@ -1,11 +1,13 @@
 import http2 from 'node:http2';
+import https from 'node:https';
 import { hostname } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { Client } from 'undici';
-import { BodySummary, canonicalHeaderKey, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
+import { BodySummary, canonicalHeaderKey, goDistinguishedName, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { meshloadVersion } from '../../src/util/version';
 import { fetchReply, metricValue } from '../helpers/http';
+import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
 
 // Expected shapes come from fortio/fortio fhttp/http_server.go DebugHandler and fnet's
 // DebugSummary/EscapeBytes (Go's %q without the quotes).
@@ -76,6 +78,61 @@ describe('debug page pieces, as Fortio prints them', () => {
       'meshload version 1.2.3 echo debug server up for 1.5s on box - request from 127.0.0.1:4000\n\n' +
         'POST /debug?x=1 HTTP/1.1\n\nheaders:\n\nHost: svc:8080\nX-A: a\\x01\nX-B: 2,3\n\nbody:\n\nhello\n',
     );
+  });
+
+  // fortio/log http_logging.go TLSInfo: fmt.Sprintf(" https %s%s", CipherSuiteName, " %q" of the
+  // client certificate's Subject), appended to the first line (fhttp/http_server.go:378).
+  it('names the cipher suite and the client certificate subject over TLS, as log.TLSInfo', () => {
+    const base = { version: '1', uptimeMs: 0, hostname: 'h', remoteAddr: '10.0.0.1:5', method: 'GET', url: '/debug', proto: 'HTTP/1.1', host: 'x', headers: [], body: new BodySummary() };
+    expect(renderDebugPage({ ...base, tls: { cipher: 'TLS_AES_128_GCM_SHA256' } }).split('\n')[0]).toMatch(/request from 10\.0\.0\.1:5 https TLS_AES_128_GCM_SHA256$/);
+    const withCert = renderDebugPage({ ...base, tls: { cipher: 'TLS_AES_128_GCM_SHA256', clientSubject: goDistinguishedName('C=US\nO=Acme "X"\nCN=client') } });
+    expect(withCert.split('\n')[0]).toMatch(/ https TLS_AES_128_GCM_SHA256 "CN=client,O=Acme \\"X\\",C=US"$/);
+  });
+});
+
+describe('GET /debug over TLS', () => {
+  let server: RunningEchoServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('shows the TLS info and the client certificate on HTTP/1.1 and h2', async () => {
+    if (!haveOpenssl) throw new Error('this test needs the openssl CLI on PATH (apt-get install openssl)');
+    const serverCert = makeSelfSignedCert();
+    const clientCert = makeSelfSignedCert();
+    server = await startEchoServer({
+      echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1000, maxPayloadBytes: 1024,
+      tls: { cert: serverCert.cert, key: serverCert.key, ca: clientCert.cert },
+    });
+    const port = new URL(server.echoUrl).port;
+    const h1 = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: '/debug', ca: serverCert.cert, cert: clientCert.cert, key: clientCert.key, agent: false, timeout: 5000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(h1.split('\n')[0]).toMatch(/ - request from 127\.0\.0\.1:\d+ https TLS_[A-Z0-9_]+ "CN=127\.0\.0\.1"$/);
+    const session = http2.connect(`https://127.0.0.1:${port}`, { ca: serverCert.cert, cert: clientCert.cert, key: clientCert.key });
+    try {
+      session.on('error', () => undefined);
+      const stream = session.request({ ':path': '/debug' });
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (text += chunk));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      expect(text.split('\n')[0]).toMatch(/ https TLS_[A-Z0-9_]+ "CN=127\.0\.0\.1"$/);
+      expect(text).toContain('GET /debug HTTP/2.0');
+    } finally {
+      session.destroy();
+    }
   });
 });
 
