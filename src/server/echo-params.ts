@@ -78,14 +78,21 @@ export function parseQuery(query: string, skipped?: string[]): Array<[string, st
   return pairs;
 }
 
+/** Go's QueryUnescape works on bytes: `%C3%A9` is two bytes and `%FF` one, valid UTF-8 or not.
+ * Returned as a byte string (one char per byte, Node's latin1), the form a header value is
+ * written in; other values are read as UTF-8 by `utf8Of`. */
 function decode(text: string): string {
   const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  // Text past one byte per char (a flag value, not a request line) is UTF-8 first.
+  if ([...spaced].some((c) => c.charCodeAt(0) > 0xff)) return decode(Buffer.from(spaced, 'utf8').toString('latin1'));
   if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    throw new EchoParamError(text, 'bad percent-encoding in the query string');
-  }
+  if (/%(?![0-9a-fA-F]{2})/.test(spaced)) throw new EchoParamError(text, 'bad percent-encoding in the query string');
+  return spaced.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** A byte string from parseQuery read as UTF-8 text (bad sequences become U+FFFD). */
+export function utf8Of(bytes: string): string {
+  return /[\x80-\xff]/.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
 }
 
 /** One ignored value as reported in x-meshload-ignored: escaped, at most this many characters. */
@@ -105,7 +112,10 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
   const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] };
   const seen = new Set<string>();
   const kept: string[] = [];
-  for (const [key, value] of pairs) {
+  for (const [rawKey, bytes] of pairs) {
+    const key = utf8Of(rawKey);
+    // header= values keep Go's bytes; every other value is text.
+    const value = key === 'header' ? bytes : utf8Of(bytes);
     if (!KNOWN_PARAMS.has(key)) {
       if (!strict) continue;
       const close = suggest(key, [...KNOWN_PARAMS]);

@@ -267,6 +267,14 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     expect(plan.status ?? plan.delayMs ?? plan.sizeBytes).toBeUndefined();
   });
 
+  // url.QueryUnescape works on bytes: a header= value goes out as the bytes sent (Header().Add,
+  // http_server.go:200); other values are read as UTF-8 text.
+  it('keeps the bytes of a header= value, valid UTF-8 or not, and reads other values as UTF-8', () => {
+    expect(parseEchoParams('header=X-A:%C3%A9%FF', LIMITS).headers).toEqual(['X-A', '\xc3\xa9\xff']);
+    expect(parseEchoParams('delay=10%CE%BCs', LIMITS).delayMs?.values).toEqual([{ value: 0.01 }]);
+    expect(parseEchoParams('delay=%FF', LIMITS).ignored).toEqual(['delay=\\ufffd']);
+  });
+
   // Go 1.17+ url.ParseQuery drops a pair holding ';' (Fortio's QueryArg ignores the error).
   it('drops a pair holding a semicolon, as url.ParseQuery, and reports it', () => {
     const plan = parseEchoParams('status=503;x&size=4', LIMITS);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { Agent, Client } from 'undici';
@@ -219,6 +220,21 @@ describe('header= and gzip=', () => {
     const reply = await fetchReply(`${echoUrl}/echo?header=X-One:1&header=X-Two:%20two%20`);
     expect(reply.headers['x-one']).toBe('1');
     expect(reply.headers['x-two']).toBe('two');
+  });
+
+  // Go writes a header= value's bytes as decoded by url.QueryUnescape (http_server.go:200).
+  it('sends a header= value as the bytes percent-encoded in the query', async () => {
+    const { echoUrl } = await start();
+    const raw = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(echoUrl).port), '127.0.0.1', () => {
+        socket.end('GET /echo?header=X-Name:%C3%A9t%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    expect(raw.includes(Buffer.from('X-Name: été\r\n', 'utf8'))).toBe(true);
   });
 
   // Header().Add canonicalizes the name (http_server.go:200): "x-lower" goes out as "X-Lower".
