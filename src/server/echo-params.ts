@@ -160,7 +160,8 @@ function applyParam(plan: EchoPlan, key: string, value: string, limits: EchoLimi
       plan.sizeBytes = parseWeightedList(key, value, (t) => parseSize(t, limits.maxPayloadBytes, strict), '1024:50,65536:10');
       break;
     case 'close':
-      plan.closePercent = parsePercentFlag(key, value, strict);
+      // Math.max: a header=Connection:close before it closes as well.
+      plan.closePercent = Math.max(plan.closePercent, parsePercentFlag(key, value, strict));
       break;
     case 'gzip':
       plan.gzipPercent = parsePercentFlag(key, value, strict);
@@ -234,6 +235,12 @@ function addHeader(plan: EchoPlan, text: string): void {
   // it); the value is trimmed on the wire (fhttp/http_server.go:195-200, textproto.TrimString).
   const name = canonicalHeaderKey(text.slice(0, colon));
   const value = text.slice(colon + 1).trim();
+  // Go closes the connection after a response whose handler set Connection: close (net/http
+  // hasToken); the server's own close path does that here, on HTTP/1.1 and HTTP/2 alike.
+  if (name === 'Connection' && /(^|,)[ \t]*close[ \t]*(,|$)/i.test(value)) {
+    plan.closePercent = 100;
+    return;
+  }
   const why = badHeaderName(name) ?? badHeaderValue(name, value);
   if (why !== undefined) throw new EchoParamError('header', why);
   const lower = name.toLowerCase();

@@ -194,6 +194,9 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     ['delay=-0', { delayMs: { values: [{ value: 0 }], cumulative: [100] } }],
     // EchoHandler's header= loop: Header().Add canonicalizes the name (http_server.go:200).
     ['header=x-my-header:%20v%20', { headers: ['X-My-Header', 'v'] }],
+    // Header().Add("Connection", "close") makes Go close after the response (http_server.go:200).
+    ['header=connection:close&close=10', { closePercent: 100, headers: [] }],
+    ['close=10&header=Connection:%20Close', { closePercent: 100, headers: [] }],
   ])('accepts %p as Fortio does', (query, expected) => {
     const plan = parseEchoParams(query, LIMITS);
     expect(plan).toMatchObject({ ...expected, ignored: [] });

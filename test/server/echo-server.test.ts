@@ -207,6 +207,11 @@ describe('close=', () => {
     expect(await connectionsFor('?close=true')).toBe(10);
   });
 
+  // A handler-set Connection: close closes the socket in Go (header=, http_server.go:200).
+  it('closes for header=Connection:close as for close=true', async () => {
+    expect(await connectionsFor('?header=Connection:close')).toBe(10);
+  });
+
   it('says Connection: close', async () => {
     const { echoUrl } = await start();
     const reply = await fetchReply(`${echoUrl}/echo?close=true`);
