@@ -61,6 +61,13 @@ export class EchoHandler {
     if (this.options.accessLog !== undefined) {
       this.options.accessLog(printable(`${req.method ?? '?'} ${redactRequestTarget(url)} from ${req.socket?.remoteAddress ?? '?'}`));
     }
+    // Fortio's ServeMux (Go 1.22+): a path with '//', '.' or '..' segments is redirected to its
+    // clean form, and the subtree root /debug/echo to /debug/echo/ (http_server.go:477-478).
+    const target = path === '/debug/echo' ? '/debug/echo/' : path.startsWith('/') && isUnclean(path) ? cleanPath(path) : undefined;
+    if (target !== undefined) {
+      this.redirect(req, res, h2, queryAt < 0 ? target : target + url.slice(queryAt));
+      return;
+    }
     if (path === '/healthz') {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
@@ -153,6 +160,19 @@ export class EchoHandler {
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(200);
     res.writeHead(200, headers);
+    res.end(body);
+  }
+
+  /** Go's http.Redirect with 301, as ServeMux sends it: a small HTML body for GET only. */
+  private redirect(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, location: string): void {
+    req.resume();
+    const headers = [...this.fixedHeaders, 'location', location];
+    if (req.method === 'GET' || req.method === 'HEAD') headers.push('content-type', 'text/html; charset=utf-8');
+    const body = req.method === 'GET' ? `<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n` : '';
+    headers.push('content-length', String(Buffer.byteLength(body)));
+    if (this.draining && !h2) headers.push('connection', 'close');
+    this.metrics.recordResponse(301);
+    res.writeHead(301, headers);
     res.end(body);
   }
 
@@ -373,6 +393,31 @@ function commonArgsOnly(query: string): string {
     .split('&')
     .filter((part) => !/^(status|size|gzip)(=|$)/.test(part))
     .join('&');
+}
+
+/** True when Go's mux would clean `path` (empty, '.' or '..' segments). Scans without allocating:
+ * it runs on every request. */
+function isUnclean(path: string): boolean {
+  return path.includes('//') || path.includes('/./') || path.includes('/../') || path.endsWith('/.') || path.endsWith('/..');
+}
+
+/** Go's path.Clean, keeping a trailing slash as ServeMux's cleanPath does. */
+export function cleanPath(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  const cleaned = '/' + out.join('/');
+  return path.endsWith('/') && cleaned !== '/' ? cleaned + '/' : cleaned;
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+/** Go's htmlEscape in http.Redirect. */
+function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
 }
 
 /** Go's QueryArg(r, "env") == "dump": the first env= value, decoded. */

@@ -243,6 +243,34 @@ describe('GET /debug on the echo port', () => {
     expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="env"}')).toBe(1);
   });
 
+  // Go's ServeMux (Fortio registers "/debug/echo/", http_server.go:478): the subtree root without
+  // its slash, and any path with '//', '.' or '..' segments, get a 301 to the clean path.
+  it.each([
+    ['/debug/echo', '/debug/echo/'],
+    ['/debug/echo?status=503', '/debug/echo/?status=503'],
+    ['//echo', '/echo'],
+    ['/a/./b/../c/', '/a/c/'],
+    ['/x/..', '/'],
+  ])('redirects %s to %s as Go ServeMux, 301 with its HTML body', async (path, location) => {
+    const echoUrl = await start();
+    const client = new Client(echoUrl);
+    try {
+      const response = await client.request({ method: 'GET', path });
+      expect(response.statusCode).toBe(301);
+      expect(response.headers.location).toBe(location);
+      expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(await response.body.text()).toBe(`<a href="${location}">Moved Permanently</a>.\n\n`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('echoes on /debug/echo/, the echo path Fortio adds behind /debug', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug/echo/?status=418`, { method: 'POST', body: 'e' });
+    expect([reply.status, reply.text]).toEqual([418, 'e']);
+  });
+
   it('leaves /debug/... and other paths to the echo handler', async () => {
     const echoUrl = await start();
     const reply = await fetchReply(`${echoUrl}/debug/x`, { method: 'POST', body: 'echoed' });
