@@ -452,13 +452,17 @@ function goRemoteAddr(req: http.IncomingMessage): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** The request's headers as Go's r.Header holds them: no pseudo-headers, no Host. */
+/** Fields Go's server takes out of r.Header: Host (into r.Host), Transfer-Encoding and Trailer
+ * (net/http transfer.go parseTransferEncoding and fixTrailer, into r.TransferEncoding, r.Trailer). */
+const NOT_IN_GO_HEADER: ReadonlySet<string> = new Set(['host', 'transfer-encoding', 'trailer']);
+
+/** The request's headers as Go's r.Header holds them: no pseudo-headers, none of the above. */
 function debugHeaders(req: http.IncomingMessage): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.startsWith(':') || name.toLowerCase() === 'host') continue;
+    if (name.startsWith(':') || NOT_IN_GO_HEADER.has(name.toLowerCase())) continue;
     out.push([name, raw[i + 1] as string]);
   }
   return out;
