@@ -1,7 +1,9 @@
 /** The text of GET /debug: the request dumped as Fortio's DebugHandler prints it (fortio/fortio
  * fhttp/http_server.go), so the headers a sidecar added can be read as Fortio users read them.
  * Pure: the server collects the request's facts and the body's head and tail. */
-import { printable } from './echo-header';
+import { canonicalHeaderKey, printable } from './echo-header';
+
+export { canonicalHeaderKey };
 
 /** Fortio's DebugSummary(data, 512): a body up to 515 bytes whole, a longer one as its length
  * and its first and last 256 bytes. */
@@ -14,6 +16,9 @@ export interface DebugRequest {
   hostname: string;
   /** Go's RemoteAddr: "127.0.0.1:5000", "[::1]:5000". */
   remoteAddr: string;
+  /** Over TLS, fortio.org/log's TLSInfo: the cipher suite's IANA name and the client
+   * certificate's subject, Go's pkix.Name form ("CN=client,O=Org"), when one was presented. */
+  tls?: { cipher: string; clientSubject?: string };
   method: string;
   /** The request target as received (path and query). */
   url: string;
@@ -45,10 +50,23 @@ export class BodySummary {
   }
 }
 
+/** log.TLSInfo (fortio/log http_logging.go): ` https <suite> "<subject>"`, or nothing. */
+function tlsInfo(tls: DebugRequest['tls']): string {
+  if (tls === undefined) return '';
+  const subject = tls.clientSubject === undefined ? '' : ` "${goQuote(Buffer.from(tls.clientSubject))}"`;
+  return ` https ${printable(tls.cipher)}${subject}`;
+}
+
+/** Go's pkix.Name.String() from Node's X509Certificate.subject ("C=US\nO=Org\nCN=client", in
+ * certificate order): RDNs last first, joined by ','. */
+export function goDistinguishedName(nodeSubject: string): string {
+  return nodeSubject.split('\n').filter((rdn) => rdn !== '').reverse().join(',');
+}
+
 export function renderDebugPage(r: DebugRequest): string {
   const lines: string[] = [];
   // Fortio's first line names Fortio (Φορτίο); this one names meshload in the same shape.
-  lines.push(`meshload version ${r.version} echo debug server up for ${goDuration(r.uptimeMs)} on ${printable(r.hostname)} - request from ${r.remoteAddr}`);
+  lines.push(`meshload version ${r.version} echo debug server up for ${goDuration(r.uptimeMs)} on ${printable(r.hostname)} - request from ${r.remoteAddr}${tlsInfo(r.tls)}`);
   lines.push('', `${printable(r.method)} ${printable(r.url)} ${r.proto}`, '', 'headers:', '');
   // Go's net/http moves Host out of the header map; DebugHandler prints it first.
   lines.push(`Host: ${printable(r.host)}`);
@@ -65,13 +83,6 @@ export function renderDebugPage(r: DebugRequest): string {
   }
   lines.push('', 'body:', '', r.body.render(), '');
   return lines.join('\n');
-}
-
-/** Go's textproto.CanonicalMIMEHeaderKey: "x-forwarded-for" -> "X-Forwarded-For"; a name with a
- * space or other non-token byte is left as it is. */
-export function canonicalHeaderKey(name: string): string {
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name;
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 /** Go's %q without the quotes (Fortio's EscapeBytes): printable UTF-8 kept, the rest escaped. */

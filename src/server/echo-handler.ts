@@ -5,13 +5,14 @@ import type http from 'node:http';
 import http2 from 'node:http2';
 import { pipeline } from 'node:stream';
 import { hostname } from 'node:os';
-import { createGzip } from 'node:zlib';
+import type { TLSSocket } from 'node:tls';
+import { createGzip, gzipSync } from 'node:zlib';
 import { meshloadVersion } from '../util/version';
 import { redactRequestTarget } from '../util/redact';
 import type { ChaosState } from './chaos-state';
-import { BodySummary, renderDebugPage } from './debug-page';
+import { BodySummary, goDistinguishedName, renderDebugPage, type DebugRequest } from './debug-page';
 import { isSendableValue, printable } from './echo-header';
-import { EMPTY_PLAN, type EchoPlan } from './echo-params';
+import { BAD_REQUEST, EMPTY_PLAN, parseQuery, type EchoPlan } from './echo-params';
 import { MAX_BUFFERED_BODY, PayloadSource } from './payload';
 import type { ServerMetrics } from './server-metrics';
 import { drawWeighted, EchoParamError } from './weighted-list';
@@ -60,6 +61,13 @@ export class EchoHandler {
     if (this.options.accessLog !== undefined) {
       this.options.accessLog(printable(`${req.method ?? '?'} ${redactRequestTarget(url)} from ${req.socket?.remoteAddress ?? '?'}`));
     }
+    // Fortio's ServeMux (Go 1.22+): a path with '//', '.' or '..' segments is redirected to its
+    // clean form, and the subtree root /debug/echo to /debug/echo/ (http_server.go:477-478).
+    const target = path === '/debug/echo' ? '/debug/echo/' : path.startsWith('/') && isUnclean(path) ? cleanPath(path) : undefined;
+    if (target !== undefined) {
+      this.redirect(req, res, h2, queryAt < 0 ? target : target + url.slice(queryAt));
+      return;
+    }
     if (path === '/healthz') {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
@@ -85,10 +93,12 @@ export class EchoHandler {
 
   /** Reads the body keeping only its head and tail, then answers with Fortio's dump. Fortio
    * 1.75's DebugHandler also applies handleCommonArgs (delay, close, header; not status, size or
-   * gzip, and not the server-wide defaults): so does this. */
+   * gzip, and not the server-wide defaults): so does this. Its `env=dump` (the server's whole
+   * environment, http_server.go:429) is not done: it would hand out secrets; it is reported. */
   private debug(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, query: string | undefined): void {
     const found = query === undefined ? EMPTY_PLAN : this.chaos.planFor(commonArgsOnly(query));
-    const plan = found instanceof EchoParamError ? EMPTY_PLAN : found;
+    const common = found instanceof EchoParamError ? EMPTY_PLAN : found;
+    const plan = query !== undefined && asksEnvDump(query) ? { ...common, ignored: [...common.ignored, 'env=dump'] } : common;
     const body = new BodySummary();
     req.on('data', (chunk: Buffer) => body.add(chunk));
     req.on('error', ignoreStreamError);
@@ -99,6 +109,7 @@ export class EchoHandler {
           uptimeMs: Date.now() - this.startedAt,
           hostname: hostname(),
           remoteAddr: goRemoteAddr(req),
+          ...debugTls(req, h2),
           method: req.method ?? '?',
           url: req.url ?? '/',
           proto: `HTTP/${req.httpVersion}`,
@@ -129,7 +140,11 @@ export class EchoHandler {
     const headers = [...this.fixedHeaders, ...plan.headers];
     // Fortio sets its content type only if header= did not (jrpc.SetHeaderIfMissing).
     if (!plan.setsContentType) headers.push('content-type', 'text/plain; charset=UTF-8');
-    headers.push('content-length', String(Buffer.byteLength(page)));
+    // Fortio mounts DebugHandler inside its Gzip wrapper (http_server.go:477, http_utils.go:550-561).
+    const gzip = acceptsGzip(req);
+    const body = gzip ? gzipSync(page) : Buffer.from(page);
+    if (gzip) headers.push('content-encoding', 'gzip');
+    headers.push('content-length', String(body.length));
     if (plan.ignored.length > 0) {
       headers.push('x-meshload-ignored', plan.ignored.join(', '));
       this.metrics.recordIgnored(plan.ignored);
@@ -145,7 +160,20 @@ export class EchoHandler {
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(200);
     res.writeHead(200, headers);
-    res.end(page);
+    res.end(body);
+  }
+
+  /** Go's http.Redirect with 301, as ServeMux sends it: a small HTML body for GET only. */
+  private redirect(req: http.IncomingMessage, res: http.ServerResponse, h2: boolean, location: string): void {
+    req.resume();
+    const headers = [...this.fixedHeaders, 'location', location];
+    if (req.method === 'GET' || req.method === 'HEAD') headers.push('content-type', 'text/html; charset=utf-8');
+    const body = req.method === 'GET' ? `<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n` : '';
+    headers.push('content-length', String(Buffer.byteLength(body)));
+    if (this.draining && !h2) headers.push('connection', 'close');
+    this.metrics.recordResponse(301);
+    res.writeHead(301, headers);
+    res.end(body);
   }
 
   private fail(res: http.ServerResponse): void {
@@ -157,9 +185,16 @@ export class EchoHandler {
     const headers = this.fixedHeaders.length === 0 && plan.headers.length === 0 ? [] : [...this.fixedHeaders, ...plan.headers];
     let clampNotes: string | undefined;
     let status = 200;
+    let interim = false;
     if (plan.status !== undefined) {
       status = drawWeighted(plan.status, this.random() * 100) ?? 200;
-      if (status !== 200) this.metrics.recordFault('status');
+      // Go's WriteHeader sends a 1xx (101 aside) as an interim response; the body's Write then
+      // sends 200 (net/http server.go, Fortio http_server.go:155,167).
+      if (status >= 100 && status < 200 && status !== 101) {
+        interim = status === 100;
+        status = 200;
+      }
+      if (status !== 200 && plan.status !== BAD_REQUEST) this.metrics.recordFault('status');
     }
     let delayMs = 0;
     if (plan.delayMs !== undefined) {
@@ -186,12 +221,21 @@ export class EchoHandler {
       headers.push('x-meshload-ignored', plan.ignored.join(', '));
       this.metrics.recordIgnored(plan.ignored);
     }
+    if (status < 100 || status > 999 || status === 101) {
+      // Go's WriteHeader panics outside 100-999 and Fortio's client sees the connection drop;
+      // a 101 would switch protocols. A 400 saying so is the honest answer.
+      req.resume();
+      this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: status ${status} cannot be sent (Fortio's Go server drops the connection outside 100-999; 101 switches protocols)\n`, true, h2);
+      return;
+    }
     if (h2 && status > 599) {
       // Node's HTTP/2 refuses :status past 599 (ERR_HTTP2_STATUS_INVALID); Go's sends it.
       req.resume();
       this.finishSimple(res, 400, 'text/plain; charset=utf-8', `meshload echo: status ${status} cannot be sent over HTTP/2 by this server; use HTTP/1.1\n`, true, h2);
       return;
     }
+    // Node sends 100 Continue only (writeContinue); other 1xx codes go straight to the 200.
+    if (interim && req.httpVersion !== '1.0') res.writeContinue();
     addAttemptEcho(req, headers, this.metrics);
     this.metrics.recordResponse(status);
     if (delayMs > 0) setTimeout(() => this.writeSafely(req, res, status, headers, size, gzip, close, h2, plan.setsContentType), delayMs);
@@ -268,16 +312,20 @@ export class EchoHandler {
     const hasBody = h2
       ? !(req as unknown as http2.Http2ServerRequest).stream.endAfterHeaders
       : (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) {
-      headers.push('content-length', '0');
-      res.writeHead(status, headers);
-      res.end();
-      return;
-    }
+    // Fortio echoes the request's Content-Type whether or not a body came (http_server.go:147-150).
     // Echoed request fields go back only if they can: HTTP/2 peers are not held to HTTP/1.1's
     // parser, and a value Node refuses to send would fail the response.
     const contentType = req.headers['content-type'];
-    if (contentType !== undefined && !ownType && isSendableValue(contentType)) headers.push('content-type', contentType);
+    if (contentType !== undefined && contentType !== '' && !ownType && isSendableValue(contentType)) headers.push('content-type', contentType);
+    if (!hasBody) {
+      // Fortio's gzip writer sends a gzip stream of nothing (http_utils.go:524-527).
+      const body = gzip ? this.payload.gzip(0) : undefined;
+      if (gzip) headers.push('content-encoding', 'gzip');
+      headers.push('content-length', String(body?.length ?? 0));
+      res.writeHead(status, headers);
+      res.end(body);
+      return;
+    }
     if (gzip) {
       headers.push('content-encoding', 'gzip');
       res.writeHead(status, headers);
@@ -318,9 +366,10 @@ function addAttemptEcho(req: http.IncomingMessage, headers: string[], metrics: S
   }
 }
 
+/** Fortio's test: strings.Contains(Accept-Encoding, "gzip"), case and all (http_server.go:121). */
 function acceptsGzip(req: http.IncomingMessage): boolean {
   const accept = req.headers['accept-encoding'];
-  return accept !== undefined && /\bgzip\b/i.test(accept);
+  return accept !== undefined && accept.includes('gzip');
 }
 
 /** httpbin's /headers shape, names as the client sent them, repeated headers joined by ",". */
@@ -346,6 +395,50 @@ function commonArgsOnly(query: string): string {
     .join('&');
 }
 
+/** True when Go's mux would clean `path` (empty, '.' or '..' segments). Scans without allocating:
+ * it runs on every request. */
+function isUnclean(path: string): boolean {
+  return path.includes('//') || path.includes('/./') || path.includes('/../') || path.endsWith('/.') || path.endsWith('/..');
+}
+
+/** Go's path.Clean, keeping a trailing slash as ServeMux's cleanPath does. */
+export function cleanPath(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  const cleaned = '/' + out.join('/');
+  return path.endsWith('/') && cleaned !== '/' ? cleaned + '/' : cleaned;
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+/** Go's htmlEscape in http.Redirect. */
+function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
+}
+
+/** Go's QueryArg(r, "env") == "dump": the first env= value, decoded. */
+function asksEnvDump(query: string): boolean {
+  for (const [key, value] of parseQuery(query, [])) if (key === 'env') return value === 'dump';
+  return false;
+}
+
+/** What Go's r.TLS gives log.TLSInfo; nothing on plain text or if the socket will not say. */
+function debugTls(req: http.IncomingMessage, h2: boolean): Pick<DebugRequest, 'tls'> {
+  try {
+    const socket = (h2 ? (req as unknown as http2.Http2ServerRequest).stream.session?.socket : req.socket) as TLSSocket | undefined;
+    if (socket === undefined || socket.encrypted !== true) return {};
+    const cipher = socket.getCipher();
+    const peer = socket.getPeerX509Certificate();
+    return { tls: { cipher: cipher.standardName ?? cipher.name, ...(peer === undefined ? {} : { clientSubject: goDistinguishedName(peer.subject) }) } };
+  } catch {
+    return {};
+  }
+}
+
 /** Go's r.Host: the HTTP/2 :authority, else the Host header. */
 function debugHost(req: http.IncomingMessage, h2: boolean): string {
   const authority = h2 ? req.headers[':authority'] : undefined;
@@ -359,13 +452,17 @@ function goRemoteAddr(req: http.IncomingMessage): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** The request's headers as Go's r.Header holds them: no pseudo-headers, no Host. */
+/** Fields Go's server takes out of r.Header: Host (into r.Host), Transfer-Encoding and Trailer
+ * (net/http transfer.go parseTransferEncoding and fixTrailer, into r.TransferEncoding, r.Trailer). */
+const NOT_IN_GO_HEADER: ReadonlySet<string> = new Set(['host', 'transfer-encoding', 'trailer']);
+
+/** The request's headers as Go's r.Header holds them: no pseudo-headers, none of the above. */
 function debugHeaders(req: http.IncomingMessage): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.startsWith(':') || name.toLowerCase() === 'host') continue;
+    if (name.startsWith(':') || NOT_IN_GO_HEADER.has(name.toLowerCase())) continue;
     out.push([name, raw[i + 1] as string]);
   }
   return out;

@@ -4,8 +4,8 @@
 import { parseGrpcStatus } from '../grpc/grpc-status';
 import { formatDuration, parseDuration } from '../util/duration';
 import { suggest } from '../util/suggest';
-import { badHeaderName, badHeaderValue, printable, SINGLE_VALUE_HEADERS } from './echo-header';
-import { EchoParamError, parsePercentFlag, parseWeightedList, type WeightedList } from './weighted-list';
+import { badHeaderName, badHeaderValue, canonicalHeaderKey, printable, SINGLE_VALUE_HEADERS } from './echo-header';
+import { EchoParamError, goAtoi, parsePercentFlag, parseWeightedList, type WeightedList } from './weighted-list';
 
 export interface EchoLimits {
   maxDelayMs: number;
@@ -42,10 +42,14 @@ export interface EchoPlan {
 
 export const EMPTY_PLAN: EchoPlan = Object.freeze({ query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] }) as EchoPlan;
 
+/** What a malformed status= becomes (fhttp/http_utils.go:264,277,282,288,295): the client's
+ * error, not an injected fault. */
+export const BAD_REQUEST: WeightedList<number> = Object.freeze({ values: [400], cumulative: [100] }) as WeightedList<number>;
+
 const KNOWN_PARAMS = new Set(['delay', 'status', 'size', 'close', 'header', 'gzip', 'grpc-status', 'grpc-delay']);
 
 /** Splits "a=1&b=2" into pairs, decoding like Go's url.ParseQuery (`+` is a space). With
- * `skipped`, a pair with broken percent-encoding is left out and pushed there raw, as
+ * `skipped`, a pair with broken percent-encoding or a ';' is left out and pushed there raw, as
  * ParseQuery drops it (Fortio's QueryArg ignores the error); without, it throws. */
 export function parseQuery(query: string, skipped?: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
@@ -55,6 +59,12 @@ export function parseQuery(query: string, skipped?: string[]): Array<[string, st
     const eq = part.indexOf('=');
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
+    // Go 1.17+ url.ParseQuery drops a pair holding ';' ("invalid semicolon separator").
+    if (part.includes(';')) {
+      if (skipped === undefined) throw new EchoParamError(rawKey, `';' separates nothing in a query string (Go drops '${printable(part)}'); use '&'`);
+      skipped.push(part);
+      continue;
+    }
     if (skipped === undefined) {
       pairs.push([decode(rawKey), decode(rawValue)]);
       continue;
@@ -68,14 +78,21 @@ export function parseQuery(query: string, skipped?: string[]): Array<[string, st
   return pairs;
 }
 
+/** Go's QueryUnescape works on bytes: `%C3%A9` is two bytes and `%FF` one, valid UTF-8 or not.
+ * Returned as a byte string (one char per byte, Node's latin1), the form a header value is
+ * written in; other values are read as UTF-8 by `utf8Of`. */
 function decode(text: string): string {
   const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  // Text past one byte per char (a flag value, not a request line) is UTF-8 first.
+  if ([...spaced].some((c) => c.charCodeAt(0) > 0xff)) return decode(Buffer.from(spaced, 'utf8').toString('latin1'));
   if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    throw new EchoParamError(text, 'bad percent-encoding in the query string');
-  }
+  if (/%(?![0-9a-fA-F]{2})/.test(spaced)) throw new EchoParamError(text, 'bad percent-encoding in the query string');
+  return spaced.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** A byte string from parseQuery read as UTF-8 text (bad sequences become U+FFFD). */
+export function utf8Of(bytes: string): string {
+  return /[\x80-\xff]/.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
 }
 
 /** One ignored value as reported in x-meshload-ignored: escaped, at most this many characters. */
@@ -83,17 +100,22 @@ const IGNORED_NOTE_MAX = 64;
 
 /** On a request, values are read as Fortio's EchoHandler reads them (fortio/fortio
  * fhttp/http_utils.go): a malformed `delay`, `size` or `header` is ignored (Fortio logs a warning
- * and goes on) and listed in `plan.ignored`; a malformed `status` is a 400, as Fortio's
- * generateStatus answers http.StatusBadRequest. Unknown parameters are ignored silently, so
- * cache-busting or tracing parameters do not break a run. `strict` (server-wide defaults, /chaos)
- * throws EchoParamError for anything wrong: there a typo would silently set no fault. */
+ * and goes on) and listed in `plan.ignored`; a malformed `status` makes the status 400 and the
+ * rest of the request is served (generateStatus returns http.StatusBadRequest, http_utils.go:264),
+ * listed in `plan.ignored` too. An empty value is no value (QueryArg returns "" for both).
+ * Unknown parameters are ignored silently, so cache-busting or tracing parameters do not break a
+ * run. `strict` (server-wide defaults, /chaos) throws EchoParamError for anything wrong: there a
+ * typo would silently set no fault. */
 export function parseEchoParams(query: string, limits: EchoLimits, strict = false): EchoPlan {
   const skipped: string[] | undefined = strict ? undefined : [];
   const pairs = parseQuery(query.startsWith('?') ? query.slice(1) : query, skipped);
   const plan: EchoPlan = { query: '', closePercent: 0, gzipPercent: 0, headers: [], setsContentType: false, ignored: [] };
   const seen = new Set<string>();
   const kept: string[] = [];
-  for (const [key, value] of pairs) {
+  for (const [rawKey, bytes] of pairs) {
+    const key = utf8Of(rawKey);
+    // header= values keep Go's bytes; every other value is text.
+    const value = key === 'header' ? bytes : utf8Of(bytes);
     if (!KNOWN_PARAMS.has(key)) {
       if (!strict) continue;
       const close = suggest(key, [...KNOWN_PARAMS]);
@@ -102,20 +124,25 @@ export function parseEchoParams(query: string, limits: EchoLimits, strict = fals
     // Go's FormValue takes the first value; `header` is the one that repeats.
     if (key !== 'header' && seen.has(key)) continue;
     seen.add(key);
+    // generateSize/generateDelay return "none" for "" and EchoHandler skips an empty header=
+    // (http_utils.go:320,392; http_server.go:192); status= is 200 (http_server.go:116).
+    if (value === '') continue;
     kept.push(`${key}=${value}`);
     try {
       applyParam(plan, key, value, limits, strict);
     } catch (error) {
-      // Fortio answers a bad status with 400 (generateStatus); every other bad value it skips.
-      if (strict || key === 'status' || !(error instanceof EchoParamError)) throw error;
+      if (strict || !(error instanceof EchoParamError)) throw error;
       kept.pop();
       plan.ignored.push(ignoredNote(key, value));
+      // Fortio answers a bad status with 400 (generateStatus); every other bad value it skips.
+      if (key === 'status') plan.status = BAD_REQUEST;
     }
   }
   for (const part of skipped ?? []) {
     // Reported only for the server's own parameters: the metric's label stays one of KNOWN_PARAMS.
     const key = part.slice(0, Math.max(0, part.indexOf('=')));
     if (KNOWN_PARAMS.has(key)) plan.ignored.push(ignoredNote(key, part.slice(key.length + 1)));
+    // A dropped status= is no status= in Go: the first kept one, if any, is used.
   }
   plan.query = kept.join('&');
   return plan;
@@ -127,13 +154,14 @@ function applyParam(plan: EchoPlan, key: string, value: string, limits: EchoLimi
       plan.delayMs = parseWeightedList(key, value, (t) => parseDelay(t, limits.maxDelayMs, strict), '10ms:50,1s:5');
       break;
     case 'status':
-      plan.status = parseWeightedList(key, value, parseStatus, '503:20,429:5');
+      plan.status = parseWeightedList(key, value, strict ? parseFinalStatus : parseStatus, '503:20,429:5');
       break;
     case 'size':
       plan.sizeBytes = parseWeightedList(key, value, (t) => parseSize(t, limits.maxPayloadBytes, strict), '1024:50,65536:10');
       break;
     case 'close':
-      plan.closePercent = parsePercentFlag(key, value, strict);
+      // Math.max: a header=Connection:close before it closes as well.
+      plan.closePercent = Math.max(plan.closePercent, parsePercentFlag(key, value, strict));
       break;
     case 'gzip':
       plan.gzipPercent = parsePercentFlag(key, value, strict);
@@ -155,24 +183,32 @@ function ignoredNote(key: string, value: string): string {
   return note.length <= IGNORED_NOTE_MAX ? note : `${note.slice(0, IGNORED_NOTE_MAX - 3)}...`;
 }
 
+/** Go's time.Duration holds at most 2^63-1 ns; ParseDuration refuses more. */
+const MAX_GO_DURATION_MS = 9223372036854.775;
+
 /** Go's time.ParseDuration, as Fortio's generateDelay; a negative delay there means no delay. */
 function parseDelay(text: string, maxMs: number, strict: boolean, param = 'delay'): Clamped<number> | string {
-  // Go's ParseDuration takes no surrounding space; parseDuration would trim it.
-  const ms = text === text.trim() ? parseDuration(text) : undefined;
-  if (ms === undefined) return `'${text}' is not a duration like 250ms or 1.5s`;
+  // Go's ParseDuration takes no surrounding space (parseDuration would trim it), and "-0" / "+0".
+  const ms = text !== text.trim() ? undefined : /^[+-]0$/.test(text) ? 0 : parseDuration(text);
+  if (ms === undefined || Math.abs(ms) > MAX_GO_DURATION_MS) return `'${text}' is not a duration like 250ms or 1.5s`;
   if (ms < 0) return strict ? `'${text}' is negative` : { value: 0 };
   // The note becomes a header value: the text as sent may hold a tab, a line break or 'μs'.
   if (ms > maxMs) return { value: maxMs, clampNote: `${param}=${printable(text.trim())}>${formatDuration(maxMs)}` };
   return { value: ms };
 }
 
-/** Fortio's generateStatus takes any strconv.Atoi integer and Go's WriteHeader any code from 100
- * to 999 (it panics outside). 1xx are interim responses, not something a handler can end with. */
+/** Fortio's generateStatus takes any strconv.Atoi integer (fhttp/http_utils.go:261,279); what
+ * Go's WriteHeader does with it (1xx interim, panic outside 100-999) is decided per response. */
 function parseStatus(text: string): number | string {
-  if (!/^[+-]?\d{1,10}$/.test(text)) return `'${text}' is not an HTTP status code`;
-  const code = Number(text);
-  if (code < 200 || code > 999) return `${code} is not a final HTTP status (200-999)`;
-  return code;
+  const code = goAtoi(text);
+  return code === undefined ? `'${text}' is not an HTTP status code` : code;
+}
+
+/** Server-wide defaults take final codes only: there 150 or 1000 is a typo. */
+function parseFinalStatus(text: string): number | string {
+  const code = parseStatus(text);
+  if (typeof code === 'string') return code;
+  return code < 200 || code > 999 ? `${code} is not a final HTTP status (200-999)` : code;
 }
 
 /** A gRPC status as the per-call metadata takes it: a code 0-16 or a name (UNAVAILABLE, Unavailable). */
@@ -184,8 +220,8 @@ function parseGrpcStatusValue(text: string): number | string {
 /** Fortio's generateSize: strconv.Atoi, then fnet.ValidatePayloadSize turns a negative size into 0
  * and caps the rest. */
 function parseSize(text: string, maxBytes: number, strict: boolean): Clamped<number> | string {
-  if (!/^[+-]?\d+$/.test(text)) return `'${text}' is not a byte count`;
-  const bytes = Number(text);
+  const bytes = goAtoi(text);
+  if (bytes === undefined) return `'${text}' is not a byte count`;
   if (bytes < 0) return strict ? `'${text}' is negative` : { value: 0 };
   if (bytes > maxBytes) return { value: maxBytes, clampNote: `size=${bytes}>${maxBytes}` };
   return { value: bytes };
@@ -195,8 +231,16 @@ function addHeader(plan: EchoPlan, text: string): void {
   if (text === '') return;
   const colon = text.indexOf(':');
   if (colon <= 0) throw new EchoParamError('header', `'${printable(text)}' must be Name:Value`);
-  const name = text.slice(0, colon).trim();
+  // Header().Add canonicalizes the name, untrimmed (a name with a space is dropped when Go writes
+  // it); the value is trimmed on the wire (fhttp/http_server.go:195-200, textproto.TrimString).
+  const name = canonicalHeaderKey(text.slice(0, colon));
   const value = text.slice(colon + 1).trim();
+  // Go closes the connection after a response whose handler set Connection: close (net/http
+  // hasToken); the server's own close path does that here, on HTTP/1.1 and HTTP/2 alike.
+  if (name === 'Connection' && /(^|,)[ \t]*close[ \t]*(,|$)/i.test(value)) {
+    plan.closePercent = 100;
+    return;
+  }
   const why = badHeaderName(name) ?? badHeaderValue(name, value);
   if (why !== undefined) throw new EchoParamError('header', why);
   const lower = name.toLowerCase();

@@ -43,17 +43,22 @@ export function parseWeightedList<T>(
     // Fortio's removeTrailingPercent (fhttp/http_utils.go): `503:20%` is `503:20`.
     const rawWeight = entry.slice(colon + 1);
     const weightText = rawWeight.endsWith('%') ? rawWeight.slice(0, -1) : rawWeight;
-    const weight = goParseFloat(weightText) ?? NaN;
-    if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
+    // strconv.ParseFloat(s, 32): a float32 (out of its range is an error). "NaN" passes the
+    // range check there (fhttp/http_utils.go:286), poisons the sum and is never drawn: so here.
+    const parsed = goParseFloat(weightText);
+    const weight = parsed === undefined ? Infinity : Math.fround(parsed);
+    if (weight < 0 || weight > 100) {
       throw new EchoParamError(param, `weight '${weightText}' must be a percentage from 0 to 100, like ${example}`);
     }
     total += weight;
     values.push(valueOf(param, entry.slice(0, colon), parseValue));
-    cumulative.push(total);
-  }
-  // Rounded as Fortio does, so that 33.3+33.3+33.4 counts as exactly 100.
-  if (Math.round(total * 1e6) / 1e6 > 100) {
-    throw new EchoParamError(param, `weights add up to ${Math.round(total * 1000) / 1000}%, more than 100`);
+    // Fortio's float32(stats.Round(lastPercent)), 4 decimals (fhttp/http_utils.go:292, stats/stats.go:551),
+    // so that 33.3+33.3+33.4 or 33.33333 x 3 count as exactly 100.
+    const rounded = Math.fround(Math.floor(total * 1e4 + 0.5) / 1e4);
+    if (rounded > 100) {
+      throw new EchoParamError(param, `weights add up to ${Math.round(total * 1000) / 1000}%, more than 100`);
+    }
+    cumulative.push(rounded);
   }
   return { values, cumulative };
 }
@@ -81,7 +86,9 @@ export function parsePercentFlag(param: string, raw: string, strict = true): num
   if (raw === 'true') return 100;
   const percent = goParseFloat(raw) ?? NaN;
   if (!strict) {
-    if (goParseFloat(raw) === undefined) return 100;
+    // ParseFloat(s, 32) fails on text and past float32's range (1e39, -1e39): true
+    // (fhttp/http_utils.go:466-469).
+    if (goParseFloat(raw) === undefined || (Number.isFinite(percent) && !Number.isFinite(Math.fround(percent)))) return 100;
     // Go's `res <= float32(p)`: NaN is never true.
     return Number.isNaN(percent) ? 0 : Math.min(100, Math.max(0, percent));
   }
@@ -100,4 +107,15 @@ export function goParseFloat(text: string): number | undefined {
   if (/^-(inf|infinity)$/.test(lower)) return -Infinity;
   if (lower === 'nan') return NaN;
   return undefined;
+}
+
+/** Go's strconv.Atoi on a 64-bit platform: an optional sign and decimal digits, within int64.
+ * Undefined where Go returns an error. */
+export function goAtoi(text: string): number | undefined {
+  const match = /^([+-]?)0*(\d+)$/.exec(text);
+  if (match === null) return undefined;
+  const digits = match[2] as string;
+  const limit = match[1] === '-' ? '9223372036854775808' : '9223372036854775807';
+  if (digits.length > limit.length || (digits.length === limit.length && digits > limit)) return undefined;
+  return Number(text);
 }

@@ -64,6 +64,12 @@ export async function probeBackend(target: string, timeoutMs = PROBE_TIMEOUT_MS)
   if (answer.status === 400 && answer.body.startsWith('meshload echo:')) {
     return { backend: 'meshload', evidence: `a meshload server: it refused the probe's bad parameter with "${line}"` };
   }
+  // Since the echo audit a meshload server answers a bad status= as Fortio (400, echoing) and
+  // names the value in x-meshload-ignored: that header tells it from Fortio.
+  const ignored = answer.headers['x-meshload-ignored'];
+  if (answer.status === 400 && typeof ignored === 'string' && ignored.includes('status=meshload-probe')) {
+    return { backend: 'meshload', evidence: `a meshload server: it refused the probe's bad parameter (x-meshload-ignored: ${quote(ignored)})` };
+  }
   if (answer.headers[PROBE_HEADER] === '1') {
     return { backend: 'fortio', evidence: `an echo server taking Fortio's parameters: it set the ${PROBE_HEADER} header the probe asked for (status ${answer.status})` };
   }

@@ -1,10 +1,14 @@
 import http2 from 'node:http2';
+import https from 'node:https';
 import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { Client } from 'undici';
-import { BodySummary, canonicalHeaderKey, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
+import { BodySummary, canonicalHeaderKey, goDistinguishedName, goDuration, goQuote, renderDebugPage } from '../../src/server/debug-page';
 import { startEchoServer, type RunningEchoServer } from '../../src/server/echo-server';
 import { meshloadVersion } from '../../src/util/version';
-import { fetchReply } from '../helpers/http';
+import { fetchReply, metricValue } from '../helpers/http';
+import { haveOpenssl, makeSelfSignedCert } from '../helpers/self-signed-cert';
 
 // Expected shapes come from fortio/fortio fhttp/http_server.go DebugHandler and fnet's
 // DebugSummary/EscapeBytes (Go's %q without the quotes).
@@ -76,6 +80,61 @@ describe('debug page pieces, as Fortio prints them', () => {
         'POST /debug?x=1 HTTP/1.1\n\nheaders:\n\nHost: svc:8080\nX-A: a\\x01\nX-B: 2,3\n\nbody:\n\nhello\n',
     );
   });
+
+  // fortio/log http_logging.go TLSInfo: fmt.Sprintf(" https %s%s", CipherSuiteName, " %q" of the
+  // client certificate's Subject), appended to the first line (fhttp/http_server.go:378).
+  it('names the cipher suite and the client certificate subject over TLS, as log.TLSInfo', () => {
+    const base = { version: '1', uptimeMs: 0, hostname: 'h', remoteAddr: '10.0.0.1:5', method: 'GET', url: '/debug', proto: 'HTTP/1.1', host: 'x', headers: [], body: new BodySummary() };
+    expect(renderDebugPage({ ...base, tls: { cipher: 'TLS_AES_128_GCM_SHA256' } }).split('\n')[0]).toMatch(/request from 10\.0\.0\.1:5 https TLS_AES_128_GCM_SHA256$/);
+    const withCert = renderDebugPage({ ...base, tls: { cipher: 'TLS_AES_128_GCM_SHA256', clientSubject: goDistinguishedName('C=US\nO=Acme "X"\nCN=client') } });
+    expect(withCert.split('\n')[0]).toMatch(/ https TLS_AES_128_GCM_SHA256 "CN=client,O=Acme \\"X\\",C=US"$/);
+  });
+});
+
+describe('GET /debug over TLS', () => {
+  let server: RunningEchoServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('shows the TLS info and the client certificate on HTTP/1.1 and h2', async () => {
+    if (!haveOpenssl) throw new Error('this test needs the openssl CLI on PATH (apt-get install openssl)');
+    const serverCert = makeSelfSignedCert();
+    const clientCert = makeSelfSignedCert();
+    server = await startEchoServer({
+      echo: { host: '127.0.0.1', port: 0 }, admin: null, maxDelayMs: 1000, maxPayloadBytes: 1024,
+      tls: { cert: serverCert.cert, key: serverCert.key, ca: clientCert.cert },
+    });
+    const port = new URL(server.echoUrl).port;
+    const h1 = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, path: '/debug', ca: serverCert.cert, cert: clientCert.cert, key: clientCert.key, agent: false, timeout: 5000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(h1.split('\n')[0]).toMatch(/ - request from 127\.0\.0\.1:\d+ https TLS_[A-Z0-9_]+ "CN=127\.0\.0\.1"$/);
+    const session = http2.connect(`https://127.0.0.1:${port}`, { ca: serverCert.cert, cert: clientCert.cert, key: clientCert.key });
+    try {
+      session.on('error', () => undefined);
+      const stream = session.request({ ':path': '/debug' });
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (text += chunk));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      expect(text.split('\n')[0]).toMatch(/ https TLS_[A-Z0-9_]+ "CN=127\.0\.0\.1"$/);
+      expect(text).toContain('GET /debug HTTP/2.0');
+    } finally {
+      session.destroy();
+    }
+  });
 });
 
 describe('GET /debug on the echo port', () => {
@@ -124,6 +183,22 @@ describe('GET /debug on the echo port', () => {
     }
   });
 
+  // Go's server moves Transfer-Encoding and Trailer out of r.Header (net/http transfer.go):
+  // Fortio's dump of a chunked request does not list them.
+  it("leaves out Transfer-Encoding and Trailer, as Go's r.Header does", async () => {
+    const echoUrl = await start();
+    const client = new Client(echoUrl);
+    try {
+      const response = await client.request({ method: 'POST', path: '/debug', headers: { trailer: 'x-t' }, body: Readable.from(['ab', 'cd']) });
+      const text = await response.body.text();
+      expect(text).not.toMatch(/^Transfer-Encoding:/m);
+      expect(text).not.toMatch(/^Trailer:/m);
+      expect(text.endsWith('\n\nbody:\n\nabcd\n')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('dumps an h2c request as HTTP/2.0 with :authority as Host and no pseudo-headers', async () => {
     const echoUrl = await start();
     session = http2.connect(echoUrl);
@@ -159,6 +234,58 @@ describe('GET /debug on the echo port', () => {
     expect(reply.text).toContain(' /debug?delay=50ms&close=true&header=X-Set:1&header=broken&status=abc&size=5 HTTP/1.1\n');
     const typed = await fetchReply(`${echoUrl}/debug?header=Content-Type:text/x-mine`);
     expect(typed.headers['content-type']).toBe('text/x-mine');
+  });
+
+  // Serve mounts DebugHandler in Gzip(...) (fhttp/http_server.go:477; http_utils.go:550-561).
+  it('gzips the dump for a client that accepts gzip, as Fortio', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(reply.body).toString()).toMatch(FIRST_LINE);
+    const plain = await fetchReply(`${echoUrl}/debug`);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.text).toMatch(FIRST_LINE);
+  });
+
+  // http_server.go:429-435 appends os.Environ() for env=dump: meshload will not hand out its
+  // environment (tokens, keys), and reports the parameter instead.
+  it('does not dump the environment for env=dump, and reports it', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug?env=dump`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-meshload-ignored']).toBe('env=dump');
+    expect(reply.text).not.toContain('environment:');
+    expect(reply.text).not.toContain(`PATH=${process.env.PATH ?? ''}`);
+    const metrics = (await fetchReply(`${server?.adminUrl ?? ''}/metrics`)).text;
+    expect(metricValue(metrics, 'meshload_server_ignored_params_total{param="env"}')).toBe(1);
+  });
+
+  // Go's ServeMux (Fortio registers "/debug/echo/", http_server.go:478): the subtree root without
+  // its slash, and any path with '//', '.' or '..' segments, get a 301 to the clean path.
+  it.each([
+    ['/debug/echo', '/debug/echo/'],
+    ['/debug/echo?status=503', '/debug/echo/?status=503'],
+    ['//echo', '/echo'],
+    ['/a/./b/../c/', '/a/c/'],
+    ['/x/..', '/'],
+  ])('redirects %s to %s as Go ServeMux, 301 with its HTML body', async (path, location) => {
+    const echoUrl = await start();
+    const client = new Client(echoUrl);
+    try {
+      const response = await client.request({ method: 'GET', path });
+      expect(response.statusCode).toBe(301);
+      expect(response.headers.location).toBe(location);
+      expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(await response.body.text()).toBe(`<a href="${location}">Moved Permanently</a>.\n\n`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('echoes on /debug/echo/, the echo path Fortio adds behind /debug', async () => {
+    const echoUrl = await start();
+    const reply = await fetchReply(`${echoUrl}/debug/echo/?status=418`, { method: 'POST', body: 'e' });
+    expect([reply.status, reply.text]).toEqual([418, 'e']);
   });
 
   it('leaves /debug/... and other paths to the echo handler', async () => {

@@ -20,6 +20,21 @@ describe('parseWeightedList', () => {
     expect(() => parseWeightedList('status', '500:33.3,501:33.3,502:33.4', asNumber, 'x')).not.toThrow();
   });
 
+  // fhttp/http_utils.go:290-296: the running sum is stats.Round'ed to 4 decimals (stats/stats.go:551)
+  // and made a float32 before the > 100 check.
+  it('rounds the running sum to 4 decimals as Fortio, so 33.33333 x 2 + 33.33335 is 100', () => {
+    const list = parseWeightedList('status', '500:33.33333,501:33.33333,502:33.33335', asNumber, 'x');
+    expect(list.cumulative[2]).toBe(100);
+    expect(() => parseWeightedList('status', '500:50,501:50.0001', asNumber, 'x')).toThrow(/more than 100/);
+  });
+
+  // http_utils.go:285-286: ParseFloat("NaN") passes `p < 0 || p > 100`; the NaN sum never rolls.
+  it('takes a NaN weight, as Fortio, and never draws it or any entry after it', () => {
+    const list = parseWeightedList('status', '503:NaN,429:100', asNumber, 'x');
+    expect(drawWeighted(list, 0)).toBeUndefined();
+    expect(drawWeighted(list, 99.9)).toBeUndefined();
+  });
+
   it.each([
     ['503:60,429:50', /weights add up to 110%, more than 100/],
     ['503,429', /'503' in a list needs a weight/],
@@ -27,6 +42,8 @@ describe('parseWeightedList', () => {
     ['503:', /weight '' must be a percentage/],
     ['503:-5', /weight '-5'/],
     ['503:101', /weight '101'/],
+    ['503:inf', /weight 'inf'/],
+    ['503:1e39', /weight '1e39'/],
     ['x:20', /'x' is not a number/],
   ])('rejects %p', (raw, message) => {
     expect(() => parseWeightedList('status', raw, asNumber, 'x')).toThrow(message);
@@ -127,6 +144,7 @@ describe('parseEchoParams', () => {
     ['delay=5', /delay: '5' is not a duration/],
     ['delay=-1s', /delay: '-1s' is negative/],
     ['status=abc', /status: 'abc' is not an HTTP status code/],
+    ['status=503;x', /';' separates nothing/],
     ['status=150', /status: 150 is not a final HTTP status/],
     ['status=503:80,429:30', /status: weights add up to 110%/],
     ['size=1k', /size: '1k' is not a byte count/],
@@ -166,6 +184,19 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     ['close=0x10', { closePercent: 100 }],
     ['close=NaN', { closePercent: 0 }],
     ['close=inf', { closePercent: 100 }],
+    // ParseFloat(s, 32) is out of range past float32 (an error: true), -inf parses (never).
+    ['close=-1e39', { closePercent: 100 }],
+    ['close=-inf', { closePercent: 0 }],
+    // generateStatus: strconv.Atoi, any int (http_utils.go:261); WriteHeader decides per response.
+    ['status=150', { status: { values: [150], cumulative: [100] } }],
+    ['status=1000:50', { status: { values: [1000], cumulative: [50] } }],
+    // Go's ParseDuration takes a signed zero.
+    ['delay=-0', { delayMs: { values: [{ value: 0 }], cumulative: [100] } }],
+    // EchoHandler's header= loop: Header().Add canonicalizes the name (http_server.go:200).
+    ['header=x-my-header:%20v%20', { headers: ['X-My-Header', 'v'] }],
+    // Header().Add("Connection", "close") makes Go close after the response (http_server.go:200).
+    ['header=connection:close&close=10', { closePercent: 100, headers: [] }],
+    ['close=10&header=Connection:%20Close', { closePercent: 100, headers: [] }],
   ])('accepts %p as Fortio does', (query, expected) => {
     const plan = parseEchoParams(query, LIMITS);
     expect(plan).toMatchObject({ ...expected, ignored: [] });
@@ -182,6 +213,11 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
     // generateSize returns -1 (echo the body) the same way.
     ['size=1k', 'size=1k', 'sizeBytes'],
     ['size=512:80,1024:30', 'size=512:80\\x2c1024:30', 'sizeBytes'],
+    // strconv.Atoi and time.ParseDuration refuse what overflows int64.
+    ['size=99999999999999999999', 'size=99999999999999999999', 'sizeBytes'],
+    ['delay=9999999999h', 'delay=9999999999h', 'delayMs'],
+    // A name with a space is kept as given by Header().Add and dropped by Go's header writer.
+    ['header=%20X-A:1', 'header= X-A:1', 'headers'],
     // EchoHandler skips a header= without a colon; a name or value Node cannot send is skipped too.
     ['header=NoColon', 'header=NoColon', 'headers'],
     ['header=Bad%20Name:x', 'header=Bad Name:x', 'headers'],
@@ -210,13 +246,43 @@ describe('parseEchoParams on a request, as Fortio reads the values', () => {
   });
 
   it.each([
-    // generateStatus answers http.StatusBadRequest for these: a 400 here too.
-    ['status=abc', /status: 'abc' is not an HTTP status code/],
-    ['status=503:80,429:30', /status: weights add up to 110%/],
-    ['status=503%25', /status: '503%' is not an HTTP status code/],
-    ['status=150', /status: 150 is not a final HTTP status/],
-    ['status=1000', /status: 1000 is not a final HTTP status/],
-  ])('answers %p with a 400, as generateStatus does', (query, message) => {
-    expect(() => parseEchoParams(query, LIMITS)).toThrow(message);
+    // generateStatus returns http.StatusBadRequest for these (http_utils.go:264,277,282,288,295)
+    // and EchoHandler goes on with it as the status: delay, size and headers still apply.
+    ['status=abc', 'status=abc'],
+    ['status=503:80,429:30', 'status=503:80\\x2c429:30'],
+    ['status=503%25', 'status=503%'],
+    ['status=503:20,', 'status=503:20\\x2c'],
+    ['status=99999999999999999999', 'status=99999999999999999999'],
+  ])('makes %p a 400 and reports it, as generateStatus does', (query, note) => {
+    const plan = parseEchoParams(`${query}&size=5&header=X-A:1`, LIMITS);
+    expect(plan.status).toEqual({ values: [400], cumulative: [100] });
+    expect(plan.ignored).toEqual([note]);
+    expect(plan.sizeBytes?.values).toEqual([{ value: 5 }]);
+    expect(plan.headers).toEqual(['X-A', '1']);
+  });
+
+  // QueryArg returns "" for an absent and an empty value alike: generateSize and generateDelay
+  // return at once (http_utils.go:320,392), status= is 200 (http_server.go:116), header= is
+  // skipped (http_server.go:192). The first value wins even when empty (Go's Values.Get).
+  it.each(['status=', 'delay=', 'size=', 'close=', 'gzip=', 'header=', 'status=&status=503'])('treats %p as absent, silently', (query) => {
+    const plan = parseEchoParams(query, LIMITS);
+    expect(plan).toMatchObject({ ignored: [], headers: [], closePercent: 0, gzipPercent: 0 });
+    expect(plan.status ?? plan.delayMs ?? plan.sizeBytes).toBeUndefined();
+  });
+
+  // url.QueryUnescape works on bytes: a header= value goes out as the bytes sent (Header().Add,
+  // http_server.go:200); other values are read as UTF-8 text.
+  it('keeps the bytes of a header= value, valid UTF-8 or not, and reads other values as UTF-8', () => {
+    expect(parseEchoParams('header=X-A:%C3%A9%FF', LIMITS).headers).toEqual(['X-A', '\xc3\xa9\xff']);
+    expect(parseEchoParams('delay=10%CE%BCs', LIMITS).delayMs?.values).toEqual([{ value: 0.01 }]);
+    expect(parseEchoParams('delay=%FF', LIMITS).ignored).toEqual(['delay=\\ufffd']);
+  });
+
+  // Go 1.17+ url.ParseQuery drops a pair holding ';' (Fortio's QueryArg ignores the error).
+  it('drops a pair holding a semicolon, as url.ParseQuery, and reports it', () => {
+    const plan = parseEchoParams('status=503;x&size=4', LIMITS);
+    expect(plan.status).toBeUndefined();
+    expect(plan.sizeBytes?.values).toEqual([{ value: 4 }]);
+    expect(plan.ignored).toEqual(['status=503;x']);
   });
 });

@@ -1,4 +1,6 @@
+import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { Agent, Client } from 'undici';
@@ -60,6 +62,14 @@ describe('echo port', () => {
     expect(reply.text).toBe('hello mesh');
     expect(reply.headers['content-type']).toBe('application/x-test');
     expect(reply.headers['content-length']).toBe('10');
+  });
+
+  // EchoHandler echoes Content-Type whenever the request has one (fhttp/http_server.go:147-150).
+  it('echoes the content type of a request without a body', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/x`, { headers: { 'content-type': 'application/grpc' } });
+    expect(reply.headers['content-type']).toBe('application/grpc');
+    expect(reply.text).toBe('');
   });
 
   it('echoes a chunked body of unknown length', async () => {
@@ -197,6 +207,11 @@ describe('close=', () => {
     expect(await connectionsFor('?close=true')).toBe(10);
   });
 
+  // A handler-set Connection: close closes the socket in Go (header=, http_server.go:200).
+  it('closes for header=Connection:close as for close=true', async () => {
+    expect(await connectionsFor('?header=Connection:close')).toBe(10);
+  });
+
   it('says Connection: close', async () => {
     const { echoUrl } = await start();
     const reply = await fetchReply(`${echoUrl}/echo?close=true`);
@@ -210,6 +225,35 @@ describe('header= and gzip=', () => {
     const reply = await fetchReply(`${echoUrl}/echo?header=X-One:1&header=X-Two:%20two%20`);
     expect(reply.headers['x-one']).toBe('1');
     expect(reply.headers['x-two']).toBe('two');
+  });
+
+  // Go writes a header= value's bytes as decoded by url.QueryUnescape (http_server.go:200).
+  it('sends a header= value as the bytes percent-encoded in the query', async () => {
+    const { echoUrl } = await start();
+    const raw = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(echoUrl).port), '127.0.0.1', () => {
+        socket.end('GET /echo?header=X-Name:%C3%A9t%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    expect(raw.includes(Buffer.from('X-Name: été\r\n', 'utf8'))).toBe(true);
+  });
+
+  // Header().Add canonicalizes the name (http_server.go:200): "x-lower" goes out as "X-Lower".
+  it('sends header= names in Go canonical form', async () => {
+    const { echoUrl } = await start();
+    const reply = await rawRequest(`${echoUrl}/echo?header=x-lower-case:v`);
+    expect(reply.headers['x-lower-case']).toBe('v');
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      http.get(`${echoUrl}/echo?header=x-lower-case:v`, { agent: false }, (res) => {
+        res.resume();
+        resolve(res.rawHeaders);
+      }).on('error', reject);
+    });
+    expect(raw).toContain('X-Lower-Case');
   });
 
   it('gzips when asked and accepted', async () => {
@@ -231,6 +275,25 @@ describe('header= and gzip=', () => {
     expect(gunzipSync(reply.body).toString()).toBe('compress me '.repeat(50));
   });
 
+  // EchoHandler wraps the writer in gzip before knowing the body; an empty body is a gzip stream
+  // of nothing (fhttp/http_server.go:121-126, http_utils.go:524-527).
+  it('gzips an empty echo as Fortio: a gzip stream of nothing', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?gzip=true`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(reply.body.length).toBeGreaterThan(0);
+    expect(gunzipSync(reply.body).length).toBe(0);
+  });
+
+  // strings.Contains(r.Header.Get("Accept-Encoding"), "gzip"): exact case (http_server.go:121).
+  it('takes Accept-Encoding as Fortio: "gzip" anywhere in it, in lower case', async () => {
+    const { echoUrl } = await start();
+    const upper = await fetchReply(`${echoUrl}/echo?size=10&gzip=true`, { headers: { 'accept-encoding': 'GZIP' } });
+    expect(upper.headers['content-encoding']).toBeUndefined();
+    const x = await fetchReply(`${echoUrl}/echo?size=10&gzip=true`, { headers: { 'accept-encoding': 'x-gzip' } });
+    expect(x.headers['content-encoding']).toBe('gzip');
+  });
+
   it('does not gzip for a client that does not accept it', async () => {
     const { echoUrl } = await start();
     const reply = await fetchReply(`${echoUrl}/echo?size=100&gzip=true`);
@@ -239,16 +302,63 @@ describe('header= and gzip=', () => {
   });
 });
 
+/** One HTTP/1.1 request with node:http, which shows interim (1xx) responses. */
+async function rawRequest(url: string, headers: Record<string, string> = {}): Promise<{ interim: number[]; status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const interim: number[] = [];
+    const req = http.request(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ interim, status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('information', (info) => interim.push(info.statusCode));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('bad parameters', () => {
+  // generateStatus returns http.StatusBadRequest (fhttp/http_utils.go:264,277,282,288,295) and
+  // EchoHandler carries on with it: the body is echoed, size/header/delay apply.
   it.each([
-    ['status=abc', "status: 'abc' is not an HTTP status code"],
-    ['status=503:80,429:30', 'status: weights add up to 110%, more than 100'],
-    ['status=1000', 'status: 1000 is not a final HTTP status (200-999)'],
-  ])('%s gets a one-line 400 naming the parameter, as Fortio answers 400', async (query, message) => {
+    ['status=abc', 'status=abc'],
+    ['status=503:80,429:30', 'status=503:80\\x2c429:30'],
+  ])('%s is a 400 that still echoes and applies the rest, the value reported', async (query, note) => {
+    const { echoUrl } = await start();
+    const echoed = await fetchReply(`${echoUrl}/echo?${query}&header=X-A:1`, { method: 'POST', body: 'kept' });
+    expect(echoed.status).toBe(400);
+    expect(echoed.text).toBe('kept');
+    expect(echoed.headers['x-a']).toBe('1');
+    expect(echoed.headers['x-meshload-ignored']).toBe(note);
+    const sized = await fetchReply(`${echoUrl}/echo?${query}&size=7`);
+    expect([sized.status, sized.body.length]).toEqual([400, 7]);
+  });
+
+  // http_server.go:114-120: an empty status= is no status=.
+  it('answers status= (empty) with 200, silently', async () => {
+    const { echoUrl } = await start();
+    const reply = await fetchReply(`${echoUrl}/echo?status=&delay=&size=`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-meshload-ignored']).toBeUndefined();
+  });
+
+  // Go's WriteHeader sends 1xx (101 aside) as an interim response and the Write after it a 200
+  // (net/http server.go; Fortio http_server.go:155,167).
+  it('answers status=100 with 100 Continue then 200, and status=150 with 200', async () => {
+    const { echoUrl } = await start();
+    const hundred = await rawRequest(`${echoUrl}/echo?status=100`);
+    expect([hundred.interim, hundred.status]).toEqual([[100], 200]);
+    const other = await rawRequest(`${echoUrl}/echo?status=150`);
+    expect([other.interim, other.status]).toEqual([[], 200]);
+  });
+
+  // Go's WriteHeader panics outside 100-999 (Fortio's client sees the socket drop): a 400 saying so.
+  it.each(['status=1000', 'status=0', 'status=-1', 'status=101'])('answers %s with a 400 that says why', async (query) => {
     const { echoUrl } = await start();
     const reply = await fetchReply(`${echoUrl}/echo?${query}`);
     expect(reply.status).toBe(400);
-    expect(reply.text).toBe(`meshload echo: bad parameter ${message}\n`);
+    expect(reply.text).toMatch(/^meshload echo: status -?\d+ cannot be sent/);
   });
 
   it('ignores a value Fortio ignores, names it in x-meshload-ignored and counts it in /metrics', async () => {

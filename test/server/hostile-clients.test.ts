@@ -183,13 +183,12 @@ describe('a spawned meshload server survives any peer', () => {
     ['X-A:a%00', "value of 'X-A' holds control byte 0x00"],
     ['Content-Length:abc', "'Content-Length' cannot be set: a framing header"],
     ['transfer-encoding:chunked', "'transfer-encoding' cannot be set: a framing header"],
-    ['Connection:close', "'Connection' cannot be set: a hop-by-hop header"],
+    ['Connection:keep-alive', "'Connection' cannot be set: a hop-by-hop header"],
     ['Keep-Alive:timeout=5', "'Keep-Alive' cannot be set: a hop-by-hop header"],
     ['Upgrade:h2c', "'Upgrade' cannot be set: a hop-by-hop header"],
     ['TE:trailers', "'TE' cannot be set: a hop-by-hop header"],
     ['Proxy-Connection:x', "'Proxy-Connection' cannot be set: a hop-by-hop header"],
     ['Bad%20Name:x', "'Bad Name' is not a header name"],
-    ['X-E:%E2%82%AC', "value of 'X-E' holds character U+20AC"],
     ['Content-Type:a&header=content-type:b', "'content-type' is given twice"],
   ])('ignores header=%s and names it in x-meshload-ignored (Fortio skips it too), over HTTP/1.1 and h2c', async (header, why) => {
     expect(why).not.toBe(''); // the reason the guard of issue 12 gave; the value is now skipped, not a 400
@@ -432,7 +431,7 @@ describe('server flags that would let a peer or a typo break the server', () => 
   it.each([
     ['header=X:a%01b', "header: value of 'X' holds control byte 0x01"],
     ['header=Content-Length:abc', "header: 'Content-Length' cannot be set: a framing header"],
-    ['header=Connection:close', "header: 'Connection' cannot be set: a hop-by-hop header"],
+    ['header=Connection:keep-alive', "header: 'Connection' cannot be set: a hop-by-hop header"],
     ['status=503&header=X:a%0Ab', "header: value of 'X' holds a line break (0x0A)"],
   ])('%s: exit 2 with one line naming the header', async (params, why) => {
     const proc = new MeshloadProcess(['server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', '-echo-server-default-params', params]);
