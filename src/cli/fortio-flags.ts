@@ -92,7 +92,7 @@ export const FORTIO_FLAGS: readonly FortioFlag[] = [
   f('udp-port', 'string', '8078', M, NONE, 'meshload has no UDP echo server'),
   f('udp-async', 'bool', 'false', M, NONE, 'meshload has no UDP echo server'),
   f('grpc-port', 'string', '8079', M, S, 'gRPC server: fgrpc.PingServer, grpc.health.v1, reflection, chaos; off unless given (8079 is the admin port), "disabled" accepted'),
-  f('echo-debug-path', 'string', '/debug', M, NONE, 'meshload has no debug page'),
+  f('echo-debug-path', 'string', '/debug', M, S, 'where the /debug request dump and its echo path (PATH/echo/) answer; "" turns both off'),
   f('json', 'string', '', M, L, 'write the result as Fortio-shaped JSON; - for stdout'),
   f('ui-path', 'string', '/fortio/', M, NONE, 'meshload has no web UI'),
   f('curl', 'bool', 'false', M, L, 'one request, as meshload curl'),

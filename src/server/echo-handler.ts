@@ -25,6 +25,9 @@ export interface EchoHandlerOptions {
   accessLog?: (line: string) => void;
   /** Uniform in [0, 1). */
   random?: () => number;
+  /** -echo-debug-path: where Fortio's /debug dump answers ('/debug' by default); '' turns it
+   * and its echo path off (cli/fortio_main.go:98, http_server.go:476-479). */
+  debugPath?: string;
 }
 
 export class EchoHandler {
@@ -34,6 +37,10 @@ export class EchoHandler {
   /** Headers every echo response carries (the version tag), flat for writeHead. */
   private readonly fixedHeaders: string[];
   private readonly startedAt = Date.now();
+  private readonly debugPath: string;
+  /** EchoDebugPath (http_server.go:450-452) without its trailing '/': the subtree root that
+   * ServeMux redirects to itself plus '/'. */
+  private readonly debugEchoRoot: string | undefined;
 
   constructor(
     private readonly options: EchoHandlerOptions,
@@ -41,6 +48,8 @@ export class EchoHandler {
     private readonly metrics: ServerMetrics,
   ) {
     this.random = options.random ?? Math.random;
+    this.debugPath = options.debugPath ?? '/debug';
+    this.debugEchoRoot = this.debugPath === '' ? undefined : `${this.debugPath.replace(/\/$/, '')}/echo`;
     this.fixedHeaders = options.versionTag === undefined ? [] : ['x-version', options.versionTag];
   }
 
@@ -63,7 +72,7 @@ export class EchoHandler {
     }
     // Fortio's ServeMux (Go 1.22+): a path with '//', '.' or '..' segments is redirected to its
     // clean form, and the subtree root /debug/echo to /debug/echo/ (http_server.go:477-478).
-    const target = path === '/debug/echo' ? '/debug/echo/' : path.startsWith('/') && isUnclean(path) ? cleanPath(path) : undefined;
+    const target = path === this.debugEchoRoot ? `${path}/` : path.startsWith('/') && isUnclean(path) ? cleanPath(path) : undefined;
     if (target !== undefined) {
       this.redirect(req, res, h2, queryAt < 0 ? target : target + url.slice(queryAt));
       return;
@@ -72,8 +81,9 @@ export class EchoHandler {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
     }
-    // Fortio's Serve registers DebugHandler on exactly "/debug" (a ServeMux pattern without '/').
-    if (path === '/debug') {
+    // Fortio's Serve registers DebugHandler on exactly -echo-debug-path (a ServeMux pattern without
+    // a trailing '/'; one with it is a subtree, and the debug echo subtree beside it wins).
+    if (this.debugPath !== '' && (path === this.debugPath || (this.debugPath.endsWith('/') && path.startsWith(this.debugPath) && !path.startsWith(`${this.debugEchoRoot as string}/`)))) {
       this.debug(req, res, h2, queryAt < 0 ? undefined : url.slice(queryAt + 1));
       return;
     }

@@ -28,6 +28,8 @@ export interface EchoServerOptions {
   accessLog?: (line: string) => void;
   /** Uniform in [0, 1); tests may pass a deterministic one. */
   random?: () => number;
+  /** -echo-debug-path: '/debug' by default, '' for none. */
+  debugPath?: string;
   /** Time a connection gets to send its first bytes, and then each request's headers
    * (HEADERS_TIMEOUT_MS by default). */
   headersTimeoutMs?: number;

@@ -74,6 +74,8 @@ describe('meshload CLI skeleton', () => {
     [['-echo-server-default-params', 'status=503:120'], /-echo-server-default-params: status: weight '120'/],
     [['-grpc-port', 'eighty'], /-grpc-port 'eighty' is not a port \(use a port like 8078, host:port, 0 for a free port, or disabled\)/],
     [['-udp-port', '8078'], /-udp-port 8078: meshload server has no such server \(drop the flag or pass -udp-port disabled\)/],
+    [['-echo-debug-path', 'debug'], /-echo-debug-path 'debug' is not a path \(give a path starting with \/, like \/debug, or "" to turn \/debug off\)/],
+    [['-echo-debug-path', '/de bug'], /-echo-debug-path '\/de bug' is not a path/],
   ])('server %p is a usage error, exit 2', async (args, pattern) => {
     const run = await cli('server', '-http-port', '127.0.0.1:0', '-admin-port', 'disabled', ...args);
     expect(run.code).toBe(2);

@@ -148,10 +148,28 @@ describe('GET /debug on the echo port', () => {
     server = undefined;
   });
 
-  async function start(): Promise<string> {
-    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, maxDelayMs: 1500, maxPayloadBytes: 256 * 1024 });
+  async function start(debugPath?: string): Promise<string> {
+    server = await startEchoServer({ echo: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, maxDelayMs: 1500, maxPayloadBytes: 256 * 1024, ...(debugPath !== undefined ? { debugPath } : {}) });
     return server.echoUrl;
   }
+
+  // cli/fortio_main.go:98 -echo-debug-path; http_server.go:476-479 registers the dump there and
+  // the echo under PATH/echo/, neither when it is empty.
+  it('-echo-debug-path moves the dump and its echo path; "" turns both off, leaving the echo', async () => {
+    const moved = await start('/dbg');
+    expect((await fetchReply(`${moved}/dbg`)).text).toMatch(FIRST_LINE);
+    const echoed = await fetchReply(`${moved}/debug`, { method: 'POST', body: 'plain echo' });
+    expect(echoed.text).toBe('plain echo');
+    const root = await fetchReply(`${moved}/dbg/echo?x=1`);
+    expect(root.status).toBe(301);
+    expect(root.headers.location).toBe('/dbg/echo/?x=1');
+    expect((await fetchReply(`${moved}/dbg/echo/`, { method: 'POST', body: 'under debug' })).text).toBe('under debug');
+    expect((await fetchReply(`${moved}/debug/echo`, { method: 'POST', body: 'no redirect' })).status).toBe(200);
+    await server?.close();
+    const off = await start('');
+    expect((await fetchReply(`${off}/debug`, { method: 'POST', body: 'echo, not dump' })).text).toBe('echo, not dump');
+    expect((await fetchReply(`${off}/debug/echo`)).status).toBe(200);
+  });
 
   const FIRST_LINE = new RegExp(`^meshload version ${meshloadVersion().replace(/\./g, '\\.')} echo debug server up for [0-9.]+m?s on ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} - request from 127\\.0\\.0\\.1:\\d+\n\n`);
 

@@ -21,6 +21,7 @@ interface ServerFlags {
   maxEchoDelay: string;
   maxpayloadsizekb: string;
   echoServerDefaultParams: string;
+  echoDebugPath: string;
   versionTag?: string;
   loglevel: string;
   grpcPort?: string;
@@ -60,6 +61,7 @@ export function registerServer(program: Command, ctx: CommandContext): void {
       'parameters for requests without a query string, e.g. "status=503:20&delay=10ms:50"',
       '',
     )
+    .option('--echo-debug-path <path>', 'where Fortio\'s /debug request dump (and its echo under <path>/echo/) answers; "" turns it off', '/debug')
     .option('--version-tag <tag>', 'add "x-version: <tag>" to every response (tells subsets apart)')
     .option('--loglevel <level>', `${LOG_LEVELS.join('|')}; Verbose logs every request`, 'Info')
     // Fortio binds 8078 and 8081 by default; meshload binds only what is asked for.
@@ -143,6 +145,7 @@ interface ServerConfig {
   maxDelayMs: number;
   maxPayloadBytes: number;
   defaultParams: string;
+  debugPath: string;
   versionTag?: string;
   logLevel: NonNullable<ReturnType<typeof parseLogLevel>>;
   tcp: ListenAddress | null;
@@ -191,6 +194,10 @@ function serverConfig(flags: ServerFlags): ServerConfig {
   if (logLevel === undefined) {
     throw usageError(`-loglevel '${flags.loglevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
+  // A ServeMux pattern is a path: Go panics at start on anything else; here it is one line.
+  if (flags.echoDebugPath !== '' && !/^\/[\x21-\x7e]*$/.test(flags.echoDebugPath)) {
+    throw usageError(`-echo-debug-path '${flags.echoDebugPath.slice(0, 60)}' is not a path`, 'give a path starting with /, like /debug, or "" to turn /debug off');
+  }
   if (flags.versionTag !== undefined && !/^[\x21-\x7e]+$/.test(flags.versionTag)) {
     throw usageError(`-version-tag '${flags.versionTag}' is not a valid header value`, 'use printable characters without spaces, like v2');
   }
@@ -218,6 +225,7 @@ function serverConfig(flags: ServerFlags): ServerConfig {
     maxDelayMs,
     maxPayloadBytes: kb * 1024,
     defaultParams: flags.echoServerDefaultParams,
+    debugPath: flags.echoDebugPath,
     ...(flags.versionTag !== undefined ? { versionTag: flags.versionTag } : {}),
     logLevel,
   };
