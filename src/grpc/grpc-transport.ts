@@ -16,7 +16,7 @@ import type { ErrorKind, Outcome } from '../model/outcome';
 import { H2_ERROR } from '../transport/h2-wire/frames';
 import { H2Stream, H2WireSession, type SessionOwner, type StreamEnd, type StreamHandler } from '../transport/h2-wire/session';
 import { failure, oneLine, refusedSend } from '../transport/outcome';
-import { tlsBaseOptions, type Connection, type Transport } from '../transport/transport';
+import { startSweeper, tlsBaseOptions, type Connection, type Transport } from '../transport/transport';
 import type { TlsClientOptions } from '../model/load-plan';
 import { meshloadVersion } from '../util/version';
 import { usageError } from '../util/errors';
@@ -24,6 +24,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, frameMessage } from './grpc-frame';
 import { decodeHealthResponse, HEALTH_SERVING, healthStatusName } from './builtin-messages';
 import { GrpcReply } from './grpc-reply';
 import { GRPC_DEADLINE_EXCEEDED, grpcStatusName } from './grpc-status';
+import { SessionSlots } from '../transport/h2-wire/session-slots';
 
 /** What every call of a run sends. Plain data: crosses worker threads. */
 export interface GrpcCallTemplate {
@@ -57,7 +58,6 @@ export interface GrpcCallTemplate {
  * protocol's own (PROTOCOL-HTTP2.md reserves grpc-*). */
 const RESERVED = /^(:|connection$|keep-alive$|proxy-connection$|transfer-encoding$|upgrade$|te$|content-type$|grpc-)/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-const MAX_SWEEP_MS = 50;
 const READ_BUFFER_BYTES = 64 * 1024;
 /** A session whose call timed out must acknowledge a PING within the timeout, and at least
  * this long, or be destroyed (a dead peer looks alive to TCP). */
@@ -129,9 +129,7 @@ class GrpcTransport implements Transport, SessionOwner {
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly perSession: number;
   private readonly unixSocket: string | undefined;
-  private readonly shared: Array<H2WireSession | undefined> = [];
-  /** Every session not yet closed, with its slot. */
-  private readonly slots = new Map<H2WireSession, number>();
+  private readonly sessions = new SessionSlots();
   private readonly connections = new Set<GrpcConnection>();
   private created = 0;
   private sweeper: NodeJS.Timeout | undefined;
@@ -157,11 +155,7 @@ class GrpcTransport implements Transport, SessionOwner {
     this.perSession = Math.max(1, Math.floor(template.streams));
     this.unixSocket = template.unixSocket;
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
-    if (this.timeoutMs > 0) {
-      const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
-      this.sweeper = setInterval(() => this.sweep(), every);
-      this.sweeper.unref();
-    }
+    this.sweeper = startSweeper(this.timeoutMs, () => this.sweep());
   }
 
   newConnection(): Connection {
@@ -176,8 +170,7 @@ class GrpcTransport implements Transport, SessionOwner {
     this.sweeper = undefined;
     for (const connection of this.connections) connection.close();
     this.connections.clear();
-    for (const session of [...this.slots.keys()]) session.destroy();
-    this.shared.length = 0;
+    this.sessions.destroyAll();
   }
 
   forget(connection: GrpcConnection): void {
@@ -186,16 +179,12 @@ class GrpcTransport implements Transport, SessionOwner {
 
   /** The slot's session if it can take a stream; undefined means open one. */
   usableSession(slot: number): H2WireSession | undefined {
-    const session = this.shared[slot];
-    return session !== undefined && session.usable() ? session : undefined;
+    return this.sessions.usable(slot);
   }
 
   /** Closes a slot's session gracefully (-connection-reuse): calls in flight finish. */
   closeShared(slot: number): void {
-    const session = this.shared[slot];
-    if (session === undefined) return;
-    this.shared[slot] = undefined;
-    session.shutdown();
+    this.sessions.shutdown(slot);
   }
 
   /** Opens the slot's session. Throws on options Node rejects (a bad port); socket errors
@@ -204,19 +193,16 @@ class GrpcTransport implements Transport, SessionOwner {
     const reader: ReadTarget = { session: undefined };
     const session = new H2WireSession(this.connectSocket(reader), this, { tls: this.tls, readsFed: !this.tls });
     reader.session = session;
-    this.slots.set(session, slot);
-    this.shared[slot] = session;
+    this.sessions.add(session, slot);
     return session;
   }
 
   onSessionRetired(session: H2WireSession): void {
-    const slot = this.slots.get(session);
-    if (slot !== undefined && this.shared[slot] === session) this.shared[slot] = undefined;
+    this.sessions.retired(session);
   }
 
   onSessionClosed(session: H2WireSession): void {
-    this.onSessionRetired(session);
-    this.slots.delete(session);
+    this.sessions.closed(session);
   }
 
   private connectSocket(reader: ReadTarget): net.Socket {

@@ -26,12 +26,11 @@ import { H2Stream, H2WireSession, kindOfH2Code, type SessionOptions, type Sessio
 import { CONNECTIONS_PER_SESSION, h2RequestHeaders, MAX_RESENDS, oneLine } from './h2-shared';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, startSweeper, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
+import { SessionSlots } from './h2-wire/session-slots';
 
 const READ_BUFFER_BYTES = 64 * 1024;
-/** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
-const MAX_SWEEP_MS = 50;
 /** A session whose request timed out must acknowledge a PING within the timeout, and at
  * least this long, or be destroyed. */
 const MIN_PROBE_MS = 1000;
@@ -87,8 +86,7 @@ class FastH2Transport implements Transport, SessionOwner {
   private address: string | undefined;
   private tlsSession: Buffer | undefined;
   closed = false;
-  private readonly shared: Array<H2WireSession | undefined> = [];
-  private readonly slots = new Map<H2WireSession, number>();
+  private readonly sessions = new SessionSlots();
   private readonly members: number[] = [];
   private readonly connections = new Set<FastH2Connection>();
   private created = 0;
@@ -128,11 +126,7 @@ class FastH2Transport implements Transport, SessionOwner {
       readsFed: !this.tls,
       ...(this.uuids !== undefined && this.uuids.pathIndex >= 0 ? { unindexedNames: PATH_UNINDEXED } : {}),
     };
-    if (this.timeoutMs > 0) {
-      const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
-      this.sweeper = setInterval(() => this.sweep(), every);
-      this.sweeper.unref();
-    }
+    this.sweeper = startSweeper(this.timeoutMs, () => this.sweep());
   }
 
   newConnection(watcher?: SocketWatcher): Connection {
@@ -151,21 +145,16 @@ class FastH2Transport implements Transport, SessionOwner {
     this.sweeper = undefined;
     for (const connection of this.connections) connection.close();
     this.connections.clear();
-    for (const session of [...this.slots.keys()]) session.destroy();
-    this.shared.length = 0;
+    this.sessions.destroyAll();
   }
 
   /** The slot's session if it can take a stream. */
   sharedSession(slot: number): H2WireSession | undefined {
-    const session = this.shared[slot];
-    return session !== undefined && session.usable() ? session : undefined;
+    return this.sessions.usable(slot);
   }
 
   closeShared(slot: number): void {
-    const session = this.shared[slot];
-    if (session === undefined) return;
-    this.shared[slot] = undefined;
-    session.shutdown();
+    this.sessions.shutdown(slot);
   }
 
   forget(connection: FastH2Connection, slot: number): void {
@@ -181,19 +170,16 @@ class FastH2Transport implements Transport, SessionOwner {
     const reader: ReadTarget = { session: undefined };
     const session = new H2WireSession(this.connectSocket(reader, watcher), this, this.sessionOptions);
     reader.session = session;
-    this.slots.set(session, slot);
-    if (slot >= 0) this.shared[slot] = session;
+    this.sessions.add(session, slot);
     return session;
   }
 
   onSessionRetired(session: H2WireSession): void {
-    const slot = this.slots.get(session);
-    if (slot !== undefined && slot >= 0 && this.shared[slot] === session) this.shared[slot] = undefined;
+    this.sessions.retired(session);
   }
 
   onSessionClosed(session: H2WireSession): void {
-    this.onSessionRetired(session);
-    this.slots.delete(session);
+    this.sessions.closed(session);
   }
 
   /** A socket to the target (the -resolve IP or the URL's host, or the -unix-socket path); plain

@@ -39,15 +39,13 @@ import { kindOfH2Code } from './h2-wire/session';
 import { BODY_PREFIX_BYTES } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, uuidsInText, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, startSweeper, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 /** Flow-control windows we advertise: node:http2 defaults to RFC 9113's 64 KiB for the
  * connection and each stream, which throttles large responses on 64 streams of one session to
  * a window per round trip (Go's client uses 4 MiB per stream; Envoy 1 MiB per connection). */
 const STREAM_WINDOW_BYTES = 1 << 20;
 const SESSION_WINDOW_BYTES = 16 << 20;
-/** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
-const MAX_SWEEP_MS = 50;
 /** After node:http2 sent our FIN on a session it shut down, the peer gets this long to close. */
 const LINGER_MS = 1000;
 /** A session whose request timed out must acknowledge a PING within the timeout, and at
@@ -238,11 +236,7 @@ class H2Transport implements Transport {
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
     if (template.resolve !== undefined) this.address = template.resolve;
     this.unixSocket = template.unixSocket;
-    if (this.timeoutMs > 0) {
-      const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
-      this.sweeper = setInterval(() => this.sweep(), every);
-      this.sweeper.unref();
-    }
+    this.sweeper = startSweeper(this.timeoutMs, () => this.sweep());
   }
 
   newConnection(watcher?: SocketWatcher): Connection {

@@ -11,7 +11,7 @@ import { meshloadVersion } from '../util/version';
 import { Http1ResponseParser, quoteBytes } from './http1-response-parser';
 import { markerOffsets, markUuids, newUuidMarker, withFreshUuids } from './uuid-request';
 import { errorKindOf, failure, refusedSend } from './outcome';
-import { goAddress, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
+import { goAddress, startSweeper, tlsBaseOptions, type Connection, type RequestTemplate, type SocketWatcher, type Transport } from './transport';
 
 export { errorKindOf };
 
@@ -21,8 +21,6 @@ export { errorKindOf };
 const READ_BUFFER_BYTES = 64 * 1024;
 /** A connection's request before its first send. */
 const NO_REQUEST = Buffer.alloc(0);
-/** The timeout sweep runs at a tenth of the timeout, at most this often apart. */
-const MAX_SWEEP_MS = 50;
 
 /** Methods a client may send again by itself after a connection failure (RFC 9110 9.2.2 calls
  * them idempotent; of those, only these three never change anything on a sane server). */
@@ -118,11 +116,7 @@ class Http1Transport implements Transport {
     this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     if (net.isIP(this.hostname) !== 0) this.address = this.hostname;
     if (template.resolve !== undefined) this.address = template.resolve;
-    if (this.timeoutMs > 0) {
-      const every = Math.max(1, Math.min(Math.floor(this.timeoutMs / 10), MAX_SWEEP_MS));
-      this.sweeper = setInterval(() => this.sweep(), every);
-      this.sweeper.unref();
-    }
+    this.sweeper = startSweeper(this.timeoutMs, () => this.sweep());
   }
 
   newConnection(watcher?: SocketWatcher): Connection {

@@ -93,3 +93,15 @@ export interface Transport {
   /** Closes every connection and any timers. */
   close(): void;
 }
+
+/** The timeout sweep runs at a tenth of the timeout, at most this long apart. */
+const MAX_SWEEP_MS = 50;
+
+/** A timer that calls `sweep` (expire calls past their deadline) often enough for `timeoutMs`,
+ * without holding the process open; none without a timeout. */
+export function startSweeper(timeoutMs: number, sweep: () => void): NodeJS.Timeout | undefined {
+  if (timeoutMs <= 0) return undefined;
+  const sweeper = setInterval(sweep, Math.max(1, Math.min(Math.floor(timeoutMs / 10), MAX_SWEEP_MS)));
+  sweeper.unref();
+  return sweeper;
+}
