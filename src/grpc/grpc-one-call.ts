@@ -119,14 +119,9 @@ class OneCall implements StreamHandler, SessionOwner {
       this.settle(this.reply.outcome());
       return;
     }
-    this.reply.onHeadersEnd(bytes, endStream);
-    const status = this.reply.httpStatus;
-    if (status < 100 || status > 599) return this.malformed('no valid :status in the response headers');
-    if (status < 200) {
-      if (endStream || status === 101) return this.malformed(`informational :status ${status} ending the stream`);
-      this.reply.reset();
-      return;
-    }
+    const verdict = this.reply.headerBlockEnded(bytes, endStream);
+    if (verdict === 'interim') return;
+    if (verdict !== 'final') return this.malformed(verdict.malformed);
     this.headers = block;
     this.headersDone = true;
     if (endStream) this.settle(this.reply.outcome());

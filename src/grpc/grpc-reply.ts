@@ -133,6 +133,19 @@ export class GrpcReply {
     }
   }
 
+  /** A response header block (not trailers) whose fields (onField) are all in, checked as
+   * RFC 9113 8.1 wants it: 'final', 'interim' (a 1xx: the reply is cleared for the final one), or
+   * what makes the response malformed (no valid :status, a 1xx ending the stream, a 101). */
+  headerBlockEnded(bytes: number, endStream: boolean): 'final' | 'interim' | { malformed: string } {
+    this.onHeadersEnd(bytes, endStream);
+    const status = this.httpStatus;
+    if (status < 100 || status > 599) return { malformed: 'no valid :status in the response headers' };
+    if (status >= 200) return 'final';
+    if (endStream || status === 101) return { malformed: `informational :status ${status} ending the stream` };
+    this.reset();
+    return 'interim';
+  }
+
   /** The response headers' fields (onField) are all in; see onHeaders. */
   onHeadersEnd(bytes: number, endStream: boolean): void {
     const block = this.block;

@@ -351,15 +351,9 @@ class GrpcConnection implements Connection, StreamHandler {
       this.finish(this.completed(), false);
       return;
     }
-    this.reply.onHeadersEnd(bytes, endStream);
-    const status = this.reply.httpStatus;
-    if (status < 100 || status > 599) return this.malformed('no valid :status in the response headers');
-    if (status < 200) {
-      // Informational (1xx): the final response follows; 101 is not allowed in HTTP/2.
-      if (endStream || status === 101) return this.malformed(`informational :status ${status} ending the stream`);
-      this.reply.reset();
-      return;
-    }
+    const verdict = this.reply.headerBlockEnded(bytes, endStream);
+    if (verdict === 'interim') return;
+    if (verdict !== 'final') return this.malformed(verdict.malformed);
     this.headersDone = true;
     // A trailers-only response (grpc-status in the headers) is the whole call.
     if (endStream) this.finish(this.completed(), false);
