@@ -5,6 +5,7 @@
  * LOGGER_LOG_FILE_AND_LINE=false / LOGGER_GOROUTINE_ID=false shape, as meshload has neither.
  * Bounded: after `max` lines the rest are counted, and one closing line says how many. */
 import type { Command } from 'commander';
+import { parseGoBool } from './go-flags';
 import { type ErrorKind, goGrpcError, isOk, type Outcome } from '../model/outcome';
 import type { CallObserver } from '../engine/run-options';
 import { paint, type Paint, type Screen } from '../report/screen';
@@ -42,6 +43,9 @@ export interface LogForm {
   mode: 'color' | 'json' | 'text';
   /** -logger-timestamp (LogConfig.NoTimestamp negated): "ts" in JSON, the time in colour text. */
   timestamp: boolean;
+  /** LogPrefix of the text forms: "> " (DefaultConfig), " " for a client tool on a terminal
+   * (SetDefaultsForClientTools); "> " when absent. */
+  prefix?: string;
 }
 
 /** fortio.org/cli's -logger-force-color and -logger-no-color, fortio.org/scli's -logger-json
@@ -61,16 +65,10 @@ export function addLoggerFlags(command: Command): Command {
     .option('--no-logger-timestamp', 'Fortio\'s -logger-timestamp=false: no "ts" in JSON log lines, no time in colour ones');
 }
 
-const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
 /** A LOGGER_* boolean as struct2env reads it (strconv.ParseBool); anything else is no setting. */
 function envBool(env: Record<string, string | undefined>, name: string): boolean | undefined {
   const value = env[`LOGGER_${name}`];
-  if (value === undefined) return undefined;
-  if (GO_TRUE.has(value)) return true;
-  if (GO_FALSE.has(value)) return false;
-  return undefined;
+  return value === undefined ? undefined : parseGoBool(value);
 }
 
 /** The form Fortio's lines take, decided as Fortio 1.75 decides it: fortio.org/log's defaults
@@ -88,12 +86,13 @@ export function logForm(flags: LoggerFlags, env: Record<string, string | undefin
   if (flags.loggerJson === false) json = false;
   if (flags.loggerTimestamp === false) timestamp = false;
   if (flags.loggerNoColor === true) consoleColor = false;
-  if (clientTool && isTTY && envBool(env, 'IGNORE_CLI_MODE') !== true) {
+  const clientMode = clientTool && isTTY && envBool(env, 'IGNORE_CLI_MODE') !== true;
+  if (clientMode) {
     json = false;
     consoleColor = !noColorEnv;
   }
   const color = forceColor || (consoleColor && isTTY);
-  return { mode: color ? 'color' : json ? 'json' : 'text', timestamp };
+  return { mode: color ? 'color' : json ? 'json' : 'text', timestamp, prefix: clientMode ? ' ' : '> ' };
 }
 
 export interface FortioLogOptions {
@@ -107,8 +106,6 @@ export interface FortioLogOptions {
   /** Milliseconds since the epoch, with a fraction. */
   now?: () => number;
   max?: number;
-  /** Console form's LogPrefix: "> " by default, " " for curl (log.SetDefaultsForClientTools). */
-  prefix?: string;
 }
 
 export class FortioLog {
@@ -162,7 +159,7 @@ export class FortioLog {
   }
 
   private format(level: LogLevel, msg: string, attrs: readonly LogAttr[]): string {
-    return formatFortioLine(level, msg, attrs, this.now(), this.screen, this.options.prefix, this.form);
+    return formatFortioLine(level, msg, attrs, this.now(), this.screen, this.form.prefix, this.form);
   }
 
   /** The closing line when the bound dropped lines, else ''. */

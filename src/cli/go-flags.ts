@@ -22,6 +22,11 @@ interface FlagInfo {
 
 const GO_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+/** A boolean as Go's strconv.ParseBool reads it; undefined for anything else. */
+export function parseGoBool(text: string): boolean | undefined {
+  return GO_TRUE.has(text) ? true : GO_FALSE.has(text) ? false : undefined;
+}
 const HELP_NAMES = new Set(['h', 'help']);
 
 function flagTable(command: Command): Map<string, FlagInfo> {

@@ -86,9 +86,8 @@ export async function curlCommand(urlText: string, flags: CurlCommandFlags, comm
   // fortio.org/cli: -quiet is -loglevel Error. `curl` on a terminal is a client tool
   // (SetDefaultsForClientTools: LogPrefix " ", text); `load -curl` keeps load's server-mode form.
   const logLevel = flags.quiet === true && !logsAt('Error', level) ? 'Error' : level;
-  const clientTool = command === 'curl' && io.stderr.isTTY === true;
   const form = logForm(flags, io.env, io.stderr.isTTY === true, command === 'curl');
-  const log = new FortioLog({ level: logLevel, screen: screenFor(io.stderr, io.env), form, write: (text) => io.stderr.write(text), prefix: clientTool ? ' ' : '> ' });
+  const log = new FortioLog({ level: logLevel, screen: screenFor(io.stderr, io.env), form, write: (text) => io.stderr.write(text) });
   const fastClient = !parts.followRedirects && !flags.fortioUnused.includes('stdclient');
   // fhttp.NewClient -> HTTPOptions.Init -> URLSchemeCheck, before the request.
   const typed = urlText.trimStart();
