@@ -130,12 +130,12 @@ export const LOAD_DEFAULTS = {
 
 /** A plan as results and logs show it: secret header values, the URL's credentials and secret
  * query values replaced, also in the labels made from the URL. The plan sent is not changed. */
-export function redactPlan<P extends Pick<LoadPlan, 'url' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
+export function redactPlan<P extends Pick<LoadPlan, 'url' | 'typedUrl' | 'headers' | 'labels' | 'secretHeaders'>>(plan: P): P {
   // The client key is a secret and the PEM texts are noise: results show none of -cert/-key/-cacert.
   const { tls: _tls, ...rest } = plan as P & { tls?: unknown };
   // Like the HTTP payload, a gRPC request message is not kept in results (its size is in RunType).
   const grpc = (plan as { grpc?: LoadPlan['grpc'] }).grpc;
-  const typedUrl = (plan as { typedUrl?: string }).typedUrl;
+  const typedUrl = plan.typedUrl;
   return {
     ...(rest as P),
     ...(grpc !== undefined ? { grpc: { ...grpc, messageBase64: '' } } : {}),
