@@ -42,17 +42,21 @@ async function freePort() {
   return port;
 }
 
-/** nginx answering `return 200` with one worker on CPU `cpu`; `stop()` ends it. */
-async function startNginx(cpu) {
+/** nginx with one worker on CPU `cpu`, answering `return 200`; with `h2c`, HTTP/2 with prior
+ * knowledge (`listen ... http2` without ssl, nginx 1.22 syntax) serving a small index.html, as
+ * h2load needs a real response. `stop()` ends it. */
+async function startNginx(cpu, { h2c = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshload-bench-nginx-'));
   const port = await freePort();
+  if (h2c) fs.writeFileSync(path.join(dir, 'index.html'), 'hello\n');
+  const server = h2c ? `listen 127.0.0.1:${port} http2; root ${dir}; location / { }` : `listen 127.0.0.1:${port}; location / { return 200 ''; }`;
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
     conf,
     `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 4096; }\n` +
       `http { access_log off; keepalive_requests 100000000; keepalive_timeout 3600s;\n` +
       `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};\n` +
-      `  server { listen 127.0.0.1:${port}; location / { return 200 ''; } } }\n`,
+      `  server { ${server} } }\n`,
   );
   const [cmd, argv] = pinned(cpu, 'nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;']);
   const child = spawn(cmd, argv, { stdio: 'ignore' });
@@ -60,7 +64,7 @@ async function startNginx(cpu) {
   return {
     name: 'nginx',
     child,
-    url: `http://127.0.0.1:${port}`,
+    url: h2c ? `http://127.0.0.1:${port}/index.html` : `http://127.0.0.1:${port}`,
     stop() {
       child.kill('SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });

@@ -4,11 +4,11 @@
  * alternating, median of ROUNDS: `meshload load -h2 -c 64 -qps 0 -workers 1` (one stream at a
  * time on each of 64 connections, Fortio's -h2) and `h2load -t1 -c64 -m1` (the same model).
  * Goal: meshload >= 0.7x h2load. BENCH_BASELINE_BIN adds another build to the same rounds. */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { ROOT, have, canPin, pinned, freePort, waitForPort, median, writeReport, fmt } = require('./bench-util.js');
+const { ROOT, have, canPin, pinned, startNginx, median, writeReport, fmt } = require('./bench-util.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -18,31 +18,6 @@ const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
 /** Extra meshload flags, e.g. BENCH_H2_FLAGS=--h2-multiplex. */
 const EXTRA = (process.env.BENCH_H2_FLAGS ?? '').split(' ').filter((s) => s !== '');
 const GOAL = 0.7;
-
-/** nginx with `listen ... http2` and no ssl: h2c with prior knowledge (nginx 1.22 syntax). */
-async function startNginxH2c(cpu) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshload-bench-nginx-h2-'));
-  const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'index.html'), 'hello\n');
-  const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(
-    conf,
-    `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 4096; }\n` +
-      `http { access_log off; keepalive_requests 100000000; keepalive_timeout 3600s;\n` +
-      `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};\n` +
-      `  server { listen 127.0.0.1:${port} http2; root ${dir}; location / { } } }\n`,
-  );
-  const [cmd, argv] = pinned(cpu, 'nginx', ['-c', conf, '-p', dir, '-g', 'daemon off;']);
-  const child = spawn(cmd, argv, { stdio: 'ignore' });
-  await waitForPort(port);
-  return {
-    url: `http://127.0.0.1:${port}/index.html`,
-    stop() {
-      child.kill('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function meshloadRate(url, bin = BIN) {
   const json = path.join(os.tmpdir(), `meshload-bench-h2-${process.pid}.json`);
@@ -72,7 +47,7 @@ async function run() {
       return false;
     }
   }
-  const nginx = await startNginxH2c(0);
+  const nginx = await startNginx(0, { h2c: true });
   try {
     const url = nginx.url;
     console.log(
