@@ -165,8 +165,8 @@ export class FortioCounts {
     this.divider = scale.divider;
   }
 
-  /** stats.Histogram.Record: the counter takes the raw value, the bucket its scaled value. */
-  record(v: number): void {
+  /** Min and max take `v` (the first value is both). */
+  private extendRange(v: number): void {
     if (this.count === 0) {
       this.min = v;
       this.max = v;
@@ -175,6 +175,11 @@ export class FortioCounts {
     } else if (v > this.max) {
       this.max = v;
     }
+  }
+
+  /** stats.Histogram.Record: the counter takes the raw value, the bucket its scaled value. */
+  record(v: number): void {
+    this.extendRange(v);
     this.count++;
     this.sum += v;
     this.sumSq += v * v;
@@ -186,14 +191,7 @@ export class FortioCounts {
    * squares (stats.go Counter.RecordN), so its StdDev differs from n calls to record; kept. */
   recordN(v: number, n: number): void {
     if (n <= 0) return;
-    if (this.count === 0) {
-      this.min = v;
-      this.max = v;
-    } else if (v < this.min) {
-      this.min = v;
-    } else if (v > this.max) {
-      this.max = v;
-    }
+    this.extendRange(v);
     this.count += n;
     const s = v * n;
     this.sum += s;
