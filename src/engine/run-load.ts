@@ -18,12 +18,12 @@ import { formatDuration } from '../util/duration';
 import { LongTimer } from '../util/long-timer';
 import { meshloadVersion } from '../util/version';
 import { redactPlan, type LoadPlan } from '../model/load-plan';
-import type { LoadResult } from '../model/load-result';
+import type { LoadResult, WarmupAbort } from '../model/load-result';
 import { RunRecorder, timelineStepFor } from './run-recorder';
 import { planSchedule, rampCalls, rampSlotMs, type ConnectionSchedule, type RunSchedule } from './schedule';
 import { fellBehind } from '../model/achieved-rate';
 import { newProgress, type LoadProgress, type RunOptions } from './run-options';
-import { describeOutcome, warmupError, type WarmupFailure } from './warmup-error';
+import { describeOutcome, warmupAbort, warmupError, type WarmupFailure } from './warmup-error';
 
 export async function runLoad(plan: LoadPlan, transport: Transport, options: RunOptions = {}): Promise<LoadResult> {
   const runner = new LoadRunner(plan, transport, options);
@@ -66,6 +66,7 @@ class LoadRunner {
   stopped = false;
   stopReason: StopReason | undefined;
   stopDetail: string | undefined;
+  warmupAbort: WarmupAbort | undefined;
   skippedSlots = 0;
   droppedSends = 0;
   warmupRequests = 0;
@@ -124,6 +125,7 @@ class LoadRunner {
       this.progress.startedAtMs = this.t0;
       if (warmupFailure !== undefined && !this.plan.allowInitialErrors) {
         const hint = `${this.options.allowInitialErrorsHint ?? 'use -allow-initial-errors'} to run anyway`;
+        this.warmupAbort = warmupAbort(this.plan, warmupFailure.outcome, warmupFailure.thread, hint);
         this.stop('warmup-failed', `${warmupError(this.plan, warmupFailure.outcome, warmupFailure.thread)}; ${hint}`);
       } else {
         if (byDuration) this.endAtMs = Math.min(this.t0 + this.plan.durationMs, this.hardEndMs);
@@ -308,6 +310,7 @@ class LoadRunner {
       actualQps,
       stopReason: this.stopReason,
       stopDetail: this.stopDetail,
+      ...(this.warmupAbort !== undefined ? { warmupAbort: this.warmupAbort } : {}),
       warmupRequests: this.warmupRequests,
       socketsUsed: this.connections.reduce((sum, c) => sum + c.socketsOpened, 0),
       resends: this.connections.reduce((sum, c) => sum + c.resends, 0),

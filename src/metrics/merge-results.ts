@@ -44,6 +44,7 @@ export function mergeResults(parts: readonly StoredLoadResult[]): LoadResult {
     actualQps,
     stopReason: stopped?.stopReason,
     stopDetail: stopped?.stopDetail,
+    ...(stopped?.warmupAbort !== undefined ? { warmupAbort: stopped.warmupAbort } : {}),
     warmupRequests: sum(results, (r) => r.warmupRequests),
     socketsUsed: sum(results, (r) => r.socketsUsed),
     resends: sum(results, (r) => r.resends),

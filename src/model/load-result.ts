@@ -20,6 +20,13 @@ export interface TimelineSecond {
   p99Us: number;
 }
 
+/** A failed warm-up as `load` prints it: Fortio's text after "Aborting because of ", and what
+ * meshload adds on a line before it. */
+export interface WarmupAbort {
+  fortio: string;
+  meshload: string;
+}
+
 export interface LoadResult {
   tool: 'meshload';
   version: string;
@@ -36,6 +43,9 @@ export interface LoadResult {
   stopReason: 'interrupted' | 'abort-on' | 'warmup-failed' | undefined;
   /** Human detail of the stop ("-abort-on 503: got 503"). */
   stopDetail: string | undefined;
+  /** A failed warm-up's abort, split as `load` prints it: Fortio's text after "Aborting because
+   * of ", and meshload's addition (socket error, way out). stopDetail holds both in one line. */
+  warmupAbort?: WarmupAbort;
   /** Untimed warm-up requests sent (one per connection). */
   warmupRequests: number;
   /** Sockets opened during the timed run, warm-up included (Fortio's "Sockets used"). */

@@ -314,9 +314,9 @@ async function runLoadCommand(plan: LoadPlan, flags: LoadFlags, ctx: CommandCont
   if (result.stopReason === 'warmup-failed') {
     // cli/fortio_main.go:477-479: "Aborting because of %v" and exit 1, with no summary; Fortio's
     // error text alone on it, and what meshload adds (the socket error, the way out) just before.
-    const { fortio, meshload } = splitWarmupDetail(result.stopDetail ?? 'a failed warm-up');
-    if (meshload !== '') io.stderr.write(`meshload: ${meshload}\n`);
-    io.stderr.write(`Aborting because of ${fortio}\n`);
+    const abort = result.warmupAbort ?? { fortio: result.stopDetail ?? 'a failed warm-up', meshload: '' };
+    if (abort.meshload !== '') io.stderr.write(`meshload: ${abort.meshload}\n`);
+    io.stderr.write(`Aborting because of ${abort.fortio}\n`);
     writeJsonOutputs(result, flags, ctx, accessLog?.info);
     return EXIT.FAILED;
   }
@@ -346,18 +346,6 @@ function startingHttpTest(plan: LoadPlan, flags: LoadFlags): LogAttr[] {
     ['warmup', plan.sequentialWarmup === true ? 'sequential' : 'parallel'],
     ['conn-reuse', reuse],
   ];
-}
-
-/** The engine's warm-up stop detail, "<Fortio's error>[: socket error][; use -allow-initial-errors
- * ...]", as Fortio's text (httprunner.go:165, 186; grpcrunner's rpc error) and meshload's addition. */
-function splitWarmupDetail(detail: string): { fortio: string; meshload: string } {
-  const hintAt = detail.lastIndexOf('; use ');
-  const error = hintAt < 0 ? detail : detail.slice(0, hintAt);
-  const hint = hintAt < 0 ? '' : detail.slice(hintAt + 2);
-  const http = /^(error -?\d+ for \S+ \(\d+ (?:body )?bytes\)(?:, thread# \d+)?): (.+)$/s.exec(error);
-  const fortio = http?.[1] ?? error;
-  const cause = http?.[2] === undefined ? '' : `the warm-up call got ${http[2]}`;
-  return { fortio, meshload: [cause, hint].filter((part) => part !== '').join('; ') };
 }
 
 /** periodic.go:808-815 runOne: a paced thread still short of its calls when -t is over warns
@@ -434,14 +422,15 @@ function accessLogProblems(log: AccessLog, summary: Awaited<ReturnType<AccessLog
 
 /** -json and -a. A run that stopped early still writes what it measured. */
 function writeJsonOutputs(result: LoadResult, flags: LoadFlags, ctx: CommandContext, accessLoggerInfo: string | undefined): void {
-  if ((flags.json === undefined || flags.json === '') && flags.save !== true) return;
+  const jsonPath = flags.json ?? '';
+  if (jsonPath === '' && flags.save !== true) return;
   const grpc = result.plan.grpc;
   const fortio = toFortioJson(result, accessLoggerInfo !== undefined ? { accessLoggerInfo } : {});
   const json = JSON.stringify(grpc === undefined ? fortio : toFortioGrpcJson(fortio, result, grpc, result.plan.headers), null, 2) + '\n';
   // fortio_main.go:491-522: one file, -json's when given (-a then saves nothing more), else -a's
   // in -data-dir; "-" is stdout, named "stdout" in the closing line.
-  const autoSaved = flags.json === undefined || flags.json === '';
-  const target = autoSaved || flags.json === undefined ? join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)) : flags.json;
+  const autoSaved = jsonPath === '';
+  const target = autoSaved ? join(flags.dataDir, fortioFileName(new Date(result.startTime), result.plan.labels, result.plan.runId ?? 0)) : jsonPath;
   if (target === '-') {
     ctx.io.stdout.write(json);
   } else {
