@@ -81,9 +81,7 @@ export class EchoHandler {
       this.finishSimple(res, 200, 'text/plain; charset=utf-8', 'ok\n', false, h2);
       return;
     }
-    // Fortio's Serve registers DebugHandler on exactly -echo-debug-path (a ServeMux pattern without
-    // a trailing '/'; one with it is a subtree, and the debug echo subtree beside it wins).
-    if (this.debugPath !== '' && (path === this.debugPath || (this.debugPath.endsWith('/') && path.startsWith(this.debugPath) && !path.startsWith(`${this.debugEchoRoot as string}/`)))) {
+    if (this.isDebugPath(path)) {
       this.debug(req, res, h2, queryAt < 0 ? undefined : url.slice(queryAt + 1));
       return;
     }
@@ -99,6 +97,15 @@ export class EchoHandler {
       return;
     }
     this.echo(req, res, plan, h2);
+  }
+
+  /** Fortio's Serve registers DebugHandler on -echo-debug-path: exactly that path, or, as a
+   * ServeMux pattern ending in '/', the subtree under it, where the debug echo subtree wins. */
+  private isDebugPath(path: string): boolean {
+    const debugPath = this.debugPath;
+    if (debugPath === '' || !path.startsWith(debugPath)) return false;
+    if (path.length === debugPath.length) return true;
+    return debugPath.endsWith('/') && !path.startsWith(`${this.debugEchoRoot as string}/`);
   }
 
   /** Reads the body keeping only its head and tail, then answers with Fortio's dump. Fortio
